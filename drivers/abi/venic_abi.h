@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * venic device ABI, version 1.0 — the one contract between venicd (the
+ * emulated NIC) and every driver (drivers/ena, the net_vena PMD, tools).
+ *
+ * A VF is one shared-memory region (a sealed memfd) that the daemon creates and
+ * hands to the attached client over the control socket.  Its layout:
+ *
+ *   +0                 struct venic_regs      register page (4 KiB)
+ *   regs.stats_off     struct venic_stats     counters (daemon writes)
+ *   regs.admin_sq_off  admin submission ring  driver -> daemon
+ *   regs.admin_cq_off  admin completion ring  daemon -> driver
+ *   regs.event_off     async event ring       daemon -> driver
+ *   regs.qp[i].*       per queue pair: TX SQ, RX SQ, RX CQ
+ *   regs.buf_area_off  copy-mode packet buffers (regs.qp[i].tx_buf_off ...)
+ *
+ * Ownership rule: every shared field says who writes it.  The other side only
+ * reads it, and the daemon treats everything a driver writes as hostile: it
+ * reads each descriptor once into private memory, validates the copy, and
+ * never follows a pointer or an index it has not bounds-checked.
+ *
+ * Rings are single-producer/single-consumer with free-running 32-bit indices
+ * (prod, cons); an entry lives at index & (size - 1); size is a power of two.
+ * prod and cons sit on separate cache lines so the two sides never share one.
+ */
+#ifndef VENIC_ABI_H
+#define VENIC_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define VENIC_STATIC_ASSERT(c, m) static_assert(c, m)
+extern "C" {
+#else
+#define VENIC_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
+#define VENIC_ABI_MAGIC 0x43494e56u /* "VNIC" little-endian */
+#define VENIC_ABI_MAJOR 1           /* incompatible layout changes */
+#define VENIC_ABI_MINOR 0           /* compatible additions */
+
+#define VENIC_MAX_VFS 256
+#define VENIC_MAX_QPS 8
+#define VENIC_CACHE_LINE 64
+#define VENIC_PAGE_SIZE 4096
+
+#define VENIC_MTU_MIN 68
+#define VENIC_MTU_DEFAULT 1500
+#define VENIC_MTU_MAX 9001                /* EC2 jumbo frames */
+#define VENIC_L2_OVERHEAD 18              /* Ethernet header + one VLAN tag */
+#define VENIC_FRAME_MAX (VENIC_MTU_MAX + VENIC_L2_OVERHEAD)
+#define VENIC_COPY_BUF_SIZE 2048          /* one copy-mode buffer slot */
+#define VENIC_MAX_SEGS 16                 /* descriptors per packet, at most */
+#define VENIC_MAX_DMA_REGIONS 64          /* registered memory regions per VF */
+
+enum venic_personality {
+	VENIC_PERSONALITY_ENA = 1,
+	VENIC_PERSONALITY_EFA = 2,
+};
+
+/* Feature bits in venic_regs.features (what the device offers). */
+#define VENIC_F_JUMBO (1ull << 0)     /* MTU up to VENIC_MTU_MAX */
+#define VENIC_F_MULTI_SEG (1ull << 1) /* packets span several descriptors */
+#define VENIC_F_DMA_REGIONS (1ull << 2) /* zero-copy: registered memory */
+
+/* venic_regs.flags */
+#define VENIC_VF_TRUSTED (1u << 0)  /* may enable promiscuous mode */
+#define VENIC_VF_PROMISC (1u << 1)  /* promiscuous mode is on */
+#define VENIC_VF_ALLMULTI (1u << 2) /* all-multicast is on */
+#define VENIC_VF_STARTED (1u << 3)  /* the daemon polls the active queues */
+
+#define VENIC_LINK_DOWN 0u
+#define VENIC_LINK_UP 1u
+
+/* ---------------------------------------------------------------- rings -- */
+
+/*
+ * Ring header; entries start VENIC_RING_HDR_SIZE bytes after it.
+ * prod: written only by the producer, after the entries it publishes
+ *       (release); the consumer reads it with acquire.
+ * cons: written only by the consumer once it no longer needs the entries
+ *       before it (release); for a TX SQ this is the completion: the driver
+ *       may reuse a buffer once cons has passed its descriptor.
+ * A consumer that sees prod - cons > size knows the producer is broken.
+ */
+struct venic_ring {
+	uint32_t prod;
+	uint8_t pad0_[VENIC_CACHE_LINE - sizeof(uint32_t)];
+	uint32_t cons;
+	uint8_t pad1_[VENIC_CACHE_LINE - sizeof(uint32_t)];
+};
+#define VENIC_RING_HDR_SIZE ((uint64_t)sizeof(struct venic_ring))
+
+/* Descriptor flags. */
+#define VENIC_DESC_F_MORE (1u << 0) /* the packet continues in the next entry */
+
+/* Memory id 0 is the VF region's own copy-mode buffer area; ids 1..N are the
+ * regions the driver registered (vf.register_memory on the control socket). */
+#define VENIC_MEM_REGION_BUFS 0
+
+/*
+ * TX SQ and RX SQ entry, written only by the driver.
+ * TX: one packet segment to send (len = bytes in this segment).
+ * RX: one empty buffer (len = its capacity).
+ * addr is an offset inside memory region mem_id, never a pointer.
+ */
+struct venic_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t mem_id;
+	uint16_t flags;
+};
+
+/* RX CQ entry flags. */
+#define VENIC_CQE_F_MORE (1u << 0)     /* the packet continues in the next entry */
+#define VENIC_CQE_F_L3_CSUM_OK (1u << 1)
+#define VENIC_CQE_F_L4_CSUM_OK (1u << 2)
+#define VENIC_CQE_F_RSS_HASH (1u << 3) /* rss_hash is valid */
+
+/* Packet type in venic_cqe.ptype: L3 in bits 0-3, L4 in bits 4-7. */
+#define VENIC_PTYPE_L3_IPV4 1u
+#define VENIC_PTYPE_L3_IPV6 2u
+#define VENIC_PTYPE_L3_ARP 3u
+#define VENIC_PTYPE_L4_TCP (1u << 4)
+#define VENIC_PTYPE_L4_UDP (2u << 4)
+#define VENIC_PTYPE_L4_ICMP (3u << 4)
+
+/*
+ * RX CQ entry, written only by the daemon.  Entry i of the RX CQ answers
+ * entry i of the RX SQ (buffers are consumed in order), so the driver knows
+ * which buffer was filled without trusting an id.
+ */
+struct venic_cqe {
+	uint32_t len;      /* bytes written into the buffer */
+	uint16_t flags;    /* VENIC_CQE_F_* */
+	uint16_t ptype;    /* VENIC_PTYPE_* */
+	uint32_t rss_hash; /* valid with VENIC_CQE_F_RSS_HASH */
+	uint32_t reserved;
+};
+
+/* ----------------------------------------------------------- admin queue -- */
+
+enum venic_admin_opcode {
+	VENIC_ADMIN_START = 1,       /* arg0 = number of active queue pairs */
+	VENIC_ADMIN_STOP = 2,        /* the daemon stops polling; rings stay */
+	VENIC_ADMIN_SET_MTU = 3,     /* arg0 = MTU */
+	VENIC_ADMIN_SET_RX_MODE = 4, /* arg0 = VENIC_VF_PROMISC | VENIC_VF_ALLMULTI */
+};
+
+/* Admin SQ entry, written only by the driver. */
+struct venic_admin_cmd {
+	uint16_t opcode;
+	uint16_t cmd_id; /* echoed in the completion */
+	uint32_t arg0;
+	uint64_t arg1;
+	uint8_t reserved[48];
+};
+
+/* Admin CQ entry, written only by the daemon. */
+struct venic_admin_cqe {
+	uint16_t cmd_id;
+	uint16_t opcode;
+	int32_t status;  /* 0, or a negative errno */
+	uint64_t result;
+	uint8_t reserved[48];
+};
+
+/* ---------------------------------------------------------- async events -- */
+
+enum venic_event_type {
+	VENIC_EVENT_LINK_CHANGE = 1, /* data = new link status */
+	VENIC_EVENT_RESET = 2,       /* the daemon reset the VF (bad descriptors) */
+	VENIC_EVENT_REMOVAL = 3,     /* the VF is being deleted or detached */
+};
+
+/* Event ring entry, written only by the daemon. */
+struct venic_event {
+	uint16_t type;
+	uint16_t reserved;
+	uint32_t data;
+	uint64_t seq;
+};
+
+/* ----------------------------------------------------------------- stats -- */
+
+/* Why the daemon dropped a packet; index into venic_stats.drops. */
+enum venic_drop_reason {
+	VENIC_DROP_NO_ROUTE = 0,     /* tx: no VF in the subnet has this MAC */
+	VENIC_DROP_BAD_DESC = 1,     /* tx: descriptor out of bounds or malformed */
+	VENIC_DROP_OVERSIZE = 2,     /* tx: frame longer than the VF's MTU allows */
+	VENIC_DROP_RUNT = 3,         /* tx: shorter than an Ethernet header */
+	VENIC_DROP_RX_NO_BUFFER = 4, /* rx: no posted buffer on the target queue */
+	VENIC_DROP_RX_OVERSIZE = 5,  /* rx: frame larger than the target's MTU */
+	VENIC_DROP_RX_DOWN = 6,      /* rx: target VF not attached or stopped */
+	VENIC_DROP_REASONS_MAX = 16
+};
+
+struct venic_queue_stats {
+	uint64_t pkts;
+	uint64_t bytes;
+	uint64_t drops;
+	uint64_t reserved;
+};
+
+/* Written only by the daemon (plain stores after each burst). */
+struct venic_stats {
+	uint64_t tx_pkts;  /* accepted from the driver */
+	uint64_t tx_bytes;
+	uint64_t rx_pkts;  /* delivered to the driver */
+	uint64_t rx_bytes;
+	uint64_t tx_zero_copy_pkts; /* tx packets read from registered memory */
+	uint64_t rx_zero_copy_pkts; /* rx packets written into registered memory */
+	uint64_t mdd_resets;        /* resets for malformed descriptors */
+	uint64_t reserved[9];
+	uint64_t drops[VENIC_DROP_REASONS_MAX];
+	struct venic_queue_stats txq[VENIC_MAX_QPS];
+	struct venic_queue_stats rxq[VENIC_MAX_QPS];
+};
+
+/* -------------------------------------------------------- register page -- */
+
+/* Offsets (from the region start) of one queue pair's rings and buffers. */
+struct venic_qp_layout {
+	uint64_t tx_sq_off;  /* struct venic_ring + ring_size venic_desc */
+	uint64_t rx_sq_off;  /* struct venic_ring + ring_size venic_desc */
+	uint64_t rx_cq_off;  /* struct venic_ring + ring_size venic_cqe */
+	uint64_t tx_buf_off; /* ring_size copy-mode buffers of buf_size bytes */
+	uint64_t rx_buf_off;
+};
+
+struct venic_regs {
+	/* Identity and layout: written by the daemon when it creates the
+	 * region, constant afterwards. */
+	uint32_t magic;
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	uint32_t vf_id;
+	uint32_t personality; /* enum venic_personality */
+	uint64_t region_size;
+	uint64_t features;     /* VENIC_F_* */
+	uint32_t max_qps;
+	uint32_t ring_size;
+	uint32_t buf_size;     /* copy-mode buffer slot, VENIC_COPY_BUF_SIZE */
+	uint32_t admin_ring_size;
+	uint32_t event_ring_size;
+	uint32_t max_dma_regions;
+	uint64_t stats_off;
+	uint64_t admin_sq_off;
+	uint64_t admin_cq_off;
+	uint64_t event_off;
+	uint64_t buf_area_off;
+	uint64_t buf_area_size;
+	struct venic_qp_layout qp[VENIC_MAX_QPS];
+
+	/* Device state: written by the daemon at any time, read by the driver. */
+	uint8_t mac[6];
+	uint16_t mtu;
+	uint16_t min_mtu;
+	uint16_t max_mtu;
+	uint32_t link_status;     /* VENIC_LINK_* */
+	uint32_t link_speed_mbps;
+	uint32_t flags;           /* VENIC_VF_* */
+	uint32_t active_qps;      /* queue pairs the daemon polls */
+	uint64_t heartbeat;       /* incremented by the daemon about every 100 ms */
+	uint32_t reset_count;     /* incremented at every VF reset */
+	uint32_t reserved0;
+	uint8_t reserved[VENIC_PAGE_SIZE - 472];
+};
+
+VENIC_STATIC_ASSERT(sizeof(struct venic_ring) == 2 * VENIC_CACHE_LINE, "ring header");
+VENIC_STATIC_ASSERT(offsetof(struct venic_ring, cons) == VENIC_CACHE_LINE, "cons on its own line");
+VENIC_STATIC_ASSERT(sizeof(struct venic_desc) == 16, "descriptor size");
+VENIC_STATIC_ASSERT(sizeof(struct venic_cqe) == 16, "completion size");
+VENIC_STATIC_ASSERT(sizeof(struct venic_admin_cmd) == 64, "admin command size");
+VENIC_STATIC_ASSERT(sizeof(struct venic_admin_cqe) == 64, "admin completion size");
+VENIC_STATIC_ASSERT(sizeof(struct venic_event) == 16, "event size");
+VENIC_STATIC_ASSERT(sizeof(struct venic_qp_layout) == 40, "qp layout size");
+VENIC_STATIC_ASSERT(offsetof(struct venic_regs, qp) == 104, "qp layout offset");
+VENIC_STATIC_ASSERT(offsetof(struct venic_regs, mac) == 424, "device state offset");
+VENIC_STATIC_ASSERT(sizeof(struct venic_regs) == VENIC_PAGE_SIZE, "register page size");
+VENIC_STATIC_ASSERT(sizeof(struct venic_stats) <= VENIC_PAGE_SIZE, "stats fit a page");
+VENIC_STATIC_ASSERT(VENIC_FRAME_MAX <= VENIC_MAX_SEGS * VENIC_COPY_BUF_SIZE, "jumbo fits in copy buffers");
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VENIC_ABI_H */

@@ -1,0 +1,49 @@
+// Client side of the control socket: venicctl, drivers/ena and tests use it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "unique_fd.h"
+
+namespace venic::control {
+
+// An error the daemon answered (code is one of protocol.h's err::*), or a
+// transport failure (code "transport").
+class ControlError : public std::runtime_error {
+ public:
+  ControlError(std::string code, const std::string& message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+struct Reply {
+  nlohmann::json result;
+  std::vector<UniqueFd> fds;
+};
+
+class Client {
+ public:
+  // Throws ControlError("transport", ...) when the daemon is not there.
+  static Client connect(const std::string& socket_path);
+
+  // Sends a request and waits for its reply; throws ControlError on an error
+  // reply or a transport failure.
+  Reply call(const std::string& method, const nlohmann::json& params = nlohmann::json::object(),
+             std::span<const int> fds = {});
+
+  int fd() const { return sock_.get(); }
+
+ private:
+  explicit Client(UniqueFd s) : sock_(std::move(s)) {}
+  UniqueFd sock_;
+  long next_id_ = 1;
+};
+
+}  // namespace venic::control

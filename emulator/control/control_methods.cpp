@@ -1,0 +1,167 @@
+#include "control_methods.h"
+
+#include <set>
+
+#include "protocol.h"
+
+namespace venic::control {
+
+namespace {
+
+// A request error: becomes reply.error.
+struct RequestError {
+  std::string_view code;
+  std::string message;
+};
+
+nlohmann::json error_reply(const nlohmann::json& id, std::string_view code, const std::string& msg) {
+  return {{"id", id}, {"error", {{"code", code}, {"message", msg}}}};
+}
+
+void only_params(const nlohmann::json& p, std::initializer_list<const char*> allowed) {
+  std::set<std::string> ok(allowed.begin(), allowed.end());
+  for (auto& [k, v] : p.items())
+    if (!ok.count(k)) throw RequestError{err::kInvalidParams, "unknown parameter '" + k + "'"};
+}
+
+uint16_t vf_id(const nlohmann::json& p, const char* name = "vf") {
+  if (!p.contains(name)) throw RequestError{err::kInvalidParams, std::string(name) + ": missing"};
+  const auto& v = p[name];
+  if (!v.is_number_integer()) throw RequestError{err::kInvalidParams, std::string(name) + ": must be an integer"};
+  long id = v.get<long>();
+  if (id < 0 || id >= VENIC_MAX_VFS)
+    throw RequestError{err::kInvalidParams, std::string(name) + ": " + std::to_string(id) + " is out of range 0-255"};
+  return static_cast<uint16_t>(id);
+}
+
+void check_set_params(const nlohmann::json& p) {
+  only_params(p, {"vf", "mtu", "trusted", "link"});
+  if (p.size() < 2) throw RequestError{err::kInvalidParams, "nothing to set (mtu, trusted or link)"};
+  if (p.contains("mtu")) {
+    if (!p["mtu"].is_number_integer()) throw RequestError{err::kInvalidParams, "mtu: must be an integer"};
+    long m = p["mtu"].get<long>();
+    if (m < VENIC_MTU_MIN || m > VENIC_MTU_MAX)
+      throw RequestError{err::kInvalidParams, "mtu: " + std::to_string(m) + " is out of range 68-9001"};
+  }
+  if (p.contains("trusted") && !p["trusted"].is_boolean())
+    throw RequestError{err::kInvalidParams, "trusted: must be true or false"};
+  if (p.contains("link") && (!p["link"].is_string() || (p["link"] != "up" && p["link"] != "down")))
+    throw RequestError{err::kInvalidParams, "link: must be \"up\" or \"down\""};
+}
+
+uint64_t u64_field(const nlohmann::json& o, const char* name, size_t i) {
+  if (!o.contains(name) || !o[name].is_number_unsigned())
+    throw RequestError{err::kInvalidParams,
+                       "regions[" + std::to_string(i) + "]." + name + ": must be a non-negative integer"};
+  return o[name].get<uint64_t>();
+}
+
+}  // namespace
+
+nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohmann::json& p, const Session& s,
+                                        std::vector<UniqueFd>& fds_in, std::vector<int>& fds_out) {
+  if (method == "daemon.info") {
+    auto up = std::chrono::steady_clock::now() - info_.started;
+    return {{"version", info_.version},
+            {"abi", std::to_string(VENIC_ABI_MAJOR) + "." + std::to_string(VENIC_ABI_MINOR)},
+            {"vfs", table_.all().size()},
+            {"max_vfs", VENIC_MAX_VFS},
+            {"workers", info_.workers},
+            {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
+  }
+  if (method == "vf.create") {
+    only_params(p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues"});
+    vf::VfConfig c;
+    try {
+      c = vf::config_from_json(p, false);
+    } catch (const vf::ConfigError& e) {
+      throw RequestError{err::kInvalidParams, e.what()};
+    }
+    return table_.vf_json(table_.create(c, p.contains("id")));
+  }
+  if (method == "vf.list") {
+    only_params(p, {});
+    nlohmann::json list = nlohmann::json::array();
+    for (auto& [id, v] : table_.all()) list.push_back(table_.vf_json(*v));
+    return {{"vfs", list}};
+  }
+  if (method == "vf.show") {
+    only_params(p, {"vf"});
+    return table_.vf_json(table_.get(vf_id(p)));
+  }
+  if (method == "vf.set") {
+    check_set_params(p);
+    return table_.vf_json(table_.set(vf_id(p), p));
+  }
+  if (method == "vf.delete") {
+    only_params(p, {"vf"});
+    uint16_t id = vf_id(p);
+    table_.remove(id);
+    return {{"deleted", id}};
+  }
+  if (method == "stats" || method == "stats.reset") {
+    only_params(p, {"vf"});
+    std::vector<uint16_t> ids;
+    if (p.contains("vf"))
+      ids.push_back(table_.get(vf_id(p)).cfg.id);
+    else
+      for (auto& [id, v] : table_.all()) ids.push_back(id);
+    if (method == "stats.reset") {
+      for (auto id : ids) table_.reset_stats(id);
+      return {{"reset", ids}};
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (auto id : ids) list.push_back(table_.stats_json(table_.get(id)));
+    return {{"vfs", list}};
+  }
+  if (method == "vf.attach") {
+    only_params(p, {"vf"});
+    uint16_t id = vf_id(p);
+    int fd = table_.attach(id, s.id, s.pid);
+    fds_out.push_back(fd);
+    return {{"vf", id}, {"region_size", table_.get(id).region->size()}};
+  }
+  if (method == "vf.register_memory") {
+    only_params(p, {"regions"});
+    if (!p.contains("regions") || !p["regions"].is_array())
+      throw RequestError{err::kInvalidParams, "regions: must be a list"};
+    std::vector<vf::VfTable::MemRange> ranges;
+    for (size_t i = 0; i < p["regions"].size(); i++) {
+      const auto& r = p["regions"][i];
+      if (!r.is_object()) throw RequestError{err::kInvalidParams, "regions[" + std::to_string(i) + "]: must be an object"};
+      ranges.push_back({u64_field(r, "va", i), u64_field(r, "len", i), u64_field(r, "offset", i)});
+    }
+    std::vector<int> fds;
+    for (auto& f : fds_in) fds.push_back(f.get());
+    return {{"mem_ids", table_.register_memory(s.id, ranges, fds)}};
+  }
+  throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
+}
+
+std::string ControlMethods::handle(const std::string& request, const Session& session,
+                                   std::vector<UniqueFd>& fds_in, std::vector<int>& fds_out) {
+  nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
+  if (req.is_discarded()) return error_reply(nullptr, err::kParse, "request is not valid JSON").dump();
+  if (!req.is_object()) return error_reply(nullptr, err::kInvalidRequest, "request must be a JSON object").dump();
+  nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
+  if (!req.contains("method") || !req["method"].is_string())
+    return error_reply(id, err::kInvalidRequest, "method: missing or not a string").dump();
+  nlohmann::json params = req.contains("params") ? req["params"] : nlohmann::json::object();
+  if (params.is_null()) params = nlohmann::json::object();
+  if (!params.is_object()) return error_reply(id, err::kInvalidRequest, "params: must be an object").dump();
+  try {
+    nlohmann::json result = dispatch(req["method"].get<std::string>(), params, session, fds_in, fds_out);
+    return nlohmann::json{{"id", id}, {"result", result}}.dump();
+  } catch (const RequestError& e) {
+    fds_out.clear();
+    return error_reply(id, e.code, e.message).dump();
+  } catch (const vf::TableError& e) {
+    fds_out.clear();
+    return error_reply(id, e.code, e.what()).dump();
+  } catch (const std::exception& e) {
+    fds_out.clear();
+    return error_reply(id, err::kInternal, e.what()).dump();
+  }
+}
+
+}  // namespace venic::control

@@ -1,0 +1,47 @@
+// The control protocol's methods: one JSON request in, one JSON reply out.
+// Independent of the socket, so tests drive it directly.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "unique_fd.h"
+#include "vf_table.h"
+
+namespace venic::control {
+
+// One client connection, as the server knows it.
+struct Session {
+  uint64_t id = 0;
+  pid_t pid = 0;
+  uid_t uid = 0;
+};
+
+struct DaemonInfo {
+  std::string version;
+  unsigned workers = 0;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+class ControlMethods {
+ public:
+  ControlMethods(vf::VfTable& table, DaemonInfo info) : table_(table), info_(std::move(info)) {}
+
+  // Handles one request.  fds_in are the descriptors that came with it;
+  // fds_out (borrowed, not owned) go back with the reply.
+  std::string handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,
+                     std::vector<int>& fds_out);
+
+ private:
+  nlohmann::json dispatch(const std::string& method, const nlohmann::json& params, const Session& session,
+                          std::vector<UniqueFd>& fds_in, std::vector<int>& fds_out);
+
+  vf::VfTable& table_;
+  DaemonInfo info_;
+};
+
+}  // namespace venic::control

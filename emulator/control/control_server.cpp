@@ -1,0 +1,161 @@
+#include "control_server.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include "protocol.h"
+#include "seqpacket.h"
+
+namespace venic::control {
+
+namespace {
+
+std::runtime_error sys_error(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
+
+sockaddr_un make_addr(const std::string& path) {
+  sockaddr_un a{};
+  if (path.size() >= sizeof(a.sun_path)) throw std::runtime_error("socket path too long: " + path);
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.data(), path.size());
+  return a;
+}
+
+// A socket file left by a daemon that died is removed; a live one is not.
+void clear_stale_socket(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) < 0) return;
+  if (!S_ISSOCK(st.st_mode)) throw std::runtime_error(path + " exists and is not a socket");
+  UniqueFd probe(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un a = make_addr(path);
+  if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0)
+    throw std::runtime_error("another venicd is already serving " + path);
+  ::unlink(path.c_str());
+}
+
+}  // namespace
+
+ControlServer::ControlServer(ServerOptions opts, ControlMethods& methods, vf::VfTable& table)
+    : opts_(std::move(opts)), methods_(methods), table_(table) {
+  std::filesystem::path p(opts_.path);
+  if (p.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(p.parent_path(), ec);
+    if (ec) throw std::runtime_error("cannot create " + p.parent_path().string() + ": " + ec.message());
+  }
+  clear_stale_socket(opts_.path);
+  listen_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!listen_.valid()) throw sys_error("socket");
+  sockaddr_un a = make_addr(opts_.path);
+  mode_t old = ::umask(0117);  // the socket is born 0660, never briefly wider
+  int rc = ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::umask(old);
+  if (rc < 0) throw sys_error("bind " + opts_.path);
+  if (opts_.group && ::chown(opts_.path.c_str(), static_cast<uid_t>(-1), *opts_.group) < 0)
+    throw sys_error("chown " + opts_.path);
+  if (::chmod(opts_.path.c_str(), 0660) < 0) throw sys_error("chmod " + opts_.path);
+  if (::listen(listen_.get(), 64) < 0) throw sys_error("listen");
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_.get();
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_.get(), &ev);
+}
+
+ControlServer::~ControlServer() {
+  std::vector<int> fds;
+  for (auto& [fd, c] : clients_) fds.push_back(fd);
+  for (int fd : fds) drop_client(fd);
+  ::unlink(opts_.path.c_str());
+}
+
+bool ControlServer::allowed(uid_t uid) const {
+  if (uid == 0 || uid == ::geteuid()) return true;
+  for (uid_t u : opts_.allow_uids)
+    if (u == uid) return true;
+  return false;
+}
+
+void ControlServer::accept_clients() {
+  for (;;) {
+    int fd = ::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    UniqueFd owned(fd);
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !allowed(cred.uid)) {
+      nlohmann::json e = {{"id", nullptr},
+                          {"error",
+                           {{"code", err::kPermission},
+                            {"message", "uid " + std::to_string(cred.uid) + " may not use venicd"}}}};
+      send_message(fd, e.dump());
+      continue;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) continue;
+    Client c{std::move(owned), Session{next_session_++, cred.pid, cred.uid}};
+    clients_.emplace(fd, std::move(c));
+  }
+}
+
+void ControlServer::drop_client(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  // A client that dies mid-transfer loses its VF; everyone else carries on.
+  table_.detach_session(it->second.session.id);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  clients_.erase(it);
+}
+
+void ControlServer::serve(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) return;
+  std::string req;
+  std::vector<UniqueFd> fds_in;
+  long n = recv_message(fd, req, fds_in);
+  if (n == -EAGAIN) return;
+  if (n == -EMSGSIZE) {
+    nlohmann::json e = {{"id", nullptr}, {"error", {{"code", err::kInvalidRequest}, {"message", "request too large"}}}};
+    send_message(fd, e.dump());
+    return;
+  }
+  if (n <= 0) {
+    drop_client(fd);
+    return;
+  }
+  std::vector<int> fds_out;
+  std::string reply = methods_.handle(req, it->second.session, fds_in, fds_out);
+  if (send_message(fd, reply, fds_out) < 0) drop_client(fd);
+}
+
+void ControlServer::run(const std::atomic<bool>& stop) {
+  using clock = std::chrono::steady_clock;
+  auto next_tick = clock::now();
+  epoll_event events[32];
+  while (!stop.load(std::memory_order_relaxed)) {
+    int n = ::epoll_wait(epoll_.get(), events, 32, 1);
+    for (int i = 0; i < n; i++) {
+      if (events[i].data.fd == listen_.get())
+        accept_clients();
+      else
+        serve(events[i].data.fd);
+    }
+    table_.poll_admin();
+    if (clock::now() >= next_tick) {
+      table_.tick();
+      next_tick = clock::now() + std::chrono::milliseconds(100);
+    }
+  }
+}
+
+}  // namespace venic::control

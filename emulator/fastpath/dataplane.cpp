@@ -1,0 +1,98 @@
+#include "dataplane.h"
+
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_rcu_qsbr.h>
+#include <sched.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "worker.h"
+
+namespace venic::fastpath {
+
+// Idle polls before a worker yields its core: on a shared machine the
+// drivers' threads may need it; a busy worker never yields.
+constexpr unsigned kIdleBeforeYield = 256;
+
+Dataplane::Dataplane(unsigned workers) {
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    if (lcores_.size() == workers) break;
+    lcores_.push_back(lcore);
+  }
+  if (lcores_.size() < workers)
+    throw std::runtime_error("--workers " + std::to_string(workers) + " needs " + std::to_string(workers) +
+                             " worker lcores but EAL has " + std::to_string(lcores_.size()) +
+                             " (give EAL e.g. -l 0-" + std::to_string(workers) + ")");
+  size_t sz = rte_rcu_qsbr_get_memsize(workers);
+  qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("venic_qsbr", sz, RTE_CACHE_LINE_SIZE));
+  if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, workers) != 0) throw std::runtime_error("cannot set up RCU");
+}
+
+Dataplane::~Dataplane() {
+  stop();
+  delete current_.exchange(nullptr);
+  rte_free(qsbr_);
+}
+
+void Dataplane::publish(const vf::VfTable& table) {
+  auto* next = new Snapshot(table, workers(), ++generation_);
+  const Snapshot* old = current_.exchange(next, std::memory_order_acq_rel);
+  // Every worker that might hold `old` passes a quiescent state first.
+  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  delete old;
+}
+
+int Dataplane::worker_main(void* arg) {
+  auto* l = static_cast<Launch*>(arg);
+  l->self->run_worker(l->index);
+  return 0;
+}
+
+void Dataplane::run_worker(unsigned index) {
+  rte_rcu_qsbr_thread_register(qsbr_, index);
+  rte_rcu_qsbr_thread_online(qsbr_, index);
+  unsigned idle = 0;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    uint32_t work = 0;
+    if (const Snapshot* s = current_.load(std::memory_order_acquire)) {
+      for (const PortView* p : s->shard(index))
+        for (uint32_t q = 0; q < p->active_qps; q++) work += process_tx_burst(*s, *p, q);
+    }
+    rte_rcu_qsbr_quiescent(qsbr_, index);
+    if (work) {
+      idle = 0;
+    } else if (++idle >= kIdleBeforeYield) {
+      idle = 0;
+      sched_yield();
+    } else {
+      rte_pause();
+    }
+  }
+  rte_rcu_qsbr_thread_offline(qsbr_, index);
+  rte_rcu_qsbr_thread_unregister(qsbr_, index);
+}
+
+void Dataplane::start() {
+  if (running_) return;
+  stop_ = false;
+  launches_.clear();
+  launches_.reserve(lcores_.size());
+  for (unsigned i = 0; i < lcores_.size(); i++) launches_.push_back({this, i});
+  for (unsigned i = 0; i < lcores_.size(); i++) rte_eal_remote_launch(worker_main, &launches_[i], lcores_[i]);
+  running_ = true;
+}
+
+void Dataplane::stop() {
+  if (!running_) return;
+  stop_ = true;
+  for (unsigned lc : lcores_) rte_eal_wait_lcore(lc);
+  running_ = false;
+}
+
+}  // namespace venic::fastpath

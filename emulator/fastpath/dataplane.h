@@ -1,0 +1,46 @@
+// The poll-mode workers and the publication of snapshots to them.  Publishing
+// swaps the snapshot pointer and waits for every worker to pass a quiescent
+// state (rte_rcu_qsbr) before freeing the old one, so workers take no locks
+// to read configuration.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "snapshot.h"
+#include "vf_table.h"
+
+struct rte_rcu_qsbr;
+
+namespace venic::fastpath {
+
+class Dataplane : public vf::Publisher {
+ public:
+  // Uses the first `workers` worker lcores; throws when EAL has fewer.
+  explicit Dataplane(unsigned workers);
+  ~Dataplane() override;
+
+  void start();
+  void stop();
+  void publish(const vf::VfTable& table) override;
+  unsigned workers() const { return static_cast<unsigned>(lcores_.size()); }
+
+ private:
+  static int worker_main(void* arg);
+  void run_worker(unsigned index);
+
+  std::vector<unsigned> lcores_;
+  rte_rcu_qsbr* qsbr_ = nullptr;
+  std::atomic<const Snapshot*> current_{nullptr};
+  std::atomic<bool> stop_{false};
+  bool running_ = false;
+  uint64_t generation_ = 0;
+  struct Launch {
+    Dataplane* self;
+    unsigned index;
+  };
+  std::vector<Launch> launches_;
+};
+
+}  // namespace venic::fastpath

@@ -1,0 +1,45 @@
+// L2-L4 header parsing on a private copy of a packet's first bytes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace venic::fastpath {
+
+inline constexpr uint32_t kHeaderCopy = 128;  // bytes copied out before parsing
+
+enum class L3 : uint8_t { kNone, kIpv4, kIpv6, kArp, kOther };
+enum class L4 : uint8_t { kNone, kTcp, kUdp, kIcmp, kOther };
+
+struct ParsedPacket {
+  const uint8_t* dst_mac = nullptr;
+  const uint8_t* src_mac = nullptr;
+  uint16_t ethertype = 0;  // after any VLAN tags
+  uint16_t vlan = 0;       // outermost VLAN id, 0 when untagged
+  L3 l3 = L3::kNone;
+  L4 l4 = L4::kNone;
+  uint16_t l3_off = 0;
+  uint16_t l4_off = 0;
+  uint32_t src_ip4 = 0;  // host order
+  uint32_t dst_ip4 = 0;
+  const uint8_t* src_ip6 = nullptr;
+  const uint8_t* dst_ip6 = nullptr;
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  bool fragment = false;  // a non-first IPv4 fragment: no L4 header
+  bool truncated = false; // a header claimed more bytes than there are
+
+  bool is_multicast() const { return dst_mac[0] & 1; }
+  bool is_broadcast() const {
+    for (int i = 0; i < 6; i++)
+      if (dst_mac[i] != 0xff) return false;
+    return true;
+  }
+  uint16_t ptype() const;  // VENIC_PTYPE_* bits for a completion
+};
+
+// hdr holds the first min(frame_len, kHeaderCopy) bytes of a frame of
+// frame_len bytes.  Returns false when it is shorter than an Ethernet header.
+bool parse_packet(std::span<const uint8_t> hdr, uint32_t frame_len, ParsedPacket& out);
+
+}  // namespace venic::fastpath

@@ -1,0 +1,96 @@
+#include "snapshot.h"
+
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_lcore.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace venic::fastpath {
+
+namespace {
+
+L2Key make_key(uint32_t subnet, uint8_t prefix, const uint8_t* mac) {
+  L2Key k{};
+  k.subnet = subnet;
+  k.prefix = prefix;
+  std::memcpy(k.mac, mac, 6);
+  return k;
+}
+
+}  // namespace
+
+Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation) : shards_(workers) {
+  ports_.reserve(table.all().size());  // stable addresses for the pointers below
+  for (auto& [id, vp] : table.all()) {
+    const vf::Vf& v = *vp;
+    const venic_regs* r = v.region->regs();
+    PortView p;
+    p.vf = id;
+    p.polled = v.polled();
+    p.promisc = v.rx_mode & VENIC_VF_PROMISC;
+    p.subnet = v.cfg.subnet();
+    p.prefix = v.cfg.prefix;
+    p.mac = v.cfg.mac;
+    p.frame_max = v.cfg.mtu + VENIC_L2_OVERHEAD;
+    p.active_qps = v.active_qps;
+    p.ring_size = r->ring_size;
+    p.base = v.region->base();
+    p.buf_lo = r->buf_area_off;
+    p.buf_hi = r->buf_area_off + r->buf_area_size;
+    for (uint32_t q = 0; q < v.cfg.queues; q++) {
+      const venic_qp_layout& l = r->qp[q];
+      p.q[q].tx_sq = v.region->ring(l.tx_sq_off);
+      p.q[q].tx_desc = v.region->entries<venic_desc>(l.tx_sq_off);
+      p.q[q].rx_sq = v.region->ring(l.rx_sq_off);
+      p.q[q].rx_desc = v.region->entries<venic_desc>(l.rx_sq_off);
+      p.q[q].rx_cq = v.region->ring(l.rx_cq_off);
+      p.q[q].rx_cqe = v.region->entries<venic_cqe>(l.rx_cq_off);
+    }
+    if (v.dma) {
+      dma_refs_.push_back(v.dma);
+      p.dma = v.dma->regions().data();
+      p.n_dma = static_cast<uint32_t>(v.dma->regions().size());
+    }
+    p.rt = v.rt.get();
+    ports_.push_back(std::move(p));
+  }
+
+  std::string name = "venic_l2_" + std::to_string(generation);
+  rte_hash_parameters hp{};
+  hp.name = name.c_str();
+  hp.entries = 2 * VENIC_MAX_VFS;
+  hp.key_len = sizeof(L2Key);
+  hp.hash_func = rte_jhash;
+  hp.socket_id = static_cast<int>(rte_socket_id());
+  l2_ = rte_hash_create(&hp);
+  if (!l2_) throw std::runtime_error("rte_hash_create failed for the L2 table");
+
+  unsigned next_worker = 0;
+  for (auto& p : ports_) {
+    L2Key k = make_key(p.subnet, p.prefix, p.mac.data());
+    rte_hash_add_key_data(l2_, &k, &p);
+    if (p.polled) {
+      shards_[next_worker].push_back(&p);
+      next_worker = (next_worker + 1) % workers;
+    }
+    for (auto& peer : ports_) {
+      if (&peer == &p || !peer.polled || peer.subnet != p.subnet || peer.prefix != p.prefix) continue;
+      p.flood.push_back(&peer);
+      if (peer.promisc) p.promisc_peers.push_back(&peer);
+    }
+  }
+}
+
+Snapshot::~Snapshot() { rte_hash_free(l2_); }
+
+const PortView* Snapshot::lookup(uint32_t subnet, uint8_t prefix, const uint8_t* mac) const {
+  L2Key k = make_key(subnet, prefix, mac);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(l2_, &k, &data) < 0) return nullptr;
+  return static_cast<const PortView*>(data);
+}
+
+}  // namespace venic::fastpath

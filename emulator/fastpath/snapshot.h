@@ -1,0 +1,72 @@
+// The fast path's view of the VF table: immutable, built by the control
+// thread and published to the workers (dataplane.h), freed after a quiescent
+// period.  Workers read it without locks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "vf_table.h"
+
+struct rte_hash;
+
+namespace venic::fastpath {
+
+struct QueueRings {
+  venic_ring* tx_sq = nullptr;
+  const venic_desc* tx_desc = nullptr;
+  venic_ring* rx_sq = nullptr;
+  const venic_desc* rx_desc = nullptr;
+  venic_ring* rx_cq = nullptr;
+  venic_cqe* rx_cqe = nullptr;
+};
+
+struct PortView {
+  uint16_t vf = 0;
+  bool polled = false;  // attached, started, link up
+  bool promisc = false;
+  uint32_t subnet = 0;
+  uint8_t prefix = 0;
+  vf::MacAddr mac{};
+  uint32_t frame_max = 0;  // MTU + L2 overhead
+  uint32_t active_qps = 0;
+  uint32_t ring_size = 0;
+  uint8_t* base = nullptr;
+  uint64_t buf_lo = 0, buf_hi = 0;  // copy-mode buffer area, mem_id 0
+  std::array<QueueRings, VENIC_MAX_QPS> q{};
+  const vf::DmaRegion* dma = nullptr;  // mem_id k is dma[k - 1]
+  uint32_t n_dma = 0;
+  vf::VfRuntime* rt = nullptr;
+  std::vector<const PortView*> flood;     // polled peers in the subnet
+  std::vector<const PortView*> promisc_peers;
+};
+
+struct L2Key {
+  uint32_t subnet;
+  uint8_t prefix;
+  uint8_t mac[6];
+  uint8_t pad;
+};
+static_assert(sizeof(L2Key) == 12);
+
+class Snapshot {
+ public:
+  Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation);
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  // The port that owns mac in (subnet, prefix), or nullptr.
+  const PortView* lookup(uint32_t subnet, uint8_t prefix, const uint8_t* mac) const;
+  const std::vector<const PortView*>& shard(unsigned worker) const { return shards_[worker]; }
+
+ private:
+  std::vector<PortView> ports_;
+  std::vector<std::vector<const PortView*>> shards_;
+  std::vector<std::shared_ptr<const vf::DmaTable>> dma_refs_;
+  rte_hash* l2_ = nullptr;
+};
+
+}  // namespace venic::fastpath

@@ -1,0 +1,266 @@
+#include "worker.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "packet_parser.h"
+
+namespace venic::fastpath {
+
+namespace {
+
+using vf::counter_add;
+
+struct Segment {
+  const uint8_t* ptr;
+  uint32_t len;
+};
+
+// Resolves a descriptor to daemon memory, or nullptr when any part of it is
+// outside what that VF may use (its own buffer area, or memory it registered).
+const uint8_t* translate(const PortView& p, const venic_desc& d) {
+  if (d.len == 0 || d.len > VENIC_FRAME_MAX) return nullptr;
+  if (d.mem_id == VENIC_MEM_REGION_BUFS) {
+    if (d.addr < p.buf_lo || d.addr >= p.buf_hi || d.len > p.buf_hi - d.addr) return nullptr;
+    return p.base + d.addr;
+  }
+  if (d.mem_id > p.n_dma) return nullptr;
+  const vf::DmaRegion& r = p.dma[d.mem_id - 1];
+  if (d.addr >= r.len || d.len > r.len - d.addr) return nullptr;
+  return r.base + d.addr;
+}
+
+void note_bad_desc(const PortView& p, uint32_t n = 1) {
+  if (p.rt->bad_desc.fetch_add(n, std::memory_order_relaxed) + n >= vf::kMddThreshold)
+    p.rt->mdd_tripped.store(true, std::memory_order_release);
+}
+
+// Reads a frame as: the private header copy, then the rest of its segments.
+class FrameReader {
+ public:
+  FrameReader(const uint8_t* hdr, uint32_t hdr_len, const Segment* segs, uint32_t nseg)
+      : hdr_(hdr), hdr_len_(hdr_len), segs_(segs), nseg_(nseg) {}
+
+  void copy_to(uint8_t* dst, uint32_t len) {
+    while (len) {
+      if (pos_ < hdr_len_) {
+        uint32_t n = std::min(len, hdr_len_ - pos_);
+        std::memcpy(dst, hdr_ + pos_, n);
+        advance(n);
+        dst += n;
+        len -= n;
+        continue;
+      }
+      const Segment& s = segs_[seg_];
+      uint32_t n = std::min(len, s.len - seg_off_);
+      std::memcpy(dst, s.ptr + seg_off_, n);
+      advance(n);
+      dst += n;
+      len -= n;
+    }
+  }
+  void rewind() { pos_ = seg_ = seg_off_ = 0; }
+
+ private:
+  void advance(uint32_t n) {
+    pos_ += n;
+    seg_off_ += n;
+    while (seg_ < nseg_ && seg_off_ >= segs_[seg_].len) {
+      seg_off_ -= segs_[seg_].len;
+      seg_++;
+    }
+  }
+  const uint8_t* hdr_;
+  uint32_t hdr_len_;
+  const Segment* segs_;
+  uint32_t nseg_;
+  uint32_t pos_ = 0, seg_ = 0, seg_off_ = 0;
+};
+
+// Holds one destination RX queue locked while consecutive packets go to it,
+// and publishes its completions once when the destination changes.
+class RxBatch {
+ public:
+  ~RxBatch() { flush(); }
+
+  bool open(const PortView& dst, uint32_t q) {
+    if (port_ == &dst && q_ == q) return true;
+    flush();
+    port_ = &dst;
+    q_ = q;
+    rq_ = &dst.rt->rxq[q];
+    rq_->lock.lock();
+    sq_prod_ = __atomic_load_n(&dst.q[q].rx_sq->prod, __ATOMIC_ACQUIRE);
+    if (sq_prod_ - rq_->cons > dst.ring_size) {
+      // The driver's producer index is impossible: post nothing this round.
+      note_bad_desc(dst);
+      sq_prod_ = rq_->cons;
+    }
+    return true;
+  }
+
+  void deliver(FrameReader& frame, uint32_t len, uint16_t ptype) {
+    const PortView& dst = *port_;
+    vf::RxqRuntime& rq = *rq_;
+    const QueueRings& rings = dst.q[q_];
+    const uint32_t mask = dst.ring_size - 1;
+    if (len > dst.frame_max) {
+      counter_add(rq.c.drops[VENIC_DROP_RX_OVERSIZE], 1);
+      return;
+    }
+    frame.rewind();
+    uint32_t idx = rq.cons, left = len;
+    bool zero_copy = true;
+    while (left) {
+      if (idx == sq_prod_ || idx - rq.cons >= VENIC_MAX_SEGS) {
+        counter_add(rq.c.drops[VENIC_DROP_RX_NO_BUFFER], 1);
+        return;  // nothing published: the entries written so far are reused
+      }
+      venic_desc d = rings.rx_desc[idx & mask];  // one read, then only the copy
+      const uint8_t* buf = translate(dst, d);
+      if (!buf) {
+        note_bad_desc(dst);
+        counter_add(rq.c.drops[VENIC_DROP_BAD_DESC], 1);
+        return;
+      }
+      uint32_t n = std::min(left, d.len);
+      frame.copy_to(const_cast<uint8_t*>(buf), n);
+      left -= n;
+      zero_copy = zero_copy && d.mem_id != VENIC_MEM_REGION_BUFS;
+      venic_cqe& c = rings.rx_cqe[idx & mask];
+      c.len = n;
+      c.flags = left ? VENIC_CQE_F_MORE : 0;
+      c.ptype = ptype;
+      c.rss_hash = 0;
+      c.reserved = 0;
+      idx++;
+    }
+    rq.cons = idx;
+    dirty_ = true;
+    counter_add(rq.c.pkts, 1);
+    counter_add(rq.c.bytes, len);
+    if (zero_copy) counter_add(rq.c.zero_copy_pkts, 1);
+  }
+
+  void flush() {
+    if (!port_) return;
+    if (dirty_) {
+      const QueueRings& rings = port_->q[q_];
+      __atomic_store_n(&rings.rx_cq->prod, rq_->cons, __ATOMIC_RELEASE);
+      __atomic_store_n(&rings.rx_sq->cons, rq_->cons, __ATOMIC_RELEASE);
+    }
+    rq_->lock.unlock();
+    port_ = nullptr;
+    dirty_ = false;
+  }
+
+ private:
+  const PortView* port_ = nullptr;
+  uint32_t q_ = 0;
+  vf::RxqRuntime* rq_ = nullptr;
+  uint32_t sq_prod_ = 0;
+  bool dirty_ = false;
+};
+
+// RSS arrives with the fast-path issue; until then every frame lands on queue 0.
+uint32_t pick_rx_queue(const PortView&, const ParsedPacket&) { return 0; }
+
+void deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_t len, const ParsedPacket& pkt) {
+  if (dst.active_qps == 0) return;
+  batch.open(dst, pick_rx_queue(dst, pkt));
+  batch.deliver(frame, len, pkt.ptype());
+}
+
+}  // namespace
+
+uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q) {
+  if (port.rt->mdd_tripped.load(std::memory_order_relaxed)) return 0;
+  vf::TxqRuntime& tq = port.rt->txq[q];
+  const QueueRings& rings = port.q[q];
+  const uint32_t mask = port.ring_size - 1;
+  const uint32_t prod = __atomic_load_n(&rings.tx_sq->prod, __ATOMIC_ACQUIRE);
+  const uint32_t avail = prod - tq.cons;
+  if (avail == 0) return 0;
+  if (avail > port.ring_size) {
+    note_bad_desc(port, vf::kMddThreshold);  // an impossible index: reset the VF
+    return 0;
+  }
+  const uint32_t n = std::min(avail, kBurstDescs);
+  venic_desc d[kBurstDescs];
+  // Copy the descriptors out once; only the copies are validated and used.
+  for (uint32_t i = 0; i < n; i++) d[i] = rings.tx_desc[(tq.cons + i) & mask];
+
+  RxBatch batch;
+  uint32_t i = 0, consumed = 0;
+  while (i < n) {
+    // Find the packet's last descriptor; wait for the rest of a packet the
+    // driver has not finished publishing.
+    uint32_t end = i;
+    while (end < n && (d[end].flags & VENIC_DESC_F_MORE) && end - i < VENIC_MAX_SEGS) end++;
+    if (end == n) break;
+    const uint32_t nseg = end - i + 1;
+    Segment segs[VENIC_MAX_SEGS + 1];
+    uint32_t total = 0;
+    bool bad = (d[end].flags & VENIC_DESC_F_MORE) != 0;  // more than VENIC_MAX_SEGS
+    bool zero_copy = true;
+    for (uint32_t s = 0; s < nseg && !bad; s++) {
+      const uint8_t* p = translate(port, d[i + s]);
+      if (!p) bad = true;
+      segs[s] = {p, d[i + s].len};
+      total += d[i + s].len;
+      zero_copy = zero_copy && d[i + s].mem_id != VENIC_MEM_REGION_BUFS;
+    }
+    i = end + 1;
+    consumed = i;
+    if (bad) {
+      counter_add(tq.c.drops[VENIC_DROP_BAD_DESC], 1);
+      note_bad_desc(port);
+      if (port.rt->mdd_tripped.load(std::memory_order_relaxed)) break;
+      continue;
+    }
+    if (total < 14) {
+      counter_add(tq.c.drops[VENIC_DROP_RUNT], 1);
+      continue;
+    }
+    if (total > port.frame_max) {
+      counter_add(tq.c.drops[VENIC_DROP_OVERSIZE], 1);
+      continue;
+    }
+    // Decisions are made on a private copy of the headers, which is also what
+    // the receiver gets, so a driver rewriting its buffer cannot split them.
+    uint8_t hdr[kHeaderCopy];
+    const uint32_t hdr_len = std::min(total, kHeaderCopy);
+    FrameReader frame(hdr, 0, segs, nseg);
+    frame.copy_to(hdr, hdr_len);
+    FrameReader out(hdr, hdr_len, segs, nseg);
+    ParsedPacket pkt;
+    parse_packet({hdr, hdr_len}, total, pkt);
+
+    counter_add(tq.c.pkts, 1);
+    counter_add(tq.c.bytes, total);
+    if (zero_copy) counter_add(tq.c.zero_copy_pkts, 1);
+
+    if (pkt.is_multicast()) {
+      for (const PortView* peer : port.flood) deliver_to(batch, *peer, out, total, pkt);
+      continue;
+    }
+    const PortView* dst = snap.lookup(port.subnet, port.prefix, pkt.dst_mac);
+    if (dst && dst->polled) {
+      deliver_to(batch, *dst, out, total, pkt);
+    } else if (dst) {
+      counter_add(tq.c.drops[VENIC_DROP_RX_DOWN], 1);
+    } else if (!port.promisc_peers.empty()) {
+      for (const PortView* peer : port.promisc_peers) deliver_to(batch, *peer, out, total, pkt);
+    } else {
+      counter_add(tq.c.drops[VENIC_DROP_NO_ROUTE], 1);
+    }
+  }
+  batch.flush();
+  if (consumed) {
+    tq.cons += consumed;
+    __atomic_store_n(&rings.tx_sq->cons, tq.cons, __ATOMIC_RELEASE);
+  }
+  return consumed;
+}
+
+}  // namespace venic::fastpath

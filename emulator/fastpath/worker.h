@@ -1,0 +1,14 @@
+// One worker's packet pipeline over one burst of one TX queue:
+// fetch + validate descriptors -> copy headers -> parse -> switch -> deliver.
+#pragma once
+
+#include "snapshot.h"
+
+namespace venic::fastpath {
+
+inline constexpr uint32_t kBurstDescs = 64;
+
+// Moves up to one burst from port's TX queue q; returns descriptors consumed.
+uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q);
+
+}  // namespace venic::fastpath

@@ -1,0 +1,133 @@
+// venicd: the venic daemon.  Parses its options, restores the VF table, starts
+// the poll-mode workers and serves the control socket until SIGTERM/SIGINT.
+#include <grp.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "control_methods.h"
+#include "control_server.h"
+#include "dataplane.h"
+#include "protocol.h"
+#include "state_store.h"
+#include "vf_table.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true); }
+
+constexpr const char* kVersion = "0.1.0";
+
+struct Options {
+  std::string socket{venic::control::kDefaultSocket};
+  std::string state = "/var/lib/venic/state.json";
+  unsigned workers = 1;
+  std::vector<unsigned> allow_uids;
+  std::string group;
+};
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "venicd: %s\n", msg.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Everything after "--" belongs to DPDK's EAL.
+  int split = argc;
+  for (int i = 1; i < argc; i++)
+    if (std::strcmp(argv[i], "--") == 0) {
+      split = i;
+      break;
+    }
+
+  Options o;
+  CLI::App app{"venicd - the venic virtual NIC daemon: serves up to 256 VFs over shared memory"};
+  app.add_option("--socket", o.socket, "control socket path")->capture_default_str();
+  app.add_option("--state", o.state, "state file (the VF table, restored at start)")->capture_default_str();
+  app.add_option("--workers", o.workers, "poll-mode worker lcores")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--allow-uid", o.allow_uids, "also serve this uid (root and our own uid always are)");
+  app.add_option("--group", o.group, "group that owns the control socket (mode 0660)");
+  app.set_version_flag("--version", kVersion);
+  app.footer(
+      "EAL arguments follow '--'; without them venicd uses\n"
+      "  -l 0-<workers> --no-pci --no-huge -m 128 --no-shconf --no-telemetry --log-level=lib.eal:notice\n\n"
+      "Examples:\n"
+      "  venicd --socket /run/venic/venicd.sock --state /var/lib/venic/state.json\n"
+      "  venicd --workers 2 -- -l 0-2 --no-pci --no-huge -m 128 --no-shconf\n");
+  try {
+    app.parse(split, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(e.what() + std::string(" (see --help)"));
+  }
+
+  std::optional<gid_t> gid;
+  if (!o.group.empty()) {
+    group* g = ::getgrnam(o.group.c_str());
+    if (!g) return fail("no such group '" + o.group + "'");
+    gid = g->gr_gid;
+  }
+
+  // A corrupt state file stops us before anything is touched.
+  venic::state::StateStore store(o.state);
+  std::vector<venic::vf::VfConfig> saved;
+  try {
+    saved = store.load();
+  } catch (const venic::state::StateError& e) {
+    return fail(e.what());
+  }
+
+  std::vector<std::string> eal_args{argv[0]};
+  if (split < argc) {
+    for (int i = split + 1; i < argc; i++) eal_args.push_back(argv[i]);
+  } else {
+    for (const char* a : {"--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:notice"})
+      eal_args.push_back(a);
+    eal_args.push_back("-l");
+    eal_args.push_back("0-" + std::to_string(o.workers));
+  }
+  std::vector<char*> eal_argv;
+  for (auto& a : eal_args) eal_argv.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
+    return fail(std::string("EAL init failed: ") + rte_strerror(rte_errno));
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  int rc = 0;
+  try {
+    venic::fastpath::Dataplane dp(o.workers);
+    venic::vf::VfTable table(dp, &store);
+    table.restore(saved);
+    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()});
+    venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
+    venic::control::ControlServer server(so, methods, table);
+    dp.start();
+    std::printf("venicd: serving %zu VF(s) on %s with %u worker(s)\n", saved.size(), o.socket.c_str(), o.workers);
+    std::fflush(stdout);
+    server.run(g_stop);
+    dp.stop();
+    std::printf("venicd: stopped\n");
+  } catch (const std::exception& e) {
+    rc = fail(e.what());
+  }
+  rte_eal_cleanup();
+  return rc;
+}

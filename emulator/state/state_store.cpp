@@ -1,0 +1,88 @@
+#include "state_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "unique_fd.h"
+
+namespace venic::state {
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+[[noreturn]] void corrupt(const std::string& path, const std::string& why) {
+  throw StateError("state file " + path + " is corrupt: " + why +
+                   " (left untouched; move it away to start with no VFs)");
+}
+
+void write_all(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw StateError("cannot write " + path + ": " + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::vector<vf::VfConfig> StateStore::load() const {
+  std::ifstream in(path_);
+  if (!in) {
+    if (errno == ENOENT) return {};
+    throw StateError("cannot read state file " + path_ + ": " + std::strerror(errno));
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(buf.str(), nullptr, false);
+  if (j.is_discarded()) corrupt(path_, "not valid JSON (truncated?)");
+  if (!j.is_object() || !j.contains("version") || !j.contains("vfs")) corrupt(path_, "missing version or vfs");
+  if (j["version"] != kFormatVersion) corrupt(path_, "unsupported version " + j["version"].dump());
+  if (!j["vfs"].is_array()) corrupt(path_, "vfs is not a list");
+  std::vector<vf::VfConfig> out;
+  std::set<uint16_t> ids;
+  std::set<vf::MacAddr> macs;
+  for (const auto& e : j["vfs"]) {
+    try {
+      vf::VfConfig c = vf::config_from_json(e, /*require_id=*/true);
+      if (!ids.insert(c.id).second) corrupt(path_, "VF " + std::to_string(c.id) + " appears twice");
+      if (!macs.insert(c.mac).second) corrupt(path_, "MAC " + vf::format_mac(c.mac) + " appears twice");
+      out.push_back(c);
+    } catch (const vf::ConfigError& err) {
+      corrupt(path_, std::string("VF entry: ") + err.what());
+    } catch (const nlohmann::json::exception& err) {
+      corrupt(path_, std::string("VF entry: ") + err.what());
+    }
+  }
+  return out;
+}
+
+void StateStore::save(const std::vector<vf::VfConfig>& vfs) const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : vfs) list.push_back(vf::to_json(c));
+  nlohmann::json j = {{"version", kFormatVersion}, {"vfs", list}};
+  std::filesystem::path p(path_);
+  std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  std::string tmp = path_ + ".tmp";
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd.valid()) throw StateError("cannot write " + tmp + ": " + std::strerror(errno));
+    write_all(fd.get(), j.dump(2) + "\n", tmp);
+    if (::fsync(fd.get()) < 0) throw StateError("fsync " + tmp + ": " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path_.c_str()) < 0)
+    throw StateError("rename " + tmp + " to " + path_ + ": " + std::strerror(errno));
+  UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.valid()) ::fsync(d.get());
+}
+
+}  // namespace venic::state

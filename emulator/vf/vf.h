@@ -1,0 +1,98 @@
+// One VF as the daemon holds it: configuration, region, attachment, and the
+// private runtime state that the fast path reads and writes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dma_table.h"
+#include "venic_abi.h"
+#include "vf_config.h"
+#include "vf_region.h"
+
+namespace venic::vf {
+
+// A tiny test-and-test-and-set lock: held only while one worker delivers a
+// burst into one RX queue, so it is uncontended with one worker.
+class SpinLock {
+ public:
+  void lock() {
+    while (flag_.exchange(true, std::memory_order_acquire))
+      while (flag_.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+  }
+  void unlock() { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
+
+// Counters have a single writer (the owning worker, or the RX lock holder)
+// and are read by the control thread, hence relaxed atomic loads/stores.
+inline void counter_add(uint64_t& c, uint64_t n) {
+  __atomic_store_n(&c, __atomic_load_n(&c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+inline uint64_t counter_read(const uint64_t& c) { return __atomic_load_n(&c, __ATOMIC_RELAXED); }
+
+struct QueueCounters {
+  uint64_t pkts = 0;
+  uint64_t bytes = 0;
+  uint64_t zero_copy_pkts = 0;
+  uint64_t drops[VENIC_DROP_REASONS_MAX] = {};
+};
+
+// Written only by the worker that owns the VF.
+struct alignas(VENIC_CACHE_LINE) TxqRuntime {
+  uint32_t cons = 0;  // our TX SQ consumer index (never read back from shared memory)
+  QueueCounters c;
+};
+
+// Written by whichever worker holds lock.
+struct alignas(VENIC_CACHE_LINE) RxqRuntime {
+  SpinLock lock;
+  uint32_t cons = 0;  // our RX SQ consumer index == RX CQ producer index
+  QueueCounters c;
+};
+
+struct VfRuntime {
+  std::array<TxqRuntime, VENIC_MAX_QPS> txq;
+  std::array<RxqRuntime, VENIC_MAX_QPS> rxq;
+  std::atomic<uint32_t> bad_desc{0};  // since the last reset
+  std::atomic<bool> mdd_tripped{false};
+  uint64_t mdd_resets = 0;
+
+  void reset_indices() {
+    for (auto& q : txq) q.cons = 0;
+    for (auto& q : rxq) q.cons = 0;
+  }
+};
+
+// Malformed descriptors tolerated before the VF is reset.
+inline constexpr uint32_t kMddThreshold = 16;
+
+struct Vf {
+  VfConfig cfg;
+  std::unique_ptr<VfRegion> region;
+  std::unique_ptr<VfRuntime> rt = std::make_unique<VfRuntime>();
+
+  uint64_t session = 0;  // attaching control connection; 0 = none
+  int owner_pid = 0;
+  bool started = false;
+  uint32_t active_qps = 0;
+  uint32_t rx_mode = 0;  // VENIC_VF_PROMISC | VENIC_VF_ALLMULTI
+  std::shared_ptr<const DmaTable> dma;
+  uint32_t admin_sq_cons = 0;  // our admin indices (never read back)
+  uint32_t admin_cq_prod = 0;
+  // Counter values at the last stats reset (reported = now - base).
+  std::array<QueueCounters, VENIC_MAX_QPS> tx_base{}, rx_base{};
+  uint64_t mdd_base = 0;
+
+  bool attached() const { return session != 0; }
+  bool polled() const { return attached() && started && cfg.link_up; }
+  uint32_t flags() const {
+    return (cfg.trusted ? VENIC_VF_TRUSTED : 0) | rx_mode | (started ? VENIC_VF_STARTED : 0);
+  }
+};
+
+}  // namespace venic::vf

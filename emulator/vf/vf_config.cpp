@@ -1,0 +1,131 @@
+#include "vf_config.h"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+
+#include "venic_abi.h"
+
+namespace venic::vf {
+
+std::optional<MacAddr> parse_mac(const std::string& s) {
+  MacAddr m{};
+  unsigned v[6];
+  char tail;
+  if (s.size() != 17 ||
+      std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+    return std::nullopt;
+  for (size_t i = 0; i < 6; i++) {
+    if (s[i * 3] == ' ' || s[i * 3 + 1] == ' ' || (i < 5 && s[i * 3 + 2] != ':')) return std::nullopt;
+    m[i] = static_cast<uint8_t>(v[i]);
+  }
+  return m;
+}
+
+std::optional<uint32_t> parse_ipv4(const std::string& s) {
+  in_addr a{};
+  if (::inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+std::string format_mac(const MacAddr& m) {
+  char b[18];
+  std::snprintf(b, sizeof(b), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return b;
+}
+
+std::string format_ipv4(uint32_t ip) {
+  char b[16];
+  std::snprintf(b, sizeof(b), "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+  return b;
+}
+
+bool is_unicast(const MacAddr& m) {
+  bool zero = true;
+  for (auto b : m) zero = zero && b == 0;
+  return !zero && !(m[0] & 1);
+}
+
+nlohmann::json to_json(const VfConfig& c) {
+  return {{"id", c.id},
+          {"type", c.type == Personality::kEna ? "ena" : "efa"},
+          {"mac", format_mac(c.mac)},
+          {"ip", format_ipv4(c.ip)},
+          {"prefix", c.prefix},
+          {"subnet", format_ipv4(c.subnet()) + "/" + std::to_string(c.prefix)},
+          {"mtu", c.mtu},
+          {"trusted", c.trusted},
+          {"queues", c.queues},
+          {"link", c.link_up ? "up" : "down"}};
+}
+
+namespace {
+
+template <typename T>
+T integer_field(const nlohmann::json& j, const char* name, long lo, long hi) {
+  const auto& v = j.at(name);
+  if (!v.is_number_integer()) throw ConfigError(std::string(name) + ": must be an integer");
+  long x = v.get<long>();
+  if (x < lo || x > hi)
+    throw ConfigError(std::string(name) + ": " + std::to_string(x) + " is out of range " + std::to_string(lo) +
+                      "-" + std::to_string(hi));
+  return static_cast<T>(x);
+}
+
+std::string string_field(const nlohmann::json& j, const char* name) {
+  if (!j.contains(name)) throw ConfigError(std::string(name) + ": missing");
+  const auto& v = j.at(name);
+  if (!v.is_string()) throw ConfigError(std::string(name) + ": must be a string");
+  return v.get<std::string>();
+}
+
+}  // namespace
+
+VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
+  if (!j.is_object()) throw ConfigError("VF config must be an object");
+  VfConfig c;
+  if (j.contains("id"))
+    c.id = integer_field<uint16_t>(j, "id", 0, VENIC_MAX_VFS - 1);
+  else if (require_id)
+    throw ConfigError("id: missing");
+  std::string type = string_field(j, "type");
+  if (type == "ena")
+    c.type = Personality::kEna;
+  else if (type == "efa")
+    c.type = Personality::kEfa;
+  else
+    throw ConfigError("type: '" + type + "' is not a VF type (ena or efa)");
+  std::string mac = string_field(j, "mac");
+  auto m = parse_mac(mac);
+  if (!m) throw ConfigError("mac: '" + mac + "' is not a MAC address (xx:xx:xx:xx:xx:xx)");
+  if (!is_unicast(*m)) throw ConfigError("mac: '" + mac + "' is not a unicast address");
+  c.mac = *m;
+  std::string ip = string_field(j, "ip");
+  auto a = parse_ipv4(ip);
+  if (!a) throw ConfigError("ip: '" + ip + "' is not an IPv4 address");
+  c.ip = *a;
+  if (j.contains("prefix")) c.prefix = integer_field<uint8_t>(j, "prefix", 1, 32);
+  if (j.contains("mtu")) c.mtu = integer_field<uint16_t>(j, "mtu", VENIC_MTU_MIN, VENIC_MTU_MAX);
+  if (j.contains("queues")) c.queues = integer_field<uint8_t>(j, "queues", 1, VENIC_MAX_QPS);
+  if (j.contains("trusted")) {
+    if (!j["trusted"].is_boolean()) throw ConfigError("trusted: must be true or false");
+    c.trusted = j["trusted"].get<bool>();
+  }
+  if (j.contains("link")) {
+    std::string l = string_field(j, "link");
+    if (l != "up" && l != "down") throw ConfigError("link: '" + l + "' must be up or down");
+    c.link_up = l == "up";
+  }
+  return c;
+}
+
+std::string validate(const VfConfig& c) {
+  if (c.id >= VENIC_MAX_VFS) return "id: out of range 0-255";
+  if (c.mtu < VENIC_MTU_MIN || c.mtu > VENIC_MTU_MAX) return "mtu: out of range 68-9001";
+  if (c.queues < 1 || c.queues > VENIC_MAX_QPS) return "queues: out of range 1-8";
+  if (c.prefix < 1 || c.prefix > 32) return "prefix: out of range 1-32";
+  if (!is_unicast(c.mac)) return "mac: not a unicast address";
+  return "";
+}
+
+}  // namespace venic::vf

@@ -1,0 +1,339 @@
+#include "vf_table.h"
+
+#include <cerrno>
+
+#include "state_store.h"
+
+namespace venic::vf {
+
+namespace {
+
+const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {
+    "no_route", "bad_desc", "oversize", "runt", "rx_no_buffer", "rx_oversize", "rx_down"};
+
+QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
+  QueueCounters t;
+  t.pkts = a.pkts + counter_read(b.pkts);
+  t.bytes = a.bytes + counter_read(b.bytes);
+  t.zero_copy_pkts = a.zero_copy_pkts + counter_read(b.zero_copy_pkts);
+  for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++) t.drops[i] = a.drops[i] + counter_read(b.drops[i]);
+  return t;
+}
+
+QueueCounters since(const QueueCounters& now, const QueueCounters& base) {
+  QueueCounters d;
+  d.pkts = now.pkts - base.pkts;
+  d.bytes = now.bytes - base.bytes;
+  d.zero_copy_pkts = now.zero_copy_pkts - base.zero_copy_pkts;
+  for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++) d.drops[i] = now.drops[i] - base.drops[i];
+  return d;
+}
+
+uint64_t drop_sum(const QueueCounters& c) {
+  uint64_t s = 0;
+  for (auto d : c.drops) s += counter_read(d);
+  return s;
+}
+
+}  // namespace
+
+Vf& VfTable::must_find(uint16_t id) {
+  auto it = vfs_.find(id);
+  if (it == vfs_.end()) throw TableError("not_found", "no VF " + std::to_string(id));
+  return *it->second;
+}
+
+const Vf& VfTable::get(uint16_t id) const {
+  auto it = vfs_.find(id);
+  if (it == vfs_.end()) throw TableError("not_found", "no VF " + std::to_string(id));
+  return *it->second;
+}
+
+void VfTable::persist() {
+  if (!store_) return;
+  std::vector<VfConfig> cfgs;
+  for (auto& [id, v] : vfs_) cfgs.push_back(v->cfg);
+  store_->save(cfgs);
+}
+
+void VfTable::restore(const std::vector<VfConfig>& saved) {
+  for (const auto& c : saved) {
+    auto v = std::make_unique<Vf>();
+    v->cfg = c;
+    v->region = std::make_unique<VfRegion>(c);
+    vfs_[c.id] = std::move(v);
+  }
+  publisher_.publish(*this);
+}
+
+const Vf& VfTable::create(VfConfig cfg, bool has_id) {
+  if (std::string e = validate(has_id ? cfg : (cfg.id = 0, cfg)); !e.empty()) throw TableError("invalid_params", e);
+  if (!has_id) {
+    uint16_t id = 0;
+    while (id < VENIC_MAX_VFS && vfs_.count(id)) id++;
+    if (id == VENIC_MAX_VFS) throw TableError("limit", "all 256 VFs are in use");
+    cfg.id = id;
+  } else if (vfs_.count(cfg.id)) {
+    throw TableError("exists", "VF " + std::to_string(cfg.id) + " already exists");
+  }
+  for (auto& [id, v] : vfs_)
+    if (v->cfg.mac == cfg.mac)
+      throw TableError("exists", "MAC " + format_mac(cfg.mac) + " is already used by VF " + std::to_string(id));
+  if (cfg.type == Personality::kEfa)
+    throw TableError("invalid_params", "type: the efa personality is not built yet; use ena");
+  auto v = std::make_unique<Vf>();
+  v->cfg = cfg;
+  v->region = std::make_unique<VfRegion>(cfg);
+  Vf& ref = *v;
+  vfs_[cfg.id] = std::move(v);
+  publisher_.publish(*this);
+  persist();
+  return ref;
+}
+
+void VfTable::remove(uint16_t id) {
+  Vf& v = must_find(id);
+  if (v.attached()) v.region->post_event(VENIC_EVENT_REMOVAL, 0);
+  __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
+  std::unique_ptr<Vf> gone = std::move(vfs_[id]);
+  vfs_.erase(id);
+  publisher_.publish(*this);  // after this no worker touches `gone`
+  persist();
+}
+
+const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
+  Vf& v = must_find(id);
+  VfConfig c = v.cfg;
+  if (p.contains("mtu")) c.mtu = p["mtu"].get<uint16_t>();
+  if (p.contains("trusted")) c.trusted = p["trusted"].get<bool>();
+  if (p.contains("link")) c.link_up = p["link"].get<std::string>() == "up";
+  if (std::string e = validate(c); !e.empty()) throw TableError("invalid_params", e);
+  bool link_changed = c.link_up != v.cfg.link_up;
+  v.cfg = c;
+  if (!c.trusted) v.rx_mode &= ~uint32_t(VENIC_VF_PROMISC);
+  v.region->publish_state(v.cfg, v.flags(), v.active_qps);
+  if (link_changed && v.attached()) v.region->post_event(VENIC_EVENT_LINK_CHANGE, c.link_up ? 1 : 0);
+  publisher_.publish(*this);
+  persist();
+  return v;
+}
+
+int VfTable::attach(uint16_t id, uint64_t session, int pid) {
+  Vf& v = must_find(id);
+  if (v.attached())
+    throw TableError("busy", "VF " + std::to_string(id) + " is attached by pid " + std::to_string(v.owner_pid));
+  for (auto& [other, ov] : vfs_)
+    if (ov->session == session) throw TableError("busy", "this connection already holds VF " + std::to_string(other));
+  // Not polled (not attached), so nothing else touches the rings now.
+  v.region->reset_rings();
+  v.rt->reset_indices();
+  v.admin_sq_cons = v.admin_cq_prod = 0;
+  v.started = false;
+  v.active_qps = 0;
+  v.rx_mode = 0;
+  v.session = session;
+  v.owner_pid = pid;
+  v.region->publish_state(v.cfg, v.flags(), 0);
+  return v.region->fd();
+}
+
+void VfTable::stop_queues(Vf& v) {
+  v.started = false;
+  v.active_qps = 0;
+  publisher_.publish(*this);  // workers are out of this VF's rings now
+  v.region->reset_queue_rings();
+  v.rt->reset_indices();
+  v.region->publish_state(v.cfg, v.flags(), 0);
+}
+
+void VfTable::detach_session(uint64_t session) {
+  for (auto& [id, v] : vfs_) {
+    if (v->session != session) continue;
+    v->session = 0;
+    v->owner_pid = 0;
+    stop_queues(*v);
+    v->dma.reset();  // unmapped: no snapshot refers to it any more
+    v->rx_mode = 0;
+    v->region->publish_state(v->cfg, v->flags(), 0);
+  }
+}
+
+std::optional<uint16_t> VfTable::attached_vf(uint64_t session) const {
+  for (auto& [id, v] : vfs_)
+    if (v->session == session) return id;
+  return std::nullopt;
+}
+
+std::vector<uint16_t> VfTable::register_memory(uint64_t session, std::span<const MemRange> ranges,
+                                               std::span<const int> fds) {
+  auto id = attached_vf(session);
+  if (!id) throw TableError("invalid_request", "vf.register_memory needs an attached VF (vf.attach first)");
+  if (ranges.size() != fds.size())
+    throw TableError("invalid_params", "regions: " + std::to_string(ranges.size()) + " regions but " +
+                                           std::to_string(fds.size()) + " file descriptors");
+  Vf& v = must_find(*id);
+  size_t have = v.dma ? v.dma->regions().size() : 0;
+  if (ranges.empty() || have + ranges.size() > VENIC_MAX_DMA_REGIONS)
+    throw TableError("limit", "a VF takes 1 to " + std::to_string(VENIC_MAX_DMA_REGIONS) + " memory regions");
+  auto table = std::make_shared<DmaTable>();
+  table->inherit(v.dma);
+  std::vector<uint16_t> ids;
+  for (size_t i = 0; i < ranges.size(); i++) {
+    try {
+      table->map(fds[i], ranges[i].offset, ranges[i].len, ranges[i].va);
+    } catch (const std::exception& e) {
+      throw TableError("invalid_params", "regions[" + std::to_string(i) + "]: " + e.what());
+    }
+    ids.push_back(static_cast<uint16_t>(have + i + 1));
+  }
+  auto old = v.dma;
+  v.dma = table;
+  publisher_.publish(*this);
+  return ids;
+}
+
+int VfTable::admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result) {
+  switch (cmd.opcode) {
+    case VENIC_ADMIN_START:
+      if (cmd.arg0 < 1 || cmd.arg0 > v.cfg.queues) return -EINVAL;
+      if (v.started) stop_queues(v);
+      v.started = true;
+      v.active_qps = cmd.arg0;
+      v.region->publish_state(v.cfg, v.flags(), v.active_qps);
+      publisher_.publish(*this);
+      return 0;
+    case VENIC_ADMIN_STOP:
+      stop_queues(v);
+      return 0;
+    case VENIC_ADMIN_SET_MTU:
+      if (cmd.arg0 < VENIC_MTU_MIN || cmd.arg0 > VENIC_MTU_MAX) return -EINVAL;
+      v.cfg.mtu = static_cast<uint16_t>(cmd.arg0);
+      v.region->publish_state(v.cfg, v.flags(), v.active_qps);
+      publisher_.publish(*this);
+      persist();
+      return 0;
+    case VENIC_ADMIN_SET_RX_MODE: {
+      uint32_t want = cmd.arg0 & (VENIC_VF_PROMISC | VENIC_VF_ALLMULTI);
+      // As on a real SR-IOV NIC, only a trusted VF may see others' traffic.
+      if ((want & VENIC_VF_PROMISC) && !v.cfg.trusted) return -EPERM;
+      v.rx_mode = want;
+      v.region->publish_state(v.cfg, v.flags(), v.active_qps);
+      publisher_.publish(*this);
+      result = want;
+      return 0;
+    }
+    default:
+      return -EOPNOTSUPP;
+  }
+}
+
+void VfTable::poll_admin() {
+  for (auto& [id, vp] : vfs_) {
+    Vf& v = *vp;
+    if (!v.attached()) continue;
+    venic_regs* r = v.region->regs();
+    venic_ring* sq = v.region->ring(r->admin_sq_off);
+    venic_ring* cq = v.region->ring(r->admin_cq_off);
+    const uint32_t size = r->admin_ring_size;
+    uint32_t prod = __atomic_load_n(&sq->prod, __ATOMIC_ACQUIRE);
+    uint32_t pending = prod - v.admin_sq_cons;
+    if (pending > size) pending = 0;  // a broken producer index: ignore it
+    for (uint32_t n = 0; n < pending; n++) {
+      if (v.admin_cq_prod - __atomic_load_n(&cq->cons, __ATOMIC_ACQUIRE) >= size) break;
+      venic_admin_cmd cmd = v.region->entries<venic_admin_cmd>(r->admin_sq_off)[v.admin_sq_cons & (size - 1)];
+      uint64_t result = 0;
+      int status = admin_command(v, cmd, result);
+      venic_admin_cqe& e = v.region->entries<venic_admin_cqe>(r->admin_cq_off)[v.admin_cq_prod & (size - 1)];
+      e = venic_admin_cqe{};
+      e.cmd_id = cmd.cmd_id;
+      e.opcode = cmd.opcode;
+      e.status = status;
+      e.result = result;
+      __atomic_store_n(&cq->prod, ++v.admin_cq_prod, __ATOMIC_RELEASE);
+      __atomic_store_n(&sq->cons, ++v.admin_sq_cons, __ATOMIC_RELEASE);
+    }
+  }
+}
+
+void VfTable::tick() {
+  for (auto& [id, vp] : vfs_) {
+    Vf& v = *vp;
+    if (v.rt->mdd_tripped.load(std::memory_order_acquire)) {
+      // Malicious driver detection: stop the VF and tell its driver to reset.
+      stop_queues(v);
+      v.rt->bad_desc.store(0);
+      v.rt->mdd_tripped.store(false, std::memory_order_release);
+      v.rt->mdd_resets++;
+      v.region->regs()->reset_count++;
+      v.region->post_event(VENIC_EVENT_RESET, 0);
+    }
+    venic_stats* s = v.region->stats();
+    QueueCounters tx, rx;
+    for (uint32_t q = 0; q < v.cfg.queues; q++) {
+      QueueCounters t = since(totals(QueueCounters{}, v.rt->txq[q].c), v.tx_base[q]);
+      QueueCounters r = since(totals(QueueCounters{}, v.rt->rxq[q].c), v.rx_base[q]);
+      s->txq[q] = {t.pkts, t.bytes, drop_sum(t), 0};
+      s->rxq[q] = {r.pkts, r.bytes, drop_sum(r), 0};
+      tx = totals(tx, t);
+      rx = totals(rx, r);
+    }
+    s->tx_pkts = tx.pkts;
+    s->tx_bytes = tx.bytes;
+    s->rx_pkts = rx.pkts;
+    s->rx_bytes = rx.bytes;
+    s->tx_zero_copy_pkts = tx.zero_copy_pkts;
+    s->rx_zero_copy_pkts = rx.zero_copy_pkts;
+    s->mdd_resets = v.rt->mdd_resets - v.mdd_base;
+    for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++) s->drops[i] = tx.drops[i] + rx.drops[i];
+    __atomic_add_fetch(&v.region->regs()->heartbeat, 1, __ATOMIC_RELEASE);
+  }
+}
+
+nlohmann::json VfTable::vf_json(const Vf& v) const {
+  nlohmann::json j = to_json(v.cfg);
+  j["attached"] = v.attached();
+  j["owner_pid"] = v.attached() ? nlohmann::json(v.owner_pid) : nlohmann::json(nullptr);
+  j["started"] = v.started;
+  j["active_queues"] = v.active_qps;
+  j["dma_regions"] = v.dma ? v.dma->regions().size() : 0;
+  j["promisc"] = (v.rx_mode & VENIC_VF_PROMISC) != 0;
+  return j;
+}
+
+nlohmann::json VfTable::stats_json(const Vf& v) const {
+  QueueCounters tx, rx;
+  nlohmann::json txq = nlohmann::json::array(), rxq = nlohmann::json::array();
+  for (uint32_t q = 0; q < v.cfg.queues; q++) {
+    QueueCounters t = since(totals(QueueCounters{}, v.rt->txq[q].c), v.tx_base[q]);
+    QueueCounters r = since(totals(QueueCounters{}, v.rt->rxq[q].c), v.rx_base[q]);
+    txq.push_back({{"pkts", t.pkts}, {"bytes", t.bytes}, {"drops", drop_sum(t)}});
+    rxq.push_back({{"pkts", r.pkts}, {"bytes", r.bytes}, {"drops", drop_sum(r)}});
+    tx = totals(tx, t);
+    rx = totals(rx, r);
+  }
+  nlohmann::json drops = nlohmann::json::object();
+  for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++)
+    if (kDropNames[i]) drops[kDropNames[i]] = tx.drops[i] + rx.drops[i];
+  return {{"vf", v.cfg.id},
+          {"tx_pkts", tx.pkts},
+          {"tx_bytes", tx.bytes},
+          {"rx_pkts", rx.pkts},
+          {"rx_bytes", rx.bytes},
+          {"tx_zero_copy_pkts", tx.zero_copy_pkts},
+          {"rx_zero_copy_pkts", rx.zero_copy_pkts},
+          {"mdd_resets", v.rt->mdd_resets - v.mdd_base},
+          {"drops", drops},
+          {"queues", {{"tx", txq}, {"rx", rxq}}}};
+}
+
+void VfTable::reset_stats(uint16_t id) {
+  Vf& v = must_find(id);
+  // Counters have one writer each (a worker); a reset moves the baseline.
+  for (uint32_t q = 0; q < VENIC_MAX_QPS; q++) {
+    v.tx_base[q] = totals(QueueCounters{}, v.rt->txq[q].c);
+    v.rx_base[q] = totals(QueueCounters{}, v.rt->rxq[q].c);
+  }
+  v.mdd_base = v.rt->mdd_resets;
+}
+
+}  // namespace venic::vf

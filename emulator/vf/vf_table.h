@@ -1,0 +1,82 @@
+// The daemon's VF table: create/set/delete, attach/detach, admin queues and
+// periodic upkeep.  Used only from the control thread; every change that the
+// fast path must see goes out through the Publisher, which returns only once
+// no worker can still see the previous state.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "vf.h"
+
+namespace venic::state {
+class StateStore;
+}
+
+namespace venic::vf {
+
+class VfTable;
+
+class Publisher {
+ public:
+  virtual ~Publisher() = default;
+  virtual void publish(const VfTable& table) = 0;
+};
+
+// A refused request; code is one of control/protocol.h's err::*.
+struct TableError : std::runtime_error {
+  TableError(std::string c, const std::string& m) : std::runtime_error(m), code(std::move(c)) {}
+  std::string code;
+};
+
+class VfTable {
+ public:
+  VfTable(Publisher& publisher, state::StateStore* store) : publisher_(publisher), store_(store) {}
+
+  // Restores saved VFs (no persisting while doing it).
+  void restore(const std::vector<VfConfig>& saved);
+
+  // cfg.id is used when has_id, else the lowest free id.
+  const Vf& create(VfConfig cfg, bool has_id);
+  void remove(uint16_t id);
+  // Applies mtu / trusted / link from params (already type-checked fields).
+  const Vf& set(uint16_t id, const nlohmann::json& params);
+  const Vf& get(uint16_t id) const;
+  const std::map<uint16_t, std::unique_ptr<Vf>>& all() const { return vfs_; }
+
+  // Attachment: the connection `session` takes VF id; returns the region fd.
+  int attach(uint16_t id, uint64_t session, int pid);
+  void detach_session(uint64_t session);
+  std::optional<uint16_t> attached_vf(uint64_t session) const;
+  struct MemRange {
+    uint64_t va, len, offset;
+  };
+  std::vector<uint16_t> register_memory(uint64_t session, std::span<const MemRange> ranges, std::span<const int> fds);
+
+  // Serves every attached VF's admin queue (called about every millisecond).
+  void poll_admin();
+  // Heartbeat, stats mirror, resets of VFs that sent malformed descriptors.
+  void tick();
+
+  nlohmann::json vf_json(const Vf& v) const;
+  nlohmann::json stats_json(const Vf& v) const;
+  void reset_stats(uint16_t id);
+
+ private:
+  Vf& must_find(uint16_t id);
+  void persist();
+  void stop_queues(Vf& v);
+  int admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result);
+
+  Publisher& publisher_;
+  state::StateStore* store_;
+  std::map<uint16_t, std::unique_ptr<Vf>> vfs_;
+};
+
+}  // namespace venic::vf

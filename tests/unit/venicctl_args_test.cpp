@@ -1,0 +1,409 @@
+// venicctl without a daemon: value validation, request building, output
+// formatting and the command line's exit codes/messages.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "cli.h"
+#include "format.h"
+#include "requests.h"
+#include "table.h"
+
+namespace venic::ctl {
+namespace {
+
+using nlohmann::json;
+
+// ---- MAC ------------------------------------------------------------------
+
+TEST(VenicctlMac, AcceptsUnicastAndLowercasesIt) {
+  std::string mac;
+  EXPECT_EQ(parse_mac("02:00:00:00:00:01", mac), "");
+  EXPECT_EQ(mac, "02:00:00:00:00:01");
+  EXPECT_EQ(parse_mac("0A:BC:DE:F0:12:34", mac), "");
+  EXPECT_EQ(mac, "0a:bc:de:f0:12:34");
+  EXPECT_EQ(parse_mac("fe:ff:ff:ff:ff:ff", mac), "");
+}
+
+TEST(VenicctlMac, RejectsMalformedWithTheExpectedShape) {
+  std::string mac = "untouched";
+  EXPECT_EQ(parse_mac("02:zz:00:00:00:01", mac),
+            "invalid MAC address '02:zz:00:00:00:01' (expected xx:xx:xx:xx:xx:xx)");
+  for (const char* bad :
+       {"", "02:00:00:00:00", "02:00:00:00:00:01:02", "02-00-00-00-00-01", "0200.0000.0001", "2:0:0:0:0:1",
+        "02:00:00:00:00:1", "02:00:00:00:00:011", " 02:00:00:00:00:01", "02:00:00:00:00:0g"}) {
+    const std::string error = parse_mac(bad, mac);
+    EXPECT_NE(error.find("invalid MAC address"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(mac, "untouched");  // nothing written on failure
+}
+
+TEST(VenicctlMac, RejectsMulticastBroadcastAndZero) {
+  std::string mac;
+  EXPECT_NE(parse_mac("01:00:5e:00:00:01", mac).find("multicast"), std::string::npos);
+  EXPECT_NE(parse_mac("33:33:00:00:00:01", mac).find("multicast"), std::string::npos);
+  EXPECT_NE(parse_mac("ff:ff:ff:ff:ff:ff", mac).find("multicast"), std::string::npos);
+  EXPECT_NE(parse_mac("00:00:00:00:00:00", mac).find("all zeros"), std::string::npos);
+}
+
+// ---- IPv4 -----------------------------------------------------------------
+
+TEST(VenicctlIpv4, AcceptsDottedQuads) {
+  std::string ip;
+  for (const char* good : {"10.0.1.10", "0.0.0.0", "255.255.255.255", "192.168.100.1"}) {
+    EXPECT_EQ(parse_ipv4(good, ip), "") << good;
+    EXPECT_EQ(ip, good);
+  }
+}
+
+TEST(VenicctlIpv4, RejectsEverythingElse) {
+  std::string ip;
+  EXPECT_EQ(parse_ipv4("10.0.1", ip), "invalid IPv4 address '10.0.1' (expected a.b.c.d)");
+  for (const char* bad : {"", "10.0.1.256", "10.0.1.10.1", "a.b.c.d", "010.0.0.1", " 10.0.0.1", "10..0.1",
+                          "10.0.0.1/24", "10.0.0.", "-1.0.0.1", "1000.0.0.1", "::1"}) {
+    EXPECT_NE(parse_ipv4(bad, ip), "") << bad;
+  }
+}
+
+// ---- numbers --------------------------------------------------------------
+
+TEST(VenicctlNumbers, PrefixIsOneToThirtyTwo) {
+  int prefix = 0;
+  EXPECT_EQ(parse_prefix("1", prefix), "");
+  EXPECT_EQ(prefix, 1);
+  EXPECT_EQ(parse_prefix("32", prefix), "");
+  EXPECT_EQ(prefix, 32);
+  EXPECT_EQ(parse_prefix("33", prefix), "invalid prefix length '33' (expected a number 1-32)");
+  for (const char* bad : {"0", "-1", "", "24x", "+24", "abc", " 24"}) EXPECT_NE(parse_prefix(bad, prefix), "") << bad;
+}
+
+TEST(VenicctlNumbers, VfIdIsZeroTo255) {
+  int id = -1;
+  EXPECT_EQ(parse_vf_id("0", id), "");
+  EXPECT_EQ(id, 0);
+  EXPECT_EQ(parse_vf_id("255", id), "");
+  EXPECT_EQ(id, 255);
+  EXPECT_EQ(parse_vf_id("abc", id), "invalid VF id 'abc' (expected a number 0-255)");
+  for (const char* bad : {"256", "-1", "", "1.5", "0x10", "99999999999999999999"})
+    EXPECT_NE(parse_vf_id(bad, id), "") << bad;
+}
+
+TEST(VenicctlNumbers, MtuIs68To9001) {
+  int mtu = 0;
+  EXPECT_EQ(parse_mtu("68", mtu), "");
+  EXPECT_EQ(parse_mtu("1500", mtu), "");
+  EXPECT_EQ(mtu, 1500);
+  EXPECT_EQ(parse_mtu("9001", mtu), "");
+  EXPECT_EQ(parse_mtu("9002", mtu), "invalid MTU '9002' (expected a number 68-9001)");
+  EXPECT_NE(parse_mtu("67", mtu), "");
+  EXPECT_NE(parse_mtu("jumbo", mtu), "");
+}
+
+TEST(VenicctlNumbers, QueuesAreOneToEight) {
+  int queues = 0;
+  EXPECT_EQ(parse_queues("1", queues), "");
+  EXPECT_EQ(parse_queues("8", queues), "");
+  EXPECT_EQ(queues, 8);
+  EXPECT_NE(parse_queues("0", queues), "");
+  EXPECT_NE(parse_queues("9", queues), "");
+}
+
+TEST(VenicctlNumbers, WatchIntervalAllowsFractions) {
+  double seconds = 0;
+  EXPECT_EQ(parse_watch_interval("0.5", seconds), "");
+  EXPECT_DOUBLE_EQ(seconds, 0.5);
+  EXPECT_EQ(parse_watch_interval("2", seconds), "");
+  EXPECT_DOUBLE_EQ(seconds, 2);
+  for (const char* bad : {"0", "0.01", "-1", "nan", "inf", "", "1s", "3601"})
+    EXPECT_NE(parse_watch_interval(bad, seconds), "") << bad;
+}
+
+// ---- words ----------------------------------------------------------------
+
+TEST(VenicctlWords, TypeOnOffAndLink) {
+  std::string text;
+  EXPECT_EQ(parse_vf_type("ena", text), "");
+  EXPECT_EQ(parse_vf_type("efa", text), "");
+  EXPECT_EQ(parse_vf_type("virtio", text), "invalid VF type 'virtio' (expected ena or efa)");
+  EXPECT_NE(parse_vf_type("ENA", text), "");
+
+  bool on = false;
+  EXPECT_EQ(parse_on_off("--trusted", "on", on), "");
+  EXPECT_TRUE(on);
+  EXPECT_EQ(parse_on_off("--trusted", "off", on), "");
+  EXPECT_FALSE(on);
+  EXPECT_EQ(parse_on_off("--trusted", "maybe", on), "invalid value 'maybe' for --trusted (expected on or off)");
+
+  EXPECT_EQ(parse_link_state("up", text), "");
+  EXPECT_EQ(text, "up");
+  EXPECT_EQ(parse_link_state("down", text), "");
+  EXPECT_NE(parse_link_state("sideways", text), "");
+}
+
+// ---- requests -------------------------------------------------------------
+
+TEST(VenicctlRequests, CreateSendsOnlyWhatWasGiven) {
+  VfCreateOptions options;
+  options.type = "ena";
+  options.mac = "02:00:00:00:00:0A";
+  options.ip = "10.0.1.10";
+  Request request = build_vf_create(options);
+  EXPECT_EQ(request.method, "vf.create");
+  EXPECT_EQ(request.params, json({{"type", "ena"}, {"mac", "02:00:00:00:00:0a"}, {"ip", "10.0.1.10"}}));
+
+  options.prefix = "16";
+  options.mtu = "9001";
+  options.queues = "2";
+  options.id = "7";
+  options.trusted = true;
+  request = build_vf_create(options);
+  EXPECT_EQ(request.params["prefix"], 16);
+  EXPECT_EQ(request.params["mtu"], 9001);
+  EXPECT_EQ(request.params["queues"], 2);
+  EXPECT_EQ(request.params["id"], 7);
+  EXPECT_EQ(request.params["trusted"], true);
+}
+
+TEST(VenicctlRequests, CreateRejectsBadValues) {
+  VfCreateOptions options;
+  options.type = "ena";
+  options.mac = "02:00:00:00:00:01";
+  options.ip = "10.0.1.10";
+  options.queues = "9";
+  EXPECT_THROW(build_vf_create(options), UsageError);
+  options.queues.reset();
+  options.mac = "01:00:00:00:00:01";
+  EXPECT_THROW(build_vf_create(options), UsageError);
+}
+
+TEST(VenicctlRequests, SetNeedsSomethingToChange) {
+  VfSetOptions options;
+  options.vf = "3";
+  EXPECT_THROW(build_vf_set(options), UsageError);
+  options.trusted = "on";
+  options.link = "down";
+  const Request request = build_vf_set(options);
+  EXPECT_EQ(request.method, "vf.set");
+  EXPECT_EQ(request.params, json({{"vf", 3}, {"trusted", true}, {"link", "down"}}));
+  options.vf = "300";
+  EXPECT_THROW(build_vf_set(options), UsageError);
+}
+
+TEST(VenicctlRequests, StatsAndReset) {
+  EXPECT_EQ(build_stats({}).method, "stats");
+  EXPECT_EQ(build_stats({}).params, json::object());
+  const Request reset = build_stats({std::string("4"), true});
+  EXPECT_EQ(reset.method, "stats.reset");
+  EXPECT_EQ(reset.params, json({{"vf", 4}}));
+  EXPECT_EQ(build_vf_show("0").params, json({{"vf", 0}}));
+  EXPECT_THROW(build_vf_delete("x"), UsageError);
+}
+
+// ---- formatting -----------------------------------------------------------
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+const json kVfList = json::parse(R"([
+  {"id": 0, "type": "ena", "mac": "02:00:00:00:00:01", "ip": "10.0.1.10", "prefix": 24,
+   "subnet": "10.0.1.0/24", "mtu": 1500, "trusted": false, "queues": 4, "link": "up",
+   "attached": true, "owner_pid": 1234, "started": true, "active_queues": 1, "dma_regions": 1},
+  {"id": 17, "type": "ena", "mac": "02:00:00:00:00:02", "ip": "10.0.2.200", "prefix": 16,
+   "subnet": "10.0.0.0/16", "mtu": 9001, "trusted": true, "queues": 8, "link": "down",
+   "attached": false, "owner_pid": null, "started": false, "active_queues": 0, "dma_regions": 0}
+])");
+
+TEST(VenicctlFormat, VfTableHasHeaderAndCells) {
+  const std::string table = format_vf_table(kVfList);
+  const auto lines = lines_of(table);
+  ASSERT_EQ(lines.size(), 3u) << table;
+  for (const char* header : {"ID", "TYPE", "MAC", "IP/PREFIX", "MTU", "QUEUES", "LINK", "TRUSTED", "ATTACHED"})
+    EXPECT_NE(lines[0].find(header), std::string::npos) << header;
+  for (const char* cell : {"02:00:00:00:00:01", "10.0.1.10/24", "1500", "up", "no", "1234"})
+    EXPECT_NE(lines[1].find(cell), std::string::npos) << cell;
+  for (const char* cell : {"17", "02:00:00:00:00:02", "10.0.2.200/16", "9001", "down", "yes"})
+    EXPECT_NE(lines[2].find(cell), std::string::npos) << cell;
+  // Unattached VFs show "-" as their last cell, and nothing trails it.
+  EXPECT_EQ(lines[2].back(), '-');
+  // Columns line up: the MAC starts at the same offset on every row.
+  EXPECT_EQ(lines[0].find("MAC"), lines[1].find("02:00"));
+  EXPECT_EQ(lines[1].find("02:00"), lines[2].find("02:00"));
+}
+
+TEST(VenicctlFormat, VfTableCopesWithEmptyAndOddInput) {
+  EXPECT_EQ(format_vf_table(json::array()), "no VFs\n");
+  EXPECT_EQ(format_vf_table(json()), "no VFs\n");
+  // Missing and wrongly typed fields print as "-" or their JSON text.
+  const std::string table = format_vf_table(json::parse(R"([{"id": 3, "mtu": "big"}])"));
+  EXPECT_NE(table.find("big"), std::string::npos);
+  EXPECT_NE(table.find('-'), std::string::npos);
+}
+
+TEST(VenicctlFormat, VfDetailsAreKeyValueLines) {
+  const std::string details = format_vf_details(kVfList[0]);
+  EXPECT_NE(details.find("mac:"), std::string::npos);
+  EXPECT_NE(details.find("02:00:00:00:00:01"), std::string::npos);
+  EXPECT_NE(details.find("attached:"), std::string::npos);
+  EXPECT_NE(details.find("yes (pid 1234)"), std::string::npos);
+  EXPECT_NE(details.find("subnet:"), std::string::npos);
+
+  json newer = kVfList[1];
+  newer["numa_node"] = 1;  // a field this venicctl does not know still shows
+  EXPECT_NE(format_vf_details(newer).find("numa_node:"), std::string::npos);
+}
+
+TEST(VenicctlFormat, ConfirmationsAndInfo) {
+  EXPECT_EQ(format_vf_created(kVfList[0]),
+            "created vf 0: ena 02:00:00:00:00:01 10.0.1.10/24 mtu 1500 queues 4 trusted no\n");
+  EXPECT_EQ(format_vf_deleted(json({{"deleted", 5}})), "deleted vf 5\n");
+  EXPECT_EQ(format_stats_reset(json::parse(R"({"reset": [0, 2]})")), "reset counters of vf 0, 2\n");
+  const std::string info =
+      format_daemon_info(json::parse(R"({"version": "0.1.0", "abi": "1.0", "vfs": 2, "max_vfs": 256, "workers": 2,
+                      "uptime_s": 93784})"));
+  EXPECT_NE(info.find("2 of 256"), std::string::npos) << info;
+  EXPECT_NE(info.find("1d 02:03:04"), std::string::npos) << info;
+}
+
+const json kStats = json::parse(R"([
+  {"vf": 0, "tx_pkts": 10, "tx_bytes": 640, "rx_pkts": 4, "rx_bytes": 256,
+   "drops": {"no_route": 3, "bad_desc": 0, "oversize": 1, "runt": 0,
+             "rx_no_buffer": 0, "rx_oversize": 0, "rx_down": 0}},
+  {"vf": 1, "tx_pkts": 0, "tx_bytes": 0, "rx_pkts": 7, "rx_bytes": 448,
+   "drops": {"no_route": 0, "bad_desc": 0, "oversize": 0, "runt": 0,
+             "rx_no_buffer": 0, "rx_oversize": 0, "rx_down": 0}}
+])");
+
+TEST(VenicctlFormat, StatsTableSumsDropsAndNamesReasons) {
+  const std::string text = format_stats_table(kStats);
+  const auto lines = lines_of(text);
+  ASSERT_GE(lines.size(), 3u) << text;
+  for (const char* header : {"VF", "TX-PKTS", "TX-BYTES", "RX-PKTS", "RX-BYTES", "DROPS"})
+    EXPECT_NE(lines[0].find(header), std::string::npos) << header;
+  EXPECT_EQ(lines[0].find("PKT/S"), std::string::npos);  // no rates outside --watch
+  EXPECT_NE(lines[1].find("640"), std::string::npos);
+  EXPECT_EQ(lines[1].back(), '4');  // 3 + 1 drops, right-aligned last column
+  EXPECT_EQ(lines[2].back(), '0');
+  EXPECT_NE(text.find("vf 0: no_route 3, oversize 1"), std::string::npos) << text;
+  EXPECT_EQ(text.find("vf 1:"), std::string::npos) << text;  // VF 1 dropped nothing
+  EXPECT_EQ(text.find("runt"), std::string::npos) << text;   // zero reasons are left out
+}
+
+TEST(VenicctlFormat, RatesFromTwoSamples) {
+  json later = kStats;
+  later[0]["tx_pkts"] = 30;  // +20 in 2 s
+  later[1]["rx_pkts"] = 3;   // went backwards (reset): 0, not a wrap-around
+  const RatesByVf rates = compute_packet_rates(kStats, later, 2.0);
+  ASSERT_EQ(rates.size(), 2u);
+  EXPECT_DOUBLE_EQ(rates.at(0).tx_pps, 10.0);
+  EXPECT_DOUBLE_EQ(rates.at(0).rx_pps, 0.0);
+  EXPECT_DOUBLE_EQ(rates.at(1).rx_pps, 0.0);
+  EXPECT_TRUE(compute_packet_rates(kStats, later, 0).empty());
+
+  const std::string text = format_stats_table(later, rates);
+  EXPECT_NE(text.find("TX-PKT/S"), std::string::npos);
+  EXPECT_NE(text.find("10.0"), std::string::npos);
+  // First --watch sample: rate columns present, cells "-".
+  const auto first = lines_of(format_stats_table(kStats, RatesByVf{}));
+  EXPECT_EQ(first[1].back(), '-');
+}
+
+TEST(VenicctlFormat, TableAlignsColumns) {
+  Table table({{"NAME"}, {"N", Table::Align::kRight}});
+  table.add_row({"a", "1"});
+  table.add_row({"long-name", "100"});
+  EXPECT_EQ(table.render(),
+            "NAME         N\n"
+            "a            1\n"
+            "long-name  100\n");
+}
+
+// ---- command line (no daemon involved) --------------------------------------
+
+struct Outcome {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+Outcome run_venicctl(std::vector<std::string> args) {
+  args.insert(args.begin(), "venicctl");
+  std::vector<const char*> argv;
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  std::ostringstream out, err;
+  const int status = run(static_cast<int>(argv.size()), argv.data(), out, err);
+  return {status, out.str(), err.str()};
+}
+
+// A failure is exactly one "venicctl: ..." line.
+void expect_one_error_line(const Outcome& outcome, const std::string& fragment) {
+  EXPECT_EQ(outcome.err.rfind("venicctl: ", 0), 0u) << outcome.err;
+  EXPECT_EQ(std::count(outcome.err.begin(), outcome.err.end(), '\n'), 1) << outcome.err;
+  EXPECT_NE(outcome.err.find(fragment), std::string::npos) << outcome.err;
+  EXPECT_EQ(outcome.out, "");
+}
+
+TEST(VenicctlCli, HelpShowsExamplesAndSucceeds) {
+  const Outcome help = run_venicctl({"--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("Examples:"), std::string::npos);
+  EXPECT_NE(help.out.find("venicctl vf create --type ena"), std::string::npos);
+  EXPECT_EQ(run_venicctl({"vf", "create", "--help"}).status, 0);
+}
+
+TEST(VenicctlCli, BadValuesExitTwoBeforeConnecting) {
+  // The socket does not exist: reaching it would give status 1, not 2.
+  const std::string socket = "/nonexistent/venicd.sock";
+  Outcome outcome = run_venicctl(
+      {"--socket", socket, "vf", "create", "--type", "ena", "--mac", "02:zz:00:00:00:01", "--ip", "10.0.1.10"});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_EQ(outcome.err, "venicctl: invalid MAC address '02:zz:00:00:00:01' (expected xx:xx:xx:xx:xx:xx)\n");
+
+  outcome = run_venicctl({"vf", "show", "256", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  expect_one_error_line(outcome, "invalid VF id '256'");
+
+  outcome = run_venicctl({"vf", "set", "1", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  expect_one_error_line(outcome, "nothing to change");
+
+  outcome = run_venicctl({"stats", "--watch", "0", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  expect_one_error_line(outcome, "invalid watch interval");
+}
+
+TEST(VenicctlCli, ParseErrorsAreOneLineAndExitTwo) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{},
+                                             {"vf"},
+                                             {"frobnicate"},
+                                             {"vf", "create", "--mac", "02:00:00:00:00:01"},
+                                             {"vf", "list", "--bogus"},
+                                             {"stats", "--reset", "--watch"}}) {
+    const Outcome outcome = run_venicctl(args);
+    EXPECT_EQ(outcome.status, kExitUsage) << outcome.err;
+    expect_one_error_line(outcome, "--help");
+  }
+}
+
+TEST(VenicctlCli, AbsentDaemonExitsOne) {
+  // Global options may come before or after the command.
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--socket", "/nonexistent/venicd.sock", "vf", "list"},
+                                             {"vf", "list", "--json", "--socket", "/nonexistent/venicd.sock"}}) {
+    const Outcome outcome = run_venicctl(args);
+    EXPECT_EQ(outcome.status, kExitDaemonError);
+    expect_one_error_line(outcome, "cannot reach venicd at /nonexistent/venicd.sock");
+  }
+}
+
+}  // namespace
+}  // namespace venic::ctl

@@ -1,0 +1,139 @@
+#include "args.h"
+
+#include <array>
+#include <charconv>
+#include <string>
+
+namespace venic::ctl {
+namespace {
+
+std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+// Whole-string decimal integer: no sign, no blanks, no trailing junk.
+bool parse_decimal(std::string_view text, long& out) {
+  if (text.empty() || text.front() < '0' || text.front() > '9') return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// Shared by every "integer in [lo, hi]" option so their messages read alike.
+std::string parse_bounded(std::string_view text, std::string_view what, long lo, long hi, int& out) {
+  long value = 0;
+  if (!parse_decimal(text, value) || value < lo || value > hi)
+    return "invalid " + std::string(what) + " " + quoted(text) + " (expected a number " + std::to_string(lo) + "-" +
+           std::to_string(hi) + ")";
+  out = static_cast<int>(value);
+  return {};
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+std::string parse_mac(std::string_view text, std::string& out) {
+  const std::string invalid = "invalid MAC address " + quoted(text) + " (expected xx:xx:xx:xx:xx:xx)";
+  constexpr std::size_t kMacTextLength = 17;
+  if (text.size() != kMacTextLength) return invalid;
+  std::array<int, 6> octets{};
+  std::string canonical;
+  canonical.reserve(kMacTextLength);
+  for (std::size_t i = 0; i < octets.size(); i++) {
+    const std::size_t at = i * 3;
+    if (i > 0 && text[at - 1] != ':') return invalid;
+    const int high = hex_value(text[at]);
+    const int low = hex_value(text[at + 1]);
+    if (high < 0 || low < 0) return invalid;
+    octets[i] = high * 16 + low;
+    if (i > 0) canonical += ':';
+    canonical += lower(text[at]);
+    canonical += lower(text[at + 1]);
+  }
+  // The group bit (bit 0 of the first octet) marks multicast/broadcast, which
+  // no VF may own; all zeros is the "no address" value.
+  if (octets[0] & 1)
+    return "MAC address " + quoted(text) + " is multicast (a VF needs a unicast address: the first octet must be even)";
+  bool all_zero = true;
+  for (int octet : octets) all_zero = all_zero && octet == 0;
+  if (all_zero) return "MAC address " + quoted(text) + " is all zeros";
+  out = std::move(canonical);
+  return {};
+}
+
+std::string parse_ipv4(std::string_view text, std::string& out) {
+  const std::string invalid = "invalid IPv4 address " + quoted(text) + " (expected a.b.c.d)";
+  std::string_view rest = text;
+  for (int part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (rest.empty() || rest.front() != '.') return invalid;
+      rest.remove_prefix(1);
+    }
+    std::size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') digits++;
+    if (digits == 0 || digits > 3 || (digits > 1 && rest.front() == '0')) return invalid;
+    long octet = 0;
+    if (!parse_decimal(rest.substr(0, digits), octet) || octet > 255) return invalid;
+    rest.remove_prefix(digits);
+  }
+  if (!rest.empty()) return invalid;
+  out = std::string(text);
+  return {};
+}
+
+std::string parse_prefix(std::string_view text, int& out) {
+  return parse_bounded(text, "prefix length", kMinPrefix, kMaxPrefix, out);
+}
+
+std::string parse_vf_id(std::string_view text, int& out) {
+  return parse_bounded(text, "VF id", kMinVfId, kMaxVfId, out);
+}
+
+std::string parse_mtu(std::string_view text, int& out) { return parse_bounded(text, "MTU", kMinMtu, kMaxMtu, out); }
+
+std::string parse_queues(std::string_view text, int& out) {
+  return parse_bounded(text, "queue count", kMinQueues, kMaxQueues, out);
+}
+
+std::string parse_vf_type(std::string_view text, std::string& out) {
+  if (text != "ena" && text != "efa") return "invalid VF type " + quoted(text) + " (expected ena or efa)";
+  out = std::string(text);
+  return {};
+}
+
+std::string parse_on_off(std::string_view option, std::string_view text, bool& out) {
+  if (text == "on" || text == "yes" || text == "true") {
+    out = true;
+    return {};
+  }
+  if (text == "off" || text == "no" || text == "false") {
+    out = false;
+    return {};
+  }
+  return "invalid value " + quoted(text) + " for " + std::string(option) + " (expected on or off)";
+}
+
+std::string parse_link_state(std::string_view text, std::string& out) {
+  if (text != "up" && text != "down") return "invalid link state " + quoted(text) + " (expected up or down)";
+  out = std::string(text);
+  return {};
+}
+
+std::string parse_watch_interval(std::string_view text, double& out) {
+  double seconds = 0;
+  const bool starts_with_digit = !text.empty() && text.front() >= '0' && text.front() <= '9';
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  // Written as a negated range test so that NaN fails it too.
+  if (!starts_with_digit || ec != std::errc() || end != text.data() + text.size() ||
+      !(seconds >= kMinWatchSeconds && seconds <= kMaxWatchSeconds))
+    return "invalid watch interval " + quoted(text) + " (expected seconds, 0.1-3600)";
+  out = seconds;
+  return {};
+}
+
+}  // namespace venic::ctl

@@ -1,0 +1,48 @@
+// Validation of venicctl's command-line values, done locally so that a bad
+// value is reported before any daemon is contacted.  Every parser returns an
+// empty string on success (and fills `out`), or a one-line message naming the
+// offending text and what was expected.  None of them touches global state.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace venic::ctl {
+
+inline constexpr int kMinVfId = 0;
+inline constexpr int kMaxVfId = 255;
+inline constexpr int kMinPrefix = 1;
+inline constexpr int kMaxPrefix = 32;
+inline constexpr int kMinMtu = 68;
+inline constexpr int kMaxMtu = 9001;
+inline constexpr int kMinQueues = 1;
+inline constexpr int kMaxQueues = 8;
+inline constexpr double kMinWatchSeconds = 0.1;
+inline constexpr double kMaxWatchSeconds = 3600;
+
+// A unicast, non-zero MAC written xx:xx:xx:xx:xx:xx (either case); `out` is
+// the lower-case form, so the daemon sees one spelling per address.
+std::string parse_mac(std::string_view text, std::string& out);
+
+// Dotted-quad IPv4 (four decimal octets 0-255, no leading zeros, which some
+// parsers would read as octal); `out` is the text as given.
+std::string parse_ipv4(std::string_view text, std::string& out);
+
+std::string parse_prefix(std::string_view text, int& out);
+std::string parse_vf_id(std::string_view text, int& out);
+std::string parse_mtu(std::string_view text, int& out);
+std::string parse_queues(std::string_view text, int& out);
+
+// "ena" or "efa" (the daemon may still refuse efa; that is its call).
+std::string parse_vf_type(std::string_view text, std::string& out);
+
+// on/off (also yes/no, true/false); `option` names the flag in the message.
+std::string parse_on_off(std::string_view option, std::string_view text, bool& out);
+
+// "up" or "down".
+std::string parse_link_state(std::string_view text, std::string& out);
+
+// Seconds between two --watch samples; fractions allowed.
+std::string parse_watch_interval(std::string_view text, double& out);
+
+}  // namespace venic::ctl

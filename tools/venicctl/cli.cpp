@@ -1,0 +1,253 @@
+#include "cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "args.h"
+#include "commands.h"
+#include "control_client.h"
+#include "format.h"
+#include "protocol.h"
+#include "requests.h"
+
+namespace venic::ctl {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kExamples = R"(Examples:
+  venicctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10
+  venicctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.1.11 --prefix 24 \
+                     --mtu 9001 --queues 2 --trusted --id 7
+  venicctl vf list
+  venicctl vf show 0
+  venicctl vf set 0 --mtu 9001 --trusted on --link down
+  venicctl vf delete 7
+  venicctl stats                 # counters of every VF
+  venicctl stats 0 --watch 2     # VF 0 every 2 s with packet rates; Ctrl-C stops
+  venicctl stats --reset
+  venicctl info --json
+  VENIC_SOCKET=/tmp/venicd.sock venicctl vf list
+
+Global options (--socket, --json) may also follow the command.
+Exit status: 0 success, 1 venicd error or unreachable, 2 bad command line.)";
+
+constexpr const char* kCreateExamples = R"(Examples:
+  venicctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10
+  venicctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.2.10 --prefix 16 --mtu 9001 --trusted)";
+
+constexpr const char* kSetExamples = R"(Examples:
+  venicctl vf set 0 --mtu 9001
+  venicctl vf set 0 --trusted off --link down)";
+
+constexpr const char* kStatsExamples = R"(Examples:
+  venicctl stats
+  venicctl stats 0 --watch       # every second until Ctrl-C
+  venicctl stats --watch 0.5
+  venicctl stats 3 --reset)";
+
+// Storage CLI11 writes into; all values stay text until requests.h checks them.
+struct CommandLine {
+  std::string socket_path = std::string(control::kDefaultSocket);
+  bool json = false;
+
+  VfCreateOptions create;
+  CLI::Option* create_prefix = nullptr;
+  CLI::Option* create_mtu = nullptr;
+  CLI::Option* create_queues = nullptr;
+  CLI::Option* create_id = nullptr;
+  std::string create_prefix_text, create_mtu_text, create_queues_text, create_id_text;
+
+  std::string vf_text;  // the VF positional of show/set/delete
+
+  VfSetOptions set;
+  CLI::Option* set_mtu = nullptr;
+  CLI::Option* set_trusted = nullptr;
+  CLI::Option* set_link = nullptr;
+  std::string set_mtu_text, set_trusted_text, set_link_text;
+
+  StatsOptions stats;
+  CLI::Option* stats_vf = nullptr;
+  CLI::Option* stats_watch = nullptr;
+  std::string stats_vf_text, stats_watch_text;
+
+  CLI::App* vf_create = nullptr;
+  CLI::App* vf_list = nullptr;
+  CLI::App* vf_show = nullptr;
+  CLI::App* vf_set = nullptr;
+  CLI::App* vf_delete = nullptr;
+  CLI::App* stats_command = nullptr;
+  CLI::App* info = nullptr;
+};
+
+std::optional<std::string> given(const CLI::Option* option, const std::string& text) {
+  if (option == nullptr || option->count() == 0) return std::nullopt;
+  return text;
+}
+
+void define_commands(CLI::App& app, CommandLine& cl) {
+  // Set before adding subcommands, which inherit it: lets the global options
+  // come after the command too ("venicctl vf list --json").
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.add_option("--socket", cl.socket_path, "venicd's control socket")
+      ->type_name("PATH")
+      ->envname("VENIC_SOCKET")
+      ->capture_default_str();
+  app.add_flag("--json", cl.json, "print venicd's JSON result (pretty) instead of a table");
+
+  CLI::App* vf = app.add_subcommand("vf", "create, list, show, change or delete virtual functions");
+  vf->require_subcommand(1);
+
+  cl.vf_create = vf->add_subcommand("create", "create a VF");
+  cl.vf_create->add_option("--type", cl.create.type, "VF personality: ena or efa")->type_name("TYPE")->required();
+  cl.vf_create->add_option("--mac", cl.create.mac, "unicast MAC, xx:xx:xx:xx:xx:xx")->type_name("MAC")->required();
+  cl.vf_create->add_option("--ip", cl.create.ip, "IPv4 address, a.b.c.d")->type_name("IPV4")->required();
+  cl.create_prefix =
+      cl.vf_create->add_option("--prefix", cl.create_prefix_text, "subnet prefix length, 1-32 (default 24)")
+          ->type_name("LEN");
+  cl.create_mtu =
+      cl.vf_create->add_option("--mtu", cl.create_mtu_text, "MTU, 68-9001 (default 1500)")->type_name("BYTES");
+  cl.vf_create->add_flag("--trusted", cl.create.trusted, "mark the VF trusted");
+  cl.create_queues =
+      cl.vf_create->add_option("--queues", cl.create_queues_text, "queue pairs, 1-8 (default 4)")->type_name("N");
+  cl.create_id =
+      cl.vf_create->add_option("--id", cl.create_id_text, "VF id, 0-255 (default: lowest free)")->type_name("N");
+  cl.vf_create->footer(kCreateExamples);
+
+  cl.vf_list = vf->add_subcommand("list", "list VFs");
+
+  cl.vf_show = vf->add_subcommand("show", "show one VF");
+  cl.vf_show->add_option("VF", cl.vf_text, "VF id, 0-255")->type_name("")->required();
+
+  cl.vf_set = vf->add_subcommand("set", "change a VF (at least one option)");
+  cl.vf_set->add_option("VF", cl.vf_text, "VF id, 0-255")->type_name("")->required();
+  cl.set_mtu = cl.vf_set->add_option("--mtu", cl.set_mtu_text, "MTU, 68-9001")->type_name("BYTES");
+  cl.set_trusted = cl.vf_set->add_option("--trusted", cl.set_trusted_text, "on or off")->type_name("on|off");
+  cl.set_link = cl.vf_set->add_option("--link", cl.set_link_text, "up or down")->type_name("up|down");
+  cl.vf_set->footer(kSetExamples);
+
+  cl.vf_delete = vf->add_subcommand("delete", "delete a VF");
+  cl.vf_delete->add_option("VF", cl.vf_text, "VF id, 0-255")->type_name("")->required();
+
+  cl.stats_command = app.add_subcommand("stats", "show or reset traffic counters");
+  cl.stats_vf = cl.stats_command->add_option("VF", cl.stats_vf_text, "only this VF (0-255)")->type_name("");
+  // expected(0, 1): "--watch" alone is valid and CLI11 then records "true".
+  cl.stats_watch = cl.stats_command
+                       ->add_option("--watch", cl.stats_watch_text,
+                                    "repeat every SECONDS (default 1) with packet rates, until Ctrl-C")
+                       ->type_name("[SECONDS]")
+                       ->expected(0, 1);
+  cl.stats_command->add_flag("--reset", cl.stats.reset, "zero the counters instead of showing them")
+      ->excludes(cl.stats_watch);
+  cl.stats_command->footer(kStatsExamples);
+
+  cl.info = app.add_subcommand("info", "show venicd's version, VF count and uptime");
+
+  app.footer(kExamples);
+}
+
+// result["vfs"] when it is there; the formatters cope with anything else.
+json vfs_member(const json& result) {
+  if (!result.is_object() || !result.contains("vfs")) return json::array();
+  return result.at("vfs");
+}
+
+double watch_interval(const std::string& text) {
+  if (text.empty() || text == "true") return 1.0;
+  double seconds = 0;
+  if (std::string error = parse_watch_interval(text, seconds); !error.empty()) throw UsageError(error);
+  return seconds;
+}
+
+// The deepest command the parser got to, for a "see --help" hint.
+std::string command_path(CLI::App& app) {
+  std::string path = "venicctl";
+  CLI::App* current = &app;
+  while (!current->get_subcommands().empty()) {
+    current = current->get_subcommands().front();
+    path += " " + current->get_name();
+  }
+  return path;
+}
+
+// Validates the parsed command line into a request and runs it.
+void execute(const CommandLine& cl, std::ostream& out) {
+  const OutputOptions output{cl.json};
+  if (cl.vf_create->parsed()) {
+    VfCreateOptions create = cl.create;
+    create.prefix = given(cl.create_prefix, cl.create_prefix_text);
+    create.mtu = given(cl.create_mtu, cl.create_mtu_text);
+    create.queues = given(cl.create_queues, cl.create_queues_text);
+    create.id = given(cl.create_id, cl.create_id_text);
+    run_request(cl.socket_path, build_vf_create(create), output, format_vf_created, out);
+  } else if (cl.vf_list->parsed()) {
+    run_request(
+        cl.socket_path, build_vf_list(), output, [](const json& result) { return format_vf_table(vfs_member(result)); },
+        out);
+  } else if (cl.vf_show->parsed()) {
+    run_request(cl.socket_path, build_vf_show(cl.vf_text), output, format_vf_details, out);
+  } else if (cl.vf_set->parsed()) {
+    VfSetOptions set{cl.vf_text, given(cl.set_mtu, cl.set_mtu_text), given(cl.set_trusted, cl.set_trusted_text),
+                     given(cl.set_link, cl.set_link_text)};
+    run_request(cl.socket_path, build_vf_set(set), output, format_vf_updated, out);
+  } else if (cl.vf_delete->parsed()) {
+    run_request(cl.socket_path, build_vf_delete(cl.vf_text), output, format_vf_deleted, out);
+  } else if (cl.stats_command->parsed()) {
+    StatsOptions stats{given(cl.stats_vf, cl.stats_vf_text), cl.stats.reset};
+    const Request request = build_stats(stats);
+    if (cl.stats_watch->count() > 0) {
+      const WatchOptions watch{watch_interval(cl.stats_watch_text), &out == &std::cout && ::isatty(STDOUT_FILENO)};
+      watch_stats(cl.socket_path, request, output, watch, out);
+    } else if (stats.reset) {
+      run_request(cl.socket_path, request, output, format_stats_reset, out);
+    } else {
+      run_request(
+          cl.socket_path, request, output, [](const json& result) { return format_stats_table(vfs_member(result)); },
+          out);
+    }
+  } else if (cl.info->parsed()) {
+    run_request(cl.socket_path, build_daemon_info(), output, format_daemon_info, out);
+  } else {
+    throw UsageError("no command given (see 'venicctl --help')");  // require_subcommand should prevent this
+  }
+}
+
+}  // namespace
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  try {
+    CLI::App app("Manage the virtual functions served by venicd.", "venicctl");
+    CommandLine cl;
+    define_commands(app, cl);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      // --help and friends are "errors" with exit code 0.
+      if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e, out, err);
+      err << "venicctl: " << e.what() << " (see '" << command_path(app) << " --help')\n";
+      return kExitUsage;
+    }
+    execute(cl, out);
+    return kExitOk;
+  } catch (const UsageError& e) {
+    err << "venicctl: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const control::ControlError& e) {
+    err << "venicctl: " << e.what() << "\n";
+    return kExitDaemonError;
+  } catch (const std::exception& e) {
+    err << "venicctl: " << e.what() << "\n";
+    return kExitDaemonError;
+  } catch (...) {
+    err << "venicctl: unexpected error\n";
+    return kExitDaemonError;
+  }
+}
+
+}  // namespace venic::ctl

@@ -1,0 +1,16 @@
+// venicctl's command line: parses argv, validates it, runs the command.
+#pragma once
+
+#include <ostream>
+
+namespace venic::ctl {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitDaemonError = 1;  // venicd answered an error, or could not be reached
+inline constexpr int kExitUsage = 2;        // bad command line or value
+
+// Runs one venicctl invocation.  Results and help go to `out`; every failure
+// is exactly one "venicctl: <message>" line on `err`.  Never throws.
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+}  // namespace venic::ctl

@@ -1,0 +1,148 @@
+#include "commands.h"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <optional>
+
+#include "control_client.h"
+#include "format.h"
+
+namespace venic::ctl {
+namespace {
+
+using nlohmann::json;
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void on_interrupt(int) {
+  // The first Ctrl-C ends the watch loop cleanly; a second one means the
+  // daemon is not answering, so leave without waiting for it.
+  if (g_interrupted) _exit(130);
+  g_interrupted = 1;
+}
+
+// Routes SIGINT to on_interrupt while alive and restores the previous
+// disposition afterwards.  No SA_RESTART, so a sleep wakes up on Ctrl-C.
+class InterruptCatcher {
+ public:
+  InterruptCatcher() {
+    g_interrupted = 0;
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    installed_ = ::sigaction(SIGINT, &action, &previous_) == 0;
+  }
+  ~InterruptCatcher() {
+    if (installed_) ::sigaction(SIGINT, &previous_, nullptr);
+  }
+  InterruptCatcher(const InterruptCatcher&) = delete;
+  InterruptCatcher& operator=(const InterruptCatcher&) = delete;
+
+  bool interrupted() const { return g_interrupted != 0; }
+
+ private:
+  struct sigaction previous_ {};
+  bool installed_ = false;
+};
+
+// Sleeps until `deadline` on the monotonic clock (the one steady_clock uses on
+// Linux); returns false if SIGINT came first.
+bool sleep_until(std::chrono::steady_clock::time_point deadline, const InterruptCatcher& interrupt) {
+  const auto since_epoch = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch());
+  timespec wake{};
+  wake.tv_sec = static_cast<time_t>(since_epoch.count() / 1'000'000'000);
+  wake.tv_nsec = static_cast<long>(since_epoch.count() % 1'000'000'000);
+  while (!interrupt.interrupted()) {
+    const int rc = ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake, nullptr);
+    if (rc != EINTR) return !interrupt.interrupted();
+  }
+  return false;
+}
+
+std::string local_timestamp() {
+  const time_t now = ::time(nullptr);
+  tm local{};
+  ::localtime_r(&now, &local);
+  std::array<char, 32> buffer{};
+  std::strftime(buffer.data(), buffer.size(), "%Y-%m-%d %H:%M:%S", &local);
+  return buffer.data();
+}
+
+std::string interval_text(double seconds) {
+  std::array<char, 32> buffer{};
+  std::snprintf(buffer.data(), buffer.size(), "%g", seconds);
+  return std::string(buffer.data()) + "s";
+}
+
+const json& vfs_of(const json& result) {
+  static const json kNone = json::array();
+  if (!result.is_object()) return kNone;
+  auto it = result.find("vfs");
+  return it == result.end() ? kNone : *it;
+}
+
+}  // namespace
+
+void run_request(const std::string& socket_path, const Request& request, const OutputOptions& output,
+                 const ResultFormatter& format, std::ostream& out) {
+  auto client = control::Client::connect(socket_path);
+  const control::Reply reply = client.call(request.method, request.params);
+  if (output.json)
+    out << reply.result.dump(2) << "\n";
+  else
+    out << format(reply.result);
+  out.flush();
+}
+
+void watch_stats(const std::string& socket_path, const Request& request, const OutputOptions& output,
+                 const WatchOptions& watch, std::ostream& out) {
+  using Clock = std::chrono::steady_clock;
+  const InterruptCatcher interrupt;
+  auto client = control::Client::connect(socket_path);
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(watch.interval_seconds));
+
+  std::optional<json> previous_vfs;
+  Clock::time_point previous_at;
+  Clock::time_point next_sample = Clock::now();
+  while (!interrupt.interrupted()) {
+    const control::Reply reply = client.call(request.method, request.params);
+    const Clock::time_point sampled_at = Clock::now();
+    if (interrupt.interrupted()) break;
+
+    if (output.json) {
+      out << reply.result.dump(2) << "\n";
+    } else {
+      const json& vfs = vfs_of(reply.result);
+      RatesByVf rates;
+      if (previous_vfs)
+        rates =
+            compute_packet_rates(*previous_vfs, vfs, std::chrono::duration<double>(sampled_at - previous_at).count());
+      if (watch.clear_screen)
+        out << "\033[H\033[2J";  // cursor home, erase screen
+      else if (previous_vfs)
+        out << "\n";
+      out << local_timestamp() << "  every " << interval_text(watch.interval_seconds) << ", Ctrl-C to stop\n"
+          << format_stats_table(vfs, rates);
+      previous_vfs = vfs;
+      previous_at = sampled_at;
+    }
+    out.flush();
+
+    // A fixed schedule keeps the samples evenly spaced; after a stall
+    // (slow daemon, suspended terminal) restart it rather than bursting.
+    next_sample += interval;
+    if (next_sample < Clock::now()) next_sample = Clock::now() + interval;
+    if (!sleep_until(next_sample, interrupt)) break;
+  }
+}
+
+}  // namespace venic::ctl

@@ -1,0 +1,262 @@
+#include "format.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include "table.h"
+
+namespace venic::ctl {
+namespace {
+
+using nlohmann::json;
+
+const json* field(const json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+// Any scalar as display text: booleans as yes/no, absent or null as "-".
+std::string text_of(const json* value) {
+  if (value == nullptr || value->is_null()) return "-";
+  if (value->is_string()) return value->get<std::string>();
+  if (value->is_boolean()) return value->get<bool>() ? "yes" : "no";
+  return value->dump();
+}
+
+std::string text_of(const json& object, const char* key) { return text_of(field(object, key)); }
+
+std::uint64_t counter_of(const json* value) {
+  if (value == nullptr) return 0;
+  if (value->is_number_unsigned()) return value->get<std::uint64_t>();
+  if (value->is_number_integer())
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, value->get<std::int64_t>()));
+  if (value->is_number_float()) return static_cast<std::uint64_t>(std::max(0.0, value->get<double>()));
+  return 0;
+}
+
+std::uint64_t counter_of(const json& object, const char* key) { return counter_of(field(object, key)); }
+
+std::optional<long> id_of(const json& object, const char* key) {
+  const json* value = field(object, key);
+  if (value == nullptr || !value->is_number_integer()) return std::nullopt;
+  return value->get<long>();
+}
+
+const json& array_or_empty(const json& value) {
+  static const json kEmpty = json::array();
+  return value.is_array() ? value : kEmpty;
+}
+
+std::string ip_with_prefix(const json& vf) {
+  std::string text = text_of(vf, "ip");
+  if (const json* prefix = field(vf, "prefix"); prefix != nullptr && !prefix->is_null()) text += "/" + text_of(prefix);
+  return text;
+}
+
+// "1234" for an attached VF with a known owner, "-" when nobody holds it.
+std::string attached_cell(const json& vf) {
+  const json* attached = field(vf, "attached");
+  if (attached == nullptr || !attached->is_boolean() || !attached->get<bool>()) return "-";
+  const json* pid = field(vf, "owner_pid");
+  return (pid != nullptr && pid->is_number()) ? pid->dump() : "yes";
+}
+
+// "key: value" lines with the values lined up.
+std::string key_value_lines(const std::vector<std::pair<std::string, std::string>>& lines) {
+  std::size_t width = 0;
+  for (const auto& [key, value] : lines) width = std::max(width, key.size());
+  std::string text;
+  for (const auto& [key, value] : lines) text += key + ":" + std::string(width - key.size() + 1, ' ') + value + "\n";
+  return text;
+}
+
+// Fields of `object` that `known` does not list, so that whatever a newer
+// daemon adds still shows up.
+void append_unknown_fields(const json& object, const std::vector<std::string_view>& known,
+                           std::vector<std::pair<std::string, std::string>>& lines) {
+  if (!object.is_object()) return;
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    lines.emplace_back(key, value.is_structured() ? value.dump() : text_of(&value));
+  }
+}
+
+std::string per_second(double rate) {
+  std::array<char, 32> buffer{};
+  std::snprintf(buffer.data(), buffer.size(), "%.1f", rate);
+  return buffer.data();
+}
+
+std::uint64_t total_drops(const json& stats) {
+  std::uint64_t total = 0;
+  if (const json* drops = field(stats, "drops"); drops != nullptr && drops->is_object())
+    for (const auto& [reason, count] : drops->items()) total += counter_of(&count);
+  return total;
+}
+
+std::string uptime_text(const json* seconds_value) {
+  if (seconds_value == nullptr || !seconds_value->is_number()) return text_of(seconds_value);
+  const std::uint64_t seconds = counter_of(seconds_value);
+  std::array<char, 64> buffer{};
+  const std::uint64_t days = seconds / 86400;
+  const auto hours = static_cast<unsigned>(seconds / 3600 % 24);
+  const auto minutes = static_cast<unsigned>(seconds / 60 % 60);
+  const auto secs = static_cast<unsigned>(seconds % 60);
+  if (days > 0)
+    std::snprintf(buffer.data(), buffer.size(), "%llud %02u:%02u:%02u", static_cast<unsigned long long>(days), hours,
+                  minutes, secs);
+  else
+    std::snprintf(buffer.data(), buffer.size(), "%02u:%02u:%02u", hours, minutes, secs);
+  return buffer.data();
+}
+
+}  // namespace
+
+std::string format_vf_table(const json& vfs) {
+  const json& list = array_or_empty(vfs);
+  if (list.empty()) return "no VFs\n";
+  using Align = Table::Align;
+  Table table({{"ID", Align::kRight},
+               {"TYPE"},
+               {"MAC"},
+               {"IP/PREFIX"},
+               {"MTU", Align::kRight},
+               {"QUEUES", Align::kRight},
+               {"LINK"},
+               {"TRUSTED"},
+               {"ATTACHED"}});
+  for (const json& vf : list)
+    table.add_row({text_of(vf, "id"), text_of(vf, "type"), text_of(vf, "mac"), ip_with_prefix(vf), text_of(vf, "mtu"),
+                   text_of(vf, "queues"), text_of(vf, "link"), text_of(vf, "trusted"), attached_cell(vf)});
+  return table.render();
+}
+
+std::string format_vf_details(const json& vf) {
+  std::string attached = text_of(vf, "attached");
+  if (std::string pid = attached_cell(vf); pid != "-" && pid != "yes") attached += " (pid " + pid + ")";
+  std::vector<std::pair<std::string, std::string>> lines = {{"id", text_of(vf, "id")},
+                                                            {"type", text_of(vf, "type")},
+                                                            {"mac", text_of(vf, "mac")},
+                                                            {"ip", text_of(vf, "ip")},
+                                                            {"prefix", text_of(vf, "prefix")},
+                                                            {"subnet", text_of(vf, "subnet")},
+                                                            {"mtu", text_of(vf, "mtu")},
+                                                            {"trusted", text_of(vf, "trusted")},
+                                                            {"queues", text_of(vf, "queues")},
+                                                            {"link", text_of(vf, "link")},
+                                                            {"attached", attached},
+                                                            {"started", text_of(vf, "started")},
+                                                            {"active_queues", text_of(vf, "active_queues")},
+                                                            {"dma_regions", text_of(vf, "dma_regions")}};
+  append_unknown_fields(vf,
+                        {"id", "type", "mac", "ip", "prefix", "subnet", "mtu", "trusted", "queues", "link", "attached",
+                         "owner_pid", "started", "active_queues", "dma_regions"},
+                        lines);
+  return key_value_lines(lines);
+}
+
+std::string format_vf_created(const json& vf) {
+  return "created vf " + text_of(vf, "id") + ": " + text_of(vf, "type") + " " + text_of(vf, "mac") + " " +
+         ip_with_prefix(vf) + " mtu " + text_of(vf, "mtu") + " queues " + text_of(vf, "queues") + " trusted " +
+         text_of(vf, "trusted") + "\n";
+}
+
+std::string format_vf_updated(const json& vf) {
+  return "updated vf " + text_of(vf, "id") + ": mtu " + text_of(vf, "mtu") + " trusted " + text_of(vf, "trusted") +
+         " link " + text_of(vf, "link") + "\n";
+}
+
+std::string format_vf_deleted(const json& result) { return "deleted vf " + text_of(result, "deleted") + "\n"; }
+
+std::string format_daemon_info(const json& info) {
+  std::string vfs = text_of(info, "vfs");
+  if (const json* max_vfs = field(info, "max_vfs"); max_vfs != nullptr && max_vfs->is_number())
+    vfs += " of " + max_vfs->dump();
+  std::vector<std::pair<std::string, std::string>> lines = {{"version", text_of(info, "version")},
+                                                            {"abi", text_of(info, "abi")},
+                                                            {"vfs", vfs},
+                                                            {"workers", text_of(info, "workers")},
+                                                            {"uptime", uptime_text(field(info, "uptime_s"))}};
+  append_unknown_fields(info, {"version", "abi", "vfs", "max_vfs", "workers", "uptime_s"}, lines);
+  return key_value_lines(lines);
+}
+
+RatesByVf compute_packet_rates(const json& previous_vfs, const json& current_vfs, double elapsed_seconds) {
+  RatesByVf rates;
+  if (!(elapsed_seconds > 0)) return rates;
+  std::map<long, const json*> previous_by_id;
+  for (const json& stats : array_or_empty(previous_vfs))
+    if (auto id = id_of(stats, "vf")) previous_by_id[*id] = &stats;
+  auto rate = [&](const json& before, const json& now, const char* key) {
+    const std::uint64_t earlier = counter_of(before, key);
+    const std::uint64_t later = counter_of(now, key);
+    return later >= earlier ? static_cast<double>(later - earlier) / elapsed_seconds : 0.0;
+  };
+  for (const json& stats : array_or_empty(current_vfs)) {
+    auto id = id_of(stats, "vf");
+    if (!id) continue;
+    auto before = previous_by_id.find(*id);
+    if (before == previous_by_id.end()) continue;
+    rates[*id] = {rate(*before->second, stats, "tx_pkts"), rate(*before->second, stats, "rx_pkts")};
+  }
+  return rates;
+}
+
+std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& rates) {
+  const json& list = array_or_empty(vfs);
+  if (list.empty()) return "no VFs\n";
+  using Align = Table::Align;
+  std::vector<Table::Column> columns = {{"VF", Align::kRight},       {"TX-PKTS", Align::kRight},
+                                        {"TX-BYTES", Align::kRight}, {"RX-PKTS", Align::kRight},
+                                        {"RX-BYTES", Align::kRight}, {"DROPS", Align::kRight}};
+  if (rates) {
+    columns.push_back({"TX-PKT/S", Align::kRight});
+    columns.push_back({"RX-PKT/S", Align::kRight});
+  }
+  Table table(std::move(columns));
+  std::string drop_lines;
+  for (const json& stats : list) {
+    const std::uint64_t drops = total_drops(stats);
+    std::vector<std::string> row = {text_of(stats, "vf"),
+                                    std::to_string(counter_of(stats, "tx_pkts")),
+                                    std::to_string(counter_of(stats, "tx_bytes")),
+                                    std::to_string(counter_of(stats, "rx_pkts")),
+                                    std::to_string(counter_of(stats, "rx_bytes")),
+                                    std::to_string(drops)};
+    if (rates) {
+      auto id = id_of(stats, "vf");
+      auto found = id ? rates->find(*id) : rates->end();
+      row.push_back(found == rates->end() ? "-" : per_second(found->second.tx_pps));
+      row.push_back(found == rates->end() ? "-" : per_second(found->second.rx_pps));
+    }
+    table.add_row(std::move(row));
+
+    if (drops == 0) continue;
+    std::string reasons;
+    for (const auto& [reason, count] : field(stats, "drops")->items()) {
+      if (counter_of(&count) == 0) continue;
+      if (!reasons.empty()) reasons += ", ";
+      reasons += reason + " " + std::to_string(counter_of(&count));
+    }
+    drop_lines += "  vf " + text_of(stats, "vf") + ": " + reasons + "\n";
+  }
+  std::string text = table.render();
+  if (!drop_lines.empty()) text += "\ndrops by reason:\n" + drop_lines;
+  return text;
+}
+
+std::string format_stats_reset(const json& result) {
+  const json* reset = field(result, "reset");
+  if (reset == nullptr || !reset->is_array() || reset->empty()) return "no VF counters to reset\n";
+  const json& ids = *reset;
+  std::string text = "reset counters of vf";
+  for (std::size_t i = 0; i < ids.size(); i++) text += (i == 0 ? " " : ", ") + text_of(&ids[i]);
+  return text + "\n";
+}
+
+}  // namespace venic::ctl

@@ -1,0 +1,83 @@
+#include "requests.h"
+
+#include "args.h"
+
+namespace venic::ctl {
+namespace {
+
+void throw_if_error(const std::string& error) {
+  if (!error.empty()) throw UsageError(error);
+}
+
+int vf_id(const std::string& text) {
+  int id = 0;
+  throw_if_error(parse_vf_id(text, id));
+  return id;
+}
+
+}  // namespace
+
+Request build_vf_create(const VfCreateOptions& options) {
+  Request request{"vf.create"};
+  std::string type, mac, ip;
+  throw_if_error(parse_vf_type(options.type, type));
+  throw_if_error(parse_mac(options.mac, mac));
+  throw_if_error(parse_ipv4(options.ip, ip));
+  request.params = {{"type", type}, {"mac", mac}, {"ip", ip}};
+  // Only what the user gave is sent: the daemon owns the defaults.
+  int number = 0;
+  if (options.prefix) {
+    throw_if_error(parse_prefix(*options.prefix, number));
+    request.params["prefix"] = number;
+  }
+  if (options.mtu) {
+    throw_if_error(parse_mtu(*options.mtu, number));
+    request.params["mtu"] = number;
+  }
+  if (options.queues) {
+    throw_if_error(parse_queues(*options.queues, number));
+    request.params["queues"] = number;
+  }
+  if (options.id) request.params["id"] = vf_id(*options.id);
+  if (options.trusted) request.params["trusted"] = true;
+  return request;
+}
+
+Request build_vf_set(const VfSetOptions& options) {
+  Request request{"vf.set"};
+  request.params["vf"] = vf_id(options.vf);
+  if (options.mtu) {
+    int mtu = 0;
+    throw_if_error(parse_mtu(*options.mtu, mtu));
+    request.params["mtu"] = mtu;
+  }
+  if (options.trusted) {
+    bool trusted = false;
+    throw_if_error(parse_on_off("--trusted", *options.trusted, trusted));
+    request.params["trusted"] = trusted;
+  }
+  if (options.link) {
+    std::string link;
+    throw_if_error(parse_link_state(*options.link, link));
+    request.params["link"] = link;
+  }
+  if (!options.mtu && !options.trusted && !options.link)
+    throw UsageError("vf set: nothing to change (give --mtu, --trusted or --link)");
+  return request;
+}
+
+Request build_vf_show(const std::string& vf) { return {"vf.show", {{"vf", vf_id(vf)}}}; }
+
+Request build_vf_delete(const std::string& vf) { return {"vf.delete", {{"vf", vf_id(vf)}}}; }
+
+Request build_vf_list() { return {"vf.list"}; }
+
+Request build_stats(const StatsOptions& options) {
+  Request request{options.reset ? "stats.reset" : "stats"};
+  if (options.vf) request.params["vf"] = vf_id(*options.vf);
+  return request;
+}
+
+Request build_daemon_info() { return {"daemon.info"}; }
+
+}  // namespace venic::ctl

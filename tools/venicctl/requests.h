@@ -1,0 +1,57 @@
+// Turns the command-line options of each venicctl command into the control
+// request to send (method + params), validating every value with args.h so
+// that mistakes are reported before connecting.  No I/O here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace venic::ctl {
+
+// A bad command line; venicctl reports it and exits with status 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Request {
+  std::string method;
+  nlohmann::json params = nlohmann::json::object();
+};
+
+// Options as typed; numbers stay text so that args.h words the errors.
+struct VfCreateOptions {
+  std::string type;
+  std::string mac;
+  std::string ip;
+  std::optional<std::string> prefix;
+  std::optional<std::string> mtu;
+  std::optional<std::string> queues;
+  std::optional<std::string> id;
+  bool trusted = false;
+};
+
+struct VfSetOptions {
+  std::string vf;
+  std::optional<std::string> mtu;
+  std::optional<std::string> trusted;
+  std::optional<std::string> link;
+};
+
+struct StatsOptions {
+  std::optional<std::string> vf;
+  bool reset = false;
+};
+
+// Each throws UsageError with args.h's message on a bad value.
+Request build_vf_create(const VfCreateOptions& options);
+Request build_vf_set(const VfSetOptions& options);
+Request build_vf_show(const std::string& vf);
+Request build_vf_delete(const std::string& vf);
+Request build_vf_list();
+Request build_stats(const StatsOptions& options);
+Request build_daemon_info();
+
+}  // namespace venic::ctl
