@@ -14,7 +14,7 @@
 
 #include "vena_pmd.h"
 
-RTE_LOG_REGISTER_DEFAULT(vena_logtype, NOTICE);
+RTE_LOG_REGISTER(vena_logtype, pmd.net.vena, NOTICE);
 
 #define VENA_ARG_SOCKET "socket"
 #define VENA_ARG_VF "vf"

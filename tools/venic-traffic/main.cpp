@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -128,7 +129,10 @@ int main(int argc, char** argv) {
   if (recv->parsed() || echo->parsed()) {
     std::vector<uint8_t> buf(VENIC_FRAME_MAX);
     unsigned got = 0, bad = 0, sent = 0;
-    const unsigned window = 256;
+    // Keep in flight no more than half of what our RX ring can hold, so the
+    // echoes never find it full.
+    const unsigned segs = (size + v.rx.buf_size - 1) / v.rx.buf_size;
+    const unsigned window = std::max(1u, std::min(256u, v.rx.size / (2 * segs)));
     while (got + bad < count && Clock::now() < deadline) {
       if (echo->parsed()) {
         while (sent < count && sent - got - bad < window &&

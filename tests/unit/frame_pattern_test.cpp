@@ -1,0 +1,85 @@
+// venic-traffic's verifiable frames: what make_frame builds, check_frame must
+// accept, and any single corrupted byte it covers must be caught.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "frame_pattern.h"
+
+namespace venic::tools {
+namespace {
+
+const vf::MacAddr kDst{0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+const vf::MacAddr kSrc{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+
+class FramePatternSizes : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(FramePatternSizes, MakeFrameRoundTripsThroughCheckFrame) {
+  const uint32_t len = GetParam();
+  for (uint32_t seq : {0u, 1u, 12345u, 0xfffffffeu}) {
+    std::vector<uint8_t> f = make_frame(kDst, kSrc, seq, len);
+    ASSERT_EQ(f.size(), len);
+    EXPECT_EQ(std::memcmp(f.data(), kDst.data(), 6), 0);
+    EXPECT_EQ(std::memcmp(f.data() + 6, kSrc.data(), 6), 0);
+    EXPECT_EQ(f[12], 0x88);
+    EXPECT_EQ(f[13], 0xb5);
+    EXPECT_TRUE(check_frame(f.data(), len)) << "seq " << seq;
+  }
+}
+
+// Every byte from the ethertype on is covered (the MACs are deliberately not
+// checked: a switch may rewrite them).  Flipping any one of them must make
+// check_frame fail, whatever field it lands in: ethertype, magic, sequence
+// number, length or payload.
+TEST_P(FramePatternSizes, AnySingleFlippedByteFailsCheckFrame) {
+  const uint32_t len = GetParam();
+  const uint32_t seq = 7;
+  const std::vector<uint8_t> good = make_frame(kDst, kSrc, seq, len);
+  std::vector<uint8_t> f = good;
+  std::vector<std::string> missed;  // "byte^mask" of every corruption that passed
+  for (uint32_t i = 12; i < len; i++) {
+    for (uint8_t mask : {uint8_t{0x01}, uint8_t{0x80}, uint8_t{0xff}}) {
+      f[i] ^= mask;
+      if (check_frame(f.data(), len)) missed.push_back(std::to_string(i) + "^" + std::to_string(mask));
+      f[i] = good[i];
+    }
+  }
+  EXPECT_TRUE(missed.empty()) << "corruptions check_frame accepted in a " << len
+                              << "-byte frame (byte^mask): " << ::testing::PrintToString(missed);
+  EXPECT_TRUE(check_frame(f.data(), len));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, FramePatternSizes, ::testing::Values(60u, 1500u, 9019u));
+
+TEST(FramePattern, FramesWithDifferentSequenceNumbersDiffer) {
+  auto a = make_frame(kDst, kSrc, 1, 60);
+  auto b = make_frame(kDst, kSrc, 2, 60);
+  EXPECT_NE(a, b);
+}
+
+TEST(FramePattern, LengthMismatchFails) {
+  // A frame received shorter or longer than its header says is not intact.
+  std::vector<uint8_t> f = make_frame(kDst, kSrc, 3, 100);
+  EXPECT_FALSE(check_frame(f.data(), 99));
+  f.push_back(pattern_byte(3, 100));
+  EXPECT_FALSE(check_frame(f.data(), 101));
+}
+
+TEST(FramePattern, TooShortForTheHeaderFails) {
+  std::vector<uint8_t> f = make_frame(kDst, kSrc, 3, 60);
+  EXPECT_FALSE(check_frame(f.data(), 25));
+  EXPECT_FALSE(check_frame(f.data(), 0));
+}
+
+TEST(FramePattern, ForeignEthertypeFails) {
+  std::vector<uint8_t> f = make_frame(kDst, kSrc, 3, 60);
+  f[12] = 0x08;
+  f[13] = 0x00;  // IPv4
+  EXPECT_FALSE(check_frame(f.data(), 60));
+}
+
+}  // namespace
+}  // namespace venic::tools
