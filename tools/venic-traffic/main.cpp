@@ -94,9 +94,14 @@ int main(int argc, char** argv) {
   send->add_option("--dst-mac", dst_mac_s, "destination MAC")->required();
   send->add_option("--count", count)->capture_default_str();
   send->add_option("--size", size, "frame bytes (60-9019)")->check(CLI::Range(60, VENIC_FRAME_MAX))->capture_default_str();
+  unsigned pps = 0;
+  send->add_option("--pps", pps, "pace to this many frames per second (0: as fast as possible)")->capture_default_str();
   auto* recv = app.add_subcommand("recv", "receive COUNT frames and verify every byte");
   recv->add_option("--count", count)->capture_default_str();
   recv->add_option("--timeout", timeout, "seconds")->capture_default_str();
+  double idle = 0;
+  recv->add_option("--idle", idle, "stop after this many seconds without a frame, once one came (0: never)")
+      ->capture_default_str();
   auto* echo = app.add_subcommand("echo", "send COUNT frames, expect each back with MACs swapped, verify");
   echo->add_option("--dst-mac", dst_mac_s, "the echoing peer's MAC")->required();
   echo->add_option("--count", count)->capture_default_str();
@@ -119,9 +124,16 @@ int main(int argc, char** argv) {
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
 
   if (send->parsed()) {
-    for (unsigned s = 0; s < count; s++)
+    auto start = Clock::now();
+    for (unsigned s = 0; s < count; s++) {
+      if (pps && s % 32 == 0) {
+        vena_txq_flush(&v.tx);
+        auto due = start + std::chrono::nanoseconds(uint64_t(s) * 1000000000ull / pps);
+        while (Clock::now() < due) std::this_thread::yield();
+      }
       if (!send_one(v, venic::tools::make_frame(dst, v.mac, s, size), deadline))
         return fail("send stalled after " + std::to_string(s) + " frames");
+    }
     drain_tx(v, deadline);
     std::printf("{\"sent\": %u, \"size\": %u}\n", count, size);
     return 0;
@@ -133,7 +145,9 @@ int main(int argc, char** argv) {
     // echoes never find it full.
     const unsigned segs = (size + v.rx.buf_size - 1) / v.rx.buf_size;
     const unsigned window = std::max(1u, std::min(256u, v.rx.size / (2 * segs)));
+    auto last_frame = Clock::now();
     while (got + bad < count && Clock::now() < deadline) {
+      if (idle > 0 && got + bad > 0 && Clock::now() - last_frame > std::chrono::duration<double>(idle)) break;
       if (echo->parsed()) {
         while (sent < count && sent - got - bad < window &&
                vena_txq_send_copy(&v.tx, venic::tools::make_frame(dst, v.mac, sent, size).data(), size) == 0)
@@ -146,6 +160,7 @@ int main(int argc, char** argv) {
         continue;
       }
       // An echo comes back with the MACs swapped: it must now be for us.
+      last_frame = Clock::now();
       bool ok = n > 0 && venic::tools::check_frame(buf.data(), static_cast<uint32_t>(n));
       if (ok && echo->parsed()) ok = std::memcmp(buf.data(), v.mac.data(), 6) == 0;
       ok ? got++ : bad++;

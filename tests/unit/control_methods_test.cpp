@@ -1,0 +1,566 @@
+// The control protocol's methods, driven through ControlMethods::handle with
+// JSON text as a client would send it, but without a socket or a fast path.
+#include "control_methods.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "state_store.h"
+#include "venic_abi.h"
+
+namespace venic::control {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// No fast path: publishing is a no-op, but count it to see that changes go out.
+class CountingPublisher : public vf::Publisher {
+ public:
+  void publish(const vf::VfTable&) override { count++; }
+  int count = 0;
+};
+
+DaemonInfo info() {
+  DaemonInfo i;
+  i.version = "test";
+  i.workers = 1;
+  return i;
+}
+
+// One vf.register_memory region entry.
+json mem(uint64_t va, uint64_t len, uint64_t offset) { return {{"va", va}, {"len", len}, {"offset", offset}}; }
+
+std::string mac_for(int n) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "02:00:00:00:%02x:%02x", (n >> 8) & 0xff, n & 0xff);
+  return b;
+}
+
+class ControlMethodsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/venic-ctl-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store_ = std::make_unique<state::StateStore>((dir_ / "vfs.json").string());
+    table_ = std::make_unique<vf::VfTable>(pub_, store_.get());
+    methods_ = std::make_unique<ControlMethods>(*table_, info());
+  }
+  void TearDown() override {
+    methods_.reset();
+    table_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Sends raw request text; returns the parsed reply (fds_out kept).
+  json raw(const std::string& text, const Session& s, std::vector<UniqueFd> fds_in = {}) {
+    fds_out_.clear();
+    std::string reply = methods_->handle(text, s, fds_in, fds_out_);
+    json j = json::parse(reply, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "reply is not JSON: " << reply;
+    return j;
+  }
+  json call(const std::string& method, const json& params, const Session& s,
+            std::vector<UniqueFd> fds_in = {}) {
+    return raw(json{{"id", 1}, {"method", method}, {"params", params}}.dump(), s, std::move(fds_in));
+  }
+  json call(const std::string& method, const json& params = json::object()) { return call(method, params, s1_); }
+
+  // The result of a call that must succeed.
+  json ok(const std::string& method, const json& params = json::object()) {
+    json r = call(method, params);
+    EXPECT_TRUE(r.contains("result")) << method << " " << params.dump() << " -> " << r.dump();
+    return r.contains("result") ? r["result"] : json();
+  }
+  json create(int n, json extra = json::object()) {
+    json p = {{"type", "ena"}, {"mac", mac_for(n)}, {"ip", "10.0.1." + std::to_string(n % 250 + 1)}};
+    p.update(extra);
+    return call("vf.create", p);
+  }
+
+  std::vector<vf::VfConfig> saved() const { return store_->load(); }
+
+  fs::path dir_;
+  CountingPublisher pub_;
+  std::unique_ptr<state::StateStore> store_;
+  std::unique_ptr<vf::VfTable> table_;
+  std::unique_ptr<ControlMethods> methods_;
+  std::vector<int> fds_out_;
+  Session s1_{1, 1001, 0};
+  Session s2_{2, 1002, 0};
+};
+
+// An error reply with this code, and (if given) a message mentioning `names`.
+::testing::AssertionResult is_error(const json& r, std::string_view code, const std::string& names = "") {
+  if (!r.contains("error")) return ::testing::AssertionFailure() << "not an error: " << r.dump();
+  if (r.contains("result")) return ::testing::AssertionFailure() << "both error and result: " << r.dump();
+  const json& e = r["error"];
+  if (!e.contains("code") || e["code"] != code)
+    return ::testing::AssertionFailure() << "want code " << code << ", got " << r.dump();
+  if (!e.contains("message") || !e["message"].is_string() || e["message"].get<std::string>().empty())
+    return ::testing::AssertionFailure() << "no message: " << r.dump();
+  if (!names.empty() && e["message"].get<std::string>().find(names) == std::string::npos)
+    return ::testing::AssertionFailure() << "message does not name '" << names << "': " << r.dump();
+  return ::testing::AssertionSuccess();
+}
+
+// ---- request shape ----------------------------------------------------------
+
+TEST_F(ControlMethodsTest, MalformedJsonIsParseError) {
+  json r = raw("{\"id\": 1, \"method\": ", s1_);
+  EXPECT_TRUE(is_error(r, "parse_error"));
+  EXPECT_TRUE(r["id"].is_null());
+}
+
+TEST_F(ControlMethodsTest, NonObjectRequestIsInvalidRequest) {
+  EXPECT_TRUE(is_error(raw("[1, 2]", s1_), "invalid_request"));
+  EXPECT_TRUE(is_error(raw("\"vf.list\"", s1_), "invalid_request"));
+  EXPECT_TRUE(is_error(raw("42", s1_), "invalid_request"));
+}
+
+TEST_F(ControlMethodsTest, MissingOrNonStringMethodIsInvalidRequest) {
+  json r = raw(R"({"id": 9, "params": {}})", s1_);
+  EXPECT_TRUE(is_error(r, "invalid_request", "method"));
+  EXPECT_EQ(r["id"], 9) << "the id is echoed even in an error";
+  EXPECT_TRUE(is_error(raw(R"({"id": 9, "method": 3})", s1_), "invalid_request", "method"));
+}
+
+TEST_F(ControlMethodsTest, NonObjectParamsIsInvalidRequest) {
+  EXPECT_TRUE(is_error(raw(R"({"id": 1, "method": "vf.list", "params": [1]})", s1_), "invalid_request", "params"));
+}
+
+TEST_F(ControlMethodsTest, NullOrAbsentParamsMeanNoParams) {
+  EXPECT_TRUE(raw(R"({"id": 1, "method": "vf.list"})", s1_).contains("result"));
+  EXPECT_TRUE(raw(R"({"id": 1, "method": "vf.list", "params": null})", s1_).contains("result"));
+}
+
+TEST_F(ControlMethodsTest, UnknownMethod) {
+  json r = call("vf.explode");
+  EXPECT_TRUE(is_error(r, "unknown_method", "vf.explode"));
+  EXPECT_EQ(r["id"], 1);
+}
+
+TEST_F(ControlMethodsTest, ReplyEchoesTheRequestId) {
+  json r = raw(R"({"id": "abc", "method": "vf.list"})", s1_);
+  EXPECT_EQ(r["id"], "abc");
+  ASSERT_TRUE(r.contains("result"));
+  EXPECT_EQ(r["result"]["vfs"], json::array());
+}
+
+TEST_F(ControlMethodsTest, DaemonInfo) {
+  json r = ok("daemon.info");
+  EXPECT_EQ(r["version"], "test");
+  EXPECT_EQ(r["abi"], "1.0");
+  EXPECT_EQ(r["vfs"], 0);
+  EXPECT_EQ(r["max_vfs"], 256);
+  EXPECT_EQ(r["workers"], 1);
+  EXPECT_TRUE(r["uptime_s"].is_number_integer());
+}
+
+// ---- parameter checking ----------------------------------------------------
+
+TEST_F(ControlMethodsTest, WrongParamTypesNameTheField) {
+  ASSERT_TRUE(create(1).contains("result"));
+  EXPECT_TRUE(is_error(call("vf.show", {{"vf", "0"}}), "invalid_params", "vf"));
+  EXPECT_TRUE(is_error(call("vf.show", json::object()), "invalid_params", "vf"));
+  EXPECT_TRUE(is_error(call("vf.show", {{"vf", 256}}), "invalid_params", "vf"));
+  EXPECT_TRUE(is_error(call("vf.show", {{"vf", -1}}), "invalid_params", "vf"));
+  EXPECT_TRUE(is_error(call("vf.delete", {{"vf", 1.5}}), "invalid_params", "vf"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"mtu", "9000"}}), "invalid_params", "mtu"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"mtu", 9002}}), "invalid_params", "mtu"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"trusted", "yes"}}), "invalid_params", "trusted"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"link", "sideways"}}), "invalid_params", "link"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"colour", "red"}}), "invalid_params", "colour"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}}), "invalid_params"));
+  EXPECT_TRUE(is_error(create(2, {{"mtu", "1500"}}), "invalid_params", "mtu"));
+  EXPECT_TRUE(is_error(create(2, {{"trusted", "yes"}}), "invalid_params", "trusted"));
+  EXPECT_TRUE(is_error(create(2, {{"queues", 9}}), "invalid_params", "queues"));
+  EXPECT_TRUE(is_error(create(2, {{"prefix", 33}}), "invalid_params", "prefix"));
+  EXPECT_TRUE(is_error(create(2, {{"id", "2"}}), "invalid_params", "id"));
+  EXPECT_TRUE(is_error(create(2, {{"bogus", 1}}), "invalid_params", "bogus"));
+  EXPECT_TRUE(is_error(call("vf.create", {{"type", "ena"}, {"mac", mac_for(2)}}), "invalid_params", "ip"));
+  EXPECT_TRUE(is_error(create(2, {{"ip", "10.0.1.300"}}), "invalid_params", "ip"));
+  EXPECT_TRUE(is_error(create(2, {{"type", "virtio"}}), "invalid_params", "type"));
+  EXPECT_TRUE(is_error(call("vf.list", {{"vf", 0}}), "invalid_params", "vf"));
+  // None of the refused requests changed anything.
+  EXPECT_EQ(ok("vf.list")["vfs"].size(), 1u);
+  EXPECT_EQ(ok("vf.show", {{"vf", 0}})["mtu"], 1500);
+}
+
+TEST_F(ControlMethodsTest, MacMustBeUnicastAndWellFormed) {
+  EXPECT_TRUE(is_error(create(1, {{"mac", "01:00:5e:00:00:01"}}), "invalid_params", "mac"));
+  EXPECT_TRUE(is_error(create(1, {{"mac", "ff:ff:ff:ff:ff:ff"}}), "invalid_params", "mac"));
+  EXPECT_TRUE(is_error(create(1, {{"mac", "00:00:00:00:00:00"}}), "invalid_params", "mac"));
+  EXPECT_TRUE(is_error(create(1, {{"mac", "02:zz:00:00:00:01"}}), "invalid_params", "mac"));
+  EXPECT_TRUE(is_error(create(1, {{"mac", "02:00:00:00:00:01:"}}), "invalid_params", "mac"));
+  EXPECT_TRUE(is_error(create(1, {{"mac", "02-00-00-00-00-01"}}), "invalid_params", "mac"));
+  EXPECT_TRUE(is_error(create(1, {{"mac", 12345}}), "invalid_params", "mac"));
+  EXPECT_TRUE(ok("vf.list")["vfs"].empty());
+}
+
+TEST_F(ControlMethodsTest, MacWithSignOrHexPrefixIsRefused) {
+  // The docs say xx:xx:xx:xx:xx:xx with hex digits; scanf's %x would also take
+  // a sign or "0x" and make up an address the operator never wrote.
+  EXPECT_TRUE(is_error(create(1, {{"mac", "+2:00:00:00:00:01"}}), "invalid_params", "mac"));
+  EXPECT_TRUE(is_error(create(1, {{"mac", "02:00:00:00:00:-1"}}), "invalid_params", "mac"));
+  EXPECT_TRUE(ok("vf.list")["vfs"].empty());
+}
+
+// ---- vf.create / list / show / set / delete ------------------------------
+
+TEST_F(ControlMethodsTest, CreateReturnsTheVfObject) {
+  json r = create(1, {{"ip", "10.0.1.10"}});
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  json v = r["result"];
+  EXPECT_EQ(v["id"], 0);  // the lowest free id
+  EXPECT_EQ(v["type"], "ena");
+  EXPECT_EQ(v["mac"], "02:00:00:00:00:01");
+  EXPECT_EQ(v["ip"], "10.0.1.10");
+  EXPECT_EQ(v["prefix"], 24);
+  EXPECT_EQ(v["subnet"], "10.0.1.0/24");
+  EXPECT_EQ(v["mtu"], 1500);
+  EXPECT_EQ(v["trusted"], false);
+  EXPECT_EQ(v["queues"], 4);
+  EXPECT_EQ(v["link"], "up");
+  EXPECT_EQ(v["attached"], false);
+  EXPECT_TRUE(v.contains("owner_pid") && v["owner_pid"].is_null());
+  EXPECT_EQ(v["started"], false);
+  EXPECT_EQ(v["active_queues"], 0);
+  EXPECT_EQ(v["dma_regions"], 0);
+  EXPECT_GT(pub_.count, 0) << "the new VF was never published to the fast path";
+
+  EXPECT_EQ(ok("vf.show", {{"vf", 0}}), v);
+  json list = ok("vf.list");
+  ASSERT_EQ(list["vfs"].size(), 1u);
+  EXPECT_EQ(list["vfs"][0], v);
+}
+
+TEST_F(ControlMethodsTest, CreateHonoursOptionalFields) {
+  json v = create(5, {{"id", 42}, {"ip", "192.168.7.9"}, {"prefix", 16}, {"mtu", 9001}, {"trusted", true},
+                      {"queues", 8}})["result"];
+  EXPECT_EQ(v["id"], 42);
+  EXPECT_EQ(v["subnet"], "192.168.0.0/16");
+  EXPECT_EQ(v["mtu"], 9001);
+  EXPECT_EQ(v["trusted"], true);
+  EXPECT_EQ(v["queues"], 8);
+  // Without an id the lowest free one is taken, skipping 42.
+  EXPECT_EQ(create(6)["result"]["id"], 0);
+  EXPECT_EQ(create(7)["result"]["id"], 1);
+}
+
+TEST_F(ControlMethodsTest, EfaIsRefusedForNow) {
+  EXPECT_TRUE(is_error(create(1, {{"type", "efa"}}), "invalid_params", "efa"));
+  EXPECT_TRUE(ok("vf.list")["vfs"].empty());
+}
+
+TEST_F(ControlMethodsTest, DuplicateMacIsExists) {
+  ASSERT_TRUE(create(1).contains("result"));
+  json r = call("vf.create", {{"type", "ena"}, {"mac", mac_for(1)}, {"ip", "10.0.1.99"}});
+  EXPECT_TRUE(is_error(r, "exists", mac_for(1)));
+  EXPECT_EQ(ok("vf.list")["vfs"].size(), 1u);
+}
+
+TEST_F(ControlMethodsTest, DuplicateIdIsExists) {
+  ASSERT_TRUE(create(1, {{"id", 3}}).contains("result"));
+  EXPECT_TRUE(is_error(create(2, {{"id", 3}}), "exists"));
+}
+
+TEST_F(ControlMethodsTest, The257thVfIsLimit) {
+  // Regions are lazily allocated memfds, so 256 VFs are cheap; keep it so.
+  // No state store here: 256 fsyncs would test the disk, not the table.
+  vf::VfTable table(pub_, nullptr);
+  ControlMethods m(table, info());
+  auto send = [&](const json& params) {
+    std::vector<UniqueFd> in;
+    std::vector<int> out;
+    return json::parse(m.handle(json{{"id", 1}, {"method", "vf.create"}, {"params", params}}.dump(), s1_, in, out));
+  };
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < VENIC_MAX_VFS; i++) {
+    json r = send({{"type", "ena"}, {"mac", mac_for(i + 1)}, {"ip", "10.0.1.1"}, {"queues", 1}});
+    ASSERT_TRUE(r.contains("result")) << "VF " << i << ": " << r.dump();
+    ASSERT_EQ(r["result"]["id"], i);
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(secs, 5.0) << "creating 256 VFs took " << secs << " s";
+  EXPECT_EQ(table.all().size(), 256u);
+
+  EXPECT_TRUE(is_error(send({{"type", "ena"}, {"mac", mac_for(1000)}, {"ip", "10.0.1.1"}}), "limit"));
+  // With an explicit id every slot is taken too.
+  EXPECT_TRUE(is_error(send({{"type", "ena"}, {"mac", mac_for(1000)}, {"ip", "10.0.1.1"}, {"id", 17}}), "exists"));
+  EXPECT_EQ(table.all().size(), 256u);
+}
+
+TEST_F(ControlMethodsTest, DeleteUnknownIsNotFound) {
+  EXPECT_TRUE(is_error(call("vf.delete", {{"vf", 3}}), "not_found", "3"));
+  EXPECT_TRUE(is_error(call("vf.show", {{"vf", 3}}), "not_found"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 3}, {"mtu", 1500}}), "not_found"));
+  EXPECT_TRUE(is_error(call("vf.attach", {{"vf", 3}}), "not_found"));
+  EXPECT_TRUE(is_error(call("stats", {{"vf", 3}}), "not_found"));
+}
+
+TEST_F(ControlMethodsTest, DeleteRemovesTheVf) {
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(create(2).contains("result"));
+  EXPECT_EQ(ok("vf.delete", {{"vf", 0}}), json({{"deleted", 0}}));
+  json list = ok("vf.list")["vfs"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], 1);
+  EXPECT_TRUE(is_error(call("vf.delete", {{"vf", 0}}), "not_found"));
+  // Its MAC is free again.
+  EXPECT_TRUE(create(1).contains("result"));
+}
+
+TEST_F(ControlMethodsTest, SetChangesMtuTrustedAndLink) {
+  ASSERT_TRUE(create(1).contains("result"));
+  json v = ok("vf.set", {{"vf", 0}, {"mtu", 9001}});
+  EXPECT_EQ(v["mtu"], 9001);
+  EXPECT_EQ(ok("vf.show", {{"vf", 0}})["mtu"], 9001);
+  EXPECT_EQ(table_->get(0).region->regs()->mtu, 9001) << "register page not updated";
+
+  v = ok("vf.set", {{"vf", 0}, {"trusted", true}, {"link", "down"}});
+  EXPECT_EQ(v["trusted"], true);
+  EXPECT_EQ(v["link"], "down");
+  EXPECT_EQ(table_->get(0).region->regs()->link_status, VENIC_LINK_DOWN);
+  EXPECT_EQ(v["mtu"], 9001) << "an unrelated field changed";
+}
+
+// ---- stats -------------------------------------------------------------------
+
+TEST_F(ControlMethodsTest, StatsStartAtZeroWithEveryDropReason) {
+  ASSERT_TRUE(create(1, {{"queues", 2}}).contains("result"));
+  json r = ok("stats", {{"vf", 0}});
+  ASSERT_EQ(r["vfs"].size(), 1u);
+  json s = r["vfs"][0];
+  EXPECT_EQ(s["vf"], 0);
+  for (const char* k : {"tx_pkts", "tx_bytes", "rx_pkts", "rx_bytes", "tx_zero_copy_pkts", "rx_zero_copy_pkts",
+                        "mdd_resets"})
+    EXPECT_EQ(s[k], 0) << k;
+  const std::set<std::string> want{"no_route", "bad_desc", "oversize", "runt", "rx_no_buffer", "rx_oversize",
+                                   "rx_down"};
+  std::set<std::string> got;
+  for (auto& [k, v] : s["drops"].items()) {
+    got.insert(k);
+    EXPECT_EQ(v, 0) << k;
+  }
+  EXPECT_EQ(got, want);
+  // One entry per queue pair.
+  ASSERT_EQ(s["queues"]["tx"].size(), 2u);
+  ASSERT_EQ(s["queues"]["rx"].size(), 2u);
+  EXPECT_EQ(s["queues"]["tx"][0], json({{"pkts", 0}, {"bytes", 0}, {"drops", 0}}));
+}
+
+TEST_F(ControlMethodsTest, StatsWithoutVfCoversEveryVf) {
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(create(2).contains("result"));
+  json r = ok("stats");
+  ASSERT_EQ(r["vfs"].size(), 2u);
+  EXPECT_EQ(r["vfs"][0]["vf"], 0);
+  EXPECT_EQ(r["vfs"][1]["vf"], 1);
+}
+
+TEST_F(ControlMethodsTest, StatsResetMovesTheBaseline) {
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(create(2).contains("result"));
+  // Pretend a worker moved packets on VF 0.
+  auto& rt = *table_->get(0).rt;
+  rt.txq[0].c.pkts = 10;
+  rt.txq[0].c.bytes = 640;
+  rt.rxq[1].c.drops[VENIC_DROP_RX_NO_BUFFER] = 3;
+  json s = ok("stats", {{"vf", 0}})["vfs"][0];
+  EXPECT_EQ(s["tx_pkts"], 10);
+  EXPECT_EQ(s["tx_bytes"], 640);
+  EXPECT_EQ(s["drops"]["rx_no_buffer"], 3);
+  EXPECT_EQ(s["queues"]["rx"][1]["drops"], 3);
+
+  EXPECT_EQ(ok("stats.reset", {{"vf", 0}}), json({{"reset", json::array({0})}}));
+  s = ok("stats", {{"vf", 0}})["vfs"][0];
+  EXPECT_EQ(s["tx_pkts"], 0);
+  EXPECT_EQ(s["tx_bytes"], 0);
+  EXPECT_EQ(s["drops"]["rx_no_buffer"], 0);
+  rt.txq[0].c.pkts = 12;
+  EXPECT_EQ(ok("stats", {{"vf", 0}})["vfs"][0]["tx_pkts"], 2) << "counting resumes from the reset";
+
+  EXPECT_EQ(ok("stats.reset"), json({{"reset", json::array({0, 1})}}));
+  EXPECT_TRUE(is_error(call("stats.reset", {{"vf", 9}}), "not_found"));
+}
+
+// ---- attach / detach -----------------------------------------------------------
+
+TEST_F(ControlMethodsTest, AttachHandsOverTheRegion) {
+  ASSERT_TRUE(create(1).contains("result"));
+  json r = call("vf.attach", {{"vf", 0}}, s1_);
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  const uint64_t size = table_->get(0).region->size();
+  EXPECT_EQ(r["result"], json({{"vf", 0}, {"region_size", size}}));
+  ASSERT_EQ(fds_out_.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::fstat(fds_out_[0], &st), 0);
+  EXPECT_EQ(uint64_t(st.st_size), size);
+  // The region the client maps is the VF's: it starts with the ABI magic.
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fds_out_[0], 0);
+  ASSERT_NE(p, MAP_FAILED);
+  EXPECT_EQ(static_cast<const venic_regs*>(p)->magic, VENIC_ABI_MAGIC);
+  ::munmap(p, size);
+
+  json v = ok("vf.show", {{"vf", 0}});
+  EXPECT_EQ(v["attached"], true);
+  EXPECT_EQ(v["owner_pid"], s1_.pid);
+}
+
+TEST_F(ControlMethodsTest, SecondAttachIsBusyUntilTheSessionDetaches) {
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  json r = call("vf.attach", {{"vf", 0}}, s2_);
+  EXPECT_TRUE(is_error(r, "busy", std::to_string(s1_.pid)));
+  EXPECT_TRUE(fds_out_.empty()) << "a refused attach must not send the region";
+
+  table_->detach_session(s1_.id);
+  json v = ok("vf.show", {{"vf", 0}});
+  EXPECT_EQ(v["attached"], false);
+  EXPECT_TRUE(v["owner_pid"].is_null());
+
+  r = call("vf.attach", {{"vf", 0}}, s2_);
+  EXPECT_TRUE(r.contains("result")) << r.dump();
+  EXPECT_EQ(fds_out_.size(), 1u);
+}
+
+TEST_F(ControlMethodsTest, OneSessionHoldsAtMostOneVf) {
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(create(2).contains("result"));
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  EXPECT_TRUE(is_error(call("vf.attach", {{"vf", 1}}, s1_), "busy"));
+  EXPECT_TRUE(fds_out_.empty());
+}
+
+// ---- vf.register_memory ----------------------------------------------------------
+
+class RegisterMemoryTest : public ControlMethodsTest {
+ protected:
+  static constexpr uint64_t kMem = 1 << 20;
+
+  void SetUp() override {
+    ControlMethodsTest::SetUp();
+    mem_.reset(::memfd_create("venic-test-mem", MFD_CLOEXEC));
+    ASSERT_TRUE(mem_.valid());
+    ASSERT_EQ(::ftruncate(mem_.get(), kMem), 0);
+    ASSERT_TRUE(create(1).contains("result"));
+  }
+  std::vector<UniqueFd> one_fd() {
+    std::vector<UniqueFd> v;
+    v.emplace_back(::dup(mem_.get()));
+    return v;
+  }
+  json reg(const json& regions, const Session& s) {
+    return call("vf.register_memory", {{"regions", regions}}, s, one_fd());
+  }
+
+  UniqueFd mem_;
+};
+
+TEST_F(RegisterMemoryTest, WithoutAttachIsInvalidRequest) {
+  json r = reg(json::array({mem(0x10000, kMem, 0)}), s1_);
+  EXPECT_TRUE(is_error(r, "invalid_request", "attach"));
+}
+
+TEST_F(RegisterMemoryTest, AttachedSessionGetsMemoryIds) {
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  json r = reg(json::array({mem(0x7f0000000000, kMem, 0)}), s1_);
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  EXPECT_EQ(r["result"], json({{"mem_ids", json::array({1})}}));
+  EXPECT_EQ(ok("vf.show", {{"vf", 0}})["dma_regions"], 1);
+  const auto& dma = table_->get(0).dma;
+  ASSERT_TRUE(dma);
+  ASSERT_EQ(dma->regions().size(), 1u);
+  EXPECT_EQ(dma->regions()[0].len, kMem);
+  EXPECT_EQ(dma->regions()[0].client_va, 0x7f0000000000u);
+
+  // A second registration appends: its id follows the first.
+  r = reg(json::array({mem(0x7f0000200000, 4096, 4096)}), s1_);
+  EXPECT_EQ(r["result"], json({{"mem_ids", json::array({2})}})) << r.dump();
+
+  // Detaching drops the registrations.
+  table_->detach_session(s1_.id);
+  EXPECT_EQ(ok("vf.show", {{"vf", 0}})["dma_regions"], 0);
+}
+
+TEST_F(RegisterMemoryTest, SharedMemoryIsReallyMapped) {
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  ASSERT_TRUE(reg(json::array({mem(0x1000, 8192, 4096)}), s1_).contains("result"));
+  // What the client writes at file offset 4096 the daemon sees at byte 0.
+  const char msg[] = "hello";
+  ASSERT_EQ(::pwrite(mem_.get(), msg, sizeof(msg), 4096), ssize_t(sizeof(msg)));
+  EXPECT_STREQ(reinterpret_cast<const char*>(table_->get(0).dma->regions()[0].base), msg);
+}
+
+TEST_F(RegisterMemoryTest, RangeBeyondTheFileIsInvalidParams) {
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, kMem + 4096, 0)}), s1_), "invalid_params", "regions[0]"));
+  EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, 4096, kMem)}), s1_), "invalid_params", "regions[0]"));
+  // offset + len wrapping around 2^64 must not pass the bounds check.
+  EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, 4096, UINT64_MAX - 100)}), s1_), "invalid_params",
+                       "regions[0]"));
+  EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, 0, 0)}), s1_), "invalid_params", "regions[0]"));
+  EXPECT_EQ(ok("vf.show", {{"vf", 0}})["dma_regions"], 0);
+}
+
+TEST_F(RegisterMemoryTest, MalformedRegionsAreInvalidParams) {
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  EXPECT_TRUE(is_error(call("vf.register_memory", json::object(), s1_, one_fd()), "invalid_params", "regions"));
+  EXPECT_TRUE(is_error(call("vf.register_memory", {{"regions", 5}}, s1_, one_fd()), "invalid_params", "regions"));
+  EXPECT_TRUE(is_error(reg(json::array({json{{"va", -1}, {"len", 4096}, {"offset", 0}}}), s1_), "invalid_params", "va"));
+  EXPECT_TRUE(is_error(reg(json::array({json{{"va", 0}, {"len", "4096"}, {"offset", 0}}}), s1_), "invalid_params", "len"));
+  EXPECT_TRUE(is_error(reg(json::array({json{{"va", 0}, {"len", 4096}}}), s1_), "invalid_params", "offset"));
+  // One region described, no fd sent.
+  EXPECT_TRUE(is_error(call("vf.register_memory", {{"regions", json::array({mem(0, 4096, 0)})}}, s1_),
+                       "invalid_params", "file descriptors"));
+}
+
+// ---- persistence ---------------------------------------------------------------
+
+TEST_F(ControlMethodsTest, StateFileFollowsCreateSetAndDelete) {
+  EXPECT_TRUE(saved().empty());
+  ASSERT_TRUE(create(1, {{"mtu", 9001}}).contains("result"));
+  ASSERT_TRUE(create(2, {{"id", 9}, {"trusted", true}}).contains("result"));
+  auto s = saved();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].id, 0);
+  EXPECT_EQ(s[0].mtu, 9001);
+  EXPECT_EQ(vf::format_mac(s[0].mac), mac_for(1));
+  EXPECT_EQ(s[1].id, 9);
+  EXPECT_TRUE(s[1].trusted);
+
+  ASSERT_TRUE(call("vf.set", {{"vf", 9}, {"link", "down"}}).contains("result"));
+  s = saved();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_FALSE(s[1].link_up);
+
+  ASSERT_TRUE(call("vf.delete", {{"vf", 0}}).contains("result"));
+  s = saved();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].id, 9);
+}
+
+TEST_F(ControlMethodsTest, RefusedCreateDoesNotTouchTheStateFile) {
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(is_error(create(1), "exists"));
+  EXPECT_EQ(saved().size(), 1u);
+}
+
+}  // namespace
+}  // namespace venic::control
