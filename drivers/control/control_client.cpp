@@ -31,11 +31,13 @@ Client Client::connect(const std::string& socket_path) {
 Reply Client::call(const std::string& method, const nlohmann::json& params, std::span<const int> fds) {
   long id = next_id_++;
   nlohmann::json req = {{"id", id}, {"method", method}, {"params", params}};
-  if (int rc = send_message(sock_.get(), req.dump(), fds); rc < 0)
-    throw ControlError("transport", std::string("send to venicd: ") + std::strerror(-rc));
+  int sent = send_message(sock_.get(), req.dump(), fds);
+  // A daemon that refuses us answers and hangs up before reading: its
+  // answer is still queued, so read it before reporting the send failure.
   std::string payload;
   Reply reply;
   long n = recv_message(sock_.get(), payload, reply.fds);
+  if (sent < 0 && n <= 0) throw ControlError("transport", std::string("send to venicd: ") + std::strerror(-sent));
   if (n == 0) throw ControlError("transport", "venicd closed the connection");
   if (n < 0) throw ControlError("transport", std::string("receive from venicd: ") + std::strerror(static_cast<int>(-n)));
   nlohmann::json rep = nlohmann::json::parse(payload, nullptr, false);
@@ -44,7 +46,7 @@ Reply Client::call(const std::string& method, const nlohmann::json& params, std:
     const auto& e = rep["error"];
     throw ControlError(e.value("code", std::string(err::kInternal)), e.value("message", std::string("unknown error")));
   }
-  if (rep.value("id", -1L) != id) throw ControlError("transport", "reply id does not match the request");
+  if (sent < 0 || rep.value("id", -1L) != id) throw ControlError("transport", "reply id does not match the request");
   reply.result = rep.value("result", nlohmann::json::object());
   return reply;
 }
