@@ -3,11 +3,12 @@
 # every packet testpmd sent is accounted for, once, on the other side.
 source "$(dirname "$0")/lib.sh"
 start_venicd
+if [ "${VENIC_ZERO_COPY:-0}" = 1 ]; then EAL_MODE=("${EAL_ZERO_COPY[@]}"); else EAL_MODE=("${EAL_COPY[@]}"); fi
 ctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10 >/dev/null
 ctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.1.11 >/dev/null
 
-testpmd_start rx 1 "${EAL_COPY[@]}" -- --forward-mode=rxonly
-testpmd_start tx 0 "${EAL_COPY[@]}" -- --forward-mode=txonly --eth-peer=0,02:00:00:00:00:02
+testpmd_start rx 1 "${EAL_MODE[@]}" -- --forward-mode=rxonly
+testpmd_start tx 0 "${EAL_MODE[@]}" -- --forward-mode=txonly --eth-peer=0,02:00:00:00:00:02
 sleep 2
 testpmd_stop tx
 sleep 0.5 # let the receiver take what is still in its ring

@@ -213,9 +213,10 @@ TEST_F(ControlMethodsTest, MacMustBeUnicastAndWellFormed) {
   EXPECT_TRUE(ok("vf.list")["vfs"].empty());
 }
 
-TEST_F(ControlMethodsTest, MacWithSignOrHexPrefixIsRefused) {
-  // The docs say xx:xx:xx:xx:xx:xx with hex digits; scanf's %x would also take
-  // a sign or "0x" and make up an address the operator never wrote.
+TEST_F(ControlMethodsTest, MacWithASignIsRefused) {
+  // The docs say xx:xx:xx:xx:xx:xx with hex digits; scanf's %x also takes a
+  // sign, so "+2" would become 02 and "-1" (0xffffffff truncated) ff: an
+  // address the operator never wrote.
   EXPECT_TRUE(is_error(create(1, {{"mac", "+2:00:00:00:00:01"}}), "invalid_params", "mac"));
   EXPECT_TRUE(is_error(create(1, {{"mac", "02:00:00:00:00:-1"}}), "invalid_params", "mac"));
   EXPECT_TRUE(ok("vf.list")["vfs"].empty());

@@ -33,7 +33,8 @@ TEST_P(FramePatternSizes, MakeFrameRoundTripsThroughCheckFrame) {
 // Every byte from the ethertype on is covered (the MACs are deliberately not
 // checked: a switch may rewrite them).  Flipping any one of them must make
 // check_frame fail, whatever field it lands in: ethertype, magic, sequence
-// number, length or payload.
+// number, length or payload.  (The sequence number is only checked through
+// the payload it generates, so the payload must depend on all 32 bits of it.)
 TEST_P(FramePatternSizes, AnySingleFlippedByteFailsCheckFrame) {
   const uint32_t len = GetParam();
   const uint32_t seq = 7;
