@@ -37,9 +37,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_venicd [extra venicd args...]: starts the daemon, waits for its socket.
+# start_venicd [extra venicd args...]: starts the daemon with $WORKERS (1)
+# poll-mode workers, waits for its socket.
 start_venicd() {
-  "$VENICD" --socket "$SOCK" --state "$STATE" "$@" -- --lcores "0@(0,1),1@(0,1)" --no-pci --no-huge -m 128 \
+  local workers=${WORKERS:-1} lcores="0@(0,1)" i
+  for i in $(seq "$workers"); do lcores+=",$i@(0,1)"; done
+  "$VENICD" --socket "$SOCK" --state "$STATE" --workers "$workers" "$@" -- --lcores "$lcores" --no-pci --no-huge -m 128 \
     --no-shconf --no-telemetry --log-level=lib.eal:warning >"$WORK/venicd.log" 2>&1 &
   VENICD_PID=$!
   PIDS+=("$VENICD_PID")
