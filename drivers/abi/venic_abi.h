@@ -262,6 +262,7 @@ struct venic_regs {
 	uint32_t link_speed_mbps;
 	uint32_t flags;           /* VENIC_VF_* */
 	uint32_t active_qps;      /* queue pairs the daemon polls */
+	uint32_t reserved_pad;
 	uint64_t heartbeat;       /* incremented by the daemon about every 100 ms */
 	uint32_t reset_count;     /* incremented at every VF reset */
 	uint32_t reserved0;

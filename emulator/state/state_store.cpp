@@ -73,14 +73,18 @@ void StateStore::save(const std::vector<vf::VfConfig>& vfs) const {
   std::filesystem::path p(path_);
   std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
   std::string tmp = path_ + ".tmp";
-  {
+  try {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd.valid()) throw StateError("cannot write " + tmp + ": " + std::strerror(errno));
     write_all(fd.get(), j.dump(2) + "\n", tmp);
     if (::fsync(fd.get()) < 0) throw StateError("fsync " + tmp + ": " + std::strerror(errno));
+    fd.reset();
+    if (::rename(tmp.c_str(), path_.c_str()) < 0)
+      throw StateError("rename " + tmp + " to " + path_ + ": " + std::strerror(errno));
+  } catch (const StateError&) {
+    ::unlink(tmp.c_str());  // no half-written file left behind
+    throw;
   }
-  if (::rename(tmp.c_str(), path_.c_str()) < 0)
-    throw StateError("rename " + tmp + " to " + path_ + ": " + std::strerror(errno));
   UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d.valid()) ::fsync(d.get());
 }

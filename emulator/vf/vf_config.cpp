@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "venic_abi.h"
@@ -16,7 +17,10 @@ std::optional<MacAddr> parse_mac(const std::string& s) {
       std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
     return std::nullopt;
   for (size_t i = 0; i < 6; i++) {
-    if (s[i * 3] == ' ' || s[i * 3 + 1] == ' ' || (i < 5 && s[i * 3 + 2] != ':')) return std::nullopt;
+    // sscanf's %x would also take a sign or a space.
+    if (!std::isxdigit(static_cast<unsigned char>(s[i * 3])) ||
+        !std::isxdigit(static_cast<unsigned char>(s[i * 3 + 1])) || (i < 5 && s[i * 3 + 2] != ':'))
+      return std::nullopt;
     m[i] = static_cast<uint8_t>(v[i]);
   }
   return m;

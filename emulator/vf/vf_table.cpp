@@ -49,11 +49,27 @@ const Vf& VfTable::get(uint16_t id) const {
   return *it->second;
 }
 
-void VfTable::persist() {
+// Saves the table as it will be after a change (upsert and/or removal), before
+// the change is applied: a failed save leaves table and file as they were.
+void VfTable::persist(const VfConfig* upsert, std::optional<uint16_t> removed) {
   if (!store_) return;
   std::vector<VfConfig> cfgs;
-  for (auto& [id, v] : vfs_) cfgs.push_back(v->cfg);
-  store_->save(cfgs);
+  bool placed = false;
+  for (auto& [id, v] : vfs_) {
+    if (removed && id == *removed) continue;
+    if (upsert && id == upsert->id) {
+      cfgs.push_back(*upsert);
+      placed = true;
+    } else {
+      cfgs.push_back(v->cfg);
+    }
+  }
+  if (upsert && !placed) cfgs.push_back(*upsert);
+  try {
+    store_->save(cfgs);
+  } catch (const std::exception& e) {
+    throw TableError("internal", std::string("cannot save the state: ") + e.what());
+  }
 }
 
 void VfTable::restore(const std::vector<VfConfig>& saved) {
@@ -84,21 +100,21 @@ const Vf& VfTable::create(VfConfig cfg, bool has_id) {
   auto v = std::make_unique<Vf>();
   v->cfg = cfg;
   v->region = std::make_unique<VfRegion>(cfg);
+  persist(&cfg, std::nullopt);
   Vf& ref = *v;
   vfs_[cfg.id] = std::move(v);
   publisher_.publish(*this);
-  persist();
   return ref;
 }
 
 void VfTable::remove(uint16_t id) {
   Vf& v = must_find(id);
+  persist(nullptr, id);
   if (v.attached()) v.region->post_event(VENIC_EVENT_REMOVAL, 0);
   __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
   std::unique_ptr<Vf> gone = std::move(vfs_[id]);
   vfs_.erase(id);
   publisher_.publish(*this);  // after this no worker touches `gone`
-  persist();
 }
 
 const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
@@ -108,13 +124,13 @@ const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
   if (p.contains("trusted")) c.trusted = p["trusted"].get<bool>();
   if (p.contains("link")) c.link_up = p["link"].get<std::string>() == "up";
   if (std::string e = validate(c); !e.empty()) throw TableError("invalid_params", e);
+  persist(&c, std::nullopt);
   bool link_changed = c.link_up != v.cfg.link_up;
   v.cfg = c;
   if (!c.trusted) v.rx_mode &= ~uint32_t(VENIC_VF_PROMISC);
   v.region->publish_state(v.cfg, v.flags(), v.active_qps);
   if (link_changed && v.attached()) v.region->post_event(VENIC_EVENT_LINK_CHANGE, c.link_up ? 1 : 0);
   publisher_.publish(*this);
-  persist();
   return v;
 }
 
@@ -171,9 +187,10 @@ std::vector<uint16_t> VfTable::register_memory(uint64_t session, std::span<const
   if (ranges.size() != fds.size())
     throw TableError("invalid_params", "regions: " + std::to_string(ranges.size()) + " regions but " +
                                            std::to_string(fds.size()) + " file descriptors");
+  if (ranges.empty()) throw TableError("invalid_params", "regions: empty");
   Vf& v = must_find(*id);
   size_t have = v.dma ? v.dma->regions().size() : 0;
-  if (ranges.empty() || have + ranges.size() > VENIC_MAX_DMA_REGIONS)
+  if (have + ranges.size() > VENIC_MAX_DMA_REGIONS)
     throw TableError("limit", "a VF takes 1 to " + std::to_string(VENIC_MAX_DMA_REGIONS) + " memory regions");
   auto table = std::make_shared<DmaTable>();
   table->inherit(v.dma);
@@ -205,13 +222,20 @@ int VfTable::admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result) 
     case VENIC_ADMIN_STOP:
       stop_queues(v);
       return 0;
-    case VENIC_ADMIN_SET_MTU:
+    case VENIC_ADMIN_SET_MTU: {
       if (cmd.arg0 < VENIC_MTU_MIN || cmd.arg0 > VENIC_MTU_MAX) return -EINVAL;
-      v.cfg.mtu = static_cast<uint16_t>(cmd.arg0);
+      VfConfig c = v.cfg;
+      c.mtu = static_cast<uint16_t>(cmd.arg0);
+      try {
+        persist(&c, std::nullopt);
+      } catch (const TableError&) {
+        return -EIO;
+      }
+      v.cfg = c;
       v.region->publish_state(v.cfg, v.flags(), v.active_qps);
       publisher_.publish(*this);
-      persist();
       return 0;
+    }
     case VENIC_ADMIN_SET_RX_MODE: {
       uint32_t want = cmd.arg0 & (VENIC_VF_PROMISC | VENIC_VF_ALLMULTI);
       // As on a real SR-IOV NIC, only a trusted VF may see others' traffic.

@@ -70,7 +70,7 @@ class VfTable {
 
  private:
   Vf& must_find(uint16_t id);
-  void persist();
+  void persist(const VfConfig* upsert, std::optional<uint16_t> removed);
   void stop_queues(Vf& v);
   int admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result);
 

@@ -13,10 +13,18 @@ namespace venic::tools {
 
 inline constexpr uint32_t kFrameMagic = 0x76656e63;  // "venc"
 
-inline uint8_t pattern_byte(uint32_t seq, uint32_t i) { return static_cast<uint8_t>((seq * 31u + i * 7u) ^ (i >> 8)); }
+// Folds all four bytes of seq first, so a corrupted sequence number changes
+// the expected payload too.
+inline uint8_t pattern_byte(uint32_t seq, uint32_t i) {
+  uint32_t s = seq ^ seq >> 8 ^ seq >> 16 ^ seq >> 24;
+  return static_cast<uint8_t>((s * 31u + i * 7u) ^ (i >> 8));
+}
+
+inline constexpr uint32_t kMinFrame = 26;  // Ethernet header + our header
 
 inline std::vector<uint8_t> make_frame(const vf::MacAddr& dst, const vf::MacAddr& src, uint32_t seq, uint32_t len) {
-  std::vector<uint8_t> f(len);
+  std::vector<uint8_t> f(len < kMinFrame ? kMinFrame : len);
+  len = static_cast<uint32_t>(f.size());
   std::memcpy(&f[0], dst.data(), 6);
   std::memcpy(&f[6], src.data(), 6);
   f[12] = 0x88;
