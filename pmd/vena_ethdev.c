@@ -18,11 +18,13 @@ RTE_LOG_REGISTER(vena_logtype, pmd.net.vena, NOTICE);
 
 #define VENA_ARG_SOCKET "socket"
 #define VENA_ARG_VF "vf"
+#define VENA_ARG_IDLE_YIELD "idle_yield"
+#define VENA_DEFAULT_IDLE_YIELD 64
 #define VENA_DEFAULT_SOCKET "/run/venic/venicd.sock"
 #define VENA_EVENT_POLL_US 100000  /* async events and heartbeat, every 100 ms */
 #define VENA_HEARTBEAT_STALE 30    /* polls (3 s) without a heartbeat: link down */
 
-static const char *const vena_valid_args[] = { VENA_ARG_SOCKET, VENA_ARG_VF, NULL };
+static const char *const vena_valid_args[] = { VENA_ARG_SOCKET, VENA_ARG_VF, VENA_ARG_IDLE_YIELD, NULL };
 
 static int vena_admin(struct vena_adapter *ad, uint16_t op, uint32_t arg)
 {
@@ -319,6 +321,17 @@ static int parse_vf(const char *key, const char *value, void *out)
 	return 0;
 }
 
+static int parse_u32(const char *key, const char *value, void *out)
+{
+	(void)key;
+	char *end;
+	unsigned long v = strtoul(value, &end, 10);
+	if (*value == '\0' || *end != '\0' || v > UINT32_MAX)
+		return -EINVAL;
+	*(uint32_t *)out = (uint32_t)v;
+	return 0;
+}
+
 static int vena_probe(struct rte_vdev_device *vdev)
 {
 	const char *name = rte_vdev_device_name(vdev);
@@ -328,6 +341,7 @@ static int vena_probe(struct rte_vdev_device *vdev)
 	}
 	char socket[256] = VENA_DEFAULT_SOCKET;
 	uint32_t vf = UINT32_MAX;
+	uint32_t idle_yield = VENA_DEFAULT_IDLE_YIELD;
 	struct rte_kvargs *kv = rte_kvargs_parse(rte_vdev_device_args(vdev), vena_valid_args);
 	if (!kv) {
 		VENA_LOG(ERR, "%s: bad arguments '%s' (expected socket=<path>,vf=<0-255>)", name,
@@ -339,9 +353,11 @@ static int vena_probe(struct rte_vdev_device *vdev)
 		rc = rte_kvargs_process(kv, VENA_ARG_SOCKET, parse_string, socket);
 	if (rc == 0 && rte_kvargs_count(kv, VENA_ARG_VF) == 1)
 		rc = rte_kvargs_process(kv, VENA_ARG_VF, parse_vf, &vf);
+	if (rc == 0 && rte_kvargs_count(kv, VENA_ARG_IDLE_YIELD) == 1)
+		rc = rte_kvargs_process(kv, VENA_ARG_IDLE_YIELD, parse_u32, &idle_yield);
 	rte_kvargs_free(kv);
 	if (rc < 0 || vf == UINT32_MAX) {
-		VENA_LOG(ERR, "%s: need vf=<0-255> and optionally socket=<path>", name);
+		VENA_LOG(ERR, "%s: need vf=<0-255>, optionally socket=<path> and idle_yield=<polls>", name);
 		return -EINVAL;
 	}
 
@@ -361,6 +377,7 @@ static int vena_probe(struct rte_vdev_device *vdev)
 	ad->dev = dev;
 	ad->eth = eth;
 	ad->vf = vf;
+	ad->idle_yield = idle_yield;
 	snprintf(ad->socket, sizeof(ad->socket), "%s", socket);
 	eth->data->mac_addrs = rte_zmalloc(name, RTE_ETHER_ADDR_LEN, 0);
 	if (!eth->data->mac_addrs) {
@@ -402,4 +419,5 @@ static struct rte_vdev_driver vena_vdev_driver = {
 };
 
 RTE_PMD_REGISTER_VDEV(net_vena, vena_vdev_driver);
-RTE_PMD_REGISTER_PARAM_STRING(net_vena, VENA_ARG_SOCKET "=<path> " VENA_ARG_VF "=<0-255>");
+RTE_PMD_REGISTER_PARAM_STRING(net_vena,
+			      VENA_ARG_SOCKET "=<path> " VENA_ARG_VF "=<0-255> " VENA_ARG_IDLE_YIELD "=<polls>");

@@ -6,6 +6,7 @@
 #include <ethdev_driver.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <sched.h>
 #include <stdbool.h>
 
 #include "vena_dev.h"
@@ -37,6 +38,7 @@ struct vena_rx_queue {
 	uint16_t queue_id;
 	uint16_t port_id;
 	uint32_t last_region;      /* translation cache */
+	uint32_t idle_polls;       /* consecutive empty polls */
 	uint64_t pkts, bytes, nombuf, errors;
 };
 
@@ -47,6 +49,7 @@ struct vena_tx_queue {
 	uint32_t clean;            /* next slot whose mbuf may be freed */
 	uint16_t queue_id;
 	uint32_t last_region;
+	uint32_t full_polls;       /* consecutive bursts refused for a full ring */
 	uint64_t pkts, bytes, errors;
 };
 
@@ -60,6 +63,7 @@ struct vena_adapter {
 	uint64_t last_heartbeat;
 	unsigned int stale_polls;  /* event polls without a daemon heartbeat */
 	bool removed;              /* the daemon deleted or detached the VF */
+	uint32_t idle_yield;       /* yield the CPU after this many fruitless polls; 0 never */
 	bool alarm_set;
 };
 
@@ -77,6 +81,16 @@ void vena_tx_queue_stop(struct vena_tx_queue *txq);
 bool vena_tx_queue_drained(struct vena_tx_queue *txq);
 uint16_t vena_recv_pkts(void *queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vena_xmit_pkts(void *queue, struct rte_mbuf **pkts, uint16_t n);
+
+/* On a host with fewer cores than busy pollers (the app's and the daemon's),
+ * a poller that cannot progress gives its CPU to one that can. */
+static inline void vena_maybe_yield(uint32_t *fruitless, uint32_t threshold)
+{
+	if (threshold && ++*fruitless >= threshold) {
+		*fruitless = 0;
+		sched_yield();
+	}
+}
 
 /* vena_mem.c */
 int vena_register_app_memory(struct vena_adapter *ad);

@@ -68,7 +68,7 @@ static void rx_refill_zero_copy(struct vena_rx_queue *rxq)
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t slot = q->sq_prod & q->mask;
 			uint64_t va = (uint64_t)(uintptr_t)m[i]->buf_addr + RTE_PKTMBUF_HEADROOM;
-			uint32_t room = m[i]->buf_len - RTE_PKTMBUF_HEADROOM;
+			uint32_t room = RTE_MIN((uint32_t)(m[i]->buf_len - RTE_PKTMBUF_HEADROOM), (uint32_t)UINT16_MAX);
 			struct venic_desc *d = &q->desc[slot];
 			uint16_t id;
 			uint64_t off;
@@ -202,6 +202,11 @@ uint16_t vena_recv_pkts(void *queue, struct rte_mbuf **pkts, uint16_t nb)
 	uint64_t bytes = 0;
 	if (avail > q->size)
 		avail = 0; /* only the daemon writes prod; never trust an impossible one */
+	if (avail == 0) {
+		vena_maybe_yield(&rxq->idle_polls, rxq->ad->idle_yield);
+		return 0;
+	}
+	rxq->idle_polls = 0;
 	while (got < nb && i < avail) {
 		/* The daemon publishes whole frames: find this one's last entry. */
 		uint32_t nseg = 1;
@@ -370,8 +375,12 @@ uint16_t vena_xmit_pkts(void *queue, struct rte_mbuf **pkts, uint16_t nb)
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		if (need > space)
+		if (need > space) {
+			if (sent == 0)
+				vena_maybe_yield(&txq->full_polls, txq->ad->idle_yield);
 			break;
+		}
+		txq->full_polls = 0;
 		bool keep_any = false;
 		uint32_t first = q->prod;
 		for (struct rte_mbuf *s = m, *next; s; s = next) {

@@ -17,7 +17,7 @@ namespace venic::fastpath {
 
 // Idle polls before a worker yields its core: on a shared machine the
 // drivers' threads may need it; a busy worker never yields.
-constexpr unsigned kIdleBeforeYield = 256;
+constexpr unsigned kIdleBeforeYield = 64;
 
 Dataplane::Dataplane(unsigned workers) {
   unsigned lcore;

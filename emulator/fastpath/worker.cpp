@@ -1,5 +1,7 @@
 #include "worker.h"
 
+#include <rte_memcpy.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -11,6 +13,8 @@ namespace {
 
 using vf::counter_add;
 
+constexpr uint32_t kMaxBufferLen = 65535;
+
 struct Segment {
   const uint8_t* ptr;
   uint32_t len;
@@ -19,7 +23,9 @@ struct Segment {
 // Resolves a descriptor to daemon memory, or nullptr when any part of it is
 // outside what that VF may use (its own buffer area, or memory it registered).
 const uint8_t* translate(const PortView& p, const venic_desc& d) {
-  if (d.len == 0 || d.len > VENIC_FRAME_MAX) return nullptr;
+  // One buffer may be larger than a frame (an RX buffer sized for 9 KiB and
+  // headroom) but never larger than an mbuf can describe.
+  if (d.len == 0 || d.len > kMaxBufferLen) return nullptr;
   if (d.mem_id == VENIC_MEM_REGION_BUFS) {
     if (d.addr < p.buf_lo || d.addr >= p.buf_hi || d.len > p.buf_hi - d.addr) return nullptr;
     return p.base + d.addr;
@@ -45,7 +51,7 @@ class FrameReader {
     while (len) {
       if (pos_ < hdr_len_) {
         uint32_t n = std::min(len, hdr_len_ - pos_);
-        std::memcpy(dst, hdr_ + pos_, n);
+        rte_memcpy(dst, hdr_ + pos_, n);
         advance(n);
         dst += n;
         len -= n;
@@ -53,7 +59,7 @@ class FrameReader {
       }
       const Segment& s = segs_[seg_];
       uint32_t n = std::min(len, s.len - seg_off_);
-      std::memcpy(dst, s.ptr + seg_off_, n);
+      rte_memcpy(dst, s.ptr + seg_off_, n);
       advance(n);
       dst += n;
       len -= n;
@@ -191,6 +197,10 @@ uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q
   for (uint32_t i = 0; i < n; i++) d[i] = rings.tx_desc[(tq.cons + i) & mask];
 
   RxBatch batch;
+  // Most bursts go to one destination: remember the last lookup.
+  uint8_t mac_cache[6];
+  const uint8_t* last_mac = nullptr;
+  const PortView* last_dst = nullptr;
   uint32_t i = 0, consumed = 0;
   while (i < n) {
     // Find the packet's last descriptor; wait for the rest of a packet the
@@ -244,7 +254,15 @@ uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q
       for (const PortView* peer : port.flood) deliver_to(batch, *peer, out, total, pkt);
       continue;
     }
-    const PortView* dst = snap.lookup(port.subnet, port.prefix, pkt.dst_mac);
+    const PortView* dst;
+    if (last_mac && std::memcmp(last_mac, pkt.dst_mac, 6) == 0) {
+      dst = last_dst;
+    } else {
+      dst = snap.lookup(port.subnet, port.prefix, pkt.dst_mac);
+      std::memcpy(mac_cache, pkt.dst_mac, 6);
+      last_mac = mac_cache;
+      last_dst = dst;
+    }
     if (dst && dst->polled) {
       deliver_to(batch, *dst, out, total, pkt);
     } else if (dst) {
