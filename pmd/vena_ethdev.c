@@ -73,6 +73,8 @@ static void vena_event_poll(void *arg)
 			break;
 		case VENIC_EVENT_RESET:
 			VENA_LOG(WARNING, "vf %u: reset by venicd (malformed descriptors); restart the port", ad->vf);
+			/* The daemon dropped our shared memory: share it again at the next start. */
+			ad->n_regions = 0;
 			lsc = true;
 			rte_eth_dev_callback_process(eth, RTE_ETH_EVENT_INTR_RESET, NULL);
 			break;

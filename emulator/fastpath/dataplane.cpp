@@ -29,6 +29,7 @@ Dataplane::Dataplane(unsigned workers) {
     throw std::runtime_error("--workers " + std::to_string(workers) + " needs " + std::to_string(workers) +
                              " worker lcores but EAL has " + std::to_string(lcores_.size()) +
                              " (give EAL e.g. -l 0-" + std::to_string(workers) + ")");
+  install_fault_guard();
   size_t sz = rte_rcu_qsbr_get_memsize(workers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("venic_qsbr", sz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, workers) != 0) throw std::runtime_error("cannot set up RCU");

@@ -1,6 +1,8 @@
 #include "worker.h"
 
 #include <rte_memcpy.h>
+#include <setjmp.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstring>
@@ -87,7 +89,7 @@ class FrameReader {
 // and publishes its completions once when the destination changes.
 class RxBatch {
  public:
-  ~RxBatch() { flush(); }
+  const PortView* port() const { return port_; }
 
   bool open(const PortView& dst, uint32_t q) {
     if (port_ == &dst && q_ == q) return true;
@@ -148,6 +150,14 @@ class RxBatch {
     if (zero_copy) counter_add(rq.c.zero_copy_pkts, 1);
   }
 
+  // After a fault inside a copy: release the queue, publish nothing.
+  void abandon() {
+    if (!port_) return;
+    rq_->lock.unlock();
+    port_ = nullptr;
+    dirty_ = false;
+  }
+
   void flush() {
     if (!port_) return;
     if (dirty_) {
@@ -172,15 +182,15 @@ class RxBatch {
 uint32_t pick_rx_queue(const PortView&, const ParsedPacket&) { return 0; }
 
 void deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_t len, const ParsedPacket& pkt) {
-  if (dst.active_qps == 0) return;
+  if (dst.active_qps == 0 || dst.rt->mdd_tripped.load(std::memory_order_relaxed)) return;
   batch.open(dst, pick_rx_queue(dst, pkt));
   batch.deliver(frame, len, pkt.ptype());
 }
 
-}  // namespace
+// Descriptors of the current burst handled so far (read after a fault).
+thread_local uint32_t t_progress = 0;
 
-uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q) {
-  if (port.rt->mdd_tripped.load(std::memory_order_relaxed)) return 0;
+uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatch& batch) {
   vf::TxqRuntime& tq = port.rt->txq[q];
   const QueueRings& rings = port.q[q];
   const uint32_t mask = port.ring_size - 1;
@@ -196,7 +206,6 @@ uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q
   // Copy the descriptors out once; only the copies are validated and used.
   for (uint32_t i = 0; i < n; i++) d[i] = rings.tx_desc[(tq.cons + i) & mask];
 
-  RxBatch batch;
   // Most bursts go to one destination: remember the last lookup.
   uint8_t mac_cache[6];
   const uint8_t* last_mac = nullptr;
@@ -222,6 +231,7 @@ uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q
     }
     i = end + 1;
     consumed = i;
+    t_progress = consumed;
     if (bad) {
       counter_add(tq.c.drops[VENIC_DROP_BAD_DESC], 1);
       note_bad_desc(port);
@@ -279,6 +289,70 @@ uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q
     __atomic_store_n(&rings.tx_sq->cons, tq.cons, __ATOMIC_RELEASE);
   }
   return consumed;
+}
+
+// A driver can truncate the file behind memory it registered; touching it
+// then raises SIGBUS.  The worker survives that: the handler jumps back to the
+// burst's guard, which resets the VF that owns the memory.
+thread_local sigjmp_buf* t_guard = nullptr;
+thread_local uintptr_t t_fault_addr = 0;
+// Per worker, outside the guarded frame, so a jump back finds it intact.
+thread_local RxBatch t_batch;
+
+void on_sigbus(int sig, siginfo_t* info, void*) {
+  if (t_guard) {
+    t_fault_addr = reinterpret_cast<uintptr_t>(info->si_addr);
+    sigjmp_buf* env = t_guard;
+    t_guard = nullptr;
+    siglongjmp(*env, 1);
+  }
+  signal(sig, SIG_DFL);  // not ours: die as the kernel meant
+  raise(sig);
+}
+
+bool owns(const PortView* p, uintptr_t addr) {
+  if (!p) return false;
+  for (uint32_t i = 0; i < p->n_dma; i++) {
+    auto base = reinterpret_cast<uintptr_t>(p->dma[i].base);
+    if (addr >= base && addr - base < p->dma[i].len) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void install_fault_guard() {
+  struct sigaction sa {};
+  sa.sa_sigaction = on_sigbus;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, nullptr);
+}
+
+uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32_t q_arg) {
+  if (port_ref.rt->mdd_tripped.load(std::memory_order_relaxed)) return 0;
+  const PortView* volatile port = &port_ref;  // these survive the jump back
+  volatile uint32_t q = q_arg;
+  sigjmp_buf env;
+  if (sigsetjmp(env, 0) != 0) {
+    // Blame whoever registered the faulting memory: the sender or the receiver.
+    const PortView* culprit = owns(port, t_fault_addr) ? port : t_batch.port();
+    t_batch.abandon();
+    if (culprit) culprit->rt->mdd_tripped.store(true, std::memory_order_release);
+    if (culprit != port && t_progress) {
+      // The receiver faulted: the sender's frames up to this one are done
+      // (the faulting one is lost), so none is delivered twice.
+      vf::TxqRuntime& tq = port->rt->txq[q];
+      tq.cons += t_progress;
+      __atomic_store_n(&port->q[q].tx_sq->cons, tq.cons, __ATOMIC_RELEASE);
+    }
+    return 0;
+  }
+  t_progress = 0;
+  t_guard = &env;
+  uint32_t n = tx_burst(snap, *port, q, t_batch);
+  t_guard = nullptr;
+  return n;
 }
 
 }  // namespace venic::fastpath

@@ -8,6 +8,9 @@ namespace venic::fastpath {
 
 inline constexpr uint32_t kBurstDescs = 64;
 
+// Lets workers survive SIGBUS from a driver's truncated registered memory.
+void install_fault_guard();
+
 // Moves up to one burst from port's TX queue q; returns descriptors consumed.
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q);
 

@@ -284,7 +284,11 @@ void VfTable::tick() {
     Vf& v = *vp;
     if (v.rt->mdd_tripped.load(std::memory_order_acquire)) {
       // Malicious driver detection: stop the VF and tell its driver to reset.
+      // Its registered memory may be what faulted: unmap it; the driver
+      // registers again when it restarts.
       stop_queues(v);
+      v.dma.reset();
+      publisher_.publish(*this);
       v.rt->bad_desc.store(0);
       v.rt->mdd_tripped.store(false, std::memory_order_release);
       v.rt->mdd_resets++;

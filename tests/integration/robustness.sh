@@ -76,4 +76,22 @@ done
 verified_transfer 3 4 02:00:00:00:00:05 5000 # the dead client's VF is usable again
 verified_transfer 1 4 02:00:00:00:00:05 5000
 assert_venicd_alive
+
+log "4. a client truncates the memory it registered for zero-copy (SIGBUS in the daemon)"
+resets=$(stat_of 2 mdd_resets)
+"$TRAFFIC" --socket "$SOCK" --vf 2 truncate --side tx --dst-mac 02:00:00:00:00:03 --seconds 1 >/dev/null ||
+  die "truncate attack (tx) could not run"
+assert_venicd_alive
+[ "$(stat_of 2 mdd_resets)" -gt "$resets" ] || die "VF2 was not reset after its memory faulted on tx"
+ctl vf create --id 5 --type ena --mac 02:00:00:00:00:06 --ip 10.9.9.10 >/dev/null # in VF2's subnet
+"$TRAFFIC" --socket "$SOCK" --vf 2 truncate --side rx --seconds 3 >/dev/null &
+a=$!
+PIDS+=("$a")
+sleep 1
+"$TRAFFIC" --socket "$SOCK" --vf 5 send --dst-mac 02:00:00:00:00:03 --count 100 --timeout 5 >/dev/null ||
+  die "a sender to the faulting VF got stuck"
+wait "$a" || die "truncate attack (rx) could not run"
+assert_venicd_alive
+[ "$(stat_of 2 mdd_resets)" -gt $((resets + 1)) ] || die "VF2 was not reset after its memory faulted on rx"
+verified_transfer 1 4 02:00:00:00:00:05 5000
 log "PASS"

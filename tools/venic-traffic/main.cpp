@@ -2,7 +2,9 @@
 // tests and by hand: send frames, receive and verify them, check echoes from a
 // peer (e.g. testpmd macswap), or scribble garbage into the VF's rings.
 #include <signal.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "frame_pattern.h"
+#include "unique_fd.h"
 #include "vena_dev.h"
 #include "vena_queue.h"
 #include "vf_config.h"
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
   auto* send = app.add_subcommand("send", "send COUNT verifiable frames to DST-MAC");
   send->add_option("--dst-mac", dst_mac_s, "destination MAC")->required();
   send->add_option("--count", count)->capture_default_str();
+  send->add_option("--timeout", timeout, "give up after this many seconds of a full ring")->capture_default_str();
   send->add_option("--size", size, "frame bytes (60-9019)")->check(CLI::Range(60, VENIC_FRAME_MAX))->capture_default_str();
   unsigned pps = 0;
   send->add_option("--pps", pps, "pace to this many frames per second (0: as fast as possible)")->capture_default_str();
@@ -107,6 +111,14 @@ int main(int argc, char** argv) {
   echo->add_option("--count", count)->capture_default_str();
   echo->add_option("--size", size)->check(CLI::Range(60, VENIC_FRAME_MAX))->capture_default_str();
   echo->add_option("--timeout", timeout, "seconds")->capture_default_str();
+  std::string side = "tx";
+  auto* truncate = app.add_subcommand(
+      "truncate", "register memory with venicd, point descriptors into it, then truncate it (a hostile driver)");
+  truncate->add_option("--side", side, "tx: send frames from it; rx: post receive buffers in it")
+      ->check(CLI::IsMember({"tx", "rx"}))
+      ->capture_default_str();
+  truncate->add_option("--dst-mac", dst_mac_s, "destination of the tx frames")->capture_default_str();
+  truncate->add_option("--seconds", seconds, "keep the VF attached this long afterwards")->capture_default_str();
   auto* scribble = app.add_subcommand("scribble", "write random garbage into the VF's rings (a hostile driver)");
   scribble->add_option("--seconds", seconds)->capture_default_str();
   scribble->add_option("--seed", seed)->capture_default_str();
@@ -167,6 +179,43 @@ int main(int argc, char** argv) {
     }
     std::printf("{\"received\": %u, \"bad\": %u, \"expected\": %u}\n", got, bad, count);
     return got == count && bad == 0 ? 0 : 1;
+  }
+  if (truncate->parsed()) {
+    const uint64_t len = 1 << 20;
+    venic::UniqueFd mfd(memfd_create("venic-truncate", MFD_CLOEXEC));
+    if (!mfd.valid() || ftruncate(mfd.get(), len) < 0) return fail("memfd");
+    auto* mem = static_cast<uint8_t*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd.get(), 0));
+    if (mem == MAP_FAILED) return fail("mmap");
+    vena_mem_region r{mfd.get(), 0, reinterpret_cast<uint64_t>(mem), len};
+    uint16_t id;
+    char err[256];
+    if (vena_dev_register_memory(v.dev, &r, 1, &id, err, sizeof(err)) < 0) return fail(err);
+    if (side == "rx") {
+      // Our receive buffers now live in memory that is about to vanish.
+      vena_dev_admin(v.dev, VENIC_ADMIN_STOP, 0, 0, nullptr, 2000);
+      vena_rxq_init(v.dev, 0, &v.rx);
+      for (uint32_t i = 0; i < v.rx.size; i++) {
+        venic_desc& d = v.rx.desc[i];
+        d = {uint64_t(i % 256) * 2048, 2048, id, 0};
+      }
+      v.rx.sq_prod = v.rx.size;
+      vena_txq_init(v.dev, 0, &v.tx);
+      if (ftruncate(mfd.get(), 0) < 0) return fail("ftruncate");
+      vena_store_release(&v.rx.sq->prod, v.rx.sq_prod);
+      vena_dev_admin(v.dev, VENIC_ADMIN_START, 1, 0, nullptr, 2000);
+    } else {
+      for (uint32_t i = 0; i < 64; i++) {
+        auto f = venic::tools::make_frame(dst, v.mac, i, 512);
+        std::memcpy(mem + i * 2048, f.data(), f.size());
+        v.tx.desc[v.tx.prod & v.tx.mask] = {uint64_t(i) * 2048, 512, id, 0};
+        v.tx.prod++;
+      }
+      if (ftruncate(mfd.get(), 0) < 0) return fail("ftruncate");
+      vena_txq_flush(&v.tx);  // the daemon reads the frames only now
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    std::printf("{\"truncated\": \"%s\"}\n", side.c_str());
+    return 0;
   }
   // scribble: random descriptors and indices into our own rings.
   std::mt19937_64 rng(seed);
