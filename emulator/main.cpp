@@ -23,7 +23,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-void on_signal(int) { g_stop.store(true); }
+void on_signal(int) {
+  g_stop.store(true);
+}
 
 constexpr const char* kVersion = "0.1.0";
 
@@ -95,7 +97,8 @@ int main(int argc, char** argv) {
   if (split < argc) {
     for (int i = split + 1; i < argc; i++) eal_args.push_back(argv[i]);
   } else {
-    for (const char* a : {"--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:notice"})
+    for (const char* a :
+         {"--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:notice"})
       eal_args.push_back(a);
     eal_args.push_back("-l");
     eal_args.push_back("0-" + std::to_string(o.workers));

@@ -16,15 +16,15 @@
 
 RTE_LOG_REGISTER(vena_logtype, pmd.net.vena, NOTICE);
 
-#define VENA_ARG_SOCKET "socket"
-#define VENA_ARG_VF "vf"
-#define VENA_ARG_IDLE_YIELD "idle_yield"
+#define VENA_ARG_SOCKET		"socket"
+#define VENA_ARG_VF		"vf"
+#define VENA_ARG_IDLE_YIELD	"idle_yield"
 #define VENA_DEFAULT_IDLE_YIELD 64
-#define VENA_DEFAULT_SOCKET "/run/venic/venicd.sock"
-#define VENA_EVENT_POLL_US 100000  /* async events and heartbeat, every 100 ms */
-#define VENA_HEARTBEAT_STALE 30    /* polls (3 s) without a heartbeat: link down */
+#define VENA_DEFAULT_SOCKET	"/run/venic/venicd.sock"
+#define VENA_EVENT_POLL_US	100000 /* async events and heartbeat, every 100 ms */
+#define VENA_HEARTBEAT_STALE	30     /* polls (3 s) without a heartbeat: link down */
 
-static const char *const vena_valid_args[] = { VENA_ARG_SOCKET, VENA_ARG_VF, VENA_ARG_IDLE_YIELD, NULL };
+static const char *const vena_valid_args[] = {VENA_ARG_SOCKET, VENA_ARG_VF, VENA_ARG_IDLE_YIELD, NULL};
 
 static int vena_admin(struct vena_adapter *ad, uint16_t op, uint32_t arg)
 {
@@ -121,9 +121,12 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 	info->max_mtu = r->max_mtu;
 	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	info->rx_desc_lim = (struct rte_eth_desc_lim){ .nb_max = (uint16_t)r->ring_size, .nb_min = 1, .nb_align = 1 };
-	info->tx_desc_lim = (struct rte_eth_desc_lim){ .nb_max = (uint16_t)r->ring_size, .nb_min = 1, .nb_align = 1,
-						       .nb_seg_max = VENIC_MAX_SEGS, .nb_mtu_seg_max = VENIC_MAX_SEGS };
+	info->rx_desc_lim = (struct rte_eth_desc_lim){.nb_max = (uint16_t)r->ring_size, .nb_min = 1, .nb_align = 1};
+	info->tx_desc_lim = (struct rte_eth_desc_lim){.nb_max = (uint16_t)r->ring_size,
+						      .nb_min = 1,
+						      .nb_align = 1,
+						      .nb_seg_max = VENIC_MAX_SEGS,
+						      .nb_mtu_seg_max = VENIC_MAX_SEGS};
 	info->default_rxportconf.burst_size = 32;
 	info->default_txportconf.burst_size = 32;
 	info->default_rxportconf.ring_size = 1024;

@@ -39,13 +39,13 @@ static int collect_seg(const struct rte_memseg_list *msl, const struct rte_memse
 		c->overflow = true;
 		return 0;
 	}
-	c->found[c->n++] = (struct vena_mem_region){ .fd = fd, .offset = off, .va = ms->addr_64, .len = ms->len };
+	c->found[c->n++] = (struct vena_mem_region){.fd = fd, .offset = off, .va = ms->addr_64, .len = ms->len};
 	return 0;
 }
 
 int vena_register_app_memory(struct vena_adapter *ad)
 {
-	struct collect_ctx c = { .n = 0 };
+	struct collect_ctx c = {.n = 0};
 	rte_mcfg_mem_read_lock();
 	rte_memseg_walk_thread_unsafe(collect_seg, &c);
 	/* Register what the daemon has not seen yet; fds stay valid while we
@@ -70,12 +70,13 @@ int vena_register_app_memory(struct vena_adapter *ad)
 		} else {
 			for (unsigned int i = 0; i < n_fresh; i++)
 				ad->regions[ad->n_regions++] =
-					(struct vena_region){ .va = fresh[i].va, .len = fresh[i].len, .mem_id = ids[i] };
+					(struct vena_region){.va = fresh[i].va, .len = fresh[i].len, .mem_id = ids[i]};
 		}
 	}
 	rte_mcfg_mem_read_unlock();
 	if (c.overflow)
-		VENA_LOG(INFO, "vf %u: more than %u memory segments; some queues use copy mode (try --single-file-segments)",
+		VENA_LOG(INFO,
+			 "vf %u: more than %u memory segments; some queues use copy mode (try --single-file-segments)",
 			 ad->vf, VENA_MAX_REGIONS);
 	return rc;
 }
@@ -100,7 +101,7 @@ static void check_chunk(struct rte_mempool *mp, void *opaque, struct rte_mempool
 
 bool vena_mempool_registered(struct vena_adapter *ad, struct rte_mempool *mp)
 {
-	struct pool_check pc = { .ad = ad, .all_covered = ad->n_regions > 0 };
+	struct pool_check pc = {.ad = ad, .all_covered = ad->n_regions > 0};
 	if (pc.all_covered)
 		rte_mempool_mem_iter(mp, check_chunk, &pc);
 	return pc.all_covered;

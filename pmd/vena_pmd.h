@@ -13,11 +13,10 @@
 #include "vena_queue.h"
 
 extern int vena_logtype;
-#define VENA_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, vena_logtype, "net_vena: " fmt "\n", ##__VA_ARGS__)
+#define VENA_LOG(level, fmt, ...) rte_log(RTE_LOG_##level, vena_logtype, "net_vena: " fmt "\n", ##__VA_ARGS__)
 
 #define VENA_ADMIN_TIMEOUT_MS 3000
-#define VENA_MAX_REGIONS VENIC_MAX_DMA_REGIONS
+#define VENA_MAX_REGIONS      VENIC_MAX_DMA_REGIONS
 
 /* Application memory shared with the daemon (zero-copy). */
 struct vena_region {
@@ -33,12 +32,12 @@ struct vena_rx_queue {
 	struct vena_adapter *ad;
 	struct rte_mempool *mp;
 	struct rte_mbuf **sw_ring; /* zero-copy: the mbuf posted at each slot */
-	uint32_t nb_desc;          /* buffers kept posted */
+	uint32_t nb_desc;	   /* buffers kept posted */
 	bool zero_copy;
 	uint16_t queue_id;
 	uint16_t port_id;
-	uint32_t last_region;      /* translation cache */
-	uint32_t idle_polls;       /* consecutive empty polls */
+	uint32_t last_region; /* translation cache */
+	uint32_t idle_polls;  /* consecutive empty polls */
 	uint64_t pkts, bytes, nombuf, errors;
 };
 
@@ -46,10 +45,10 @@ struct vena_tx_queue {
 	struct vena_txq q;
 	struct vena_adapter *ad;
 	struct rte_mbuf **sw_ring; /* zero-copy: mbuf segment to free at each slot */
-	uint32_t clean;            /* next slot whose mbuf may be freed */
+	uint32_t clean;		   /* next slot whose mbuf may be freed */
 	uint16_t queue_id;
 	uint32_t last_region;
-	uint32_t full_polls;       /* consecutive bursts refused for a full ring */
+	uint32_t full_polls; /* consecutive bursts refused for a full ring */
 	uint64_t pkts, bytes, errors;
 };
 
@@ -61,9 +60,9 @@ struct vena_adapter {
 	struct vena_region regions[VENA_MAX_REGIONS];
 	unsigned int n_regions;
 	uint64_t last_heartbeat;
-	unsigned int stale_polls;  /* event polls without a daemon heartbeat */
-	bool removed;              /* the daemon deleted or detached the VF */
-	uint32_t idle_yield;       /* yield the CPU after this many fruitless polls; 0 never */
+	unsigned int stale_polls; /* event polls without a daemon heartbeat */
+	bool removed;		  /* the daemon deleted or detached the VF */
+	uint32_t idle_yield;	  /* yield the CPU after this many fruitless polls; 0 never */
 	bool alarm_set;
 };
 

@@ -25,8 +25,8 @@ int vena_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
 	struct vena_rx_queue *rxq = rte_zmalloc_socket("vena_rxq", sizeof(*rxq), RTE_CACHE_LINE_SIZE, socket_id);
 	if (!rxq)
 		return -ENOMEM;
-	rxq->sw_ring = rte_zmalloc_socket("vena_rxq_sw", sizeof(struct rte_mbuf *) * ring, RTE_CACHE_LINE_SIZE,
-					  socket_id);
+	rxq->sw_ring =
+		rte_zmalloc_socket("vena_rxq_sw", sizeof(struct rte_mbuf *) * ring, RTE_CACHE_LINE_SIZE, socket_id);
 	if (!rxq->sw_ring) {
 		rte_free(rxq);
 		return -ENOMEM;
@@ -274,8 +274,8 @@ int vena_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
 	struct vena_tx_queue *txq = rte_zmalloc_socket("vena_txq", sizeof(*txq), RTE_CACHE_LINE_SIZE, socket_id);
 	if (!txq)
 		return -ENOMEM;
-	txq->sw_ring = rte_zmalloc_socket("vena_txq_sw", sizeof(struct rte_mbuf *) * ring, RTE_CACHE_LINE_SIZE,
-					  socket_id);
+	txq->sw_ring =
+		rte_zmalloc_socket("vena_txq_sw", sizeof(struct rte_mbuf *) * ring, RTE_CACHE_LINE_SIZE, socket_id);
 	if (!txq->sw_ring) {
 		rte_free(txq);
 		return -ENOMEM;

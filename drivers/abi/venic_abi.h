@@ -37,22 +37,22 @@ extern "C" {
 #endif
 
 #define VENIC_ABI_MAGIC 0x43494e56u /* "VNIC" little-endian */
-#define VENIC_ABI_MAJOR 1           /* incompatible layout changes */
-#define VENIC_ABI_MINOR 0           /* compatible additions */
+#define VENIC_ABI_MAJOR 1	    /* incompatible layout changes */
+#define VENIC_ABI_MINOR 0	    /* compatible additions */
 
-#define VENIC_MAX_VFS 256
-#define VENIC_MAX_QPS 8
+#define VENIC_MAX_VFS	 256
+#define VENIC_MAX_QPS	 8
 #define VENIC_CACHE_LINE 64
-#define VENIC_PAGE_SIZE 4096
+#define VENIC_PAGE_SIZE	 4096
 
-#define VENIC_MTU_MIN 68
-#define VENIC_MTU_DEFAULT 1500
-#define VENIC_MTU_MAX 9001                /* EC2 jumbo frames */
-#define VENIC_L2_OVERHEAD 18              /* Ethernet header + one VLAN tag */
-#define VENIC_FRAME_MAX (VENIC_MTU_MAX + VENIC_L2_OVERHEAD)
-#define VENIC_COPY_BUF_SIZE 2048          /* one copy-mode buffer slot */
-#define VENIC_MAX_SEGS 16                 /* descriptors per packet, at most */
-#define VENIC_MAX_DMA_REGIONS 64          /* registered memory regions per VF */
+#define VENIC_MTU_MIN	      68
+#define VENIC_MTU_DEFAULT     1500
+#define VENIC_MTU_MAX	      9001 /* EC2 jumbo frames */
+#define VENIC_L2_OVERHEAD     18   /* Ethernet header + one VLAN tag */
+#define VENIC_FRAME_MAX	      (VENIC_MTU_MAX + VENIC_L2_OVERHEAD)
+#define VENIC_COPY_BUF_SIZE   2048 /* one copy-mode buffer slot */
+#define VENIC_MAX_SEGS	      16   /* descriptors per packet, at most */
+#define VENIC_MAX_DMA_REGIONS 64   /* registered memory regions per VF */
 
 enum venic_personality {
 	VENIC_PERSONALITY_ENA = 1,
@@ -60,18 +60,18 @@ enum venic_personality {
 };
 
 /* Feature bits in venic_regs.features (what the device offers). */
-#define VENIC_F_JUMBO (1ull << 0)     /* MTU up to VENIC_MTU_MAX */
-#define VENIC_F_MULTI_SEG (1ull << 1) /* packets span several descriptors */
+#define VENIC_F_JUMBO	    (1ull << 0) /* MTU up to VENIC_MTU_MAX */
+#define VENIC_F_MULTI_SEG   (1ull << 1) /* packets span several descriptors */
 #define VENIC_F_DMA_REGIONS (1ull << 2) /* zero-copy: registered memory */
 
 /* venic_regs.flags */
-#define VENIC_VF_TRUSTED (1u << 0)  /* may enable promiscuous mode */
-#define VENIC_VF_PROMISC (1u << 1)  /* promiscuous mode is on */
+#define VENIC_VF_TRUSTED  (1u << 0) /* may enable promiscuous mode */
+#define VENIC_VF_PROMISC  (1u << 1) /* promiscuous mode is on */
 #define VENIC_VF_ALLMULTI (1u << 2) /* all-multicast is on */
-#define VENIC_VF_STARTED (1u << 3)  /* the daemon polls the active queues */
+#define VENIC_VF_STARTED  (1u << 3) /* the daemon polls the active queues */
 
 #define VENIC_LINK_DOWN 0u
-#define VENIC_LINK_UP 1u
+#define VENIC_LINK_UP	1u
 
 /* ---------------------------------------------------------------- rings -- */
 
@@ -113,17 +113,17 @@ struct venic_desc {
 };
 
 /* RX CQ entry flags. */
-#define VENIC_CQE_F_MORE (1u << 0)     /* the packet continues in the next entry */
+#define VENIC_CQE_F_MORE       (1u << 0) /* the packet continues in the next entry */
 #define VENIC_CQE_F_L3_CSUM_OK (1u << 1)
 #define VENIC_CQE_F_L4_CSUM_OK (1u << 2)
-#define VENIC_CQE_F_RSS_HASH (1u << 3) /* rss_hash is valid */
+#define VENIC_CQE_F_RSS_HASH   (1u << 3) /* rss_hash is valid */
 
 /* Packet type in venic_cqe.ptype: L3 in bits 0-3, L4 in bits 4-7. */
 #define VENIC_PTYPE_L3_IPV4 1u
 #define VENIC_PTYPE_L3_IPV6 2u
-#define VENIC_PTYPE_L3_ARP 3u
-#define VENIC_PTYPE_L4_TCP (1u << 4)
-#define VENIC_PTYPE_L4_UDP (2u << 4)
+#define VENIC_PTYPE_L3_ARP  3u
+#define VENIC_PTYPE_L4_TCP  (1u << 4)
+#define VENIC_PTYPE_L4_UDP  (2u << 4)
 #define VENIC_PTYPE_L4_ICMP (3u << 4)
 
 /*
@@ -132,9 +132,9 @@ struct venic_desc {
  * which buffer was filled without trusting an id.
  */
 struct venic_cqe {
-	uint32_t len;      /* bytes written into the buffer */
-	uint16_t flags;    /* VENIC_CQE_F_* */
-	uint16_t ptype;    /* VENIC_PTYPE_* */
+	uint32_t len;	   /* bytes written into the buffer */
+	uint16_t flags;	   /* VENIC_CQE_F_* */
+	uint16_t ptype;	   /* VENIC_PTYPE_* */
 	uint32_t rss_hash; /* valid with VENIC_CQE_F_RSS_HASH */
 	uint32_t reserved;
 };
@@ -142,8 +142,8 @@ struct venic_cqe {
 /* ----------------------------------------------------------- admin queue -- */
 
 enum venic_admin_opcode {
-	VENIC_ADMIN_START = 1,       /* arg0 = number of active queue pairs */
-	VENIC_ADMIN_STOP = 2,        /* the daemon stops polling; rings stay */
+	VENIC_ADMIN_START = 1,	     /* arg0 = number of active queue pairs */
+	VENIC_ADMIN_STOP = 2,	     /* the daemon stops polling; rings stay */
 	VENIC_ADMIN_SET_MTU = 3,     /* arg0 = MTU */
 	VENIC_ADMIN_SET_RX_MODE = 4, /* arg0 = VENIC_VF_PROMISC | VENIC_VF_ALLMULTI */
 };
@@ -161,7 +161,7 @@ struct venic_admin_cmd {
 struct venic_admin_cqe {
 	uint16_t cmd_id;
 	uint16_t opcode;
-	int32_t status;  /* 0, or a negative errno */
+	int32_t status; /* 0, or a negative errno */
 	uint64_t result;
 	uint8_t reserved[48];
 };
@@ -170,7 +170,7 @@ struct venic_admin_cqe {
 
 enum venic_event_type {
 	VENIC_EVENT_LINK_CHANGE = 1, /* data = new link status */
-	VENIC_EVENT_RESET = 2,       /* the daemon reset the VF (bad descriptors) */
+	VENIC_EVENT_RESET = 2,	     /* the daemon reset the VF (bad descriptors) */
 	VENIC_EVENT_REMOVAL = 3,     /* the VF is being deleted or detached */
 };
 
@@ -189,10 +189,10 @@ enum venic_drop_reason {
 	VENIC_DROP_NO_ROUTE = 0,     /* tx: no VF in the subnet has this MAC */
 	VENIC_DROP_BAD_DESC = 1,     /* tx: descriptor out of bounds or malformed */
 	VENIC_DROP_OVERSIZE = 2,     /* tx: frame longer than the VF's MTU allows */
-	VENIC_DROP_RUNT = 3,         /* tx: shorter than an Ethernet header */
+	VENIC_DROP_RUNT = 3,	     /* tx: shorter than an Ethernet header */
 	VENIC_DROP_RX_NO_BUFFER = 4, /* rx: no posted buffer on the target queue */
 	VENIC_DROP_RX_OVERSIZE = 5,  /* rx: frame larger than the target's MTU */
-	VENIC_DROP_RX_DOWN = 6,      /* rx: target VF not attached or stopped */
+	VENIC_DROP_RX_DOWN = 6,	     /* rx: target VF not attached or stopped */
 	VENIC_DROP_REASONS_MAX = 16
 };
 
@@ -205,13 +205,13 @@ struct venic_queue_stats {
 
 /* Written only by the daemon (plain stores after each burst). */
 struct venic_stats {
-	uint64_t tx_pkts;  /* accepted from the driver */
+	uint64_t tx_pkts; /* accepted from the driver */
 	uint64_t tx_bytes;
-	uint64_t rx_pkts;  /* delivered to the driver */
+	uint64_t rx_pkts; /* delivered to the driver */
 	uint64_t rx_bytes;
 	uint64_t tx_zero_copy_pkts; /* tx packets read from registered memory */
 	uint64_t rx_zero_copy_pkts; /* rx packets written into registered memory */
-	uint64_t mdd_resets;        /* resets for malformed descriptors */
+	uint64_t mdd_resets;	    /* resets for malformed descriptors */
 	uint64_t reserved[9];
 	uint64_t drops[VENIC_DROP_REASONS_MAX];
 	struct venic_queue_stats txq[VENIC_MAX_QPS];
@@ -238,10 +238,10 @@ struct venic_regs {
 	uint32_t vf_id;
 	uint32_t personality; /* enum venic_personality */
 	uint64_t region_size;
-	uint64_t features;     /* VENIC_F_* */
+	uint64_t features; /* VENIC_F_* */
 	uint32_t max_qps;
 	uint32_t ring_size;
-	uint32_t buf_size;     /* copy-mode buffer slot, VENIC_COPY_BUF_SIZE */
+	uint32_t buf_size; /* copy-mode buffer slot, VENIC_COPY_BUF_SIZE */
 	uint32_t admin_ring_size;
 	uint32_t event_ring_size;
 	uint32_t max_dma_regions;
@@ -258,13 +258,13 @@ struct venic_regs {
 	uint16_t mtu;
 	uint16_t min_mtu;
 	uint16_t max_mtu;
-	uint32_t link_status;     /* VENIC_LINK_* */
+	uint32_t link_status; /* VENIC_LINK_* */
 	uint32_t link_speed_mbps;
-	uint32_t flags;           /* VENIC_VF_* */
-	uint32_t active_qps;      /* queue pairs the daemon polls */
+	uint32_t flags;	     /* VENIC_VF_* */
+	uint32_t active_qps; /* queue pairs the daemon polls */
 	uint32_t reserved_pad;
-	uint64_t heartbeat;       /* incremented by the daemon about every 100 ms */
-	uint32_t reset_count;     /* incremented at every VF reset */
+	uint64_t heartbeat;   /* incremented by the daemon about every 100 ms */
+	uint32_t reset_count; /* incremented at every VF reset */
 	uint32_t reserved0;
 	uint8_t reserved[VENIC_PAGE_SIZE - 472];
 };

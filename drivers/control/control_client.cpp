@@ -21,8 +21,7 @@ Client Client::connect(const std::string& socket_path) {
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
     int e = errno;
-    throw ControlError("transport", "cannot reach venicd at " + socket_path + ": " +
-                                        std::strerror(e) +
+    throw ControlError("transport", "cannot reach venicd at " + socket_path + ": " + std::strerror(e) +
                                         (e == ENOENT || e == ECONNREFUSED ? " (is venicd running?)" : ""));
   }
   return Client(std::move(s));
@@ -39,7 +38,8 @@ Reply Client::call(const std::string& method, const nlohmann::json& params, std:
   long n = recv_message(sock_.get(), payload, reply.fds);
   if (sent < 0 && n <= 0) throw ControlError("transport", std::string("send to venicd: ") + std::strerror(-sent));
   if (n == 0) throw ControlError("transport", "venicd closed the connection");
-  if (n < 0) throw ControlError("transport", std::string("receive from venicd: ") + std::strerror(static_cast<int>(-n)));
+  if (n < 0)
+    throw ControlError("transport", std::string("receive from venicd: ") + std::strerror(static_cast<int>(-n)));
   nlohmann::json rep = nlohmann::json::parse(payload, nullptr, false);
   if (rep.is_discarded() || !rep.is_object()) throw ControlError("transport", "venicd sent malformed JSON");
   if (rep.contains("error")) {

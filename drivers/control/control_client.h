@@ -15,8 +15,7 @@ namespace venic::control {
 // transport failure (code "transport").
 class ControlError : public std::runtime_error {
  public:
-  ControlError(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
+  ControlError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
   const std::string& code() const { return code_; }
 
  private:

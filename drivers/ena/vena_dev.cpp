@@ -57,8 +57,8 @@ int validate_layout(const vena_dev* d, std::string& why) {
   if (r->abi_major != VENIC_ABI_MAJOR) return why = "VF region has ABI major " + std::to_string(r->abi_major), -EPROTO;
   if (r->region_size != d->size) return why = "VF region size mismatch", -EPROTO;
   auto pow2 = [](uint32_t v) { return v && !(v & (v - 1)); };
-  if (!pow2(r->admin_ring_size) || !pow2(r->event_ring_size) || !pow2(r->ring_size) ||
-      r->max_qps == 0 || r->max_qps > VENIC_MAX_QPS)
+  if (!pow2(r->admin_ring_size) || !pow2(r->event_ring_size) || !pow2(r->ring_size) || r->max_qps == 0 ||
+      r->max_qps > VENIC_MAX_QPS)
     return why = "VF region has bad ring sizes", -EPROTO;
   uint64_t hdr = VENIC_RING_HDR_SIZE;
   bool ok = in_region(d, r->stats_off, sizeof(venic_stats)) &&
@@ -74,12 +74,13 @@ T* at(vena_dev* d, uint64_t off) {
   return reinterpret_cast<T*>(d->base + off);
 }
 
-venic_regs* regs_of(vena_dev* d) { return reinterpret_cast<venic_regs*>(d->base); }
+venic_regs* regs_of(vena_dev* d) {
+  return reinterpret_cast<venic_regs*>(d->base);
+}
 
 }  // namespace
 
-extern "C" int vena_dev_attach(const char* socket_path, uint32_t vf_id, vena_dev** out, char* err,
-                               size_t errlen) {
+extern "C" int vena_dev_attach(const char* socket_path, uint32_t vf_id, vena_dev** out, char* err, size_t errlen) {
   try {
     auto dev = std::make_unique<vena_dev>();
     dev->client.emplace(Client::connect(socket_path));
@@ -129,9 +130,15 @@ extern "C" void vena_dev_detach(vena_dev* dev) {
   delete dev;
 }
 
-extern "C" volatile venic_regs* vena_dev_regs(vena_dev* dev) { return regs_of(dev); }
-extern "C" uint8_t* vena_dev_base(vena_dev* dev) { return dev->base; }
-extern "C" uint64_t vena_dev_region_size(const vena_dev* dev) { return dev->size; }
+extern "C" volatile venic_regs* vena_dev_regs(vena_dev* dev) {
+  return regs_of(dev);
+}
+extern "C" uint8_t* vena_dev_base(vena_dev* dev) {
+  return dev->base;
+}
+extern "C" uint64_t vena_dev_region_size(const vena_dev* dev) {
+  return dev->size;
+}
 extern "C" const volatile venic_stats* vena_dev_stats(vena_dev* dev) {
   return at<venic_stats>(dev, regs_of(dev)->stats_off);
 }
@@ -177,8 +184,8 @@ extern "C" int vena_dev_admin(vena_dev* dev, uint16_t opcode, uint32_t arg0, uin
   }
 }
 
-extern "C" int vena_dev_register_memory(vena_dev* dev, const vena_mem_region* regions, unsigned n,
-                                        uint16_t* mem_ids, char* err, size_t errlen) {
+extern "C" int vena_dev_register_memory(vena_dev* dev, const vena_mem_region* regions, unsigned n, uint16_t* mem_ids,
+                                        char* err, size_t errlen) {
   if (n == 0 || n > VENIC_MAX_DMA_REGIONS) {
     set_err(err, errlen, "between 1 and " + std::to_string(VENIC_MAX_DMA_REGIONS) + " regions");
     return -EINVAL;

@@ -22,16 +22,15 @@ struct vena_dev;
 /* One piece of the application's packet memory, to be shared with the
  * daemon for zero-copy (an fd-backed range of its address space). */
 struct vena_mem_region {
-	int fd;          /* file backing the range */
-	uint64_t offset; /* where the range starts in that file */
-	uint64_t va;     /* where it is mapped in this process */
-	uint64_t len;
+  int fd;          /* file backing the range */
+  uint64_t offset; /* where the range starts in that file */
+  uint64_t va;     /* where it is mapped in this process */
+  uint64_t len;
 };
 
 /* Attaches VF vf_id through the daemon at socket_path and maps its region.
  * Returns 0, or a negative errno with a message in err. */
-int vena_dev_attach(const char *socket_path, uint32_t vf_id, struct vena_dev **out,
-		    char *err, size_t errlen);
+int vena_dev_attach(const char *socket_path, uint32_t vf_id, struct vena_dev **out, char *err, size_t errlen);
 /* Unmaps and closes the attachment; the daemon detaches the VF. */
 void vena_dev_detach(struct vena_dev *dev);
 
@@ -44,14 +43,14 @@ const volatile struct venic_stats *vena_dev_stats(struct vena_dev *dev);
 /* Runs one admin command and waits up to timeout_ms for its completion.
  * Returns the completion status (0 or a negative errno); -ETIMEDOUT when the
  * daemon did not answer. Thread-safe. */
-int vena_dev_admin(struct vena_dev *dev, uint16_t opcode, uint32_t arg0, uint64_t arg1,
-		   uint64_t *result, int timeout_ms);
+int vena_dev_admin(struct vena_dev *dev, uint16_t opcode, uint32_t arg0, uint64_t arg1, uint64_t *result,
+                   int timeout_ms);
 
 /* Shares memory regions with the daemon for zero-copy descriptors.  On
  * success mem_ids[i] is the id to put in descriptors that point into
  * regions[i].  Returns 0 or a negative errno with a message in err. */
-int vena_dev_register_memory(struct vena_dev *dev, const struct vena_mem_region *regions,
-			     unsigned int n, uint16_t *mem_ids, char *err, size_t errlen);
+int vena_dev_register_memory(struct vena_dev *dev, const struct vena_mem_region *regions, unsigned int n,
+                             uint16_t *mem_ids, char *err, size_t errlen);
 
 /* Takes the next async event, if any: returns 1 and fills *ev, or 0. */
 int vena_dev_next_event(struct vena_dev *dev, struct venic_event *ev);

@@ -62,12 +62,10 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
                                         std::vector<UniqueFd>& fds_in, std::vector<int>& fds_out) {
   if (method == "daemon.info") {
     auto up = std::chrono::steady_clock::now() - info_.started;
-    return {{"version", info_.version},
-            {"abi", std::to_string(VENIC_ABI_MAJOR) + "." + std::to_string(VENIC_ABI_MINOR)},
-            {"vfs", table_.all().size()},
-            {"max_vfs", VENIC_MAX_VFS},
-            {"workers", info_.workers},
-            {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
+    return {
+        {"version", info_.version},   {"abi", std::to_string(VENIC_ABI_MAJOR) + "." + std::to_string(VENIC_ABI_MINOR)},
+        {"vfs", table_.all().size()}, {"max_vfs", VENIC_MAX_VFS},
+        {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
   }
   if (method == "vf.create") {
     only_params(p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues"});
@@ -128,7 +126,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     std::vector<vf::VfTable::MemRange> ranges;
     for (size_t i = 0; i < p["regions"].size(); i++) {
       const auto& r = p["regions"][i];
-      if (!r.is_object()) throw RequestError{err::kInvalidParams, "regions[" + std::to_string(i) + "]: must be an object"};
+      if (!r.is_object())
+        throw RequestError{err::kInvalidParams, "regions[" + std::to_string(i) + "]: must be an object"};
       ranges.push_back({u64_field(r, "va", i), u64_field(r, "len", i), u64_field(r, "offset", i)});
     }
     std::vector<int> fds;
@@ -138,8 +137,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
 }
 
-std::string ControlMethods::handle(const std::string& request, const Session& session,
-                                   std::vector<UniqueFd>& fds_in, std::vector<int>& fds_out) {
+std::string ControlMethods::handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,
+                                   std::vector<int>& fds_out) {
   nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
   if (req.is_discarded()) return error_reply(nullptr, err::kParse, "request is not valid JSON").dump();
   if (!req.is_object()) return error_reply(nullptr, err::kInvalidRequest, "request must be a JSON object").dump();

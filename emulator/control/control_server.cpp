@@ -19,7 +19,9 @@ namespace venic::control {
 
 namespace {
 
-std::runtime_error sys_error(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
+std::runtime_error sys_error(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
 
 sockaddr_un make_addr(const std::string& path) {
   sockaddr_un a{};
@@ -92,10 +94,10 @@ void ControlServer::accept_clients() {
     ucred cred{};
     socklen_t len = sizeof(cred);
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !allowed(cred.uid)) {
-      nlohmann::json e = {{"id", nullptr},
-                          {"error",
-                           {{"code", err::kPermission},
-                            {"message", "uid " + std::to_string(cred.uid) + " may not use venicd"}}}};
+      nlohmann::json e = {
+          {"id", nullptr},
+          {"error",
+           {{"code", err::kPermission}, {"message", "uid " + std::to_string(cred.uid) + " may not use venicd"}}}};
       send_message(fd, e.dump());
       continue;
     }

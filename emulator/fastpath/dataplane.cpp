@@ -27,8 +27,8 @@ Dataplane::Dataplane(unsigned workers) {
   }
   if (lcores_.size() < workers)
     throw std::runtime_error("--workers " + std::to_string(workers) + " needs " + std::to_string(workers) +
-                             " worker lcores but EAL has " + std::to_string(lcores_.size()) +
-                             " (give EAL e.g. -l 0-" + std::to_string(workers) + ")");
+                             " worker lcores but EAL has " + std::to_string(lcores_.size()) + " (give EAL e.g. -l 0-" +
+                             std::to_string(workers) + ")");
   install_fault_guard();
   size_t sz = rte_rcu_qsbr_get_memsize(workers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("venic_qsbr", sz, RTE_CACHE_LINE_SIZE));

@@ -26,8 +26,8 @@ struct ParsedPacket {
   const uint8_t* dst_ip6 = nullptr;
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
-  bool fragment = false;  // a non-first IPv4 fragment: no L4 header
-  bool truncated = false; // a header claimed more bytes than there are
+  bool fragment = false;   // a non-first IPv4 fragment: no L4 header
+  bool truncated = false;  // a header claimed more bytes than there are
 
   bool is_multicast() const { return dst_mac[0] & 1; }
   bool is_broadcast() const {

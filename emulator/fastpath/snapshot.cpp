@@ -84,7 +84,9 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
   }
 }
 
-Snapshot::~Snapshot() { rte_hash_free(l2_); }
+Snapshot::~Snapshot() {
+  rte_hash_free(l2_);
+}
 
 const PortView* Snapshot::lookup(uint32_t subnet, uint8_t prefix, const uint8_t* mac) const {
   L2Key k = make_key(subnet, prefix, mac);

@@ -39,7 +39,7 @@ struct PortView {
   const vf::DmaRegion* dma = nullptr;  // mem_id k is dma[k - 1]
   uint32_t n_dma = 0;
   vf::VfRuntime* rt = nullptr;
-  std::vector<const PortView*> flood;     // polled peers in the subnet
+  std::vector<const PortView*> flood;  // polled peers in the subnet
   std::vector<const PortView*> promisc_peers;
 };
 

@@ -179,7 +179,9 @@ class RxBatch {
 };
 
 // RSS arrives with the fast-path issue; until then every frame lands on queue 0.
-uint32_t pick_rx_queue(const PortView&, const ParsedPacket&) { return 0; }
+uint32_t pick_rx_queue(const PortView&, const ParsedPacket&) {
+  return 0;
+}
 
 void deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_t len, const ParsedPacket& pkt) {
   if (dst.active_qps == 0 || dst.rt->mdd_tripped.load(std::memory_order_relaxed)) return;

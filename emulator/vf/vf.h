@@ -33,7 +33,9 @@ class SpinLock {
 inline void counter_add(uint64_t& c, uint64_t n) {
   __atomic_store_n(&c, __atomic_load_n(&c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
 }
-inline uint64_t counter_read(const uint64_t& c) { return __atomic_load_n(&c, __ATOMIC_RELAXED); }
+inline uint64_t counter_read(const uint64_t& c) {
+  return __atomic_load_n(&c, __ATOMIC_RELAXED);
+}
 
 struct QueueCounters {
   uint64_t pkts = 0;
@@ -90,9 +92,7 @@ struct Vf {
 
   bool attached() const { return session != 0; }
   bool polled() const { return attached() && started && cfg.link_up; }
-  uint32_t flags() const {
-    return (cfg.trusted ? VENIC_VF_TRUSTED : 0) | rx_mode | (started ? VENIC_VF_STARTED : 0);
-  }
+  uint32_t flags() const { return (cfg.trusted ? VENIC_VF_TRUSTED : 0) | rx_mode | (started ? VENIC_VF_STARTED : 0); }
 };
 
 }  // namespace venic::vf

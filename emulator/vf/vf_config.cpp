@@ -71,8 +71,8 @@ T integer_field(const nlohmann::json& j, const char* name, long lo, long hi) {
   if (!v.is_number_integer()) throw ConfigError(std::string(name) + ": must be an integer");
   long x = v.get<long>();
   if (x < lo || x > hi)
-    throw ConfigError(std::string(name) + ": " + std::to_string(x) + " is out of range " + std::to_string(lo) +
-                      "-" + std::to_string(hi));
+    throw ConfigError(std::string(name) + ": " + std::to_string(x) + " is out of range " + std::to_string(lo) + "-" +
+                      std::to_string(hi));
   return static_cast<T>(x);
 }
 

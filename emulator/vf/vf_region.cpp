@@ -10,7 +10,9 @@ namespace venic::vf {
 
 namespace {
 
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+uint64_t align_up(uint64_t v, uint64_t a) {
+  return (v + a - 1) & ~(a - 1);
+}
 
 // Hands out offsets in layout order, each aligned to a cache line (or page).
 struct LayoutCursor {
@@ -23,9 +25,13 @@ struct LayoutCursor {
   }
 };
 
-uint64_t ring_bytes(uint32_t entries, uint64_t entry_size) { return VENIC_RING_HDR_SIZE + entries * entry_size; }
+uint64_t ring_bytes(uint32_t entries, uint64_t entry_size) {
+  return VENIC_RING_HDR_SIZE + entries * entry_size;
+}
 
-[[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+[[noreturn]] void fail(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
 
 }  // namespace
 

@@ -8,8 +8,8 @@ namespace venic::vf {
 
 namespace {
 
-const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {
-    "no_route", "bad_desc", "oversize", "runt", "rx_no_buffer", "rx_oversize", "rx_down"};
+const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {"no_route",     "bad_desc",    "oversize", "runt",
+                                                        "rx_no_buffer", "rx_oversize", "rx_down"};
 
 QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   QueueCounters t;

@@ -42,7 +42,9 @@ DaemonInfo info() {
 }
 
 // One vf.register_memory region entry.
-json mem(uint64_t va, uint64_t len, uint64_t offset) { return {{"va", va}, {"len", len}, {"offset", offset}}; }
+json mem(uint64_t va, uint64_t len, uint64_t offset) {
+  return {{"va", va}, {"len", len}, {"offset", offset}};
+}
 
 std::string mac_for(int n) {
   char b[32];
@@ -75,8 +77,7 @@ class ControlMethodsTest : public ::testing::Test {
     EXPECT_FALSE(j.is_discarded()) << "reply is not JSON: " << reply;
     return j;
   }
-  json call(const std::string& method, const json& params, const Session& s,
-            std::vector<UniqueFd> fds_in = {}) {
+  json call(const std::string& method, const json& params, const Session& s, std::vector<UniqueFd> fds_in = {}) {
     return raw(json{{"id", 1}, {"method", method}, {"params", params}}.dump(), s, std::move(fds_in));
   }
   json call(const std::string& method, const json& params = json::object()) { return call(method, params, s1_); }
@@ -252,8 +253,9 @@ TEST_F(ControlMethodsTest, CreateReturnsTheVfObject) {
 }
 
 TEST_F(ControlMethodsTest, CreateHonoursOptionalFields) {
-  json v = create(5, {{"id", 42}, {"ip", "192.168.7.9"}, {"prefix", 16}, {"mtu", 9001}, {"trusted", true},
-                      {"queues", 8}})["result"];
+  json v = create(
+      5,
+      {{"id", 42}, {"ip", "192.168.7.9"}, {"prefix", 16}, {"mtu", 9001}, {"trusted", true}, {"queues", 8}})["result"];
   EXPECT_EQ(v["id"], 42);
   EXPECT_EQ(v["subnet"], "192.168.0.0/16");
   EXPECT_EQ(v["mtu"], 9001);
@@ -349,11 +351,11 @@ TEST_F(ControlMethodsTest, StatsStartAtZeroWithEveryDropReason) {
   ASSERT_EQ(r["vfs"].size(), 1u);
   json s = r["vfs"][0];
   EXPECT_EQ(s["vf"], 0);
-  for (const char* k : {"tx_pkts", "tx_bytes", "rx_pkts", "rx_bytes", "tx_zero_copy_pkts", "rx_zero_copy_pkts",
-                        "mdd_resets"})
+  for (const char* k :
+       {"tx_pkts", "tx_bytes", "rx_pkts", "rx_bytes", "tx_zero_copy_pkts", "rx_zero_copy_pkts", "mdd_resets"})
     EXPECT_EQ(s[k], 0) << k;
-  const std::set<std::string> want{"no_route", "bad_desc", "oversize", "runt", "rx_no_buffer", "rx_oversize",
-                                   "rx_down"};
+  const std::set<std::string> want{"no_route",     "bad_desc",    "oversize", "runt",
+                                   "rx_no_buffer", "rx_oversize", "rx_down"};
   std::set<std::string> got;
   for (auto& [k, v] : s["drops"].items()) {
     got.insert(k);
@@ -514,8 +516,7 @@ TEST_F(RegisterMemoryTest, RangeBeyondTheFileIsInvalidParams) {
   EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, kMem + 4096, 0)}), s1_), "invalid_params", "regions[0]"));
   EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, 4096, kMem)}), s1_), "invalid_params", "regions[0]"));
   // offset + len wrapping around 2^64 must not pass the bounds check.
-  EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, 4096, UINT64_MAX - 100)}), s1_), "invalid_params",
-                       "regions[0]"));
+  EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, 4096, UINT64_MAX - 100)}), s1_), "invalid_params", "regions[0]"));
   EXPECT_TRUE(is_error(reg(json::array({mem(0x1000, 0, 0)}), s1_), "invalid_params", "regions[0]"));
   EXPECT_EQ(ok("vf.show", {{"vf", 0}})["dma_regions"], 0);
 }
@@ -524,12 +525,14 @@ TEST_F(RegisterMemoryTest, MalformedRegionsAreInvalidParams) {
   ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
   EXPECT_TRUE(is_error(call("vf.register_memory", json::object(), s1_, one_fd()), "invalid_params", "regions"));
   EXPECT_TRUE(is_error(call("vf.register_memory", {{"regions", 5}}, s1_, one_fd()), "invalid_params", "regions"));
-  EXPECT_TRUE(is_error(reg(json::array({json{{"va", -1}, {"len", 4096}, {"offset", 0}}}), s1_), "invalid_params", "va"));
-  EXPECT_TRUE(is_error(reg(json::array({json{{"va", 0}, {"len", "4096"}, {"offset", 0}}}), s1_), "invalid_params", "len"));
+  EXPECT_TRUE(
+      is_error(reg(json::array({json{{"va", -1}, {"len", 4096}, {"offset", 0}}}), s1_), "invalid_params", "va"));
+  EXPECT_TRUE(
+      is_error(reg(json::array({json{{"va", 0}, {"len", "4096"}, {"offset", 0}}}), s1_), "invalid_params", "len"));
   EXPECT_TRUE(is_error(reg(json::array({json{{"va", 0}, {"len", 4096}}}), s1_), "invalid_params", "offset"));
   // One region described, no fd sent.
-  EXPECT_TRUE(is_error(call("vf.register_memory", {{"regions", json::array({mem(0, 4096, 0)})}}, s1_),
-                       "invalid_params", "file descriptors"));
+  EXPECT_TRUE(is_error(call("vf.register_memory", {{"regions", json::array({mem(0, 4096, 0)})}}, s1_), "invalid_params",
+                       "file descriptors"));
 }
 
 // ---- persistence ---------------------------------------------------------------

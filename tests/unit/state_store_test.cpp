@@ -235,11 +235,10 @@ TEST_F(StateStoreTest, BadFieldsInsideAreCorrupt) {
     json value;
   };
   const Case cases[] = {
-      {"id missing", "id", nullptr},        {"id out of range", "id", 256},
-      {"mtu too big", "mtu", 9002},         {"mtu as string", "mtu", "1500"},
-      {"queues zero", "queues", 0},         {"ip not IPv4", "ip", "10.0.1"},
-      {"unknown type", "type", "virtio"},   {"trusted not bool", "trusted", "yes"},
-      {"link bogus", "link", "sideways"},   {"prefix zero", "prefix", 0},
+      {"id missing", "id", nullptr},      {"id out of range", "id", 256},         {"mtu too big", "mtu", 9002},
+      {"mtu as string", "mtu", "1500"},   {"queues zero", "queues", 0},           {"ip not IPv4", "ip", "10.0.1"},
+      {"unknown type", "type", "virtio"}, {"trusted not bool", "trusted", "yes"}, {"link bogus", "link", "sideways"},
+      {"prefix zero", "prefix", 0},
   };
   for (const auto& c : cases) {
     json j = good;

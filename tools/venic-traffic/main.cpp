@@ -97,7 +97,9 @@ int main(int argc, char** argv) {
   send->add_option("--dst-mac", dst_mac_s, "destination MAC")->required();
   send->add_option("--count", count)->capture_default_str();
   send->add_option("--timeout", timeout, "give up after this many seconds of a full ring")->capture_default_str();
-  send->add_option("--size", size, "frame bytes (60-9019)")->check(CLI::Range(60, VENIC_FRAME_MAX))->capture_default_str();
+  send->add_option("--size", size, "frame bytes (60-9019)")
+      ->check(CLI::Range(60, VENIC_FRAME_MAX))
+      ->capture_default_str();
   unsigned pps = 0;
   send->add_option("--pps", pps, "pace to this many frames per second (0: as fast as possible)")->capture_default_str();
   auto* recv = app.add_subcommand("recv", "receive COUNT frames and verify every byte");

@@ -7,7 +7,9 @@
 namespace venic::ctl {
 namespace {
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
 
 // Whole-string decimal integer: no sign, no blanks, no trailing junk.
 bool parse_decimal(std::string_view text, long& out) {
@@ -33,7 +35,9 @@ int hex_value(char c) {
   return -1;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 }  // namespace
 
@@ -94,7 +98,9 @@ std::string parse_vf_id(std::string_view text, int& out) {
   return parse_bounded(text, "VF id", kMinVfId, kMaxVfId, out);
 }
 
-std::string parse_mtu(std::string_view text, int& out) { return parse_bounded(text, "MTU", kMinMtu, kMaxMtu, out); }
+std::string parse_mtu(std::string_view text, int& out) {
+  return parse_bounded(text, "MTU", kMinMtu, kMaxMtu, out);
+}
 
 std::string parse_queues(std::string_view text, int& out) {
   return parse_bounded(text, "queue count", kMinQueues, kMaxQueues, out);

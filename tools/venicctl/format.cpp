@@ -28,7 +28,9 @@ std::string text_of(const json* value) {
   return value->dump();
 }
 
-std::string text_of(const json& object, const char* key) { return text_of(field(object, key)); }
+std::string text_of(const json& object, const char* key) {
+  return text_of(field(object, key));
+}
 
 std::uint64_t counter_of(const json* value) {
   if (value == nullptr) return 0;
@@ -39,7 +41,9 @@ std::uint64_t counter_of(const json* value) {
   return 0;
 }
 
-std::uint64_t counter_of(const json& object, const char* key) { return counter_of(field(object, key)); }
+std::uint64_t counter_of(const json& object, const char* key) {
+  return counter_of(field(object, key));
+}
 
 std::optional<long> id_of(const json& object, const char* key) {
   const json* value = field(object, key);
@@ -171,7 +175,9 @@ std::string format_vf_updated(const json& vf) {
          " link " + text_of(vf, "link") + "\n";
 }
 
-std::string format_vf_deleted(const json& result) { return "deleted vf " + text_of(result, "deleted") + "\n"; }
+std::string format_vf_deleted(const json& result) {
+  return "deleted vf " + text_of(result, "deleted") + "\n";
+}
 
 std::string format_daemon_info(const json& info) {
   std::string vfs = text_of(info, "vfs");

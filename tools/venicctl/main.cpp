@@ -3,4 +3,6 @@
 
 #include "cli.h"
 
-int main(int argc, char** argv) { return venic::ctl::run(argc, argv, std::cout, std::cerr); }
+int main(int argc, char** argv) {
+  return venic::ctl::run(argc, argv, std::cout, std::cerr);
+}

@@ -66,11 +66,17 @@ Request build_vf_set(const VfSetOptions& options) {
   return request;
 }
 
-Request build_vf_show(const std::string& vf) { return {"vf.show", {{"vf", vf_id(vf)}}}; }
+Request build_vf_show(const std::string& vf) {
+  return {"vf.show", {{"vf", vf_id(vf)}}};
+}
 
-Request build_vf_delete(const std::string& vf) { return {"vf.delete", {{"vf", vf_id(vf)}}}; }
+Request build_vf_delete(const std::string& vf) {
+  return {"vf.delete", {{"vf", vf_id(vf)}}};
+}
 
-Request build_vf_list() { return {"vf.list"}; }
+Request build_vf_list() {
+  return {"vf.list"};
+}
 
 Request build_stats(const StatsOptions& options) {
   Request request{options.reset ? "stats.reset" : "stats"};
@@ -78,6 +84,8 @@ Request build_stats(const StatsOptions& options) {
   return request;
 }
 
-Request build_daemon_info() { return {"daemon.info"}; }
+Request build_daemon_info() {
+  return {"daemon.info"};
+}
 
 }  // namespace venic::ctl
