@@ -33,6 +33,7 @@ struct Options {
   std::string socket{venic::control::kDefaultSocket};
   std::string state = "/var/lib/venic/state.json";
   unsigned workers = 1;
+  unsigned idle_sleep_us = 100;
   std::vector<unsigned> allow_uids;
   std::string group;
 };
@@ -58,6 +59,10 @@ int main(int argc, char** argv) {
   app.add_option("--socket", o.socket, "control socket path")->capture_default_str();
   app.add_option("--state", o.state, "state file (the VF table, restored at start)")->capture_default_str();
   app.add_option("--workers", o.workers, "poll-mode worker lcores")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--idle-sleep-us", o.idle_sleep_us,
+                 "a worker idle for a few ms naps this long between polls (0: busy-poll always)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   app.add_option("--allow-uid", o.allow_uids, "also serve this uid (root and our own uid always are)");
   app.add_option("--group", o.group, "group that owns the control socket (mode 0660)");
   app.set_version_flag("--version", kVersion);
@@ -116,7 +121,7 @@ int main(int argc, char** argv) {
 
   int rc = 0;
   try {
-    venic::fastpath::Dataplane dp(o.workers);
+    venic::fastpath::Dataplane dp(o.workers, o.idle_sleep_us);
     venic::vf::VfTable table(dp, &store);
     table.restore(saved);
     venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()});

@@ -7,6 +7,7 @@
 #include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 #include <sched.h>
+#include <time.h>
 
 #include <stdexcept>
 #include <string>
@@ -18,8 +19,11 @@ namespace venic::fastpath {
 // Idle polls before a worker yields its core: on a shared machine the
 // drivers' threads may need it; a busy worker never yields.
 constexpr unsigned kIdleBeforeYield = 64;
+// A worker idle this long (~ a few ms of polling) naps between polls, if
+// allowed: an emulator should not burn a core while no VF moves a packet.
+constexpr unsigned kIdleBeforeNap = 100000;
 
-Dataplane::Dataplane(unsigned workers) {
+Dataplane::Dataplane(unsigned workers, unsigned idle_sleep_us) : idle_sleep_us_(idle_sleep_us) {
   unsigned lcore;
   RTE_LCORE_FOREACH_WORKER(lcore) {
     if (lcores_.size() == workers) break;
@@ -58,7 +62,8 @@ int Dataplane::worker_main(void* arg) {
 void Dataplane::run_worker(unsigned index) {
   rte_rcu_qsbr_thread_register(qsbr_, index);
   rte_rcu_qsbr_thread_online(qsbr_, index);
-  unsigned idle = 0;
+  unsigned idle = 0, idle_long = 0;
+  const timespec nap{0, static_cast<long>(idle_sleep_us_) * 1000};
   while (!stop_.load(std::memory_order_relaxed)) {
     uint32_t work = 0;
     if (const Snapshot* s = current_.load(std::memory_order_acquire)) {
@@ -67,7 +72,10 @@ void Dataplane::run_worker(unsigned index) {
     }
     rte_rcu_qsbr_quiescent(qsbr_, index);
     if (work) {
-      idle = 0;
+      idle = idle_long = 0;
+    } else if (idle_sleep_us_ && ++idle_long >= kIdleBeforeNap) {
+      idle_long = kIdleBeforeNap;
+      nanosleep(&nap, nullptr);
     } else if (++idle >= kIdleBeforeYield) {
       idle = 0;
       sched_yield();

@@ -18,7 +18,8 @@ namespace venic::fastpath {
 class Dataplane : public vf::Publisher {
  public:
   // Uses the first `workers` worker lcores; throws when EAL has fewer.
-  explicit Dataplane(unsigned workers);
+  // An idle worker naps idle_sleep_us between polls (0: always busy-polls).
+  Dataplane(unsigned workers, unsigned idle_sleep_us);
   ~Dataplane() override;
 
   void start();
@@ -35,6 +36,7 @@ class Dataplane : public vf::Publisher {
   std::atomic<const Snapshot*> current_{nullptr};
   std::atomic<bool> stop_{false};
   bool running_ = false;
+  unsigned idle_sleep_us_ = 0;
   uint64_t generation_ = 0;
   struct Launch {
     Dataplane* self;
