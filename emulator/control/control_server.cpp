@@ -93,19 +93,14 @@ void ControlServer::accept_clients() {
     UniqueFd owned(fd);
     ucred cred{};
     socklen_t len = sizeof(cred);
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !allowed(cred.uid)) {
-      nlohmann::json e = {
-          {"id", nullptr},
-          {"error",
-           {{"code", err::kPermission}, {"message", "uid " + std::to_string(cred.uid) + " may not use venicd"}}}};
-      send_message(fd, e.dump());
-      continue;
-    }
+    // An unauthorised peer is told so in answer to its first request (closing
+    // at once could discard the answer along with its unread request).
+    bool refused = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !allowed(cred.uid);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) continue;
-    Client c{std::move(owned), Session{next_session_++, cred.pid, cred.uid}};
+    Client c{std::move(owned), Session{next_session_++, cred.pid, cred.uid}, refused};
     clients_.emplace(fd, std::move(c));
   }
 }
@@ -132,6 +127,15 @@ void ControlServer::serve(int fd) {
     return;
   }
   if (n <= 0) {
+    drop_client(fd);
+    return;
+  }
+  if (it->second.refused) {
+    nlohmann::json e = {{"id", nullptr},
+                        {"error",
+                         {{"code", err::kPermission},
+                          {"message", "uid " + std::to_string(it->second.session.uid) + " may not use venicd"}}}};
+    send_message(fd, e.dump());
     drop_client(fd);
     return;
   }

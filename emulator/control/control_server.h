@@ -35,6 +35,7 @@ class ControlServer {
   struct Client {
     UniqueFd fd;
     Session session;
+    bool refused = false;  // not authorised: answered with an error, then closed
   };
   void accept_clients();
   void serve(int fd);
