@@ -228,6 +228,20 @@ namespace {
 bool ring_fits(vena_dev* d, uint64_t off, uint64_t entry, uint32_t n) {
   return in_region(d, off, VENIC_RING_HDR_SIZE + entry * n);
 }
+
+// The fields a TX and an RX queue share: their submission ring and copy slots.
+template <typename Queue>
+void bind_submission_ring(vena_dev* dev, Queue* q, uint64_t sq_off, uint64_t buf_off) {
+  const venic_regs* r = regs_of(dev);
+  std::memset(q, 0, sizeof(*q));
+  q->sq = at<venic_ring>(dev, sq_off);
+  q->desc = reinterpret_cast<venic_desc*>(dev->base + sq_off + VENIC_RING_HDR_SIZE);
+  q->bufs = dev->base + buf_off;
+  q->bufs_off = buf_off;
+  q->size = r->ring_size;
+  q->mask = r->ring_size - 1;
+  q->buf_size = r->buf_size;
+}
 }  // namespace
 
 extern "C" int vena_txq_init(vena_dev* dev, unsigned qp, vena_txq* q) {
@@ -237,14 +251,7 @@ extern "C" int vena_txq_init(vena_dev* dev, unsigned qp, vena_txq* q) {
   if (!ring_fits(dev, l.tx_sq_off, sizeof(venic_desc), r->ring_size) ||
       !in_region(dev, l.tx_buf_off, uint64_t(r->ring_size) * r->buf_size))
     return -EINVAL;
-  std::memset(q, 0, sizeof(*q));
-  q->sq = at<venic_ring>(dev, l.tx_sq_off);
-  q->desc = reinterpret_cast<venic_desc*>(dev->base + l.tx_sq_off + VENIC_RING_HDR_SIZE);
-  q->bufs = dev->base + l.tx_buf_off;
-  q->bufs_off = l.tx_buf_off;
-  q->size = r->ring_size;
-  q->mask = r->ring_size - 1;
-  q->buf_size = r->buf_size;
+  bind_submission_ring(dev, q, l.tx_sq_off, l.tx_buf_off);
   q->prod = q->sq->prod;
   q->cons = q->sq->cons;
   return 0;
@@ -258,16 +265,9 @@ extern "C" int vena_rxq_init(vena_dev* dev, unsigned qp, vena_rxq* q) {
       !ring_fits(dev, l.rx_cq_off, sizeof(venic_cqe), r->ring_size) ||
       !in_region(dev, l.rx_buf_off, uint64_t(r->ring_size) * r->buf_size))
     return -EINVAL;
-  std::memset(q, 0, sizeof(*q));
-  q->sq = at<venic_ring>(dev, l.rx_sq_off);
-  q->desc = reinterpret_cast<venic_desc*>(dev->base + l.rx_sq_off + VENIC_RING_HDR_SIZE);
+  bind_submission_ring(dev, q, l.rx_sq_off, l.rx_buf_off);
   q->cq = at<venic_ring>(dev, l.rx_cq_off);
   q->cqe = reinterpret_cast<venic_cqe*>(dev->base + l.rx_cq_off + VENIC_RING_HDR_SIZE);
-  q->bufs = dev->base + l.rx_buf_off;
-  q->bufs_off = l.rx_buf_off;
-  q->size = r->ring_size;
-  q->mask = r->ring_size - 1;
-  q->buf_size = r->buf_size;
   q->sq_prod = q->sq->prod;
   q->cq_cons = q->cq->cons;
   return 0;
