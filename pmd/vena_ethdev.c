@@ -129,7 +129,7 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 						      .nb_mtu_seg_max = VENIC_MAX_SEGS};
 	info->default_rxportconf.burst_size = 32;
 	info->default_txportconf.burst_size = 32;
-	info->default_rxportconf.ring_size = 1024;
+	info->default_rxportconf.ring_size = 1024; /* like ENA; up to ring_size on request */
 	info->default_txportconf.ring_size = 1024;
 	info->default_rxportconf.nb_queues = 1;
 	info->default_txportconf.nb_queues = 1;

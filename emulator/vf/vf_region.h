@@ -11,7 +11,7 @@
 
 namespace venic::vf {
 
-inline constexpr uint32_t kRingSize = 1024;
+inline constexpr uint32_t kRingSize = 4096;
 inline constexpr uint32_t kAdminRingSize = 64;
 inline constexpr uint32_t kEventRingSize = 256;
 
