@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,13 @@ int main(int argc, char** argv) {
     saved = store.load();
   } catch (const venic::state::StateError& e) {
     return fail(e.what());
+  }
+
+  // The state's directory must exist for the first save.
+  if (auto dir = std::filesystem::path(o.state).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
   }
 
   std::vector<std::string> eal_args{argv[0]};
