@@ -60,7 +60,8 @@ static void vena_event_poll(void *arg)
 	struct vena_adapter *ad = eth->data->dev_private;
 	struct venic_event ev;
 	bool lsc = false;
-	while (vena_dev_next_event(ad->dev, &ev)) {
+	/* A callback may close the port (ad->dev becomes NULL): check each time. */
+	while (ad->dev && vena_dev_next_event(ad->dev, &ev)) {
 		switch (ev.type) {
 		case VENIC_EVENT_LINK_CHANGE:
 			lsc = true;
@@ -73,8 +74,9 @@ static void vena_event_poll(void *arg)
 			break;
 		case VENIC_EVENT_RESET:
 			VENA_LOG(WARNING, "vf %u: reset by venicd (malformed descriptors); restart the port", ad->vf);
-			/* The daemon dropped our shared memory: share it again at the next start. */
-			ad->n_regions = 0;
+			/* The daemon dropped our shared memory: share it again at the
+			 * next start (not now: the data path may be translating). */
+			ad->regions_stale = true;
 			lsc = true;
 			rte_eth_dev_callback_process(eth, RTE_ETH_EVENT_INTR_RESET, NULL);
 			break;
@@ -82,6 +84,8 @@ static void vena_event_poll(void *arg)
 			break;
 		}
 	}
+	if (!ad->dev)
+		return;
 	uint64_t hb = vena_dev_regs(ad->dev)->heartbeat;
 	unsigned int was_stale = ad->stale_polls >= VENA_HEARTBEAT_STALE;
 	ad->stale_polls = hb == ad->last_heartbeat ? ad->stale_polls + 1 : 0;
@@ -92,7 +96,7 @@ static void vena_event_poll(void *arg)
 		vena_link_update(eth, 0);
 		rte_eth_dev_callback_process(eth, RTE_ETH_EVENT_INTR_LSC, NULL);
 	}
-	if (!ad->removed && rte_eal_alarm_set(VENA_EVENT_POLL_US, vena_event_poll, eth) == 0)
+	if (ad->dev && !ad->removed && rte_eal_alarm_set(VENA_EVENT_POLL_US, vena_event_poll, eth) == 0)
 		return;
 	ad->alarm_set = false;
 }
@@ -140,8 +144,12 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 static int vena_dev_start(struct rte_eth_dev *eth)
 {
 	struct vena_adapter *ad = eth->data->dev_private;
-	if (ad->removed)
+	if (ad->removed || ad->wedged)
 		return -ENODEV;
+	if (ad->regions_stale) {
+		ad->n_regions = 0;
+		ad->regions_stale = false;
+	}
 	vena_register_app_memory(ad); /* failure only means copy mode */
 	uint16_t nq = RTE_MAX(eth->data->nb_rx_queues, eth->data->nb_tx_queues);
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
@@ -157,8 +165,15 @@ static int vena_dev_start(struct rte_eth_dev *eth)
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	}
 	int rc = vena_admin(ad, VENIC_ADMIN_START, nq);
-	if (rc < 0)
+	if (rc < 0) {
+		/* A START that timed out may still run later: make sure it is
+		 * undone before our posted buffers can be recycled. */
+		if (rc == -ETIMEDOUT && vena_admin(ad, VENIC_ADMIN_STOP, 0) < 0) {
+			VENA_LOG(ERR, "vf %u: venicd does not answer; keeping buffers it may use", ad->vf);
+			ad->wedged = true;
+		}
 		return rc;
+	}
 	eth->data->dev_started = 1;
 	vena_link_update(eth, 0);
 	return 0;
@@ -177,14 +192,19 @@ static int vena_dev_stop(struct rte_eth_dev *eth)
 			break;
 		rte_delay_us_sleep(100);
 	}
-	vena_admin(ad, VENIC_ADMIN_STOP, 0);
-	/* After STOP completes the daemon no longer touches our buffers. */
+	/* After STOP completes (or the VF was removed, which the daemon
+	 * announces only once no worker can touch it) our buffers are ours. */
+	if (!ad->removed && !ad->wedged && vena_admin(ad, VENIC_ADMIN_STOP, 0) < 0) {
+		VENA_LOG(ERR, "vf %u: venicd did not confirm STOP; keeping buffers it may use", ad->vf);
+		ad->wedged = true;
+	}
+	bool release = !ad->wedged;
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
-		vena_rx_queue_stop(eth->data->rx_queues[i]);
+		vena_rx_queue_stop(eth->data->rx_queues[i], release);
 		eth->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	}
 	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++) {
-		vena_tx_queue_stop(eth->data->tx_queues[i]);
+		vena_tx_queue_stop(eth->data->tx_queues[i], release);
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	}
 	eth->data->dev_started = 0;

@@ -63,6 +63,8 @@ struct vena_adapter {
 	unsigned int stale_polls; /* event polls without a daemon heartbeat */
 	bool removed;		  /* the daemon deleted or detached the VF */
 	uint32_t idle_yield;	  /* yield the CPU after this many fruitless polls; 0 never */
+	bool regions_stale;	  /* the daemon dropped our shared memory (reset) */
+	bool wedged;		  /* STOP unconfirmed: the daemon may still use our buffers */
 	bool alarm_set;
 };
 
@@ -74,9 +76,11 @@ int vena_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
 void vena_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid);
 void vena_tx_queue_release(struct rte_eth_dev *dev, uint16_t qid);
 int vena_rx_queue_start(struct vena_rx_queue *rxq);
-void vena_rx_queue_stop(struct vena_rx_queue *rxq);
+/* release: give posted/in-flight mbufs back (false when the daemon may still
+ * be using them: they are leaked rather than recycled under its feet). */
+void vena_rx_queue_stop(struct vena_rx_queue *rxq, bool release);
 int vena_tx_queue_start(struct vena_tx_queue *txq);
-void vena_tx_queue_stop(struct vena_tx_queue *txq);
+void vena_tx_queue_stop(struct vena_tx_queue *txq, bool release);
 bool vena_tx_queue_drained(struct vena_tx_queue *txq);
 uint16_t vena_recv_pkts(void *queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vena_xmit_pkts(void *queue, struct rte_mbuf **pkts, uint16_t n);

@@ -21,6 +21,13 @@ int vena_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
 		VENA_LOG(ERR, "rx queue %u: %u descriptors (1-%u)", qid, nb_desc, ring);
 		return -EINVAL;
 	}
+	uint32_t room = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
+	uint32_t frame = dev->data->mtu + VENIC_L2_OVERHEAD;
+	if (frame > room && !(dev->data->dev_conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+		VENA_LOG(ERR, "rx queue %u: %u-byte frames need scatter or mbufs with %u bytes of room", qid, frame,
+			 frame);
+		return -EINVAL;
+	}
 	vena_rx_queue_release(dev, qid);
 	struct vena_rx_queue *rxq = rte_zmalloc_socket("vena_rxq", sizeof(*rxq), RTE_CACHE_LINE_SIZE, socket_id);
 	if (!rxq)
@@ -45,7 +52,7 @@ void vena_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
 	struct vena_rx_queue *rxq = dev->data->rx_queues[qid];
 	if (!rxq)
 		return;
-	vena_rx_queue_stop(rxq);
+	vena_rx_queue_stop(rxq, !rxq->ad->wedged);
 	rte_free(rxq->sw_ring);
 	rte_free(rxq);
 	dev->data->rx_queues[qid] = NULL;
@@ -106,12 +113,13 @@ int vena_rx_queue_start(struct vena_rx_queue *rxq)
 	return 0;
 }
 
-void vena_rx_queue_stop(struct vena_rx_queue *rxq)
+void vena_rx_queue_stop(struct vena_rx_queue *rxq, bool release)
 {
 	struct vena_rxq *q = &rxq->q;
 	if (rxq->zero_copy) {
 		for (uint32_t i = q->cq_cons; i != q->sq_prod; i++) {
-			rte_pktmbuf_free(rxq->sw_ring[i & q->mask]);
+			if (release)
+				rte_pktmbuf_free(rxq->sw_ring[i & q->mask]);
 			rxq->sw_ring[i & q->mask] = NULL;
 		}
 	}
@@ -221,8 +229,9 @@ uint16_t vena_recv_pkts(void *queue, struct rte_mbuf **pkts, uint16_t nb)
 				uint32_t idx = (q->cq_cons + i + s) & q->mask;
 				struct rte_mbuf *seg = rxq->sw_ring[idx];
 				rxq->sw_ring[idx] = NULL;
+				uint32_t room = (uint32_t)(seg->buf_len - RTE_PKTMBUF_HEADROOM);
 				seg->data_off = RTE_PKTMBUF_HEADROOM;
-				seg->data_len = (uint16_t)q->cqe[idx].len;
+				seg->data_len = (uint16_t)RTE_MIN(q->cqe[idx].len, room);
 				seg->next = NULL;
 				seg->nb_segs = 1;
 				if (!m) {
@@ -291,7 +300,7 @@ void vena_tx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
 	struct vena_tx_queue *txq = dev->data->tx_queues[qid];
 	if (!txq)
 		return;
-	vena_tx_queue_stop(txq);
+	vena_tx_queue_stop(txq, !txq->ad->wedged);
 	rte_free(txq->sw_ring);
 	rte_free(txq);
 	dev->data->tx_queues[qid] = NULL;
@@ -323,13 +332,14 @@ static inline void tx_reclaim(struct vena_tx_queue *txq)
 	}
 }
 
-void vena_tx_queue_stop(struct vena_tx_queue *txq)
+void vena_tx_queue_stop(struct vena_tx_queue *txq, bool release)
 {
 	struct vena_txq *q = &txq->q;
 	for (uint32_t i = txq->clean; i != q->prod; i++) {
 		uint32_t slot = i & q->mask;
 		if (txq->sw_ring[slot]) {
-			rte_pktmbuf_free_seg(txq->sw_ring[slot]);
+			if (release)
+				rte_pktmbuf_free_seg(txq->sw_ring[slot]);
 			txq->sw_ring[slot] = NULL;
 		}
 	}
@@ -341,20 +351,35 @@ bool vena_tx_queue_drained(struct vena_tx_queue *txq)
 	return vena_load_acquire(&txq->q.sq->cons) == txq->q.prod;
 }
 
-/* Descriptors one packet needs: zero-copy segments take one each, copied
- * segments one per copy slot they fill. */
-static inline uint32_t tx_descs_needed(struct vena_tx_queue *txq, struct rte_mbuf *m)
+/* How one mbuf segment goes to the device: straight from shared memory
+ * (zero-copy), or copied into copy-mode slots. */
+struct seg_plan {
+	struct rte_mbuf *m;
+	uint64_t off;
+	uint16_t mem_id;
+	bool zero_copy;
+};
+
+/* Plans a packet once (the translation is not repeated while writing):
+ * returns the descriptors it needs, or 0 when the device cannot take it. */
+static inline uint32_t tx_plan(struct vena_tx_queue *txq, struct rte_mbuf *m, struct seg_plan *plan, uint32_t *nplan)
 {
-	uint32_t n = 0;
+	uint32_t need = 0, n = 0;
+	if (m->pkt_len == 0 || m->pkt_len > VENIC_FRAME_MAX)
+		return 0;
 	for (struct rte_mbuf *s = m; s; s = s->next) {
-		uint16_t id;
-		uint64_t off;
-		if (vena_translate(txq->ad, &txq->last_region, rte_pktmbuf_mtod(s, uint64_t), s->data_len, &id, &off))
-			n++;
-		else
-			n += s->data_len == 0 ? 1 : (s->data_len + txq->q.buf_size - 1) / txq->q.buf_size;
+		if (s->data_len == 0)
+			continue; /* empty segments carry nothing; the device rejects them */
+		if (n == VENIC_MAX_SEGS)
+			return 0;
+		struct seg_plan *p = &plan[n++];
+		p->m = s;
+		p->zero_copy = vena_translate(txq->ad, &txq->last_region, rte_pktmbuf_mtod(s, uint64_t), s->data_len,
+					      &p->mem_id, &p->off);
+		need += p->zero_copy ? 1 : (s->data_len + txq->q.buf_size - 1) / txq->q.buf_size;
 	}
-	return n;
+	*nplan = n;
+	return need > VENIC_MAX_SEGS ? 0 : need;
 }
 
 uint16_t vena_xmit_pkts(void *queue, struct rte_mbuf **pkts, uint16_t nb)
@@ -365,10 +390,12 @@ uint16_t vena_xmit_pkts(void *queue, struct rte_mbuf **pkts, uint16_t nb)
 	uint64_t bytes = 0;
 	tx_reclaim(txq);
 	uint32_t space = q->size - (q->prod - q->cons);
+	struct seg_plan plan[VENIC_MAX_SEGS];
 	for (; sent < nb; sent++) {
 		struct rte_mbuf *m = pkts[sent];
-		uint32_t need = tx_descs_needed(txq, m);
-		if (need > VENIC_MAX_SEGS || m->pkt_len > VENIC_FRAME_MAX) {
+		uint32_t nplan = 0;
+		uint32_t need = tx_plan(txq, m, plan, &nplan);
+		if (need == 0) {
 			/* The device cannot take it: count it and let it go. */
 			txq->errors++;
 			dropped++;
@@ -383,25 +410,22 @@ uint16_t vena_xmit_pkts(void *queue, struct rte_mbuf **pkts, uint16_t nb)
 		txq->full_polls = 0;
 		bool keep_any = false;
 		uint32_t first = q->prod;
-		for (struct rte_mbuf *s = m, *next; s; s = next) {
-			next = s->next;
-			uint16_t id;
-			uint64_t off;
-			if (vena_translate(txq->ad, &txq->last_region, rte_pktmbuf_mtod(s, uint64_t), s->data_len, &id,
-					   &off)) {
+		for (uint32_t k = 0; k < nplan; k++) {
+			struct rte_mbuf *seg = plan[k].m;
+			if (plan[k].zero_copy) {
 				uint32_t slot = q->prod & q->mask;
 				struct venic_desc *d = &q->desc[slot];
-				d->addr = off;
-				d->len = s->data_len;
-				d->mem_id = id;
+				d->addr = plan[k].off;
+				d->len = seg->data_len;
+				d->mem_id = plan[k].mem_id;
 				d->flags = VENIC_DESC_F_MORE;
-				txq->sw_ring[slot] = s; /* freed once the daemon consumed it */
+				txq->sw_ring[slot] = seg; /* freed once the daemon consumed it */
 				keep_any = true;
 				q->prod++;
 				continue;
 			}
-			const uint8_t *src = rte_pktmbuf_mtod(s, const uint8_t *);
-			uint32_t left = s->data_len;
+			const uint8_t *src = rte_pktmbuf_mtod(seg, const uint8_t *);
+			uint32_t left = seg->data_len;
 			do {
 				uint32_t slot = q->prod & q->mask;
 				uint32_t n = left < q->buf_size ? left : q->buf_size;

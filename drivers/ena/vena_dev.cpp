@@ -25,6 +25,9 @@ struct vena_dev {
   uint64_t size = 0;
   std::mutex admin_lock;
   uint16_t next_cmd_id = 1;
+  // Validated once at attach; never re-read from the shared page.
+  uint64_t admin_sq_off = 0, admin_cq_off = 0, event_off = 0, stats_off = 0;
+  uint32_t admin_ring_size = 0, event_ring_size = 0;
   uint32_t admin_sq_prod = 0;
   uint32_t admin_cq_cons = 0;
   uint32_t event_cons = 0;
@@ -110,6 +113,12 @@ extern "C" int vena_dev_attach(const char* socket_path, uint32_t vf_id, vena_dev
     }
     // The daemon resets the rings on attach; start from its indices.
     auto* r = regs_of(dev.get());
+    dev->admin_sq_off = r->admin_sq_off;
+    dev->admin_cq_off = r->admin_cq_off;
+    dev->event_off = r->event_off;
+    dev->stats_off = r->stats_off;
+    dev->admin_ring_size = r->admin_ring_size;
+    dev->event_ring_size = r->event_ring_size;
     dev->admin_sq_prod = at<venic_ring>(dev.get(), r->admin_sq_off)->prod;
     dev->admin_cq_cons = at<venic_ring>(dev.get(), r->admin_cq_off)->cons;
     dev->event_cons = at<venic_ring>(dev.get(), r->event_off)->cons;
@@ -140,19 +149,18 @@ extern "C" uint64_t vena_dev_region_size(const vena_dev* dev) {
   return dev->size;
 }
 extern "C" const volatile venic_stats* vena_dev_stats(vena_dev* dev) {
-  return at<venic_stats>(dev, regs_of(dev)->stats_off);
+  return at<venic_stats>(dev, dev->stats_off);
 }
 
 extern "C" int vena_dev_admin(vena_dev* dev, uint16_t opcode, uint32_t arg0, uint64_t arg1, uint64_t* result,
                               int timeout_ms) {
   std::lock_guard<std::mutex> g(dev->admin_lock);
-  auto* r = regs_of(dev);
-  auto* sq = at<venic_ring>(dev, r->admin_sq_off);
-  auto* cq = at<venic_ring>(dev, r->admin_cq_off);
+  auto* sq = at<venic_ring>(dev, dev->admin_sq_off);
+  auto* cq = at<venic_ring>(dev, dev->admin_cq_off);
   auto* cmds = reinterpret_cast<venic_admin_cmd*>(reinterpret_cast<uint8_t*>(sq) + VENIC_RING_HDR_SIZE);
   auto* cqes = reinterpret_cast<venic_admin_cqe*>(reinterpret_cast<uint8_t*>(cq) + VENIC_RING_HDR_SIZE);
-  uint32_t mask = r->admin_ring_size - 1;
-  if (dev->admin_sq_prod - vena_load_acquire(&sq->cons) >= r->admin_ring_size) return -EBUSY;
+  uint32_t mask = dev->admin_ring_size - 1;
+  if (dev->admin_sq_prod - vena_load_acquire(&sq->cons) >= dev->admin_ring_size) return -EBUSY;
 
   uint16_t id = dev->next_cmd_id++;
   venic_admin_cmd& c = cmds[dev->admin_sq_prod & mask];
@@ -215,11 +223,10 @@ extern "C" int vena_dev_register_memory(vena_dev* dev, const vena_mem_region* re
 }
 
 extern "C" int vena_dev_next_event(vena_dev* dev, venic_event* ev) {
-  auto* r = regs_of(dev);
-  auto* ring = at<venic_ring>(dev, r->event_off);
+  auto* ring = at<venic_ring>(dev, dev->event_off);
   if (vena_load_acquire(&ring->prod) == dev->event_cons) return 0;
   auto* evs = reinterpret_cast<venic_event*>(reinterpret_cast<uint8_t*>(ring) + VENIC_RING_HDR_SIZE);
-  *ev = evs[dev->event_cons & (r->event_ring_size - 1)];
+  *ev = evs[dev->event_cons & (dev->event_ring_size - 1)];
   vena_store_release(&ring->cons, ++dev->event_cons);
   return 1;
 }

@@ -108,6 +108,7 @@ static inline void vena_rxq_post_copy(struct vena_rxq *q) {
  * complete frame is there, -EMSGSIZE when it did not fit cap (it is dropped). */
 static inline int vena_rxq_recv_copy(struct vena_rxq *q, void *out, uint32_t cap) {
   uint32_t avail = vena_load_acquire(&q->cq->prod) - q->cq_cons;
+  if (avail > q->size) return 0; /* an impossible producer index: take nothing */
   uint32_t n = 0, total = 0;
   int too_big = 0;
   /* A frame is complete once its last segment (no MORE flag) is there. */

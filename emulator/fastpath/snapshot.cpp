@@ -26,7 +26,7 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
   ports_.reserve(table.all().size());  // stable addresses for the pointers below
   for (auto& [id, vp] : table.all()) {
     const vf::Vf& v = *vp;
-    const venic_regs* r = v.region->regs();
+    const venic_regs* r = &v.region->layout();  // never the driver-writable page
     PortView p;
     p.vf = id;
     p.polled = v.polled();
@@ -68,14 +68,12 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
   l2_ = rte_hash_create(&hp);
   if (!l2_) throw std::runtime_error("rte_hash_create failed for the L2 table");
 
-  unsigned next_worker = 0;
   for (auto& p : ports_) {
     L2Key k = make_key(p.subnet, p.prefix, p.mac.data());
     rte_hash_add_key_data(l2_, &k, &p);
-    if (p.polled) {
-      shards_[next_worker].push_back(&p);
-      next_worker = (next_worker + 1) % workers;
-    }
+    // A VF always belongs to the same worker: were it to move, the old and
+    // the new worker could both be in its TX ring across a publication.
+    if (p.polled) shards_[p.vf % workers].push_back(&p);
     for (auto& peer : ports_) {
       if (&peer == &p || !peer.polled || peer.subnet != p.subnet || peer.prefix != p.prefix) continue;
       p.flood.push_back(&peer);

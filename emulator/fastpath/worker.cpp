@@ -1,5 +1,6 @@
 #include "worker.h"
 
+#include <rte_atomic.h>
 #include <rte_memcpy.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -125,6 +126,7 @@ class RxBatch {
         return;  // nothing published: the entries written so far are reused
       }
       venic_desc d = rings.rx_desc[idx & mask];  // one read, then only the copy
+      rte_compiler_barrier();                    // ...which the compiler may not replace by re-reads
       const uint8_t* buf = translate(dst, d);
       if (!buf) {
         note_bad_desc(dst);
@@ -183,10 +185,12 @@ uint32_t pick_rx_queue(const PortView&, const ParsedPacket&) {
   return 0;
 }
 
-void deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_t len, const ParsedPacket& pkt) {
-  if (dst.active_qps == 0 || dst.rt->mdd_tripped.load(std::memory_order_relaxed)) return;
+// False when the destination takes nothing now (stopped, or being reset).
+bool deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_t len, const ParsedPacket& pkt) {
+  if (dst.active_qps == 0 || dst.rt->mdd_tripped.load(std::memory_order_relaxed)) return false;
   batch.open(dst, pick_rx_queue(dst, pkt));
   batch.deliver(frame, len, pkt.ptype());
+  return true;
 }
 
 // Descriptors of the current burst handled so far (read after a fault).
@@ -207,6 +211,7 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
   venic_desc d[kBurstDescs];
   // Copy the descriptors out once; only the copies are validated and used.
   for (uint32_t i = 0; i < n; i++) d[i] = rings.tx_desc[(tq.cons + i) & mask];
+  rte_compiler_barrier();  // the copies are used from here on, never re-read
 
   // Most bursts go to one destination: remember the last lookup.
   uint8_t mac_cache[6];
@@ -276,7 +281,7 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
       last_dst = dst;
     }
     if (dst && dst->polled) {
-      deliver_to(batch, *dst, out, total, pkt);
+      if (!deliver_to(batch, *dst, out, total, pkt)) counter_add(tq.c.drops[VENIC_DROP_RX_DOWN], 1);
     } else if (dst) {
       counter_add(tq.c.drops[VENIC_DROP_RX_DOWN], 1);
     } else if (!port.promisc_peers.empty()) {
@@ -339,7 +344,10 @@ uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32
   if (sigsetjmp(env, 0) != 0) {
     // Blame whoever registered the faulting memory: the sender or the receiver.
     const PortView* culprit = owns(port, t_fault_addr) ? port : t_batch.port();
-    t_batch.abandon();
+    if (culprit == t_batch.port())
+      t_batch.abandon();  // the receiver's memory is gone: publish nothing there
+    else
+      t_batch.flush();  // the receiver is fine: its completed frames are its own
     if (culprit) culprit->rt->mdd_tripped.store(true, std::memory_order_release);
     if (culprit != port && t_progress) {
       // The receiver faulted: the sender's frames up to this one are done

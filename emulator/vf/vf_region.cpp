@@ -82,6 +82,7 @@ VfRegion::VfRegion(const VfConfig& cfg) {
   if (p == MAP_FAILED) fail("mmap VF region");
   base_ = static_cast<uint8_t*>(p);
   std::memcpy(base_, &r, sizeof(r));
+  layout_ = r;
   publish_state(cfg, cfg.trusted ? VENIC_VF_TRUSTED : 0, 0);
 }
 
@@ -90,7 +91,7 @@ VfRegion::~VfRegion() {
 }
 
 void VfRegion::reset_queue_rings() {
-  venic_regs* r = regs();
+  const venic_regs* r = &layout_;
   for (uint32_t q = 0; q < r->max_qps; q++) {
     for (uint64_t off : {r->qp[q].tx_sq_off, r->qp[q].rx_sq_off, r->qp[q].rx_cq_off}) {
       __atomic_store_n(&ring(off)->prod, 0, __ATOMIC_RELAXED);
@@ -101,7 +102,7 @@ void VfRegion::reset_queue_rings() {
 }
 
 void VfRegion::reset_rings() {
-  venic_regs* r = regs();
+  const venic_regs* r = &layout_;
   reset_queue_rings();
   for (uint64_t off : {r->admin_sq_off, r->admin_cq_off, r->event_off}) {
     ring(off)->prod = 0;
@@ -112,7 +113,7 @@ void VfRegion::reset_rings() {
 }
 
 bool VfRegion::post_event(uint16_t type, uint32_t data) {
-  venic_regs* r = regs();
+  const venic_regs* r = &layout_;
   venic_ring* ring_hdr = ring(r->event_off);
   uint32_t cons = __atomic_load_n(&ring_hdr->cons, __ATOMIC_ACQUIRE);
   if (event_prod_ - cons >= kEventRingSize) return false;

@@ -26,8 +26,12 @@ class VfRegion {
   int fd() const { return fd_.get(); }
   uint8_t* base() const { return base_; }
   uint64_t size() const { return size_; }
+  // The shared register page: the daemon writes it, never trusts it (the
+  // driver maps it writable).  Offsets and sizes come from layout().
   venic_regs* regs() const { return reinterpret_cast<venic_regs*>(base_); }
-  venic_stats* stats() const { return at<venic_stats>(regs()->stats_off); }
+  // The daemon's private copy of the identity and layout written at creation.
+  const venic_regs& layout() const { return layout_; }
+  venic_stats* stats() const { return at<venic_stats>(layout_.stats_off); }
   venic_ring* ring(uint64_t off) const { return at<venic_ring>(off); }
   template <typename T>
   T* entries(uint64_t ring_off) const {
@@ -43,6 +47,9 @@ class VfRegion {
   bool post_event(uint16_t type, uint32_t data);
   // Mirrors the operator-visible state into the register page.
   void publish_state(const VfConfig& cfg, uint32_t flags, uint32_t active_qps);
+  // Counters the driver reads from the register page (kept privately, stored).
+  void beat() { __atomic_store_n(&regs()->heartbeat, ++heartbeat_, __ATOMIC_RELEASE); }
+  void count_reset() { __atomic_store_n(&regs()->reset_count, ++resets_, __ATOMIC_RELEASE); }
 
  private:
   template <typename T>
@@ -52,8 +59,11 @@ class VfRegion {
   UniqueFd fd_;
   uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
+  venic_regs layout_{};
   uint64_t event_seq_ = 0;
   uint32_t event_prod_ = 0;
+  uint64_t heartbeat_ = 0;
+  uint32_t resets_ = 0;
 };
 
 }  // namespace venic::vf

@@ -108,13 +108,20 @@ const Vf& VfTable::create(VfConfig cfg, bool has_id) {
 }
 
 void VfTable::remove(uint16_t id) {
-  Vf& v = must_find(id);
+  must_find(id);  // not_found before anything changes
   persist(nullptr, id);
-  if (v.attached()) v.region->post_event(VENIC_EVENT_REMOVAL, 0);
-  __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
   std::unique_ptr<Vf> gone = std::move(vfs_[id]);
   vfs_.erase(id);
-  publisher_.publish(*this);  // after this no worker touches `gone`
+  try {
+    publisher_.publish(*this);  // after this no worker touches `gone`
+  } catch (...) {
+    vfs_[id] = std::move(gone);  // workers may still see it: keep it alive
+    throw;
+  }
+  // Announced only now that no worker can touch it: its driver may then
+  // recycle every buffer it had posted.
+  __atomic_store_n(&gone->region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
+  if (gone->attached()) gone->region->post_event(VENIC_EVENT_REMOVAL, 0);
 }
 
 const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
@@ -143,6 +150,8 @@ int VfTable::attach(uint16_t id, uint64_t session, int pid) {
   // Not polled (not attached), so nothing else touches the rings now.
   v.region->reset_rings();
   v.rt->reset_indices();
+  v.rt->bad_desc.store(0);  // a new driver starts with a clean record
+  v.rt->mdd_tripped.store(false);
   v.admin_sq_cons = v.admin_cq_prod = 0;
   v.started = false;
   v.active_qps = 0;
@@ -167,8 +176,8 @@ void VfTable::detach_session(uint64_t session) {
     if (v->session != session) continue;
     v->session = 0;
     v->owner_pid = 0;
+    v->dma.reset();  // unmapped once the snapshot below replaces the last user
     stop_queues(*v);
-    v->dma.reset();  // unmapped: no snapshot refers to it any more
     v->rx_mode = 0;
     v->region->publish_state(v->cfg, v->flags(), 0);
   }
@@ -255,7 +264,7 @@ void VfTable::poll_admin() {
   for (auto& [id, vp] : vfs_) {
     Vf& v = *vp;
     if (!v.attached()) continue;
-    venic_regs* r = v.region->regs();
+    const venic_regs* r = &v.region->layout();
     venic_ring* sq = v.region->ring(r->admin_sq_off);
     venic_ring* cq = v.region->ring(r->admin_cq_off);
     const uint32_t size = r->admin_ring_size;
@@ -265,6 +274,7 @@ void VfTable::poll_admin() {
     for (uint32_t n = 0; n < pending; n++) {
       if (v.admin_cq_prod - __atomic_load_n(&cq->cons, __ATOMIC_ACQUIRE) >= size) break;
       venic_admin_cmd cmd = v.region->entries<venic_admin_cmd>(r->admin_sq_off)[v.admin_sq_cons & (size - 1)];
+      __atomic_signal_fence(__ATOMIC_SEQ_CST);  // use the copy, never re-read the ring
       uint64_t result = 0;
       int status = admin_command(v, cmd, result);
       venic_admin_cqe& e = v.region->entries<venic_admin_cqe>(r->admin_cq_off)[v.admin_cq_prod & (size - 1)];
@@ -292,7 +302,7 @@ void VfTable::tick() {
       v.rt->bad_desc.store(0);
       v.rt->mdd_tripped.store(false, std::memory_order_release);
       v.rt->mdd_resets++;
-      v.region->regs()->reset_count++;
+      v.region->count_reset();
       v.region->post_event(VENIC_EVENT_RESET, 0);
     }
     venic_stats* s = v.region->stats();
@@ -313,7 +323,7 @@ void VfTable::tick() {
     s->rx_zero_copy_pkts = rx.zero_copy_pkts;
     s->mdd_resets = v.rt->mdd_resets - v.mdd_base;
     for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++) s->drops[i] = tx.drops[i] + rx.drops[i];
-    __atomic_add_fetch(&v.region->regs()->heartbeat, 1, __ATOMIC_RELEASE);
+    v.region->beat();
   }
 }
 
