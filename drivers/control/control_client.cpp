@@ -1,6 +1,7 @@
 #include "control_client.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <cerrno>
@@ -19,6 +20,10 @@ Client Client::connect(const std::string& socket_path) {
   if (!s.valid()) throw ControlError("transport", std::string("socket: ") + std::strerror(errno));
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+  // A daemon that stops answering must not hang a driver's probe forever.
+  timeval tv{kReplyTimeoutSeconds, 0};
+  ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
     int e = errno;
     throw ControlError("transport", "cannot reach venicd at " + socket_path + ": " + std::strerror(e) +
@@ -38,6 +43,8 @@ Reply Client::call(const std::string& method, const nlohmann::json& params, std:
   long n = recv_message(sock_.get(), payload, reply.fds);
   if (sent < 0 && n <= 0) throw ControlError("transport", std::string("send to venicd: ") + std::strerror(-sent));
   if (n == 0) throw ControlError("transport", "venicd closed the connection");
+  if (n == -EAGAIN || n == -EWOULDBLOCK)
+    throw ControlError("transport", "venicd did not answer within " + std::to_string(kReplyTimeoutSeconds) + " s");
   if (n < 0)
     throw ControlError("transport", std::string("receive from venicd: ") + std::strerror(static_cast<int>(-n)));
   nlohmann::json rep = nlohmann::json::parse(payload, nullptr, false);

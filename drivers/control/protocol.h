@@ -14,6 +14,7 @@ namespace venic::control {
 inline constexpr std::string_view kDefaultSocket = "/run/venic/venicd.sock";
 inline constexpr std::size_t kMaxMessage = 256 * 1024;
 inline constexpr std::size_t kMaxFdsPerMessage = 64;
+inline constexpr long kReplyTimeoutSeconds = 10;  // a client gives up on the daemon after this
 
 // Error codes carried in reply.error.code.
 namespace err {
