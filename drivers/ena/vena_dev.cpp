@@ -81,10 +81,25 @@ venic_regs* regs_of(vena_dev* d) {
   return reinterpret_cast<venic_regs*>(d->base);
 }
 
+// Runs body at the C ABI edge: no exception crosses it; each becomes an errno
+// and a message in err.
+template <typename Body>
+int guarded(char* err, size_t errlen, Body&& body) {
+  try {
+    return body();
+  } catch (const ControlError& e) {
+    set_err(err, errlen, e.what());
+    return errno_for(e);
+  } catch (const std::exception& e) {
+    set_err(err, errlen, e.what());
+    return -EIO;
+  }
+}
+
 }  // namespace
 
 extern "C" int vena_dev_attach(const char* socket_path, uint32_t vf_id, vena_dev** out, char* err, size_t errlen) {
-  try {
+  return guarded(err, errlen, [&]() -> int {
     auto dev = std::make_unique<vena_dev>();
     dev->client.emplace(Client::connect(socket_path));
     auto reply = dev->client->call("vf.attach", {{"vf", vf_id}});
@@ -124,13 +139,7 @@ extern "C" int vena_dev_attach(const char* socket_path, uint32_t vf_id, vena_dev
     dev->event_cons = at<venic_ring>(dev.get(), r->event_off)->cons;
     *out = dev.release();
     return 0;
-  } catch (const ControlError& e) {
-    set_err(err, errlen, e.what());
-    return errno_for(e);
-  } catch (const std::exception& e) {
-    set_err(err, errlen, e.what());
-    return -EIO;
-  }
+  });
 }
 
 extern "C" void vena_dev_detach(vena_dev* dev) {
@@ -198,7 +207,7 @@ extern "C" int vena_dev_register_memory(vena_dev* dev, const vena_mem_region* re
     set_err(err, errlen, "between 1 and " + std::to_string(VENIC_MAX_DMA_REGIONS) + " regions");
     return -EINVAL;
   }
-  try {
+  return guarded(err, errlen, [&]() -> int {
     nlohmann::json list = nlohmann::json::array();
     std::vector<int> fds;
     for (unsigned i = 0; i < n; i++) {
@@ -213,13 +222,7 @@ extern "C" int vena_dev_register_memory(vena_dev* dev, const vena_mem_region* re
     }
     for (unsigned i = 0; i < n; i++) mem_ids[i] = ids[i].get<uint16_t>();
     return 0;
-  } catch (const ControlError& e) {
-    set_err(err, errlen, e.what());
-    return errno_for(e);
-  } catch (const std::exception& e) {
-    set_err(err, errlen, e.what());
-    return -EIO;
-  }
+  });
 }
 
 extern "C" int vena_dev_next_event(vena_dev* dev, venic_event* ev) {
