@@ -103,6 +103,9 @@ void VfRegion::reset_queue_rings() {
 
 void VfRegion::reset_rings() {
   const venic_regs* r = &layout_;
+  // A previous driver may have scribbled over the register page: the next
+  // one finds the identity and layout as the daemon made them.
+  std::memcpy(base_, &layout_, offsetof(venic_regs, mac));
   reset_queue_rings();
   for (uint64_t off : {r->admin_sq_off, r->admin_cq_off, r->event_off}) {
     ring(off)->prod = 0;

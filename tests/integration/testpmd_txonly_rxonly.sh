@@ -31,4 +31,11 @@ log "testpmd sent $sent, received $received (missed $missed); venicd vf0 tx $d_t
 [ "$d_noroute" -eq 0 ] || die "unexpected no_route drops: $d_noroute"
 [ "$received" -gt 0 ] || die "nothing received"
 grep -q "Operation not permitted" "$WORK/tx.log" || die "promiscuous mode was not refused for an untrusted VF"
+
+# Link changes reach the application as ethdev LSC events.
+testpmd_start lsc 1 "${EAL_MODE[@]}" -- --forward-mode=rxonly
+ctl vf set 1 --link down >/dev/null
+for _ in $(seq 30); do grep -q "link state change event" "$WORK/lsc.log" && break; sleep 0.1; done
+grep -q "link state change event" "$WORK/lsc.log" || die "testpmd saw no LSC event for link down"
+testpmd_stop lsc
 log "PASS"

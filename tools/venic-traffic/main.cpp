@@ -236,6 +236,10 @@ int main(int argc, char** argv) {
       r.mem_id = static_cast<uint16_t>(rng());
       writes += 2;
     }
+    // The register page too: its layout fields are the daemon's only
+    // in the daemon's private copy, so rewriting them must change nothing.
+    auto* regs = reinterpret_cast<volatile uint8_t*>(vena_dev_regs(v.dev));
+    for (int i = 0; i < 8; i++) regs[rng() % sizeof(venic_regs)] = static_cast<uint8_t>(rng());
     uint32_t bump = (rng() % 8 == 0) ? static_cast<uint32_t>(rng()) : static_cast<uint32_t>(rng() % 64);
     v.tx.prod += bump;
     vena_txq_flush(&v.tx);
