@@ -60,11 +60,12 @@ struct vena_adapter {
 	struct vena_region regions[VENA_MAX_REGIONS];
 	unsigned int n_regions;
 	uint64_t last_heartbeat;
-	unsigned int stale_polls; /* event polls without a daemon heartbeat */
-	bool removed;		  /* the daemon deleted or detached the VF */
-	uint32_t idle_yield;	  /* yield the CPU after this many fruitless polls; 0 never */
-	bool regions_stale;	  /* the daemon dropped our shared memory (reset) */
-	bool wedged;		  /* STOP unconfirmed: the daemon may still use our buffers */
+	unsigned int stale_polls;			  /* event polls without a daemon heartbeat */
+	bool removed;					  /* the daemon deleted or detached the VF */
+	uint32_t idle_yield;				  /* yield the CPU after this many fruitless polls; 0 never */
+	uint64_t xstats_base[VENIC_DROP_REASONS_MAX + 1]; /* device counters at the last xstats reset */
+	bool regions_stale;				  /* the daemon dropped our shared memory (reset) */
+	bool wedged;					  /* STOP unconfirmed: the daemon may still use our buffers */
 	bool alarm_set;
 };
 
@@ -94,6 +95,11 @@ static inline void vena_maybe_yield(uint32_t *fruitless, uint32_t threshold)
 		sched_yield();
 	}
 }
+
+/* vena_xstats.c */
+int vena_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int size);
+int vena_xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *xs, unsigned int n);
+int vena_xstats_reset(struct rte_eth_dev *eth);
 
 /* vena_mem.c */
 int vena_register_app_memory(struct vena_adapter *ad);

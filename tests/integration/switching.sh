@@ -35,5 +35,12 @@ if wait "$r3"; then die "VF3 in another subnet received a broadcast"; fi
 "$TRAFFIC" --socket "$SOCK" --vf 0 send --dst-mac 02:00:00:00:00:04 --count 100 >/dev/null
 [ "$(stat_of 0 drops.no_route)" -eq 600 ] || die "unicast across subnets was not dropped"
 [ "$(stat_of 3 rx_pkts)" -eq 0 ] || die "VF3 received traffic from another subnet"
+
+# The PMD shows the device's drop counters as xstats (testpmd, interactive).
+(sleep 3; echo "show port xstats 0"; sleep 1; echo quit) | timeout 30 dpdk-testpmd --lcores "0@(0,1),1@(0,1)" \
+  --no-pci "${EAL_COPY[@]}" --file-prefix "vt$$-xs" -d "$PMD" --vdev "net_vena0,socket=$SOCK,vf=0" -- \
+  --total-num-mbufs=8192 -i >"$WORK/xstats.log" 2>&1 || true
+grep -Eq "^ *drop_no_route: 600$" "$WORK/xstats.log" || die "xstats do not show drop_no_route 600"
+grep -Eq "^ *rx_q0_cnt: 0$" "$WORK/xstats.log" || die "xstats lack the per-queue counters"
 assert_venicd_alive
 log "PASS"

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Extended statistics: per-queue counters named as ENA's PMD names them
+ * (rx_q0_cnt, tx_q0_bytes, ...), and the device's own drop counters by
+ * reason, read from the stats block venicd writes into the VF region.
+ */
+#include <stdio.h>
+
+#include "vena_pmd.h"
+
+static const char *const drop_names[] = {
+	[VENIC_DROP_NO_ROUTE] = "drop_no_route",	 [VENIC_DROP_BAD_DESC] = "drop_bad_desc",
+	[VENIC_DROP_OVERSIZE] = "drop_oversize",	 [VENIC_DROP_RUNT] = "drop_runt",
+	[VENIC_DROP_RX_NO_BUFFER] = "drop_rx_no_buffer", [VENIC_DROP_RX_OVERSIZE] = "drop_rx_oversize",
+	[VENIC_DROP_RX_DOWN] = "drop_rx_down",
+};
+#define N_DROPS	  RTE_DIM(drop_names)
+#define RXQ_STATS 3 /* cnt, bytes, mbuf_alloc_fail */
+#define TXQ_STATS 3 /* cnt, bytes, errors */
+
+static unsigned int xstats_count(const struct rte_eth_dev *eth)
+{
+	return eth->data->nb_rx_queues * RXQ_STATS + eth->data->nb_tx_queues * TXQ_STATS + N_DROPS + 1;
+}
+
+int vena_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int size)
+{
+	unsigned int n = xstats_count(eth), k = 0;
+	if (!names || size < n)
+		return (int)n;
+	for (uint16_t q = 0; q < eth->data->nb_rx_queues; q++) {
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rx_q%u_cnt", q);
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rx_q%u_bytes", q);
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "rx_q%u_mbuf_alloc_fail", q);
+	}
+	for (uint16_t q = 0; q < eth->data->nb_tx_queues; q++) {
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_cnt", q);
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_bytes", q);
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_errors", q);
+	}
+	for (unsigned int r = 0; r < N_DROPS; r++)
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", drop_names[r]);
+	snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "mdd_resets");
+	return (int)k;
+}
+
+/* Device counters as the daemon last published them (every ~100 ms). */
+static void device_counters(struct vena_adapter *ad, uint64_t *out)
+{
+	const volatile struct venic_stats *st = vena_dev_stats(ad->dev);
+	for (unsigned int r = 0; r < N_DROPS; r++)
+		out[r] = st->drops[r];
+	out[N_DROPS] = st->mdd_resets;
+}
+
+int vena_xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *xs, unsigned int n)
+{
+	struct vena_adapter *ad = eth->data->dev_private;
+	unsigned int total = xstats_count(eth), k = 0;
+	if (!xs || n < total)
+		return (int)total;
+	for (uint16_t q = 0; q < eth->data->nb_rx_queues; q++) {
+		const struct vena_rx_queue *rxq = eth->data->rx_queues[q];
+		xs[k].id = k, xs[k].value = rxq ? rxq->pkts : 0, k++;
+		xs[k].id = k, xs[k].value = rxq ? rxq->bytes : 0, k++;
+		xs[k].id = k, xs[k].value = rxq ? rxq->nombuf : 0, k++;
+	}
+	for (uint16_t q = 0; q < eth->data->nb_tx_queues; q++) {
+		const struct vena_tx_queue *txq = eth->data->tx_queues[q];
+		xs[k].id = k, xs[k].value = txq ? txq->pkts : 0, k++;
+		xs[k].id = k, xs[k].value = txq ? txq->bytes : 0, k++;
+		xs[k].id = k, xs[k].value = txq ? txq->errors : 0, k++;
+	}
+	uint64_t dev[N_DROPS + 1];
+	device_counters(ad, dev);
+	for (unsigned int r = 0; r <= N_DROPS; r++) {
+		/* The daemon's counters are the VF's: a reset here moves a baseline. */
+		xs[k].id = k;
+		xs[k].value = dev[r] - ad->xstats_base[r];
+		k++;
+	}
+	return (int)k;
+}
+
+int vena_xstats_reset(struct rte_eth_dev *eth)
+{
+	struct vena_adapter *ad = eth->data->dev_private;
+	uint64_t dev[N_DROPS + 1];
+	device_counters(ad, dev);
+	for (unsigned int r = 0; r <= N_DROPS; r++)
+		ad->xstats_base[r] = dev[r];
+	for (uint16_t q = 0; q < eth->data->nb_rx_queues; q++) {
+		struct vena_rx_queue *rxq = eth->data->rx_queues[q];
+		if (rxq)
+			rxq->pkts = rxq->bytes = rxq->nombuf = rxq->errors = 0;
+	}
+	for (uint16_t q = 0; q < eth->data->nb_tx_queues; q++) {
+		struct vena_tx_queue *txq = eth->data->tx_queues[q];
+		if (txq)
+			txq->pkts = txq->bytes = txq->errors = 0;
+	}
+	return 0;
+}
