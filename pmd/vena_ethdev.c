@@ -109,7 +109,7 @@ static int vena_dev_configure(struct rte_eth_dev *eth)
 		VENA_LOG(ERR, "vf %u has %u queue pairs", ad->vf, max);
 		return -EINVAL;
 	}
-	return 0;
+	return vena_rss_configure(eth);
 }
 
 static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
@@ -123,7 +123,10 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 	info->max_rx_pktlen = VENIC_FRAME_MAX;
 	info->min_mtu = r->min_mtu;
 	info->max_mtu = r->max_mtu;
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	info->reta_size = VENIC_RETA_SIZE;
+	info->hash_key_size = VENIC_RSS_KEY_SIZE;
+	info->flow_type_rss_offloads = vena_rss_offloads;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	info->rx_desc_lim = (struct rte_eth_desc_lim){.nb_max = (uint16_t)r->ring_size, .nb_min = 1, .nb_align = 1};
 	info->tx_desc_lim = (struct rte_eth_desc_lim){.nb_max = (uint16_t)r->ring_size,
@@ -164,7 +167,10 @@ static int vena_dev_start(struct rte_eth_dev *eth)
 			return rc;
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	}
-	int rc = vena_admin(ad, VENIC_ADMIN_START, nq);
+	int rc = vena_rss_apply(ad);
+	if (rc < 0)
+		return rc;
+	rc = vena_admin(ad, VENIC_ADMIN_START, nq);
 	if (rc < 0) {
 		/* A START that timed out may still run later: make sure it is
 		 * undone before our posted buffers can be recycled. */
@@ -323,6 +329,10 @@ static const struct eth_dev_ops vena_ops = {
 	.xstats_get = vena_xstats_get,
 	.xstats_get_names = vena_xstats_get_names,
 	.xstats_reset = vena_xstats_reset,
+	.rss_hash_update = vena_rss_hash_update,
+	.rss_hash_conf_get = vena_rss_hash_conf_get,
+	.reta_update = vena_reta_update,
+	.reta_query = vena_reta_query,
 	.rx_queue_setup = vena_rx_queue_setup,
 	.tx_queue_setup = vena_tx_queue_setup,
 	.rx_queue_release = vena_rx_queue_release,

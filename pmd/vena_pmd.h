@@ -64,8 +64,11 @@ struct vena_adapter {
 	bool removed;					  /* the daemon deleted or detached the VF */
 	uint32_t idle_yield;				  /* yield the CPU after this many fruitless polls; 0 never */
 	uint64_t xstats_base[VENIC_DROP_REASONS_MAX + 1]; /* device counters at the last xstats reset */
-	bool regions_stale;				  /* the daemon dropped our shared memory (reset) */
-	bool wedged;					  /* STOP unconfirmed: the daemon may still use our buffers */
+	uint8_t rss_key[VENIC_RSS_KEY_SIZE];
+	uint8_t reta[VENIC_RETA_SIZE];
+	uint32_t rss_types; /* VENIC_RSS_*; 0 when the application did not ask for RSS */
+	bool regions_stale; /* the daemon dropped our shared memory (reset) */
+	bool wedged;	    /* STOP unconfirmed: the daemon may still use our buffers */
 	bool alarm_set;
 };
 
@@ -95,6 +98,15 @@ static inline void vena_maybe_yield(uint32_t *fruitless, uint32_t threshold)
 		sched_yield();
 	}
 }
+
+/* vena_rss.c */
+extern const uint64_t vena_rss_offloads;
+int vena_rss_configure(struct rte_eth_dev *eth);
+int vena_rss_apply(struct vena_adapter *ad);
+int vena_rss_hash_update(struct rte_eth_dev *eth, struct rte_eth_rss_conf *conf);
+int vena_rss_hash_conf_get(struct rte_eth_dev *eth, struct rte_eth_rss_conf *conf);
+int vena_reta_update(struct rte_eth_dev *eth, struct rte_eth_rss_reta_entry64 *conf, uint16_t size);
+int vena_reta_query(struct rte_eth_dev *eth, struct rte_eth_rss_reta_entry64 *conf, uint16_t size);
 
 /* vena_xstats.c */
 int vena_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int size);

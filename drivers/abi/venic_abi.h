@@ -38,7 +38,7 @@ extern "C" {
 
 #define VENIC_ABI_MAGIC 0x43494e56u /* "VNIC" little-endian */
 #define VENIC_ABI_MAJOR 1	    /* incompatible layout changes */
-#define VENIC_ABI_MINOR 0	    /* compatible additions */
+#define VENIC_ABI_MINOR 1	    /* compatible additions */
 
 #define VENIC_MAX_VFS	 256
 #define VENIC_MAX_QPS	 8
@@ -146,7 +146,22 @@ enum venic_admin_opcode {
 	VENIC_ADMIN_STOP = 2,	     /* the daemon stops polling; rings stay */
 	VENIC_ADMIN_SET_MTU = 3,     /* arg0 = MTU */
 	VENIC_ADMIN_SET_RX_MODE = 4, /* arg0 = VENIC_VF_PROMISC | VENIC_VF_ALLMULTI */
+	VENIC_ADMIN_SET_RSS_KEY = 5, /* arg0 = VENIC_RSS_* hash types (0: RSS off);
+				      * data = VENIC_RSS_KEY_SIZE-byte Toeplitz key */
+	VENIC_ADMIN_SET_RETA = 6,    /* arg0 = first entry, arg1 = count (<= 48);
+				      * data[i] = queue of entry arg0 + i */
 };
+
+/* Receive-side scaling (ABI 1.1): Toeplitz hash over what the hash types
+ * select; the RETA maps hash & (VENIC_RETA_SIZE - 1) to an RX queue. */
+#define VENIC_RSS_KEY_SIZE 40
+#define VENIC_RETA_SIZE 128
+#define VENIC_RSS_IPV4 (1u << 0)     /* src, dst address */
+#define VENIC_RSS_IPV4_TCP (1u << 1) /* + ports */
+#define VENIC_RSS_IPV4_UDP (1u << 2)
+#define VENIC_RSS_IPV6 (1u << 3)
+#define VENIC_RSS_IPV6_TCP (1u << 4)
+#define VENIC_RSS_IPV6_UDP (1u << 5)
 
 /* Admin SQ entry, written only by the driver. */
 struct venic_admin_cmd {
@@ -154,7 +169,7 @@ struct venic_admin_cmd {
 	uint16_t cmd_id; /* echoed in the completion */
 	uint32_t arg0;
 	uint64_t arg1;
-	uint8_t reserved[48];
+	uint8_t data[48];
 };
 
 /* Admin CQ entry, written only by the daemon. */
@@ -274,6 +289,7 @@ VENIC_STATIC_ASSERT(offsetof(struct venic_ring, cons) == VENIC_CACHE_LINE, "cons
 VENIC_STATIC_ASSERT(sizeof(struct venic_desc) == 16, "descriptor size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_cqe) == 16, "completion size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_admin_cmd) == 64, "admin command size");
+VENIC_STATIC_ASSERT(VENIC_RSS_KEY_SIZE <= sizeof(((struct venic_admin_cmd *)0)->data), "key fits a command");
 VENIC_STATIC_ASSERT(sizeof(struct venic_admin_cqe) == 64, "admin completion size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_event) == 16, "event size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_qp_layout) == 40, "qp layout size");

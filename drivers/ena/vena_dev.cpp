@@ -163,6 +163,12 @@ extern "C" const volatile venic_stats* vena_dev_stats(vena_dev* dev) {
 
 extern "C" int vena_dev_admin(vena_dev* dev, uint16_t opcode, uint32_t arg0, uint64_t arg1, uint64_t* result,
                               int timeout_ms) {
+  return vena_dev_admin_data(dev, opcode, arg0, arg1, nullptr, 0, result, timeout_ms);
+}
+
+extern "C" int vena_dev_admin_data(vena_dev* dev, uint16_t opcode, uint32_t arg0, uint64_t arg1, const void* data,
+                                   size_t len, uint64_t* result, int timeout_ms) {
+  if (len > sizeof(venic_admin_cmd::data)) return -EINVAL;
   std::lock_guard<std::mutex> g(dev->admin_lock);
   auto* sq = at<venic_ring>(dev, dev->admin_sq_off);
   auto* cq = at<venic_ring>(dev, dev->admin_cq_off);
@@ -178,6 +184,7 @@ extern "C" int vena_dev_admin(vena_dev* dev, uint16_t opcode, uint32_t arg0, uin
   c.cmd_id = id;
   c.arg0 = arg0;
   c.arg1 = arg1;
+  if (len) std::memcpy(c.data, data, len);
   vena_store_release(&sq->prod, ++dev->admin_sq_prod);
 
   // The daemon's control thread polls admin queues every millisecond.

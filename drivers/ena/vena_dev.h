@@ -46,6 +46,10 @@ const volatile struct venic_stats *vena_dev_stats(struct vena_dev *dev);
 int vena_dev_admin(struct vena_dev *dev, uint16_t opcode, uint32_t arg0, uint64_t arg1, uint64_t *result,
                    int timeout_ms);
 
+/* Like vena_dev_admin, with up to 48 bytes of command data (RSS key, RETA). */
+int vena_dev_admin_data(struct vena_dev *dev, uint16_t opcode, uint32_t arg0, uint64_t arg1, const void *data,
+                        size_t len, uint64_t *result, int timeout_ms);
+
 /* Shares memory regions with the daemon for zero-copy descriptors.  On
  * success mem_ids[i] is the id to put in descriptors that point into
  * regions[i].  Returns 0 or a negative errno with a message in err. */

@@ -54,6 +54,7 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
       p.dma = v.dma->regions().data();
       p.n_dma = static_cast<uint32_t>(v.dma->regions().size());
     }
+    p.rss = v.rss;
     p.rt = v.rt.get();
     ports_.push_back(std::move(p));
   }

@@ -38,6 +38,7 @@ struct PortView {
   std::array<QueueRings, VENIC_MAX_QPS> q{};
   const vf::DmaRegion* dma = nullptr;  // mem_id k is dma[k - 1]
   uint32_t n_dma = 0;
+  vf::RssConfig rss;
   vf::VfRuntime* rt = nullptr;
   std::vector<const PortView*> flood;  // polled peers in the subnet
   std::vector<const PortView*> promisc_peers;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "packet_parser.h"
+#include "rss.h"
 
 namespace venic::fastpath {
 
@@ -108,7 +109,7 @@ class RxBatch {
     return true;
   }
 
-  void deliver(FrameReader& frame, uint32_t len, uint16_t ptype) {
+  void deliver(FrameReader& frame, uint32_t len, uint16_t ptype, RssHash rss) {
     const PortView& dst = *port_;
     vf::RxqRuntime& rq = *rq_;
     const QueueRings& rings = dst.q[q_];
@@ -139,9 +140,9 @@ class RxBatch {
       zero_copy = zero_copy && d.mem_id != VENIC_MEM_REGION_BUFS;
       venic_cqe& c = rings.rx_cqe[idx & mask];
       c.len = n;
-      c.flags = left ? VENIC_CQE_F_MORE : 0;
+      c.flags = (left ? VENIC_CQE_F_MORE : 0) | (rss.valid ? VENIC_CQE_F_RSS_HASH : 0);
       c.ptype = ptype;
-      c.rss_hash = 0;
+      c.rss_hash = rss.value;
       c.reserved = 0;
       idx++;
     }
@@ -180,16 +181,12 @@ class RxBatch {
   bool dirty_ = false;
 };
 
-// RSS arrives with the fast-path issue; until then every frame lands on queue 0.
-uint32_t pick_rx_queue(const PortView&, const ParsedPacket&) {
-  return 0;
-}
-
 // False when the destination takes nothing now (stopped, or being reset).
 bool deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_t len, const ParsedPacket& pkt) {
   if (dst.active_qps == 0 || dst.rt->mdd_tripped.load(std::memory_order_relaxed)) return false;
-  batch.open(dst, pick_rx_queue(dst, pkt));
-  batch.deliver(frame, len, pkt.ptype());
+  RssHash h = rss_hash(dst.rss, pkt);
+  batch.open(dst, rss_queue(dst.rss, h, dst.active_qps));
+  batch.deliver(frame, len, pkt.ptype(), h);
   return true;
 }
 

@@ -70,6 +70,13 @@ struct VfRuntime {
   }
 };
 
+// Receive-side scaling as the driver set it (VENIC_ADMIN_SET_RSS_KEY/RETA).
+struct RssConfig {
+  uint32_t types = 0;  // VENIC_RSS_*; 0: every frame to queue 0, no hash
+  std::array<uint8_t, VENIC_RSS_KEY_SIZE> key{};
+  std::array<uint8_t, VENIC_RETA_SIZE> reta{};  // queue per entry
+};
+
 // Malformed descriptors tolerated before the VF is reset.
 inline constexpr uint32_t kMddThreshold = 16;
 
@@ -83,6 +90,7 @@ struct Vf {
   bool started = false;
   uint32_t active_qps = 0;
   uint32_t rx_mode = 0;  // VENIC_VF_PROMISC | VENIC_VF_ALLMULTI
+  RssConfig rss;
   std::shared_ptr<const DmaTable> dma;
   uint32_t admin_sq_cons = 0;  // our admin indices (never read back)
   uint32_t admin_cq_prod = 0;

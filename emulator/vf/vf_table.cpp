@@ -1,5 +1,6 @@
 #include "vf_table.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "state_store.h"
@@ -156,6 +157,7 @@ int VfTable::attach(uint16_t id, uint64_t session, int pid) {
   v.started = false;
   v.active_qps = 0;
   v.rx_mode = 0;
+  v.rss = RssConfig{};
   v.session = session;
   v.owner_pid = pid;
   v.region->publish_state(v.cfg, v.flags(), 0);
@@ -253,6 +255,24 @@ int VfTable::admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result) 
       v.region->publish_state(v.cfg, v.flags(), v.active_qps);
       publisher_.publish(*this);
       result = want;
+      return 0;
+    }
+    case VENIC_ADMIN_SET_RSS_KEY: {
+      constexpr uint32_t kTypes = VENIC_RSS_IPV4 | VENIC_RSS_IPV4_TCP | VENIC_RSS_IPV4_UDP | VENIC_RSS_IPV6 |
+                                  VENIC_RSS_IPV6_TCP | VENIC_RSS_IPV6_UDP;
+      if (cmd.arg0 & ~kTypes) return -EINVAL;
+      v.rss.types = cmd.arg0;
+      std::copy_n(cmd.data, VENIC_RSS_KEY_SIZE, v.rss.key.begin());
+      publisher_.publish(*this);
+      return 0;
+    }
+    case VENIC_ADMIN_SET_RETA: {
+      if (cmd.arg0 >= VENIC_RETA_SIZE || cmd.arg1 > sizeof(cmd.data) || cmd.arg0 + cmd.arg1 > VENIC_RETA_SIZE)
+        return -EINVAL;
+      for (uint64_t i = 0; i < cmd.arg1; i++)
+        if (cmd.data[i] >= v.cfg.queues) return -EINVAL;
+      std::copy_n(cmd.data, cmd.arg1, v.rss.reta.begin() + cmd.arg0);
+      publisher_.publish(*this);
       return 0;
     }
     default:

@@ -166,7 +166,7 @@ TEST_F(ControlMethodsTest, ReplyEchoesTheRequestId) {
 TEST_F(ControlMethodsTest, DaemonInfo) {
   json r = ok("daemon.info");
   EXPECT_EQ(r["version"], "test");
-  EXPECT_EQ(r["abi"], "1.0");
+  EXPECT_EQ(r["abi"], std::to_string(VENIC_ABI_MAJOR) + "." + std::to_string(VENIC_ABI_MINOR));
   EXPECT_EQ(r["vfs"], 0);
   EXPECT_EQ(r["max_vfs"], 256);
   EXPECT_EQ(r["workers"], 1);

@@ -36,6 +36,39 @@ inline std::vector<uint8_t> make_frame(const vf::MacAddr& dst, const vf::MacAddr
   return f;
 }
 
+// An IPv4/UDP frame 10.0.1.10:sport -> 10.0.1.11:5001 (checksums valid),
+// its payload patterned like make_frame's, for flow-based tests (RSS).
+inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::MacAddr& src, uint32_t seq, uint32_t len,
+                                           uint16_t sport) {
+  constexpr uint32_t kHeaders = 14 + 20 + 8;
+  std::vector<uint8_t> f(len < kHeaders + 4 ? kHeaders + 4 : len);
+  len = static_cast<uint32_t>(f.size());
+  std::memcpy(&f[0], dst.data(), 6);
+  std::memcpy(&f[6], src.data(), 6);
+  f[12] = 0x08;
+  f[13] = 0x00;
+  uint8_t* ip = &f[14];
+  const uint16_t ip_len = static_cast<uint16_t>(len - 14), udp_len = static_cast<uint16_t>(len - 34);
+  const uint8_t hdr[20] = {
+      0x45, 0, uint8_t(ip_len >> 8), uint8_t(ip_len), 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 1, 10, 10, 0, 1, 11};
+  std::memcpy(ip, hdr, 20);
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += uint32_t(ip[i]) << 8 | ip[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  ip[10] = uint8_t(~sum >> 8);
+  ip[11] = uint8_t(~sum);
+  uint8_t* udp = &f[34];
+  udp[0] = uint8_t(sport >> 8);
+  udp[1] = uint8_t(sport);
+  udp[2] = 5001 >> 8;
+  udp[3] = 5001 & 0xff;
+  udp[4] = uint8_t(udp_len >> 8);
+  udp[5] = uint8_t(udp_len);
+  udp[6] = udp[7] = 0;  // no UDP checksum (allowed for IPv4)
+  for (uint32_t i = kHeaders; i < len; i++) f[i] = pattern_byte(seq, i);
+  return f;
+}
+
 // True when the frame is one of make_frame's, intact (MACs not checked).
 inline bool check_frame(const uint8_t* f, uint32_t len) {
   if (len < 26 || f[12] != 0x88 || f[13] != 0xb5) return false;

@@ -100,7 +100,10 @@ int main(int argc, char** argv) {
   send->add_option("--size", size, "frame bytes (60-9019)")
       ->check(CLI::Range(60, VENIC_FRAME_MAX))
       ->capture_default_str();
-  unsigned pps = 0;
+  unsigned pps = 0, udp_flows = 0;
+  send->add_option("--udp-flows", udp_flows,
+                   "send IPv4/UDP frames (10.0.1.10 -> 10.0.1.11, port 5001) from this many source ports")
+      ->capture_default_str();
   send->add_option("--pps", pps, "pace to this many frames per second (0: as fast as possible)")->capture_default_str();
   auto* recv = app.add_subcommand("recv", "receive COUNT frames and verify every byte");
   recv->add_option("--count", count)->capture_default_str();
@@ -145,8 +148,9 @@ int main(int argc, char** argv) {
         auto due = start + std::chrono::nanoseconds(uint64_t(s) * 1000000000ull / pps);
         while (Clock::now() < due) std::this_thread::yield();
       }
-      if (!send_one(v, venic::tools::make_frame(dst, v.mac, s, size), deadline))
-        return fail("send stalled after " + std::to_string(s) + " frames");
+      auto frame = udp_flows ? venic::tools::make_udp_frame(dst, v.mac, s, size, 10000 + s % udp_flows)
+                             : venic::tools::make_frame(dst, v.mac, s, size);
+      if (!send_one(v, frame, deadline)) return fail("send stalled after " + std::to_string(s) + " frames");
     }
     drain_tx(v, deadline);
     std::printf("{\"sent\": %u, \"size\": %u}\n", count, size);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Receive-side scaling: the Toeplitz key, hash types and 128-entry
+ * indirection table live in the adapter and are pushed to venicd with admin
+ * commands at start and whenever the application changes them.
+ */
+#include <string.h>
+
+#include "vena_pmd.h"
+
+/* The widely used default Toeplitz key (from Microsoft's RSS specification). */
+static const uint8_t default_key[VENIC_RSS_KEY_SIZE] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+	0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+	0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+#define IPV4_ANY (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_OTHER)
+#define IPV6_ANY (RTE_ETH_RSS_IPV6 | RTE_ETH_RSS_FRAG_IPV6 | RTE_ETH_RSS_NONFRAG_IPV6_OTHER)
+
+const uint64_t vena_rss_offloads = IPV4_ANY | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP | IPV6_ANY |
+				   RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_NONFRAG_IPV6_UDP;
+
+static uint32_t types_of(uint64_t hf)
+{
+	uint32_t t = 0;
+	t |= (hf & IPV4_ANY) ? VENIC_RSS_IPV4 : 0;
+	t |= (hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP) ? VENIC_RSS_IPV4_TCP : 0;
+	t |= (hf & RTE_ETH_RSS_NONFRAG_IPV4_UDP) ? VENIC_RSS_IPV4_UDP : 0;
+	t |= (hf & IPV6_ANY) ? VENIC_RSS_IPV6 : 0;
+	t |= (hf & RTE_ETH_RSS_NONFRAG_IPV6_TCP) ? VENIC_RSS_IPV6_TCP : 0;
+	t |= (hf & RTE_ETH_RSS_NONFRAG_IPV6_UDP) ? VENIC_RSS_IPV6_UDP : 0;
+	return t;
+}
+
+static uint64_t hf_of(uint32_t t)
+{
+	uint64_t hf = 0;
+	hf |= (t & VENIC_RSS_IPV4) ? RTE_ETH_RSS_IPV4 : 0;
+	hf |= (t & VENIC_RSS_IPV4_TCP) ? RTE_ETH_RSS_NONFRAG_IPV4_TCP : 0;
+	hf |= (t & VENIC_RSS_IPV4_UDP) ? RTE_ETH_RSS_NONFRAG_IPV4_UDP : 0;
+	hf |= (t & VENIC_RSS_IPV6) ? RTE_ETH_RSS_IPV6 : 0;
+	hf |= (t & VENIC_RSS_IPV6_TCP) ? RTE_ETH_RSS_NONFRAG_IPV6_TCP : 0;
+	hf |= (t & VENIC_RSS_IPV6_UDP) ? RTE_ETH_RSS_NONFRAG_IPV6_UDP : 0;
+	return hf;
+}
+
+/* Sends the adapter's RSS state to the daemon (only while attached). */
+static int push(struct vena_adapter *ad)
+{
+	if (ad->removed || ad->wedged || !ad->dev)
+		return 0;
+	int rc = vena_dev_admin_data(ad->dev, VENIC_ADMIN_SET_RSS_KEY, ad->rss_types, 0, ad->rss_key,
+				     VENIC_RSS_KEY_SIZE, NULL, VENA_ADMIN_TIMEOUT_MS);
+	for (uint32_t first = 0; rc == 0 && first < VENIC_RETA_SIZE; first += 32)
+		rc = vena_dev_admin_data(ad->dev, VENIC_ADMIN_SET_RETA, first, 32, ad->reta + first, 32, NULL,
+					 VENA_ADMIN_TIMEOUT_MS);
+	if (rc < 0)
+		VENA_LOG(ERR, "vf %u: venicd refused the RSS configuration: %s", ad->vf, strerror(-rc));
+	return rc;
+}
+
+int vena_rss_configure(struct rte_eth_dev *eth)
+{
+	struct vena_adapter *ad = eth->data->dev_private;
+	const struct rte_eth_rss_conf *conf = &eth->data->dev_conf.rx_adv_conf.rss_conf;
+	uint16_t nq = eth->data->nb_rx_queues ? eth->data->nb_rx_queues : 1;
+	if (!(eth->data->dev_conf.rxmode.mq_mode & RTE_ETH_MQ_RX_RSS_FLAG)) {
+		ad->rss_types = 0;
+		return 0;
+	}
+	if (conf->rss_key && conf->rss_key_len != VENIC_RSS_KEY_SIZE) {
+		VENA_LOG(ERR, "vf %u: the RSS key must be %u bytes", ad->vf, VENIC_RSS_KEY_SIZE);
+		return -EINVAL;
+	}
+	memcpy(ad->rss_key, conf->rss_key ? conf->rss_key : default_key, VENIC_RSS_KEY_SIZE);
+	ad->rss_types = types_of(conf->rss_hf);
+	for (uint32_t i = 0; i < VENIC_RETA_SIZE; i++)
+		ad->reta[i] = (uint8_t)(i % nq);
+	return 0;
+}
+
+int vena_rss_apply(struct vena_adapter *ad)
+{
+	return push(ad);
+}
+
+int vena_rss_hash_update(struct rte_eth_dev *eth, struct rte_eth_rss_conf *conf)
+{
+	struct vena_adapter *ad = eth->data->dev_private;
+	if (conf->rss_key && conf->rss_key_len != VENIC_RSS_KEY_SIZE)
+		return -EINVAL;
+	if (conf->rss_hf & ~vena_rss_offloads)
+		return -ENOTSUP;
+	if (conf->rss_key)
+		memcpy(ad->rss_key, conf->rss_key, VENIC_RSS_KEY_SIZE);
+	ad->rss_types = types_of(conf->rss_hf);
+	return eth->data->dev_started ? push(ad) : 0;
+}
+
+int vena_rss_hash_conf_get(struct rte_eth_dev *eth, struct rte_eth_rss_conf *conf)
+{
+	struct vena_adapter *ad = eth->data->dev_private;
+	if (conf->rss_key) {
+		if (conf->rss_key_len < VENIC_RSS_KEY_SIZE)
+			return -EINVAL;
+		memcpy(conf->rss_key, ad->rss_key, VENIC_RSS_KEY_SIZE);
+	}
+	conf->rss_key_len = VENIC_RSS_KEY_SIZE;
+	conf->rss_hf = hf_of(ad->rss_types);
+	return 0;
+}
+
+int vena_reta_update(struct rte_eth_dev *eth, struct rte_eth_rss_reta_entry64 *conf, uint16_t size)
+{
+	struct vena_adapter *ad = eth->data->dev_private;
+	if (size != VENIC_RETA_SIZE)
+		return -EINVAL;
+	for (uint16_t i = 0; i < size; i++) {
+		const struct rte_eth_rss_reta_entry64 *e = &conf[i / RTE_ETH_RETA_GROUP_SIZE];
+		if (!(e->mask & (1ull << (i % RTE_ETH_RETA_GROUP_SIZE))))
+			continue;
+		uint16_t q = e->reta[i % RTE_ETH_RETA_GROUP_SIZE];
+		if (q >= eth->data->nb_rx_queues)
+			return -EINVAL;
+		ad->reta[i] = (uint8_t)q;
+	}
+	return eth->data->dev_started ? push(ad) : 0;
+}
+
+int vena_reta_query(struct rte_eth_dev *eth, struct rte_eth_rss_reta_entry64 *conf, uint16_t size)
+{
+	struct vena_adapter *ad = eth->data->dev_private;
+	if (size != VENIC_RETA_SIZE)
+		return -EINVAL;
+	for (uint16_t i = 0; i < size; i++) {
+		struct rte_eth_rss_reta_entry64 *e = &conf[i / RTE_ETH_RETA_GROUP_SIZE];
+		if (e->mask & (1ull << (i % RTE_ETH_RETA_GROUP_SIZE)))
+			e->reta[i % RTE_ETH_RETA_GROUP_SIZE] = ad->reta[i];
+	}
+	return 0;
+}
