@@ -21,27 +21,33 @@ static const uint8_t default_key[VENIC_RSS_KEY_SIZE] = {
 const uint64_t vena_rss_offloads = IPV4_ANY | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP | IPV6_ANY |
 				   RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_NONFRAG_IPV6_UDP;
 
+/* ethdev's RSS types and the device's, one row per device type; the first
+ * ethdev bit of a row is what the device reports back. */
+static const struct {
+	uint64_t hf;
+	uint32_t type;
+} type_map[] = {
+	{RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_OTHER, VENIC_RSS_IPV4},
+	{RTE_ETH_RSS_NONFRAG_IPV4_TCP, VENIC_RSS_IPV4_TCP},
+	{RTE_ETH_RSS_NONFRAG_IPV4_UDP, VENIC_RSS_IPV4_UDP},
+	{RTE_ETH_RSS_IPV6 | RTE_ETH_RSS_FRAG_IPV6 | RTE_ETH_RSS_NONFRAG_IPV6_OTHER, VENIC_RSS_IPV6},
+	{RTE_ETH_RSS_NONFRAG_IPV6_TCP, VENIC_RSS_IPV6_TCP},
+	{RTE_ETH_RSS_NONFRAG_IPV6_UDP, VENIC_RSS_IPV6_UDP},
+};
+
 static uint32_t types_of(uint64_t hf)
 {
 	uint32_t t = 0;
-	t |= (hf & IPV4_ANY) ? VENIC_RSS_IPV4 : 0;
-	t |= (hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP) ? VENIC_RSS_IPV4_TCP : 0;
-	t |= (hf & RTE_ETH_RSS_NONFRAG_IPV4_UDP) ? VENIC_RSS_IPV4_UDP : 0;
-	t |= (hf & IPV6_ANY) ? VENIC_RSS_IPV6 : 0;
-	t |= (hf & RTE_ETH_RSS_NONFRAG_IPV6_TCP) ? VENIC_RSS_IPV6_TCP : 0;
-	t |= (hf & RTE_ETH_RSS_NONFRAG_IPV6_UDP) ? VENIC_RSS_IPV6_UDP : 0;
+	for (unsigned int i = 0; i < RTE_DIM(type_map); i++)
+		t |= (hf & type_map[i].hf) ? type_map[i].type : 0;
 	return t;
 }
 
 static uint64_t hf_of(uint32_t t)
 {
 	uint64_t hf = 0;
-	hf |= (t & VENIC_RSS_IPV4) ? RTE_ETH_RSS_IPV4 : 0;
-	hf |= (t & VENIC_RSS_IPV4_TCP) ? RTE_ETH_RSS_NONFRAG_IPV4_TCP : 0;
-	hf |= (t & VENIC_RSS_IPV4_UDP) ? RTE_ETH_RSS_NONFRAG_IPV4_UDP : 0;
-	hf |= (t & VENIC_RSS_IPV6) ? RTE_ETH_RSS_IPV6 : 0;
-	hf |= (t & VENIC_RSS_IPV6_TCP) ? RTE_ETH_RSS_NONFRAG_IPV6_TCP : 0;
-	hf |= (t & VENIC_RSS_IPV6_UDP) ? RTE_ETH_RSS_NONFRAG_IPV6_UDP : 0;
+	for (unsigned int i = 0; i < RTE_DIM(type_map); i++)
+		hf |= (t & type_map[i].type) ? (type_map[i].hf & -type_map[i].hf) : 0; /* lowest bit */
 	return hf;
 }
 
