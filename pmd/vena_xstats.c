@@ -12,7 +12,8 @@ static const char *const drop_names[] = {
 	[VENIC_DROP_NO_ROUTE] = "drop_no_route",	 [VENIC_DROP_BAD_DESC] = "drop_bad_desc",
 	[VENIC_DROP_OVERSIZE] = "drop_oversize",	 [VENIC_DROP_RUNT] = "drop_runt",
 	[VENIC_DROP_RX_NO_BUFFER] = "drop_rx_no_buffer", [VENIC_DROP_RX_OVERSIZE] = "drop_rx_oversize",
-	[VENIC_DROP_RX_DOWN] = "drop_rx_down",
+	[VENIC_DROP_RX_DOWN] = "drop_rx_down",		 [VENIC_DROP_SPOOF_MAC] = "drop_spoof_mac",
+	[VENIC_DROP_SPOOF_IP] = "drop_spoof_ip",	 [VENIC_DROP_DST_CHECK] = "drop_dst_check",
 };
 #define N_DROPS	  RTE_DIM(drop_names)
 #define RXQ_STATS 3 /* cnt, bytes, mbuf_alloc_fail */

@@ -155,11 +155,11 @@ enum venic_admin_opcode {
 /* Receive-side scaling (ABI 1.1): Toeplitz hash over what the hash types
  * select; the RETA maps hash & (VENIC_RETA_SIZE - 1) to an RX queue. */
 #define VENIC_RSS_KEY_SIZE 40
-#define VENIC_RETA_SIZE 128
-#define VENIC_RSS_IPV4 (1u << 0)     /* src, dst address */
+#define VENIC_RETA_SIZE	   128
+#define VENIC_RSS_IPV4	   (1u << 0) /* src, dst address */
 #define VENIC_RSS_IPV4_TCP (1u << 1) /* + ports */
 #define VENIC_RSS_IPV4_UDP (1u << 2)
-#define VENIC_RSS_IPV6 (1u << 3)
+#define VENIC_RSS_IPV6	   (1u << 3)
 #define VENIC_RSS_IPV6_TCP (1u << 4)
 #define VENIC_RSS_IPV6_UDP (1u << 5)
 
@@ -208,6 +208,9 @@ enum venic_drop_reason {
 	VENIC_DROP_RX_NO_BUFFER = 4, /* rx: no posted buffer on the target queue */
 	VENIC_DROP_RX_OVERSIZE = 5,  /* rx: frame larger than the target's MTU */
 	VENIC_DROP_RX_DOWN = 6,	     /* rx: target VF not attached or stopped */
+	VENIC_DROP_SPOOF_MAC = 7,    /* tx: source MAC is not the VF's (src/dst check) */
+	VENIC_DROP_SPOOF_IP = 8,     /* tx: source IPv4 or ARP sender is not the VF's */
+	VENIC_DROP_DST_CHECK = 9,    /* rx: destination IPv4 is not the VF's */
 	VENIC_DROP_REASONS_MAX = 16
 };
 

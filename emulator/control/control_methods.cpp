@@ -35,8 +35,9 @@ uint16_t vf_id(const nlohmann::json& p, const char* name = "vf") {
 }
 
 void check_set_params(const nlohmann::json& p) {
-  only_params(p, {"vf", "mtu", "trusted", "link"});
-  if (p.size() < 2) throw RequestError{err::kInvalidParams, "nothing to set (mtu, trusted or link)"};
+  only_params(p, {"vf", "mtu", "trusted", "link", "src_dst_check", "secondary_ips"});
+  if (p.size() < 2)
+    throw RequestError{err::kInvalidParams, "nothing to set (mtu, trusted, link, src_dst_check or secondary_ips)"};
   if (p.contains("mtu")) {
     if (!p["mtu"].is_number_integer()) throw RequestError{err::kInvalidParams, "mtu: must be an integer"};
     long m = p["mtu"].get<long>();
@@ -45,6 +46,8 @@ void check_set_params(const nlohmann::json& p) {
   }
   if (p.contains("trusted") && !p["trusted"].is_boolean())
     throw RequestError{err::kInvalidParams, "trusted: must be true or false"};
+  if (p.contains("src_dst_check") && !p["src_dst_check"].is_boolean())
+    throw RequestError{err::kInvalidParams, "src_dst_check: must be true or false"};
   if (p.contains("link") && (!p["link"].is_string() || (p["link"] != "up" && p["link"] != "down")))
     throw RequestError{err::kInvalidParams, "link: must be \"up\" or \"down\""};
 }
@@ -68,7 +71,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
         {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
   }
   if (method == "vf.create") {
-    only_params(p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues"});
+    only_params(p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips"});
     vf::VfConfig c;
     try {
       c = vf::config_from_json(p, false);

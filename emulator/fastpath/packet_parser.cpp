@@ -98,6 +98,13 @@ bool parse_packet(std::span<const uint8_t> h, uint32_t frame_len, ParsedPacket& 
     parse_l4(h, h[off + 6], off + 40, out);
   } else if (type == kEthArp) {
     out.l3 = L3::kArp;
+    // Ethernet/IPv4 ARP: sender protocol address at 14, target at 24.
+    if (off + 28 > h.size()) {
+      out.truncated = true;
+      return true;
+    }
+    out.arp_sender = be32(&h[off + 14]);
+    out.arp_target = be32(&h[off + 24]);
   } else {
     out.l3 = L3::kOther;
   }

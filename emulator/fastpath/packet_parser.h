@@ -24,6 +24,8 @@ struct ParsedPacket {
   uint32_t dst_ip4 = 0;
   const uint8_t* src_ip6 = nullptr;
   const uint8_t* dst_ip6 = nullptr;
+  uint32_t arp_sender = 0;  // ARP sender / target protocol address, host order
+  uint32_t arp_target = 0;
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
   bool fragment = false;   // a non-first IPv4 fragment: no L4 header

@@ -55,6 +55,9 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
       p.n_dma = static_cast<uint32_t>(v.dma->regions().size());
     }
     p.rss = v.rss;
+    p.src_dst_check = v.cfg.src_dst_check;
+    p.ips.push_back(v.cfg.ip);
+    p.ips.insert(p.ips.end(), v.cfg.secondary_ips.begin(), v.cfg.secondary_ips.end());
     p.rt = v.rt.get();
     ports_.push_back(std::move(p));
   }

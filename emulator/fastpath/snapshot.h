@@ -39,6 +39,13 @@ struct PortView {
   const vf::DmaRegion* dma = nullptr;  // mem_id k is dma[k - 1]
   uint32_t n_dma = 0;
   vf::RssConfig rss;
+  bool src_dst_check = true;
+  std::vector<uint32_t> ips;  // primary first, then secondaries
+  bool owns_ip(uint32_t a) const {
+    for (uint32_t x : ips)
+      if (x == a) return true;
+    return false;
+  }
   vf::VfRuntime* rt = nullptr;
   std::vector<const PortView*> flood;  // polled peers in the subnet
   std::vector<const PortView*> promisc_peers;

@@ -109,6 +109,9 @@ class RxBatch {
     return true;
   }
 
+  // Counts a frame the open queue refuses (under its lock, like deliveries).
+  void drop(int reason) { counter_add(rq_->c.drops[reason], 1); }
+
   void deliver(FrameReader& frame, uint32_t len, uint16_t ptype, RssHash rss) {
     const PortView& dst = *port_;
     vf::RxqRuntime& rq = *rq_;
@@ -181,11 +184,36 @@ class RxBatch {
   bool dirty_ = false;
 };
 
+// Source check (EC2 semantics): a VF sends only from its own MAC and its own
+// addresses (ARP included); 0.0.0.0 is allowed for DHCP and ARP probes.
+int source_violation(const PortView& p, const ParsedPacket& pkt) {
+  if (!p.src_dst_check) return -1;
+  if (std::memcmp(pkt.src_mac, p.mac.data(), 6) != 0) return VENIC_DROP_SPOOF_MAC;
+  if (pkt.l3 == L3::kIpv4 && pkt.src_ip4 != 0 && !p.owns_ip(pkt.src_ip4)) return VENIC_DROP_SPOOF_IP;
+  if (pkt.l3 == L3::kArp && pkt.arp_sender != 0 && !p.owns_ip(pkt.arp_sender)) return VENIC_DROP_SPOOF_IP;
+  return -1;
+}
+
+// Destination check: unicast IPv4 reaches a checked VF only for its own
+// addresses; broadcast, multicast and non-IP frames pass as on a real VF.
+bool destination_allowed(const PortView& dst, const ParsedPacket& pkt) {
+  if (!dst.src_dst_check || pkt.l3 != L3::kIpv4 || pkt.is_multicast()) return true;
+  const uint32_t a = pkt.dst_ip4;
+  if (a == 0xffffffffu || (a >> 28) == 0xe) return true;  // limited broadcast, 224.0.0.0/4
+  const uint32_t mask = dst.prefix == 0 ? 0 : ~0u << (32 - dst.prefix);
+  if ((a & ~mask) == ~mask && (a & mask) == dst.subnet) return true;  // subnet broadcast
+  return dst.owns_ip(a);
+}
+
 // False when the destination takes nothing now (stopped, or being reset).
 bool deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_t len, const ParsedPacket& pkt) {
   if (dst.active_qps == 0 || dst.rt->mdd_tripped.load(std::memory_order_relaxed)) return false;
   RssHash h = rss_hash(dst.rss, pkt);
   batch.open(dst, rss_queue(dst.rss, h, dst.active_qps));
+  if (!destination_allowed(dst, pkt)) {
+    batch.drop(VENIC_DROP_DST_CHECK);
+    return true;
+  }
   batch.deliver(frame, len, pkt.ptype(), h);
   return true;
 }
@@ -260,6 +288,10 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
     ParsedPacket pkt;
     parse_packet({hdr, hdr_len}, total, pkt);
 
+    if (int reason = source_violation(port, pkt); reason >= 0) {
+      counter_add(tq.c.drops[reason], 1);
+      continue;
+    }
     counter_add(tq.c.pkts, 1);
     counter_add(tq.c.bytes, total);
     if (zero_copy) counter_add(tq.c.zero_copy_pkts, 1);

@@ -60,7 +60,28 @@ nlohmann::json to_json(const VfConfig& c) {
           {"mtu", c.mtu},
           {"trusted", c.trusted},
           {"queues", c.queues},
-          {"link", c.link_up ? "up" : "down"}};
+          {"link", c.link_up ? "up" : "down"},
+          {"src_dst_check", c.src_dst_check},
+          {"secondary_ips", [&] {
+             nlohmann::json l = nlohmann::json::array();
+             for (uint32_t a : c.secondary_ips) l.push_back(format_ipv4(a));
+             return l;
+           }()}};
+}
+
+std::vector<uint32_t> ipv4_list_from_json(const nlohmann::json& j, const char* field) {
+  if (!j.is_array()) throw ConfigError(std::string(field) + ": must be a list of IPv4 addresses");
+  if (j.size() > kMaxSecondaryIps)
+    throw ConfigError(std::string(field) + ": at most " + std::to_string(kMaxSecondaryIps) + " addresses");
+  std::vector<uint32_t> out;
+  for (const auto& e : j) {
+    auto a = e.is_string() ? parse_ipv4(e.get<std::string>()) : std::nullopt;
+    if (!a)
+      throw ConfigError(std::string(field) + ": '" + (e.is_string() ? e.get<std::string>() : e.dump()) +
+                        "' is not an IPv4 address");
+    out.push_back(*a);
+  }
+  return out;
 }
 
 namespace {
@@ -115,6 +136,11 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
     if (!j["trusted"].is_boolean()) throw ConfigError("trusted: must be true or false");
     c.trusted = j["trusted"].get<bool>();
   }
+  if (j.contains("src_dst_check")) {
+    if (!j["src_dst_check"].is_boolean()) throw ConfigError("src_dst_check: must be true or false");
+    c.src_dst_check = j["src_dst_check"].get<bool>();
+  }
+  if (j.contains("secondary_ips")) c.secondary_ips = ipv4_list_from_json(j["secondary_ips"], "secondary_ips");
   if (j.contains("link")) {
     std::string l = string_field(j, "link");
     if (l != "up" && l != "down") throw ConfigError("link: '" + l + "' must be up or down");
@@ -129,6 +155,15 @@ std::string validate(const VfConfig& c) {
   if (c.queues < 1 || c.queues > VENIC_MAX_QPS) return "queues: out of range 1-8";
   if (c.prefix < 1 || c.prefix > 32) return "prefix: out of range 1-32";
   if (!is_unicast(c.mac)) return "mac: not a unicast address";
+  for (size_t i = 0; i < c.secondary_ips.size(); i++) {
+    uint32_t a = c.secondary_ips[i];
+    if ((a & c.netmask()) != c.subnet())
+      return "secondary_ips: " + format_ipv4(a) + " is outside the subnet " + format_ipv4(c.subnet()) + "/" +
+             std::to_string(c.prefix);
+    if (a == c.ip) return "secondary_ips: " + format_ipv4(a) + " is the primary address";
+    for (size_t k = 0; k < i; k++)
+      if (c.secondary_ips[k] == a) return "secondary_ips: " + format_ipv4(a) + " appears twice";
+  }
   return "";
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace venic::vf {
 
@@ -23,8 +24,19 @@ struct VfConfig {
   bool trusted = false;
   uint8_t queues = 4;
   bool link_up = true;
+  // EC2's source/destination check: on, the VF sends only from its own MAC
+  // and addresses and receives only what is addressed to them.
+  bool src_dst_check = true;
+  std::vector<uint32_t> secondary_ips;  // host order, inside the subnet
 
   uint32_t subnet() const { return prefix == 0 ? 0 : ip & (~0u << (32 - prefix)); }
+  uint32_t netmask() const { return prefix == 0 ? 0 : ~0u << (32 - prefix); }
+  bool owns_ip(uint32_t a) const {
+    if (a == ip) return true;
+    for (uint32_t s : secondary_ips)
+      if (s == a) return true;
+    return false;
+  }
 };
 
 // Parsers return std::nullopt on bad input; the callers word the error.
@@ -44,6 +56,13 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id);
 struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Secondary private IPv4 addresses per VF, at most (EC2's largest per-ENI
+// figure is 50 addresses, the primary included).
+inline constexpr size_t kMaxSecondaryIps = 49;
+
+// Parses a JSON list of IPv4 strings; throws ConfigError naming `field`.
+std::vector<uint32_t> ipv4_list_from_json(const nlohmann::json& j, const char* field);
 
 // Checks the ranges (MTU, queues, prefix...); returns an error text or "".
 std::string validate(const VfConfig& c);

@@ -10,7 +10,8 @@ namespace venic::vf {
 namespace {
 
 const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {"no_route",     "bad_desc",    "oversize", "runt",
-                                                        "rx_no_buffer", "rx_oversize", "rx_down"};
+                                                        "rx_no_buffer", "rx_oversize", "rx_down",  "spoof_mac",
+                                                        "spoof_ip",     "dst_check"};
 
 QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   QueueCounters t;
@@ -37,6 +38,18 @@ uint64_t drop_sum(const QueueCounters& c) {
 }
 
 }  // namespace
+
+// An address belongs to one VF of a subnet, as a private IP to one ENI.
+void VfTable::check_addresses_free(const VfConfig& c) const {
+  for (auto& [id, v] : vfs_) {
+    if (id == c.id || v->cfg.subnet() != c.subnet() || v->cfg.prefix != c.prefix) continue;
+    std::vector<uint32_t> mine{c.ip};
+    mine.insert(mine.end(), c.secondary_ips.begin(), c.secondary_ips.end());
+    for (uint32_t a : mine)
+      if (v->cfg.owns_ip(a))
+        throw TableError("exists", "IP " + format_ipv4(a) + " is already used by VF " + std::to_string(id));
+  }
+}
 
 Vf& VfTable::must_find(uint16_t id) {
   auto it = vfs_.find(id);
@@ -96,6 +109,7 @@ const Vf& VfTable::create(VfConfig cfg, bool has_id) {
   for (auto& [id, v] : vfs_)
     if (v->cfg.mac == cfg.mac)
       throw TableError("exists", "MAC " + format_mac(cfg.mac) + " is already used by VF " + std::to_string(id));
+  check_addresses_free(cfg);
   if (cfg.type == Personality::kEfa)
     throw TableError("invalid_params", "type: the efa personality is not built yet; use ena");
   auto v = std::make_unique<Vf>();
@@ -131,7 +145,16 @@ const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
   if (p.contains("mtu")) c.mtu = p["mtu"].get<uint16_t>();
   if (p.contains("trusted")) c.trusted = p["trusted"].get<bool>();
   if (p.contains("link")) c.link_up = p["link"].get<std::string>() == "up";
+  if (p.contains("src_dst_check")) c.src_dst_check = p["src_dst_check"].get<bool>();
+  if (p.contains("secondary_ips")) {
+    try {
+      c.secondary_ips = ipv4_list_from_json(p["secondary_ips"], "secondary_ips");
+    } catch (const ConfigError& e) {
+      throw TableError("invalid_params", e.what());
+    }
+  }
   if (std::string e = validate(c); !e.empty()) throw TableError("invalid_params", e);
+  check_addresses_free(c);
   persist(&c, std::nullopt);
   bool link_changed = c.link_up != v.cfg.link_up;
   v.cfg = c;

@@ -45,7 +45,8 @@ class VfTable {
   // cfg.id is used when has_id, else the lowest free id.
   const Vf& create(VfConfig cfg, bool has_id);
   void remove(uint16_t id);
-  // Applies mtu / trusted / link from params (already type-checked fields).
+  // Applies mtu / trusted / link / src_dst_check / secondary_ips from params
+  // (type-checked by the caller, except the address list).
   const Vf& set(uint16_t id, const nlohmann::json& params);
   const Vf& get(uint16_t id) const;
   const std::map<uint16_t, std::unique_ptr<Vf>>& all() const { return vfs_; }
@@ -70,6 +71,7 @@ class VfTable {
 
  private:
   Vf& must_find(uint16_t id);
+  void check_addresses_free(const VfConfig& c) const;
   void persist(const VfConfig* upsert, std::optional<uint16_t> removed);
   void stop_queues(Vf& v);
   int admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result);

@@ -53,7 +53,7 @@ resets=$(stat_of 2 mdd_resets)
 log "   VF2 reset $resets times"
 
 log "2. delete a VF while testpmd transmits on it"
-testpmd_start tx 0 "${EAL_COPY[@]}" -- --forward-mode=txonly --eth-peer=0,02:00:00:00:00:02
+testpmd_start tx 0 "${EAL_COPY[@]}" -- --forward-mode=txonly --eth-peer=0,02:00:00:00:00:02 --tx-ip=10.0.1.10,10.0.1.11
 sleep 1
 [ "$(stat_of 0 tx_pkts)" -gt 0 ] || die "testpmd sent nothing before the delete"
 ctl vf delete 0 >/dev/null || die "delete of a busy VF failed"
@@ -64,7 +64,7 @@ verified_transfer 3 4 02:00:00:00:00:05 5000
 testpmd_stop tx
 
 log "3. kill -9 a client mid-transfer"
-testpmd_start tx2 3 "${EAL_COPY[@]}" -- --forward-mode=txonly --eth-peer=0,02:00:00:00:00:05
+testpmd_start tx2 3 "${EAL_COPY[@]}" -- --forward-mode=txonly --eth-peer=0,02:00:00:00:00:05 --tx-ip=10.0.1.12,10.0.1.13
 sleep 1
 kill -KILL "$TESTPMD_tx2_PID"
 wait "$TESTPMD_tx2_PID" 2>/dev/null || true

@@ -8,7 +8,7 @@ ctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10 >/dev/null
 ctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.1.11 >/dev/null
 
 testpmd_start rx 1 "${EAL_MODE[@]}" -- --forward-mode=rxonly
-testpmd_start tx 0 "${EAL_MODE[@]}" -- --forward-mode=txonly --eth-peer=0,02:00:00:00:00:02
+testpmd_start tx 0 "${EAL_MODE[@]}" -- --forward-mode=txonly --eth-peer=0,02:00:00:00:00:02 --tx-ip=10.0.1.10,10.0.1.11
 sleep 2
 testpmd_stop tx
 sleep 0.5 # let the receiver take what is still in its ring

@@ -283,6 +283,37 @@ TEST_F(ControlMethodsTest, DuplicateIdIsExists) {
   EXPECT_TRUE(is_error(create(2, {{"id", 3}}), "exists"));
 }
 
+TEST_F(ControlMethodsTest, AddressesAreCheckedAndUniqueInASubnet) {
+  json a = ok("vf.create", {{"type", "ena"},
+                            {"mac", "02:00:00:00:00:01"},
+                            {"ip", "10.0.1.10"},
+                            {"secondary_ips", {"10.0.1.20", "10.0.1.21"}}});
+  EXPECT_EQ(a["src_dst_check"], true);  // on by default, as on EC2
+  EXPECT_EQ(a["secondary_ips"], json({"10.0.1.20", "10.0.1.21"}));
+  // Another VF of the subnet may not take the primary or a secondary address.
+  EXPECT_TRUE(
+      is_error(call("vf.create", {{"type", "ena"}, {"mac", "02:00:00:00:00:02"}, {"ip", "10.0.1.21"}}), "exists"));
+  // The same address in another subnet is fine.
+  ok("vf.create", {{"type", "ena"},
+                   {"mac", "02:00:00:00:00:03"},
+                   {"ip", "10.0.1.21"},
+                   {"prefix", 25},
+                   {"secondary_ips", json::array()}});
+  json outside =
+      call("vf.create",
+           {{"type", "ena"}, {"mac", "02:00:00:00:00:04"}, {"ip", "10.0.2.10"}, {"secondary_ips", {"10.0.3.1"}}});
+  EXPECT_TRUE(is_error(outside, "invalid_params"));
+  EXPECT_NE(outside["error"]["message"].get<std::string>().find("outside the subnet"), std::string::npos);
+  EXPECT_TRUE(is_error(
+      call("vf.create",
+           {{"type", "ena"}, {"mac", "02:00:00:00:00:05"}, {"ip", "10.0.2.10"}, {"secondary_ips", {"10.0.2.300"}}}),
+      "invalid_params"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"src_dst_check", "off"}}), "invalid_params"));
+  json off = ok("vf.set", {{"vf", 0}, {"src_dst_check", false}, {"secondary_ips", {"10.0.1.30"}}});
+  EXPECT_EQ(off["src_dst_check"], false);
+  EXPECT_EQ(off["secondary_ips"], json({"10.0.1.30"}));
+}
+
 TEST_F(ControlMethodsTest, The257thVfIsLimit) {
   // Regions are lazily allocated memfds, so 256 VFs are cheap; keep it so.
   // No state store here: 256 fsyncs would test the disk, not the table.
@@ -295,7 +326,9 @@ TEST_F(ControlMethodsTest, The257thVfIsLimit) {
   };
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < VENIC_MAX_VFS; i++) {
-    json r = send({{"type", "ena"}, {"mac", mac_for(i + 1)}, {"ip", "10.0.1.1"}, {"queues", 1}});
+    // One subnet each: an address belongs to one VF of a subnet.
+    json r =
+        send({{"type", "ena"}, {"mac", mac_for(i + 1)}, {"ip", "10.1." + std::to_string(i) + ".1"}, {"queues", 1}});
     ASSERT_TRUE(r.contains("result")) << "VF " << i << ": " << r.dump();
     ASSERT_EQ(r["result"]["id"], i);
   }
@@ -354,8 +387,8 @@ TEST_F(ControlMethodsTest, StatsStartAtZeroWithEveryDropReason) {
   for (const char* k :
        {"tx_pkts", "tx_bytes", "rx_pkts", "rx_bytes", "tx_zero_copy_pkts", "rx_zero_copy_pkts", "mdd_resets"})
     EXPECT_EQ(s[k], 0) << k;
-  const std::set<std::string> want{"no_route",     "bad_desc",    "oversize", "runt",
-                                   "rx_no_buffer", "rx_oversize", "rx_down"};
+  const std::set<std::string> want{"no_route",    "bad_desc", "oversize",  "runt",     "rx_no_buffer",
+                                   "rx_oversize", "rx_down",  "spoof_mac", "spoof_ip", "dst_check"};
   std::set<std::string> got;
   for (auto& [k, v] : s["drops"].items()) {
     got.insert(k);

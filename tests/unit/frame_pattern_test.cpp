@@ -84,3 +84,19 @@ TEST(FramePattern, ForeignEthertypeFails) {
 
 }  // namespace
 }  // namespace venic::tools
+
+// The UDP variant carries the same verifiable payload after its headers, and
+// its addresses are where an IPv4 parser looks for them.
+TEST(FramePattern, UdpFramesRoundTripAndCarryTheirAddresses) {
+  venic::vf::MacAddr a{2, 0, 0, 0, 0, 1}, b{2, 0, 0, 0, 0, 2};
+  auto f = venic::tools::make_udp_frame(b, a, 7, 128, 10001, 0x0a000114, 0x0a000115);
+  ASSERT_EQ(f.size(), 128u);
+  EXPECT_TRUE(venic::tools::check_frame(f.data(), 128));
+  EXPECT_EQ(f[23], 17);  // UDP
+  EXPECT_EQ(f[26], 10);
+  EXPECT_EQ(f[29], 0x14);  // source 10.0.1.20
+  EXPECT_EQ(f[33], 0x15);  // destination 10.0.1.21
+  EXPECT_EQ(f[34] << 8 | f[35], 10001);
+  f[100] ^= 1;
+  EXPECT_FALSE(venic::tools::check_frame(f.data(), 128));
+}

@@ -36,12 +36,13 @@ inline std::vector<uint8_t> make_frame(const vf::MacAddr& dst, const vf::MacAddr
   return f;
 }
 
-// An IPv4/UDP frame 10.0.1.10:sport -> 10.0.1.11:5001 (checksums valid),
-// its payload patterned like make_frame's, for flow-based tests (RSS).
+// An IPv4/UDP frame src_ip:sport -> dst_ip:5001 (host-order addresses; IP
+// checksum valid, no UDP checksum), its payload verifiable like make_frame's,
+// for flow and address tests (RSS, source/destination check).
 inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::MacAddr& src, uint32_t seq, uint32_t len,
-                                           uint16_t sport) {
+                                           uint16_t sport, uint32_t src_ip = 0x0a00010a, uint32_t dst_ip = 0x0a00010b) {
   constexpr uint32_t kHeaders = 14 + 20 + 8;
-  std::vector<uint8_t> f(len < kHeaders + 4 ? kHeaders + 4 : len);
+  std::vector<uint8_t> f(len < kHeaders + 12 ? kHeaders + 12 : len);
   len = static_cast<uint32_t>(f.size());
   std::memcpy(&f[0], dst.data(), 6);
   std::memcpy(&f[6], src.data(), 6);
@@ -49,9 +50,12 @@ inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::Mac
   f[13] = 0x00;
   uint8_t* ip = &f[14];
   const uint16_t ip_len = static_cast<uint16_t>(len - 14), udp_len = static_cast<uint16_t>(len - 34);
-  const uint8_t hdr[20] = {
-      0x45, 0, uint8_t(ip_len >> 8), uint8_t(ip_len), 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 1, 10, 10, 0, 1, 11};
-  std::memcpy(ip, hdr, 20);
+  const uint8_t hdr[12] = {0x45, 0, uint8_t(ip_len >> 8), uint8_t(ip_len), 0, 0, 0x40, 0, 64, 17, 0, 0};
+  std::memcpy(ip, hdr, 12);
+  for (int i = 0; i < 4; i++) {
+    ip[12 + i] = uint8_t(src_ip >> (24 - 8 * i));
+    ip[16 + i] = uint8_t(dst_ip >> (24 - 8 * i));
+  }
   uint32_t sum = 0;
   for (int i = 0; i < 20; i += 2) sum += uint32_t(ip[i]) << 8 | ip[i + 1];
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
@@ -65,19 +69,29 @@ inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::Mac
   udp[4] = uint8_t(udp_len >> 8);
   udp[5] = uint8_t(udp_len);
   udp[6] = udp[7] = 0;  // no UDP checksum (allowed for IPv4)
-  for (uint32_t i = kHeaders; i < len; i++) f[i] = pattern_byte(seq, i);
+  // The same verifiable payload as make_frame's, after the UDP header.
+  std::memcpy(&f[kHeaders], &kFrameMagic, 4);
+  std::memcpy(&f[kHeaders + 4], &seq, 4);
+  std::memcpy(&f[kHeaders + 8], &len, 4);
+  for (uint32_t i = kHeaders + 12; i < len; i++) f[i] = pattern_byte(seq, i);
   return f;
 }
 
 // True when the frame is one of make_frame's, intact (MACs not checked).
 inline bool check_frame(const uint8_t* f, uint32_t len) {
-  if (len < 26 || f[12] != 0x88 || f[13] != 0xb5) return false;
+  uint32_t off;
+  if (len >= 26 && f[12] == 0x88 && f[13] == 0xb5)
+    off = 14;  // make_frame
+  else if (len >= 54 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17)
+    off = 42;  // make_udp_frame
+  else
+    return false;
   uint32_t magic, seq, flen;
-  std::memcpy(&magic, &f[14], 4);
-  std::memcpy(&seq, &f[18], 4);
-  std::memcpy(&flen, &f[22], 4);
+  std::memcpy(&magic, &f[off], 4);
+  std::memcpy(&seq, &f[off + 4], 4);
+  std::memcpy(&flen, &f[off + 8], 4);
   if (magic != kFrameMagic || flen != len) return false;
-  for (uint32_t i = 26; i < len; i++)
+  for (uint32_t i = off + 12; i < len; i++)
     if (f[i] != pattern_byte(seq, i)) return false;
   return true;
 }

@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(60, VENIC_FRAME_MAX))
       ->capture_default_str();
   unsigned pps = 0, udp_flows = 0;
+  std::string src_mac_s, src_ip_s = "10.0.1.10", dst_ip_s = "10.0.1.11";
+  send->add_option("--src-mac", src_mac_s, "source MAC (default the VF's; another one is a spoof)");
+  send->add_option("--src-ip", src_ip_s, "source IPv4 of --udp-flows frames")->capture_default_str();
+  send->add_option("--dst-ip", dst_ip_s, "destination IPv4 of --udp-flows frames")->capture_default_str();
   send->add_option("--udp-flows", udp_flows,
                    "send IPv4/UDP frames (10.0.1.10 -> 10.0.1.11, port 5001) from this many source ports")
       ->capture_default_str();
@@ -138,6 +142,14 @@ int main(int argc, char** argv) {
   }
   Vf v;
   if (int rc = open_vf(socket, vf, v)) return rc;
+  venic::vf::MacAddr src_mac = v.mac;
+  if (!src_mac_s.empty()) {
+    auto m = venic::vf::parse_mac(src_mac_s);
+    if (!m) return fail("invalid MAC address '" + src_mac_s + "'");
+    src_mac = *m;
+  }
+  auto src_ip = venic::vf::parse_ipv4(src_ip_s), dst_ip = venic::vf::parse_ipv4(dst_ip_s);
+  if (!src_ip || !dst_ip) return fail("invalid --src-ip or --dst-ip");
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
 
   if (send->parsed()) {
@@ -148,8 +160,9 @@ int main(int argc, char** argv) {
         auto due = start + std::chrono::nanoseconds(uint64_t(s) * 1000000000ull / pps);
         while (Clock::now() < due) std::this_thread::yield();
       }
-      auto frame = udp_flows ? venic::tools::make_udp_frame(dst, v.mac, s, size, 10000 + s % udp_flows)
-                             : venic::tools::make_frame(dst, v.mac, s, size);
+      auto frame = udp_flows
+                       ? venic::tools::make_udp_frame(dst, src_mac, s, size, 10000 + s % udp_flows, *src_ip, *dst_ip)
+                       : venic::tools::make_frame(dst, src_mac, s, size);
       if (!send_one(v, frame, deadline)) return fail("send stalled after " + std::to_string(s) + " frames");
     }
     drain_tx(v, deadline);

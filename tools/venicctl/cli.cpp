@@ -27,6 +27,7 @@ constexpr const char* kExamples = R"(Examples:
   venicctl vf list
   venicctl vf show 0
   venicctl vf set 0 --mtu 9001 --trusted on --link down
+  venicctl vf set 1 --src-dst-check off --secondary-ip 10.0.1.20 --secondary-ip 10.0.1.21
   venicctl vf delete 7
   venicctl stats                 # counters of every VF
   venicctl stats 0 --watch 2     # VF 0 every 2 s with packet rates; Ctrl-C stops
@@ -69,7 +70,11 @@ struct CommandLine {
   CLI::Option* set_mtu = nullptr;
   CLI::Option* set_trusted = nullptr;
   CLI::Option* set_link = nullptr;
-  std::string set_mtu_text, set_trusted_text, set_link_text;
+  CLI::Option* set_src_dst_check = nullptr;
+  CLI::Option* set_secondary_ips = nullptr;
+  CLI::Option* create_src_dst_check = nullptr;
+  std::string set_mtu_text, set_trusted_text, set_link_text, set_src_dst_check_text, create_src_dst_check_text;
+  std::vector<std::string> set_secondary_ips_list;
 
   StatsOptions stats;
   CLI::Option* stats_vf = nullptr;
@@ -118,6 +123,13 @@ void define_commands(CLI::App& app, CommandLine& cl) {
       cl.vf_create->add_option("--queues", cl.create_queues_text, "queue pairs, 1-8 (default 4)")->type_name("N");
   cl.create_id =
       cl.vf_create->add_option("--id", cl.create_id_text, "VF id, 0-255 (default: lowest free)")->type_name("N");
+  cl.create_src_dst_check = cl.vf_create
+                                ->add_option("--src-dst-check", cl.create_src_dst_check_text,
+                                             "source/destination check, on (default) or off (a NAT or router)")
+                                ->type_name("on|off");
+  cl.vf_create
+      ->add_option("--secondary-ip", cl.create.secondary_ips, "secondary private IPv4 in the subnet (repeatable)")
+      ->type_name("IPV4");
   cl.vf_create->footer(kCreateExamples);
 
   cl.vf_list = vf->add_subcommand("list", "list VFs");
@@ -130,6 +142,13 @@ void define_commands(CLI::App& app, CommandLine& cl) {
   cl.set_mtu = cl.vf_set->add_option("--mtu", cl.set_mtu_text, "MTU, 68-9001")->type_name("BYTES");
   cl.set_trusted = cl.vf_set->add_option("--trusted", cl.set_trusted_text, "on or off")->type_name("on|off");
   cl.set_link = cl.vf_set->add_option("--link", cl.set_link_text, "up or down")->type_name("up|down");
+  cl.set_src_dst_check =
+      cl.vf_set->add_option("--src-dst-check", cl.set_src_dst_check_text, "on or off")->type_name("on|off");
+  cl.set_secondary_ips =
+      cl.vf_set
+          ->add_option("--secondary-ip", cl.set_secondary_ips_list,
+                       "the VF's secondary IPv4s, replacing the list (repeatable; \"none\" clears it)")
+          ->type_name("IPV4");
   cl.vf_set->footer(kSetExamples);
 
   cl.vf_delete = vf->add_subcommand("delete", "delete a VF");
@@ -185,6 +204,7 @@ void execute(const CommandLine& cl, std::ostream& out) {
     create.mtu = given(cl.create_mtu, cl.create_mtu_text);
     create.queues = given(cl.create_queues, cl.create_queues_text);
     create.id = given(cl.create_id, cl.create_id_text);
+    create.src_dst_check = given(cl.create_src_dst_check, cl.create_src_dst_check_text);
     run_request(cl.socket_path, build_vf_create(create), output, format_vf_created, out);
   } else if (cl.vf_list->parsed()) {
     run_request(
@@ -193,8 +213,16 @@ void execute(const CommandLine& cl, std::ostream& out) {
   } else if (cl.vf_show->parsed()) {
     run_request(cl.socket_path, build_vf_show(cl.vf_text), output, format_vf_details, out);
   } else if (cl.vf_set->parsed()) {
-    VfSetOptions set{cl.vf_text, given(cl.set_mtu, cl.set_mtu_text), given(cl.set_trusted, cl.set_trusted_text),
-                     given(cl.set_link, cl.set_link_text)};
+    VfSetOptions set{cl.vf_text,
+                     given(cl.set_mtu, cl.set_mtu_text),
+                     given(cl.set_trusted, cl.set_trusted_text),
+                     given(cl.set_link, cl.set_link_text),
+                     given(cl.set_src_dst_check, cl.set_src_dst_check_text),
+                     std::nullopt};
+    if (cl.set_secondary_ips->count() > 0) {
+      set.secondary_ips = cl.set_secondary_ips_list;
+      if (set.secondary_ips->size() == 1 && set.secondary_ips->front() == "none") set.secondary_ips->clear();
+    }
     run_request(cl.socket_path, build_vf_set(set), output, format_vf_updated, out);
   } else if (cl.vf_delete->parsed()) {
     run_request(cl.socket_path, build_vf_delete(cl.vf_text), output, format_vf_deleted, out);

@@ -9,6 +9,22 @@ void throw_if_error(const std::string& error) {
   if (!error.empty()) throw UsageError(error);
 }
 
+nlohmann::json ip_list(const std::vector<std::string>& texts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& t : texts) {
+    std::string ip;
+    throw_if_error(parse_ipv4(t, ip));
+    list.push_back(ip);
+  }
+  return list;
+}
+
+bool on_off(const char* option, const std::string& text) {
+  bool value = false;
+  throw_if_error(parse_on_off(option, text, value));
+  return value;
+}
+
 int vf_id(const std::string& text) {
   int id = 0;
   throw_if_error(parse_vf_id(text, id));
@@ -40,6 +56,8 @@ Request build_vf_create(const VfCreateOptions& options) {
   }
   if (options.id) request.params["id"] = vf_id(*options.id);
   if (options.trusted) request.params["trusted"] = true;
+  if (options.src_dst_check) request.params["src_dst_check"] = on_off("--src-dst-check", *options.src_dst_check);
+  if (!options.secondary_ips.empty()) request.params["secondary_ips"] = ip_list(options.secondary_ips);
   return request;
 }
 
@@ -61,8 +79,10 @@ Request build_vf_set(const VfSetOptions& options) {
     throw_if_error(parse_link_state(*options.link, link));
     request.params["link"] = link;
   }
-  if (!options.mtu && !options.trusted && !options.link)
-    throw UsageError("vf set: nothing to change (give --mtu, --trusted or --link)");
+  if (options.src_dst_check) request.params["src_dst_check"] = on_off("--src-dst-check", *options.src_dst_check);
+  if (options.secondary_ips) request.params["secondary_ips"] = ip_list(*options.secondary_ips);
+  if (request.params.size() == 1)
+    throw UsageError("vf set: nothing to change (give --mtu, --trusted, --link, --src-dst-check or --secondary-ip)");
   return request;
 }
 

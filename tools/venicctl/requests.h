@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace venic::ctl {
 
@@ -31,6 +32,8 @@ struct VfCreateOptions {
   std::optional<std::string> queues;
   std::optional<std::string> id;
   bool trusted = false;
+  std::optional<std::string> src_dst_check;  // on|off
+  std::vector<std::string> secondary_ips;
 };
 
 struct VfSetOptions {
@@ -38,6 +41,8 @@ struct VfSetOptions {
   std::optional<std::string> mtu;
   std::optional<std::string> trusted;
   std::optional<std::string> link;
+  std::optional<std::string> src_dst_check;               // on|off
+  std::optional<std::vector<std::string>> secondary_ips;  // replaces the list
 };
 
 struct StatsOptions {
