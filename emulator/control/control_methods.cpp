@@ -35,9 +35,10 @@ uint16_t vf_id(const nlohmann::json& p, const char* name = "vf") {
 }
 
 void check_set_params(const nlohmann::json& p) {
-  only_params(p, {"vf", "mtu", "trusted", "link", "src_dst_check", "secondary_ips"});
+  only_params(p, {"vf", "mtu", "trusted", "link", "src_dst_check", "secondary_ips", "ipv6"});
   if (p.size() < 2)
-    throw RequestError{err::kInvalidParams, "nothing to set (mtu, trusted, link, src_dst_check or secondary_ips)"};
+    throw RequestError{err::kInvalidParams,
+                       "nothing to set (mtu, trusted, link, src_dst_check, secondary_ips or ipv6)"};
   if (p.contains("mtu")) {
     if (!p["mtu"].is_number_integer()) throw RequestError{err::kInvalidParams, "mtu: must be an integer"};
     long m = p["mtu"].get<long>();
@@ -71,7 +72,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
         {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
   }
   if (method == "vf.create") {
-    only_params(p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips"});
+    only_params(
+        p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips", "ipv6"});
     vf::VfConfig c;
     try {
       c = vf::config_from_json(p, false);

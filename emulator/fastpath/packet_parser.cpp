@@ -79,6 +79,7 @@ bool parse_packet(std::span<const uint8_t> h, uint32_t frame_len, ParsedPacket& 
     }
     out.src_ip4 = be32(&h[off + 12]);
     out.dst_ip4 = be32(&h[off + 16]);
+    out.l3_addresses = true;
     uint16_t frag = be16(&h[off + 6]);
     if (frag & 0x1fff) {
       out.fragment = true;
@@ -94,6 +95,7 @@ bool parse_packet(std::span<const uint8_t> h, uint32_t frame_len, ParsedPacket& 
     }
     out.src_ip6 = &h[off + 8];
     out.dst_ip6 = &h[off + 24];
+    out.l3_addresses = true;
     // Extension headers are not walked: their L4 counts as "other".
     parse_l4(h, h[off + 6], off + 40, out);
   } else if (type == kEthArp) {
@@ -105,6 +107,7 @@ bool parse_packet(std::span<const uint8_t> h, uint32_t frame_len, ParsedPacket& 
     }
     out.arp_sender = be32(&h[off + 14]);
     out.arp_target = be32(&h[off + 24]);
+    out.l3_addresses = true;
   } else {
     out.l3 = L3::kOther;
   }

@@ -28,8 +28,9 @@ struct ParsedPacket {
   uint32_t arp_target = 0;
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
-  bool fragment = false;   // a non-first IPv4 fragment: no L4 header
-  bool truncated = false;  // a header claimed more bytes than there are
+  bool fragment = false;      // a non-first IPv4 fragment: no L4 header
+  bool truncated = false;     // a header claimed more bytes than there are
+  bool l3_addresses = false;  // the IPv4/IPv6/ARP addresses above were read
 
   bool is_multicast() const { return dst_mac[0] & 1; }
   bool is_broadcast() const {

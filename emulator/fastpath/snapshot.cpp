@@ -58,6 +58,7 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     p.src_dst_check = v.cfg.src_dst_check;
     p.ips.push_back(v.cfg.ip);
     p.ips.insert(p.ips.end(), v.cfg.secondary_ips.begin(), v.cfg.secondary_ips.end());
+    p.ipv6 = v.cfg.ipv6;
     p.rt = v.rt.get();
     ports_.push_back(std::move(p));
   }

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -41,6 +42,12 @@ struct PortView {
   vf::RssConfig rss;
   bool src_dst_check = true;
   std::vector<uint32_t> ips;  // primary first, then secondaries
+  std::vector<vf::Ipv6Addr> ipv6;
+  bool owns_ipv6(const uint8_t* a) const {
+    for (const auto& x : ipv6)
+      if (std::memcmp(x.data(), a, 16) == 0) return true;
+    return false;
+  }
   bool owns_ip(uint32_t a) const {
     for (uint32_t x : ips)
       if (x == a) return true;

@@ -184,20 +184,38 @@ class RxBatch {
   bool dirty_ = false;
 };
 
+bool ipv6_link_local(const uint8_t* a) {
+  return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+bool ipv6_unspecified(const uint8_t* a) {
+  for (int i = 0; i < 16; i++)
+    if (a[i]) return false;
+  return true;
+}
+
 // Source check (EC2 semantics): a VF sends only from its own MAC and its own
 // addresses (ARP included); 0.0.0.0 is allowed for DHCP and ARP probes.
 int source_violation(const PortView& p, const ParsedPacket& pkt) {
   if (!p.src_dst_check) return -1;
   if (std::memcmp(pkt.src_mac, p.mac.data(), 6) != 0) return VENIC_DROP_SPOOF_MAC;
+  const bool ip_like = pkt.l3 == L3::kIpv4 || pkt.l3 == L3::kIpv6 || pkt.l3 == L3::kArp;
+  if (ip_like && !pkt.l3_addresses) return VENIC_DROP_SPOOF_IP;  // a source that cannot be checked
   if (pkt.l3 == L3::kIpv4 && pkt.src_ip4 != 0 && !p.owns_ip(pkt.src_ip4)) return VENIC_DROP_SPOOF_IP;
   if (pkt.l3 == L3::kArp && pkt.arp_sender != 0 && !p.owns_ip(pkt.arp_sender)) return VENIC_DROP_SPOOF_IP;
+  // IPv6: its own addresses, link-local (neighbour discovery) and :: (DAD).
+  if (pkt.l3 == L3::kIpv6 && !ipv6_link_local(pkt.src_ip6) && !ipv6_unspecified(pkt.src_ip6) &&
+      !p.owns_ipv6(pkt.src_ip6))
+    return VENIC_DROP_SPOOF_IP;
   return -1;
 }
 
 // Destination check: unicast IPv4 reaches a checked VF only for its own
 // addresses; broadcast, multicast and non-IP frames pass as on a real VF.
 bool destination_allowed(const PortView& dst, const ParsedPacket& pkt) {
-  if (!dst.src_dst_check || pkt.l3 != L3::kIpv4 || pkt.is_multicast()) return true;
+  if (!dst.src_dst_check || pkt.is_multicast()) return true;
+  if ((pkt.l3 == L3::kIpv4 || pkt.l3 == L3::kIpv6) && !pkt.l3_addresses) return false;
+  if (pkt.l3 == L3::kIpv6) return pkt.dst_ip6[0] == 0xff || ipv6_link_local(pkt.dst_ip6) || dst.owns_ipv6(pkt.dst_ip6);
+  if (pkt.l3 != L3::kIpv4) return true;
   const uint32_t a = pkt.dst_ip4;
   if (a == 0xffffffffu || (a >> 28) == 0xe) return true;  // limited broadcast, 224.0.0.0/4
   const uint32_t mask = dst.prefix == 0 ? 0 : ~0u << (32 - dst.prefix);

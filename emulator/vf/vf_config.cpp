@@ -32,6 +32,18 @@ std::optional<uint32_t> parse_ipv4(const std::string& s) {
   return ntohl(a.s_addr);
 }
 
+std::optional<Ipv6Addr> parse_ipv6(const std::string& s) {
+  Ipv6Addr a{};
+  if (::inet_pton(AF_INET6, s.c_str(), a.data()) != 1) return std::nullopt;
+  return a;
+}
+
+std::string format_ipv6(const Ipv6Addr& a) {
+  char b[INET6_ADDRSTRLEN];
+  ::inet_ntop(AF_INET6, a.data(), b, sizeof(b));
+  return b;
+}
+
 std::string format_mac(const MacAddr& m) {
   char b[18];
   std::snprintf(b, sizeof(b), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
@@ -62,11 +74,32 @@ nlohmann::json to_json(const VfConfig& c) {
           {"queues", c.queues},
           {"link", c.link_up ? "up" : "down"},
           {"src_dst_check", c.src_dst_check},
-          {"secondary_ips", [&] {
+          {"secondary_ips",
+           [&] {
              nlohmann::json l = nlohmann::json::array();
              for (uint32_t a : c.secondary_ips) l.push_back(format_ipv4(a));
              return l;
+           }()},
+          {"ipv6", [&] {
+             nlohmann::json l = nlohmann::json::array();
+             for (const auto& a : c.ipv6) l.push_back(format_ipv6(a));
+             return l;
            }()}};
+}
+
+std::vector<Ipv6Addr> ipv6_list_from_json(const nlohmann::json& j, const char* field) {
+  if (!j.is_array()) throw ConfigError(std::string(field) + ": must be a list of IPv6 addresses");
+  if (j.size() > kMaxIpv6)
+    throw ConfigError(std::string(field) + ": at most " + std::to_string(kMaxIpv6) + " addresses");
+  std::vector<Ipv6Addr> out;
+  for (const auto& e : j) {
+    auto a = e.is_string() ? parse_ipv6(e.get<std::string>()) : std::nullopt;
+    if (!a)
+      throw ConfigError(std::string(field) + ": '" + (e.is_string() ? e.get<std::string>() : e.dump()) +
+                        "' is not an IPv6 address");
+    out.push_back(*a);
+  }
+  return out;
 }
 
 std::vector<uint32_t> ipv4_list_from_json(const nlohmann::json& j, const char* field) {
@@ -141,6 +174,7 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
     c.src_dst_check = j["src_dst_check"].get<bool>();
   }
   if (j.contains("secondary_ips")) c.secondary_ips = ipv4_list_from_json(j["secondary_ips"], "secondary_ips");
+  if (j.contains("ipv6")) c.ipv6 = ipv6_list_from_json(j["ipv6"], "ipv6");
   if (j.contains("link")) {
     std::string l = string_field(j, "link");
     if (l != "up" && l != "down") throw ConfigError("link: '" + l + "' must be up or down");
@@ -163,6 +197,14 @@ std::string validate(const VfConfig& c) {
     if (a == c.ip) return "secondary_ips: " + format_ipv4(a) + " is the primary address";
     for (size_t k = 0; k < i; k++)
       if (c.secondary_ips[k] == a) return "secondary_ips: " + format_ipv4(a) + " appears twice";
+  }
+  for (size_t i = 0; i < c.ipv6.size(); i++) {
+    const Ipv6Addr& a = c.ipv6[i];
+    // Unicast global or unique-local only: link-local is every VF's own, multicast no one's.
+    if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a == Ipv6Addr{})
+      return "ipv6: " + format_ipv6(a) + " is not a unicast global address";
+    for (size_t k = 0; k < i; k++)
+      if (c.ipv6[k] == a) return "ipv6: " + format_ipv6(a) + " appears twice";
   }
   return "";
 }

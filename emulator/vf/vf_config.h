@@ -13,6 +13,7 @@ namespace venic::vf {
 enum class Personality : uint8_t { kEna = 1, kEfa = 2 };
 
 using MacAddr = std::array<uint8_t, 6>;
+using Ipv6Addr = std::array<uint8_t, 16>;
 
 struct VfConfig {
   uint16_t id = 0;
@@ -28,6 +29,7 @@ struct VfConfig {
   // and addresses and receives only what is addressed to them.
   bool src_dst_check = true;
   std::vector<uint32_t> secondary_ips;  // host order, inside the subnet
+  std::vector<Ipv6Addr> ipv6;           // network order
 
   uint32_t subnet() const { return prefix == 0 ? 0 : ip & (~0u << (32 - prefix)); }
   uint32_t netmask() const { return prefix == 0 ? 0 : ~0u << (32 - prefix); }
@@ -60,6 +62,11 @@ struct ConfigError : std::runtime_error {
 // Secondary private IPv4 addresses per VF, at most (EC2's largest per-ENI
 // figure is 50 addresses, the primary included).
 inline constexpr size_t kMaxSecondaryIps = 49;
+inline constexpr size_t kMaxIpv6 = 50;  // per ENI on EC2's largest types
+
+std::optional<Ipv6Addr> parse_ipv6(const std::string& s);
+std::string format_ipv6(const Ipv6Addr& a);
+std::vector<Ipv6Addr> ipv6_list_from_json(const nlohmann::json& j, const char* field);
 
 // Parses a JSON list of IPv4 strings; throws ConfigError naming `field`.
 std::vector<uint32_t> ipv4_list_from_json(const nlohmann::json& j, const char* field);

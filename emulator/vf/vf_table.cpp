@@ -49,6 +49,13 @@ void VfTable::check_addresses_free(const VfConfig& c) const {
       if (v->cfg.owns_ip(a))
         throw TableError("exists", "IP " + format_ipv4(a) + " is already used by VF " + std::to_string(id));
   }
+  for (auto& [id, v] : vfs_) {  // IPv6 addresses are unique everywhere
+    if (id == c.id) continue;
+    for (const auto& a : c.ipv6)
+      for (const auto& b : v->cfg.ipv6)
+        if (a == b)
+          throw TableError("exists", "IPv6 " + format_ipv6(a) + " is already used by VF " + std::to_string(id));
+  }
 }
 
 Vf& VfTable::must_find(uint16_t id) {
@@ -149,6 +156,13 @@ const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
   if (p.contains("secondary_ips")) {
     try {
       c.secondary_ips = ipv4_list_from_json(p["secondary_ips"], "secondary_ips");
+    } catch (const ConfigError& e) {
+      throw TableError("invalid_params", e.what());
+    }
+  }
+  if (p.contains("ipv6")) {
+    try {
+      c.ipv6 = ipv6_list_from_json(p["ipv6"], "ipv6");
     } catch (const ConfigError& e) {
       throw TableError("invalid_params", e.what());
     }

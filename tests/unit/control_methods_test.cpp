@@ -309,6 +309,12 @@ TEST_F(ControlMethodsTest, AddressesAreCheckedAndUniqueInASubnet) {
            {{"type", "ena"}, {"mac", "02:00:00:00:00:05"}, {"ip", "10.0.2.10"}, {"secondary_ips", {"10.0.2.300"}}}),
       "invalid_params"));
   EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"src_dst_check", "off"}}), "invalid_params"));
+  // IPv6: unicast only, unique across VFs.
+  json v6 = ok("vf.set", {{"vf", 0}, {"ipv6", {"2600:1f18::10"}}});
+  EXPECT_EQ(v6["ipv6"], json({"2600:1f18::10"}));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 1}, {"ipv6", {"2600:1f18::10"}}}), "exists"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 1}, {"ipv6", {"fe80::1"}}}), "invalid_params"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 1}, {"ipv6", {"not-an-address"}}}), "invalid_params"));
   json off = ok("vf.set", {{"vf", 0}, {"src_dst_check", false}, {"secondary_ips", {"10.0.1.30"}}});
   EXPECT_EQ(off["src_dst_check"], false);
   EXPECT_EQ(off["secondary_ips"], json({"10.0.1.30"}));

@@ -3,6 +3,7 @@
 // receiver can check every byte without knowing what was sent.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -77,6 +78,40 @@ inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::Mac
   return f;
 }
 
+// The IPv6 twin of make_udp_frame: src:sport -> dst:5001, no extension headers.
+inline std::vector<uint8_t> make_udp6_frame(const vf::MacAddr& dst, const vf::MacAddr& src, uint32_t seq, uint32_t len,
+                                            uint16_t sport, const std::array<uint8_t, 16>& src_ip,
+                                            const std::array<uint8_t, 16>& dst_ip) {
+  constexpr uint32_t kHeaders = 14 + 40 + 8;
+  std::vector<uint8_t> f(len < kHeaders + 12 ? kHeaders + 12 : len);
+  len = static_cast<uint32_t>(f.size());
+  std::memcpy(&f[0], dst.data(), 6);
+  std::memcpy(&f[6], src.data(), 6);
+  f[12] = 0x86;
+  f[13] = 0xdd;
+  uint8_t* ip = &f[14];
+  const uint16_t payload = static_cast<uint16_t>(len - 54);
+  ip[0] = 0x60;
+  ip[4] = uint8_t(payload >> 8);
+  ip[5] = uint8_t(payload);
+  ip[6] = 17;  // UDP
+  ip[7] = 64;
+  std::memcpy(ip + 8, src_ip.data(), 16);
+  std::memcpy(ip + 24, dst_ip.data(), 16);
+  uint8_t* udp = &f[54];
+  udp[0] = uint8_t(sport >> 8);
+  udp[1] = uint8_t(sport);
+  udp[2] = 5001 >> 8;
+  udp[3] = 5001 & 0xff;
+  udp[4] = uint8_t(payload >> 8);
+  udp[5] = uint8_t(payload);
+  std::memcpy(&f[kHeaders], &kFrameMagic, 4);
+  std::memcpy(&f[kHeaders + 4], &seq, 4);
+  std::memcpy(&f[kHeaders + 8], &len, 4);
+  for (uint32_t i = kHeaders + 12; i < len; i++) f[i] = pattern_byte(seq, i);
+  return f;
+}
+
 // True when the frame is one of make_frame's, intact (MACs not checked).
 inline bool check_frame(const uint8_t* f, uint32_t len) {
   uint32_t off;
@@ -84,6 +119,8 @@ inline bool check_frame(const uint8_t* f, uint32_t len) {
     off = 14;  // make_frame
   else if (len >= 54 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17)
     off = 42;  // make_udp_frame
+  else if (len >= 74 && f[12] == 0x86 && f[13] == 0xdd && f[20] == 17)
+    off = 62;  // make_udp6_frame
   else
     return false;
   uint32_t magic, seq, flen;

@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
   send->add_option("--src-mac", src_mac_s, "source MAC (default the VF's; another one is a spoof)");
   send->add_option("--src-ip", src_ip_s, "source IPv4 of --udp-flows frames")->capture_default_str();
   send->add_option("--dst-ip", dst_ip_s, "destination IPv4 of --udp-flows frames")->capture_default_str();
+  std::string src_ip6_s, dst_ip6_s;
+  send->add_option("--src-ip6", src_ip6_s, "with --dst-ip6: send IPv6/UDP --udp-flows frames from this address");
+  send->add_option("--dst-ip6", dst_ip6_s, "destination of IPv6/UDP --udp-flows frames");
   send->add_option("--udp-flows", udp_flows,
                    "send IPv4/UDP frames (10.0.1.10 -> 10.0.1.11, port 5001) from this many source ports")
       ->capture_default_str();
@@ -150,6 +153,12 @@ int main(int argc, char** argv) {
   }
   auto src_ip = venic::vf::parse_ipv4(src_ip_s), dst_ip = venic::vf::parse_ipv4(dst_ip_s);
   if (!src_ip || !dst_ip) return fail("invalid --src-ip or --dst-ip");
+  std::optional<venic::vf::Ipv6Addr> src_ip6, dst_ip6;
+  if (!src_ip6_s.empty() || !dst_ip6_s.empty()) {
+    src_ip6 = venic::vf::parse_ipv6(src_ip6_s);
+    dst_ip6 = venic::vf::parse_ipv6(dst_ip6_s);
+    if (!src_ip6 || !dst_ip6) return fail("--src-ip6 and --dst-ip6 need two IPv6 addresses");
+  }
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
 
   if (send->parsed()) {
@@ -160,9 +169,10 @@ int main(int argc, char** argv) {
         auto due = start + std::chrono::nanoseconds(uint64_t(s) * 1000000000ull / pps);
         while (Clock::now() < due) std::this_thread::yield();
       }
-      auto frame = udp_flows
-                       ? venic::tools::make_udp_frame(dst, src_mac, s, size, 10000 + s % udp_flows, *src_ip, *dst_ip)
-                       : venic::tools::make_frame(dst, src_mac, s, size);
+      const uint16_t sport = static_cast<uint16_t>(10000 + (udp_flows ? s % udp_flows : 0));
+      auto frame = !udp_flows ? venic::tools::make_frame(dst, src_mac, s, size)
+                   : src_ip6  ? venic::tools::make_udp6_frame(dst, src_mac, s, size, sport, *src_ip6, *dst_ip6)
+                              : venic::tools::make_udp_frame(dst, src_mac, s, size, sport, *src_ip, *dst_ip);
       if (!send_one(v, frame, deadline)) return fail("send stalled after " + std::to_string(s) + " frames");
     }
     drain_tx(v, deadline);

@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <charconv>
 #include <string>
@@ -68,6 +70,14 @@ std::string parse_mac(std::string_view text, std::string& out) {
   if (all_zero) return "MAC address " + quoted(text) + " is all zeros";
   out = std::move(canonical);
   return {};
+}
+
+std::string parse_ipv6(std::string_view text, std::string& out) {
+  in6_addr a{};
+  if (::inet_pton(AF_INET6, std::string(text).c_str(), &a) != 1)
+    return "invalid IPv6 address " + quoted(text) + " (expected e.g. 2600:1f18::10)";
+  out = std::string(text);
+  return "";
 }
 
 std::string parse_ipv4(std::string_view text, std::string& out) {

@@ -28,6 +28,9 @@ std::string parse_mac(std::string_view text, std::string& out);
 // parsers would read as octal); `out` is the text as given.
 std::string parse_ipv4(std::string_view text, std::string& out);
 
+// An IPv6 address in any textual form inet_pton accepts; `out` is the text.
+std::string parse_ipv6(std::string_view text, std::string& out);
+
 std::string parse_prefix(std::string_view text, int& out);
 std::string parse_vf_id(std::string_view text, int& out);
 std::string parse_mtu(std::string_view text, int& out);

@@ -74,7 +74,8 @@ struct CommandLine {
   CLI::Option* set_secondary_ips = nullptr;
   CLI::Option* create_src_dst_check = nullptr;
   std::string set_mtu_text, set_trusted_text, set_link_text, set_src_dst_check_text, create_src_dst_check_text;
-  std::vector<std::string> set_secondary_ips_list;
+  std::vector<std::string> set_secondary_ips_list, set_ipv6_list;
+  CLI::Option* set_ipv6 = nullptr;
 
   StatsOptions stats;
   CLI::Option* stats_vf = nullptr;
@@ -130,6 +131,7 @@ void define_commands(CLI::App& app, CommandLine& cl) {
   cl.vf_create
       ->add_option("--secondary-ip", cl.create.secondary_ips, "secondary private IPv4 in the subnet (repeatable)")
       ->type_name("IPV4");
+  cl.vf_create->add_option("--ipv6", cl.create.ipv6, "IPv6 address of the VF (repeatable)")->type_name("IPV6");
   cl.vf_create->footer(kCreateExamples);
 
   cl.vf_list = vf->add_subcommand("list", "list VFs");
@@ -149,6 +151,10 @@ void define_commands(CLI::App& app, CommandLine& cl) {
           ->add_option("--secondary-ip", cl.set_secondary_ips_list,
                        "the VF's secondary IPv4s, replacing the list (repeatable; \"none\" clears it)")
           ->type_name("IPV4");
+  cl.set_ipv6 = cl.vf_set
+                    ->add_option("--ipv6", cl.set_ipv6_list,
+                                 "the VF's IPv6 addresses, replacing the list (repeatable; \"none\" clears it)")
+                    ->type_name("IPV6");
   cl.vf_set->footer(kSetExamples);
 
   cl.vf_delete = vf->add_subcommand("delete", "delete a VF");
@@ -218,10 +224,15 @@ void execute(const CommandLine& cl, std::ostream& out) {
                      given(cl.set_trusted, cl.set_trusted_text),
                      given(cl.set_link, cl.set_link_text),
                      given(cl.set_src_dst_check, cl.set_src_dst_check_text),
+                     std::nullopt,
                      std::nullopt};
     if (cl.set_secondary_ips->count() > 0) {
       set.secondary_ips = cl.set_secondary_ips_list;
       if (set.secondary_ips->size() == 1 && set.secondary_ips->front() == "none") set.secondary_ips->clear();
+    }
+    if (cl.set_ipv6->count() > 0) {
+      set.ipv6 = cl.set_ipv6_list;
+      if (set.ipv6->size() == 1 && set.ipv6->front() == "none") set.ipv6->clear();
     }
     run_request(cl.socket_path, build_vf_set(set), output, format_vf_updated, out);
   } else if (cl.vf_delete->parsed()) {

@@ -19,6 +19,16 @@ nlohmann::json ip_list(const std::vector<std::string>& texts) {
   return list;
 }
 
+nlohmann::json ip6_list(const std::vector<std::string>& texts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& t : texts) {
+    std::string ip;
+    throw_if_error(parse_ipv6(t, ip));
+    list.push_back(ip);
+  }
+  return list;
+}
+
 bool on_off(const char* option, const std::string& text) {
   bool value = false;
   throw_if_error(parse_on_off(option, text, value));
@@ -58,6 +68,7 @@ Request build_vf_create(const VfCreateOptions& options) {
   if (options.trusted) request.params["trusted"] = true;
   if (options.src_dst_check) request.params["src_dst_check"] = on_off("--src-dst-check", *options.src_dst_check);
   if (!options.secondary_ips.empty()) request.params["secondary_ips"] = ip_list(options.secondary_ips);
+  if (!options.ipv6.empty()) request.params["ipv6"] = ip6_list(options.ipv6);
   return request;
 }
 
@@ -81,8 +92,10 @@ Request build_vf_set(const VfSetOptions& options) {
   }
   if (options.src_dst_check) request.params["src_dst_check"] = on_off("--src-dst-check", *options.src_dst_check);
   if (options.secondary_ips) request.params["secondary_ips"] = ip_list(*options.secondary_ips);
+  if (options.ipv6) request.params["ipv6"] = ip6_list(*options.ipv6);
   if (request.params.size() == 1)
-    throw UsageError("vf set: nothing to change (give --mtu, --trusted, --link, --src-dst-check or --secondary-ip)");
+    throw UsageError(
+        "vf set: nothing to change (give --mtu, --trusted, --link, --src-dst-check, --secondary-ip or --ipv6)");
   return request;
 }
 

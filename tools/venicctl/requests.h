@@ -34,6 +34,7 @@ struct VfCreateOptions {
   bool trusted = false;
   std::optional<std::string> src_dst_check;  // on|off
   std::vector<std::string> secondary_ips;
+  std::vector<std::string> ipv6;
 };
 
 struct VfSetOptions {
@@ -43,6 +44,7 @@ struct VfSetOptions {
   std::optional<std::string> link;
   std::optional<std::string> src_dst_check;               // on|off
   std::optional<std::vector<std::string>> secondary_ips;  // replaces the list
+  std::optional<std::vector<std::string>> ipv6;           // replaces the list
 };
 
 struct StatsOptions {
