@@ -123,7 +123,8 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 	info->max_rx_pktlen = VENIC_FRAME_MAX;
 	info->min_mtu = r->min_mtu;
 	info->max_mtu = r->max_mtu;
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	info->rx_offload_capa =
+		RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
 	info->reta_size = VENIC_RETA_SIZE;
 	info->hash_key_size = VENIC_RSS_KEY_SIZE;
 	info->flow_type_rss_offloads = vena_rss_offloads;

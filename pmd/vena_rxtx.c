@@ -158,6 +158,10 @@ static inline void rx_set_meta(struct rte_mbuf *m, const struct venic_cqe *c, ui
 	m->packet_type = pt;
 	m->port = port;
 	m->ol_flags = 0;
+	if (c->flags & VENIC_CQE_F_L3_CSUM_OK)
+		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	else if (c->flags & VENIC_CQE_F_L3_CSUM_BAD)
+		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_BAD;
 	if (c->flags & VENIC_CQE_F_RSS_HASH) {
 		m->hash.rss = c->rss_hash;
 		m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;

@@ -113,10 +113,11 @@ struct venic_desc {
 };
 
 /* RX CQ entry flags. */
-#define VENIC_CQE_F_MORE       (1u << 0) /* the packet continues in the next entry */
-#define VENIC_CQE_F_L3_CSUM_OK (1u << 1)
-#define VENIC_CQE_F_L4_CSUM_OK (1u << 2)
-#define VENIC_CQE_F_RSS_HASH   (1u << 3) /* rss_hash is valid */
+#define VENIC_CQE_F_MORE	(1u << 0) /* the packet continues in the next entry */
+#define VENIC_CQE_F_L3_CSUM_OK	(1u << 1)
+#define VENIC_CQE_F_L4_CSUM_OK	(1u << 2)
+#define VENIC_CQE_F_RSS_HASH	(1u << 3) /* rss_hash is valid */
+#define VENIC_CQE_F_L3_CSUM_BAD (1u << 4) /* IPv4 header checksum wrong (ABI 1.1) */
 
 /* Packet type in venic_cqe.ptype: L3 in bits 0-3, L4 in bits 4-7. */
 #define VENIC_PTYPE_L3_IPV4 1u

@@ -39,6 +39,8 @@ struct ParsedPacket {
     return true;
   }
   uint16_t ptype() const;  // VENIC_PTYPE_* bits for a completion
+  // VENIC_CQE_F_L3_CSUM_OK or _BAD for IPv4, 0 otherwise (what ENA reports).
+  uint16_t l3_csum = 0;
 };
 
 // hdr holds the first min(frame_len, kHeaderCopy) bytes of a frame of

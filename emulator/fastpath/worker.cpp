@@ -112,7 +112,8 @@ class RxBatch {
   // Counts a frame the open queue refuses (under its lock, like deliveries).
   void drop(int reason) { counter_add(rq_->c.drops[reason], 1); }
 
-  void deliver(FrameReader& frame, uint32_t len, uint16_t ptype, RssHash rss) {
+  void deliver(FrameReader& frame, uint32_t len, const ParsedPacket& pkt, RssHash rss) {
+    const uint16_t ptype = pkt.ptype();
     const PortView& dst = *port_;
     vf::RxqRuntime& rq = *rq_;
     const QueueRings& rings = dst.q[q_];
@@ -143,7 +144,7 @@ class RxBatch {
       zero_copy = zero_copy && d.mem_id != VENIC_MEM_REGION_BUFS;
       venic_cqe& c = rings.rx_cqe[idx & mask];
       c.len = n;
-      c.flags = (left ? VENIC_CQE_F_MORE : 0) | (rss.valid ? VENIC_CQE_F_RSS_HASH : 0);
+      c.flags = (left ? VENIC_CQE_F_MORE : 0) | (rss.valid ? VENIC_CQE_F_RSS_HASH : 0) | pkt.l3_csum;
       c.ptype = ptype;
       c.rss_hash = rss.value;
       c.reserved = 0;
@@ -232,7 +233,7 @@ bool deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_
     batch.drop(VENIC_DROP_DST_CHECK);
     return true;
   }
-  batch.deliver(frame, len, pkt.ptype(), h);
+  batch.deliver(frame, len, pkt, h);
   return true;
 }
 

@@ -39,4 +39,7 @@ pairs=$(wc -l <"$WORK/pairs")
 log "$hashes distinct hashes, $pairs hash/queue pairs"
 [ "$hashes" -eq 64 ] || die "64 flows gave $hashes distinct RSS hashes"
 [ "$pairs" -eq "$hashes" ] || die "a flow landed on more than one queue"
+# venicd checked the IPv4 header checksum, and says so in the mbuf.
+grep -q "RTE_MBUF_F_RX_IP_CKSUM_GOOD" "$WORK/rss.log" || die "no IPv4 checksum-good flag reached the mbuf"
+grep -q "RTE_MBUF_F_RX_IP_CKSUM_BAD" "$WORK/rss.log" && die "a valid IPv4 header was flagged bad"
 log "PASS"

@@ -317,3 +317,31 @@ TEST(PacketParser, ReparsingResetsEveryField) {
 
 }  // namespace
 }  // namespace venic::fastpath
+
+namespace venic::fastpath {
+namespace {
+
+// The IPv4 header checksum verdict that reaches the mbuf (ENA reports it).
+TEST(PacketParser, Ipv4HeaderChecksumIsJudged) {
+  Frame f;
+  f.eth(0x0800).ipv4(17, kSrcIp, kDstIp).ports(1000, 2000).pad_to(60);
+  // Fill in the right checksum: ones' complement of the header's sum.
+  uint32_t sum = 0;
+  for (int i = 14; i < 34; i += 2) sum += uint32_t(f.b[i]) << 8 | f.b[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  f.b[24] = uint8_t(~sum >> 8);
+  f.b[25] = uint8_t(~sum);
+  ParsedPacket p;
+  ASSERT_TRUE(parse(f.b, p));
+  EXPECT_EQ(p.l3_csum, VENIC_CQE_F_L3_CSUM_OK);
+  f.b[22] ^= 0x01;  // TTL changed, checksum not
+  ASSERT_TRUE(parse(f.b, p));
+  EXPECT_EQ(p.l3_csum, VENIC_CQE_F_L3_CSUM_BAD);
+  Frame arp;
+  arp.eth(0x0806).zeros(28);
+  ASSERT_TRUE(parse(arp.b, p));
+  EXPECT_EQ(p.l3_csum, 0);
+}
+
+}  // namespace
+}  // namespace venic::fastpath
