@@ -87,34 +87,33 @@ nlohmann::json to_json(const VfConfig& c) {
            }()}};
 }
 
-std::vector<Ipv6Addr> ipv6_list_from_json(const nlohmann::json& j, const char* field) {
-  if (!j.is_array()) throw ConfigError(std::string(field) + ": must be a list of IPv6 addresses");
-  if (j.size() > kMaxIpv6)
-    throw ConfigError(std::string(field) + ": at most " + std::to_string(kMaxIpv6) + " addresses");
-  std::vector<Ipv6Addr> out;
+namespace {
+
+// A JSON list of addresses, each parsed by parse; throws ConfigError naming field.
+template <typename Addr, typename Parse>
+std::vector<Addr> address_list(const nlohmann::json& j, const char* field, const char* family, size_t max,
+                               Parse parse) {
+  if (!j.is_array()) throw ConfigError(std::string(field) + ": must be a list of " + family + " addresses");
+  if (j.size() > max) throw ConfigError(std::string(field) + ": at most " + std::to_string(max) + " addresses");
+  std::vector<Addr> out;
   for (const auto& e : j) {
-    auto a = e.is_string() ? parse_ipv6(e.get<std::string>()) : std::nullopt;
+    auto a = e.is_string() ? parse(e.get<std::string>()) : std::nullopt;
     if (!a)
       throw ConfigError(std::string(field) + ": '" + (e.is_string() ? e.get<std::string>() : e.dump()) +
-                        "' is not an IPv6 address");
+                        "' is not an " + family + " address");
     out.push_back(*a);
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<Ipv6Addr> ipv6_list_from_json(const nlohmann::json& j, const char* field) {
+  return address_list<Ipv6Addr>(j, field, "IPv6", kMaxIpv6, parse_ipv6);
+}
+
 std::vector<uint32_t> ipv4_list_from_json(const nlohmann::json& j, const char* field) {
-  if (!j.is_array()) throw ConfigError(std::string(field) + ": must be a list of IPv4 addresses");
-  if (j.size() > kMaxSecondaryIps)
-    throw ConfigError(std::string(field) + ": at most " + std::to_string(kMaxSecondaryIps) + " addresses");
-  std::vector<uint32_t> out;
-  for (const auto& e : j) {
-    auto a = e.is_string() ? parse_ipv4(e.get<std::string>()) : std::nullopt;
-    if (!a)
-      throw ConfigError(std::string(field) + ": '" + (e.is_string() ? e.get<std::string>() : e.dump()) +
-                        "' is not an IPv4 address");
-    out.push_back(*a);
-  }
-  return out;
+  return address_list<uint32_t>(j, field, "IPv4", kMaxSecondaryIps, parse_ipv4);
 }
 
 namespace {

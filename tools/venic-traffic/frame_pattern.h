@@ -21,20 +21,45 @@ inline uint8_t pattern_byte(uint32_t seq, uint32_t i) {
   return static_cast<uint8_t>((s * 31u + i * 7u) ^ (i >> 8));
 }
 
+// Ethernet header of a frame built here.
+inline void write_eth(std::vector<uint8_t>& f, const vf::MacAddr& dst, const vf::MacAddr& src, uint16_t type) {
+  std::memcpy(&f[0], dst.data(), 6);
+  std::memcpy(&f[6], src.data(), 6);
+  f[12] = uint8_t(type >> 8);
+  f[13] = uint8_t(type);
+}
+
 inline constexpr uint32_t kMinFrame = 26;  // Ethernet header + our header
 
 inline std::vector<uint8_t> make_frame(const vf::MacAddr& dst, const vf::MacAddr& src, uint32_t seq, uint32_t len) {
   std::vector<uint8_t> f(len < kMinFrame ? kMinFrame : len);
   len = static_cast<uint32_t>(f.size());
-  std::memcpy(&f[0], dst.data(), 6);
-  std::memcpy(&f[6], src.data(), 6);
-  f[12] = 0x88;
-  f[13] = 0xb5;
+  write_eth(f, dst, src, 0x88b5);
   std::memcpy(&f[14], &kFrameMagic, 4);
   std::memcpy(&f[18], &seq, 4);
   std::memcpy(&f[22], &len, 4);
   for (uint32_t i = 26; i < len; i++) f[i] = pattern_byte(seq, i);
   return f;
+}
+
+// UDP header (sport -> 5001, no checksum) at off, then make_frame's
+// verifiable payload (magic, seq, length, pattern) to the end of f.
+inline void write_udp_payload(std::vector<uint8_t>& f, uint32_t off, uint16_t sport, uint32_t seq) {
+  const uint32_t len = static_cast<uint32_t>(f.size());
+  const uint16_t udp_len = static_cast<uint16_t>(len - off);
+  uint8_t* udp = &f[off];
+  udp[0] = uint8_t(sport >> 8);
+  udp[1] = uint8_t(sport);
+  udp[2] = 5001 >> 8;
+  udp[3] = 5001 & 0xff;
+  udp[4] = uint8_t(udp_len >> 8);
+  udp[5] = uint8_t(udp_len);
+  udp[6] = udp[7] = 0;  // no UDP checksum (allowed for IPv4; fine for our tests on IPv6)
+  const uint32_t p = off + 8;
+  std::memcpy(&f[p], &kFrameMagic, 4);
+  std::memcpy(&f[p + 4], &seq, 4);
+  std::memcpy(&f[p + 8], &len, 4);
+  for (uint32_t i = p + 12; i < len; i++) f[i] = pattern_byte(seq, i);
 }
 
 // An IPv4/UDP frame src_ip:sport -> dst_ip:5001 (host-order addresses; IP
@@ -45,12 +70,9 @@ inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::Mac
   constexpr uint32_t kHeaders = 14 + 20 + 8;
   std::vector<uint8_t> f(len < kHeaders + 12 ? kHeaders + 12 : len);
   len = static_cast<uint32_t>(f.size());
-  std::memcpy(&f[0], dst.data(), 6);
-  std::memcpy(&f[6], src.data(), 6);
-  f[12] = 0x08;
-  f[13] = 0x00;
+  write_eth(f, dst, src, 0x0800);
   uint8_t* ip = &f[14];
-  const uint16_t ip_len = static_cast<uint16_t>(len - 14), udp_len = static_cast<uint16_t>(len - 34);
+  const uint16_t ip_len = static_cast<uint16_t>(len - 14);
   const uint8_t hdr[12] = {0x45, 0, uint8_t(ip_len >> 8), uint8_t(ip_len), 0, 0, 0x40, 0, 64, 17, 0, 0};
   std::memcpy(ip, hdr, 12);
   for (int i = 0; i < 4; i++) {
@@ -62,19 +84,7 @@ inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::Mac
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   ip[10] = uint8_t(~sum >> 8);
   ip[11] = uint8_t(~sum);
-  uint8_t* udp = &f[34];
-  udp[0] = uint8_t(sport >> 8);
-  udp[1] = uint8_t(sport);
-  udp[2] = 5001 >> 8;
-  udp[3] = 5001 & 0xff;
-  udp[4] = uint8_t(udp_len >> 8);
-  udp[5] = uint8_t(udp_len);
-  udp[6] = udp[7] = 0;  // no UDP checksum (allowed for IPv4)
-  // The same verifiable payload as make_frame's, after the UDP header.
-  std::memcpy(&f[kHeaders], &kFrameMagic, 4);
-  std::memcpy(&f[kHeaders + 4], &seq, 4);
-  std::memcpy(&f[kHeaders + 8], &len, 4);
-  for (uint32_t i = kHeaders + 12; i < len; i++) f[i] = pattern_byte(seq, i);
+  write_udp_payload(f, 34, sport, seq);
   return f;
 }
 
@@ -85,10 +95,7 @@ inline std::vector<uint8_t> make_udp6_frame(const vf::MacAddr& dst, const vf::Ma
   constexpr uint32_t kHeaders = 14 + 40 + 8;
   std::vector<uint8_t> f(len < kHeaders + 12 ? kHeaders + 12 : len);
   len = static_cast<uint32_t>(f.size());
-  std::memcpy(&f[0], dst.data(), 6);
-  std::memcpy(&f[6], src.data(), 6);
-  f[12] = 0x86;
-  f[13] = 0xdd;
+  write_eth(f, dst, src, 0x86dd);
   uint8_t* ip = &f[14];
   const uint16_t payload = static_cast<uint16_t>(len - 54);
   ip[0] = 0x60;
@@ -98,17 +105,7 @@ inline std::vector<uint8_t> make_udp6_frame(const vf::MacAddr& dst, const vf::Ma
   ip[7] = 64;
   std::memcpy(ip + 8, src_ip.data(), 16);
   std::memcpy(ip + 24, dst_ip.data(), 16);
-  uint8_t* udp = &f[54];
-  udp[0] = uint8_t(sport >> 8);
-  udp[1] = uint8_t(sport);
-  udp[2] = 5001 >> 8;
-  udp[3] = 5001 & 0xff;
-  udp[4] = uint8_t(payload >> 8);
-  udp[5] = uint8_t(payload);
-  std::memcpy(&f[kHeaders], &kFrameMagic, 4);
-  std::memcpy(&f[kHeaders + 4], &seq, 4);
-  std::memcpy(&f[kHeaders + 8], &len, 4);
-  for (uint32_t i = kHeaders + 12; i < len; i++) f[i] = pattern_byte(seq, i);
+  write_udp_payload(f, 54, sport, seq);
   return f;
 }
 

@@ -9,21 +9,13 @@ void throw_if_error(const std::string& error) {
   if (!error.empty()) throw UsageError(error);
 }
 
-nlohmann::json ip_list(const std::vector<std::string>& texts) {
+// Validates each address with parse (args.h) and lists them for the request.
+nlohmann::json address_list(const std::vector<std::string>& texts,
+                            std::string (*parse)(std::string_view, std::string&)) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& t : texts) {
     std::string ip;
-    throw_if_error(parse_ipv4(t, ip));
-    list.push_back(ip);
-  }
-  return list;
-}
-
-nlohmann::json ip6_list(const std::vector<std::string>& texts) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& t : texts) {
-    std::string ip;
-    throw_if_error(parse_ipv6(t, ip));
+    throw_if_error(parse(t, ip));
     list.push_back(ip);
   }
   return list;
@@ -67,8 +59,8 @@ Request build_vf_create(const VfCreateOptions& options) {
   if (options.id) request.params["id"] = vf_id(*options.id);
   if (options.trusted) request.params["trusted"] = true;
   if (options.src_dst_check) request.params["src_dst_check"] = on_off("--src-dst-check", *options.src_dst_check);
-  if (!options.secondary_ips.empty()) request.params["secondary_ips"] = ip_list(options.secondary_ips);
-  if (!options.ipv6.empty()) request.params["ipv6"] = ip6_list(options.ipv6);
+  if (!options.secondary_ips.empty()) request.params["secondary_ips"] = address_list(options.secondary_ips, parse_ipv4);
+  if (!options.ipv6.empty()) request.params["ipv6"] = address_list(options.ipv6, parse_ipv6);
   return request;
 }
 
@@ -91,8 +83,8 @@ Request build_vf_set(const VfSetOptions& options) {
     request.params["link"] = link;
   }
   if (options.src_dst_check) request.params["src_dst_check"] = on_off("--src-dst-check", *options.src_dst_check);
-  if (options.secondary_ips) request.params["secondary_ips"] = ip_list(*options.secondary_ips);
-  if (options.ipv6) request.params["ipv6"] = ip6_list(*options.ipv6);
+  if (options.secondary_ips) request.params["secondary_ips"] = address_list(*options.secondary_ips, parse_ipv4);
+  if (options.ipv6) request.params["ipv6"] = address_list(*options.ipv6, parse_ipv6);
   if (request.params.size() == 1)
     throw UsageError(
         "vf set: nothing to change (give --mtu, --trusted, --link, --src-dst-check, --secondary-ip or --ipv6)");
