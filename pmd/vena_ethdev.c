@@ -123,8 +123,9 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 	info->max_rx_pktlen = VENIC_FRAME_MAX;
 	info->min_mtu = r->min_mtu;
 	info->max_mtu = r->max_mtu;
-	info->rx_offload_capa =
-		RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH |
+				RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
+				RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 	info->reta_size = VENIC_RETA_SIZE;
 	info->hash_key_size = VENIC_RSS_KEY_SIZE;
 	info->flow_type_rss_offloads = vena_rss_offloads;
@@ -169,6 +170,13 @@ static int vena_dev_start(struct rte_eth_dev *eth)
 		eth->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	}
 	int rc = vena_rss_apply(ad);
+	if (rc < 0)
+		return rc;
+	/* TCP/UDP checksum verification costs the daemon a pass over each
+	 * frame: asked for only when the application wants it. */
+	const uint64_t l4 = RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	rc = vena_admin(ad, VENIC_ADMIN_SET_OFFLOADS,
+			(eth->data->dev_conf.rxmode.offloads & l4) ? VENIC_OFFLOAD_RX_L4_CSUM : 0);
 	if (rc < 0)
 		return rc;
 	rc = vena_admin(ad, VENIC_ADMIN_START, nq);

@@ -60,10 +60,11 @@ struct vena_adapter {
 	struct vena_region regions[VENA_MAX_REGIONS];
 	unsigned int n_regions;
 	uint64_t last_heartbeat;
-	unsigned int stale_polls;			  /* event polls without a daemon heartbeat */
-	bool removed;					  /* the daemon deleted or detached the VF */
-	uint32_t idle_yield;				  /* yield the CPU after this many fruitless polls; 0 never */
-	uint64_t xstats_base[VENIC_DROP_REASONS_MAX + 1]; /* device counters at the last xstats reset */
+	unsigned int stale_polls; /* event polls without a daemon heartbeat */
+	bool removed;		  /* the daemon deleted or detached the VF */
+	uint32_t idle_yield;	  /* yield the CPU after this many fruitless polls; 0 never */
+	/* device counters (drops, mdd_resets, allowances) at the last xstats reset */
+	uint64_t xstats_base[VENIC_DROP_REASONS_MAX + 1 + VENIC_ALLOW_MAX];
 	uint8_t rss_key[VENIC_RSS_KEY_SIZE];
 	uint8_t reta[VENIC_RETA_SIZE];
 	uint32_t rss_types; /* VENIC_RSS_*; 0 when the application did not ask for RSS */

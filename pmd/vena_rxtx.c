@@ -162,6 +162,10 @@ static inline void rx_set_meta(struct rte_mbuf *m, const struct venic_cqe *c, ui
 		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
 	else if (c->flags & VENIC_CQE_F_L3_CSUM_BAD)
 		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_BAD;
+	if (c->flags & VENIC_CQE_F_L4_CSUM_OK)
+		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	else if (c->flags & VENIC_CQE_F_L4_CSUM_BAD)
+		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
 	if (c->flags & VENIC_CQE_F_RSS_HASH) {
 		m->hash.rss = c->rss_hash;
 		m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;

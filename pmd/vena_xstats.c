@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Extended statistics: per-queue counters named as ENA's PMD names them
- * (rx_q0_cnt, tx_q0_bytes, ...), and the device's own drop counters by
- * reason, read from the stats block venicd writes into the VF region.
+ * (rx_q0_cnt, tx_q0_bytes, ...), ENA's allowance-exceeded counters, and the
+ * device's own drop counters by reason, all but the per-queue ones read from
+ * the stats block venicd writes into the VF region.
  */
 #include <stdio.h>
 
@@ -15,13 +16,24 @@ static const char *const drop_names[] = {
 	[VENIC_DROP_RX_DOWN] = "drop_rx_down",		 [VENIC_DROP_SPOOF_MAC] = "drop_spoof_mac",
 	[VENIC_DROP_SPOOF_IP] = "drop_spoof_ip",	 [VENIC_DROP_DST_CHECK] = "drop_dst_check",
 };
+/* ENA's names; flow_allowance_exceeded (the per-flow cap) is venic's own. */
+static const char *const allowance_names[] = {
+	[VENIC_ALLOW_BW_IN] = "bw_in_allowance_exceeded",
+	[VENIC_ALLOW_BW_OUT] = "bw_out_allowance_exceeded",
+	[VENIC_ALLOW_PPS] = "pps_allowance_exceeded",
+	[VENIC_ALLOW_CONNTRACK] = "conntrack_allowance_exceeded",
+	[VENIC_ALLOW_LINKLOCAL] = "linklocal_allowance_exceeded",
+	[VENIC_ALLOW_FLOW] = "flow_allowance_exceeded",
+};
 #define N_DROPS	  RTE_DIM(drop_names)
-#define RXQ_STATS 3 /* cnt, bytes, mbuf_alloc_fail */
-#define TXQ_STATS 3 /* cnt, bytes, errors */
+#define N_ALLOW	  RTE_DIM(allowance_names)
+#define N_DEV	  (N_DROPS + 1 + N_ALLOW) /* drops, mdd_resets, allowances */
+#define RXQ_STATS 3			  /* cnt, bytes, mbuf_alloc_fail */
+#define TXQ_STATS 3			  /* cnt, bytes, errors */
 
 static unsigned int xstats_count(const struct rte_eth_dev *eth)
 {
-	return eth->data->nb_rx_queues * RXQ_STATS + eth->data->nb_tx_queues * TXQ_STATS + N_DROPS + 1;
+	return eth->data->nb_rx_queues * RXQ_STATS + eth->data->nb_tx_queues * TXQ_STATS + N_DEV;
 }
 
 int vena_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int size)
@@ -42,6 +54,8 @@ int vena_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *na
 	for (unsigned int r = 0; r < N_DROPS; r++)
 		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", drop_names[r]);
 	snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "mdd_resets");
+	for (unsigned int a = 0; a < N_ALLOW; a++)
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", allowance_names[a]);
 	return (int)k;
 }
 
@@ -52,6 +66,9 @@ static void device_counters(struct vena_adapter *ad, uint64_t *out)
 	for (unsigned int r = 0; r < N_DROPS; r++)
 		out[r] = st->drops[r];
 	out[N_DROPS] = st->mdd_resets;
+	/* A daemon older than ABI 1.2 leaves these reserved (zero). */
+	for (unsigned int a = 0; a < N_ALLOW; a++)
+		out[N_DROPS + 1 + a] = st->allowance[a];
 }
 
 int vena_xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *xs, unsigned int n)
@@ -72,9 +89,9 @@ int vena_xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *xs, unsigned 
 		xs[k].id = k, xs[k].value = txq ? txq->bytes : 0, k++;
 		xs[k].id = k, xs[k].value = txq ? txq->errors : 0, k++;
 	}
-	uint64_t dev[N_DROPS + 1];
+	uint64_t dev[N_DEV];
 	device_counters(ad, dev);
-	for (unsigned int r = 0; r <= N_DROPS; r++) {
+	for (unsigned int r = 0; r < N_DEV; r++) {
 		/* The daemon's counters are the VF's: a reset here moves a baseline. */
 		xs[k].id = k;
 		xs[k].value = dev[r] - ad->xstats_base[r];
@@ -86,9 +103,9 @@ int vena_xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *xs, unsigned 
 int vena_xstats_reset(struct rte_eth_dev *eth)
 {
 	struct vena_adapter *ad = eth->data->dev_private;
-	uint64_t dev[N_DROPS + 1];
+	uint64_t dev[N_DEV];
 	device_counters(ad, dev);
-	for (unsigned int r = 0; r <= N_DROPS; r++)
+	for (unsigned int r = 0; r < N_DEV; r++)
 		ad->xstats_base[r] = dev[r];
 	for (uint16_t q = 0; q < eth->data->nb_rx_queues; q++) {
 		struct vena_rx_queue *rxq = eth->data->rx_queues[q];

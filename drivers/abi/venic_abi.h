@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * venic device ABI, version 1.0 — the one contract between venicd (the
+ * venic device ABI, version 1.2 — the one contract between venicd (the
  * emulated NIC) and every driver (drivers/ena, the net_vena PMD, tools).
  *
  * A VF is one shared-memory region (a sealed memfd) that the daemon creates and
@@ -38,7 +38,7 @@ extern "C" {
 
 #define VENIC_ABI_MAGIC 0x43494e56u /* "VNIC" little-endian */
 #define VENIC_ABI_MAJOR 1	    /* incompatible layout changes */
-#define VENIC_ABI_MINOR 1	    /* compatible additions */
+#define VENIC_ABI_MINOR 2	    /* compatible additions */
 
 #define VENIC_MAX_VFS	 256
 #define VENIC_MAX_QPS	 8
@@ -118,6 +118,7 @@ struct venic_desc {
 #define VENIC_CQE_F_L4_CSUM_OK	(1u << 2)
 #define VENIC_CQE_F_RSS_HASH	(1u << 3) /* rss_hash is valid */
 #define VENIC_CQE_F_L3_CSUM_BAD (1u << 4) /* IPv4 header checksum wrong (ABI 1.1) */
+#define VENIC_CQE_F_L4_CSUM_BAD (1u << 5) /* TCP/UDP checksum wrong (ABI 1.2) */
 
 /* Packet type in venic_cqe.ptype: L3 in bits 0-3, L4 in bits 4-7. */
 #define VENIC_PTYPE_L3_IPV4 1u
@@ -143,15 +144,19 @@ struct venic_cqe {
 /* ----------------------------------------------------------- admin queue -- */
 
 enum venic_admin_opcode {
-	VENIC_ADMIN_START = 1,	     /* arg0 = number of active queue pairs */
-	VENIC_ADMIN_STOP = 2,	     /* the daemon stops polling; rings stay */
-	VENIC_ADMIN_SET_MTU = 3,     /* arg0 = MTU */
-	VENIC_ADMIN_SET_RX_MODE = 4, /* arg0 = VENIC_VF_PROMISC | VENIC_VF_ALLMULTI */
-	VENIC_ADMIN_SET_RSS_KEY = 5, /* arg0 = VENIC_RSS_* hash types (0: RSS off);
-				      * data = VENIC_RSS_KEY_SIZE-byte Toeplitz key */
-	VENIC_ADMIN_SET_RETA = 6,    /* arg0 = first entry, arg1 = count (<= 48);
-				      * data[i] = queue of entry arg0 + i */
+	VENIC_ADMIN_START = 1,	      /* arg0 = number of active queue pairs */
+	VENIC_ADMIN_STOP = 2,	      /* the daemon stops polling; rings stay */
+	VENIC_ADMIN_SET_MTU = 3,      /* arg0 = MTU */
+	VENIC_ADMIN_SET_RX_MODE = 4,  /* arg0 = VENIC_VF_PROMISC | VENIC_VF_ALLMULTI */
+	VENIC_ADMIN_SET_RSS_KEY = 5,  /* arg0 = VENIC_RSS_* hash types (0: RSS off);
+				       * data = VENIC_RSS_KEY_SIZE-byte Toeplitz key */
+	VENIC_ADMIN_SET_RETA = 6,     /* arg0 = first entry, arg1 = count (<= 48);
+				       * data[i] = queue of entry arg0 + i */
+	VENIC_ADMIN_SET_OFFLOADS = 7, /* arg0 = VENIC_OFFLOAD_* (ABI 1.2) */
 };
+
+/* Offloads a driver turns on (VENIC_ADMIN_SET_OFFLOADS; all off at attach). */
+#define VENIC_OFFLOAD_RX_L4_CSUM (1u << 0) /* verify TCP/UDP checksums: L4_CSUM_OK/BAD */
 
 /* Receive-side scaling (ABI 1.1): Toeplitz hash over what the hash types
  * select; the RETA maps hash & (VENIC_RETA_SIZE - 1) to an RX queue. */
@@ -215,6 +220,21 @@ enum venic_drop_reason {
 	VENIC_DROP_REASONS_MAX = 16
 };
 
+/*
+ * Allowances the daemon enforces, as ENA names their counters: packets queued
+ * (held in the TX ring) or dropped because a VF exceeded one.  Index into
+ * venic_stats.allowance (ABI 1.2).
+ */
+enum venic_allowance {
+	VENIC_ALLOW_BW_IN = 0,	   /* inbound bandwidth: dropped */
+	VENIC_ALLOW_BW_OUT = 1,	   /* outbound bandwidth: queued */
+	VENIC_ALLOW_PPS = 2,	   /* packets per second, both directions */
+	VENIC_ALLOW_CONNTRACK = 3, /* connection tracking table full */
+	VENIC_ALLOW_LINKLOCAL = 4, /* to link-local services, 1024 pps: dropped */
+	VENIC_ALLOW_FLOW = 5,	   /* per-flow (5-tuple) cap: dropped (venic's own) */
+	VENIC_ALLOW_MAX = 8
+};
+
 struct venic_queue_stats {
 	uint64_t pkts;
 	uint64_t bytes;
@@ -228,10 +248,11 @@ struct venic_stats {
 	uint64_t tx_bytes;
 	uint64_t rx_pkts; /* delivered to the driver */
 	uint64_t rx_bytes;
-	uint64_t tx_zero_copy_pkts; /* tx packets read from registered memory */
-	uint64_t rx_zero_copy_pkts; /* rx packets written into registered memory */
-	uint64_t mdd_resets;	    /* resets for malformed descriptors */
-	uint64_t reserved[9];
+	uint64_t tx_zero_copy_pkts;	     /* tx packets read from registered memory */
+	uint64_t rx_zero_copy_pkts;	     /* rx packets written into registered memory */
+	uint64_t mdd_resets;		     /* resets for malformed descriptors */
+	uint64_t allowance[VENIC_ALLOW_MAX]; /* enum venic_allowance (ABI 1.2) */
+	uint64_t reserved[1];
 	uint64_t drops[VENIC_DROP_REASONS_MAX];
 	struct venic_queue_stats txq[VENIC_MAX_QPS];
 	struct venic_queue_stats rxq[VENIC_MAX_QPS];
@@ -301,6 +322,7 @@ VENIC_STATIC_ASSERT(offsetof(struct venic_regs, qp) == 104, "qp layout offset");
 VENIC_STATIC_ASSERT(offsetof(struct venic_regs, mac) == 424, "device state offset");
 VENIC_STATIC_ASSERT(sizeof(struct venic_regs) == VENIC_PAGE_SIZE, "register page size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_stats) <= VENIC_PAGE_SIZE, "stats fit a page");
+VENIC_STATIC_ASSERT(offsetof(struct venic_stats, drops) == 128, "drop counters where ABI 1.0 put them");
 VENIC_STATIC_ASSERT(VENIC_FRAME_MAX <= VENIC_MAX_SEGS * VENIC_COPY_BUF_SIZE, "jumbo fits in copy buffers");
 
 #ifdef __cplusplus

@@ -35,10 +35,18 @@ uint16_t vf_id(const nlohmann::json& p, const char* name = "vf") {
 }
 
 void check_set_params(const nlohmann::json& p) {
-  only_params(p, {"vf", "mtu", "trusted", "link", "src_dst_check", "secondary_ips", "ipv6"});
+  only_params(p, {"vf", "mtu", "trusted", "link", "src_dst_check", "secondary_ips", "ipv6", "bw_in_mbps", "bw_out_mbps",
+                  "pps", "flow_mbps", "burst_ms"});
   if (p.size() < 2)
     throw RequestError{err::kInvalidParams,
-                       "nothing to set (mtu, trusted, link, src_dst_check, secondary_ips or ipv6)"};
+                       "nothing to set (mtu, trusted, link, src_dst_check, secondary_ips, ipv6, bw_in_mbps, "
+                       "bw_out_mbps, pps, flow_mbps or burst_ms)"};
+  try {
+    vf::Limits scratch;
+    vf::limits_from_json(p, scratch);
+  } catch (const vf::ConfigError& e) {
+    throw RequestError{err::kInvalidParams, e.what()};
+  }
   if (p.contains("mtu")) {
     if (!p["mtu"].is_number_integer()) throw RequestError{err::kInvalidParams, "mtu: must be an integer"};
     long m = p["mtu"].get<long>();
@@ -72,8 +80,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
         {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
   }
   if (method == "vf.create") {
-    only_params(
-        p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips", "ipv6"});
+    only_params(p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips",
+                    "ipv6", "bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms"});
     vf::VfConfig c;
     try {
       c = vf::config_from_json(p, false);

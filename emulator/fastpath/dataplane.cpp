@@ -1,5 +1,6 @@
 #include "dataplane.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -34,6 +35,7 @@ Dataplane::Dataplane(unsigned workers, unsigned idle_sleep_us) : idle_sleep_us_(
                              " worker lcores but EAL has " + std::to_string(lcores_.size()) + " (give EAL e.g. -l 0-" +
                              std::to_string(workers) + ")");
   install_fault_guard();
+  for (unsigned i = 0; i < workers; i++) flows_.push_back(std::make_unique<FlowMeter>(i, rte_get_tsc_hz()));
   size_t sz = rte_rcu_qsbr_get_memsize(workers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("venic_qsbr", sz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, workers) != 0) throw std::runtime_error("cannot set up RCU");
@@ -60,6 +62,7 @@ int Dataplane::worker_main(void* arg) {
 }
 
 void Dataplane::run_worker(unsigned index) {
+  worker_thread_use_flows(flows_[index].get());
   rte_rcu_qsbr_thread_register(qsbr_, index);
   rte_rcu_qsbr_thread_online(qsbr_, index);
   unsigned idle = 0, idle_long = 0;
@@ -85,6 +88,7 @@ void Dataplane::run_worker(unsigned index) {
   }
   rte_rcu_qsbr_thread_offline(qsbr_, index);
   rte_rcu_qsbr_thread_unregister(qsbr_, index);
+  worker_thread_use_flows(nullptr);
 }
 
 void Dataplane::start() {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "flow_meter.h"
 #include "snapshot.h"
 #include "vf_table.h"
 
@@ -33,6 +34,7 @@ class Dataplane : public vf::Publisher {
 
   std::vector<unsigned> lcores_;
   rte_rcu_qsbr* qsbr_ = nullptr;
+  std::vector<std::unique_ptr<FlowMeter>> flows_;  // one per worker
   std::atomic<const Snapshot*> current_{nullptr};
   std::atomic<bool> stop_{false};
   bool running_ = false;

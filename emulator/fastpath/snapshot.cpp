@@ -1,6 +1,7 @@
 #include "snapshot.h"
 
 #include <rte_hash.h>
+#include <rte_cycles.h>
 #include <rte_jhash.h>
 #include <rte_lcore.h>
 
@@ -56,9 +57,13 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     }
     p.rss = v.rss;
     p.src_dst_check = v.cfg.src_dst_check;
+    p.rx_l4_csum = v.offloads & VENIC_OFFLOAD_RX_L4_CSUM;
     p.ips.push_back(v.cfg.ip);
     p.ips.insert(p.ips.end(), v.cfg.secondary_ips.begin(), v.cfg.secondary_ips.end());
     p.ipv6 = v.cfg.ipv6;
+    p.allow = vf::AllowanceProfile::make(v.cfg.limits, rte_get_tsc_hz());
+    p.shaped_out = p.allow.bw_out.limited() || p.allow.pps.limited();
+    p.policed_in = p.allow.bw_in.limited() || p.allow.pps.limited();
     p.rt = v.rt.get();
     ports_.push_back(std::move(p));
   }

@@ -41,6 +41,7 @@ struct PortView {
   uint32_t n_dma = 0;
   vf::RssConfig rss;
   bool src_dst_check = true;
+  bool rx_l4_csum = false;    // the driver wants TCP/UDP checksums verified
   std::vector<uint32_t> ips;  // primary first, then secondaries
   std::vector<vf::Ipv6Addr> ipv6;
   bool owns_ipv6(const uint8_t* a) const {
@@ -53,6 +54,9 @@ struct PortView {
       if (x == a) return true;
     return false;
   }
+  vf::AllowanceProfile allow;  // for the TSC
+  bool shaped_out = false;     // bw_out or PPS limited: hold packets in the TX ring
+  bool policed_in = false;     // bw_in or PPS limited: drop what exceeds them
   vf::VfRuntime* rt = nullptr;
   std::vector<const PortView*> flood;  // polled peers in the subnet
   std::vector<const PortView*> promisc_peers;

@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <rte_atomic.h>
+#include <rte_cycles.h>
 #include <rte_memcpy.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -8,6 +9,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "flow_meter.h"
+#include "l4_checksum.h"
 #include "packet_parser.h"
 #include "rss.h"
 
@@ -70,6 +73,7 @@ class FrameReader {
     }
   }
   void rewind() { pos_ = seg_ = seg_off_ = 0; }
+  const uint8_t* header() const { return hdr_; }
 
  private:
   void advance(uint32_t n) {
@@ -93,6 +97,9 @@ class RxBatch {
  public:
   const PortView* port() const { return port_; }
 
+  // The clock the allowances are refilled to (one reading per burst).
+  void set_now(uint64_t now) { now_ = now; }
+
   bool open(const PortView& dst, uint32_t q) {
     if (port_ == &dst && q_ == q) return true;
     flush();
@@ -100,6 +107,13 @@ class RxBatch {
     q_ = q;
     rq_ = &dst.rt->rxq[q];
     rq_->lock.lock();
+    if (dst.policed_in) {
+      // Inside the queue lock; a leaf: nothing else is taken while held.
+      allow_ = &dst.rt->allowance;
+      allow_->lock.lock();
+      if (dst.allow.bw_in.limited()) allow_->bw_in.refill(dst.allow.bw_in, now_);
+      if (dst.allow.pps.limited()) allow_->pps.refill(dst.allow.pps, now_);
+    }
     sq_prod_ = __atomic_load_n(&dst.q[q].rx_sq->prod, __ATOMIC_ACQUIRE);
     if (sq_prod_ - rq_->cons > dst.ring_size) {
       // The driver's producer index is impossible: post nothing this round.
@@ -122,9 +136,11 @@ class RxBatch {
       counter_add(rq.c.drops[VENIC_DROP_RX_OVERSIZE], 1);
       return;
     }
+    if (allow_ && !within_allowance(dst, len)) return;
     frame.rewind();
     uint32_t idx = rq.cons, left = len;
     bool zero_copy = true;
+    Chunk written[VENIC_MAX_SEGS];
     while (left) {
       if (idx == sq_prod_ || idx - rq.cons >= VENIC_MAX_SEGS) {
         counter_add(rq.c.drops[VENIC_DROP_RX_NO_BUFFER], 1);
@@ -140,6 +156,7 @@ class RxBatch {
       }
       uint32_t n = std::min(left, d.len);
       frame.copy_to(const_cast<uint8_t*>(buf), n);
+      written[idx - rq.cons] = {buf, n};
       left -= n;
       zero_copy = zero_copy && d.mem_id != VENIC_MEM_REGION_BUFS;
       venic_cqe& c = rings.rx_cqe[idx & mask];
@@ -149,6 +166,11 @@ class RxBatch {
       c.rss_hash = rss.value;
       c.reserved = 0;
       idx++;
+    }
+    if (dst.rx_l4_csum) {
+      // Over what the receiver got, not what the sender still holds.
+      const uint16_t verdict = l4_csum_verdict(pkt, frame.header(), written, idx - rq.cons, len);
+      for (uint32_t k = rq.cons; k != idx; k++) rings.rx_cqe[k & mask].flags |= verdict;
     }
     rq.cons = idx;
     dirty_ = true;
@@ -160,6 +182,7 @@ class RxBatch {
   // After a fault inside a copy: release the queue, publish nothing.
   void abandon() {
     if (!port_) return;
+    release_allowance();
     rq_->lock.unlock();
     port_ = nullptr;
     dirty_ = false;
@@ -172,15 +195,37 @@ class RxBatch {
       __atomic_store_n(&rings.rx_cq->prod, rq_->cons, __ATOMIC_RELEASE);
       __atomic_store_n(&rings.rx_sq->cons, rq_->cons, __ATOMIC_RELEASE);
     }
+    release_allowance();
     rq_->lock.unlock();
     port_ = nullptr;
     dirty_ = false;
   }
 
  private:
+  // Inbound allowances: what exceeds them is dropped and counted (ENA's
+  // bw_in_allowance_exceeded / pps_allowance_exceeded).
+  bool within_allowance(const PortView& dst, uint32_t len) {
+    if (dst.allow.pps.limited() && !allow_->pps.take(dst.allow.pps, 1)) {
+      counter_add(rq_->c.allowance[VENIC_ALLOW_PPS], 1);
+      return false;
+    }
+    if (dst.allow.bw_in.limited() && !allow_->bw_in.take(dst.allow.bw_in, len)) {
+      if (dst.allow.pps.limited()) allow_->pps.give_back(dst.allow.pps, 1);
+      counter_add(rq_->c.allowance[VENIC_ALLOW_BW_IN], 1);
+      return false;
+    }
+    return true;
+  }
+  void release_allowance() {
+    if (allow_) allow_->lock.unlock();
+    allow_ = nullptr;
+  }
+
   const PortView* port_ = nullptr;
   uint32_t q_ = 0;
   vf::RxqRuntime* rq_ = nullptr;
+  vf::AllowanceRuntime* allow_ = nullptr;
+  uint64_t now_ = 0;
   uint32_t sq_prod_ = 0;
   bool dirty_ = false;
 };
@@ -224,6 +269,43 @@ bool destination_allowed(const PortView& dst, const ParsedPacket& pkt) {
   return dst.owns_ip(a);
 }
 
+// EC2's link-local services (Amazon DNS, instance metadata, time sync) live
+// in 169.254.0.0/16 and fd00:ec2::/32.
+bool to_link_local_service(const ParsedPacket& pkt) {
+  if (!pkt.l3_addresses) return false;
+  if (pkt.l3 == L3::kIpv4) return (pkt.dst_ip4 >> 16) == 0xa9fe;
+  if (pkt.l3 == L3::kIpv6) {
+    const uint8_t* a = pkt.dst_ip6;
+    return a[0] == 0xfd && a[1] == 0x00 && a[2] == 0x0e && a[3] == 0xc2;
+  }
+  return false;
+}
+
+thread_local FlowMeter* t_flows = nullptr;
+
+// Egress allowances that drop (the link-local PPS and the per-flow cap);
+// returns the venic_allowance exceeded, or -1.
+int egress_policed(const PortView& port, const ParsedPacket& pkt, uint32_t len, uint64_t now) {
+  if (pkt.l3 != L3::kIpv4 && pkt.l3 != L3::kIpv6) return -1;
+  vf::AllowanceRuntime& al = port.rt->allowance;
+  if (to_link_local_service(pkt)) {
+    al.linklocal.refill(port.allow.linklocal, now);
+    if (!al.linklocal.take(port.allow.linklocal, 1)) return VENIC_ALLOW_LINKLOCAL;
+  }
+  if (!port.allow.flow.limited() || !t_flows) return -1;
+  // While the VF's whole egress conforms to the flow cap, no flow of it can
+  // exceed the cap: the per-flow table is needed only once it does not.
+  if (!al.flow_mode) {
+    if (al.flow_gate.take(port.allow.flow, len)) return -1;
+    al.flow_mode = true;
+  } else {
+    al.flow_gate.take_up_to(port.allow.flow, len);
+  }
+  FlowKey key;
+  if (flow_key(pkt, port.vf, key) && !t_flows->conform(key, port.allow.flow, now, len)) return VENIC_ALLOW_FLOW;
+  return -1;
+}
+
 // False when the destination takes nothing now (stopped, or being reset).
 bool deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_t len, const ParsedPacket& pkt) {
   if (dst.active_qps == 0 || dst.rt->mdd_tripped.load(std::memory_order_relaxed)) return false;
@@ -257,6 +339,29 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
   for (uint32_t i = 0; i < n; i++) d[i] = rings.tx_desc[(tq.cons + i) & mask];
   rte_compiler_barrier();  // the copies are used from here on, never re-read
 
+  // Outbound allowances shape: a packet over them stays in the ring (as ENA
+  // queues it) until the buckets refill.  PPS tokens for the burst are
+  // reserved up front, so the shared PPS bucket is locked once per burst.
+  const uint64_t now = rte_rdtsc();
+  batch.set_now(now);
+  vf::AllowanceRuntime& al = port.rt->allowance;
+  const vf::AllowanceProfile& ap = port.allow;
+  uint64_t pps_left = UINT64_MAX;
+  if (ap.flow.limited()) {
+    al.flow_gate.refill(ap.flow, now);
+    // Back under the cap for half a bucket's time: flows need no table again.
+    if (al.flow_mode && al.flow_gate.half_full(ap.flow)) al.flow_mode = false;
+  }
+  if (port.shaped_out) {
+    if (ap.bw_out.limited()) al.bw_out.refill(ap.bw_out, now);
+    if (ap.pps.limited()) {
+      al.lock.lock();
+      al.pps.refill(ap.pps, now);
+      pps_left = al.pps.take_up_to(ap.pps, n);
+      al.lock.unlock();
+    }
+  }
+
   // Most bursts go to one destination: remember the last lookup.
   uint8_t mac_cache[6];
   const uint8_t* last_mac = nullptr;
@@ -279,6 +384,20 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
       segs[s] = {p, d[i + s].len};
       total += d[i + s].len;
       zero_copy = zero_copy && d[i + s].mem_id != VENIC_MEM_REGION_BUFS;
+    }
+    if (port.shaped_out && !bad) {
+      int held = -1;
+      if (pps_left == 0)
+        held = VENIC_ALLOW_PPS;
+      else if (ap.bw_out.limited() && !al.bw_out.take(ap.bw_out, total))
+        held = VENIC_ALLOW_BW_OUT;
+      if (held >= 0) {
+        if (!tq.holding || tq.held_at != tq.cons + i) counter_add(tq.c.allowance[held], 1);
+        tq.holding = true;
+        tq.held_at = tq.cons + i;
+        break;
+      }
+      if (pps_left != UINT64_MAX) pps_left--;
     }
     i = end + 1;
     consumed = i;
@@ -311,6 +430,10 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
       counter_add(tq.c.drops[reason], 1);
       continue;
     }
+    if (int exceeded = egress_policed(port, pkt, total, now); exceeded >= 0) {
+      counter_add(tq.c.allowance[exceeded], 1);
+      continue;
+    }
     counter_add(tq.c.pkts, 1);
     counter_add(tq.c.bytes, total);
     if (zero_copy) counter_add(tq.c.zero_copy_pkts, 1);
@@ -339,6 +462,11 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
     }
   }
   batch.flush();
+  if (pps_left != UINT64_MAX && pps_left) {
+    al.lock.lock();
+    al.pps.give_back(ap.pps, pps_left);  // reserved for packets this burst did not have
+    al.lock.unlock();
+  }
   if (consumed) {
     tq.cons += consumed;
     __atomic_store_n(&rings.tx_sq->cons, tq.cons, __ATOMIC_RELEASE);
@@ -375,6 +503,10 @@ bool owns(const PortView* p, uintptr_t addr) {
 }
 
 }  // namespace
+
+void worker_thread_use_flows(FlowMeter* flows) {
+  t_flows = flows;
+}
 
 void install_fault_guard() {
   struct sigaction sa {};

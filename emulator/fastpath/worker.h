@@ -2,6 +2,7 @@
 // fetch + validate descriptors -> copy headers -> parse -> switch -> deliver.
 #pragma once
 
+#include "flow_meter.h"
 #include "snapshot.h"
 
 namespace venic::fastpath {
@@ -10,6 +11,9 @@ inline constexpr uint32_t kBurstDescs = 64;
 
 // Lets workers survive SIGBUS from a driver's truncated registered memory.
 void install_fault_guard();
+
+// The flow table (per-flow cap) the calling worker thread uses; nullptr: none.
+void worker_thread_use_flows(FlowMeter* flows);
 
 // Moves up to one burst from port's TX queue q; returns descriptors consumed.
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q);

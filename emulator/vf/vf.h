@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "allowance.h"
 #include "dma_table.h"
 #include "venic_abi.h"
 #include "vf_config.h"
@@ -42,11 +43,15 @@ struct QueueCounters {
   uint64_t bytes = 0;
   uint64_t zero_copy_pkts = 0;
   uint64_t drops[VENIC_DROP_REASONS_MAX] = {};
+  uint64_t allowance[VENIC_ALLOW_MAX] = {};  // packets held or dropped, per venic_allowance
 };
 
 // Written only by the worker that owns the VF.
 struct alignas(VENIC_CACHE_LINE) TxqRuntime {
   uint32_t cons = 0;  // our TX SQ consumer index (never read back from shared memory)
+  // A packet held in the ring by an allowance is counted once, not per poll.
+  bool holding = false;
+  uint32_t held_at = 0;
   QueueCounters c;
 };
 
@@ -57,15 +62,29 @@ struct alignas(VENIC_CACHE_LINE) RxqRuntime {
   QueueCounters c;
 };
 
+// Allowance buckets.  Egress ones belong to the VF's worker; the inbound
+// bandwidth and the (bidirectional) PPS buckets are shared by every worker
+// that delivers to the VF, under `lock`, a leaf lock held for one burst.
+struct alignas(VENIC_CACHE_LINE) AllowanceRuntime {
+  TokenBucket bw_out, linklocal;
+  // The VF's egress against the per-flow cap; over it, flows are metered one
+  // by one (flow_mode) until it is back under.
+  TokenBucket flow_gate;
+  bool flow_mode = false;
+  alignas(VENIC_CACHE_LINE) SpinLock lock;
+  TokenBucket bw_in, pps;
+};
+
 struct VfRuntime {
   std::array<TxqRuntime, VENIC_MAX_QPS> txq;
   std::array<RxqRuntime, VENIC_MAX_QPS> rxq;
+  AllowanceRuntime allowance;
   std::atomic<uint32_t> bad_desc{0};  // since the last reset
   std::atomic<bool> mdd_tripped{false};
   uint64_t mdd_resets = 0;
 
   void reset_indices() {
-    for (auto& q : txq) q.cons = 0;
+    for (auto& q : txq) q.cons = 0, q.holding = false;
     for (auto& q : rxq) q.cons = 0;
   }
 };
@@ -91,6 +110,7 @@ struct Vf {
   uint32_t active_qps = 0;
   uint32_t rx_mode = 0;  // VENIC_VF_PROMISC | VENIC_VF_ALLMULTI
   RssConfig rss;
+  uint32_t offloads = 0;  // VENIC_OFFLOAD_*
   std::shared_ptr<const DmaTable> dma;
   uint32_t admin_sq_cons = 0;  // our admin indices (never read back)
   uint32_t admin_cq_prod = 0;

@@ -80,11 +80,17 @@ nlohmann::json to_json(const VfConfig& c) {
              for (uint32_t a : c.secondary_ips) l.push_back(format_ipv4(a));
              return l;
            }()},
-          {"ipv6", [&] {
+          {"ipv6",
+           [&] {
              nlohmann::json l = nlohmann::json::array();
              for (const auto& a : c.ipv6) l.push_back(format_ipv6(a));
              return l;
-           }()}};
+           }()},
+          {"bw_in_mbps", c.limits.bw_in_mbps},
+          {"bw_out_mbps", c.limits.bw_out_mbps},
+          {"pps", c.limits.pps},
+          {"flow_mbps", c.limits.flow_mbps},
+          {"burst_ms", c.limits.burst_ms}};
 }
 
 namespace {
@@ -174,12 +180,29 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
   }
   if (j.contains("secondary_ips")) c.secondary_ips = ipv4_list_from_json(j["secondary_ips"], "secondary_ips");
   if (j.contains("ipv6")) c.ipv6 = ipv6_list_from_json(j["ipv6"], "ipv6");
+  limits_from_json(j, c.limits);
   if (j.contains("link")) {
     std::string l = string_field(j, "link");
     if (l != "up" && l != "down") throw ConfigError("link: '" + l + "' must be up or down");
     c.link_up = l == "up";
   }
   return c;
+}
+
+void limits_from_json(const nlohmann::json& j, Limits& l) {
+  auto field = [&](const char* name, uint64_t lo, uint64_t hi, uint64_t& out) {
+    if (!j.contains(name)) return;
+    const auto& v = j[name];
+    if (!v.is_number_unsigned() || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi)
+      throw ConfigError(std::string(name) + ": must be an integer in " + std::to_string(lo) + "-" + std::to_string(hi) +
+                        (lo == 0 ? " (0: unlimited)" : ""));
+    out = v.get<uint64_t>();
+  };
+  field("bw_in_mbps", 0, Limits::kMaxMbps, l.bw_in_mbps);
+  field("bw_out_mbps", 0, Limits::kMaxMbps, l.bw_out_mbps);
+  field("pps", 0, Limits::kMaxPps, l.pps);
+  field("flow_mbps", 0, Limits::kMaxMbps, l.flow_mbps);
+  field("burst_ms", 1, Limits::kMaxBurstMs, l.burst_ms);
 }
 
 std::string validate(const VfConfig& c) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "allowance.h"
+
 namespace venic::vf {
 
 enum class Personality : uint8_t { kEna = 1, kEfa = 2 };
@@ -30,6 +32,7 @@ struct VfConfig {
   bool src_dst_check = true;
   std::vector<uint32_t> secondary_ips;  // host order, inside the subnet
   std::vector<Ipv6Addr> ipv6;           // network order
+  Limits limits;                        // bandwidth, PPS and per-flow allowances
 
   uint32_t subnet() const { return prefix == 0 ? 0 : ip & (~0u << (32 - prefix)); }
   uint32_t netmask() const { return prefix == 0 ? 0 : ~0u << (32 - prefix); }
@@ -67,6 +70,11 @@ inline constexpr size_t kMaxIpv6 = 50;  // per ENI on EC2's largest types
 std::optional<Ipv6Addr> parse_ipv6(const std::string& s);
 std::string format_ipv6(const Ipv6Addr& a);
 std::vector<Ipv6Addr> ipv6_list_from_json(const nlohmann::json& j, const char* field);
+
+// Reads the allowance fields (bw_in_mbps, bw_out_mbps, pps, flow_mbps,
+// burst_ms) present in j into l; throws ConfigError naming the field.
+void limits_from_json(const nlohmann::json& j, Limits& l);
+inline constexpr const char* kLimitFields[] = {"bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms"};
 
 // Parses a JSON list of IPv4 strings; throws ConfigError naming `field`.
 std::vector<uint32_t> ipv4_list_from_json(const nlohmann::json& j, const char* field);

@@ -9,6 +9,10 @@ namespace venic::vf {
 
 namespace {
 
+const char* const kAllowanceNames[VENIC_ALLOW_MAX] = {"bw_in_allowance_exceeded",     "bw_out_allowance_exceeded",
+                                                      "pps_allowance_exceeded",       "conntrack_allowance_exceeded",
+                                                      "linklocal_allowance_exceeded", "flow_allowance_exceeded"};
+
 const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {"no_route",     "bad_desc",    "oversize", "runt",
                                                         "rx_no_buffer", "rx_oversize", "rx_down",  "spoof_mac",
                                                         "spoof_ip",     "dst_check"};
@@ -19,6 +23,7 @@ QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   t.bytes = a.bytes + counter_read(b.bytes);
   t.zero_copy_pkts = a.zero_copy_pkts + counter_read(b.zero_copy_pkts);
   for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++) t.drops[i] = a.drops[i] + counter_read(b.drops[i]);
+  for (int i = 0; i < VENIC_ALLOW_MAX; i++) t.allowance[i] = a.allowance[i] + counter_read(b.allowance[i]);
   return t;
 }
 
@@ -28,6 +33,7 @@ QueueCounters since(const QueueCounters& now, const QueueCounters& base) {
   d.bytes = now.bytes - base.bytes;
   d.zero_copy_pkts = now.zero_copy_pkts - base.zero_copy_pkts;
   for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++) d.drops[i] = now.drops[i] - base.drops[i];
+  for (int i = 0; i < VENIC_ALLOW_MAX; i++) d.allowance[i] = now.allowance[i] - base.allowance[i];
   return d;
 }
 
@@ -167,6 +173,11 @@ const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
       throw TableError("invalid_params", e.what());
     }
   }
+  try {
+    limits_from_json(p, c.limits);
+  } catch (const ConfigError& e) {
+    throw TableError("invalid_params", e.what());
+  }
   if (std::string e = validate(c); !e.empty()) throw TableError("invalid_params", e);
   check_addresses_free(c);
   persist(&c, std::nullopt);
@@ -195,6 +206,7 @@ int VfTable::attach(uint16_t id, uint64_t session, int pid) {
   v.active_qps = 0;
   v.rx_mode = 0;
   v.rss = RssConfig{};
+  v.offloads = 0;
   v.session = session;
   v.owner_pid = pid;
   v.region->publish_state(v.cfg, v.flags(), 0);
@@ -312,6 +324,11 @@ int VfTable::admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result) 
       publisher_.publish(*this);
       return 0;
     }
+    case VENIC_ADMIN_SET_OFFLOADS:
+      if (cmd.arg0 & ~uint64_t(VENIC_OFFLOAD_RX_L4_CSUM)) return -EOPNOTSUPP;
+      v.offloads = static_cast<uint32_t>(cmd.arg0);
+      publisher_.publish(*this);
+      return 0;
     default:
       return -EOPNOTSUPP;
   }
@@ -380,6 +397,7 @@ void VfTable::tick() {
     s->rx_zero_copy_pkts = rx.zero_copy_pkts;
     s->mdd_resets = v.rt->mdd_resets - v.mdd_base;
     for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++) s->drops[i] = tx.drops[i] + rx.drops[i];
+    for (int i = 0; i < VENIC_ALLOW_MAX; i++) s->allowance[i] = tx.allowance[i] + rx.allowance[i];
     v.region->beat();
   }
 }
@@ -409,6 +427,9 @@ nlohmann::json VfTable::stats_json(const Vf& v) const {
   nlohmann::json drops = nlohmann::json::object();
   for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++)
     if (kDropNames[i]) drops[kDropNames[i]] = tx.drops[i] + rx.drops[i];
+  nlohmann::json allowance = nlohmann::json::object();
+  for (int i = 0; i < VENIC_ALLOW_MAX; i++)
+    if (kAllowanceNames[i]) allowance[kAllowanceNames[i]] = tx.allowance[i] + rx.allowance[i];
   return {{"vf", v.cfg.id},
           {"tx_pkts", tx.pkts},
           {"tx_bytes", tx.bytes},
@@ -418,6 +439,7 @@ nlohmann::json VfTable::stats_json(const Vf& v) const {
           {"rx_zero_copy_pkts", rx.zero_copy_pkts},
           {"mdd_resets", v.rt->mdd_resets - v.mdd_base},
           {"drops", drops},
+          {"allowance_exceeded", allowance},
           {"queues", {{"tx", txq}, {"rx", rxq}}}};
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Receive-side scaling: 64 UDP flows into a 4-queue dpdk-testpmd spread over
 # all 4 queues, every flow always lands on the same queue, and the RSS hash
-# reaches the mbuf.
+# reaches the mbuf, with the IPv4 and UDP checksum verdicts.
 source "$(dirname "$0")/lib.sh"
 start_venicd
 ctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10 >/dev/null
@@ -21,7 +21,7 @@ ctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.1.11 >/dev/null
   echo "quit"
 ) | timeout 60 dpdk-testpmd --lcores "0@(0,1),1@(0,1)" --no-pci "${EAL_COPY[@]}" --file-prefix "vt$$-rss" \
   -d "$PMD" --vdev "net_vena0,socket=$SOCK,vf=1" -- --total-num-mbufs=16384 --rxq=4 --txq=4 --rss-udp \
-  --forward-mode=rxonly -i >"$WORK/rss.log" 2>&1 || true
+  --enable-rx-cksum --forward-mode=rxonly -i >"$WORK/rss.log" 2>&1 || true
 grep -q '"sent": 1024' "$WORK/send.out" || die "the sender failed: $(cat "$WORK/send.out")"
 
 total=0
@@ -42,4 +42,7 @@ log "$hashes distinct hashes, $pairs hash/queue pairs"
 # venicd checked the IPv4 header checksum, and says so in the mbuf.
 grep -q "RTE_MBUF_F_RX_IP_CKSUM_GOOD" "$WORK/rss.log" || die "no IPv4 checksum-good flag reached the mbuf"
 grep -q "RTE_MBUF_F_RX_IP_CKSUM_BAD" "$WORK/rss.log" && die "a valid IPv4 header was flagged bad"
+# testpmd asked for TCP/UDP checksum verification (--enable-rx-cksum).
+grep -q "RTE_MBUF_F_RX_L4_CKSUM_GOOD" "$WORK/rss.log" || die "no UDP checksum-good flag reached the mbuf"
+grep -q "RTE_MBUF_F_RX_L4_CKSUM_BAD" "$WORK/rss.log" && die "a valid UDP checksum was flagged bad"
 log "PASS"

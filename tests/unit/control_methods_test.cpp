@@ -382,6 +382,73 @@ TEST_F(ControlMethodsTest, SetChangesMtuTrustedAndLink) {
   EXPECT_EQ(v["mtu"], 9001) << "an unrelated field changed";
 }
 
+TEST_F(ControlMethodsTest, LimitsDefaultToEc2sFlowCapAndUnlimitedAllowances) {
+  json v = create(1)["result"];
+  EXPECT_EQ(v["bw_in_mbps"], 0);
+  EXPECT_EQ(v["bw_out_mbps"], 0);
+  EXPECT_EQ(v["pps"], 0);
+  EXPECT_EQ(v["flow_mbps"], 5000);
+  EXPECT_EQ(v["burst_ms"], 10);
+}
+
+TEST_F(ControlMethodsTest, SetAndCreateTakeLimitsAndTheStateFileKeepsThem) {
+  ASSERT_TRUE(create(1, {{"bw_out_mbps", 250}, {"flow_mbps", 10000}}).contains("result"));
+  json v = ok("vf.set", {{"vf", 0}, {"bw_in_mbps", 1000}, {"pps", 50000}, {"burst_ms", 100}});
+  EXPECT_EQ(v["bw_in_mbps"], 1000);
+  EXPECT_EQ(v["bw_out_mbps"], 250) << "a limit not named changed";
+  EXPECT_EQ(v["pps"], 50000);
+  EXPECT_EQ(v["flow_mbps"], 10000);
+  EXPECT_EQ(v["burst_ms"], 100);
+  auto s = saved();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].limits.bw_in_mbps, 1000u);
+  EXPECT_EQ(s[0].limits.bw_out_mbps, 250u);
+  EXPECT_EQ(s[0].limits.pps, 50000u);
+  EXPECT_EQ(s[0].limits.flow_mbps, 10000u);
+  EXPECT_EQ(s[0].limits.burst_ms, 100u);
+  // 0 lifts a limit.
+  EXPECT_EQ(ok("vf.set", {{"vf", 0}, {"bw_out_mbps", 0}})["bw_out_mbps"], 0);
+}
+
+TEST_F(ControlMethodsTest, BadLimitsNameTheFieldAndChangeNothing) {
+  ASSERT_TRUE(create(1).contains("result"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"bw_in_mbps", -5}}), "invalid_params", "bw_in_mbps"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"pps", "many"}}), "invalid_params", "pps"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"flow_mbps", 400001}}), "invalid_params", "flow_mbps"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"burst_ms", 0}}), "invalid_params", "burst_ms"));
+  EXPECT_TRUE(is_error(call("vf.set", {{"vf", 0}, {"bw_out_mbps", 1.5}}), "invalid_params", "bw_out_mbps"));
+  EXPECT_TRUE(is_error(create(2, {{"pps", true}}), "invalid_params", "pps"));
+  json v = ok("vf.show", {{"vf", 0}});
+  EXPECT_EQ(v["bw_in_mbps"], 0);
+  EXPECT_EQ(v["flow_mbps"], 5000);
+  EXPECT_EQ(v["burst_ms"], 10);
+  EXPECT_EQ(saved()[0].limits, vf::Limits{});
+}
+
+TEST_F(ControlMethodsTest, StatsCarryEnasAllowanceCounters) {
+  ASSERT_TRUE(create(1).contains("result"));
+  json s = ok("stats", {{"vf", 0}})["vfs"][0];
+  const std::set<std::string> want{"bw_in_allowance_exceeded",     "bw_out_allowance_exceeded",
+                                   "pps_allowance_exceeded",       "conntrack_allowance_exceeded",
+                                   "linklocal_allowance_exceeded", "flow_allowance_exceeded"};
+  std::set<std::string> got;
+  for (auto& [k, v] : s["allowance_exceeded"].items()) {
+    got.insert(k);
+    EXPECT_EQ(v, 0) << k;
+  }
+  EXPECT_EQ(got, want);
+  // The region's stats block carries the same counters, by venic_allowance.
+  vf::Vf& vf0 = const_cast<vf::Vf&>(table_->get(0));
+  vf0.rt->txq[0].c.allowance[VENIC_ALLOW_BW_OUT] = 7;
+  vf0.rt->rxq[0].c.allowance[VENIC_ALLOW_BW_IN] = 3;
+  table_->tick();
+  EXPECT_EQ(vf0.region->stats()->allowance[VENIC_ALLOW_BW_OUT], 7u);
+  EXPECT_EQ(vf0.region->stats()->allowance[VENIC_ALLOW_BW_IN], 3u);
+  s = ok("stats", {{"vf", 0}})["vfs"][0];
+  EXPECT_EQ(s["allowance_exceeded"]["bw_out_allowance_exceeded"], 7);
+  EXPECT_EQ(s["allowance_exceeded"]["bw_in_allowance_exceeded"], 3);
+}
+
 // ---- stats -------------------------------------------------------------------
 
 TEST_F(ControlMethodsTest, StatsStartAtZeroWithEveryDropReason) {

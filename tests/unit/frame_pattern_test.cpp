@@ -100,3 +100,25 @@ TEST(FramePattern, UdpFramesRoundTripAndCarryTheirAddresses) {
   f[100] ^= 1;
   EXPECT_FALSE(venic::tools::check_frame(f.data(), 128));
 }
+
+// UDP checksums are filled (receivers verify them): the datagram and its
+// pseudo-header sum to 0xffff, for IPv4 and IPv6, odd lengths included.
+TEST(FramePattern, UdpChecksumsAreValid) {
+  venic::vf::MacAddr a{2, 0, 0, 0, 0, 1}, b{2, 0, 0, 0, 0, 2};
+  auto folded = [](uint32_t s) {
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return s;
+  };
+  for (uint32_t len : {60u, 129u, 1500u, 9019u}) {
+    auto f = venic::tools::make_udp_frame(b, a, 3, len, 4000);
+    uint32_t s = venic::tools::sum16(&f[26], 8) + 17 + (len - 34);
+    EXPECT_EQ(folded(venic::tools::sum16(&f[34], len - 34, s)), 0xffffu) << len;
+    EXPECT_NE(f[40] << 8 | f[41], 0) << "IPv4 UDP checksum left out";
+    std::array<uint8_t, 16> x{0xfd}, y{0xfd};
+    y[15] = 2;
+    auto g = venic::tools::make_udp6_frame(b, a, 3, len < 74 ? 74 : len, 4000, x, y);
+    const uint32_t l6 = static_cast<uint32_t>(g.size());
+    s = venic::tools::sum16(&g[22], 32) + 17 + (l6 - 54);
+    EXPECT_EQ(folded(venic::tools::sum16(&g[54], l6 - 54, s)), 0xffffu) << len;
+  }
+}

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -123,6 +124,55 @@ TEST(VenicctlNumbers, WatchIntervalAllowsFractions) {
     EXPECT_NE(parse_watch_interval(bad, seconds), "") << bad;
 }
 
+// ---- allowances -------------------------------------------------------------
+
+TEST(VenicctlAllowances, MbpsTakesNumbersAndUnlimited) {
+  std::uint32_t mbps = 7;
+  EXPECT_EQ(parse_mbps("--bw-mbps", "1000", mbps), "");
+  EXPECT_EQ(mbps, 1000u);
+  EXPECT_EQ(parse_mbps("--bw-mbps", "400000", mbps), "");
+  EXPECT_EQ(mbps, 400000u);
+  EXPECT_EQ(parse_mbps("--flow-mbps", "0", mbps), "");
+  EXPECT_EQ(mbps, 0u);
+  mbps = 7;
+  EXPECT_EQ(parse_mbps("--flow-mbps", "unlimited", mbps), "");
+  EXPECT_EQ(mbps, 0u);
+}
+
+TEST(VenicctlAllowances, MbpsRejectsOutOfRangeAndBadText) {
+  std::uint32_t mbps = 7;
+  EXPECT_EQ(parse_mbps("--bw-in-mbps", "400001", mbps),
+            "invalid value '400001' for --bw-in-mbps (expected Mbit/s 0-400000, or unlimited)");
+  EXPECT_EQ(parse_mbps("--flow-mbps", "fast", mbps),
+            "invalid value 'fast' for --flow-mbps (expected Mbit/s 0-400000, or unlimited)");
+  for (const char* bad : {"", "-1", "+5", "1e3", "1000.5", "10G", "10Gbps", "0x10", " 5", "5 ", "Unlimited",
+                          "unlimited ", "none", "99999999999999999999"})
+    EXPECT_NE(parse_mbps("--bw-mbps", bad, mbps), "") << bad;
+  EXPECT_EQ(mbps, 7u);  // nothing written on failure
+}
+
+TEST(VenicctlAllowances, PpsUpToOneBillion) {
+  std::uint32_t pps = 7;
+  EXPECT_EQ(parse_pps("1000000000", pps), "");
+  EXPECT_EQ(pps, 1000000000u);
+  EXPECT_EQ(parse_pps("unlimited", pps), "");
+  EXPECT_EQ(pps, 0u);
+  EXPECT_EQ(parse_pps("1000000001", pps),
+            "invalid value '1000000001' for --pps (expected packets/s 0-1000000000, or unlimited)");
+  for (const char* bad : {"", "-1", "100k", "4294967296", "1.5"}) EXPECT_NE(parse_pps(bad, pps), "") << bad;
+}
+
+TEST(VenicctlAllowances, BurstIsOneMillisecondToOneHour) {
+  std::uint32_t ms = 0;
+  EXPECT_EQ(parse_burst_ms("1", ms), "");
+  EXPECT_EQ(ms, 1u);
+  EXPECT_EQ(parse_burst_ms("3600000", ms), "");
+  EXPECT_EQ(ms, 3600000u);
+  EXPECT_EQ(parse_burst_ms("0", ms), "invalid value '0' for --burst-ms (expected milliseconds 1-3600000)");
+  for (const char* bad : {"3600001", "unlimited", "-5", "", "10ms", "2.5"})
+    EXPECT_NE(parse_burst_ms(bad, ms), "") << bad;
+}
+
 // ---- words ----------------------------------------------------------------
 
 TEST(VenicctlWords, TypeOnOffAndLink) {
@@ -194,6 +244,106 @@ TEST(VenicctlRequests, SetNeedsSomethingToChange) {
   EXPECT_THROW(build_vf_set(options), UsageError);
 }
 
+TEST(VenicctlRequests, CreateSendsAllowancesAsUnsignedNumbers) {
+  VfCreateOptions options;
+  options.type = "ena";
+  options.mac = "02:00:00:00:00:01";
+  options.ip = "10.0.1.10";
+  options.limits.bw = "1000";
+  options.limits.pps = "100000";
+  options.limits.flow = "unlimited";
+  options.limits.burst_ms = "50";
+  const Request request = build_vf_create(options);
+  EXPECT_EQ(request.params["bw_in_mbps"], 1000);
+  EXPECT_EQ(request.params["bw_out_mbps"], 1000);
+  EXPECT_EQ(request.params["pps"], 100000);
+  EXPECT_EQ(request.params["flow_mbps"], 0);  // unlimited
+  EXPECT_EQ(request.params["burst_ms"], 50);
+  for (const char* key : {"bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms"})
+    EXPECT_TRUE(request.params[key].is_number_unsigned()) << key;
+  EXPECT_EQ(request.params.dump().find("\"1000\""), std::string::npos);  // numbers, not text
+}
+
+TEST(VenicctlRequests, SetWithOnlyAllowancesIsSomethingToSet) {
+  VfSetOptions options;
+  options.vf = "1";
+  options.limits.bw_out = "200";
+  EXPECT_EQ(build_vf_set(options).params, json({{"vf", 1}, {"bw_out_mbps", 200}}));  // inbound untouched
+
+  options.limits = {};
+  options.limits.burst_ms = "100";
+  EXPECT_EQ(build_vf_set(options).params, json({{"vf", 1}, {"burst_ms", 100}}));
+
+  options.limits = {};
+  options.limits.bw = "unlimited";
+  options.limits.pps = "0";
+  EXPECT_EQ(build_vf_set(options).params, json({{"vf", 1}, {"bw_in_mbps", 0}, {"bw_out_mbps", 0}, {"pps", 0}}));
+
+  options.limits = {};
+  options.limits.bw_in = "5000";
+  options.limits.bw_out = "unlimited";
+  options.limits.flow = "10000";
+  options.mtu = "9001";
+  EXPECT_EQ(build_vf_set(options).params,
+            json({{"vf", 1}, {"mtu", 9001}, {"bw_in_mbps", 5000}, {"bw_out_mbps", 0}, {"flow_mbps", 10000}}));
+}
+
+TEST(VenicctlRequests, BothDirectionsConflictWithEither) {
+  VfSetOptions options;
+  options.vf = "1";
+  options.limits.bw = "1000";
+  options.limits.bw_in = "500";
+  try {
+    build_vf_set(options);
+    ADD_FAILURE() << "--bw-mbps with --bw-in-mbps accepted";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "--bw-mbps sets both directions; give it or --bw-in-mbps/--bw-out-mbps, not both");
+  }
+  options.limits.bw_in.reset();
+  options.limits.bw_out = "500";
+  EXPECT_THROW(build_vf_set(options), UsageError);
+
+  VfCreateOptions create;
+  create.type = "ena";
+  create.mac = "02:00:00:00:00:01";
+  create.ip = "10.0.1.10";
+  create.limits.bw = "unlimited";
+  create.limits.bw_out = "unlimited";
+  EXPECT_THROW(build_vf_create(create), UsageError);
+}
+
+TEST(VenicctlRequests, AllowancesOutOfRangeOrBadTextNameTheOption) {
+  auto error_of = [](const LimitOptions& limits) -> std::string {
+    VfSetOptions options;
+    options.vf = "2";
+    options.limits = limits;
+    try {
+      build_vf_set(options);
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  LimitOptions limits;
+  limits.bw = "400001";
+  EXPECT_NE(error_of(limits).find("'400001' for --bw-mbps"), std::string::npos) << error_of(limits);
+  limits = {};
+  limits.bw_in = "-1";
+  EXPECT_NE(error_of(limits).find("for --bw-in-mbps"), std::string::npos);
+  limits = {};
+  limits.bw_out = "1G";
+  EXPECT_NE(error_of(limits).find("for --bw-out-mbps"), std::string::npos);
+  limits = {};
+  limits.pps = "2000000000";
+  EXPECT_NE(error_of(limits).find("for --pps"), std::string::npos);
+  limits = {};
+  limits.flow = "lots";
+  EXPECT_NE(error_of(limits).find("for --flow-mbps"), std::string::npos);
+  limits = {};
+  limits.burst_ms = "unlimited";
+  EXPECT_NE(error_of(limits).find("for --burst-ms (expected milliseconds 1-3600000)"), std::string::npos);
+}
+
 TEST(VenicctlRequests, StatsAndReset) {
   EXPECT_EQ(build_stats({}).method, "stats");
   EXPECT_EQ(build_stats({}).params, json::object());
@@ -239,6 +389,29 @@ TEST(VenicctlFormat, VfTableHasHeaderAndCells) {
   EXPECT_EQ(lines[1].find("02:00"), lines[2].find("02:00"));
 }
 
+// kVfList as a venicd with allowances reports it.
+json with_limits(json vf, json in, json out, json pps, json flow, json burst) {
+  vf["bw_in_mbps"] = std::move(in);
+  vf["bw_out_mbps"] = std::move(out);
+  vf["pps"] = std::move(pps);
+  vf["flow_mbps"] = std::move(flow);
+  vf["burst_ms"] = std::move(burst);
+  return vf;
+}
+
+TEST(VenicctlFormat, VfTableShowsAllowancesCompactly) {
+  // Without allowances (older venicd) there are no allowance columns.
+  EXPECT_EQ(format_vf_table(kVfList).find("BW-IN/OUT"), std::string::npos);
+
+  const json vfs =
+      json::array({with_limits(kVfList[0], 1000, 0, 100000, 5000, 10), with_limits(kVfList[1], 0, 0, 0, 10000, 10)});
+  // Mbit/s in/out and packets/s, "-" for unlimited.
+  EXPECT_EQ(format_vf_table(vfs),
+            "ID  TYPE  MAC                IP/PREFIX       MTU  QUEUES  LINK  TRUSTED  BW-IN/OUT     PPS  ATTACHED\n"
+            " 0  ena   02:00:00:00:00:01  10.0.1.10/24   1500       4  up    no          1000/-  100000  1234\n"
+            "17  ena   02:00:00:00:00:02  10.0.2.200/16  9001       8  down  yes              -       -  -\n");
+}
+
 TEST(VenicctlFormat, VfTableCopesWithEmptyAndOddInput) {
   EXPECT_EQ(format_vf_table(json::array()), "no VFs\n");
   EXPECT_EQ(format_vf_table(json()), "no VFs\n");
@@ -261,9 +434,38 @@ TEST(VenicctlFormat, VfDetailsAreKeyValueLines) {
   EXPECT_NE(format_vf_details(newer).find("numa_node:"), std::string::npos);
 }
 
+TEST(VenicctlFormat, VfDetailsShowAllowances) {
+  EXPECT_EQ(format_vf_details(kVfList[0]).find("bw in/out"), std::string::npos);  // older venicd: no lines
+
+  const std::string details = format_vf_details(with_limits(kVfList[0], 1000, 0, 0, 5000, 10));
+  const auto lines = lines_of(details);
+  const auto link = std::find(lines.begin(), lines.end(), "link:          up");
+  ASSERT_NE(link, lines.end()) << details;
+  // Right after "link", values lined up with the others.
+  EXPECT_EQ(*(link + 1), "bw in/out:     1000/unlimited Mbps");
+  EXPECT_EQ(*(link + 2), "pps:           unlimited");
+  EXPECT_EQ(*(link + 3), "flow:          5000 Mbps");
+  EXPECT_EQ(*(link + 4), "burst:         10 ms");
+  EXPECT_EQ(*(link + 5), "attached:      yes (pid 1234)");
+  EXPECT_EQ(details.find("bw_in_mbps"), std::string::npos) << details;  // not repeated as unknown fields
+  EXPECT_EQ(details.find("burst_ms"), std::string::npos) << details;
+
+  const std::string limited = format_vf_details(with_limits(kVfList[1], 500, 200, 100000, 0, 100));
+  EXPECT_NE(limited.find("bw in/out:     500/200 Mbps\n"), std::string::npos) << limited;
+  EXPECT_NE(limited.find("pps:           100000\n"), std::string::npos) << limited;
+  EXPECT_NE(limited.find("flow:          unlimited\n"), std::string::npos) << limited;
+  EXPECT_NE(limited.find("burst:         100 ms\n"), std::string::npos) << limited;
+  EXPECT_NE(format_vf_details(with_limits(kVfList[1], 0, 0, 0, 0, 10)).find("bw in/out:     unlimited/unlimited\n"),
+            std::string::npos);
+}
+
 TEST(VenicctlFormat, ConfirmationsAndInfo) {
   EXPECT_EQ(format_vf_created(kVfList[0]),
             "created vf 0: ena 02:00:00:00:00:01 10.0.1.10/24 mtu 1500 queues 4 trusted no\n");
+  EXPECT_EQ(format_vf_updated(with_limits(kVfList[1], 1000, 1000, 100000, 10000, 10)),
+            "updated vf 17: mtu 9001 trusted yes link down bw in/out 1000/1000 Mbps pps 100000 flow 10000 Mbps "
+            "burst 10 ms\n");
+  EXPECT_EQ(format_vf_updated(kVfList[1]), "updated vf 17: mtu 9001 trusted yes link down\n");
   EXPECT_EQ(format_vf_deleted(json({{"deleted", 5}})), "deleted vf 5\n");
   EXPECT_EQ(format_stats_reset(json::parse(R"({"reset": [0, 2]})")), "reset counters of vf 0, 2\n");
   const std::string info =
@@ -295,6 +497,40 @@ TEST(VenicctlFormat, StatsTableSumsDropsAndNamesReasons) {
   EXPECT_NE(text.find("vf 0: no_route 3, oversize 1"), std::string::npos) << text;
   EXPECT_EQ(text.find("vf 1:"), std::string::npos) << text;  // VF 1 dropped nothing
   EXPECT_EQ(text.find("runt"), std::string::npos) << text;   // zero reasons are left out
+}
+
+TEST(VenicctlFormat, StatsNameExceededAllowances) {
+  // Older venicd (no "allowance_exceeded"): no block.
+  EXPECT_EQ(format_stats_table(kStats).find("allowance"), std::string::npos);
+
+  json stats = kStats;
+  stats[0]["allowance_exceeded"] = {{"bw_in_allowance_exceeded", 0},     {"bw_out_allowance_exceeded", 12},
+                                    {"pps_allowance_exceeded", 3},       {"conntrack_allowance_exceeded", 0},
+                                    {"linklocal_allowance_exceeded", 0}, {"flow_allowance_exceeded", 7}};
+  stats[1]["allowance_exceeded"] = {{"bw_in_allowance_exceeded", 0},     {"bw_out_allowance_exceeded", 0},
+                                    {"pps_allowance_exceeded", 0},       {"conntrack_allowance_exceeded", 0},
+                                    {"linklocal_allowance_exceeded", 0}, {"flow_allowance_exceeded", 0}};
+  const std::string text = format_stats_table(stats);
+  // ENA's order, zero counters left out, after the drops block.
+  EXPECT_NE(text.find("\ndrops by reason:\n  vf 0: no_route 3, oversize 1\n"
+                      "\nallowance exceeded:\n"
+                      "  vf 0: bw_out_allowance_exceeded 12, pps_allowance_exceeded 3, flow_allowance_exceeded 7\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("vf 1:"), std::string::npos) << text;  // nothing exceeded on VF 1
+  EXPECT_EQ(text.find("bw_in_allowance"), std::string::npos) << text;
+
+  // A VF that exceeded allowances but dropped nothing, a counter this venicctl
+  // does not know, and odd values.
+  stats[1]["allowance_exceeded"]["linklocal_allowance_exceeded"] = 2;
+  stats[1]["allowance_exceeded"]["zz_new_allowance_exceeded"] = 1;
+  stats[1]["allowance_exceeded"]["conntrack_allowance_exceeded"] = "many";
+  stats[0]["allowance_exceeded"] = 5;
+  const std::string odd = format_stats_table(stats);
+  EXPECT_NE(odd.find("\nallowance exceeded:\n  vf 1: linklocal_allowance_exceeded 2, zz_new_allowance_exceeded 1\n"),
+            std::string::npos)
+      << odd;
+  EXPECT_EQ(odd.find("vf 0: bw_out"), std::string::npos) << odd;
 }
 
 TEST(VenicctlFormat, RatesFromTwoSamples) {
@@ -356,7 +592,52 @@ TEST(VenicctlCli, HelpShowsExamplesAndSucceeds) {
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("Examples:"), std::string::npos);
   EXPECT_NE(help.out.find("venicctl vf create --type ena"), std::string::npos);
+  EXPECT_NE(help.out.find("venicctl vf set 1 --bw-mbps 1000 --pps 100000 --flow-mbps 10000"), std::string::npos);
   EXPECT_EQ(run_venicctl({"vf", "create", "--help"}).status, 0);
+  for (const char* command : {"create", "set"}) {
+    const Outcome sub = run_venicctl({"vf", command, "--help"});
+    EXPECT_EQ(sub.status, 0);
+    for (const char* option : {"--bw-mbps", "--bw-in-mbps", "--bw-out-mbps", "--pps", "--flow-mbps", "--burst-ms"})
+      EXPECT_NE(sub.out.find(option), std::string::npos) << command << " " << option;
+  }
+}
+
+TEST(VenicctlCli, AllowanceOptions) {
+  const std::string socket = "/nonexistent/venicd.sock";
+  // Accepted: the only failure left is the missing daemon (status 1).
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"vf", "set", "1", "--flow-mbps", "10000"},
+           {"vf", "set", "1", "--bw-mbps", "1000", "--pps", "100000", "--flow-mbps", "10000"},
+           {"vf", "set", "1", "--bw-in-mbps", "unlimited", "--bw-out-mbps", "500", "--burst-ms", "100"},
+           {"vf", "create", "--type", "ena", "--mac", "02:00:00:00:00:03", "--ip", "10.0.1.12", "--bw-mbps", "5000",
+            "--pps", "unlimited"}}) {
+    std::vector<std::string> full = args;
+    full.insert(full.end(), {"--socket", socket});
+    const Outcome outcome = run_venicctl(full);
+    EXPECT_EQ(outcome.status, kExitDaemonError) << outcome.err;
+    expect_one_error_line(outcome, "cannot reach venicd");
+  }
+
+  Outcome outcome = run_venicctl({"vf", "set", "1", "--bw-mbps", "1000", "--bw-in-mbps", "500", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_EQ(outcome.err, "venicctl: --bw-mbps sets both directions; give it or --bw-in-mbps/--bw-out-mbps, not both\n");
+
+  outcome = run_venicctl({"vf", "set", "1", "--pps", "lots", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_EQ(outcome.err, "venicctl: invalid value 'lots' for --pps (expected packets/s 0-1000000000, or unlimited)\n");
+
+  outcome = run_venicctl({"vf", "create", "--type", "ena", "--mac", "02:00:00:00:00:03", "--ip", "10.0.1.12",
+                          "--bw-out-mbps", "400001", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  expect_one_error_line(outcome, "invalid value '400001' for --bw-out-mbps");
+
+  outcome = run_venicctl({"vf", "set", "1", "--burst-ms", "0", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  expect_one_error_line(outcome, "invalid value '0' for --burst-ms");
+
+  outcome = run_venicctl({"vf", "set", "1", "--flow-mbps", "--socket", socket});  // value missing
+  EXPECT_EQ(outcome.status, kExitUsage);
+  expect_one_error_line(outcome, "--help");
 }
 
 TEST(VenicctlCli, BadValuesExitTwoBeforeConnecting) {

@@ -42,8 +42,9 @@ inline std::vector<uint8_t> make_frame(const vf::MacAddr& dst, const vf::MacAddr
   return f;
 }
 
-// UDP header (sport -> 5001, no checksum) at off, then make_frame's
-// verifiable payload (magic, seq, length, pattern) to the end of f.
+// UDP header (sport -> 5001, checksum left 0 for fill_udp_checksum) at off,
+// then make_frame's verifiable payload (magic, seq, length, pattern) to the
+// end of f.
 inline void write_udp_payload(std::vector<uint8_t>& f, uint32_t off, uint16_t sport, uint32_t seq) {
   const uint32_t len = static_cast<uint32_t>(f.size());
   const uint16_t udp_len = static_cast<uint16_t>(len - off);
@@ -54,7 +55,7 @@ inline void write_udp_payload(std::vector<uint8_t>& f, uint32_t off, uint16_t sp
   udp[3] = 5001 & 0xff;
   udp[4] = uint8_t(udp_len >> 8);
   udp[5] = uint8_t(udp_len);
-  udp[6] = udp[7] = 0;  // no UDP checksum (allowed for IPv4; fine for our tests on IPv6)
+  udp[6] = udp[7] = 0;
   const uint32_t p = off + 8;
   std::memcpy(&f[p], &kFrameMagic, 4);
   std::memcpy(&f[p + 4], &seq, 4);
@@ -62,8 +63,28 @@ inline void write_udp_payload(std::vector<uint8_t>& f, uint32_t off, uint16_t sp
   for (uint32_t i = p + 12; i < len; i++) f[i] = pattern_byte(seq, i);
 }
 
+// Ones' complement sum of 16-bit big-endian words (an odd tail padded with 0).
+inline uint32_t sum16(const uint8_t* p, uint32_t len, uint32_t sum = 0) {
+  for (uint32_t i = 0; i + 1 < len; i += 2) sum += uint32_t(p[i]) << 8 | p[i + 1];
+  if (len & 1) sum += uint32_t(p[len - 1]) << 8;
+  return sum;
+}
+
+// The UDP checksum of the datagram at udp_off, over the pseudo-header of
+// the addresses at addr_off (addr_len bytes: 8 for IPv4, 32 for IPv6).
+inline void fill_udp_checksum(std::vector<uint8_t>& f, uint32_t addr_off, uint32_t addr_len, uint32_t udp_off) {
+  const uint32_t udp_len = static_cast<uint32_t>(f.size()) - udp_off;
+  uint32_t sum = sum16(&f[addr_off], addr_len) + 17 + udp_len;
+  sum = sum16(&f[udp_off], udp_len, sum);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t c = static_cast<uint16_t>(~sum);
+  if (c == 0) c = 0xffff;  // 0 would mean "no checksum"
+  f[udp_off + 6] = uint8_t(c >> 8);
+  f[udp_off + 7] = uint8_t(c);
+}
+
 // An IPv4/UDP frame src_ip:sport -> dst_ip:5001 (host-order addresses; IP
-// checksum valid, no UDP checksum), its payload verifiable like make_frame's,
+// and UDP checksums valid), its payload verifiable like make_frame's,
 // for flow and address tests (RSS, source/destination check).
 inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::MacAddr& src, uint32_t seq, uint32_t len,
                                            uint16_t sport, uint32_t src_ip = 0x0a00010a, uint32_t dst_ip = 0x0a00010b) {
@@ -85,6 +106,7 @@ inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::Mac
   ip[10] = uint8_t(~sum >> 8);
   ip[11] = uint8_t(~sum);
   write_udp_payload(f, 34, sport, seq);
+  fill_udp_checksum(f, 26, 8, 34);
   return f;
 }
 
@@ -106,6 +128,7 @@ inline std::vector<uint8_t> make_udp6_frame(const vf::MacAddr& dst, const vf::Ma
   std::memcpy(ip + 8, src_ip.data(), 16);
   std::memcpy(ip + 24, dst_ip.data(), 16);
   write_udp_payload(f, 54, sport, seq);
+  fill_udp_checksum(f, 22, 32, 54);
   return f;
 }
 

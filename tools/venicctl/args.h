@@ -4,6 +4,7 @@
 // offending text and what was expected.  None of them touches global state.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,10 @@ inline constexpr int kMinQueues = 1;
 inline constexpr int kMaxQueues = 8;
 inline constexpr double kMinWatchSeconds = 0.1;
 inline constexpr double kMaxWatchSeconds = 3600;
+inline constexpr std::uint32_t kMaxMbps = 400000;      // --bw-*-mbps, --flow-mbps
+inline constexpr std::uint32_t kMaxPps = 1000000000;   // --pps
+inline constexpr std::uint32_t kMinBurstMs = 1;        // --burst-ms
+inline constexpr std::uint32_t kMaxBurstMs = 3600000;  // one hour of the rate
 
 // A unicast, non-zero MAC written xx:xx:xx:xx:xx:xx (either case); `out` is
 // the lower-case form, so the daemon sees one spelling per address.
@@ -44,6 +49,18 @@ std::string parse_on_off(std::string_view option, std::string_view text, bool& o
 
 // "up" or "down".
 std::string parse_link_state(std::string_view text, std::string& out);
+
+// A rate allowance: a whole number 0-kMaxMbps, or "unlimited" (= 0, which is
+// also what 0 means).  `option` (e.g. "--bw-in-mbps") names the flag in the
+// message, since several flags share this parser.
+std::string parse_mbps(std::string_view option, std::string_view text, std::uint32_t& out);
+
+// Packets per second (--pps): 0-kMaxPps, or "unlimited" (= 0).
+std::string parse_pps(std::string_view text, std::uint32_t& out);
+
+// Token-bucket depth in milliseconds of the rate (--burst-ms): 1-3600000;
+// there is no "unlimited" here.
+std::string parse_burst_ms(std::string_view text, std::uint32_t& out);
 
 // Seconds between two --watch samples; fractions allowed.
 std::string parse_watch_interval(std::string_view text, double& out);

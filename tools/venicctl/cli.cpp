@@ -28,6 +28,8 @@ constexpr const char* kExamples = R"(Examples:
   venicctl vf show 0
   venicctl vf set 0 --mtu 9001 --trusted on --link down
   venicctl vf set 1 --src-dst-check off --secondary-ip 10.0.1.20 --secondary-ip 10.0.1.21
+  venicctl vf set 1 --bw-mbps 1000 --pps 100000 --flow-mbps 10000
+  venicctl vf set 1 --bw-in-mbps unlimited --bw-out-mbps 500 --burst-ms 100
   venicctl vf delete 7
   venicctl stats                 # counters of every VF
   venicctl stats 0 --watch 2     # VF 0 every 2 s with packet rates; Ctrl-C stops
@@ -40,17 +42,37 @@ Exit status: 0 success, 1 venicd error or unreachable, 2 bad command line.)";
 
 constexpr const char* kCreateExamples = R"(Examples:
   venicctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10
-  venicctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.2.10 --prefix 16 --mtu 9001 --trusted)";
+  venicctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.2.10 --prefix 16 --mtu 9001 --trusted
+  venicctl vf create --type ena --mac 02:00:00:00:00:03 --ip 10.0.1.12 --bw-mbps 5000 --pps 500000)";
 
 constexpr const char* kSetExamples = R"(Examples:
   venicctl vf set 0 --mtu 9001
-  venicctl vf set 0 --trusted off --link down)";
+  venicctl vf set 0 --trusted off --link down
+  venicctl vf set 1 --bw-mbps 1000 --pps 100000 --flow-mbps 10000
+  venicctl vf set 1 --bw-out-mbps 200        # outbound only; inbound unchanged
+  venicctl vf set 1 --bw-mbps unlimited --pps unlimited)";
+
+// Follows the examples of vf create and vf set.
+constexpr const char* kAllowanceNote = R"(
+Allowances: 0 or "unlimited" lifts a limit; --bw-mbps sets both directions (not
+with --bw-in-mbps/--bw-out-mbps); each rate is a token bucket --burst-ms deep.)";
 
 constexpr const char* kStatsExamples = R"(Examples:
   venicctl stats
   venicctl stats 0 --watch       # every second until Ctrl-C
   venicctl stats --watch 0.5
   venicctl stats 3 --reset)";
+
+// The allowance options of vf create/set: what CLI11 saw, as text.
+struct LimitFlags {
+  CLI::Option* bw = nullptr;
+  CLI::Option* bw_in = nullptr;
+  CLI::Option* bw_out = nullptr;
+  CLI::Option* pps = nullptr;
+  CLI::Option* flow = nullptr;
+  CLI::Option* burst_ms = nullptr;
+  std::string bw_text, bw_in_text, bw_out_text, pps_text, flow_text, burst_ms_text;
+};
 
 // Storage CLI11 writes into; all values stay text until requests.h checks them.
 struct CommandLine {
@@ -63,6 +85,7 @@ struct CommandLine {
   CLI::Option* create_queues = nullptr;
   CLI::Option* create_id = nullptr;
   std::string create_prefix_text, create_mtu_text, create_queues_text, create_id_text;
+  LimitFlags create_limits;
 
   std::string vf_text;  // the VF positional of show/set/delete
 
@@ -76,6 +99,7 @@ struct CommandLine {
   std::string set_mtu_text, set_trusted_text, set_link_text, set_src_dst_check_text, create_src_dst_check_text;
   std::vector<std::string> set_secondary_ips_list, set_ipv6_list;
   CLI::Option* set_ipv6 = nullptr;
+  LimitFlags set_limits;
 
   StatsOptions stats;
   CLI::Option* stats_vf = nullptr;
@@ -94,6 +118,43 @@ struct CommandLine {
 std::optional<std::string> given(const CLI::Option* option, const std::string& text) {
   if (option == nullptr || option->count() == 0) return std::nullopt;
   return text;
+}
+
+LimitOptions limits_given(const LimitFlags& flags) {
+  return {given(flags.bw, flags.bw_text),         given(flags.bw_in, flags.bw_in_text),
+          given(flags.bw_out, flags.bw_out_text), given(flags.pps, flags.pps_text),
+          given(flags.flow, flags.flow_text),     given(flags.burst_ms, flags.burst_ms_text)};
+}
+
+// --bw-mbps and friends; for vf create the help also gives venicd's defaults.
+void add_limit_options(CLI::App& command, LimitFlags& flags, bool create) {
+  auto help = [create](std::string text, const char* default_value) {
+    return create ? text + " (default " + default_value + ")" : text;
+  };
+  flags.bw = command
+                 .add_option("--bw-mbps", flags.bw_text,
+                             help("in and out bandwidth allowance, Mbit/s 0-400000 or unlimited", "unlimited"))
+                 ->type_name("MBPS");
+  flags.bw_in = command
+                    .add_option("--bw-in-mbps", flags.bw_in_text,
+                                help("inbound bandwidth allowance, Mbit/s 0-400000 or unlimited", "unlimited"))
+                    ->type_name("MBPS");
+  flags.bw_out = command
+                     .add_option("--bw-out-mbps", flags.bw_out_text,
+                                 help("outbound bandwidth allowance, Mbit/s 0-400000 or unlimited", "unlimited"))
+                     ->type_name("MBPS");
+  flags.pps = command
+                  .add_option("--pps", flags.pps_text,
+                              help("packets/s allowance, in and out together, 0-1000000000 or unlimited", "unlimited"))
+                  ->type_name("N");
+  flags.flow = command
+                   .add_option("--flow-mbps", flags.flow_text,
+                               help("per-flow (5-tuple) cap, Mbit/s 0-400000 or unlimited", "5000"))
+                   ->type_name("MBPS");
+  flags.burst_ms =
+      command
+          .add_option("--burst-ms", flags.burst_ms_text, help("token-bucket depth, ms of the rate, 1-3600000", "10"))
+          ->type_name("MS");
 }
 
 void define_commands(CLI::App& app, CommandLine& cl) {
@@ -132,7 +193,8 @@ void define_commands(CLI::App& app, CommandLine& cl) {
       ->add_option("--secondary-ip", cl.create.secondary_ips, "secondary private IPv4 in the subnet (repeatable)")
       ->type_name("IPV4");
   cl.vf_create->add_option("--ipv6", cl.create.ipv6, "IPv6 address of the VF (repeatable)")->type_name("IPV6");
-  cl.vf_create->footer(kCreateExamples);
+  add_limit_options(*cl.vf_create, cl.create_limits, true);
+  cl.vf_create->footer(std::string(kCreateExamples) + "\n" + kAllowanceNote);
 
   cl.vf_list = vf->add_subcommand("list", "list VFs");
 
@@ -155,7 +217,8 @@ void define_commands(CLI::App& app, CommandLine& cl) {
                     ->add_option("--ipv6", cl.set_ipv6_list,
                                  "the VF's IPv6 addresses, replacing the list (repeatable; \"none\" clears it)")
                     ->type_name("IPV6");
-  cl.vf_set->footer(kSetExamples);
+  add_limit_options(*cl.vf_set, cl.set_limits, false);
+  cl.vf_set->footer(std::string(kSetExamples) + "\n" + kAllowanceNote);
 
   cl.vf_delete = vf->add_subcommand("delete", "delete a VF");
   cl.vf_delete->add_option("VF", cl.vf_text, "VF id, 0-255")->type_name("")->required();
@@ -211,6 +274,7 @@ void execute(const CommandLine& cl, std::ostream& out) {
     create.queues = given(cl.create_queues, cl.create_queues_text);
     create.id = given(cl.create_id, cl.create_id_text);
     create.src_dst_check = given(cl.create_src_dst_check, cl.create_src_dst_check_text);
+    create.limits = limits_given(cl.create_limits);
     run_request(cl.socket_path, build_vf_create(create), output, format_vf_created, out);
   } else if (cl.vf_list->parsed()) {
     run_request(
@@ -225,7 +289,8 @@ void execute(const CommandLine& cl, std::ostream& out) {
                      given(cl.set_link, cl.set_link_text),
                      given(cl.set_src_dst_check, cl.set_src_dst_check_text),
                      std::nullopt,
-                     std::nullopt};
+                     std::nullopt,
+                     limits_given(cl.set_limits)};
     if (cl.set_secondary_ips->count() > 0) {
       set.secondary_ips = cl.set_secondary_ips_list;
       if (set.secondary_ips->size() == 1 && set.secondary_ips->front() == "none") set.secondary_ips->clear();

@@ -58,7 +58,10 @@ const json& array_or_empty(const json& value) {
 
 std::string ip_with_prefix(const json& vf) {
   std::string text = text_of(vf, "ip");
-  if (const json* prefix = field(vf, "prefix"); prefix != nullptr && !prefix->is_null()) text += "/" + text_of(prefix);
+  if (const json* prefix = field(vf, "prefix"); prefix != nullptr && !prefix->is_null()) {
+    text += '/';  // not "/" + ...: GCC 12's -Wrestrict false positive at -O3 (bug 105651)
+    text += text_of(prefix);
+  }
   return text;
 }
 
@@ -68,6 +71,87 @@ std::string attached_cell(const json& vf) {
   if (attached == nullptr || !attached->is_boolean() || !attached->get<bool>()) return "-";
   const json* pid = field(vf, "owner_pid");
   return (pid != nullptr && pid->is_number()) ? pid->dump() : "yes";
+}
+
+// The traffic allowances of a VF object; an older venicd sends none of them.
+constexpr std::array<const char*, 5> kLimitFields = {"bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms"};
+
+bool has_limits(const json& vf) {
+  return std::any_of(kLimitFields.begin(), kLimitFields.end(),
+                     [&](const char* key) { return field(vf, key) != nullptr; });
+}
+
+bool is_zero(const json* value) {
+  return value != nullptr && value->is_number() && *value == 0;
+}
+
+// An allowance: 0 is "unlimited", a number is followed by `unit` (if any).
+std::string allowance_text(const json* value, const char* unit = "") {
+  if (is_zero(value)) return "unlimited";
+  std::string text = text_of(value);
+  if (value != nullptr && value->is_number()) text += unit;
+  return text;
+}
+
+// "1000/unlimited Mbps": the unit only when a direction has a number.
+std::string bandwidth_text(const json& vf) {
+  const json* in = field(vf, "bw_in_mbps");
+  const json* out = field(vf, "bw_out_mbps");
+  std::string text = allowance_text(in);
+  text += '/';
+  text += allowance_text(out);
+  const bool limited =
+      (in != nullptr && in->is_number() && !is_zero(in)) || (out != nullptr && out->is_number() && !is_zero(out));
+  if (limited) text += " Mbps";
+  return text;
+}
+
+// The table's compact form: "1000/-", "-" when both directions are unlimited.
+std::string bandwidth_cell(const json& vf) {
+  const json* in = field(vf, "bw_in_mbps");
+  const json* out = field(vf, "bw_out_mbps");
+  if (is_zero(in) && is_zero(out)) return "-";
+  std::string text = is_zero(in) ? "-" : text_of(in);
+  text += '/';
+  text += is_zero(out) ? "-" : text_of(out);
+  return text;
+}
+
+std::string pps_cell(const json& vf) {
+  const json* pps = field(vf, "pps");
+  return is_zero(pps) ? "-" : text_of(pps);
+}
+
+// " bw in/out 1000/unlimited Mbps pps unlimited flow 5000 Mbps burst 10 ms",
+// or nothing from a venicd without allowances.
+std::string limits_summary(const json& vf) {
+  if (!has_limits(vf)) return "";
+  return " bw in/out " + bandwidth_text(vf) + " pps " + allowance_text(field(vf, "pps")) + " flow " +
+         allowance_text(field(vf, "flow_mbps"), " Mbps") + " burst " + allowance_text(field(vf, "burst_ms"), " ms");
+}
+
+// Counters of a stats object's "allowance_exceeded", ENA's order first.
+constexpr std::array<const char*, 6> kAllowanceCounters = {
+    "bw_in_allowance_exceeded",     "bw_out_allowance_exceeded",    "pps_allowance_exceeded",
+    "conntrack_allowance_exceeded", "linklocal_allowance_exceeded", "flow_allowance_exceeded"};
+
+// "name count" for each non-zero counter of `counters` (an object), those named
+// in `order` first and in that order, then any others; comma-separated.
+std::string nonzero_counters(const json& counters, const std::vector<std::string_view>& order) {
+  std::string text;
+  auto add = [&](std::string_view name, const json& count) {
+    if (counter_of(&count) == 0) return;
+    if (!text.empty()) text += ", ";
+    text += name;
+    text += ' ';
+    text += std::to_string(counter_of(&count));
+  };
+  if (!counters.is_object()) return text;
+  for (std::string_view name : order)
+    if (auto it = counters.find(name); it != counters.end()) add(name, *it);
+  for (const auto& [name, count] : counters.items())
+    if (std::find(order.begin(), order.end(), name) == order.end()) add(name, count);
+  return text;
 }
 
 // "key: value" lines with the values lined up.
@@ -125,18 +209,28 @@ std::string format_vf_table(const json& vfs) {
   const json& list = array_or_empty(vfs);
   if (list.empty()) return "no VFs\n";
   using Align = Table::Align;
-  Table table({{"ID", Align::kRight},
-               {"TYPE"},
-               {"MAC"},
-               {"IP/PREFIX"},
-               {"MTU", Align::kRight},
-               {"QUEUES", Align::kRight},
-               {"LINK"},
-               {"TRUSTED"},
-               {"ATTACHED"}});
-  for (const json& vf : list)
-    table.add_row({text_of(vf, "id"), text_of(vf, "type"), text_of(vf, "mac"), ip_with_prefix(vf), text_of(vf, "mtu"),
-                   text_of(vf, "queues"), text_of(vf, "link"), text_of(vf, "trusted"), attached_cell(vf)});
+  // The allowance columns only when venicd reports allowances.
+  const bool limits = std::any_of(list.begin(), list.end(), has_limits);
+  std::vector<Table::Column> columns = {
+      {"ID", Align::kRight},     {"TYPE"}, {"MAC"},    {"IP/PREFIX"}, {"MTU", Align::kRight},
+      {"QUEUES", Align::kRight}, {"LINK"}, {"TRUSTED"}};
+  if (limits) {
+    columns.push_back({"BW-IN/OUT", Align::kRight});
+    columns.push_back({"PPS", Align::kRight});
+  }
+  columns.push_back({"ATTACHED"});
+  Table table(std::move(columns));
+  for (const json& vf : list) {
+    std::vector<std::string> row = {text_of(vf, "id"),   text_of(vf, "type"),   text_of(vf, "mac"),
+                                    ip_with_prefix(vf),  text_of(vf, "mtu"),    text_of(vf, "queues"),
+                                    text_of(vf, "link"), text_of(vf, "trusted")};
+    if (limits) {
+      row.push_back(bandwidth_cell(vf));
+      row.push_back(pps_cell(vf));
+    }
+    row.push_back(attached_cell(vf));
+    table.add_row(std::move(row));
+  }
   return table.render();
 }
 
@@ -157,22 +251,31 @@ std::string format_vf_details(const json& vf) {
                                                             {"started", text_of(vf, "started")},
                                                             {"active_queues", text_of(vf, "active_queues")},
                                                             {"dma_regions", text_of(vf, "dma_regions")}};
-  append_unknown_fields(vf,
-                        {"id", "type", "mac", "ip", "prefix", "subnet", "mtu", "trusted", "queues", "link", "attached",
-                         "owner_pid", "started", "active_queues", "dma_regions"},
-                        lines);
+  if (has_limits(vf)) {
+    const auto before_attached =
+        std::find_if(lines.begin(), lines.end(), [](const auto& line) { return line.first == "attached"; });
+    lines.insert(before_attached, {{"bw in/out", bandwidth_text(vf)},
+                                   {"pps", allowance_text(field(vf, "pps"))},
+                                   {"flow", allowance_text(field(vf, "flow_mbps"), " Mbps")},
+                                   {"burst", allowance_text(field(vf, "burst_ms"), " ms")}});
+  }
+  std::vector<std::string_view> known = {"id",      "type",          "mac",        "ip",   "prefix",   "subnet",
+                                         "mtu",     "trusted",       "queues",     "link", "attached", "owner_pid",
+                                         "started", "active_queues", "dma_regions"};
+  known.insert(known.end(), kLimitFields.begin(), kLimitFields.end());
+  append_unknown_fields(vf, known, lines);
   return key_value_lines(lines);
 }
 
 std::string format_vf_created(const json& vf) {
   return "created vf " + text_of(vf, "id") + ": " + text_of(vf, "type") + " " + text_of(vf, "mac") + " " +
          ip_with_prefix(vf) + " mtu " + text_of(vf, "mtu") + " queues " + text_of(vf, "queues") + " trusted " +
-         text_of(vf, "trusted") + "\n";
+         text_of(vf, "trusted") + limits_summary(vf) + "\n";
 }
 
 std::string format_vf_updated(const json& vf) {
   return "updated vf " + text_of(vf, "id") + ": mtu " + text_of(vf, "mtu") + " trusted " + text_of(vf, "trusted") +
-         " link " + text_of(vf, "link") + "\n";
+         " link " + text_of(vf, "link") + limits_summary(vf) + "\n";
 }
 
 std::string format_vf_deleted(const json& result) {
@@ -225,7 +328,8 @@ std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& 
     columns.push_back({"RX-PKT/S", Align::kRight});
   }
   Table table(std::move(columns));
-  std::string drop_lines;
+  std::string drop_lines, allowance_lines;
+  const std::vector<std::string_view> allowance_order(kAllowanceCounters.begin(), kAllowanceCounters.end());
   for (const json& stats : list) {
     const std::uint64_t drops = total_drops(stats);
     std::vector<std::string> row = {text_of(stats, "vf"),
@@ -242,17 +346,18 @@ std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& 
     }
     table.add_row(std::move(row));
 
-    if (drops == 0) continue;
-    std::string reasons;
-    for (const auto& [reason, count] : field(stats, "drops")->items()) {
-      if (counter_of(&count) == 0) continue;
-      if (!reasons.empty()) reasons += ", ";
-      reasons += reason + " " + std::to_string(counter_of(&count));
+    // Absent from an older venicd: then simply no line.
+    if (const json* exceeded = field(stats, "allowance_exceeded"); exceeded != nullptr) {
+      if (std::string counters = nonzero_counters(*exceeded, allowance_order); !counters.empty())
+        allowance_lines += "  vf " + text_of(stats, "vf") + ": " + counters + "\n";
     }
-    drop_lines += "  vf " + text_of(stats, "vf") + ": " + reasons + "\n";
+
+    if (drops == 0) continue;
+    drop_lines += "  vf " + text_of(stats, "vf") + ": " + nonzero_counters(*field(stats, "drops"), {}) + "\n";
   }
   std::string text = table.render();
   if (!drop_lines.empty()) text += "\ndrops by reason:\n" + drop_lines;
+  if (!allowance_lines.empty()) text += "\nallowance exceeded:\n" + allowance_lines;
   return text;
 }
 

@@ -11,10 +11,14 @@
 namespace venic::ctl {
 
 // vf.list's "vfs" array as a table:
-// ID TYPE MAC IP/PREFIX MTU QUEUES LINK TRUSTED ATTACHED.
+// ID TYPE MAC IP/PREFIX MTU QUEUES LINK TRUSTED [BW-IN/OUT PPS] ATTACHED.
+// The allowance columns (Mbit/s and packets/s, "-" when unlimited) appear
+// when venicd reports allowances.
 std::string format_vf_table(const nlohmann::json& vfs);
 
-// One VF object as "key: value" lines (vf.show).
+// One VF object as "key: value" lines (vf.show), the allowances as
+// "bw in/out: 1000/unlimited Mbps", "pps: unlimited", "flow: 5000 Mbps" and
+// "burst: 10 ms".
 std::string format_vf_details(const nlohmann::json& vf);
 
 // One-line confirmations for vf.create, vf.set and vf.delete.
@@ -38,7 +42,8 @@ RatesByVf compute_packet_rates(const nlohmann::json& previous_vfs, const nlohman
                                double elapsed_seconds);
 
 // The stats "vfs" array as a table (VF TX-PKTS TX-BYTES RX-PKTS RX-BYTES
-// DROPS), followed by the non-zero drop reasons of each VF that dropped.
+// DROPS), followed by the non-zero drop reasons of each VF that dropped and
+// the non-zero "allowance_exceeded" counters (ENA's names) of each VF.
 // With `rates` the table gains TX-PKT/S and RX-PKT/S columns ("-" for a VF
 // absent from the map, e.g. on the first --watch sample).
 std::string format_stats_table(const nlohmann::json& vfs, const std::optional<RatesByVf>& rates = std::nullopt);

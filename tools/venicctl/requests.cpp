@@ -1,5 +1,7 @@
 #include "requests.h"
 
+#include <cstdint>
+
 #include "args.h"
 
 namespace venic::ctl {
@@ -33,6 +35,35 @@ int vf_id(const std::string& text) {
   return id;
 }
 
+// Adds the given allowances as bw_in_mbps, bw_out_mbps, pps, flow_mbps and
+// burst_ms ("unlimited" is sent as 0).
+void add_limits(const LimitOptions& limits, nlohmann::json& params) {
+  if (limits.bw && (limits.bw_in || limits.bw_out))
+    throw UsageError("--bw-mbps sets both directions; give it or --bw-in-mbps/--bw-out-mbps, not both");
+  std::uint32_t value = 0;
+  auto mbps = [&](const char* option, const std::optional<std::string>& text, const char* key) {
+    if (!text) return;
+    throw_if_error(parse_mbps(option, *text, value));
+    params[key] = value;
+  };
+  if (limits.bw) {
+    throw_if_error(parse_mbps("--bw-mbps", *limits.bw, value));
+    params["bw_in_mbps"] = value;
+    params["bw_out_mbps"] = value;
+  }
+  mbps("--bw-in-mbps", limits.bw_in, "bw_in_mbps");
+  mbps("--bw-out-mbps", limits.bw_out, "bw_out_mbps");
+  if (limits.pps) {
+    throw_if_error(parse_pps(*limits.pps, value));
+    params["pps"] = value;
+  }
+  mbps("--flow-mbps", limits.flow, "flow_mbps");
+  if (limits.burst_ms) {
+    throw_if_error(parse_burst_ms(*limits.burst_ms, value));
+    params["burst_ms"] = value;
+  }
+}
+
 }  // namespace
 
 Request build_vf_create(const VfCreateOptions& options) {
@@ -61,6 +92,7 @@ Request build_vf_create(const VfCreateOptions& options) {
   if (options.src_dst_check) request.params["src_dst_check"] = on_off("--src-dst-check", *options.src_dst_check);
   if (!options.secondary_ips.empty()) request.params["secondary_ips"] = address_list(options.secondary_ips, parse_ipv4);
   if (!options.ipv6.empty()) request.params["ipv6"] = address_list(options.ipv6, parse_ipv6);
+  add_limits(options.limits, request.params);
   return request;
 }
 
@@ -85,9 +117,11 @@ Request build_vf_set(const VfSetOptions& options) {
   if (options.src_dst_check) request.params["src_dst_check"] = on_off("--src-dst-check", *options.src_dst_check);
   if (options.secondary_ips) request.params["secondary_ips"] = address_list(*options.secondary_ips, parse_ipv4);
   if (options.ipv6) request.params["ipv6"] = address_list(*options.ipv6, parse_ipv6);
+  add_limits(options.limits, request.params);
   if (request.params.size() == 1)
     throw UsageError(
-        "vf set: nothing to change (give --mtu, --trusted, --link, --src-dst-check, --secondary-ip or --ipv6)");
+        "vf set: nothing to change (give --mtu, --trusted, --link, --src-dst-check, --secondary-ip, --ipv6, "
+        "--bw-mbps, --bw-in-mbps, --bw-out-mbps, --pps, --flow-mbps or --burst-ms)");
   return request;
 }
 

@@ -22,6 +22,17 @@ struct Request {
   nlohmann::json params = nlohmann::json::object();
 };
 
+// Traffic allowances shared by vf create and vf set, as typed.  bw sets both
+// directions and may not be combined with bw_in or bw_out.
+struct LimitOptions {
+  std::optional<std::string> bw;        // --bw-mbps
+  std::optional<std::string> bw_in;     // --bw-in-mbps
+  std::optional<std::string> bw_out;    // --bw-out-mbps
+  std::optional<std::string> pps;       // --pps
+  std::optional<std::string> flow;      // --flow-mbps
+  std::optional<std::string> burst_ms;  // --burst-ms
+};
+
 // Options as typed; numbers stay text so that args.h words the errors.
 struct VfCreateOptions {
   std::string type;
@@ -35,6 +46,7 @@ struct VfCreateOptions {
   std::optional<std::string> src_dst_check;  // on|off
   std::vector<std::string> secondary_ips;
   std::vector<std::string> ipv6;
+  LimitOptions limits;
 };
 
 struct VfSetOptions {
@@ -45,6 +57,7 @@ struct VfSetOptions {
   std::optional<std::string> src_dst_check;               // on|off
   std::optional<std::vector<std::string>> secondary_ips;  // replaces the list
   std::optional<std::vector<std::string>> ipv6;           // replaces the list
+  LimitOptions limits;
 };
 
 struct StatsOptions {
