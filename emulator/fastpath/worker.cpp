@@ -74,6 +74,8 @@ class FrameReader {
   }
   void rewind() { pos_ = seg_ = seg_off_ = 0; }
   const uint8_t* header() const { return hdr_; }
+  // The whole frame of len bytes is in the private header copy (small frames).
+  bool in_header(uint32_t len) const { return len <= hdr_len_; }
 
  private:
   void advance(uint32_t n) {
@@ -155,7 +157,10 @@ class RxBatch {
         return;
       }
       uint32_t n = std::min(left, d.len);
-      frame.copy_to(const_cast<uint8_t*>(buf), n);
+      if (n == len && frame.in_header(len))
+        rte_memcpy(const_cast<uint8_t*>(buf), frame.header(), len);  // small frames: one copy, no walk
+      else
+        frame.copy_to(const_cast<uint8_t*>(buf), n);
       written[idx - rq.cons] = {buf, n};
       left -= n;
       zero_copy = zero_copy && d.mem_id != VENIC_MEM_REGION_BUFS;
@@ -420,8 +425,12 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
     // the receiver gets, so a driver rewriting its buffer cannot split them.
     uint8_t hdr[kHeaderCopy];
     const uint32_t hdr_len = std::min(total, kHeaderCopy);
-    FrameReader frame(hdr, 0, segs, nseg);
-    frame.copy_to(hdr, hdr_len);
+    if (hdr_len <= segs[0].len) {
+      rte_memcpy(hdr, segs[0].ptr, hdr_len);
+    } else {
+      FrameReader frame(hdr, 0, segs, nseg);
+      frame.copy_to(hdr, hdr_len);
+    }
     FrameReader out(hdr, hdr_len, segs, nseg);
     ParsedPacket pkt;
     parse_packet({hdr, hdr_len}, total, pkt);
