@@ -175,10 +175,15 @@ static int vena_dev_start(struct rte_eth_dev *eth)
 	/* TCP/UDP checksum verification costs the daemon a pass over each
 	 * frame: asked for only when the application wants it. */
 	const uint64_t l4 = RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
-	rc = vena_admin(ad, VENIC_ADMIN_SET_OFFLOADS,
-			(eth->data->dev_conf.rxmode.offloads & l4) ? VENIC_OFFLOAD_RX_L4_CSUM : 0);
-	if (rc < 0)
-		return rc;
+	uint32_t offloads = (eth->data->dev_conf.rxmode.offloads & l4) ? VENIC_OFFLOAD_RX_L4_CSUM : 0;
+	/* Only when something changes: a daemon older than ABI 1.2 knows no
+	 * such command, and it starts with every offload off. */
+	if (offloads != ad->offloads) {
+		rc = vena_admin(ad, VENIC_ADMIN_SET_OFFLOADS, offloads);
+		if (rc < 0)
+			return rc;
+		ad->offloads = offloads;
+	}
 	rc = vena_admin(ad, VENIC_ADMIN_START, nq);
 	if (rc < 0) {
 		/* A START that timed out may still run later: make sure it is

@@ -63,6 +63,7 @@ struct vena_adapter {
 	unsigned int stale_polls; /* event polls without a daemon heartbeat */
 	bool removed;		  /* the daemon deleted or detached the VF */
 	uint32_t idle_yield;	  /* yield the CPU after this many fruitless polls; 0 never */
+	uint32_t offloads;	  /* VENIC_OFFLOAD_* the daemon has (all off at attach) */
 	/* device counters (drops, mdd_resets, allowances) at the last xstats reset */
 	uint64_t xstats_base[VENIC_DROP_REASONS_MAX + 1 + VENIC_ALLOW_MAX];
 	uint8_t rss_key[VENIC_RSS_KEY_SIZE];

@@ -97,7 +97,21 @@ int32_t FlowMeter::find_or_add(const FlowKey& key, uint64_t now) {
   return pos;
 }
 
-bool FlowMeter::conform(const FlowKey& key, const vf::BucketProfile& cap, uint64_t now, uint32_t bytes) {
+bool FlowMeter::gate_passes(vf::FlowGate& gate, const vf::BucketProfile& cap, uint64_t now, uint32_t bytes) {
+  gate.bucket.refill(cap, now);
+  if (gate.metering && gate.bucket.half_full(cap)) gate.metering = false;
+  if (!gate.metering) {
+    if (gate.bucket.take(cap, bytes)) return true;
+    gate.metering = true;
+    gate.epoch++;
+  } else {
+    gate.bucket.take_up_to(cap, bytes);
+  }
+  return false;
+}
+
+bool FlowMeter::conform_flow(const FlowKey& key, uint32_t epoch, const vf::BucketProfile& cap, uint64_t now,
+                             uint32_t bytes) {
   int32_t pos = last_pos_;
   if (pos < 0 || std::memcmp(&key, &last_key_, sizeof key) != 0) {
     pos = find_or_add(key, now);
@@ -106,6 +120,11 @@ bool FlowMeter::conform(const FlowKey& key, const vf::BucketProfile& cap, uint64
     last_pos_ = pos;
   }
   Entry& e = entries_[pos];
+  if (e.epoch != epoch) {
+    // What the flow sent unmetered came out of the gate: no fresh burst now.
+    e.epoch = epoch;
+    e.bucket.drain(now);
+  }
   e.last_seen = now;
   e.bucket.refill(cap, now);
   return e.bucket.take(cap, bytes);

@@ -37,14 +37,19 @@ class FlowMeter {
   FlowMeter(const FlowMeter&) = delete;
   FlowMeter& operator=(const FlowMeter&) = delete;
 
-  // Takes `bytes` from the flow's bucket; false when the flow is over its cap.
-  bool conform(const FlowKey& key, const vf::BucketProfile& cap, uint64_t now, uint32_t bytes);
+  // The per-flow cap for one packet of a VF, first stage: true when the
+  // packet passes on the VF's gate alone; false when its flow must be
+  // metered (conform_flow with gate.epoch).
+  static bool gate_passes(vf::FlowGate& gate, const vf::BucketProfile& cap, uint64_t now, uint32_t bytes);
+  // Second stage: false when the packet's flow is over the cap.
+  bool conform_flow(const FlowKey& key, uint32_t epoch, const vf::BucketProfile& cap, uint64_t now, uint32_t bytes);
   uint32_t flows() const;
 
  private:
   struct Entry {
     vf::TokenBucket bucket;
     uint64_t last_seen = 0;
+    uint32_t epoch = 0;  // the gate's metering spell this bucket belongs to
   };
   int32_t find_or_add(const FlowKey& key, uint64_t now);
   void expire(uint64_t now);

@@ -298,16 +298,10 @@ int egress_policed(const PortView& port, const ParsedPacket& pkt, uint32_t len, 
     if (!al.linklocal.take(port.allow.linklocal, 1)) return VENIC_ALLOW_LINKLOCAL;
   }
   if (!port.allow.flow.limited() || !t_flows) return -1;
-  // While the VF's whole egress conforms to the flow cap, no flow of it can
-  // exceed the cap: the per-flow table is needed only once it does not.
-  if (!al.flow_mode) {
-    if (al.flow_gate.take(port.allow.flow, len)) return -1;
-    al.flow_mode = true;
-  } else {
-    al.flow_gate.take_up_to(port.allow.flow, len);
-  }
+  if (FlowMeter::gate_passes(al.flow_gate, port.allow.flow, now, len)) return -1;
   FlowKey key;
-  if (flow_key(pkt, port.vf, key) && !t_flows->conform(key, port.allow.flow, now, len)) return VENIC_ALLOW_FLOW;
+  if (flow_key(pkt, port.vf, key) && !t_flows->conform_flow(key, al.flow_gate.epoch, port.allow.flow, now, len))
+    return VENIC_ALLOW_FLOW;
   return -1;
 }
 
@@ -352,17 +346,17 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
   vf::AllowanceRuntime& al = port.rt->allowance;
   const vf::AllowanceProfile& ap = port.allow;
   uint64_t pps_left = UINT64_MAX;
-  if (ap.flow.limited()) {
-    al.flow_gate.refill(ap.flow, now);
-    // Back under the cap for half a bucket's time: flows need no table again.
-    if (al.flow_mode && al.flow_gate.half_full(ap.flow)) al.flow_mode = false;
-  }
   if (port.shaped_out) {
     if (ap.bw_out.limited()) al.bw_out.refill(ap.bw_out, now);
     if (ap.pps.limited()) {
+      // One token per complete packet in the burst, and never the last
+      // quarter of the bucket: a backlogged sender must not starve the
+      // VF's inbound traffic of the PPS they share.
+      uint32_t packets = 0;
+      for (uint32_t k = 0; k < n; k++) packets += (d[k].flags & VENIC_DESC_F_MORE) == 0;
       al.lock.lock();
       al.pps.refill(ap.pps, now);
-      pps_left = al.pps.take_up_to(ap.pps, n);
+      pps_left = al.pps.take_up_to(ap.pps, packets, ap.pps.depth / ap.pps.hz / 4);
       al.lock.unlock();
     }
   }
@@ -390,7 +384,9 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
       total += d[i + s].len;
       zero_copy = zero_copy && d[i + s].mem_id != VENIC_MEM_REGION_BUFS;
     }
-    if (port.shaped_out && !bad) {
+    // Only frames that may leave are shaped: runts and oversize frames (which
+    // could exceed a bucket's depth and be held for ever) are dropped below.
+    if (port.shaped_out && !bad && total >= 14 && total <= port.frame_max) {
       int held = -1;
       if (pps_left == 0)
         held = VENIC_ALLOW_PPS;

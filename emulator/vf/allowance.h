@@ -45,11 +45,17 @@ class TokenBucket {
     tokens_ -= need;
     return true;
   }
-  // Takes up to `units` whole units; returns how many it took.
-  uint64_t take_up_to(const BucketProfile& p, uint64_t units) {
-    const uint64_t have = static_cast<uint64_t>(std::min<uint128>(tokens_ / p.hz, units));
+  // Takes up to `units` whole units, leaving at least `keep`; returns how many it took.
+  uint64_t take_up_to(const BucketProfile& p, uint64_t units, uint64_t keep = 0) {
+    const uint64_t whole = static_cast<uint64_t>(tokens_ / p.hz);
+    const uint64_t have = whole > keep ? std::min(whole - keep, units) : 0;
     tokens_ -= static_cast<uint128>(have) * p.hz;
     return have;
+  }
+  // Empties the bucket as of now (it fills from here at the rate).
+  void drain(uint64_t now) {
+    tokens_ = 0;
+    last_ = now;
   }
   void give_back(const BucketProfile& p, uint64_t units) {
     tokens_ = std::min(p.depth, tokens_ + static_cast<uint128>(units) * p.hz);
@@ -60,6 +66,18 @@ class TokenBucket {
  private:
   uint128 tokens_ = 0;
   uint64_t last_ = 0;
+};
+
+// The per-flow cap's first stage: the VF's whole egress against the cap.
+// While it conforms, no single flow can exceed the cap and flows need no
+// table; once it does not, flows are metered one by one (`metering`) until
+// the VF is back under the cap for half a bucket.  `epoch` counts the
+// metering spells: a flow's bucket from an earlier spell starts empty, so a
+// flow gets no second burst on top of what it sent unmetered.
+struct FlowGate {
+  TokenBucket bucket;
+  bool metering = false;
+  uint32_t epoch = 0;
 };
 
 // What the operator sets per VF (VfConfig::limits); 0 means unlimited.

@@ -67,10 +67,7 @@ struct alignas(VENIC_CACHE_LINE) RxqRuntime {
 // that delivers to the VF, under `lock`, a leaf lock held for one burst.
 struct alignas(VENIC_CACHE_LINE) AllowanceRuntime {
   TokenBucket bw_out, linklocal;
-  // The VF's egress against the per-flow cap; over it, flows are metered one
-  // by one (flow_mode) until it is back under.
-  TokenBucket flow_gate;
-  bool flow_mode = false;
+  FlowGate flow_gate;  // the per-flow cap's first stage
   alignas(VENIC_CACHE_LINE) SpinLock lock;
   TokenBucket bw_in, pps;
 };

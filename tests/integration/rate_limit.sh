@@ -65,9 +65,13 @@ expect_growing 0 flow_allowance_exceeded "$c"
 ctl vf set 0 --flow-mbps 5000 >/dev/null
 testpmd_stop tx
 testpmd_stop rx
-# Shaping holds packets in the ring; only the policers (bw_in, flow) drop.
+# Shaping holds packets in the ring and drops none: every frame testpmd sent
+# left VF0, except those the per-flow cap dropped.
 sent=$(testpmd_total tx TX-packets)
-[ "$sent" -gt 0 ] || die "testpmd sent nothing"
+d_tx=$(stat_of 0 tx_pkts)
+d_flow=$(allowance 0 flow_allowance_exceeded)
+[ "$sent" -gt 0 ] && [ "$sent" -eq $((d_tx + d_flow)) ] ||
+  die "testpmd sent $sent; VF0 took $d_tx and the flow cap dropped $d_flow"
 
 # ---- 64 B frames: the PPS allowance, and bandwidth at small packets.
 testpmd_start rx 1 "${EAL_COPY[@]}" -- --forward-mode=rxonly

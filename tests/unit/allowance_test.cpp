@@ -105,6 +105,10 @@ TEST(TokenBucket, ReserveAndGiveBack) {
   EXPECT_EQ(b.tokens(p), 10u);
   b.give_back(p, 100);
   EXPECT_EQ(b.tokens(p), 32u) << "never beyond the depth";
+  // Taking while keeping a reserve (what TX leaves for inbound PPS).
+  EXPECT_EQ(b.take_up_to(p, 64, 8), 24u);
+  EXPECT_EQ(b.take_up_to(p, 64, 8), 0u);
+  EXPECT_EQ(b.tokens(p), 8u);
 }
 
 TEST(AllowanceProfile, UnitsAndMinimumDepths) {
@@ -191,6 +195,13 @@ TEST(FlowKey, FiveTupleAndVf) {
   EXPECT_FALSE(fastpath::flow_key(arp, 3, b)) << "only IP has flows";
 }
 
+// Both stages as the worker uses them: the VF's gate, then the flow's bucket.
+bool capped_conform(fastpath::FlowMeter& flows, vf::FlowGate& gate, const fastpath::FlowKey& key,
+                    const BucketProfile& cap, uint64_t now, uint32_t bytes) {
+  return fastpath::FlowMeter::gate_passes(gate, cap, now, bytes) ||
+         flows.conform_flow(key, gate.epoch, cap, now, bytes);
+}
+
 TEST(FlowMeter, EachFlowHasItsOwnCap) {
   const uint64_t hz = rte_get_tsc_hz();
   fastpath::FlowMeter flows(90, hz);
@@ -199,15 +210,58 @@ TEST(FlowMeter, EachFlowHasItsOwnCap) {
   fastpath::FlowKey f1, f2;
   fastpath::flow_key(udp4("10.0.0.1", "10.0.0.2", 1000, 5001), 0, f1);
   fastpath::flow_key(udp4("10.0.0.1", "10.0.0.2", 1001, 5001), 0, f2);
+  vf::FlowGate gate;
   uint64_t t = kT0, bytes1 = 0, bytes2 = 0;
-  // One second, both flows offering 8 MB/s in 1000-byte packets, interleaved.
-  for (int i = 0; i < 8000; i++, t += hz / 8000) {
-    if (flows.conform(f1, cap, t, 1000)) bytes1 += 1000;
-    if (flows.conform(f2, cap, t, 1000)) bytes2 += 1000;
+  // Four seconds, both flows offering 8 MB/s in 1000-byte packets, interleaved.
+  for (int i = 0; i < 32000; i++, t += hz / 8000) {
+    if (capped_conform(flows, gate, f1, cap, t, 1000)) bytes1 += 1000;
+    if (capped_conform(flows, gate, f2, cap, t, 1000)) bytes2 += 1000;
   }
   EXPECT_EQ(flows.flows(), 2u);
-  EXPECT_NEAR(bytes1, 1'250'000 + 18'432, 2000);
-  EXPECT_NEAR(bytes2, 1'250'000 + 18'432, 2000);
+  // Each gets the cap (the VF twice that), give or take the bursts.
+  EXPECT_NEAR(bytes1, 4 * 1'250'000.0, 3 * 18'432.0);
+  EXPECT_NEAR(bytes2, 4 * 1'250'000.0, 3 * 18'432.0);
+}
+
+TEST(FlowMeter, TrafficUnderTheCapNeedsNoTable) {
+  const uint64_t hz = rte_get_tsc_hz();
+  fastpath::FlowMeter flows(92, hz);
+  const BucketProfile cap = AllowanceProfile::make(Limits{0, 0, 0, 10, 10}, hz).flow;
+  vf::FlowGate gate;
+  // Half the cap, for two seconds: every packet passes on the gate alone.
+  for (uint64_t t = kT0; t < kT0 + 2 * hz; t += hz / 625)
+    EXPECT_TRUE(fastpath::FlowMeter::gate_passes(gate, cap, t, 1000));
+  EXPECT_FALSE(gate.metering);
+  EXPECT_EQ(flows.flows(), 0u);
+}
+
+// A flow that bursts and pauses, so the gate keeps switching between
+// unmetered and metered, still gets no more than the cap over time: what it
+// sent unmetered leaves its own bucket empty when metering starts again.
+TEST(FlowMeter, OnOffBurstsGetNoMoreThanTheCap) {
+  const uint64_t hz = rte_get_tsc_hz();
+  fastpath::FlowMeter flows(93, hz);
+  const BucketProfile cap = AllowanceProfile::make(Limits{0, 0, 0, 10, 10}, hz).flow;  // 1.25 MB/s, 18432 B
+  fastpath::FlowKey f;
+  fastpath::flow_key(udp4("10.0.0.1", "10.0.0.2", 1000, 5001), 0, f);
+  vf::FlowGate gate;
+  uint64_t passed = 0;
+  uint32_t spells = 0;
+  bool was_metering = false;
+  // Every 20 ms, 40 packets of 1000 B at line rate (1.6x the cap on average), for 4 s.
+  for (uint64_t cycle = 0; cycle < 200; cycle++) {
+    const uint64_t start = kT0 + cycle * hz / 50;
+    for (uint64_t k = 0; k < 40; k++) {
+      if (capped_conform(flows, gate, f, cap, start + k * hz / 1'000'000, 1000)) passed += 1000;
+      spells += gate.metering && !was_metering;
+      was_metering = gate.metering;
+    }
+  }
+  EXPECT_GT(spells, 10u) << "the pattern should switch the gate on and off";
+  EXPECT_LE(passed, 4 * 1'250'000 + 18'432 + 1000);
+  // ...and, the bucket being shallower than a pause's worth of the cap, a
+  // bucketful (18 packets) per burst.
+  EXPECT_GE(passed, 200 * 18 * 1000);
 }
 
 TEST(FlowMeter, IdleFlowsMakeRoomWhenTheTableIsFull) {
@@ -220,15 +274,15 @@ TEST(FlowMeter, IdleFlowsMakeRoomWhenTheTableIsFull) {
   // Fill the table (a cuckoo hash may refuse a little before its nominal size).
   for (uint32_t i = 0; i < 2 * fastpath::FlowMeter::kCapacity && flows.flows() == n; i++) {
     fastpath::flow_key(udp4("10.0.0.1", "10.0.0.2", static_cast<uint16_t>(i), static_cast<uint16_t>(i >> 16)), 0, k);
-    EXPECT_TRUE(flows.conform(k, cap, t, 100));
+    flows.conform_flow(k, 0, cap, t, 100);
     n = flows.flows() == n + 1 ? n + 1 : n;
   }
   EXPECT_GT(n, fastpath::FlowMeter::kCapacity * 9 / 10);
   // Three seconds later those flows are idle: a new one evicts them.
   t += 3 * hz;
   fastpath::flow_key(udp4("10.9.9.9", "10.0.0.2", 7, 7), 0, k);
-  EXPECT_TRUE(flows.conform(k, cap, t, 100));
-  EXPECT_EQ(flows.flows(), 1u);
+  flows.conform_flow(k, 0, cap, t, 100);
+  EXPECT_EQ(flows.flows(), 1u) << "the idle flows were not forgotten";
 }
 
 }  // namespace
