@@ -123,9 +123,11 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 	info->max_rx_pktlen = VENIC_FRAME_MAX;
 	info->min_mtu = r->min_mtu;
 	info->max_mtu = r->max_mtu;
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH |
-				RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
-				RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	info->rx_offload_capa =
+		RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+	/* TCP/UDP checksum verification came with ABI 1.2. */
+	if (r->abi_minor >= 2)
+		info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 	info->reta_size = VENIC_RETA_SIZE;
 	info->hash_key_size = VENIC_RSS_KEY_SIZE;
 	info->flow_type_rss_offloads = vena_rss_offloads;
