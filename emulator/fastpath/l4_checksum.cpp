@@ -54,18 +54,21 @@ uint16_t l4_csum_verdict(const ParsedPacket& pkt, const uint8_t* hdr, const Chun
     const uint32_t total = be16(ip + 2), ihl = (ip[0] & 0x0f) * 4u;
     if (total < ihl + (pkt.l4 == L4::kTcp ? 20u : 8u)) return VENIC_CQE_F_L4_CSUM_BAD;
     l4_len = total - ihl;
-    if (pkt.l4_off + l4_len > frame_len) return VENIC_CQE_F_L4_CSUM_BAD;  // the IP length overstates the frame
-    // Pseudo-header: addresses, protocol, L4 length (network order words).
-    sum = rte_raw_cksum(ip + 12, 8) + rte_cpu_to_be_16(proto) + rte_cpu_to_be_16(static_cast<uint16_t>(l4_len));
-    if (pkt.l4 == L4::kUdp && be16(hdr + pkt.l4_off + 6) == 0) return 0;  // IPv4 UDP may omit it
   } else if (pkt.l3 == L3::kIpv6) {
     l4_len = be16(ip + 4);  // no extension headers: the parser saw L4 right after
-    sum = rte_raw_cksum(ip + 8, 32) + rte_cpu_to_be_16(static_cast<uint16_t>(l4_len >> 16)) +
-          rte_cpu_to_be_16(static_cast<uint16_t>(l4_len)) + rte_cpu_to_be_16(proto);
   } else {
     return 0;
   }
-  if (pkt.l4_off + l4_len > frame_len) return VENIC_CQE_F_L4_CSUM_BAD;  // the IP length overstates the frame
+  // Before reading any L4 field: the IP length may overstate the frame.
+  if (pkt.l4_off + l4_len > frame_len) return VENIC_CQE_F_L4_CSUM_BAD;
+  // Pseudo-header: addresses, protocol, L4 length (network order words).
+  if (pkt.l3 == L3::kIpv4) {
+    if (pkt.l4 == L4::kUdp && be16(hdr + pkt.l4_off + 6) == 0) return 0;  // IPv4 UDP may omit it
+    sum = rte_raw_cksum(ip + 12, 8) + rte_cpu_to_be_16(proto) + rte_cpu_to_be_16(static_cast<uint16_t>(l4_len));
+  } else {
+    sum = rte_raw_cksum(ip + 8, 32) + rte_cpu_to_be_16(static_cast<uint16_t>(l4_len >> 16)) +
+          rte_cpu_to_be_16(static_cast<uint16_t>(l4_len)) + rte_cpu_to_be_16(proto);
+  }
   sum += sum_range(chunks, n, pkt.l4_off, l4_len);
   return fold(sum) == 0xffff ? VENIC_CQE_F_L4_CSUM_OK : VENIC_CQE_F_L4_CSUM_BAD;
 }

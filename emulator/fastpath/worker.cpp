@@ -356,7 +356,7 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
       for (uint32_t k = 0; k < n; k++) packets += (d[k].flags & VENIC_DESC_F_MORE) == 0;
       al.lock.lock();
       al.pps.refill(ap.pps, now);
-      pps_left = al.pps.take_up_to(ap.pps, packets, ap.pps.depth / ap.pps.hz / 4);
+      pps_left = al.pps.take_up_to(ap.pps, packets, ap.pps.depth_units / 4);
       al.lock.unlock();
     }
   }

@@ -17,6 +17,7 @@ struct BucketProfile {
   uint64_t rate = 0;  // units per second; 0: unlimited
   uint64_t hz = 1;    // clock ticks per second
   uint128 depth = 0;  // scaled: units x hz
+  uint64_t depth_units = 0;
 
   bool limited() const { return rate != 0; }
   // depth_units: how many units a full bucket lets through at once.
@@ -25,6 +26,7 @@ struct BucketProfile {
     p.rate = rate;
     p.hz = hz;
     p.depth = static_cast<uint128>(depth_units) * hz;
+    p.depth_units = depth_units;
     return p;
   }
 };

@@ -70,14 +70,17 @@ inline uint32_t sum16(const uint8_t* p, uint32_t len, uint32_t sum = 0) {
   return sum;
 }
 
+// The checksum field's value for a sum16 total: folded, complemented.
+inline uint16_t checksum_of(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
 // The UDP checksum of the datagram at udp_off, over the pseudo-header of
 // the addresses at addr_off (addr_len bytes: 8 for IPv4, 32 for IPv6).
 inline void fill_udp_checksum(std::vector<uint8_t>& f, uint32_t addr_off, uint32_t addr_len, uint32_t udp_off) {
   const uint32_t udp_len = static_cast<uint32_t>(f.size()) - udp_off;
-  uint32_t sum = sum16(&f[addr_off], addr_len) + 17 + udp_len;
-  sum = sum16(&f[udp_off], udp_len, sum);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  uint16_t c = static_cast<uint16_t>(~sum);
+  uint16_t c = checksum_of(sum16(&f[udp_off], udp_len, sum16(&f[addr_off], addr_len) + 17 + udp_len));
   if (c == 0) c = 0xffff;  // 0 would mean "no checksum"
   f[udp_off + 6] = uint8_t(c >> 8);
   f[udp_off + 7] = uint8_t(c);
@@ -100,11 +103,9 @@ inline std::vector<uint8_t> make_udp_frame(const vf::MacAddr& dst, const vf::Mac
     ip[12 + i] = uint8_t(src_ip >> (24 - 8 * i));
     ip[16 + i] = uint8_t(dst_ip >> (24 - 8 * i));
   }
-  uint32_t sum = 0;
-  for (int i = 0; i < 20; i += 2) sum += uint32_t(ip[i]) << 8 | ip[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  ip[10] = uint8_t(~sum >> 8);
-  ip[11] = uint8_t(~sum);
+  const uint16_t c = checksum_of(sum16(ip, 20));
+  ip[10] = uint8_t(c >> 8);
+  ip[11] = uint8_t(c);
   write_udp_payload(f, 34, sport, seq);
   fill_udp_checksum(f, 26, 8, 34);
   return f;
