@@ -19,6 +19,7 @@
 #include "protocol.h"
 #include "state_store.h"
 #include "vf_table.h"
+#include "vhost_frontend.h"
 
 namespace {
 
@@ -130,7 +131,9 @@ int main(int argc, char** argv) {
   int rc = 0;
   try {
     venic::fastpath::Dataplane dp(o.workers, o.idle_sleep_us);
-    venic::vf::VfTable table(dp, &store);
+    std::string sock_dir = std::filesystem::absolute(o.socket).parent_path().string();
+    venic::frontend::VhostFrontend vhost(dp, sock_dir);
+    venic::vf::VfTable table(dp, &store, &vhost);
     table.restore(saved);
     venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()});
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};

@@ -81,7 +81,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   }
   if (method == "vf.create") {
     only_params(p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips",
-                    "ipv6", "bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms"});
+                    "ipv6", "bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms", "frontend", "vhost_path",
+                    "vhost_mode"});
     vf::VfConfig c;
     try {
       c = vf::config_from_json(p, false);

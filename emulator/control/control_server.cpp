@@ -157,6 +157,7 @@ void ControlServer::run(const std::atomic<bool>& stop) {
         serve(events[i].data.fd);
     }
     table_.poll_admin();
+    table_.poll_frontends();
     if (clock::now() >= next_tick) {
       table_.tick();
       next_tick = clock::now() + std::chrono::milliseconds(100);

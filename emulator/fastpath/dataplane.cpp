@@ -55,6 +55,10 @@ void Dataplane::publish(const vf::VfTable& table) {
   delete old;
 }
 
+void Dataplane::synchronize() {
+  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+}
+
 int Dataplane::worker_main(void* arg) {
   auto* l = static_cast<Launch*>(arg);
   l->self->run_worker(l->index);
@@ -70,8 +74,19 @@ void Dataplane::run_worker(unsigned index) {
   while (!stop_.load(std::memory_order_relaxed)) {
     uint32_t work = 0;
     if (const Snapshot* s = current_.load(std::memory_order_acquire)) {
-      for (const PortView* p : s->shard(index))
+      for (const PortView* p : s->shard(index)) {
+        if (p->bridge) {
+          // An in-daemon driver: it fills the TX ring and drains the RX ring
+          // around the burst, as a PMD would in its own process.
+          for (uint32_t q = 0; q < p->active_qps; q++) {
+            work += p->bridge->to_vf(q);
+            work += process_tx_burst(*s, *p, q);
+            work += p->bridge->from_vf(q);
+          }
+          continue;
+        }
         for (uint32_t q = 0; q < p->active_qps; q++) work += process_tx_burst(*s, *p, q);
+      }
     }
     rte_rcu_qsbr_quiescent(qsbr_, index);
     if (work) {

@@ -26,6 +26,9 @@ class Dataplane : public vf::Publisher {
   void start();
   void stop();
   void publish(const vf::VfTable& table) override;
+  // Returns once every worker has passed a quiescent state (finished the
+  // loop iteration it was in); callable from any non-worker thread.
+  void synchronize();
   unsigned workers() const { return static_cast<unsigned>(lcores_.size()); }
 
  private:

@@ -65,6 +65,7 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     p.shaped_out = p.allow.bw_out.limited() || p.allow.pps.limited();
     p.policed_in = p.allow.bw_in.limited() || p.allow.pps.limited();
     p.rt = v.rt.get();
+    p.bridge = v.bridge;
     ports_.push_back(std::move(p));
   }
 

@@ -23,6 +23,9 @@ class DmaTable {
 
   // Maps len bytes of fd at offset; throws std::system_error / invalid_argument.
   void map(int fd, uint64_t offset, uint64_t len, uint64_t client_va);
+  // Adds memory of the daemon's own (an in-daemon driver's packet buffers);
+  // the caller keeps it alive as long as any snapshot may use this table.
+  void add_own(uint8_t* base, uint64_t len) { regions_.push_back({base, len, reinterpret_cast<uint64_t>(base)}); }
   // Shares the mappings of other (they stay mapped while either table lives).
   void inherit(const std::shared_ptr<const DmaTable>& other);
 

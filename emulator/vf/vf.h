@@ -93,6 +93,18 @@ struct RssConfig {
   std::array<uint8_t, VENIC_RETA_SIZE> reta{};  // queue per entry
 };
 
+// A driver inside venicd: moves frames between a VF's rings and another
+// transport (a guest's virtqueues).  Called only by the worker that owns the
+// VF, only while the VF is polled, around each TX burst of queue q.
+class Bridge {
+ public:
+  virtual ~Bridge() = default;
+  // Frames from the other side into the VF's TX SQ; returns frames moved.
+  virtual uint32_t to_vf(uint32_t q) = 0;
+  // The VF's RX completions out to the other side; returns frames moved.
+  virtual uint32_t from_vf(uint32_t q) = 0;
+};
+
 // Malformed descriptors tolerated before the VF is reset.
 inline constexpr uint32_t kMddThreshold = 16;
 
@@ -109,6 +121,7 @@ struct Vf {
   RssConfig rss;
   uint32_t offloads = 0;  // VENIC_OFFLOAD_*
   std::shared_ptr<const DmaTable> dma;
+  Bridge* bridge = nullptr;  // the in-daemon driver attached (vhost-user), owned by its front-end
   uint32_t admin_sq_cons = 0;  // our admin indices (never read back)
   uint32_t admin_cq_prod = 0;
   // Counter values at the last stats reset (reported = now - base).

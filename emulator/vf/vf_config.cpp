@@ -90,7 +90,10 @@ nlohmann::json to_json(const VfConfig& c) {
           {"bw_out_mbps", c.limits.bw_out_mbps},
           {"pps", c.limits.pps},
           {"flow_mbps", c.limits.flow_mbps},
-          {"burst_ms", c.limits.burst_ms}};
+          {"burst_ms", c.limits.burst_ms},
+          {"frontend", c.frontend == Frontend::kVhostUser ? "vhost-user" : "shm"},
+          {"vhost_path", c.vhost_path},
+          {"vhost_mode", c.vhost_client ? "client" : "server"}};
 }
 
 namespace {
@@ -186,6 +189,19 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
     if (l != "up" && l != "down") throw ConfigError("link: '" + l + "' must be up or down");
     c.link_up = l == "up";
   }
+  if (j.contains("frontend")) {
+    std::string f = string_field(j, "frontend");
+    if (f == "vhost-user")
+      c.frontend = Frontend::kVhostUser;
+    else if (f != "shm")
+      throw ConfigError("frontend: '" + f + "' is not a front-end (shm or vhost-user)");
+  }
+  if (j.contains("vhost_path")) c.vhost_path = string_field(j, "vhost_path");
+  if (j.contains("vhost_mode")) {
+    std::string m = string_field(j, "vhost_mode");
+    if (m != "server" && m != "client") throw ConfigError("vhost_mode: '" + m + "' must be server or client");
+    c.vhost_client = m == "client";
+  }
   return c;
 }
 
@@ -211,6 +227,15 @@ std::string validate(const VfConfig& c) {
   if (c.queues < 1 || c.queues > VENIC_MAX_QPS) return "queues: out of range 1-8";
   if (c.prefix < 1 || c.prefix > 32) return "prefix: out of range 1-32";
   if (!is_unicast(c.mac)) return "mac: not a unicast address";
+  if (c.frontend == Frontend::kVhostUser) {
+    if (c.type != Personality::kEna) return "frontend: vhost-user serves ENA VFs only";
+    // sun_path holds 108 bytes with the terminating NUL.
+    // Empty: venicd picks one beside its control socket.
+    if (!c.vhost_path.empty() && (c.vhost_path[0] != '/' || c.vhost_path.size() > 107))
+      return "vhost_path: must be an absolute socket path of at most 107 characters";
+  } else if (!c.vhost_path.empty() || c.vhost_client) {
+    return "vhost_path: only for frontend vhost-user";
+  }
   for (size_t i = 0; i < c.secondary_ips.size(); i++) {
     uint32_t a = c.secondary_ips[i];
     if ((a & c.netmask()) != c.subnet())

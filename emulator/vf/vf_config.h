@@ -14,6 +14,11 @@ namespace venic::vf {
 
 enum class Personality : uint8_t { kEna = 1, kEfa = 2 };
 
+// How a VF's driver reaches it: the device ABI's shared-memory region (the
+// net_vena PMD, drivers/ena), or a vhost-user socket that venicd serves for a
+// QEMU guest or a virtio-user port (the guest sees virtio-net).
+enum class Frontend : uint8_t { kShm = 0, kVhostUser = 1 };
+
 using MacAddr = std::array<uint8_t, 6>;
 using Ipv6Addr = std::array<uint8_t, 16>;
 
@@ -33,6 +38,9 @@ struct VfConfig {
   std::vector<uint32_t> secondary_ips;  // host order, inside the subnet
   std::vector<Ipv6Addr> ipv6;           // network order
   Limits limits;                        // bandwidth, PPS and per-flow allowances
+  Frontend frontend = Frontend::kShm;
+  std::string vhost_path;     // the vhost-user socket (Frontend::kVhostUser)
+  bool vhost_client = false;  // venicd connects to the guest's socket (QEMU server=on)
 
   uint32_t subnet() const { return prefix == 0 ? 0 : ip & (~0u << (32 - prefix)); }
   uint32_t netmask() const { return prefix == 0 ? 0 : ~0u << (32 - prefix); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "state_store.h"
 
@@ -104,6 +105,14 @@ void VfTable::restore(const std::vector<VfConfig>& saved) {
     auto v = std::make_unique<Vf>();
     v->cfg = c;
     v->region = std::make_unique<VfRegion>(c);
+    if (frontends_ && c.frontend != Frontend::kShm) {
+      try {
+        frontends_->expose(*v);
+      } catch (const std::exception& e) {
+        // The VF stays (and is saved); only its front-end is missing.
+        std::fprintf(stderr, "venicd: VF %u: %s\n", c.id, e.what());
+      }
+    }
     vfs_[c.id] = std::move(v);
   }
   publisher_.publish(*this);
@@ -125,10 +134,28 @@ const Vf& VfTable::create(VfConfig cfg, bool has_id) {
   check_addresses_free(cfg);
   if (cfg.type == Personality::kEfa)
     throw TableError("invalid_params", "type: the efa personality is not built yet; use ena");
+  if (cfg.frontend != Frontend::kShm && cfg.vhost_path.empty() && frontends_)
+    cfg.vhost_path = frontends_->default_path(cfg.id);
   auto v = std::make_unique<Vf>();
   v->cfg = cfg;
   v->region = std::make_unique<VfRegion>(cfg);
-  persist(&cfg, std::nullopt);
+  if (cfg.frontend != Frontend::kShm) {
+    if (!frontends_) throw TableError("invalid_params", "frontend: this venicd serves no vhost-user front-end");
+    for (auto& [id, o] : vfs_)
+      if (o->cfg.frontend == cfg.frontend && o->cfg.vhost_path == cfg.vhost_path)
+        throw TableError("exists", "vhost_path: " + cfg.vhost_path + " is already VF " + std::to_string(id) + "'s");
+    try {
+      frontends_->expose(*v);
+    } catch (const std::exception& e) {
+      throw TableError("invalid_params", e.what());
+    }
+  }
+  try {
+    persist(&cfg, std::nullopt);
+  } catch (...) {
+    if (cfg.frontend != Frontend::kShm) frontends_->withdraw(*v);
+    throw;
+  }
   Vf& ref = *v;
   vfs_[cfg.id] = std::move(v);
   publisher_.publish(*this);
@@ -136,8 +163,13 @@ const Vf& VfTable::create(VfConfig cfg, bool has_id) {
 }
 
 void VfTable::remove(uint16_t id) {
-  must_find(id);  // not_found before anything changes
+  Vf& v = must_find(id);  // not_found before anything changes
   persist(nullptr, id);
+  if (frontends_ && v.cfg.frontend != Frontend::kShm) {
+    // Workers leave the bridge first; then its guest connection goes.
+    if (v.attached()) detach_session(v.session);
+    frontends_->withdraw(v);
+  }
   std::unique_ptr<Vf> gone = std::move(vfs_[id]);
   vfs_.erase(id);
   try {
@@ -192,6 +224,9 @@ const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
 
 int VfTable::attach(uint16_t id, uint64_t session, int pid) {
   Vf& v = must_find(id);
+  if (v.cfg.frontend == Frontend::kVhostUser)
+    throw TableError("busy", "VF " + std::to_string(id) + " is served over vhost-user at " + v.cfg.vhost_path +
+                                 "; attach a guest or virtio-user there");
   if (v.attached())
     throw TableError("busy", "VF " + std::to_string(id) + " is attached by pid " + std::to_string(v.owner_pid));
   for (auto& [other, ov] : vfs_)
@@ -222,11 +257,35 @@ void VfTable::stop_queues(Vf& v) {
   v.region->publish_state(v.cfg, v.flags(), 0);
 }
 
+void VfTable::attach_bridge(uint16_t id, uint64_t session, Bridge* bridge, std::shared_ptr<const DmaTable> dma,
+                            uint32_t qps) {
+  Vf& v = must_find(id);
+  if (v.attached()) throw TableError("busy", "VF " + std::to_string(id) + " is already attached");
+  if (qps < 1 || qps > v.cfg.queues) throw TableError("invalid_params", "queues: out of range");
+  // Not polled yet, so no worker is in the rings.
+  v.region->reset_rings();
+  v.rt->reset_indices();
+  v.rt->bad_desc.store(0);
+  v.rt->mdd_tripped.store(false);
+  v.rx_mode = 0;
+  v.rss = RssConfig{};
+  v.offloads = 0;
+  v.session = session;
+  v.owner_pid = 0;
+  v.bridge = bridge;
+  v.dma = std::move(dma);
+  v.started = true;
+  v.active_qps = qps;
+  v.region->publish_state(v.cfg, v.flags(), v.active_qps);
+  publisher_.publish(*this);
+}
+
 void VfTable::detach_session(uint64_t session) {
   for (auto& [id, v] : vfs_) {
     if (v->session != session) continue;
     v->session = 0;
     v->owner_pid = 0;
+    v->bridge = nullptr;
     v->dma.reset();  // unmapped once the snapshot below replaces the last user
     stop_queues(*v);
     v->rx_mode = 0;
@@ -405,11 +464,13 @@ void VfTable::tick() {
 nlohmann::json VfTable::vf_json(const Vf& v) const {
   nlohmann::json j = to_json(v.cfg);
   j["attached"] = v.attached();
-  j["owner_pid"] = v.attached() ? nlohmann::json(v.owner_pid) : nlohmann::json(nullptr);
+  // A bridge (vhost-user guest) has no process of its own on the socket.
+  j["owner_pid"] = v.attached() && !v.bridge ? nlohmann::json(v.owner_pid) : nlohmann::json(nullptr);
   j["started"] = v.started;
   j["active_queues"] = v.active_qps;
   j["dma_regions"] = v.dma ? v.dma->regions().size() : 0;
   j["promisc"] = (v.rx_mode & VENIC_VF_PROMISC) != 0;
+  if (frontends_ && v.cfg.frontend != Frontend::kShm) j["vhost"] = frontends_->describe(v);
   return j;
 }
 

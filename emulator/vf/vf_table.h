@@ -29,6 +29,23 @@ class Publisher {
   virtual void publish(const VfTable& table) = 0;
 };
 
+// Front-ends other than the shared-memory one (vhost-user): the table tells
+// them when a VF comes and goes, and lets them run on the control thread.
+class Frontends {
+ public:
+  virtual ~Frontends() = default;
+  // Starts serving v's front-end; throws std::runtime_error with the reason.
+  virtual void expose(Vf& v) = 0;
+  // Stops serving it; when this returns no front-end thread touches v.
+  virtual void withdraw(Vf& v) = 0;
+  // Control-thread work (connections that came or went); about every ms.
+  virtual void poll(VfTable& table) = 0;
+  // The socket path a VF gets when its config names none.
+  virtual std::string default_path(uint16_t id) const = 0;
+  // The front-end's state for vf.show.
+  virtual nlohmann::json describe(const Vf& v) const = 0;
+};
+
 // A refused request; code is one of control/protocol.h's err::*.
 struct TableError : std::runtime_error {
   TableError(std::string c, const std::string& m) : std::runtime_error(m), code(std::move(c)) {}
@@ -37,7 +54,8 @@ struct TableError : std::runtime_error {
 
 class VfTable {
  public:
-  VfTable(Publisher& publisher, state::StateStore* store) : publisher_(publisher), store_(store) {}
+  VfTable(Publisher& publisher, state::StateStore* store, Frontends* frontends = nullptr)
+      : publisher_(publisher), store_(store), frontends_(frontends) {}
 
   // Restores saved VFs (no persisting while doing it).
   void restore(const std::vector<VfConfig>& saved);
@@ -54,6 +72,13 @@ class VfTable {
   // Attachment: the connection `session` takes VF id; returns the region fd.
   int attach(uint16_t id, uint64_t session, int pid);
   void detach_session(uint64_t session);
+  // An in-daemon driver (a front-end's bridge) takes VF id as `session` and
+  // starts qps queue pairs; dma is the daemon memory its descriptors use.
+  void attach_bridge(uint16_t id, uint64_t session, Bridge* bridge, std::shared_ptr<const DmaTable> dma, uint32_t qps);
+  // Runs the front-ends' control-thread work.
+  void poll_frontends() {
+    if (frontends_) frontends_->poll(*this);
+  }
   std::optional<uint16_t> attached_vf(uint64_t session) const;
   struct MemRange {
     uint64_t va, len, offset;
@@ -78,6 +103,7 @@ class VfTable {
 
   Publisher& publisher_;
   state::StateStore* store_;
+  Frontends* frontends_;
   std::map<uint16_t, std::unique_ptr<Vf>> vfs_;
 };
 

@@ -43,7 +43,11 @@ Exit status: 0 success, 1 venicd error or unreachable, 2 bad command line.)";
 constexpr const char* kCreateExamples = R"(Examples:
   venicctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10
   venicctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.2.10 --prefix 16 --mtu 9001 --trusted
-  venicctl vf create --type ena --mac 02:00:00:00:00:03 --ip 10.0.1.12 --bw-mbps 5000 --pps 500000)";
+  venicctl vf create --type ena --mac 02:00:00:00:00:03 --ip 10.0.1.12 --bw-mbps 5000 --pps 500000
+  venicctl vf create --type ena --mac 02:00:00:00:00:04 --ip 10.0.1.13 --frontend vhost-user \
+                     --vhost-path /run/venic/guest0.sock      # a QEMU guest attaches here
+  venicctl vf create --type ena --mac 02:00:00:00:00:05 --ip 10.0.1.14 --frontend vhost-user \
+                     --vhost-path /run/qemu/guest1.sock --vhost-mode client   # QEMU listens (server=on))";
 
 constexpr const char* kSetExamples = R"(Examples:
   venicctl vf set 0 --mtu 9001
@@ -84,7 +88,11 @@ struct CommandLine {
   CLI::Option* create_mtu = nullptr;
   CLI::Option* create_queues = nullptr;
   CLI::Option* create_id = nullptr;
+  CLI::Option* create_frontend = nullptr;
+  CLI::Option* create_vhost_path = nullptr;
+  CLI::Option* create_vhost_mode = nullptr;
   std::string create_prefix_text, create_mtu_text, create_queues_text, create_id_text;
+  std::string create_frontend_text, create_vhost_path_text, create_vhost_mode_text;
   LimitFlags create_limits;
 
   std::string vf_text;  // the VF positional of show/set/delete
@@ -194,6 +202,21 @@ void define_commands(CLI::App& app, CommandLine& cl) {
       ->type_name("IPV4");
   cl.vf_create->add_option("--ipv6", cl.create.ipv6, "IPv6 address of the VF (repeatable)")->type_name("IPV6");
   add_limit_options(*cl.vf_create, cl.create_limits, true);
+  cl.create_frontend = cl.vf_create
+                           ->add_option("--frontend", cl.create_frontend_text,
+                                        "how the driver attaches: shm (default: net_vena, drivers/ena) or vhost-user "
+                                        "(a QEMU guest or virtio-user port sees virtio-net)")
+                           ->type_name("shm|vhost-user");
+  cl.create_vhost_path = cl.vf_create
+                             ->add_option("--vhost-path", cl.create_vhost_path_text,
+                                          "vhost-user socket (default: vf<ID>.vhost beside venicd's control socket)")
+                             ->type_name("PATH");
+  cl.create_vhost_mode =
+      cl.vf_create
+          ->add_option("--vhost-mode", cl.create_vhost_mode_text,
+                       "server (default: venicd listens, QEMU connects with reconnect=) or client (venicd connects and "
+                       "keeps reconnecting to QEMU's server=on socket)")
+          ->type_name("server|client");
   cl.vf_create->footer(std::string(kCreateExamples) + "\n" + kAllowanceNote);
 
   cl.vf_list = vf->add_subcommand("list", "list VFs");
@@ -275,6 +298,9 @@ void execute(const CommandLine& cl, std::ostream& out) {
     create.id = given(cl.create_id, cl.create_id_text);
     create.src_dst_check = given(cl.create_src_dst_check, cl.create_src_dst_check_text);
     create.limits = limits_given(cl.create_limits);
+    create.frontend = given(cl.create_frontend, cl.create_frontend_text);
+    create.vhost_path = given(cl.create_vhost_path, cl.create_vhost_path_text);
+    create.vhost_mode = given(cl.create_vhost_mode, cl.create_vhost_mode_text);
     run_request(cl.socket_path, build_vf_create(create), output, format_vf_created, out);
   } else if (cl.vf_list->parsed()) {
     run_request(

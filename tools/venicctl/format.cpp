@@ -259,9 +259,22 @@ std::string format_vf_details(const json& vf) {
                                    {"flow", allowance_text(field(vf, "flow_mbps"), " Mbps")},
                                    {"burst", allowance_text(field(vf, "burst_ms"), " ms")}});
   }
+  if (text_of(vf, "frontend") == "vhost-user") {
+    std::string fe = "vhost-user " + text_of(vf, "vhost_mode") + " " + text_of(vf, "vhost_path");
+    if (const json* vh = field(vf, "vhost"); vh && vh->is_object()) {
+      const json* c = field(*vh, "connected");
+      fe += (c && c->is_boolean() && c->get<bool>()) ? " (guest connected, " + text_of(*vh, "queues") + " queue pairs)"
+                                                     : " (no guest)";
+      lines.push_back({"vhost from/to guest", text_of(*vh, "from_guest_pkts") + " / " + text_of(*vh, "to_guest_pkts") +
+                                                  " pkts, " + text_of(*vh, "to_guest_dropped") +
+                                                  " dropped (guest rx full)"});
+    }
+    lines.insert(lines.begin() + 2, {"frontend", fe});
+  }
   std::vector<std::string_view> known = {"id",      "type",          "mac",        "ip",   "prefix",   "subnet",
                                          "mtu",     "trusted",       "queues",     "link", "attached", "owner_pid",
-                                         "started", "active_queues", "dma_regions"};
+                                         "started", "active_queues", "dma_regions", "frontend", "vhost_path",
+                                         "vhost_mode", "vhost"};
   known.insert(known.end(), kLimitFields.begin(), kLimitFields.end());
   append_unknown_fields(vf, known, lines);
   return key_value_lines(lines);
@@ -270,7 +283,11 @@ std::string format_vf_details(const json& vf) {
 std::string format_vf_created(const json& vf) {
   return "created vf " + text_of(vf, "id") + ": " + text_of(vf, "type") + " " + text_of(vf, "mac") + " " +
          ip_with_prefix(vf) + " mtu " + text_of(vf, "mtu") + " queues " + text_of(vf, "queues") + " trusted " +
-         text_of(vf, "trusted") + limits_summary(vf) + "\n";
+         text_of(vf, "trusted") + limits_summary(vf) +
+         (text_of(vf, "frontend") == "vhost-user" ? " vhost-user " + text_of(vf, "vhost_mode") + " " +
+                                                        text_of(vf, "vhost_path")
+                                                  : std::string()) +
+         "\n";
 }
 
 std::string format_vf_updated(const json& vf) {

@@ -93,6 +93,24 @@ Request build_vf_create(const VfCreateOptions& options) {
   if (!options.secondary_ips.empty()) request.params["secondary_ips"] = address_list(options.secondary_ips, parse_ipv4);
   if (!options.ipv6.empty()) request.params["ipv6"] = address_list(options.ipv6, parse_ipv6);
   add_limits(options.limits, request.params);
+  if (options.frontend) {
+    if (*options.frontend != "shm" && *options.frontend != "vhost-user")
+      throw UsageError("--frontend: '" + *options.frontend + "' is not a front-end (shm or vhost-user)");
+    request.params["frontend"] = *options.frontend;
+  }
+  const bool vhost = options.frontend && *options.frontend == "vhost-user";
+  if (options.vhost_path) {
+    if (!vhost) throw UsageError("--vhost-path needs --frontend vhost-user");
+    if (options.vhost_path->empty() || options.vhost_path->front() != '/')
+      throw UsageError("--vhost-path: '" + *options.vhost_path + "' is not an absolute path");
+    request.params["vhost_path"] = *options.vhost_path;
+  }
+  if (options.vhost_mode) {
+    if (!vhost) throw UsageError("--vhost-mode needs --frontend vhost-user");
+    if (*options.vhost_mode != "server" && *options.vhost_mode != "client")
+      throw UsageError("--vhost-mode: '" + *options.vhost_mode + "' must be server or client");
+    request.params["vhost_mode"] = *options.vhost_mode;
+  }
   return request;
 }
 

@@ -47,6 +47,9 @@ struct VfCreateOptions {
   std::vector<std::string> secondary_ips;
   std::vector<std::string> ipv6;
   LimitOptions limits;
+  std::optional<std::string> frontend;    // shm|vhost-user
+  std::optional<std::string> vhost_path;  // with vhost-user
+  std::optional<std::string> vhost_mode;  // server|client
 };
 
 struct VfSetOptions {
