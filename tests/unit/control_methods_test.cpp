@@ -672,5 +672,135 @@ TEST_F(ControlMethodsTest, RefusedCreateDoesNotTouchTheStateFile) {
   EXPECT_EQ(saved().size(), 1u);
 }
 
+// ---- vhost-user front-end ---------------------------------------------------
+
+// Records what the table asks of its front-ends; expose fails on request.
+class FakeFrontends : public vf::Frontends {
+ public:
+  void expose(vf::Vf& v) override {
+    if (fail) throw std::runtime_error("vhost_path: cannot listen on " + v.cfg.vhost_path);
+    exposed.push_back(v.cfg.vhost_path);
+  }
+  void withdraw(vf::Vf& v) override { withdrawn.push_back(v.cfg.vhost_path); }
+  void poll(vf::VfTable&) override { polls++; }
+  std::string default_path(uint16_t id) const override { return "/run/fake/vf" + std::to_string(id) + ".vhost"; }
+  json describe(const vf::Vf&) const override { return {{"connected", false}}; }
+  std::vector<std::string> exposed, withdrawn;
+  bool fail = false;
+  int polls = 0;
+};
+
+// A bridge that moves nothing: the table only stores and publishes it.
+class IdleBridge : public vf::Bridge {
+ public:
+  uint32_t to_vf(uint32_t) override { return 0; }
+  uint32_t from_vf(uint32_t) override { return 0; }
+};
+
+class VhostTableTest : public ControlMethodsTest {
+ protected:
+  void SetUp() override {
+    ControlMethodsTest::SetUp();
+    methods_.reset();
+    table_ = std::make_unique<vf::VfTable>(pub_, store_.get(), &fe_);
+    methods_ = std::make_unique<ControlMethods>(*table_, info());
+  }
+  json vhost(int n, json extra = json::object()) {
+    extra["frontend"] = "vhost-user";
+    return create(n, extra);
+  }
+  FakeFrontends fe_;
+};
+
+TEST_F(ControlMethodsTest, VhostUserNeedsADaemonWithTheFrontEnd) {
+  EXPECT_TRUE(is_error(create(1, {{"frontend", "vhost-user"}}), "invalid_params", "vhost-user"));
+  EXPECT_TRUE(saved().empty());
+}
+
+TEST_F(VhostTableTest, CreateExposesTheDefaultPathAndPersistsIt) {
+  json r = vhost(1);
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  EXPECT_EQ(r["result"]["frontend"], "vhost-user");
+  EXPECT_EQ(r["result"]["vhost_path"], "/run/fake/vf0.vhost");
+  EXPECT_EQ(r["result"]["vhost_mode"], "server");
+  EXPECT_EQ(r["result"]["vhost"], json({{"connected", false}}));
+  EXPECT_EQ(fe_.exposed, std::vector<std::string>{"/run/fake/vf0.vhost"});
+  auto cfgs = saved();
+  ASSERT_EQ(cfgs.size(), 1u);
+  EXPECT_EQ(cfgs[0].frontend, vf::Frontend::kVhostUser);
+  EXPECT_EQ(cfgs[0].vhost_path, "/run/fake/vf0.vhost");
+  EXPECT_FALSE(cfgs[0].vhost_client);
+
+  // A restart restores the VF and exposes the same socket again.
+  FakeFrontends again;
+  vf::VfTable restored(pub_, nullptr, &again);
+  restored.restore(cfgs);
+  EXPECT_EQ(again.exposed, std::vector<std::string>{"/run/fake/vf0.vhost"});
+}
+
+TEST_F(VhostTableTest, ClientModeAndExplicitPath) {
+  json r = vhost(1, {{"vhost_path", "/run/qemu/g1.sock"}, {"vhost_mode", "client"}});
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  EXPECT_EQ(r["result"]["vhost_mode"], "client");
+  EXPECT_TRUE(saved()[0].vhost_client);
+  EXPECT_TRUE(is_error(vhost(2, {{"vhost_path", "/run/qemu/g1.sock"}}), "exists", "/run/qemu/g1.sock"));
+}
+
+TEST_F(VhostTableTest, BadFrontendFieldsNameTheField) {
+  EXPECT_TRUE(is_error(create(1, {{"frontend", "vfio-user"}}), "invalid_params", "frontend"));
+  EXPECT_TRUE(is_error(vhost(1, {{"vhost_path", "relative.sock"}}), "invalid_params", "vhost_path"));
+  EXPECT_TRUE(is_error(vhost(1, {{"vhost_path", "/" + std::string(120, 'x')}}), "invalid_params", "vhost_path"));
+  EXPECT_TRUE(is_error(vhost(1, {{"vhost_mode", "listen"}}), "invalid_params", "vhost_mode"));
+  EXPECT_TRUE(is_error(create(1, {{"vhost_path", "/run/x.sock"}}), "invalid_params", "vhost_path"));
+  EXPECT_TRUE(is_error(vhost(1, {{"type", "efa"}}), "invalid_params"));
+  EXPECT_TRUE(fe_.exposed.empty());
+  EXPECT_TRUE(saved().empty());
+}
+
+TEST_F(VhostTableTest, AFailedExposeLeavesNothing) {
+  fe_.fail = true;
+  EXPECT_TRUE(is_error(vhost(1), "invalid_params", "cannot listen"));
+  EXPECT_TRUE(saved().empty());
+  EXPECT_TRUE(ok("vf.list")["vfs"].empty());
+}
+
+TEST_F(VhostTableTest, ThePmdCannotAttachAVhostUserVf) {
+  ASSERT_TRUE(vhost(1).contains("result"));
+  EXPECT_TRUE(is_error(call("vf.attach", {{"vf", 0}}), "busy", "vhost-user"));
+}
+
+TEST_F(VhostTableTest, DeleteWithdrawsTheSocket) {
+  ASSERT_TRUE(vhost(1).contains("result"));
+  EXPECT_EQ(ok("vf.delete", {{"vf", 0}}), json({{"deleted", 0}}));
+  EXPECT_EQ(fe_.withdrawn, std::vector<std::string>{"/run/fake/vf0.vhost"});
+  EXPECT_TRUE(saved().empty());
+}
+
+TEST_F(VhostTableTest, ABridgeAttachesStartsAndDetaches) {
+  ASSERT_TRUE(vhost(1, {{"queues", 2}}).contains("result"));
+  IdleBridge bridge;
+  auto dma = std::make_shared<vf::DmaTable>();
+  static uint8_t pool[4096];
+  dma->add_own(pool, sizeof(pool));
+  int before = pub_.count;
+  EXPECT_THROW(table_->attach_bridge(0, 77, &bridge, dma, 3), vf::TableError);  // more queues than the VF
+  table_->attach_bridge(0, 77, &bridge, dma, 2);
+  EXPECT_GT(pub_.count, before);
+  const vf::Vf& v = table_->get(0);
+  EXPECT_TRUE(v.polled());
+  EXPECT_EQ(v.active_qps, 2u);
+  EXPECT_EQ(v.bridge, &bridge);
+  json shown = ok("vf.show", {{"vf", 0}});
+  EXPECT_EQ(shown["attached"], true);
+  EXPECT_TRUE(shown["owner_pid"].is_null());
+  EXPECT_EQ(shown["dma_regions"], 1);
+  EXPECT_THROW(table_->attach_bridge(0, 78, &bridge, dma, 1), vf::TableError);  // already held
+  table_->detach_session(77);
+  EXPECT_FALSE(v.attached());
+  EXPECT_EQ(v.bridge, nullptr);
+  EXPECT_EQ(v.active_qps, 0u);
+  EXPECT_EQ(v.dma, nullptr);
+}
+
 }  // namespace
 }  // namespace venic::control

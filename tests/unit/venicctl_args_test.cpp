@@ -231,6 +231,51 @@ TEST(VenicctlRequests, CreateRejectsBadValues) {
   EXPECT_THROW(build_vf_create(options), UsageError);
 }
 
+TEST(VenicctlRequests, CreateVhostUserFrontend) {
+  VfCreateOptions options;
+  options.type = "ena";
+  options.mac = "02:00:00:00:00:01";
+  options.ip = "10.0.1.10";
+  options.frontend = "vhost-user";
+  Request request = build_vf_create(options);
+  EXPECT_EQ(request.params["frontend"], "vhost-user");
+  EXPECT_FALSE(request.params.contains("vhost_path"));  // the daemon picks one
+  options.vhost_path = "/run/venic/guest0.sock";
+  options.vhost_mode = "client";
+  request = build_vf_create(options);
+  EXPECT_EQ(request.params["vhost_path"], "/run/venic/guest0.sock");
+  EXPECT_EQ(request.params["vhost_mode"], "client");
+}
+
+TEST(VenicctlRequests, CreateRejectsBadVhostOptions) {
+  VfCreateOptions options;
+  options.type = "ena";
+  options.mac = "02:00:00:00:00:01";
+  options.ip = "10.0.1.10";
+  auto message = [&] {
+    try {
+      build_vf_create(options);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  options.frontend = "vfio-user";
+  EXPECT_EQ(message(), "--frontend: 'vfio-user' is not a front-end (shm or vhost-user)");
+  options.frontend.reset();
+  options.vhost_path = "/run/x.sock";
+  EXPECT_EQ(message(), "--vhost-path needs --frontend vhost-user");
+  options.frontend = "vhost-user";
+  options.vhost_path = "guest.sock";
+  EXPECT_EQ(message(), "--vhost-path: 'guest.sock' is not an absolute path");
+  options.vhost_path.reset();
+  options.vhost_mode = "listen";
+  EXPECT_EQ(message(), "--vhost-mode: 'listen' must be server or client");
+  options.frontend = "shm";
+  options.vhost_mode = "client";
+  EXPECT_EQ(message(), "--vhost-mode needs --frontend vhost-user");
+}
+
 TEST(VenicctlRequests, SetNeedsSomethingToChange) {
   VfSetOptions options;
   options.vf = "3";
