@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Two QEMU guests (Linux virtio-net over vhost-user) on two VFs of one subnet:
+# guest A pings guest B through venicd; then the source/destination check
+# blocks A's pings from an address (10.0.1.99) and from a MAC (:99) that are
+# not its VF's, and lets them through again once A's real MAC is back.
+# The guest image is tests/integration/guest (see README.md there).
+source "$(dirname "$0")/lib.sh"
+
+GUEST=${VENIC_GUEST_DIR:-/var/cache/venic/guest}
+command -v qemu-system-x86_64 >/dev/null ||
+  die "qemu-system-x86_64 is not installed (ci/install-deps installs qemu-system-x86)"
+"$(dirname "$0")/guest/make-guest.sh" --quiet --out "$GUEST" || die "make-guest.sh could not build the guest image"
+[ -s "$GUEST/vmlinux" ] && [ -s "$GUEST/initramfs.cpio.gz" ] ||
+  die "the guest image is missing ($GUEST/vmlinux, $GUEST/initramfs.cpio.gz): run tests/integration/guest/make-guest.sh"
+
+start_venicd
+ctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10 --queues 1 --frontend vhost-user \
+  --vhost-path "$WORK/vf0.vhost" >/dev/null
+ctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.1.11 --queues 1 --frontend vhost-user \
+  --vhost-path "$WORK/vf1.vhost" >/dev/null
+[ -S "$WORK/vf0.vhost" ] && [ -S "$WORK/vf1.vhost" ] || die "venicd does not listen on the vhost-user sockets"
+
+# Both guests: no IPv6, so that every frame A sends is one of the test's.
+NO_IPV6='for f in all default eth0; do echo 1 >/proc/sys/net/ipv6/conf/$f/disable_ipv6 2>/dev/null; done'
+
+mkdir -p "$WORK/a" "$WORK/b"
+cat >"$WORK/b/venic-test.sh" <<EOF
+$NO_IPV6
+ip addr add 10.0.1.11/24 dev eth0
+ip link set eth0 up
+echo VENIC-B-UP
+sleep 120
+EOF
+cat >"$WORK/a/venic-test.sh" <<EOF
+$NO_IPV6
+ip addr add 10.0.1.10/24 dev eth0
+ip link set eth0 up
+now() { cut -d. -f1 /proc/uptime; }
+# B boots alongside: wait (at most 45 s) for its first reply. busybox ping
+# sends only -c pings, whatever -w says, so it cannot wait for B by itself.
+end=\$((\$(now) + 45))
+until ping -c 1 -W 1 10.0.1.11 >/dev/null 2>&1; do
+  [ "\$(now)" -lt "\$end" ] || break
+  sleep 0.5
+done
+if ping -c 3 -w 40 10.0.1.11; then echo VENIC-PING-OK; else echo VENIC-PING-FAIL; fi
+
+# (a) From an address that is not the VF's: its frames (ICMP, ARP) are dropped.
+ip addr add 10.0.1.99/24 dev eth0
+if ping -I 10.0.1.99 -c 3 -W 1 -w 5 10.0.1.11; then echo VENIC-SPOOF-IP-PASSED; else echo VENIC-SPOOF-IP-BLOCKED; fi
+ip addr del 10.0.1.99/24 dev eth0
+
+# setmac MAC: the NIC's MAC; down/up flushes the neighbour cache (A ARPs again).
+setmac() {
+  ip link set eth0 down
+  ip link set eth0 address "\$1"
+  ip link set eth0 up
+  ip addr show dev eth0 | grep -q 'inet 10.0.1.10/24' || ip addr add 10.0.1.10/24 dev eth0
+  ip route show | grep -q '^10.0.1.0/24' || ip route add 10.0.1.0/24 dev eth0 src 10.0.1.10
+  ip link show eth0 | grep ether
+}
+# (b) From its own address but another MAC.
+setmac 02:00:00:00:00:99
+if ping -c 3 -W 1 -w 5 10.0.1.11; then echo VENIC-SPOOF-MAC-PASSED; else echo VENIC-SPOOF-MAC-BLOCKED; fi
+# (c) The real MAC again: it was the MAC that was dropped.
+setmac 02:00:00:00:00:01
+if ping -c 3 -W 2 -w 10 10.0.1.11; then echo VENIC-RESTORED-OK; else echo VENIC-RESTORED-FAIL; fi
+EOF
+for g in a b; do
+  (cd "$WORK/$g" && echo venic-test.sh | cpio -o -H newc -R 0:0 --quiet | gzip) >"$WORK/$g/script.cpio.gz"
+  cat "$GUEST/initramfs.cpio.gz" "$WORK/$g/script.cpio.gz" >"$WORK/guest-$g.cpio.gz"
+done
+
+# boot_guest NAME VF MAC: QEMU (TCG) on VF's vhost-user socket; console in
+# $WORK/guest-NAME.log, QEMU's own output in $WORK/qemu-NAME.log.
+boot_guest() {
+  local name=$1 vf=$2 mac=$3
+  qemu-system-x86_64 -M pc -accel tcg -cpu max -smp 1 -m 256 \
+    -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
+    -kernel "$GUEST/vmlinux" -initrd "$WORK/guest-$name.cpio.gz" -append "console=ttyS0 quiet panic=-1" \
+    -display none -serial "file:$WORK/guest-$name.log" -monitor none -no-reboot -nodefaults \
+    -chardev "socket,id=c0,path=$WORK/vf$vf.vhost,reconnect=1" \
+    -netdev vhost-user,id=n0,chardev=c0 \
+    -device "virtio-net-pci,netdev=n0,mac=$mac,vectors=0" >"$WORK/qemu-$name.log" 2>&1 </dev/null &
+  local pid=$!
+  PIDS+=("$pid")
+  eval "QEMU_${name}_PID=$pid"
+}
+T0=$SECONDS
+boot_guest b 1 02:00:00:00:00:02
+boot_guest a 0 02:00:00:00:00:01
+
+vhost_of() { ctl vf show "$1" --json | json_get "j['vhost']['$2']"; }
+
+# Both guests' virtio-net drivers come up: venicd attaches them (bounded).
+for _ in $(seq 120); do
+  [ "$(vhost_of 0 connected)" = True ] && [ "$(vhost_of 1 connected)" = True ] && break
+  kill -0 "$QEMU_a_PID" 2>/dev/null || die "QEMU A exited before venicd saw it connect"
+  kill -0 "$QEMU_b_PID" 2>/dev/null || die "QEMU B exited before venicd saw it connect"
+  sleep 0.5
+done
+[ "$(vhost_of 0 connected)" = True ] || die "VF0: vhost.connected is not true with guest A running: $(ctl vf show 0 --json)"
+[ "$(vhost_of 1 connected)" = True ] || die "VF1: vhost.connected is not true with guest B running: $(ctl vf show 1 --json)"
+log "both guests attached after $((SECONDS - T0)) s"
+
+# Guest A runs its script and powers off (at most ~90 s after boot).
+while ! grep -q "VENIC-GUEST-DONE" "$WORK/guest-a.log" 2>/dev/null; do
+  [ $((SECONDS - T0)) -lt 90 ] || die "guest A did not finish within 90 s"
+  kill -0 "$QEMU_a_PID" 2>/dev/null || die "QEMU A exited without VENIC-GUEST-DONE"
+  sleep 0.5
+done
+log "guest A done after $((SECONDS - T0)) s"
+for _ in $(seq 100); do kill -0 "$QEMU_a_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$QEMU_a_PID" 2>/dev/null && die "QEMU A did not exit after the guest powered off"
+wait "$QEMU_a_PID" || die "QEMU A exited with $?"
+
+grep -q "VENIC-GUEST-DONE rc=0" "$WORK/guest-a.log" || die "guest A's script failed: $(grep VENIC-GUEST-DONE "$WORK/guest-a.log")"
+grep -q "VENIC-B-UP" "$WORK/guest-b.log" || die "guest B did not configure its NIC"
+for m in PING-OK SPOOF-IP-BLOCKED SPOOF-MAC-BLOCKED RESTORED-OK; do
+  grep -q "VENIC-$m" "$WORK/guest-a.log" ||
+    die "guest A: want VENIC-$m, got: $(grep -o 'VENIC-[A-Z-]*' "$WORK/guest-a.log" | tr '\n' ' ')"
+done
+
+spoof_ip=$(stat_of 0 drops.spoof_ip)
+spoof_mac=$(stat_of 0 drops.spoof_mac)
+rx1=$(stat_of 1 rx_pkts)
+from_guest=$(vhost_of 0 from_guest_pkts)
+log "VF0 spoof_ip=$spoof_ip spoof_mac=$spoof_mac from_guest_pkts=$from_guest, VF1 rx_pkts=$rx1"
+[ "$spoof_ip" -gt 0 ] || die "VF0: drops.spoof_ip is 0 after pings from 10.0.1.99"
+[ "$spoof_mac" -gt 0 ] || die "VF0: drops.spoof_mac is 0 after pings from 02:00:00:00:00:99"
+[ "$rx1" -gt 0 ] || die "VF1: rx_pkts is 0 after guest A pinged guest B"
+[ "$from_guest" -gt 0 ] || die "VF0: vhost.from_guest_pkts is 0"
+
+kill -TERM "$QEMU_b_PID"
+for _ in $(seq 50); do kill -0 "$QEMU_b_PID" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$QEMU_b_PID" 2>/dev/null || true
+wait "$QEMU_b_PID" 2>/dev/null || true
+assert_venicd_alive
+log "PASS ($((SECONDS - T0)) s with the guests)"
