@@ -168,6 +168,14 @@ enum venic_admin_opcode {
 #define VENIC_RSS_IPV6	   (1u << 3)
 #define VENIC_RSS_IPV6_TCP (1u << 4)
 #define VENIC_RSS_IPV6_UDP (1u << 5)
+/* The widely used default Toeplitz key (from Microsoft's RSS specification),
+ * as an initializer: what a driver uses when the application gives none. */
+#define VENIC_RSS_DEFAULT_KEY                                                                      \
+	{                                                                                          \
+		0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,\
+		0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,\
+		0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,            \
+	}
 
 /* Admin SQ entry, written only by the driver. */
 struct venic_admin_cmd {

@@ -72,7 +72,7 @@ void Dataplane::run_worker(unsigned index) {
   unsigned idle = 0, idle_long = 0;
   const timespec nap{0, static_cast<long>(idle_sleep_us_) * 1000};
   while (!stop_.load(std::memory_order_relaxed)) {
-    uint32_t work = 0;
+    uint32_t work = 0, moved = 0;
     if (const Snapshot* s = current_.load(std::memory_order_acquire)) {
       for (const PortView* p : s->shard(index)) {
         if (p->bridge) {
@@ -80,15 +80,19 @@ void Dataplane::run_worker(unsigned index) {
           // around the burst, as a PMD would in its own process.
           for (uint32_t q = 0; q < p->active_qps; q++) {
             work += p->bridge->to_vf(q);
-            work += process_tx_burst(*s, *p, q);
+            moved += process_tx_burst(*s, *p, q);
             work += p->bridge->from_vf(q);
           }
           continue;
         }
-        for (uint32_t q = 0; q < p->active_qps; q++) work += process_tx_burst(*s, *p, q);
+        for (uint32_t q = 0; q < p->active_qps; q++) moved += process_tx_burst(*s, *p, q);
       }
+      work += moved;
     }
     rte_rcu_qsbr_quiescent(qsbr_, index);
+    // Everything it moved met a full RX ring: the receivers are behind, and
+    // may share this core (a guest's sender does not yield): give it up.
+    if (const uint32_t full = worker_take_rx_full(); full && full >= moved) sched_yield();
     if (work) {
       idle = idle_long = 0;
     } else if (idle_sleep_us_ && ++idle_long >= kIdleBeforeNap) {

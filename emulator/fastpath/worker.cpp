@@ -93,6 +93,9 @@ class FrameReader {
   uint32_t pos_ = 0, seg_ = 0, seg_off_ = 0;
 };
 
+// Frames this thread dropped because the destination had no RX buffer.
+thread_local uint32_t t_rx_full = 0;
+
 // Holds one destination RX queue locked while consecutive packets go to it,
 // and publishes its completions once when the destination changes.
 class RxBatch {
@@ -146,6 +149,7 @@ class RxBatch {
     while (left) {
       if (idx == sq_prod_ || idx - rq.cons >= VENIC_MAX_SEGS) {
         counter_add(rq.c.drops[VENIC_DROP_RX_NO_BUFFER], 1);
+        t_rx_full++;
         return;  // nothing published: the entries written so far are reused
       }
       venic_desc d = rings.rx_desc[idx & mask];  // one read, then only the copy
@@ -508,6 +512,12 @@ bool owns(const PortView* p, uintptr_t addr) {
 }
 
 }  // namespace
+
+uint32_t worker_take_rx_full() {
+  uint32_t n = t_rx_full;
+  t_rx_full = 0;
+  return n;
+}
 
 void worker_thread_use_flows(FlowMeter* flows) {
   t_flows = flows;

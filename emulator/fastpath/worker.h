@@ -15,6 +15,10 @@ void install_fault_guard();
 // The flow table (per-flow cap) the calling worker thread uses; nullptr: none.
 void worker_thread_use_flows(FlowMeter* flows);
 
+// Frames the calling worker dropped for a full destination RX ring since the
+// last call (the receiver is behind: on a shared core, let it run).
+uint32_t worker_take_rx_full();
+
 // Moves up to one burst from port's TX queue q; returns descriptors consumed.
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q);
 

@@ -269,6 +269,14 @@ void VfTable::attach_bridge(uint16_t id, uint64_t session, Bridge* bridge, std::
   v.rt->mdd_tripped.store(false);
   v.rx_mode = 0;
   v.rss = RssConfig{};
+  if (qps > 1) {
+    // A virtio-net guest without the RSS feature takes frames on any of its
+    // queues: spread flows over them as ENA does by default.
+    v.rss.types = VENIC_RSS_IPV4 | VENIC_RSS_IPV4_TCP | VENIC_RSS_IPV4_UDP | VENIC_RSS_IPV6 | VENIC_RSS_IPV6_TCP |
+                  VENIC_RSS_IPV6_UDP;
+    v.rss.key = VENIC_RSS_DEFAULT_KEY;
+    for (uint32_t i = 0; i < VENIC_RETA_SIZE; i++) v.rss.reta[i] = static_cast<uint8_t>(i % qps);
+  }
   v.offloads = 0;
   v.session = session;
   v.owner_pid = 0;
