@@ -80,9 +80,9 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
         {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
   }
   if (method == "vf.create") {
-    only_params(p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips",
-                    "ipv6", "bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms", "frontend", "vhost_path",
-                    "vhost_mode"});
+    only_params(
+        p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips", "ipv6",
+            "bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms", "frontend", "vhost_path", "vhost_mode"});
     vf::VfConfig c;
     try {
       c = vf::config_from_json(p, false);

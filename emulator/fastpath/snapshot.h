@@ -58,7 +58,7 @@ struct PortView {
   bool shaped_out = false;     // bw_out or PPS limited: hold packets in the TX ring
   bool policed_in = false;     // bw_in or PPS limited: drop what exceeds them
   vf::VfRuntime* rt = nullptr;
-  vf::Bridge* bridge = nullptr;  // in-daemon driver (vhost-user), polled around TX
+  vf::Bridge* bridge = nullptr;        // in-daemon driver (vhost-user), polled around TX
   std::vector<const PortView*> flood;  // polled peers in the subnet
   std::vector<const PortView*> promisc_peers;
 };

@@ -38,8 +38,8 @@ enum VirtioNetFeature : unsigned {
 };
 constexpr uint64_t kNoOffloads = [] {
   uint64_t m = 0;
-  for (unsigned b : {kCsum, kGuestCsum, kGuestTso4, kGuestTso6, kGuestEcn, kGuestUfo, kHostTso4, kHostTso6, kHostEcn,
-                     kHostUfo})
+  for (unsigned b :
+       {kCsum, kGuestCsum, kGuestTso4, kGuestTso6, kGuestEcn, kGuestUfo, kHostTso4, kHostTso6, kHostEcn, kHostUfo})
     m |= 1ull << b;
   return m;
 }();
@@ -66,8 +66,7 @@ void remove_stale_socket(const std::string& path) {
 
 }  // namespace
 
-VhostFrontend::VhostFrontend(fastpath::Dataplane& dp, std::string socket_dir)
-    : dp_(dp), dir_(std::move(socket_dir)) {
+VhostFrontend::VhostFrontend(fastpath::Dataplane& dp, std::string socket_dir) : dp_(dp), dir_(std::move(socket_dir)) {
   if (g_self) throw std::logic_error("one vhost-user front-end per process");
   g_self = this;
 }

@@ -22,8 +22,8 @@ constexpr uint32_t kRxPosted = 256;
 constexpr uint32_t kTxInflight = 256;
 constexpr uint16_t kDataRoom = RTE_MBUF_DEFAULT_BUF_SIZE;  // 2048 B + headroom
 // Descriptors one frame needs at most (a 9019-byte frame in 2 KiB mbufs).
-constexpr uint32_t kSegsPerFrame = (VENIC_FRAME_MAX + (kDataRoom - RTE_PKTMBUF_HEADROOM) - 1) /
-                                   (kDataRoom - RTE_PKTMBUF_HEADROOM);
+constexpr uint32_t kSegsPerFrame =
+    (VENIC_FRAME_MAX + (kDataRoom - RTE_PKTMBUF_HEADROOM) - 1) / (kDataRoom - RTE_PKTMBUF_HEADROOM);
 static_assert(kSegsPerFrame <= VENIC_MAX_SEGS);
 
 uint32_t load_acquire(const uint32_t* p) {

@@ -25,11 +25,11 @@ namespace venic::frontend {
 // What the bridge moved; single writer (the VF's worker), read by the
 // control thread.
 struct VhostCounters {
-  uint64_t from_guest = 0;      // frames dequeued from the guest's TX virtqueues
-  uint64_t to_guest = 0;        // frames enqueued into its RX virtqueues
-  uint64_t guest_full = 0;      // dropped: the guest posted no RX buffer
-  uint64_t guest_gone = 0;      // dropped: received while no guest was connected
-  uint64_t too_many_segs = 0;   // dropped: a guest frame in more than VENIC_MAX_SEGS mbufs
+  uint64_t from_guest = 0;     // frames dequeued from the guest's TX virtqueues
+  uint64_t to_guest = 0;       // frames enqueued into its RX virtqueues
+  uint64_t guest_full = 0;     // dropped: the guest posted no RX buffer
+  uint64_t guest_gone = 0;     // dropped: received while no guest was connected
+  uint64_t too_many_segs = 0;  // dropped: a guest frame in more than VENIC_MAX_SEGS mbufs
 };
 
 class VhostPort final : public vf::Bridge {

@@ -121,7 +121,7 @@ struct Vf {
   RssConfig rss;
   uint32_t offloads = 0;  // VENIC_OFFLOAD_*
   std::shared_ptr<const DmaTable> dma;
-  Bridge* bridge = nullptr;  // the in-daemon driver attached (vhost-user), owned by its front-end
+  Bridge* bridge = nullptr;    // the in-daemon driver attached (vhost-user), owned by its front-end
   uint32_t admin_sq_cons = 0;  // our admin indices (never read back)
   uint32_t admin_cq_prod = 0;
   // Counter values at the last stats reset (reported = now - base).

@@ -271,10 +271,10 @@ std::string format_vf_details(const json& vf) {
     }
     lines.insert(lines.begin() + 2, {"frontend", fe});
   }
-  std::vector<std::string_view> known = {"id",      "type",          "mac",        "ip",   "prefix",   "subnet",
-                                         "mtu",     "trusted",       "queues",     "link", "attached", "owner_pid",
-                                         "started", "active_queues", "dma_regions", "frontend", "vhost_path",
-                                         "vhost_mode", "vhost"};
+  std::vector<std::string_view> known = {
+      "id",          "type",     "mac",        "ip",         "prefix",    "subnet",  "mtu",
+      "trusted",     "queues",   "link",       "attached",   "owner_pid", "started", "active_queues",
+      "dma_regions", "frontend", "vhost_path", "vhost_mode", "vhost"};
   known.insert(known.end(), kLimitFields.begin(), kLimitFields.end());
   append_unknown_fields(vf, known, lines);
   return key_value_lines(lines);
@@ -284,9 +284,9 @@ std::string format_vf_created(const json& vf) {
   return "created vf " + text_of(vf, "id") + ": " + text_of(vf, "type") + " " + text_of(vf, "mac") + " " +
          ip_with_prefix(vf) + " mtu " + text_of(vf, "mtu") + " queues " + text_of(vf, "queues") + " trusted " +
          text_of(vf, "trusted") + limits_summary(vf) +
-         (text_of(vf, "frontend") == "vhost-user" ? " vhost-user " + text_of(vf, "vhost_mode") + " " +
-                                                        text_of(vf, "vhost_path")
-                                                  : std::string()) +
+         (text_of(vf, "frontend") == "vhost-user"
+              ? " vhost-user " + text_of(vf, "vhost_mode") + " " + text_of(vf, "vhost_path")
+              : std::string()) +
          "\n";
 }
 
