@@ -5,23 +5,11 @@
 # not its VF's, and lets them through again once A's real MAC is back.
 # The guest image is tests/integration/guest (see README.md there).
 source "$(dirname "$0")/lib.sh"
-
-GUEST=${VENIC_GUEST_DIR:-/var/cache/venic/guest}
-command -v qemu-system-x86_64 >/dev/null ||
-  die "qemu-system-x86_64 is not installed (ci/install-deps installs qemu-system-x86)"
-"$(dirname "$0")/guest/make-guest.sh" --quiet --out "$GUEST" || die "make-guest.sh could not build the guest image"
-[ -s "$GUEST/vmlinux" ] && [ -s "$GUEST/initramfs.cpio.gz" ] ||
-  die "the guest image is missing ($GUEST/vmlinux, $GUEST/initramfs.cpio.gz): run tests/integration/guest/make-guest.sh"
+source "$(dirname "$0")/guest/guest_lib.sh"
+guest_image_ready
 
 start_venicd
-ctl vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.1.10 --queues 1 --frontend vhost-user \
-  --vhost-path "$WORK/vf0.vhost" >/dev/null
-ctl vf create --type ena --mac 02:00:00:00:00:02 --ip 10.0.1.11 --queues 1 --frontend vhost-user \
-  --vhost-path "$WORK/vf1.vhost" >/dev/null
-[ -S "$WORK/vf0.vhost" ] && [ -S "$WORK/vf1.vhost" ] || die "venicd does not listen on the vhost-user sockets"
-
-# Both guests: no IPv6, so that every frame A sends is one of the test's.
-NO_IPV6='for f in all default eth0; do echo 1 >/proc/sys/net/ipv6/conf/$f/disable_ipv6 2>/dev/null; done'
+vhost_pair
 
 mkdir -p "$WORK/a" "$WORK/b"
 cat >"$WORK/b/venic-test.sh" <<EOF
@@ -66,31 +54,12 @@ if ping -c 3 -W 1 -w 5 10.0.1.11; then echo VENIC-SPOOF-MAC-PASSED; else echo VE
 setmac 02:00:00:00:00:01
 if ping -c 3 -W 2 -w 10 10.0.1.11; then echo VENIC-RESTORED-OK; else echo VENIC-RESTORED-FAIL; fi
 EOF
-for g in a b; do
-  (cd "$WORK/$g" && echo venic-test.sh | cpio -o -H newc -R 0:0 --quiet | gzip) >"$WORK/$g/script.cpio.gz"
-  cat "$GUEST/initramfs.cpio.gz" "$WORK/$g/script.cpio.gz" >"$WORK/guest-$g.cpio.gz"
-done
+for g in a b; do pack_guest $g; done
 
-# boot_guest NAME VF MAC: QEMU (TCG) on VF's vhost-user socket; console in
-# $WORK/guest-NAME.log, QEMU's own output in $WORK/qemu-NAME.log.
-boot_guest() {
-  local name=$1 vf=$2 mac=$3
-  qemu-system-x86_64 -M pc -accel tcg -cpu max -smp 1 -m 256 \
-    -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
-    -kernel "$GUEST/vmlinux" -initrd "$WORK/guest-$name.cpio.gz" -append "console=ttyS0 quiet panic=-1" \
-    -display none -serial "file:$WORK/guest-$name.log" -monitor none -no-reboot -nodefaults \
-    -chardev "socket,id=c0,path=$WORK/vf$vf.vhost,reconnect=1" \
-    -netdev vhost-user,id=n0,chardev=c0 \
-    -device "virtio-net-pci,netdev=n0,mac=$mac,vectors=0" >"$WORK/qemu-$name.log" 2>&1 </dev/null &
-  local pid=$!
-  PIDS+=("$pid")
-  eval "QEMU_${name}_PID=$pid"
-}
 T0=$SECONDS
 boot_guest b 1 02:00:00:00:00:02
 boot_guest a 0 02:00:00:00:00:01
 
-vhost_of() { ctl vf show "$1" --json | json_get "j['vhost']['$2']"; }
 
 # Both guests' virtio-net drivers come up: venicd attaches them (bounded).
 for _ in $(seq 120); do
