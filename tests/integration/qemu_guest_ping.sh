@@ -11,26 +11,8 @@ guest_image_ready
 start_venicd
 vhost_pair
 
-mkdir -p "$WORK/a" "$WORK/b"
-cat >"$WORK/b/venic-test.sh" <<EOF
-$NO_IPV6
-ip addr add 10.0.1.11/24 dev eth0
-ip link set eth0 up
-echo VENIC-B-UP
-sleep 120
-EOF
-cat >"$WORK/a/venic-test.sh" <<EOF
-$NO_IPV6
-ip addr add 10.0.1.10/24 dev eth0
-ip link set eth0 up
-now() { cut -d. -f1 /proc/uptime; }
-# B boots alongside: wait (at most 45 s) for its first reply. busybox ping
-# sends only -c pings, whatever -w says, so it cannot wait for B by itself.
-end=\$((\$(now) + 45))
-until ping -c 1 -W 1 10.0.1.11 >/dev/null 2>&1; do
-  [ "\$(now)" -lt "\$end" ] || break
-  sleep 0.5
-done
+guest_scripts 120
+cat >>"$WORK/a/venic-test.sh" <<EOF
 if ping -c 3 -w 40 10.0.1.11; then echo VENIC-PING-OK; else echo VENIC-PING-FAIL; fi
 
 # (a) From an address that is not the VF's: its frames (ICMP, ARP) are dropped.

@@ -24,6 +24,27 @@ vhost_pair() {
 # A guest-script line: no IPv6, so that every frame a guest sends is the test's.
 NO_IPV6='for f in all default eth0; do echo 1 >/proc/sys/net/ipv6/conf/$f/disable_ipv6 2>/dev/null; done'
 
+# guest_scripts SECONDS: starts $WORK/a/venic-test.sh (A: 10.0.1.10, waits at
+# most 45 s for B's first reply; the test appends the rest) and writes B's
+# (10.0.1.11, answers for SECONDS).
+guest_scripts() {
+  mkdir -p "$WORK/a" "$WORK/b"
+  printf '%s\n' "$NO_IPV6" 'ip addr add 10.0.1.11/24 dev eth0' 'ip link set eth0 up' 'echo VENIC-B-UP' "sleep $1" \
+    >"$WORK/b/venic-test.sh"
+  # busybox ping sends only -c pings, whatever -w says: it cannot wait for B.
+  cat >"$WORK/a/venic-test.sh" <<EOF
+$NO_IPV6
+ip addr add 10.0.1.10/24 dev eth0
+ip link set eth0 up
+now() { cut -d. -f1 /proc/uptime; }
+end=\$((\$(now) + 45))
+until ping -c 1 -W 1 10.0.1.11 >/dev/null 2>&1; do
+  [ "\$(now)" -lt "\$end" ] || { echo VENIC-B-SILENT; break; }
+  sleep 0.5
+done
+EOF
+}
+
 # pack_guest NAME: $WORK/NAME/venic-test.sh appended to the base initramfs,
 # as $WORK/guest-NAME.cpio.gz (Linux unpacks concatenated archives).
 pack_guest() {
