@@ -16,6 +16,7 @@
 #include "control_methods.h"
 #include "control_server.h"
 #include "dataplane.h"
+#include "ec2_service.h"
 #include "protocol.h"
 #include "state_store.h"
 #include "vf_table.h"
@@ -94,10 +95,19 @@ int main(int argc, char** argv) {
   // A corrupt state file stops us before anything is touched.
   venic::state::StateStore store(o.state);
   std::vector<venic::vf::VfConfig> saved;
+  nlohmann::json saved_ec2;
   try {
-    saved = store.load();
+    saved = store.load(&saved_ec2);
   } catch (const venic::state::StateError& e) {
     return fail(e.what());
+  }
+  if (!saved_ec2.is_null()) {
+    try {
+      venic::model::Ec2Model check;
+      check.load(saved_ec2);  // a corrupt model stops us here too, before EAL
+    } catch (const venic::model::Ec2Error& e) {
+      return fail(o.state + ": " + e.what());
+    }
   }
 
   // The state's directory must exist for the first save.
@@ -135,7 +145,9 @@ int main(int argc, char** argv) {
     venic::frontend::VhostFrontend vhost(dp, sock_dir);
     venic::vf::VfTable table(dp, &store, &vhost);
     table.restore(saved);
-    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()});
+    venic::model::Ec2Service ec2(table, &store);
+    ec2.restore(saved_ec2);
+    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     venic::control::ControlServer server(so, methods, table);
     dp.start();

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "ec2_service.h"
 #include "protocol.h"
 
 namespace venic::control {
@@ -61,6 +62,12 @@ void check_set_params(const nlohmann::json& p) {
     throw RequestError{err::kInvalidParams, "link: must be \"up\" or \"down\""};
 }
 
+// A VF that backs an ENI changes only through the EC2 model.
+void not_an_eni(const vf::Vf& v, const char* how) {
+  if (!v.cfg.eni_id.empty())
+    throw RequestError{err::kBusy, "VF " + std::to_string(v.cfg.id) + " backs " + v.cfg.eni_id + ": " + how};
+}
+
 uint64_t u64_field(const nlohmann::json& o, const char* name, size_t i) {
   if (!o.contains(name) || !o[name].is_number_unsigned())
     throw RequestError{err::kInvalidParams,
@@ -103,11 +110,13 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   }
   if (method == "vf.set") {
     check_set_params(p);
+    not_an_eni(table_.get(vf_id(p)), "change it with modify-network-interface-attribute");
     return table_.vf_json(table_.set(vf_id(p), p));
   }
   if (method == "vf.delete") {
     only_params(p, {"vf"});
     uint16_t id = vf_id(p);
+    not_an_eni(table_.get(id), "delete it with delete-network-interface (detach it first)");
     table_.remove(id);
     return {{"deleted", id}};
   }
@@ -129,7 +138,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   if (method == "vf.attach") {
     only_params(p, {"vf"});
     uint16_t id = vf_id(p);
-    int fd = table_.attach(id, s.id, s.pid);
+    int fd = table_.attach(id, s.id, s.pid, s.uid);
     fds_out.push_back(fd);
     return {{"vf", id}, {"region_size", table_.get(id).region->size()}};
   }
@@ -148,6 +157,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     for (auto& f : fds_in) fds.push_back(f.get());
     return {{"mem_ids", table_.register_memory(s.id, ranges, fds)}};
   }
+  if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p);
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
 }
 
@@ -168,6 +178,11 @@ std::string ControlMethods::handle(const std::string& request, const Session& se
   } catch (const RequestError& e) {
     fds_out.clear();
     return error_reply(id, e.code, e.message).dump();
+  } catch (const model::Ec2Error& e) {
+    fds_out.clear();
+    nlohmann::json r = error_reply(id, e.code, e.what());
+    r["error"]["aws_code"] = e.aws_code;
+    return r.dump();
   } catch (const vf::TableError& e) {
     fds_out.clear();
     return error_reply(id, e.code, e.what()).dump();

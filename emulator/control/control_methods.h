@@ -12,6 +12,10 @@
 #include "unique_fd.h"
 #include "vf_table.h"
 
+namespace venic::model {
+class Ec2Service;
+}
+
 namespace venic::control {
 
 // One client connection, as the server knows it.
@@ -29,7 +33,9 @@ struct DaemonInfo {
 
 class ControlMethods {
  public:
-  ControlMethods(vf::VfTable& table, DaemonInfo info) : table_(table), info_(std::move(info)) {}
+  // ec2 (optional) serves the ec2.* methods (docs/ec2-api.md).
+  ControlMethods(vf::VfTable& table, DaemonInfo info, model::Ec2Service* ec2 = nullptr)
+      : table_(table), info_(std::move(info)), ec2_(ec2) {}
 
   // Handles one request.  fds_in are the descriptors that came with it;
   // fds_out (borrowed, not owned) go back with the reply.
@@ -42,6 +48,7 @@ class ControlMethods {
 
   vf::VfTable& table_;
   DaemonInfo info_;
+  model::Ec2Service* ec2_;
 };
 
 }  // namespace venic::control

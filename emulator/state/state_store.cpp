@@ -35,7 +35,7 @@ void write_all(int fd, const std::string& data, const std::string& path) {
 
 }  // namespace
 
-std::vector<vf::VfConfig> StateStore::load() const {
+std::vector<vf::VfConfig> StateStore::load(nlohmann::json* ec2) const {
   std::ifstream in(path_);
   if (!in) {
     if (errno == ENOENT) return {};
@@ -48,6 +48,8 @@ std::vector<vf::VfConfig> StateStore::load() const {
   if (!j.is_object() || !j.contains("version") || !j.contains("vfs")) corrupt(path_, "missing version or vfs");
   if (j["version"] != kFormatVersion) corrupt(path_, "unsupported version " + j["version"].dump());
   if (!j["vfs"].is_array()) corrupt(path_, "vfs is not a list");
+  if (j.contains("ec2") && !j["ec2"].is_object() && !j["ec2"].is_null()) corrupt(path_, "ec2 is not an object");
+  if (ec2) *ec2 = j.contains("ec2") ? j["ec2"] : nlohmann::json();
   std::vector<vf::VfConfig> out;
   std::set<uint16_t> ids;
   std::set<vf::MacAddr> macs;
@@ -70,6 +72,7 @@ void StateStore::save(const std::vector<vf::VfConfig>& vfs) const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& c : vfs) list.push_back(vf::to_json(c));
   nlohmann::json j = {{"version", kFormatVersion}, {"vfs", list}};
+  if (!ec2_.is_null()) j["ec2"] = ec2_;
   std::filesystem::path p(path_);
   std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
   std::string tmp = path_ + ".tmp";

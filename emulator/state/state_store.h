@@ -3,6 +3,8 @@
 // not parse is reported and never overwritten.
 #pragma once
 
+#include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,14 +23,19 @@ class StateStore {
 
   // The saved VFs; empty when the file does not exist.  Throws StateError for
   // a corrupt, truncated or unreadable file.
-  std::vector<vf::VfConfig> load() const;
+  // extra receives the file's "ec2" section (null when it has none).
+  std::vector<vf::VfConfig> load(nlohmann::json* ec2 = nullptr) const;
   // Throws StateError when the file cannot be written.
   void save(const std::vector<vf::VfConfig>& vfs) const;
+  // The "ec2" section (the EC2 model) that every later save writes beside
+  // the VFs.
+  void set_ec2(nlohmann::json section) { ec2_ = std::move(section); }
 
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
+  nlohmann::json ec2_;
 };
 
 }  // namespace venic::state

@@ -93,7 +93,9 @@ nlohmann::json to_json(const VfConfig& c) {
           {"burst_ms", c.limits.burst_ms},
           {"frontend", c.frontend == Frontend::kVhostUser ? "vhost-user" : "shm"},
           {"vhost_path", c.vhost_path},
-          {"vhost_mode", c.vhost_client ? "client" : "server"}};
+          {"vhost_mode", c.vhost_client ? "client" : "server"},
+          {"eni_id", c.eni_id},
+          {"attach_uid", c.attach_uid}};
 }
 
 namespace {
@@ -197,6 +199,8 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
       throw ConfigError("frontend: '" + f + "' is not a front-end (shm or vhost-user)");
   }
   if (j.contains("vhost_path")) c.vhost_path = string_field(j, "vhost_path");
+  if (j.contains("eni_id")) c.eni_id = string_field(j, "eni_id");
+  if (j.contains("attach_uid")) c.attach_uid = integer_field<int64_t>(j, "attach_uid", -1, 0x7fffffff);
   if (j.contains("vhost_mode")) {
     std::string m = string_field(j, "vhost_mode");
     if (m != "server" && m != "client") throw ConfigError("vhost_mode: '" + m + "' must be server or client");

@@ -41,6 +41,12 @@ struct VfConfig {
   Frontend frontend = Frontend::kShm;
   std::string vhost_path;     // the vhost-user socket (Frontend::kVhostUser)
   bool vhost_client = false;  // venicd connects to the guest's socket (QEMU server=on)
+  // Set when the VF backs an ENI of the EC2 model (emulator/model), which
+  // then owns this config: only the model changes it.
+  std::string eni_id;
+  // Who may attach: -1, any uid the control socket serves; otherwise root,
+  // the daemon's uid, or this uid (the owner of the ENI's instance).
+  int64_t attach_uid = -1;
 
   uint32_t subnet() const { return prefix == 0 ? 0 : ip & (~0u << (32 - prefix)); }
   uint32_t netmask() const { return prefix == 0 ? 0 : ~0u << (32 - prefix); }

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include <unistd.h>
+
 #include "state_store.h"
 
 namespace venic::vf {
@@ -222,8 +224,12 @@ const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
   return v;
 }
 
-int VfTable::attach(uint16_t id, uint64_t session, int pid) {
+int VfTable::attach(uint16_t id, uint64_t session, int pid, int64_t uid) {
   Vf& v = must_find(id);
+  if (v.cfg.attach_uid >= 0 && uid != 0 && uid != static_cast<int64_t>(::geteuid()) && uid != v.cfg.attach_uid)
+    throw TableError("permission_denied", "VF " + std::to_string(id) + " backs " + v.cfg.eni_id + ": uid " +
+                                              std::to_string(uid) + " may not attach it (its instance's owner is uid " +
+                                              std::to_string(v.cfg.attach_uid) + ")");
   if (v.cfg.frontend == Frontend::kVhostUser)
     throw TableError("busy", "VF " + std::to_string(id) + " is served over vhost-user at " + v.cfg.vhost_path +
                                  "; attach a guest or virtio-user there");
@@ -246,6 +252,37 @@ int VfTable::attach(uint16_t id, uint64_t session, int pid) {
   v.owner_pid = pid;
   v.region->publish_state(v.cfg, v.flags(), 0);
   return v.region->fd();
+}
+
+void VfTable::evict(uint16_t id) {
+  Vf& v = must_find(id);
+  if (!v.attached() || v.bridge) return;  // a bridge follows its own socket
+  __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
+  v.region->post_event(VENIC_EVENT_LINK_CHANGE, 0);
+  v.region->post_event(VENIC_EVENT_REMOVAL, 0);
+  detach_session(v.session);  // workers are out of the old rings when this returns
+  v.region = std::make_unique<VfRegion>(v.cfg);
+  publisher_.publish(*this);
+}
+
+const Vf& VfTable::replace_config(const VfConfig& cfg) {
+  Vf& v = must_find(cfg.id);
+  VfConfig c = cfg;
+  c.type = v.cfg.type;
+  c.mac = v.cfg.mac;
+  c.queues = v.cfg.queues;
+  c.frontend = v.cfg.frontend;
+  c.vhost_path = v.cfg.vhost_path;
+  c.vhost_client = v.cfg.vhost_client;
+  if (std::string e = validate(c); !e.empty()) throw TableError("invalid_params", e);
+  check_addresses_free(c);
+  persist(&c, std::nullopt);
+  const bool link_changed = c.link_up != v.cfg.link_up;
+  v.cfg = c;
+  v.region->publish_state(v.cfg, v.flags(), v.active_qps);
+  if (link_changed && v.attached()) v.region->post_event(VENIC_EVENT_LINK_CHANGE, c.link_up ? 1 : 0);
+  publisher_.publish(*this);
+  return v;
 }
 
 void VfTable::stop_queues(Vf& v) {

@@ -70,7 +70,17 @@ class VfTable {
   const std::map<uint16_t, std::unique_ptr<Vf>>& all() const { return vfs_; }
 
   // Attachment: the connection `session` takes VF id; returns the region fd.
-  int attach(uint16_t id, uint64_t session, int pid);
+  // uid is the peer's: checked against cfg.attach_uid.
+  int attach(uint16_t id, uint64_t session, int pid, int64_t uid = 0);
+  // Takes the VF away from its driver (an ENI detached from its instance):
+  // the driver sees link down and a removal event, and the VF gets a fresh
+  // region, so nothing the old owner writes reaches it any more.
+  void evict(uint16_t id);
+  // Replaces a VF's addresses, checks, allowances, link and attach rule;
+  // id, type, MAC, queues and front-end stay.  Persists first.
+  const Vf& replace_config(const VfConfig& cfg);
+  // Saves the table as it is (with the store's other sections).
+  void persist_all() { persist(nullptr, std::nullopt); }
   void detach_session(uint64_t session);
   // An in-daemon driver (a front-end's bridge) takes VF id as `session` and
   // starts qps queue pairs; dma is the daemon memory its descriptors use.

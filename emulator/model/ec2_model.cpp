@@ -1,0 +1,986 @@
+#include "ec2_model.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <regex>
+#include <set>
+
+namespace venic::model {
+
+namespace {
+
+using nlohmann::json;
+
+// venic's error classes (control/protocol.h) for EC2's codes.
+constexpr const char* kInvalid = "invalid_params";
+constexpr const char* kNotFound = "not_found";
+constexpr const char* kExists = "exists";
+constexpr const char* kLimit = "limit";
+constexpr const char* kBusy = "busy";
+
+[[noreturn]] void fail(const char* code, const std::string& aws, const std::string& msg) {
+  throw Ec2Error(code, aws, msg);
+}
+[[noreturn]] void bad_param(const std::string& msg) {
+  fail(kInvalid, "InvalidParameterValue", msg);
+}
+
+// Public addresses come from TEST-NET-3 (RFC 5737): labels only, nothing
+// routes to them.
+constexpr uint32_t kPublicPool = 0xcb007100;  // 203.0.113.0/24
+
+// ---- parameters -------------------------------------------------------------
+
+const json* field(const json& p, const char* name) {
+  auto it = p.find(name);
+  return it == p.end() || it->is_null() ? nullptr : &*it;
+}
+std::string str(const json& p, const char* name) {
+  const json* v = field(p, name);
+  if (!v) fail(kInvalid, "MissingParameter", std::string("The request must contain the parameter ") + name);
+  if (!v->is_string()) bad_param(std::string(name) + " must be a string");
+  return v->get<std::string>();
+}
+std::string opt_str(const json& p, const char* name, std::string dflt = "") {
+  return field(p, name) ? str(p, name) : dflt;
+}
+long integer(const json& p, const char* name, long lo, long hi, std::optional<long> dflt = std::nullopt) {
+  const json* v = field(p, name);
+  if (!v) {
+    if (dflt) return *dflt;
+    fail(kInvalid, "MissingParameter", std::string("The request must contain the parameter ") + name);
+  }
+  if (!v->is_number_integer() || v->get<long>() < lo || v->get<long>() > hi)
+    bad_param("Invalid value '" + v->dump() + "' for " + name + " (an integer in " + std::to_string(lo) + "-" +
+              std::to_string(hi) + ")");
+  return v->get<long>();
+}
+std::vector<std::string> str_list(const json& p, const char* name) {
+  const json* v = field(p, name);
+  if (!v) return {};
+  if (!v->is_array()) bad_param(std::string(name) + " must be a list of strings");
+  std::vector<std::string> out;
+  for (const auto& e : *v) {
+    if (!e.is_string()) bad_param(std::string(name) + " must be a list of strings");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+// {"Value": bool} (the API's AttributeBooleanValue), or a bare bool.
+std::optional<bool> bool_value(const json& p, const char* name) {
+  const json* v = field(p, name);
+  if (!v) return std::nullopt;
+  if (v->is_object() && v->contains("Value")) v = &(*v)["Value"];
+  if (!v->is_boolean()) bad_param(std::string(name) + " must be {\"Value\": true|false}");
+  return v->get<bool>();
+}
+uint32_t ipv4(const std::string& s, const char* name) {
+  auto a = vf::parse_ipv4(s);
+  if (!a) bad_param("Invalid value '" + s + "' for " + name + " (an IPv4 address)");
+  return *a;
+}
+Cidr4 cidr(const std::string& s, const char* name, const char* aws_range_code) {
+  auto c = parse_cidr4(s);
+  if (!c) fail(kInvalid, aws_range_code, "The CIDR '" + s + "' is invalid for " + name);
+  return *c;
+}
+void only(const json& p, std::initializer_list<const char*> allowed) {
+  for (auto& [k, v] : p.items())
+    if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) == allowed.end())
+      fail(kInvalid, "UnknownParameter", "The parameter " + k + " is not recognized");
+}
+
+std::string ip_s(uint32_t a) {
+  return vf::format_ipv4(a);
+}
+
+json state_json(bool running) {
+  return running ? json{{"Code", 16}, {"Name", "running"}} : json{{"Code", 80}, {"Name", "stopped"}};
+}
+
+}  // namespace
+
+std::optional<Cidr4> parse_cidr4(const std::string& s) {
+  auto slash = s.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  auto a = vf::parse_ipv4(s.substr(0, slash));
+  std::string len = s.substr(slash + 1);
+  if (!a || len.empty() || len.size() > 2 || !std::all_of(len.begin(), len.end(), ::isdigit)) return std::nullopt;
+  int prefix = std::stoi(len);
+  if (prefix > 32) return std::nullopt;
+  Cidr4 c{*a, static_cast<uint8_t>(prefix)};
+  if ((c.addr & c.mask()) != c.addr) return std::nullopt;
+  return c;
+}
+
+std::string format_cidr4(const Cidr4& c) {
+  return ip_s(c.addr) + "/" + std::to_string(c.prefix);
+}
+
+vf::Limits limits_for(const InstanceType& t, bool cluster_placement) {
+  vf::Limits l;
+  l.bw_in_mbps = l.bw_out_mbps = static_cast<uint64_t>(t.baseline_gbps * 1000);
+  l.pps = t.pps;
+  // EC2: one flow gets 5 Gbps, 10 Gbps between members of a cluster placement group.
+  l.flow_mbps = cluster_placement ? 10000 : 5000;
+  return l;
+}
+
+Ec2Model::Ec2Model(Random random) : random_(std::move(random)) {
+  if (!random_) {
+    auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
+    random_ = [gen] { return (*gen)(); };
+  }
+}
+
+std::string Ec2Model::new_id(const char* prefix) {
+  // EC2's long ids: a prefix and 17 hex digits.
+  for (;;) {
+    char buf[48];
+    const unsigned high = static_cast<unsigned>(random_() & 0xf);
+    std::snprintf(buf, sizeof(buf), "%s-%x%016llx", prefix, high, static_cast<unsigned long long>(random_()));
+    std::string id = buf;
+    bool used =
+        s_.vpcs.count(id) || s_.subnets.count(id) || s_.groups.count(id) || s_.instances.count(id) || s_.enis.count(id);
+    for (auto& [n, g] : s_.placement) used = used || g.id == id;
+    for (auto& [n, e] : s_.enis) used = used || e.attachment == id;
+    if (!used) return id;
+  }
+}
+
+const Eni* Ec2Model::eni_by_vf(uint16_t vf) const {
+  for (auto& [id, e] : s_.enis)
+    if (e.vf == vf) return &e;
+  return nullptr;
+}
+const Instance* Ec2Model::instance(const std::string& id) const {
+  auto it = s_.instances.find(id);
+  return it == s_.instances.end() ? nullptr : &it->second;
+}
+const Subnet* Ec2Model::subnet(const std::string& id) const {
+  auto it = s_.subnets.find(id);
+  return it == s_.subnets.end() ? nullptr : &it->second;
+}
+const PlacementGroup* Ec2Model::placement_group(const std::string& name) const {
+  auto it = s_.placement.find(name);
+  return it == s_.placement.end() ? nullptr : &it->second;
+}
+
+json Ec2Model::call(const std::string& action, const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
+  if (!p.is_object()) bad_param("the parameters must be an object");
+  State before = s_;
+  try {
+    if (action == "CreateVpc") return create_vpc(p);
+    if (action == "CreateSubnet") return create_subnet(p);
+    if (action == "ModifySubnetAttribute") return modify_subnet_attribute(p);
+    if (action == "CreateSecurityGroup") return create_security_group(p);
+    if (action == "AuthorizeSecurityGroupIngress") return authorize(p, true);
+    if (action == "AuthorizeSecurityGroupEgress") return authorize(p, false);
+    if (action == "CreatePlacementGroup") return create_placement_group(p);
+    if (action == "RunInstances") return run_instances(p, new_eni);
+    if (action == "StopInstances") return set_instance_state(p, false);
+    if (action == "StartInstances") return set_instance_state(p, true);
+    if (action == "CreateNetworkInterface") return create_network_interface(p, new_eni);
+    if (action == "DeleteNetworkInterface") return delete_network_interface(p);
+    if (action == "AttachNetworkInterface") return attach(p);
+    if (action == "DetachNetworkInterface") return detach(p);
+    if (action == "ModifyNetworkInterfaceAttribute") return modify_eni(p);
+    if (action == "AssignPrivateIpAddresses") return assign_ips(p);
+    if (action.rfind("Describe", 0) == 0) return describe(action.substr(8), p);
+  } catch (...) {
+    s_ = std::move(before);
+    throw;
+  }
+  fail("unknown_method", "InvalidAction", "The action " + action + " is not valid for this web service");
+}
+
+// ---- VPCs and subnets ---------------------------------------------------------
+
+json Ec2Model::create_vpc(const json& p) {
+  only(p, {"CidrBlock", "Ipv6CidrBlock"});
+  Cidr4 c = cidr(str(p, "CidrBlock"), "CidrBlock", "InvalidVpc.Range");
+  if (c.prefix < 16 || c.prefix > 28)
+    fail(kInvalid, "InvalidVpc.Range", "The CIDR '" + format_cidr4(c) + "' is invalid: the netmask must be /16 to /28");
+  Vpc v;
+  v.id = new_id("vpc");
+  v.cidr = c;
+  v.ipv6_cidr = opt_str(p, "Ipv6CidrBlock");
+  // Every VPC has a default group: all traffic from its own members, all out.
+  SecurityGroup g;
+  g.id = new_id("sg");
+  g.name = "default";
+  g.description = "default VPC security group";
+  g.vpc = v.id;
+  g.ingress.push_back({"-1", -1, -1, {}, {g.id}});
+  g.egress.push_back({"-1", -1, -1, {Cidr4{0, 0}}, {}});
+  v.default_group = g.id;
+  s_.groups[g.id] = g;
+  s_.vpcs[v.id] = v;
+  return {{"Vpc", vpc_json(v)}};
+}
+
+json Ec2Model::create_subnet(const json& p) {
+  only(p, {"VpcId", "CidrBlock", "AvailabilityZone"});
+  std::string vpc_id = str(p, "VpcId");
+  auto vit = s_.vpcs.find(vpc_id);
+  if (vit == s_.vpcs.end()) fail(kNotFound, "InvalidVpcID.NotFound", "The vpc ID '" + vpc_id + "' does not exist");
+  Cidr4 c = cidr(str(p, "CidrBlock"), "CidrBlock", "InvalidSubnet.Range");
+  if (c.prefix < 16 || c.prefix > 28 || !vit->second.cidr.contains(c))
+    fail(kInvalid, "InvalidSubnet.Range",
+         "The CIDR '" + format_cidr4(c) + "' is invalid: it must be /16 to /28 inside the VPC's " +
+             format_cidr4(vit->second.cidr));
+  for (auto& [id, sn] : s_.subnets)
+    if (sn.vpc == vpc_id && sn.cidr.overlaps(c))
+      fail(kExists, "InvalidSubnet.Conflict", "The CIDR '" + format_cidr4(c) + "' conflicts with another subnet");
+  std::string az = str(p, "AvailabilityZone");
+  static const std::regex kAz("[a-z]{2}(-[a-z]+)+-[0-9][a-z]");
+  if (!std::regex_match(az, kAz))
+    bad_param("Value (" + az + ") for parameter availabilityZone is invalid (e.g. us-east-1a)");
+  Subnet sn;
+  sn.id = new_id("subnet");
+  sn.vpc = vpc_id;
+  sn.cidr = c;
+  sn.az = az;
+  s_.subnets[sn.id] = sn;
+  return {{"Subnet", subnet_json(sn)}};
+}
+
+json Ec2Model::modify_subnet_attribute(const json& p) {
+  only(p, {"SubnetId", "MapPublicIpOnLaunch"});
+  std::string id = str(p, "SubnetId");
+  auto it = s_.subnets.find(id);
+  if (it == s_.subnets.end()) fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + id + "' does not exist");
+  auto v = bool_value(p, "MapPublicIpOnLaunch");
+  if (!v) fail(kInvalid, "MissingParameter", "The request must contain the parameter MapPublicIpOnLaunch");
+  it->second.map_public_ip = *v;  // existing ENIs keep what they had
+  return json::object();
+}
+
+// ---- security and placement groups ------------------------------------------
+
+void Ec2Model::check_groups(const std::vector<std::string>& groups, const std::string& vpc) const {
+  if (groups.size() > 5) fail(kLimit, "SecurityGroupsPerInterfaceLimitExceeded", "At most 5 security groups");
+  for (const auto& g : groups) {
+    auto it = s_.groups.find(g);
+    if (it == s_.groups.end())
+      fail(kNotFound, "InvalidGroup.NotFound", "The security group '" + g + "' does not exist");
+    if (it->second.vpc != vpc)
+      fail(kInvalid, "InvalidGroup.NotFound", "The security group '" + g + "' does not exist in VPC '" + vpc + "'");
+  }
+}
+
+json Ec2Model::create_security_group(const json& p) {
+  only(p, {"GroupName", "Description", "VpcId"});
+  std::string name = str(p, "GroupName"), desc = str(p, "Description"), vpc = str(p, "VpcId");
+  if (!s_.vpcs.count(vpc)) fail(kNotFound, "InvalidVpcID.NotFound", "The vpc ID '" + vpc + "' does not exist");
+  if (name.empty() || name.size() > 255) bad_param("GroupName must be 1-255 characters");
+  if (name == "default") fail(kInvalid, "InvalidGroup.Reserved", "The security group 'default' is reserved");
+  for (auto& [id, g] : s_.groups)
+    if (g.vpc == vpc && g.name == name)
+      fail(kExists, "InvalidGroup.Duplicate", "The security group '" + name + "' already exists for VPC '" + vpc + "'");
+  SecurityGroup g;
+  g.id = new_id("sg");
+  g.name = name;
+  g.description = desc;
+  g.vpc = vpc;
+  g.egress.push_back({"-1", -1, -1, {Cidr4{0, 0}}, {}});  // all out, as EC2 creates it
+  s_.groups[g.id] = g;
+  return {{"GroupId", g.id}};
+}
+
+json Ec2Model::authorize(const json& p, bool ingress) {
+  only(p, {"GroupId", "IpPermissions"});
+  std::string id = str(p, "GroupId");
+  auto it = s_.groups.find(id);
+  if (it == s_.groups.end()) fail(kNotFound, "InvalidGroup.NotFound", "The security group '" + id + "' does not exist");
+  const json* perms = field(p, "IpPermissions");
+  if (!perms || !perms->is_array() || perms->empty())
+    fail(kInvalid, "MissingParameter", "The request must contain the parameter IpPermissions");
+  std::vector<SgRule>& rules = ingress ? it->second.ingress : it->second.egress;
+  for (const auto& e : *perms) {
+    if (!e.is_object()) bad_param("IpPermissions entries must be objects");
+    SgRule r;
+    r.protocol = str(e, "IpProtocol");
+    if (r.protocol == "all") r.protocol = "-1";
+    if (r.protocol != "tcp" && r.protocol != "udp" && r.protocol != "icmp" && r.protocol != "-1")
+      fail(kInvalid, "InvalidPermission.Malformed", "Invalid IP protocol '" + r.protocol + "' (tcp, udp, icmp, -1)");
+    if (r.protocol == "tcp" || r.protocol == "udp") {
+      r.from_port = static_cast<int>(integer(e, "FromPort", 0, 65535));
+      r.to_port = static_cast<int>(integer(e, "ToPort", 0, 65535));
+      if (r.from_port > r.to_port) fail(kInvalid, "InvalidParameterValue", "FromPort must not be above ToPort");
+    } else if (r.protocol == "icmp") {
+      r.from_port = static_cast<int>(integer(e, "FromPort", -1, 255, -1));
+      r.to_port = static_cast<int>(integer(e, "ToPort", -1, 255, -1));
+    }
+    if (const json* ranges = field(e, "IpRanges")) {
+      if (!ranges->is_array()) bad_param("IpRanges must be a list");
+      for (const auto& rg : *ranges) r.cidrs.push_back(cidr(str(rg, "CidrIp"), "CidrIp", "InvalidParameterValue"));
+    }
+    if (const json* pairs = field(e, "UserIdGroupPairs")) {
+      if (!pairs->is_array()) bad_param("UserIdGroupPairs must be a list");
+      for (const auto& pr : *pairs) r.groups.push_back(str(pr, "GroupId"));
+      check_groups(r.groups, it->second.vpc);
+    }
+    if (r.cidrs.empty() && r.groups.empty())
+      fail(kInvalid, "MissingParameter", "A permission needs IpRanges or UserIdGroupPairs");
+    for (const auto& o : rules)
+      if (o.protocol == r.protocol && o.from_port == r.from_port && o.to_port == r.to_port && o.groups == r.groups &&
+          o.cidrs.size() == r.cidrs.size() &&
+          std::equal(o.cidrs.begin(), o.cidrs.end(), r.cidrs.begin(),
+                     [](const Cidr4& a, const Cidr4& b) { return a.addr == b.addr && a.prefix == b.prefix; }))
+        fail(kExists, "InvalidPermission.Duplicate", "the specified rule already exists in " + id);
+    if (rules.size() >= 60) fail(kLimit, "RulesPerSecurityGroupLimitExceeded", "At most 60 rules per direction");
+    rules.push_back(r);
+  }
+  return {{"Return", true}};
+}
+
+json Ec2Model::create_placement_group(const json& p) {
+  only(p, {"GroupName", "Strategy"});
+  std::string name = str(p, "GroupName"), strategy = str(p, "Strategy");
+  if (strategy != "cluster" && strategy != "spread" && strategy != "partition")
+    bad_param("Invalid value '" + strategy + "' for Strategy (cluster, spread, partition)");
+  if (s_.placement.count(name))
+    fail(kExists, "InvalidPlacementGroup.Duplicate", "The placement group '" + name + "' already exists");
+  PlacementGroup g{new_id("pg"), name, strategy};
+  s_.placement[name] = g;
+  return {{"PlacementGroup", {{"GroupName", name}, {"GroupId", g.id}, {"Strategy", strategy}, {"State", "available"}}}};
+}
+
+// ---- ENIs -------------------------------------------------------------------
+
+bool Ec2Model::ip_used(const Subnet& sn, uint32_t ip) const {
+  for (auto& [id, e] : s_.enis) {
+    if (e.subnet != sn.id) continue;
+    if (e.ip == ip || std::count(e.secondary_ips.begin(), e.secondary_ips.end(), ip)) return true;
+  }
+  return false;
+}
+
+// EC2 reserves a subnet's first four addresses and its last.
+uint32_t Ec2Model::free_ip(const Subnet& sn, const std::vector<uint32_t>& taken) const {
+  const uint32_t last = sn.cidr.addr + static_cast<uint32_t>(sn.cidr.size()) - 2;
+  for (uint32_t a = sn.cidr.addr + 4; a <= last; a++)
+    if (!ip_used(sn, a) && std::find(taken.begin(), taken.end(), a) == taken.end()) return a;
+  fail(kLimit, "InsufficientFreeAddressesInSubnet", "The subnet '" + sn.id + "' has no free addresses");
+}
+
+Eni Ec2Model::make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::vector<uint32_t> secondaries,
+                       uint32_t secondary_count, std::vector<std::string> groups, bool efa) {
+  const uint32_t first = sn.cidr.addr + 4, last = sn.cidr.addr + static_cast<uint32_t>(sn.cidr.size()) - 2;
+  std::vector<uint32_t> mine;
+  auto claim = [&](uint32_t a) {
+    if (a < first || a > last)
+      fail(kInvalid, "InvalidParameterValue",
+           "Address " + ip_s(a) + " does not fall within the subnet's usable range " + format_cidr4(sn.cidr));
+    if (ip_used(sn, a) || std::count(mine.begin(), mine.end(), a))
+      fail(kExists, "InvalidIPAddress.InUse", "Address " + ip_s(a) + " is in use");
+    mine.push_back(a);
+  };
+  Eni e;
+  if (primary) claim(*primary);
+  for (uint32_t a : secondaries) claim(a);
+  e.ip = primary ? *primary : (mine.push_back(free_ip(sn, mine)), mine.back());
+  for (uint32_t a : secondaries) e.secondary_ips.push_back(a);
+  for (uint32_t i = 0; i < secondary_count; i++) {
+    uint32_t a = free_ip(sn, mine);
+    mine.push_back(a);
+    e.secondary_ips.push_back(a);
+  }
+  if (1 + e.secondary_ips.size() > vf::kMaxSecondaryIps + 1)
+    fail(kLimit, "PrivateIpAddressLimitExceeded", "At most 50 private addresses per network interface");
+  const Vpc& vpc = s_.vpcs.at(sn.vpc);
+  if (groups.empty()) groups.push_back(vpc.default_group);
+  check_groups(groups, sn.vpc);
+  e.id = new_id("eni");
+  e.subnet = sn.id;
+  e.groups = groups;
+  e.efa = efa;
+  // A locally administered unicast MAC (EC2's ENIs look like 0e:xx:...).
+  for (;;) {
+    uint64_t r = random_();
+    e.mac = {0x0e, uint8_t(r >> 32), uint8_t(r >> 24), uint8_t(r >> 16), uint8_t(r >> 8), uint8_t(r)};
+    bool dup = false;
+    for (auto& [id, o] : s_.enis) dup = dup || o.mac == e.mac;
+    if (!dup) break;
+  }
+  // The subnet's attribute decides at creation; changing it later changes no ENI.
+  if (sn.map_public_ip) {
+    if (s_.next_public >= 253) fail(kLimit, "AddressLimitExceeded", "venic's public IPv4 pool is used up");
+    e.public_ip = kPublicPool + 1 + s_.next_public++;
+  }
+  return e;
+}
+
+json Ec2Model::create_network_interface(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
+  only(p, {"SubnetId", "PrivateIpAddress", "PrivateIpAddresses", "SecondaryPrivateIpAddressCount", "Groups",
+           "Description", "InterfaceType"});
+  std::string sid = str(p, "SubnetId");
+  const Subnet* sn = subnet(sid);
+  if (!sn) fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + sid + "' does not exist");
+  std::optional<uint32_t> primary;
+  if (field(p, "PrivateIpAddress")) primary = ipv4(str(p, "PrivateIpAddress"), "PrivateIpAddress");
+  std::vector<uint32_t> secondaries;
+  if (const json* list = field(p, "PrivateIpAddresses")) {
+    if (!list->is_array()) bad_param("PrivateIpAddresses must be a list");
+    for (const auto& a : *list) {
+      uint32_t ip = ipv4(str(a, "PrivateIpAddress"), "PrivateIpAddress");
+      bool is_primary = a.contains("Primary") && a["Primary"].is_boolean() && a["Primary"].get<bool>();
+      if (is_primary) {
+        if (primary && *primary != ip) bad_param("Only one primary private address");
+        primary = ip;
+      } else {
+        secondaries.push_back(ip);
+      }
+    }
+  }
+  uint32_t count = static_cast<uint32_t>(integer(p, "SecondaryPrivateIpAddressCount", 0, 49, 0));
+  std::string type = opt_str(p, "InterfaceType", "interface");
+  if (type != "interface" && type != "efa") bad_param("Invalid value '" + type + "' for InterfaceType (efa)");
+  Eni e = make_eni(*sn, primary, secondaries, count, str_list(p, "Groups"), type == "efa");
+  e.description = opt_str(p, "Description");
+  e.vf = new_eni(e);
+  s_.enis[e.id] = e;
+  return {{"NetworkInterface", eni_json(e)}};
+}
+
+json Ec2Model::delete_network_interface(const json& p) {
+  only(p, {"NetworkInterfaceId"});
+  std::string id = str(p, "NetworkInterfaceId");
+  auto it = s_.enis.find(id);
+  if (it == s_.enis.end())
+    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
+  if (it->second.attached())
+    fail(kBusy, "InvalidNetworkInterface.InUse", "Network interface '" + id + "' is currently in use");
+  s_.enis.erase(it);
+  return json::object();
+}
+
+void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index) const {
+  const InstanceType& t = *find_instance_type(in.type);
+  const Subnet& esn = s_.subnets.at(e.subnet);
+  const Subnet& isn = s_.subnets.at(in.subnet);
+  if (e.attached()) fail(kBusy, "InvalidNetworkInterface.InUse", "Interface: [" + e.id + "] in use.");
+  if (esn.az != in.az)
+    fail(kInvalid, "InvalidParameterCombination",
+         "You may not attach a network interface to an instance if they are not in the same availability zone (" +
+             esn.az + ", " + in.az + ")");
+  if (esn.vpc != isn.vpc)
+    fail(kInvalid, "InvalidParameterCombination", "The network interface and the instance are in different VPCs");
+  if (in.enis.count(device_index))
+    fail(kBusy, "InvalidParameterValue",
+         "Instance '" + in.id + "' already has an interface attached at device index '" + std::to_string(device_index) +
+             "'.");
+  if (in.enis.size() + 1 > t.max_enis)
+    fail(kLimit, "AttachmentLimitExceeded",
+         "Interface count " + std::to_string(in.enis.size() + 1) + " exceeds the limit for " + in.type);
+  if (1 + e.secondary_ips.size() > t.ipv4_per_eni)
+    fail(kLimit, "PrivateIpAddressLimitExceeded",
+         "Number of private addresses " + std::to_string(1 + e.secondary_ips.size()) + " exceeds the limit of " +
+             std::to_string(t.ipv4_per_eni) + " for " + in.type);
+  if (e.efa && !t.efa) fail(kInvalid, "InvalidParameterCombination", "EFA interfaces are not supported on " + in.type);
+  if (e.efa && in.running && !in.enis.empty())
+    fail(kInvalid, "IncorrectInstanceState",
+         "An EFA interface can be attached only while the instance is stopped; stop '" + in.id + "' first");
+}
+
+json Ec2Model::attach(const json& p) {
+  only(p, {"NetworkInterfaceId", "InstanceId", "DeviceIndex"});
+  std::string eid = str(p, "NetworkInterfaceId"), iid = str(p, "InstanceId");
+  int index = static_cast<int>(integer(p, "DeviceIndex", 0, 63));
+  auto eit = s_.enis.find(eid);
+  if (eit == s_.enis.end())
+    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + eid + "' does not exist");
+  auto iit = s_.instances.find(iid);
+  if (iit == s_.instances.end())
+    fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + iid + "' does not exist");
+  if (index == 0)
+    fail(kInvalid, "InvalidParameterValue", "Device index 0 is the primary network interface's, set at launch");
+  check_attach(eit->second, iit->second, index);
+  Eni& e = eit->second;
+  e.attachment = new_id("eni-attach");
+  e.instance = iid;
+  e.device_index = index;
+  iit->second.enis[index] = eid;
+  return {{"AttachmentId", e.attachment}};
+}
+
+json Ec2Model::detach(const json& p) {
+  only(p, {"AttachmentId", "Force"});
+  std::string aid = str(p, "AttachmentId");
+  for (auto& [id, e] : s_.enis) {
+    if (e.attachment != aid) continue;
+    Instance& in = s_.instances.at(e.instance);
+    if (e.device_index == 0)
+      fail(kInvalid, "OperationNotPermitted",
+           "The network interface at device index 0 cannot be detached (it is " + in.id + "'s primary)");
+    if (e.efa && in.running)
+      fail(kInvalid, "IncorrectInstanceState",
+           "An EFA interface can be detached only while the instance is stopped; stop '" + in.id + "' first");
+    in.enis.erase(e.device_index);
+    e.attachment.clear();
+    e.instance.clear();
+    e.device_index = -1;
+    return json::object();
+  }
+  fail(kNotFound, "InvalidAttachmentID.NotFound", "The attachment ID '" + aid + "' does not exist");
+}
+
+json Ec2Model::modify_eni(const json& p) {
+  only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups"});
+  std::string id = str(p, "NetworkInterfaceId");
+  auto it = s_.enis.find(id);
+  if (it == s_.enis.end())
+    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
+  Eni& e = it->second;
+  if (p.size() != 2)
+    fail(kInvalid, "InvalidParameterCombination", "Give exactly one of SourceDestCheck, Description, Groups");
+  if (auto v = bool_value(p, "SourceDestCheck")) e.src_dst_check = *v;
+  if (const json* d = field(p, "Description")) {
+    const json& v = d->is_object() && d->contains("Value") ? (*d)["Value"] : *d;
+    if (!v.is_string()) bad_param("Description must be {\"Value\": \"...\"}");
+    e.description = v.get<std::string>();
+  }
+  if (field(p, "Groups")) {
+    auto groups = str_list(p, "Groups");
+    if (groups.empty()) bad_param("Groups must name at least one security group");
+    check_groups(groups, s_.subnets.at(e.subnet).vpc);
+    e.groups = groups;
+  }
+  return json::object();
+}
+
+json Ec2Model::assign_ips(const json& p) {
+  only(p, {"NetworkInterfaceId", "PrivateIpAddresses", "SecondaryPrivateIpAddressCount"});
+  std::string id = str(p, "NetworkInterfaceId");
+  auto it = s_.enis.find(id);
+  if (it == s_.enis.end())
+    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
+  Eni& e = it->second;
+  const Subnet& sn = s_.subnets.at(e.subnet);
+  std::vector<uint32_t> wanted;
+  for (const auto& a : str_list(p, "PrivateIpAddresses")) wanted.push_back(ipv4(a, "PrivateIpAddresses"));
+  uint32_t count = static_cast<uint32_t>(integer(p, "SecondaryPrivateIpAddressCount", 1, 49, 0));
+  if (wanted.empty() == (count == 0))
+    fail(kInvalid, "InvalidParameterCombination", "Give PrivateIpAddresses or SecondaryPrivateIpAddressCount");
+  uint32_t limit = vf::kMaxSecondaryIps + 1;
+  if (e.attached()) limit = find_instance_type(s_.instances.at(e.instance).type)->ipv4_per_eni;
+  const size_t total = 1 + e.secondary_ips.size() + wanted.size() + count;
+  if (total > limit)
+    fail(kLimit, "PrivateIpAddressLimitExceeded",
+         "Number of private addresses " + std::to_string(total) + " exceeds the limit of " + std::to_string(limit) +
+             (e.attached() ? " for " + s_.instances.at(e.instance).type : std::string()));
+  const uint32_t first = sn.cidr.addr + 4, last = sn.cidr.addr + static_cast<uint32_t>(sn.cidr.size()) - 2;
+  std::vector<uint32_t> added;
+  for (uint32_t a : wanted) {
+    if (a < first || a > last)
+      fail(kInvalid, "InvalidParameterValue", "Address " + ip_s(a) + " does not fall within the subnet's range");
+    if (ip_used(sn, a) || std::count(added.begin(), added.end(), a))
+      fail(kExists, "InvalidIPAddress.InUse", "Address " + ip_s(a) + " is in use");
+    added.push_back(a);
+  }
+  for (uint32_t i = 0; i < count; i++) added.push_back(free_ip(sn, added));
+  json out = json::array();
+  for (uint32_t a : added) {
+    e.secondary_ips.push_back(a);
+    out.push_back({{"PrivateIpAddress", ip_s(a)}});
+  }
+  return {{"NetworkInterfaceId", id}, {"AssignedPrivateIpAddresses", out}};
+}
+
+// ---- instances --------------------------------------------------------------
+
+json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
+  only(p, {"InstanceType", "SubnetId", "MinCount", "MaxCount", "Placement", "SecurityGroupIds", "PrivateIpAddress",
+           "NetworkInterfaceType", "OwnerUid"});
+  std::string type = str(p, "InstanceType");
+  const InstanceType* t = find_instance_type(type);
+  if (!t) bad_param("Invalid value '" + type + "' for InstanceType (see describe-instance-types)");
+  std::string sid = str(p, "SubnetId");
+  const Subnet* sn = subnet(sid);
+  if (!sn) fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + sid + "' does not exist");
+  long min = integer(p, "MinCount", 1, 16, 1), max = integer(p, "MaxCount", 1, 16, min);
+  if (min > max) bad_param("MinCount must not be above MaxCount");
+  std::string pg;
+  if (const json* pl = field(p, "Placement")) {
+    if (!pl->is_object()) bad_param("Placement must be an object");
+    pg = opt_str(*pl, "GroupName");
+    if (!pg.empty() && !s_.placement.count(pg))
+      fail(kNotFound, "InvalidPlacementGroup.Unknown", "The placement group '" + pg + "' is unknown");
+  }
+  std::string nic_type = opt_str(p, "NetworkInterfaceType", "interface");
+  if (nic_type != "interface" && nic_type != "efa")
+    bad_param("Invalid value '" + nic_type + "' for NetworkInterfaceType");
+  if (nic_type == "efa" && !t->efa)
+    fail(kInvalid, "InvalidParameterCombination", "EFA interfaces are not supported on " + type);
+  std::optional<uint32_t> ip;
+  if (field(p, "PrivateIpAddress")) {
+    if (max != 1) fail(kInvalid, "InvalidParameterCombination", "PrivateIpAddress needs a count of 1");
+    ip = ipv4(str(p, "PrivateIpAddress"), "PrivateIpAddress");
+  }
+  int64_t uid = integer(p, "OwnerUid", -1, 0x7fffffff, -1);
+  auto groups = str_list(p, "SecurityGroupIds");
+  std::string reservation = new_id("r");
+  json out = json::array();
+  for (long n = 0; n < max; n++) {
+    Instance in;
+    in.id = new_id("i");
+    in.type = type;
+    in.subnet = sid;
+    in.az = sn->az;
+    in.placement_group = pg;
+    in.reservation = reservation;
+    in.owner_uid = uid;
+    Eni e = make_eni(*sn, ip, {}, 0, groups, nic_type == "efa");
+    e.description = "Primary network interface";
+    e.attachment = new_id("eni-attach");
+    e.instance = in.id;
+    e.device_index = 0;
+    in.enis[0] = e.id;
+    s_.instances[in.id] = in;
+    e.vf = new_eni(e);  // after the instance exists: the VF takes its allowances
+    s_.enis[e.id] = e;
+    out.push_back(instance_json(in));
+  }
+  return {{"ReservationId", reservation}, {"Instances", out}};
+}
+
+json Ec2Model::set_instance_state(const json& p, bool run) {
+  only(p, {"InstanceIds"});
+  auto ids = str_list(p, "InstanceIds");
+  if (ids.empty()) fail(kInvalid, "MissingParameter", "The request must contain the parameter InstanceIds");
+  json out = json::array();
+  for (const auto& id : ids) {
+    auto it = s_.instances.find(id);
+    if (it == s_.instances.end())
+      fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
+    out.push_back(
+        {{"InstanceId", id}, {"PreviousState", state_json(it->second.running)}, {"CurrentState", state_json(run)}});
+    it->second.running = run;
+  }
+  return {{run ? "StartingInstances" : "StoppingInstances", out}};
+}
+
+// ---- describe ---------------------------------------------------------------
+
+json Ec2Model::vpc_json(const Vpc& v) const {
+  json ipv6 = json::array();
+  if (!v.ipv6_cidr.empty()) ipv6.push_back({{"Ipv6CidrBlock", v.ipv6_cidr}});
+  return {{"VpcId", v.id},
+          {"CidrBlock", format_cidr4(v.cidr)},
+          {"Ipv6CidrBlockAssociationSet", ipv6},
+          {"State", "available"},
+          {"IsDefault", false}};
+}
+
+json Ec2Model::subnet_json(const Subnet& s) const {
+  uint64_t used = 0;
+  for (auto& [id, e] : s_.enis)
+    if (e.subnet == s.id) used += 1 + e.secondary_ips.size();
+  return {{"SubnetId", s.id},
+          {"VpcId", s.vpc},
+          {"CidrBlock", format_cidr4(s.cidr)},
+          {"AvailabilityZone", s.az},
+          {"AvailableIpAddressCount", s.cidr.size() - 5 - used},
+          {"MapPublicIpOnLaunch", s.map_public_ip},
+          {"State", "available"}};
+}
+
+namespace {
+json rules_json(const std::vector<SgRule>& rules) {
+  json out = json::array();
+  for (const auto& r : rules) {
+    json ranges = json::array(), pairs = json::array();
+    for (const auto& c : r.cidrs) ranges.push_back({{"CidrIp", format_cidr4(c)}});
+    for (const auto& g : r.groups) pairs.push_back({{"GroupId", g}});
+    json e = {{"IpProtocol", r.protocol}, {"IpRanges", ranges}, {"UserIdGroupPairs", pairs}};
+    if (r.protocol != "-1") e["FromPort"] = r.from_port, e["ToPort"] = r.to_port;
+    out.push_back(e);
+  }
+  return out;
+}
+}  // namespace
+
+json Ec2Model::group_json(const SecurityGroup& g) const {
+  return {{"GroupId", g.id},
+          {"GroupName", g.name},
+          {"Description", g.description},
+          {"VpcId", g.vpc},
+          {"IpPermissions", rules_json(g.ingress)},
+          {"IpPermissionsEgress", rules_json(g.egress)}};
+}
+
+json Ec2Model::eni_json(const Eni& e) const {
+  const Subnet& sn = s_.subnets.at(e.subnet);
+  json ips = json::array({{{"PrivateIpAddress", ip_s(e.ip)}, {"Primary", true}}});
+  for (uint32_t a : e.secondary_ips) ips.push_back({{"PrivateIpAddress", ip_s(a)}, {"Primary", false}});
+  json v6 = json::array();
+  for (const auto& a : e.ipv6) v6.push_back({{"Ipv6Address", vf::format_ipv6(a)}});
+  json groups = json::array();
+  for (const auto& g : e.groups) groups.push_back({{"GroupId", g}, {"GroupName", s_.groups.at(g).name}});
+  json j = {{"NetworkInterfaceId", e.id},
+            {"SubnetId", e.subnet},
+            {"VpcId", sn.vpc},
+            {"AvailabilityZone", sn.az},
+            {"MacAddress", vf::format_mac(e.mac)},
+            {"PrivateIpAddress", ip_s(e.ip)},
+            {"PrivateIpAddresses", ips},
+            {"Ipv6Addresses", v6},
+            {"Groups", groups},
+            {"SourceDestCheck", e.src_dst_check},
+            {"Description", e.description},
+            {"InterfaceType", e.efa ? "efa" : "interface"},
+            {"Status", e.attached() ? "in-use" : "available"},
+            {"VenicVfId", e.vf}};
+  if (e.public_ip) j["Association"] = {{"PublicIp", ip_s(e.public_ip)}};
+  if (e.attached())
+    j["Attachment"] = {{"AttachmentId", e.attachment},
+                       {"InstanceId", e.instance},
+                       {"DeviceIndex", e.device_index},
+                       {"Status", "attached"}};
+  return j;
+}
+
+json Ec2Model::instance_json(const Instance& i) const {
+  const Eni& primary = s_.enis.count(i.enis.at(0)) ? s_.enis.at(i.enis.at(0)) : Eni{};
+  json nics = json::array();
+  for (auto& [idx, id] : i.enis)
+    if (s_.enis.count(id)) nics.push_back(eni_json(s_.enis.at(id)));
+  json j = {{"InstanceId", i.id},
+            {"InstanceType", i.type},
+            {"State", state_json(i.running)},
+            {"SubnetId", i.subnet},
+            {"VpcId", s_.subnets.at(i.subnet).vpc},
+            {"Placement", {{"AvailabilityZone", i.az}, {"GroupName", i.placement_group}}},
+            {"PrivateIpAddress", primary.id.empty() ? "" : ip_s(primary.ip)},
+            {"NetworkInterfaces", nics},
+            {"VenicOwnerUid", i.owner_uid}};
+  if (primary.public_ip) j["PublicIpAddress"] = ip_s(primary.public_ip);
+  return j;
+}
+
+json Ec2Model::describe(const std::string& what, const json& p) const {
+  // Describe<What>: all, or the ids listed under <Key>Ids.
+  auto pick = [&](const char* key, const auto& map, auto to_json, const char* aws_missing, const char* noun) {
+    auto ids = str_list(p, key);
+    json out = json::array();
+    if (ids.empty()) {
+      for (auto& [id, x] : map) out.push_back(to_json(x));
+      return out;
+    }
+    for (const auto& id : ids) {
+      auto it = map.find(id);
+      if (it == map.end()) fail(kNotFound, aws_missing, std::string("The ") + noun + " '" + id + "' does not exist");
+      out.push_back(to_json(it->second));
+    }
+    return out;
+  };
+  if (what == "Vpcs") {
+    only(p, {"VpcIds"});
+    return {
+        {"Vpcs", pick(
+                     "VpcIds", s_.vpcs, [&](const Vpc& v) { return vpc_json(v); }, "InvalidVpcID.NotFound", "vpc ID")}};
+  }
+  if (what == "Subnets") {
+    only(p, {"SubnetIds"});
+    return {{"Subnets", pick(
+                            "SubnetIds", s_.subnets, [&](const Subnet& v) { return subnet_json(v); },
+                            "InvalidSubnetID.NotFound", "subnet ID")}};
+  }
+  if (what == "SecurityGroups") {
+    only(p, {"GroupIds"});
+    return {{"SecurityGroups", pick(
+                                   "GroupIds", s_.groups, [&](const SecurityGroup& g) { return group_json(g); },
+                                   "InvalidGroup.NotFound", "security group")}};
+  }
+  if (what == "PlacementGroups") {
+    only(p, {"GroupNames"});
+    auto to = [](const PlacementGroup& g) {
+      return json{{"GroupName", g.name}, {"GroupId", g.id}, {"Strategy", g.strategy}, {"State", "available"}};
+    };
+    return {
+        {"PlacementGroups", pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group")}};
+  }
+  if (what == "NetworkInterfaces") {
+    only(p, {"NetworkInterfaceIds"});
+    return {{"NetworkInterfaces", pick(
+                                      "NetworkInterfaceIds", s_.enis, [&](const Eni& e) { return eni_json(e); },
+                                      "InvalidNetworkInterfaceID.NotFound", "networkInterface ID")}};
+  }
+  if (what == "Instances") {
+    only(p, {"InstanceIds"});
+    json all = pick(
+        "InstanceIds", s_.instances, [&](const Instance& i) { return instance_json(i); }, "InvalidInstanceID.NotFound",
+        "instance ID");
+    // One reservation per RunInstances call, as EC2 groups them.
+    std::map<std::string, json> by_res;
+    for (auto& i : all) {
+      const std::string& r = s_.instances.at(i["InstanceId"].get<std::string>()).reservation;
+      if (!by_res.count(r)) by_res[r] = {{"ReservationId", r}, {"Instances", json::array()}};
+      by_res[r]["Instances"].push_back(i);
+    }
+    json res = json::array();
+    for (auto& [r, j] : by_res) res.push_back(j);
+    return {{"Reservations", res}};
+  }
+  if (what == "InstanceTypes") {
+    only(p, {"InstanceTypes"});
+    auto names = str_list(p, "InstanceTypes");
+    json out = json::array();
+    for (const auto& t : instance_types()) {
+      if (!names.empty() && std::find(names.begin(), names.end(), t.name) == names.end()) continue;
+      out.push_back({{"InstanceType", t.name},
+                     {"NetworkInfo",
+                      {{"NetworkPerformance", t.performance},
+                       {"MaximumNetworkInterfaces", t.max_enis},
+                       {"Ipv4AddressesPerInterface", t.ipv4_per_eni},
+                       {"Ipv6AddressesPerInterface", t.ipv6_per_eni},
+                       {"EfaSupported", t.efa},
+                       {"BaselineBandwidthInGbps", t.baseline_gbps},
+                       {"PeakBandwidthInGbps", t.peak_gbps}}},
+                     {"VenicPpsAllowance", t.pps}});
+    }
+    for (const auto& n : names)
+      if (!find_instance_type(n)) bad_param("Invalid value '" + n + "' for InstanceTypes");
+    return {{"InstanceTypes", out}};
+  }
+  fail("unknown_method", "InvalidAction", "The action Describe" + what + " is not valid for this web service");
+}
+
+// ---- persistence ------------------------------------------------------------
+
+json Ec2Model::to_json() const {
+  json vpcs = json::array(), subnets = json::array(), groups = json::array(), pgs = json::array(),
+       instances = json::array(), enis = json::array();
+  for (auto& [id, v] : s_.vpcs)
+    vpcs.push_back(
+        {{"id", id}, {"cidr", format_cidr4(v.cidr)}, {"ipv6_cidr", v.ipv6_cidr}, {"default_group", v.default_group}});
+  for (auto& [id, s] : s_.subnets)
+    subnets.push_back(
+        {{"id", id}, {"vpc", s.vpc}, {"cidr", format_cidr4(s.cidr)}, {"az", s.az}, {"map_public_ip", s.map_public_ip}});
+  for (auto& [id, g] : s_.groups)
+    groups.push_back({{"id", id},
+                      {"name", g.name},
+                      {"description", g.description},
+                      {"vpc", g.vpc},
+                      {"ingress", rules_json(g.ingress)},
+                      {"egress", rules_json(g.egress)}});
+  for (auto& [n, g] : s_.placement) pgs.push_back({{"id", g.id}, {"name", n}, {"strategy", g.strategy}});
+  for (auto& [id, i] : s_.instances) {
+    json nics = json::object();
+    for (auto& [idx, e] : i.enis) nics[std::to_string(idx)] = e;
+    instances.push_back({{"id", id},
+                         {"type", i.type},
+                         {"subnet", i.subnet},
+                         {"az", i.az},
+                         {"placement_group", i.placement_group},
+                         {"reservation", i.reservation},
+                         {"running", i.running},
+                         {"owner_uid", i.owner_uid},
+                         {"enis", nics}});
+  }
+  for (auto& [id, e] : s_.enis) {
+    json sec = json::array(), v6 = json::array();
+    for (uint32_t a : e.secondary_ips) sec.push_back(ip_s(a));
+    for (const auto& a : e.ipv6) v6.push_back(vf::format_ipv6(a));
+    enis.push_back({{"id", id},
+                    {"subnet", e.subnet},
+                    {"description", e.description},
+                    {"mac", vf::format_mac(e.mac)},
+                    {"ip", ip_s(e.ip)},
+                    {"secondary_ips", sec},
+                    {"ipv6", v6},
+                    {"public_ip", e.public_ip ? ip_s(e.public_ip) : ""},
+                    {"groups", e.groups},
+                    {"src_dst_check", e.src_dst_check},
+                    {"efa", e.efa},
+                    {"vf", e.vf},
+                    {"attachment", e.attachment},
+                    {"instance", e.instance},
+                    {"device_index", e.device_index}});
+  }
+  return {{"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},    {"placement_groups", pgs},
+          {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}};
+}
+
+void Ec2Model::load(const json& j) {
+  State s;
+  try {
+    auto c4 = [](const json& v) {
+      auto c = parse_cidr4(v.get<std::string>());
+      if (!c) throw std::runtime_error("bad CIDR " + v.dump());
+      return *c;
+    };
+    auto ip4 = [](const json& v) {
+      auto a = vf::parse_ipv4(v.get<std::string>());
+      if (!a) throw std::runtime_error("bad IPv4 " + v.dump());
+      return *a;
+    };
+    auto rules = [&](const json& list) {
+      std::vector<SgRule> out;
+      for (const auto& r : list) {
+        SgRule x;
+        x.protocol = r.at("IpProtocol").get<std::string>();
+        x.from_port = r.value("FromPort", -1);
+        x.to_port = r.value("ToPort", -1);
+        for (const auto& c : r.at("IpRanges")) x.cidrs.push_back(c4(c.at("CidrIp")));
+        for (const auto& g : r.at("UserIdGroupPairs")) x.groups.push_back(g.at("GroupId").get<std::string>());
+        out.push_back(x);
+      }
+      return out;
+    };
+    for (const auto& v : j.at("vpcs"))
+      s.vpcs[v.at("id")] = {v.at("id"), c4(v.at("cidr")), v.at("ipv6_cidr"), v.at("default_group")};
+    for (const auto& v : j.at("subnets"))
+      s.subnets[v.at("id")] = {v.at("id"), v.at("vpc"), v.at("az"), c4(v.at("cidr")),
+                               v.at("map_public_ip").get<bool>()};
+    for (const auto& g : j.at("security_groups"))
+      s.groups[g.at("id")] = {g.at("id"),  g.at("name"),           g.at("description"),
+                              g.at("vpc"), rules(g.at("ingress")), rules(g.at("egress"))};
+    for (const auto& g : j.at("placement_groups"))
+      s.placement[g.at("name")] = {g.at("id"), g.at("name"), g.at("strategy")};
+    for (const auto& i : j.at("instances")) {
+      Instance in{i.at("id"),
+                  i.at("type"),
+                  i.at("subnet"),
+                  i.at("az"),
+                  i.at("placement_group"),
+                  i.at("reservation"),
+                  i.at("running").get<bool>(),
+                  i.at("owner_uid").get<int64_t>(),
+                  {}};
+      for (auto& [idx, e] : i.at("enis").items()) in.enis[std::stoi(idx)] = e.get<std::string>();
+      if (!find_instance_type(in.type)) throw std::runtime_error("unknown instance type " + in.type);
+      s.instances[in.id] = in;
+    }
+    for (const auto& e : j.at("enis")) {
+      Eni x;
+      x.id = e.at("id");
+      x.subnet = e.at("subnet");
+      x.description = e.at("description");
+      auto mac = vf::parse_mac(e.at("mac").get<std::string>());
+      if (!mac) throw std::runtime_error("bad MAC " + e.at("mac").dump());
+      x.mac = *mac;
+      x.ip = ip4(e.at("ip"));
+      for (const auto& a : e.at("secondary_ips")) x.secondary_ips.push_back(ip4(a));
+      x.ipv6 = vf::ipv6_list_from_json(e.at("ipv6"), "ipv6");
+      if (!e.at("public_ip").get<std::string>().empty()) x.public_ip = ip4(e.at("public_ip"));
+      x.groups = e.at("groups").get<std::vector<std::string>>();
+      x.src_dst_check = e.at("src_dst_check");
+      x.efa = e.at("efa");
+      x.vf = e.at("vf");
+      x.attachment = e.at("attachment");
+      x.instance = e.at("instance");
+      x.device_index = e.at("device_index");
+      if (!s.subnets.count(x.subnet)) throw std::runtime_error("ENI " + x.id + " names no known subnet");
+      s.enis[x.id] = x;
+    }
+    s.next_public = j.at("next_public");
+  } catch (const std::exception& e) {
+    throw Ec2Error("internal", "InvalidState", std::string("the saved EC2 model is corrupt: ") + e.what());
+  }
+  s_ = std::move(s);
+}
+
+}  // namespace venic::model

@@ -1,0 +1,169 @@
+// The EC2 network model: VPCs, subnets, security groups, placement groups,
+// instances and ENIs, with the rules EC2 enforces and EC2's error codes.
+// Requests and results are the EC2 API's (docs/ec2-api.md).  Pure logic: it
+// knows no VF; ec2_service.h turns each ENI into the VF that backs it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "instance_types.h"
+#include "vf_config.h"
+
+namespace venic::model {
+
+// A refused request: venic's error class (control/protocol.h's err::*) and
+// EC2's error code.
+struct Ec2Error : std::runtime_error {
+  Ec2Error(std::string venic_code, std::string aws, const std::string& message)
+      : std::runtime_error(message), code(std::move(venic_code)), aws_code(std::move(aws)) {}
+  std::string code;
+  std::string aws_code;
+};
+
+struct Cidr4 {
+  uint32_t addr = 0;  // host order, the network address
+  uint8_t prefix = 0;
+  uint32_t mask() const { return prefix == 0 ? 0 : ~0u << (32 - prefix); }
+  bool contains(uint32_t a) const { return (a & mask()) == addr; }
+  bool contains(const Cidr4& o) const { return o.prefix >= prefix && contains(o.addr); }
+  bool overlaps(const Cidr4& o) const { return contains(o.addr) || o.contains(addr); }
+  uint64_t size() const { return uint64_t{1} << (32 - prefix); }
+};
+std::optional<Cidr4> parse_cidr4(const std::string& s);  // the address must be the network's
+std::string format_cidr4(const Cidr4& c);
+
+struct Vpc {
+  std::string id;
+  Cidr4 cidr;
+  std::string ipv6_cidr;  // "" when none
+  std::string default_group;
+};
+
+struct Subnet {
+  std::string id, vpc, az;
+  Cidr4 cidr;
+  bool map_public_ip = false;
+};
+
+// One security-group permission: protocol ("tcp", "udp", "icmp", "-1" for
+// all), port range (-1 for all), and its peers.
+struct SgRule {
+  std::string protocol;
+  int from_port = -1, to_port = -1;
+  std::vector<Cidr4> cidrs;
+  std::vector<std::string> groups;
+};
+
+struct SecurityGroup {
+  std::string id, name, description, vpc;
+  std::vector<SgRule> ingress, egress;
+};
+
+struct PlacementGroup {
+  std::string id, name, strategy;
+};
+
+struct Eni {
+  std::string id, subnet, description;
+  vf::MacAddr mac{};
+  uint32_t ip = 0;
+  std::vector<uint32_t> secondary_ips;
+  std::vector<vf::Ipv6Addr> ipv6;
+  uint32_t public_ip = 0;  // 0: none
+  std::vector<std::string> groups;
+  bool src_dst_check = true;
+  bool efa = false;
+  uint16_t vf = 0;  // the VF that backs it
+  // Attachment.
+  std::string attachment, instance;
+  int device_index = -1;
+  bool attached() const { return !instance.empty(); }
+};
+
+struct Instance {
+  std::string id, type, subnet, az, placement_group, reservation;
+  bool running = true;
+  int64_t owner_uid = -1;           // whose processes may attach its VFs; -1: root only
+  std::map<int, std::string> enis;  // device index -> ENI id
+};
+
+class Ec2Model {
+ public:
+  // Where ids and MACs come from (tests make them deterministic).
+  using Random = std::function<uint64_t()>;
+  explicit Ec2Model(Random random = {});
+
+  // Runs one EC2 action (e.g. "CreateVpc") on params; returns its result.
+  // new_eni(eni) is called for every ENI the action creates, to give it a
+  // VF id; it may throw.  Throws Ec2Error; on a throw nothing changed.
+  nlohmann::json call(const std::string& action, const nlohmann::json& params,
+                      const std::function<uint16_t(const Eni&)>& new_eni);
+
+  // Persistence: the whole model; load throws Ec2Error on a bad document.
+  nlohmann::json to_json() const;
+  void load(const nlohmann::json& j);
+
+  const std::map<std::string, Eni>& enis() const { return s_.enis; }
+  const Eni* eni_by_vf(uint16_t vf) const;
+  const Instance* instance(const std::string& id) const;
+  const Subnet* subnet(const std::string& id) const;
+  const PlacementGroup* placement_group(const std::string& name) const;
+
+ private:
+  struct State {
+    std::map<std::string, Vpc> vpcs;
+    std::map<std::string, Subnet> subnets;
+    std::map<std::string, SecurityGroup> groups;
+    std::map<std::string, PlacementGroup> placement;  // by name
+    std::map<std::string, Instance> instances;
+    std::map<std::string, Eni> enis;
+    uint32_t next_public = 0;  // public IPv4 pool cursor
+  };
+  std::string new_id(const char* prefix);
+  // Actions, each on the working copy s_.
+  nlohmann::json create_vpc(const nlohmann::json& p);
+  nlohmann::json create_subnet(const nlohmann::json& p);
+  nlohmann::json modify_subnet_attribute(const nlohmann::json& p);
+  nlohmann::json create_security_group(const nlohmann::json& p);
+  nlohmann::json authorize(const nlohmann::json& p, bool ingress);
+  nlohmann::json create_placement_group(const nlohmann::json& p);
+  nlohmann::json run_instances(const nlohmann::json& p, const std::function<uint16_t(const Eni&)>& new_eni);
+  nlohmann::json set_instance_state(const nlohmann::json& p, bool run);
+  nlohmann::json create_network_interface(const nlohmann::json& p, const std::function<uint16_t(const Eni&)>& new_eni);
+  nlohmann::json delete_network_interface(const nlohmann::json& p);
+  nlohmann::json attach(const nlohmann::json& p);
+  nlohmann::json detach(const nlohmann::json& p);
+  nlohmann::json modify_eni(const nlohmann::json& p);
+  nlohmann::json assign_ips(const nlohmann::json& p);
+  nlohmann::json describe(const std::string& what, const nlohmann::json& p) const;
+
+  // Builds an ENI in subnet (addresses, MAC, public IP, groups) without
+  // adding it; requested: explicit primary and secondary addresses.
+  Eni make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::vector<uint32_t> secondaries,
+               uint32_t secondary_count, std::vector<std::string> groups, bool efa);
+  uint32_t free_ip(const Subnet& sn, const std::vector<uint32_t>& taken) const;
+  bool ip_used(const Subnet& sn, uint32_t ip) const;
+  void check_groups(const std::vector<std::string>& groups, const std::string& vpc) const;
+  void check_attach(const Eni& e, const Instance& in, int device_index) const;
+
+  nlohmann::json vpc_json(const Vpc& v) const;
+  nlohmann::json subnet_json(const Subnet& s) const;
+  nlohmann::json group_json(const SecurityGroup& g) const;
+  nlohmann::json eni_json(const Eni& e) const;
+  nlohmann::json instance_json(const Instance& i) const;
+
+  Random random_;
+  State s_;
+};
+
+// The limits an ENI's VF gets from the instance it is attached to.
+vf::Limits limits_for(const InstanceType& t, bool cluster_placement);
+
+}  // namespace venic::model

@@ -1,0 +1,108 @@
+#include "ec2_service.h"
+
+#include <set>
+
+namespace venic::model {
+
+namespace {
+
+// ENI -> the attachment it had (its id, "" when detached).
+std::map<std::string, std::string> attachments(const Ec2Model& m) {
+  std::map<std::string, std::string> out;
+  for (auto& [id, e] : m.enis()) out[id] = e.attachment;
+  return out;
+}
+
+}  // namespace
+
+Ec2Service::Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::Random random)
+    : table_(table), store_(store), model_(std::move(random)) {}
+
+vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
+  vf::VfConfig c;
+  c.id = id;
+  c.type = vf::Personality::kEna;  // an EFA ENI carries IP traffic too (OS bypass is issue 5's)
+  c.mac = e.mac;
+  c.ip = e.ip;
+  c.prefix = model_.subnet(e.subnet)->cidr.prefix;
+  c.mtu = 9001;  // jumbo frames inside a VPC
+  c.src_dst_check = e.src_dst_check;
+  c.secondary_ips = e.secondary_ips;
+  c.ipv6 = e.ipv6;
+  c.eni_id = e.id;
+  c.attach_uid = 0;  // a detached ENI is no instance's: root only
+  c.link_up = false;
+  if (const Instance* in = e.attached() ? model_.instance(e.instance) : nullptr) {
+    const PlacementGroup* pg = in->placement_group.empty() ? nullptr : model_.placement_group(in->placement_group);
+    c.limits = limits_for(*find_instance_type(in->type), pg && pg->strategy == "cluster");
+    c.attach_uid = in->owner_uid >= 0 ? in->owner_uid : 0;
+    c.link_up = in->running;  // a stopped instance's interfaces carry nothing
+  }
+  return c;
+}
+
+void Ec2Service::restore(const nlohmann::json& saved) {
+  if (!saved.is_null()) model_.load(saved);
+  if (store_) store_->set_ec2(model_.to_json());
+  // VFs left by a crash between a VF's creation and the model's save.
+  std::set<uint16_t> backing;
+  for (auto& [id, e] : model_.enis()) backing.insert(e.vf);
+  std::vector<uint16_t> orphans;
+  for (auto& [id, v] : table_.all())
+    if (!v->cfg.eni_id.empty() && !backing.count(id)) orphans.push_back(id);
+  for (uint16_t id : orphans) table_.remove(id);
+  reconcile(attachments(model_));
+}
+
+void Ec2Service::reconcile(const std::map<std::string, std::string>& before) {
+  for (auto& [id, e] : model_.enis()) {
+    auto it = before.find(id);
+    if (it != before.end() && it->second != e.attachment && table_.all().count(e.vf)) table_.evict(e.vf);
+    vf::VfConfig want = vf_config(e, e.vf);
+    auto v = table_.all().find(e.vf);
+    if (v == table_.all().end()) {
+      table_.create(want, true);
+    } else if (vf::to_json(v->second->cfg) != vf::to_json(want)) {
+      table_.replace_config(want);
+    }
+  }
+}
+
+nlohmann::json Ec2Service::call(const std::string& action, const nlohmann::json& params) {
+  const auto before = attachments(model_);
+  const nlohmann::json saved = model_.to_json();
+  std::vector<uint16_t> created;
+  auto new_eni = [&](const Eni& e) {
+    // The VF exists before the model that names it is saved; a crash in
+    // between leaves an orphan that restore() removes.
+    const vf::Vf& v = table_.create(vf_config(e, 0), false);
+    created.push_back(v.cfg.id);
+    return v.cfg.id;
+  };
+  nlohmann::json result;
+  try {
+    result = model_.call(action, params, new_eni);
+  } catch (...) {
+    for (uint16_t id : created) table_.remove(id);
+    throw;
+  }
+  // VFs of deleted ENIs go; the others follow their ENI.
+  std::set<uint16_t> backing;
+  for (auto& [id, e] : model_.enis()) backing.insert(e.vf);
+  std::vector<uint16_t> gone;
+  for (auto& [id, v] : table_.all())
+    if (!v->cfg.eni_id.empty() && !backing.count(id)) gone.push_back(id);
+  if (store_) store_->set_ec2(model_.to_json());
+  try {
+    for (uint16_t id : gone) table_.remove(id);
+    reconcile(before);
+    table_.persist_all();
+  } catch (...) {
+    model_.load(saved);  // the model as it was; the VFs changed so far stay as saved
+    if (store_) store_->set_ec2(saved);
+    throw;
+  }
+  return result;
+}
+
+}  // namespace venic::model

@@ -1,0 +1,38 @@
+// The EC2 model on top of the VF table: runs the model's actions and keeps
+// every ENI's VF what the ENI says (addresses, checks, allowances from its
+// instance's type, who may attach it), persisting the model with the VFs.
+// Control thread only.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ec2_model.h"
+#include "state_store.h"
+#include "vf_table.h"
+
+namespace venic::model {
+
+class Ec2Service {
+ public:
+  Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::Random random = {});
+
+  // Restores the saved model (null: none) and brings the VFs in line with it.
+  void restore(const nlohmann::json& saved);
+  // Runs ec2.<action>; throws Ec2Error or vf::TableError.
+  nlohmann::json call(const std::string& action, const nlohmann::json& params);
+
+  const Ec2Model& model() const { return model_; }
+
+ private:
+  vf::VfConfig vf_config(const Eni& e, uint16_t id) const;
+  // Makes each ENI's VF match it; evicts the drivers of ENIs whose
+  // attachment changed since `before`.
+  void reconcile(const std::map<std::string, std::string>& before);
+
+  vf::VfTable& table_;
+  state::StateStore* store_;
+  Ec2Model model_;
+};
+
+}  // namespace venic::model

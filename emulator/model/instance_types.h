@@ -1,0 +1,26 @@
+// The instance types venic knows, with EC2's published network figures.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace venic::model {
+
+struct InstanceType {
+  std::string_view name;
+  uint32_t max_enis;             // MaximumNetworkInterfaces
+  uint32_t ipv4_per_eni;         // Ipv4AddressesPerInterface (the primary included)
+  uint32_t ipv6_per_eni;         // Ipv6AddressesPerInterface
+  double baseline_gbps;          // BaselineBandwidthInGbps
+  double peak_gbps;              // PeakBandwidthInGbps
+  std::string_view performance;  // NetworkPerformance
+  bool efa;                      // EfaSupported
+  uint64_t pps;                  // venic's PPS allowance: EC2 publishes none
+};
+
+std::span<const InstanceType> instance_types();
+// nullptr when venic does not know the type.
+const InstanceType* find_instance_type(std::string_view name);
+
+}  // namespace venic::model
