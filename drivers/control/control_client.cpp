@@ -51,7 +51,11 @@ Reply Client::call(const std::string& method, const nlohmann::json& params, std:
   if (rep.is_discarded() || !rep.is_object()) throw ControlError("transport", "venicd sent malformed JSON");
   if (rep.contains("error")) {
     const auto& e = rep["error"];
-    throw ControlError(e.value("code", std::string(err::kInternal)), e.value("message", std::string("unknown error")));
+    auto text = [&](const char* key, const std::string& fallback) {
+      return e.is_object() && e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : fallback;
+    };
+    throw ControlError(text("code", std::string(err::kInternal)), text("message", "unknown error"),
+                       text("aws_code", ""));
   }
   if (sent < 0 || rep.value("id", -1L) != id) throw ControlError("transport", "reply id does not match the request");
   reply.result = rep.value("result", nlohmann::json::object());

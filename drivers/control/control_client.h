@@ -11,15 +11,18 @@
 
 namespace venic::control {
 
-// An error the daemon answered (code is one of protocol.h's err::*), or a
-// transport failure (code "transport").
+// An error the daemon answered (code is one of protocol.h's err::*; aws_code
+// EC2's code, for the ec2.* methods), or a transport failure (code "transport").
 class ControlError : public std::runtime_error {
  public:
-  ControlError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  ControlError(std::string code, const std::string& message, std::string aws_code = "")
+      : std::runtime_error(message), code_(std::move(code)), aws_code_(std::move(aws_code)) {}
   const std::string& code() const { return code_; }
+  const std::string& aws_code() const { return aws_code_; }
 
  private:
   std::string code_;
+  std::string aws_code_;
 };
 
 struct Reply {

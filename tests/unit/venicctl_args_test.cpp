@@ -1,19 +1,31 @@
 // venicctl without a daemon: value validation, request building, output
-// formatting and the command line's exit codes/messages.
+// formatting and the command line's exit codes/messages; the EC2 commands'
+// printing also against a stand-in venicd on a temporary socket.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "args.h"
 #include "cli.h"
+#include "commands.h"
+#include "ec2_commands.h"
 #include "format.h"
 #include "requests.h"
+#include "seqpacket.h"
 #include "table.h"
+#include "unique_fd.h"
 
 namespace venic::ctl {
 namespace {
@@ -729,6 +741,539 @@ TEST(VenicctlCli, AbsentDaemonExitsOne) {
     EXPECT_EQ(outcome.status, kExitDaemonError);
     expect_one_error_line(outcome, "cannot reach venicd at /nonexistent/venicd.sock");
   }
+}
+
+// ---- EC2 commands -----------------------------------------------------------
+
+TEST(VenicctlEc2Args, CidrBlocksAndNumbers) {
+  std::string cidr;
+  for (const char* good : {"10.0.0.0/16", "0.0.0.0/0", "10.0.1.0/24", "10.0.1.10/32"}) {
+    EXPECT_EQ(parse_ipv4_cidr(good, cidr), "") << good;
+    EXPECT_EQ(cidr, good);
+  }
+  EXPECT_EQ(parse_ipv4_cidr("10.0.0.0", cidr), "invalid IPv4 CIDR block '10.0.0.0' (expected a.b.c.d/n, n 0-32)");
+  for (const char* bad : {"", "10.0.0.0/", "10.0.0.0/33", "10.0.0/16", "10.0.0.0/16/1", "10.0.0.0/-1", "10.0.0.0/016",
+                          "10.0.0.0 /16", "/16", "2600::/56"})
+    EXPECT_NE(parse_ipv4_cidr(bad, cidr), "") << bad;
+
+  EXPECT_EQ(parse_ipv6_cidr("2600:1f18:1234:5600::/56", cidr), "");
+  EXPECT_EQ(cidr, "2600:1f18:1234:5600::/56");
+  EXPECT_EQ(parse_ipv6_cidr("2600::", cidr), "invalid IPv6 CIDR block '2600::' (expected ADDRESS/n, n 0-128)");
+  for (const char* bad : {"2600::/129", "10.0.0.0/16", "2600:::/56", "::/"}) EXPECT_NE(parse_ipv6_cidr(bad, cidr), "");
+
+  long number = 0;
+  EXPECT_EQ(parse_number("--device-index", "3", 0, 63, number), "");
+  EXPECT_EQ(number, 3);
+  EXPECT_EQ(parse_number("--device-index", "x", 0, 63, number),
+            "invalid value 'x' for --device-index (expected a number 0-63)");
+  for (const char* bad : {"", "-1", "64", "1.0", "+1", "0x1"})
+    EXPECT_NE(parse_number("--device-index", bad, 0, 63, number), "") << bad;
+}
+
+Request ec2(const std::vector<std::string>& args) {
+  return ec2_request_for(args);
+}
+
+// The UsageError an EC2 command line gives, or "accepted".
+std::string ec2_error(const std::vector<std::string>& args) {
+  try {
+    ec2_request_for(args);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(VenicctlEc2Requests, VpcsAndSubnets) {
+  Request request = ec2({"create-vpc", "--cidr-block", "10.0.0.0/16"});
+  EXPECT_EQ(request.method, "ec2.CreateVpc");
+  EXPECT_EQ(request.params, json({{"CidrBlock", "10.0.0.0/16"}}));
+  EXPECT_EQ(ec2({"create-vpc", "--cidr-block", "10.1.0.0/16", "--ipv6-cidr-block", "2600:1f18::/56"}).params,
+            json({{"CidrBlock", "10.1.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18::/56"}}));
+
+  request = ec2({"describe-vpcs"});
+  EXPECT_EQ(request.method, "ec2.DescribeVpcs");
+  EXPECT_EQ(request.params, json::object());
+  EXPECT_EQ(ec2({"describe-vpcs", "--vpc-ids", "vpc-0123456789abcdef0", "vpc-0123456789abcdef1"}).params,
+            json::parse(R"({"VpcIds": ["vpc-0123456789abcdef0", "vpc-0123456789abcdef1"]})"));
+  // Repeated, as CLI11 allows: the lists add up.
+  EXPECT_EQ(ec2({"describe-subnets", "--subnet-ids", "subnet-a", "--subnet-ids", "subnet-b"}).params,
+            json::parse(R"({"SubnetIds": ["subnet-a", "subnet-b"]})"));
+
+  request = ec2({"create-subnet", "--vpc-id", "vpc-0123456789abcdef0", "--cidr-block", "10.0.1.0/24",
+                 "--availability-zone", "us-east-1a"});
+  EXPECT_EQ(request.method, "ec2.CreateSubnet");
+  EXPECT_EQ(
+      request.params,
+      json({{"VpcId", "vpc-0123456789abcdef0"}, {"CidrBlock", "10.0.1.0/24"}, {"AvailabilityZone", "us-east-1a"}}));
+
+  request = ec2({"modify-subnet-attribute", "--subnet-id", "subnet-1", "--map-public-ip-on-launch"});
+  EXPECT_EQ(request.method, "ec2.ModifySubnetAttribute");
+  EXPECT_EQ(request.params, json::parse(R"({"SubnetId": "subnet-1", "MapPublicIpOnLaunch": {"Value": true}})"));
+  EXPECT_EQ(ec2({"modify-subnet-attribute", "--subnet-id", "subnet-1", "--no-map-public-ip-on-launch"}).params,
+            json::parse(R"({"SubnetId": "subnet-1", "MapPublicIpOnLaunch": {"Value": false}})"));
+  EXPECT_EQ(ec2_error({"modify-subnet-attribute", "--subnet-id", "subnet-1"}),
+            "modify-subnet-attribute needs --map-public-ip-on-launch/--no-map-public-ip-on-launch");
+  EXPECT_EQ(ec2_error({"modify-subnet-attribute", "--subnet-id", "subnet-1", "--map-public-ip-on-launch",
+                       "--no-map-public-ip-on-launch"}),
+            "give --map-public-ip-on-launch or --no-map-public-ip-on-launch, not both");
+}
+
+TEST(VenicctlEc2Requests, LocalValidationNamesTheFlag) {
+  EXPECT_EQ(ec2_error({"create-vpc", "--cidr-block", "10.0.0.0"}),
+            "--cidr-block: invalid IPv4 CIDR block '10.0.0.0' (expected a.b.c.d/n, n 0-32)");
+  EXPECT_EQ(ec2_error({"create-vpc", "--cidr-block", "10.0.0.0/16", "--ipv6-cidr-block", "10.0.0.0/16"}),
+            "--ipv6-cidr-block: invalid IPv6 CIDR block '10.0.0.0/16' (expected ADDRESS/n, n 0-128)");
+  EXPECT_EQ(ec2_error({"create-vpc"}), "--cidr-block is required");
+  EXPECT_EQ(ec2_error({"create-subnet", "--vpc-id", "vpc-1", "--cidr-block", "10.0.1.0/24"}),
+            "--availability-zone is required");
+  EXPECT_NE(ec2_error({"create-vpc", "--cidr-block", "10.0.0.0/16", "--vpc-ids", "vpc-1"}).find("--vpc-ids"),
+            std::string::npos);  // another command's flag
+  // Semantic checks are venicd's: a /8 VPC or host bits are sent as typed.
+  EXPECT_EQ(ec2({"create-vpc", "--cidr-block", "10.0.0.1/8"}).params, json({{"CidrBlock", "10.0.0.1/8"}}));
+}
+
+TEST(VenicctlEc2Requests, SecurityGroupsAndTheAuthorizeShorthand) {
+  Request request =
+      ec2({"create-security-group", "--group-name", "web", "--description", "web tier", "--vpc-id", "vpc-1"});
+  EXPECT_EQ(request.method, "ec2.CreateSecurityGroup");
+  EXPECT_EQ(request.params, json({{"GroupName", "web"}, {"Description", "web tier"}, {"VpcId", "vpc-1"}}));
+  EXPECT_EQ(ec2({"describe-security-groups", "--group-ids", "sg-1"}).params, json::parse(R"({"GroupIds": ["sg-1"]})"));
+
+  const std::vector<std::string> ingress = {"authorize-security-group-ingress", "--group-id", "sg-1"};
+  auto with = [&](std::vector<std::string> extra, std::vector<std::string> base) {
+    base.insert(base.end(), extra.begin(), extra.end());
+    return ec2(base);
+  };
+  request = with({"--protocol", "tcp", "--port", "22", "--cidr", "10.0.0.0/16"}, ingress);
+  EXPECT_EQ(request.method, "ec2.AuthorizeSecurityGroupIngress");
+  EXPECT_EQ(request.params, json::parse(R"({"GroupId": "sg-1", "IpPermissions": [
+              {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}]})"));
+  EXPECT_EQ(with({"--protocol", "udp", "--port", "1024-65535", "--source-group", "sg-2"}, ingress).params,
+            json::parse(R"({"GroupId": "sg-1", "IpPermissions": [
+              {"IpProtocol": "udp", "FromPort": 1024, "ToPort": 65535, "UserIdGroupPairs": [{"GroupId": "sg-2"}]}]})"));
+  for (const char* all : {"all", "-1"})
+    EXPECT_EQ(with({"--protocol", all, "--source-group", "sg-1"}, ingress).params["IpPermissions"],
+              json::parse(R"([{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-1"}]}])"))
+        << all;
+  // icmp: every type and code unless --port names a type-code.
+  EXPECT_EQ(
+      with({"--protocol", "icmp", "--cidr", "0.0.0.0/0"}, ingress).params["IpPermissions"],
+      json::parse(R"([{"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])"));
+  EXPECT_EQ(
+      with({"--protocol", "icmp", "--port", "8-0", "--cidr", "0.0.0.0/0"}, ingress).params["IpPermissions"][0],
+      json::parse(R"({"IpProtocol": "icmp", "FromPort": 8, "ToPort": 0, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})"));
+  EXPECT_EQ(with({"--protocol", "icmp", "--port", "3--1", "--cidr", "0.0.0.0/0"}, ingress)
+                .params["IpPermissions"][0]["ToPort"],
+            -1);
+  EXPECT_EQ(with({"--protocol", "tcp", "--port", "-1", "--cidr", "0.0.0.0/0"}, ingress)
+                .params["IpPermissions"][0]["FromPort"],
+            -1);
+  // As the AWS CLI: a --source-group that is no sg- id is a group name.
+  EXPECT_EQ(with({"--protocol", "tcp", "--port", "80", "--source-group", "web"}, ingress)
+                .params["IpPermissions"][0]["UserIdGroupPairs"],
+            json::parse(R"([{"GroupName": "web"}])"));
+
+  const std::string permissions =
+      R"([{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 81, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+          {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-3"}]}])";
+  request = ec2({"authorize-security-group-egress", "--group-id", "sg-1", "--ip-permissions", permissions});
+  EXPECT_EQ(request.method, "ec2.AuthorizeSecurityGroupEgress");
+  EXPECT_EQ(request.params, json({{"GroupId", "sg-1"}, {"IpPermissions", json::parse(permissions)}}));
+}
+
+TEST(VenicctlEc2Requests, AuthorizeShorthandErrors) {
+  auto error = [](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"authorize-security-group-ingress", "--group-id", "sg-1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return ec2_error(args);
+  };
+  EXPECT_EQ(error({}), "give --protocol with --cidr or --source-group (and --port), or --ip-permissions");
+  EXPECT_EQ(error({"--port", "22", "--cidr", "10.0.0.0/16"}), "--port, --cidr and --source-group need --protocol");
+  EXPECT_EQ(error({"--protocol", "tcp", "--port", "22"}),
+            "--protocol needs --cidr or --source-group: the other end of the rule");
+  EXPECT_EQ(error({"--protocol", "tcp", "--cidr", "10.0.0.0/16", "--source-group", "sg-2"}),
+            "give --cidr or --source-group, not both (one rule each)");
+  EXPECT_EQ(error({"--protocol", "gre", "--cidr", "10.0.0.0/16"}),
+            "invalid value 'gre' for --protocol (expected tcp, udp, icmp, all or -1)");
+  for (const char* port : {"http", "22-", "-", "70000", "1-2-3", "22-x", "1.5"})
+    EXPECT_EQ(error({"--protocol", "tcp", "--port", port, "--cidr", "10.0.0.0/16"}),
+              "invalid value '" + std::string(port) + "' for --port (expected N, N-M or -1)");
+  EXPECT_EQ(error({"--protocol", "tcp", "--port", "22", "--cidr", "10.0.0.0"}),
+            "--cidr: invalid IPv4 CIDR block '10.0.0.0' (expected a.b.c.d/n, n 0-32)");
+  EXPECT_EQ(error({"--ip-permissions", "[]", "--protocol", "tcp"}),
+            "--ip-permissions cannot be combined with --protocol, --port, --cidr or --source-group");
+  for (const char* bad : {R"({"IpProtocol": "tcp"})", "[{", "tcp"})
+    EXPECT_EQ(error({"--ip-permissions", bad}).rfind("--ip-permissions: expected a JSON list, e.g. '[{", 0), 0u) << bad;
+}
+
+TEST(VenicctlEc2Requests, PlacementGroupsAndInstanceTypes) {
+  Request request = ec2({"create-placement-group", "--group-name", "hpc", "--strategy", "cluster"});
+  EXPECT_EQ(request.method, "ec2.CreatePlacementGroup");
+  EXPECT_EQ(request.params, json({{"GroupName", "hpc"}, {"Strategy", "cluster"}}));
+  EXPECT_EQ(ec2_error({"create-placement-group", "--group-name", "hpc", "--strategy", "tight"}),
+            "invalid value 'tight' for --strategy (expected cluster, spread or partition)");
+  EXPECT_EQ(ec2({"describe-placement-groups", "--group-names", "hpc", "web"}).params,
+            json::parse(R"({"GroupNames": ["hpc", "web"]})"));
+  request = ec2({"describe-instance-types", "--instance-types", "c5n.18xlarge"});
+  EXPECT_EQ(request.method, "ec2.DescribeInstanceTypes");
+  EXPECT_EQ(request.params, json::parse(R"({"InstanceTypes": ["c5n.18xlarge"]})"));
+}
+
+TEST(VenicctlEc2Requests, RunInstances) {
+  const std::vector<std::string> base = {"run-instances", "--instance-type", "m5.large", "--subnet-id", "subnet-1"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  Request request = ec2(base);
+  EXPECT_EQ(request.method, "ec2.RunInstances");
+  EXPECT_EQ(request.params, json({{"InstanceType", "m5.large"}, {"SubnetId", "subnet-1"}}));  // counts: venicd's 1
+
+  request = ec2(with({"--count", "2", "--placement", "GroupName=pg", "--security-group-ids", "sg-1", "sg-2",
+                      "--network-interface-type", "efa", "--owner-uid", "1000"}));
+  EXPECT_EQ(request.params, json::parse(R"({"InstanceType": "m5.large", "SubnetId": "subnet-1", "MinCount": 2,
+              "MaxCount": 2, "Placement": {"GroupName": "pg"}, "SecurityGroupIds": ["sg-1", "sg-2"],
+              "NetworkInterfaceType": "efa", "OwnerUid": 1000})"));
+  EXPECT_EQ(ec2(with({"--count", "1:3"})).params["MinCount"], 1);
+  EXPECT_EQ(ec2(with({"--count", "1:3"})).params["MaxCount"], 3);
+  EXPECT_EQ(ec2(with({"--private-ip-address", "10.0.1.10"})).params["PrivateIpAddress"], "10.0.1.10");
+  EXPECT_EQ(ec2(with({"--placement", R"({"GroupName": "pg", "AvailabilityZone": "us-east-1a"})"})).params["Placement"],
+            json({{"GroupName", "pg"}, {"AvailabilityZone", "us-east-1a"}}));
+  EXPECT_EQ(ec2(with({"--placement", "AvailabilityZone=us-east-1a,GroupName=pg"})).params["Placement"],
+            json({{"GroupName", "pg"}, {"AvailabilityZone", "us-east-1a"}}));
+
+  for (const char* count : {"0", "x", "3:1", "1:", ":2", "-1", "2:3:4"})
+    EXPECT_EQ(ec2_error(with({"--count", count})),
+              "invalid value '" + std::string(count) + "' for --count (expected N or MIN:MAX, from 1)");
+  EXPECT_EQ(ec2_error(with({"--placement", "pg"})),
+            "--placement: expected GroupName=NAME (Key=Value,... or a JSON object), got 'pg'");
+  EXPECT_EQ(ec2_error(with({"--placement", ""})),
+            "--placement: expected GroupName=NAME (Key=Value,... or a JSON object), got ''");
+  EXPECT_EQ(ec2_error(with({"--placement", "{\"GroupName\""})), "--placement: '{\"GroupName\"' is not a JSON object");
+  EXPECT_EQ(ec2_error(with({"--network-interface-type", "ena"})),
+            "invalid value 'ena' for --network-interface-type (expected efa or interface)");
+  EXPECT_EQ(ec2_error(with({"--owner-uid", "-1"})),
+            "invalid value '-1' for --owner-uid (expected a number 0-2147483647)");
+  EXPECT_EQ(ec2_error(with({"--private-ip-address", "10.0.1"})),
+            "--private-ip-address: invalid IPv4 address '10.0.1' (expected a.b.c.d)");
+  EXPECT_EQ(ec2_error({"run-instances", "--subnet-id", "subnet-1"}), "--instance-type is required");
+}
+
+TEST(VenicctlEc2Requests, StartStopDescribeInstances) {
+  Request request = ec2({"stop-instances", "--instance-ids", "i-1", "i-2"});
+  EXPECT_EQ(request.method, "ec2.StopInstances");
+  EXPECT_EQ(request.params, json::parse(R"({"InstanceIds": ["i-1", "i-2"]})"));
+  request = ec2({"start-instances", "--instance-ids", "i-1"});
+  EXPECT_EQ(request.method, "ec2.StartInstances");
+  EXPECT_EQ(request.params, json::parse(R"({"InstanceIds": ["i-1"]})"));
+  EXPECT_EQ(ec2({"describe-instances"}).method, "ec2.DescribeInstances");
+  EXPECT_EQ(ec2({"describe-instances"}).params, json::object());
+  EXPECT_EQ(ec2_error({"start-instances"}), "--instance-ids is required");
+  EXPECT_NE(ec2_error({"stop-instances", "--instance-ids"}), "accepted");  // a list needs one id at least
+}
+
+TEST(VenicctlEc2Requests, NetworkInterfaces) {
+  Request request = ec2({"create-network-interface", "--subnet-id", "subnet-1", "--private-ip-address", "10.0.1.20",
+                         "--private-ip-addresses", "10.0.1.21", "10.0.1.22", "--groups", "sg-1", "--description",
+                         "MPI rank 0", "--interface-type", "efa", "--secondary-private-ip-address-count", "2"});
+  EXPECT_EQ(request.method, "ec2.CreateNetworkInterface");
+  EXPECT_EQ(request.params, json::parse(R"({"SubnetId": "subnet-1", "PrivateIpAddress": "10.0.1.20",
+              "PrivateIpAddresses": [{"PrivateIpAddress": "10.0.1.21", "Primary": false},
+                                     {"PrivateIpAddress": "10.0.1.22", "Primary": false}],
+              "Groups": ["sg-1"], "Description": "MPI rank 0", "InterfaceType": "efa",
+              "SecondaryPrivateIpAddressCount": 2})"));
+  EXPECT_EQ(ec2({"create-network-interface", "--subnet-id", "subnet-1"}).params, json({{"SubnetId", "subnet-1"}}));
+  EXPECT_EQ(ec2_error({"create-network-interface", "--subnet-id", "subnet-1", "--private-ip-addresses", "10.0.1.21",
+                       "10.0.1.300"}),
+            "--private-ip-addresses: invalid IPv4 address '10.0.1.300' (expected a.b.c.d)");
+  EXPECT_EQ(
+      ec2_error({"create-network-interface", "--subnet-id", "subnet-1", "--secondary-private-ip-address-count", "two"}),
+      "invalid value 'two' for --secondary-private-ip-address-count (expected a number 0-2147483647)");
+
+  request = ec2({"delete-network-interface", "--network-interface-id", "eni-1"});
+  EXPECT_EQ(request.method, "ec2.DeleteNetworkInterface");
+  EXPECT_EQ(request.params, json({{"NetworkInterfaceId", "eni-1"}}));
+
+  request = ec2(
+      {"attach-network-interface", "--network-interface-id", "eni-1", "--instance-id", "i-1", "--device-index", "1"});
+  EXPECT_EQ(request.method, "ec2.AttachNetworkInterface");
+  EXPECT_EQ(request.params, json({{"NetworkInterfaceId", "eni-1"}, {"InstanceId", "i-1"}, {"DeviceIndex", 1}}));
+  EXPECT_EQ(ec2_error({"attach-network-interface", "--network-interface-id", "eni-1", "--instance-id", "i-1",
+                       "--device-index", "one"}),
+            "invalid value 'one' for --device-index (expected a number 0-2147483647)");
+  EXPECT_EQ(ec2_error({"attach-network-interface", "--network-interface-id", "eni-1", "--instance-id", "i-1"}),
+            "--device-index is required");
+
+  request = ec2({"detach-network-interface", "--attachment-id", "eni-attach-1"});
+  EXPECT_EQ(request.method, "ec2.DetachNetworkInterface");
+  EXPECT_EQ(request.params, json({{"AttachmentId", "eni-attach-1"}}));
+  EXPECT_EQ(ec2({"detach-network-interface", "--attachment-id", "eni-attach-1", "--force"}).params["Force"], true);
+  EXPECT_EQ(ec2({"detach-network-interface", "--attachment-id", "eni-attach-1", "--no-force"}).params["Force"], false);
+
+  request = ec2({"describe-network-interfaces", "--network-interface-ids", "eni-1", "eni-2"});
+  EXPECT_EQ(request.method, "ec2.DescribeNetworkInterfaces");
+  EXPECT_EQ(request.params, json::parse(R"({"NetworkInterfaceIds": ["eni-1", "eni-2"]})"));
+}
+
+TEST(VenicctlEc2Requests, ModifyNetworkInterfaceTakesOneAttribute) {
+  const std::vector<std::string> base = {"modify-network-interface-attribute", "--network-interface-id", "eni-1"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  Request request = ec2(with({"--no-source-dest-check"}));
+  EXPECT_EQ(request.method, "ec2.ModifyNetworkInterfaceAttribute");
+  EXPECT_EQ(request.params, json::parse(R"({"NetworkInterfaceId": "eni-1", "SourceDestCheck": {"Value": false}})"));
+  EXPECT_EQ(ec2(with({"--source-dest-check"})).params["SourceDestCheck"], json({{"Value", true}}));
+  EXPECT_EQ(ec2(with({"--description", "NAT instance"})).params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1", "Description": {"Value": "NAT instance"}})"));
+  EXPECT_EQ(ec2(with({"--groups", "sg-1", "sg-2"})).params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1", "Groups": ["sg-1", "sg-2"]})"));
+
+  EXPECT_EQ(ec2_error(base),
+            "modify-network-interface-attribute needs one of --source-dest-check/--no-source-dest-check, "
+            "--description or --groups");
+  EXPECT_EQ(ec2_error(with({"--no-source-dest-check", "--groups", "sg-1"})),
+            "modify-network-interface-attribute takes one of --source-dest-check/--no-source-dest-check, "
+            "--description or --groups at a time (got --no-source-dest-check and --groups)");
+  EXPECT_EQ(ec2_error(with({"--source-dest-check", "--no-source-dest-check"})),
+            "give --source-dest-check or --no-source-dest-check, not both");
+}
+
+TEST(VenicctlEc2Requests, AssignPrivateIps) {
+  const std::vector<std::string> base = {"assign-private-ip-addresses", "--network-interface-id", "eni-1"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  Request request = ec2(with({"--private-ip-addresses", "10.0.1.30", "10.0.1.31"}));
+  EXPECT_EQ(request.method, "ec2.AssignPrivateIpAddresses");
+  EXPECT_EQ(request.params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1", "PrivateIpAddresses": ["10.0.1.30", "10.0.1.31"]})"));
+  EXPECT_EQ(ec2(with({"--secondary-private-ip-address-count", "2"})).params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1", "SecondaryPrivateIpAddressCount": 2})"));
+  EXPECT_EQ(ec2_error(base),
+            "assign-private-ip-addresses needs one of --private-ip-addresses or --secondary-private-ip-address-count");
+  EXPECT_EQ(ec2_error(with({"--private-ip-addresses", "10.0.1.30", "--secondary-private-ip-address-count", "1"})),
+            "assign-private-ip-addresses takes one of --private-ip-addresses or --secondary-private-ip-address-count "
+            "at a time (got --private-ip-addresses and --secondary-private-ip-address-count)");
+  EXPECT_EQ(ec2_error(with({"--private-ip-addresses", "10.0.1"})),
+            "--private-ip-addresses: invalid IPv4 address '10.0.1' (expected a.b.c.d)");
+}
+
+// Words of a shell command line: blanks separate, '...' and "..." quote.
+std::vector<std::string> shell_words(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (char c : line) {
+    if (quote != 0) {
+      if (c == quote)
+        quote = 0;
+      else
+        word += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ') {
+      if (in_word) words.push_back(word);
+      word.clear();
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) words.push_back(word);
+  return words;
+}
+
+TEST(VenicctlEc2Cli, EveryCommandHasHelpAndExamplesThatParse) {
+  const std::vector<std::string> names = ec2_command_names();
+  EXPECT_EQ(names.size(), 23u);  // the methods of docs/ec2-api.md
+  const std::string top = run_venicctl({"--help"}).out;
+  EXPECT_NE(top.find("EC2 commands"), std::string::npos) << top;
+  EXPECT_NE(top.find("venicctl create-vpc --cidr-block 10.0.0.0/16"), std::string::npos) << top;
+  for (const std::string& name : names) {
+    const Outcome help = run_venicctl({name, "--help"});
+    EXPECT_EQ(help.status, 0) << name;
+    const std::string first_example = "Examples:\n  venicctl " + name;
+    const std::size_t at = help.out.find(first_example);
+    ASSERT_NE(at, std::string::npos) << help.out;
+    EXPECT_NE(std::string(" \n").find(help.out.at(at + first_example.size())), std::string::npos) << help.out;
+    EXPECT_NE(top.find("\n  " + name), std::string::npos) << name;  // listed in the top-level help
+    const std::vector<std::string> examples = ec2_examples(name);
+    EXPECT_FALSE(examples.empty()) << name;
+    for (const std::string& example : examples) {
+      std::vector<std::string> words = shell_words(example);
+      ASSERT_GE(words.size(), 2u) << example;
+      EXPECT_EQ(words[0], "venicctl");
+      EXPECT_EQ(words[1], name) << example;
+      words.erase(words.begin());
+      EXPECT_EQ(ec2_error(words), "accepted") << example;
+      EXPECT_EQ(ec2(words).method.rfind("ec2.", 0), 0u) << example;
+    }
+  }
+  // The top-level examples parse too.
+  for (const std::string& line : lines_of(top)) {
+    if (line.rfind("  venicctl ", 0) != 0) continue;
+    std::vector<std::string> words = shell_words(line.substr(2));
+    words.erase(words.begin());
+    if (std::find(names.begin(), names.end(), words[0]) != names.end()) {
+      EXPECT_EQ(ec2_error(words), "accepted") << line;
+    }
+  }
+}
+
+TEST(VenicctlEc2Cli, BadValuesExitTwoAbsentDaemonOne) {
+  const std::string socket = "/nonexistent/venicd.sock";
+  Outcome outcome = run_venicctl({"create-vpc", "--cidr-block", "10.0.0.0", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_EQ(outcome.err, "venicctl: --cidr-block: invalid IPv4 CIDR block '10.0.0.0' (expected a.b.c.d/n, n 0-32)\n");
+
+  outcome = run_venicctl({"create-subnet", "--vpc-id", "vpc-1", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitUsage);
+  expect_one_error_line(outcome, "is required (see 'venicctl create-subnet --help')");
+
+  outcome = run_venicctl({"describe-vpcs", "--vpc-ids", "vpc-1", "--socket", socket});
+  EXPECT_EQ(outcome.status, kExitDaemonError);
+  expect_one_error_line(outcome, "cannot reach venicd at /nonexistent/venicd.sock");
+}
+
+TEST(VenicctlEc2Format, ErrorsAsTheAwsCliPrintsThem) {
+  EXPECT_EQ(format_daemon_error(DaemonError("ec2.CreateSubnet", "not_found", "InvalidVpcID.NotFound",
+                                            "The vpc ID 'vpc-1' does not exist")),
+            "An error occurred (InvalidVpcID.NotFound) when calling the CreateSubnet operation: "
+            "The vpc ID 'vpc-1' does not exist");
+  // No aws_code (an older venicd): venic's code stands in.
+  EXPECT_EQ(format_daemon_error(DaemonError("ec2.CreateVpc", "unknown_method", "", "unknown method 'ec2.CreateVpc'")),
+            "An error occurred (unknown_method) when calling the CreateVpc operation: unknown method 'ec2.CreateVpc'");
+  // Outside the EC2 model, venicctl's own form.
+  EXPECT_EQ(format_daemon_error(DaemonError("vf.show", "not_found", "", "no VF 3")), "venicctl: no VF 3");
+}
+
+TEST(VenicctlEc2Format, ResultsAsTheAwsCliPrintsThem) {
+  EXPECT_EQ(format_aws_result(json::object()), "");
+  EXPECT_EQ(format_aws_result(json::parse(R"({"Return": true})")), "{\n    \"Return\": true\n}\n");
+  EXPECT_EQ(format_aws_result(json::parse(R"({"Vpc": {"VpcId": "vpc-1", "Ipv6CidrBlockAssociationSet": [],
+                                                       "Tags": [{"Key": "a"}]}})")),
+            "{\n"
+            "    \"Vpc\": {\n"
+            "        \"Ipv6CidrBlockAssociationSet\": [],\n"
+            "        \"Tags\": [\n"
+            "            {\n"
+            "                \"Key\": \"a\"\n"
+            "            }\n"
+            "        ],\n"
+            "        \"VpcId\": \"vpc-1\"\n"
+            "    }\n"
+            "}\n");
+}
+
+// A venicd stand-in on a temporary socket: answers one connection's request
+// with `reply` (its "id" set to the request's) and keeps the request.
+class FakeVenicd {
+ public:
+  explicit FakeVenicd(json reply) : reply_(std::move(reply)) {
+    char dir[] = "/tmp/venicctl-test-XXXXXX";
+    if (::mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = dir;
+    path_ = dir_ + "/venicd.sock";
+    listener_ = UniqueFd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path_.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(listener_.get(), 1) != 0)
+      throw std::runtime_error("cannot listen on " + path_);
+    server_ = std::thread([this] { serve(); });
+  }
+  ~FakeVenicd() {
+    server_.join();
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  const std::string& path() const { return path_; }
+  // The request it got; valid once venicctl returned.
+  const json& request() const { return request_; }
+
+ private:
+  void serve() {
+    pollfd ready{listener_.get(), POLLIN, 0};
+    if (::poll(&ready, 1, 5000) != 1) return;  // venicctl never came
+    UniqueFd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    std::string payload;
+    std::vector<UniqueFd> fds;
+    if (control::recv_message(connection.get(), payload, fds) <= 0) return;
+    request_ = json::parse(payload, nullptr, false);
+    json reply = reply_;
+    reply["id"] = request_.is_object() ? request_.value("id", json()) : json();
+    control::send_message(connection.get(), reply.dump());
+  }
+
+  json reply_;
+  json request_;
+  std::string dir_, path_;
+  UniqueFd listener_;
+  std::thread server_;
+};
+
+TEST(VenicctlEc2Cli, PrintsTheResultAsJsonWithFourSpaces) {
+  FakeVenicd daemon(
+      json::parse(R"({"result": {"Vpc": {"VpcId": "vpc-0123456789abcdef0", "CidrBlock": "10.0.0.0/16"}}})"));
+  const Outcome outcome = run_venicctl({"create-vpc", "--cidr-block", "10.0.0.0/16", "--socket", daemon.path()});
+  EXPECT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_EQ(outcome.err, "");
+  EXPECT_EQ(outcome.out,
+            "{\n    \"Vpc\": {\n        \"CidrBlock\": \"10.0.0.0/16\",\n"
+            "        \"VpcId\": \"vpc-0123456789abcdef0\"\n    }\n}\n");
+  EXPECT_EQ(daemon.request()["method"], "ec2.CreateVpc");
+  EXPECT_EQ(daemon.request()["params"], json({{"CidrBlock", "10.0.0.0/16"}}));
+}
+
+TEST(VenicctlEc2Cli, EmptyResultPrintsNothing) {
+  FakeVenicd daemon(json::parse(R"({"result": {}})"));
+  const Outcome outcome =
+      run_venicctl({"--socket", daemon.path(), "delete-network-interface", "--network-interface-id", "eni-1"});
+  EXPECT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_EQ(outcome.out, "");
+  EXPECT_EQ(outcome.err, "");
+  EXPECT_EQ(daemon.request()["method"], "ec2.DeleteNetworkInterface");
+}
+
+TEST(VenicctlEc2Cli, RefusalPrintsTheAwsCode) {
+  FakeVenicd daemon(json::parse(R"({"error": {"code": "not_found", "aws_code": "InvalidSubnetID.NotFound",
+      "message": "The subnet ID 'subnet-0123456789abcdef0' does not exist"}})"));
+  const Outcome outcome = run_venicctl({"run-instances", "--instance-type", "m5.large", "--subnet-id",
+                                        "subnet-0123456789abcdef0", "--socket", daemon.path()});
+  EXPECT_EQ(outcome.status, kExitDaemonError);
+  EXPECT_EQ(outcome.out, "");
+  EXPECT_EQ(outcome.err,
+            "An error occurred (InvalidSubnetID.NotFound) when calling the RunInstances operation: "
+            "The subnet ID 'subnet-0123456789abcdef0' does not exist\n");
+}
+
+TEST(VenicctlEc2Cli, RefusalWithoutAwsCodePrintsVenicsCode) {
+  FakeVenicd daemon(
+      json::parse(R"({"error": {"code": "unknown_method", "message": "unknown method 'ec2.DescribeVpcs'"}})"));
+  const Outcome outcome = run_venicctl({"describe-vpcs", "--socket", daemon.path()});
+  EXPECT_EQ(outcome.status, kExitDaemonError);
+  EXPECT_EQ(outcome.err,
+            "An error occurred (unknown_method) when calling the DescribeVpcs operation: "
+            "unknown method 'ec2.DescribeVpcs'\n");
+}
+
+TEST(VenicctlEc2Cli, VfCommandsKeepTheirErrorLine) {
+  FakeVenicd daemon(json::parse(R"({"error": {"code": "not_found", "message": "no VF 3"}})"));
+  const Outcome outcome = run_venicctl({"vf", "show", "3", "--socket", daemon.path()});
+  EXPECT_EQ(outcome.status, kExitDaemonError);
+  EXPECT_EQ(outcome.err, "venicctl: no VF 3\n");
+  EXPECT_EQ(daemon.request()["method"], "vf.show");
 }
 
 }  // namespace

@@ -123,6 +123,39 @@ std::string parse_ipv4(std::string_view text, std::string& out) {
   return {};
 }
 
+std::string parse_ipv4_cidr(std::string_view text, std::string& out) {
+  const std::size_t slash = text.find('/');
+  std::string ip;
+  long length = 0;
+  if (slash == std::string_view::npos || !parse_ipv4(text.substr(0, slash), ip).empty() ||
+      !parse_decimal(text.substr(slash + 1), length) || length > 32 ||
+      (slash + 2 < text.size() && text[slash + 1] == '0'))
+    return "invalid IPv4 CIDR block " + quoted(text) + " (expected a.b.c.d/n, n 0-32)";
+  out = std::string(text);
+  return {};
+}
+
+std::string parse_ipv6_cidr(std::string_view text, std::string& out) {
+  const std::size_t slash = text.find('/');
+  std::string ip;
+  long length = 0;
+  if (slash == std::string_view::npos || !parse_ipv6(text.substr(0, slash), ip).empty() ||
+      !parse_decimal(text.substr(slash + 1), length) || length > 128 ||
+      (slash + 2 < text.size() && text[slash + 1] == '0'))
+    return "invalid IPv6 CIDR block " + quoted(text) + " (expected ADDRESS/n, n 0-128)";
+  out = std::string(text);
+  return {};
+}
+
+std::string parse_number(std::string_view option, std::string_view text, long lo, long hi, long& out) {
+  long value = 0;
+  if (!parse_decimal(text, value) || value < lo || value > hi)
+    return "invalid value " + quoted(text) + " for " + std::string(option) + " (expected a number " +
+           std::to_string(lo) + "-" + std::to_string(hi) + ")";
+  out = value;
+  return {};
+}
+
 std::string parse_prefix(std::string_view text, int& out) {
   return parse_bounded(text, "prefix length", kMinPrefix, kMaxPrefix, out);
 }

@@ -36,6 +36,17 @@ std::string parse_ipv4(std::string_view text, std::string& out);
 // An IPv6 address in any textual form inet_pton accepts; `out` is the text.
 std::string parse_ipv6(std::string_view text, std::string& out);
 
+// An IPv4 block a.b.c.d/n (n 0-32), e.g. 10.0.0.0/16; `out` is the text.
+// Whether the block suits its use (host bits, size) is the daemon's call.
+std::string parse_ipv4_cidr(std::string_view text, std::string& out);
+
+// An IPv6 block ADDRESS/n (n 0-128), e.g. 2600:1f18:1234:5600::/56.
+std::string parse_ipv6_cidr(std::string_view text, std::string& out);
+
+// A whole number lo-hi given to `option` (e.g. "--device-index"), named in
+// the message.
+std::string parse_number(std::string_view option, std::string_view text, long lo, long hi, long& out);
+
 std::string parse_prefix(std::string_view text, int& out);
 std::string parse_vf_id(std::string_view text, int& out);
 std::string parse_mtu(std::string_view text, int& out);

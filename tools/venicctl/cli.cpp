@@ -5,12 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "args.h"
 #include "commands.h"
 #include "control_client.h"
+#include "ec2_commands.h"
 #include "format.h"
 #include "protocol.h"
 #include "requests.h"
@@ -36,6 +38,11 @@ constexpr const char* kExamples = R"(Examples:
   venicctl stats --reset
   venicctl info --json
   VENIC_SOCKET=/tmp/venicd.sock venicctl vf list
+  venicctl create-vpc --cidr-block 10.0.0.0/16
+  venicctl run-instances --instance-type c5n.18xlarge --subnet-id subnet-0123456789abcdef0 --count 2
+  venicctl describe-network-interfaces
+
+EC2 commands drive venicd's EC2 model as the AWS CLI drives EC2 (same flags, same JSON).
 
 Global options (--socket, --json) may also follow the command.
 Exit status: 0 success, 1 venicd error or unreachable, 2 bad command line.)";
@@ -121,6 +128,8 @@ struct CommandLine {
   CLI::App* vf_delete = nullptr;
   CLI::App* stats_command = nullptr;
   CLI::App* info = nullptr;
+
+  std::unique_ptr<Ec2Commands> ec2;
 };
 
 std::optional<std::string> given(const CLI::Option* option, const std::string& text) {
@@ -260,6 +269,8 @@ void define_commands(CLI::App& app, CommandLine& cl) {
 
   cl.info = app.add_subcommand("info", "show venicd's version, VF count and uptime");
 
+  cl.ec2 = std::make_unique<Ec2Commands>(app);
+
   app.footer(kExamples);
 }
 
@@ -290,7 +301,9 @@ std::string command_path(CLI::App& app) {
 // Validates the parsed command line into a request and runs it.
 void execute(const CommandLine& cl, std::ostream& out) {
   const OutputOptions output{cl.json};
-  if (cl.vf_create->parsed()) {
+  if (std::optional<Request> request = cl.ec2->request()) {
+    run_aws_request(cl.socket_path, *request, out);
+  } else if (cl.vf_create->parsed()) {
     VfCreateOptions create = cl.create;
     create.prefix = given(cl.create_prefix, cl.create_prefix_text);
     create.mtu = given(cl.create_mtu, cl.create_mtu_text);
@@ -368,6 +381,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   } catch (const UsageError& e) {
     err << "venicctl: " << e.what() << "\n";
     return kExitUsage;
+  } catch (const DaemonError& e) {
+    err << format_daemon_error(e) << "\n";
+    return kExitDaemonError;
   } catch (const control::ControlError& e) {
     err << "venicctl: " << e.what() << "\n";
     return kExitDaemonError;

@@ -9,11 +9,16 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "control_client.h"
 #include "format.h"
+#include "protocol.h"
+#include "seqpacket.h"
 
 namespace venic::ctl {
 namespace {
@@ -90,6 +95,32 @@ const json& vfs_of(const json& result) {
 }
 
 }  // namespace
+
+std::string format_daemon_error(const DaemonError& error) {
+  constexpr std::string_view kEc2 = "ec2.";
+  if (error.method().rfind(kEc2, 0) != 0) return std::string("venicctl: ") + error.what();
+  const std::string& code = error.aws_code().empty() ? error.code() : error.aws_code();
+  return "An error occurred (" + code + ") when calling the " + error.method().substr(kEc2.size()) +
+         " operation: " + error.what();
+}
+
+std::string format_aws_result(const json& result) {
+  if (result.is_object() && result.empty()) return "";
+  return result.dump(4, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+void run_aws_request(const std::string& socket_path, const Request& request, std::ostream& out) {
+  auto client = control::Client::connect(socket_path);
+  json result;
+  try {
+    result = client.call(request.method, request.params).result;
+  } catch (const control::ControlError& e) {
+    if (e.code() == "transport") throw;
+    throw DaemonError(request.method, e.code(), e.aws_code(), e.what());  // printed as the AWS CLI does
+  }
+  out << format_aws_result(result);
+  out.flush();
+}
 
 void run_request(const std::string& socket_path, const Request& request, const OutputOptions& output,
                  const ResultFormatter& format, std::ostream& out) {

@@ -7,9 +7,41 @@
 #include <ostream>
 #include <string>
 
+#include "control_client.h"
 #include "requests.h"
 
 namespace venic::ctl {
+
+// venicd refused a request of run_aws_request: its error's code and message,
+// and the EC2 error code ("aws_code") that ec2.* methods add; empty when the
+// reply has none (an older venicd, or an error outside the EC2 model).
+class DaemonError : public control::ControlError {
+ public:
+  DaemonError(std::string method, std::string code, std::string aws_code, const std::string& message)
+      : ControlError(std::move(code), message), method_(std::move(method)), aws_code_(std::move(aws_code)) {}
+  const std::string& method() const { return method_; }
+  const std::string& aws_code() const { return aws_code_; }
+
+ private:
+  std::string method_;
+  std::string aws_code_;
+};
+
+// The line (without newline) venicctl prints on stderr for a refusal.  For an
+// ec2.* method it is the AWS CLI's: "An error occurred (AWS_CODE) when calling
+// the ACTION operation: MESSAGE", with venic's code when there is no
+// aws_code; for any other method it is "venicctl: MESSAGE", as for every
+// other failure.
+std::string format_daemon_error(const DaemonError& error);
+
+// A result as the AWS CLI prints it: JSON indented by 4 spaces and a newline;
+// nothing at all for an empty object (the {} of DeleteNetworkInterface...).
+std::string format_aws_result(const nlohmann::json& result);
+
+// One ec2.* request (docs/ec2-api.md), its result printed by
+// format_aws_result.  A refusal throws DaemonError, a transport failure
+// ControlError("transport").
+void run_aws_request(const std::string& socket_path, const Request& request, std::ostream& out);
 
 struct OutputOptions {
   bool json = false;  // raw pretty JSON instead of the human text

@@ -1,0 +1,632 @@
+#include "ec2_commands.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <sstream>
+#include <utility>
+
+#include "args.h"
+
+namespace venic::ctl {
+namespace {
+
+using nlohmann::json;
+
+// How a flag's text becomes its API parameter.
+enum class Kind {
+  kString,       // the text
+  kEnum,         // the text, one of Flag::meta's "a|b|c"
+  kInteger,      // a whole number
+  kIpv4,         // a.b.c.d
+  kCidr,         // a.b.c.d/n
+  kIpv6Cidr,     // ADDRESS/n
+  kList,         // --instance-ids a b c: ["a", "b", "c"]
+  kIpv4List,     // the same, each an IPv4
+  kBool,         // --force / --no-force: true / false
+  kBoolValue,    // --source-dest-check / --no-source-dest-check: {"Value": true / false}
+  kStringValue,  // --description TEXT: {"Value": "TEXT"}
+  kPrivateIps,   // IPv4s: [{"PrivateIpAddress": IP, "Primary": false}, ...]
+  kPlacement,    // GroupName=NAME[,Key=Value...] (AWS shorthand) or a JSON object
+  kCount,        // N or MIN:MAX: MinCount and MaxCount
+  kJsonArray,    // a JSON list, passed through
+  kLocal,        // no parameter of its own: read by the command's `finish`
+};
+
+enum class Need { kOptional, kRequired };
+
+struct Flag {
+  const char* name;   // the AWS CLI's, e.g. "--cidr-block"
+  const char* param;  // the API's, e.g. "CidrBlock" (unused by kCount and kLocal)
+  Kind kind;
+  Need need;
+  const char* help;
+  const char* meta = nullptr;  // --help's value name; kEnum's choices, "a|b|c"; kBool/kBoolValue: --no-x's help
+};
+
+// What the command line gave, by flag name: its values; "true" or "false"
+// for kBool/kBoolValue (--x or --no-x).
+using Given = std::map<std::string, std::vector<std::string>>;
+
+struct Command {
+  const char* name;    // the AWS CLI's subcommand
+  const char* action;  // the EC2 action: the method is "ec2." + action
+  const char* help;
+  std::vector<Flag> flags;
+  const char* examples;                  // "venicctl ..." lines, an optional "# comment" after two spaces
+  std::vector<const char*> one_of = {};  // flags of which exactly one must be given
+  void (*finish)(const Given&, json& params) = nullptr;  // rules and parameters beyond single flags
+};
+
+void throw_if_error(const std::string& flag, const std::string& error) {
+  if (!error.empty()) throw UsageError(flag + ": " + error);
+}
+
+std::string in_quotes(const std::string& text) {
+  std::string out = "'";
+  out += text;
+  out += '\'';
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream stream(text);
+  while (std::getline(stream, part, separator)) parts.push_back(part);
+  if (!text.empty() && text.back() == separator) parts.emplace_back();
+  return parts;
+}
+
+// "a, b or c".
+std::string either(const std::vector<std::string>& items, const char* last = " or ") {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); i++) {
+    if (i > 0) text += i + 1 == items.size() ? last : ", ";
+    text += items[i];
+  }
+  return text;
+}
+
+// EC2's Integer is 32 bits; below 0 nothing here is meaningful.
+constexpr long kMaxInteger = 2147483647;
+
+long integer(const std::string& flag, const std::string& text) {
+  long value = 0;
+  if (std::string error = parse_number(flag, text, 0, kMaxInteger, value); !error.empty()) throw UsageError(error);
+  return value;
+}
+
+std::string ipv4(const std::string& flag, const std::string& text) {
+  std::string ip;
+  throw_if_error(flag, parse_ipv4(text, ip));
+  return ip;
+}
+
+// GroupName=pg1 or GroupName=pg1,AvailabilityZone=us-east-1a (the AWS CLI's
+// shorthand), or {"GroupName": "pg1"}.  Which keys the daemon knows is its call.
+json placement(const std::string& flag, const std::string& text) {
+  if (!text.empty() && text.front() == '{') {
+    json object = json::parse(text, nullptr, false);
+    if (object.is_discarded() || !object.is_object())
+      throw UsageError(flag + ": " + in_quotes(text) + " is not a JSON object");
+    return object;
+  }
+  json object = json::object();
+  for (const std::string& pair : split(text, ',')) {
+    const std::size_t equals = pair.find('=');
+    if (equals == 0 || equals == std::string::npos || equals + 1 == pair.size())
+      throw UsageError(flag + ": expected GroupName=NAME (Key=Value,... or a JSON object), got " + in_quotes(text));
+    object[pair.substr(0, equals)] = pair.substr(equals + 1);
+  }
+  if (object.empty()) throw UsageError(flag + ": expected GroupName=NAME (Key=Value,... or a JSON object), got ''");
+  return object;
+}
+
+// The AWS CLI's --count: N launches exactly N, MIN:MAX at least MIN.
+void count(const std::string& flag, const std::string& text, json& params) {
+  const std::size_t colon = text.find(':');
+  const std::string min = text.substr(0, colon);
+  const std::string max = colon == std::string::npos ? min : text.substr(colon + 1);
+  long min_count = 0, max_count = 0;
+  if (!parse_number(flag, min, 1, kMaxInteger, min_count).empty() ||
+      !parse_number(flag, max, 1, kMaxInteger, max_count).empty() || min_count > max_count)
+    throw UsageError("invalid value " + in_quotes(text) + " for " + flag + " (expected N or MIN:MAX, from 1)");
+  params["MinCount"] = min_count;
+  params["MaxCount"] = max_count;
+}
+
+bool is_list(const Flag& flag) {
+  return flag.kind == Kind::kList || flag.kind == Kind::kIpv4List || flag.kind == Kind::kPrivateIps;
+}
+
+bool toggles(const Flag& flag) {
+  return flag.kind == Kind::kBool || flag.kind == Kind::kBoolValue;
+}
+
+// The parameter of one flag that was given, from its values.
+void add_param(const Flag& flag, const std::vector<std::string>& values, json& params) {
+  const std::string name = flag.name;
+  const std::string& text = values.front();
+  if (flag.kind == Kind::kLocal) return;
+  if (flag.kind == Kind::kCount) return count(name, text, params);
+  json& param = params[flag.param];
+  std::string checked;
+  switch (flag.kind) {
+    case Kind::kString:
+      param = text;
+      break;
+    case Kind::kEnum: {
+      const std::vector<std::string> choices = split(flag.meta, '|');
+      if (std::find(choices.begin(), choices.end(), text) == choices.end())
+        throw UsageError("invalid value " + in_quotes(text) + " for " + name + " (expected " + either(choices) + ")");
+      param = text;
+      break;
+    }
+    case Kind::kInteger:
+      param = integer(name, text);
+      break;
+    case Kind::kIpv4:
+      param = ipv4(name, text);
+      break;
+    case Kind::kCidr:
+      throw_if_error(name, parse_ipv4_cidr(text, checked));
+      param = checked;
+      break;
+    case Kind::kIpv6Cidr:
+      throw_if_error(name, parse_ipv6_cidr(text, checked));
+      param = checked;
+      break;
+    case Kind::kList:
+      param = values;
+      break;
+    case Kind::kIpv4List:
+      param = json::array();
+      for (const std::string& value : values) param.push_back(ipv4(name, value));
+      break;
+    case Kind::kBool:
+      param = text == "true";
+      break;
+    case Kind::kBoolValue:
+      param = {{"Value", text == "true"}};
+      break;
+    case Kind::kStringValue:
+      param = {{"Value", text}};
+      break;
+    case Kind::kPrivateIps:
+      param = json::array();
+      for (const std::string& value : values)
+        param.push_back({{"PrivateIpAddress", ipv4(name, value)}, {"Primary", false}});
+      break;
+    case Kind::kPlacement:
+      param = placement(name, text);
+      break;
+    case Kind::kJsonArray:
+      param = json::parse(text, nullptr, false);
+      if (param.is_discarded() || !param.is_array())
+        throw UsageError(name + ": expected a JSON list, e.g. '[{\"IpProtocol\": \"tcp\", \"FromPort\": 22, " +
+                         "\"ToPort\": 22, \"IpRanges\": [{\"CidrIp\": \"10.0.0.0/16\"}]}]'");
+      break;
+    case Kind::kCount:
+    case Kind::kLocal:
+      break;
+  }
+}
+
+std::string negation(const std::string& name) {
+  return "--no-" + name.substr(2);
+}
+
+const Flag& flag_named(const Command& command, const std::string& name) {
+  return *std::find_if(command.flags.begin(), command.flags.end(), [&](const Flag& f) { return f.name == name; });
+}
+
+void check_one_of(const Command& command, const Given& given) {
+  if (command.one_of.empty()) return;
+  std::vector<std::string> all, chosen;
+  for (const char* name : command.one_of) {
+    const std::string label = toggles(flag_named(command, name)) ? std::string(name) + "/" + negation(name) : name;
+    all.push_back(label);
+    if (auto it = given.find(name); it != given.end())
+      chosen.push_back(toggles(flag_named(command, name)) && it->second.front() == "false" ? negation(name) : name);
+  }
+  const std::string command_name = command.name;
+  if (chosen.empty())
+    throw UsageError(command_name + " needs " + (all.size() == 1 ? all.front() : "one of " + either(all)));
+  if (chosen.size() > 1)
+    throw UsageError(command_name + " takes one of " + either(all) + " at a time (got " + either(chosen, " and ") +
+                     ")");
+}
+
+// --port of the shorthand: N, N-M, or -1/all; for icmp the type and code.
+std::pair<int, int> port_range(const std::string& text) {
+  if (text == "-1" || text == "all") return {-1, -1};
+  const std::size_t dash = text.find('-', 1);
+  const std::string from = text.substr(0, dash), to = dash == std::string::npos ? from : text.substr(dash + 1);
+  auto port = [&](const std::string& part) {
+    long value = 0;
+    if (part == "-1") return -1;
+    if (!parse_number("--port", part, 0, 65535, value).empty())
+      throw UsageError("invalid value " + in_quotes(text) + " for --port (expected N, N-M or -1)");
+    return static_cast<int>(value);
+  };
+  return {port(from), port(to)};
+}
+
+// authorize-security-group-*: the AWS CLI's shorthand for one rule, or the
+// whole --ip-permissions list.
+void ip_permissions(const Given& given, json& params) {
+  const bool shorthand =
+      given.count("--protocol") || given.count("--port") || given.count("--cidr") || given.count("--source-group");
+  if (params.contains("IpPermissions")) {
+    if (shorthand)
+      throw UsageError("--ip-permissions cannot be combined with --protocol, --port, --cidr or --source-group");
+    return;
+  }
+  if (!given.count("--protocol"))
+    throw UsageError(shorthand ? "--port, --cidr and --source-group need --protocol"
+                               : "give --protocol with --cidr or --source-group (and --port), or --ip-permissions");
+  std::string protocol = given.at("--protocol").front();
+  if (protocol == "all") protocol = "-1";
+  if (protocol != "tcp" && protocol != "udp" && protocol != "icmp" && protocol != "-1")
+    throw UsageError("invalid value " + in_quotes(protocol) + " for --protocol (expected tcp, udp, icmp, all or -1)");
+  json permission = {{"IpProtocol", protocol}};
+  if (given.count("--port")) {
+    const auto [from, to] = port_range(given.at("--port").front());
+    permission["FromPort"] = from;
+    permission["ToPort"] = to;
+  } else if (protocol == "icmp") {
+    permission["FromPort"] = -1;  // every type and code
+    permission["ToPort"] = -1;
+  }
+  const bool cidr = given.count("--cidr") > 0, group = given.count("--source-group") > 0;
+  if (cidr && group) throw UsageError("give --cidr or --source-group, not both (one rule each)");
+  if (cidr) {
+    const std::string& text = given.at("--cidr").front();
+    std::string block;
+    throw_if_error("--cidr", parse_ipv4_cidr(text, block));
+    permission["IpRanges"] = json::array({{{"CidrIp", block}}});
+  } else if (group) {
+    // As the AWS CLI: an sg- id, else a group name.
+    const std::string& source = given.at("--source-group").front();
+    permission["UserIdGroupPairs"] = json::array({{{source.rfind("sg-", 0) == 0 ? "GroupId" : "GroupName", source}}});
+  } else {
+    throw UsageError("--protocol needs --cidr or --source-group: the other end of the rule");
+  }
+  params["IpPermissions"] = json::array({permission});
+}
+
+std::vector<Flag> authorize_flags(const char* direction) {
+  return {
+      {"--group-id", "GroupId", Kind::kString, Need::kRequired, "the security group", "SG-ID"},
+      {"--protocol", nullptr, Kind::kLocal, Need::kOptional, "the rule's protocol (all = -1: every protocol)",
+       "tcp|udp|icmp|all|-1"},
+      {"--port", nullptr, Kind::kLocal, Need::kOptional,
+       "port or range for tcp/udp; ICMP type-code for icmp (default -1: all)", "N|N-M|-1"},
+      {"--cidr", nullptr, Kind::kLocal, Need::kOptional, direction, "CIDR"},
+      {"--source-group", nullptr, Kind::kLocal, Need::kOptional, "...or this security group's members", "SG-ID"},
+      {"--ip-permissions", "IpPermissions", Kind::kJsonArray, Need::kOptional,
+       "the rules as the API takes them, instead of the flags above", "JSON"},
+  };
+}
+
+const std::vector<Command>& table() {
+  static const std::vector<Command> commands = {
+      {"create-vpc",
+       "CreateVpc",
+       "create a VPC",
+       {{"--cidr-block", "CidrBlock", Kind::kCidr, Need::kRequired, "the VPC's IPv4 block, /16 to /28"},
+        {"--ipv6-cidr-block", "Ipv6CidrBlock", Kind::kIpv6Cidr, Need::kOptional, "an IPv6 block too"}},
+       R"(venicctl create-vpc --cidr-block 10.0.0.0/16
+venicctl create-vpc --cidr-block 10.1.0.0/16 --ipv6-cidr-block 2600:1f18:1234:5600::/56)"},
+      {"describe-vpcs",
+       "DescribeVpcs",
+       "describe VPCs",
+       {{"--vpc-ids", "VpcIds", Kind::kList, Need::kOptional, "only these (default: all)", "VPC-ID"}},
+       R"(venicctl describe-vpcs
+venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0)"},
+      {"create-subnet",
+       "CreateSubnet",
+       "create a subnet in a VPC",
+       {{"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"},
+        {"--cidr-block", "CidrBlock", Kind::kCidr, Need::kRequired, "IPv4 block inside the VPC's, /16 to /28"},
+        {"--availability-zone", "AvailabilityZone", Kind::kString, Need::kRequired, "e.g. us-east-1a", "AZ"}},
+       R"(venicctl create-subnet --vpc-id vpc-0123456789abcdef0 --cidr-block 10.0.1.0/24 --availability-zone us-east-1a)"},
+      {"modify-subnet-attribute",
+       "ModifySubnetAttribute",
+       "change whether a subnet's instances get a public IPv4",
+       {{"--subnet-id", "SubnetId", Kind::kString, Need::kRequired, "the subnet", "SUBNET-ID"},
+        {"--map-public-ip-on-launch", "MapPublicIpOnLaunch", Kind::kBoolValue, Need::kOptional,
+         "give instances launched here a public IPv4", "don't (the default)"}},
+       R"(venicctl modify-subnet-attribute --subnet-id subnet-0123456789abcdef0 --map-public-ip-on-launch
+venicctl modify-subnet-attribute --subnet-id subnet-0123456789abcdef0 --no-map-public-ip-on-launch)",
+       {"--map-public-ip-on-launch"}},
+      {"describe-subnets",
+       "DescribeSubnets",
+       "describe subnets",
+       {{"--subnet-ids", "SubnetIds", Kind::kList, Need::kOptional, "only these (default: all)", "SUBNET-ID"}},
+       R"(venicctl describe-subnets
+venicctl describe-subnets --subnet-ids subnet-0123456789abcdef0 subnet-0123456789abcdef1)"},
+      {"create-security-group",
+       "CreateSecurityGroup",
+       "create a security group in a VPC",
+       {{"--group-name", "GroupName", Kind::kString, Need::kRequired, "its name, unique in the VPC", "NAME"},
+        {"--description", "Description", Kind::kString, Need::kRequired, "what it is for", "TEXT"},
+        {"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"}},
+       R"(venicctl create-security-group --group-name web --description "web tier" --vpc-id vpc-0123456789abcdef0)"},
+      {"authorize-security-group-ingress",
+       "AuthorizeSecurityGroupIngress",
+       "allow inbound traffic into a security group",
+       authorize_flags("from this IPv4 block..."),
+       R"(venicctl authorize-security-group-ingress --group-id sg-0123456789abcdef0 --protocol tcp --port 22 --cidr 10.0.0.0/16
+venicctl authorize-security-group-ingress --group-id sg-0123456789abcdef0 --protocol all --source-group sg-0123456789abcdef0
+venicctl authorize-security-group-ingress --group-id sg-0123456789abcdef0 --protocol icmp --cidr 0.0.0.0/0  # ping and all ICMP
+venicctl authorize-security-group-ingress --group-id sg-0123456789abcdef0 --ip-permissions '[{"IpProtocol": "udp", "FromPort": 4791, "ToPort": 4791, "IpRanges": [{"CidrIp": "10.0.1.0/24"}]}]')",
+       {},
+       ip_permissions},
+      {"authorize-security-group-egress",
+       "AuthorizeSecurityGroupEgress",
+       "allow outbound traffic from a security group",
+       authorize_flags("to this IPv4 block..."),
+       R"(venicctl authorize-security-group-egress --group-id sg-0123456789abcdef0 --protocol tcp --port 443 --cidr 0.0.0.0/0
+venicctl authorize-security-group-egress --group-id sg-0123456789abcdef0 --protocol udp --port 1024-65535 --source-group sg-0123456789abcdef1)",
+       {},
+       ip_permissions},
+      {"describe-security-groups",
+       "DescribeSecurityGroups",
+       "describe security groups and their rules",
+       {{"--group-ids", "GroupIds", Kind::kList, Need::kOptional, "only these (default: all)", "SG-ID"}},
+       R"(venicctl describe-security-groups
+venicctl describe-security-groups --group-ids sg-0123456789abcdef0)"},
+      {"create-placement-group",
+       "CreatePlacementGroup",
+       "create a placement group",
+       {{"--group-name", "GroupName", Kind::kString, Need::kRequired, "its name", "NAME"},
+        {"--strategy", "Strategy", Kind::kEnum, Need::kRequired, "how instances are placed",
+         "cluster|spread|partition"}},
+       R"(venicctl create-placement-group --group-name hpc --strategy cluster)"},
+      {"describe-placement-groups",
+       "DescribePlacementGroups",
+       "describe placement groups",
+       {{"--group-names", "GroupNames", Kind::kList, Need::kOptional, "only these (default: all)", "NAME"}},
+       R"(venicctl describe-placement-groups
+venicctl describe-placement-groups --group-names hpc)"},
+      {"describe-instance-types",
+       "DescribeInstanceTypes",
+       "describe instance types and their network figures",
+       {{"--instance-types", "InstanceTypes", Kind::kList, Need::kOptional, "only these (default: all)", "TYPE"}},
+       R"(venicctl describe-instance-types
+venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
+      {"run-instances",
+       "RunInstances",
+       "launch instances, each with its primary ENI (a VF)",
+       {{"--instance-type", "InstanceType", Kind::kString, Need::kRequired, "e.g. c5n.18xlarge", "TYPE"},
+        {"--subnet-id", "SubnetId", Kind::kString, Need::kRequired, "the subnet of the primary ENIs", "SUBNET-ID"},
+        {"--count", nullptr, Kind::kCount, Need::kOptional, "N instances, or MIN:MAX (default 1)", "N|MIN:MAX"},
+        {"--placement", "Placement", Kind::kPlacement, Need::kOptional, "a placement group", "GroupName=NAME|JSON"},
+        {"--security-group-ids", "SecurityGroupIds", Kind::kList, Need::kOptional,
+         "security groups (default: the VPC's default group)", "SG-ID"},
+        {"--private-ip-address", "PrivateIpAddress", Kind::kIpv4, Need::kOptional,
+         "the primary ENI's address (with a count of 1)", "IPV4"},
+        {"--network-interface-type", "NetworkInterfaceType", Kind::kEnum, Need::kOptional,
+         "venic: efa makes the primary ENI an EFA (default interface)", "efa|interface"},
+        {"--owner-uid", "OwnerUid", Kind::kInteger, Need::kOptional,
+         "venic: the uid whose processes may attach the instance's VFs (default: root only)", "UID"}},
+       R"(venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abcdef0
+venicctl run-instances --instance-type c5n.18xlarge --subnet-id subnet-0123456789abcdef0 --count 2 --placement GroupName=hpc --network-interface-type efa
+venicctl run-instances --instance-type t3.micro --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.10 --security-group-ids sg-0123456789abcdef0 --owner-uid 1000)"},
+      {"stop-instances",
+       "StopInstances",
+       "stop instances (their VFs' links go down)",
+       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kRequired, "the instances", "INSTANCE-ID"}},
+       R"(venicctl stop-instances --instance-ids i-0123456789abcdef0)"},
+      {"start-instances",
+       "StartInstances",
+       "start stopped instances",
+       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kRequired, "the instances", "INSTANCE-ID"}},
+       R"(venicctl start-instances --instance-ids i-0123456789abcdef0 i-0123456789abcdef1)"},
+      {"describe-instances",
+       "DescribeInstances",
+       "describe instances and their ENIs",
+       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kOptional, "only these (default: all)", "INSTANCE-ID"}},
+       R"(venicctl describe-instances
+venicctl describe-instances --instance-ids i-0123456789abcdef0)"},
+      {"create-network-interface",
+       "CreateNetworkInterface",
+       "create an ENI (a VF) in a subnet",
+       {{"--subnet-id", "SubnetId", Kind::kString, Need::kRequired, "the subnet", "SUBNET-ID"},
+        {"--private-ip-address", "PrivateIpAddress", Kind::kIpv4, Need::kOptional,
+         "its primary address (default: the next free one)", "IPV4"},
+        {"--private-ip-addresses", "PrivateIpAddresses", Kind::kPrivateIps, Need::kOptional, "secondary addresses",
+         "IPV4"},
+        {"--secondary-private-ip-address-count", "SecondaryPrivateIpAddressCount", Kind::kInteger, Need::kOptional,
+         "this many secondary addresses, picked by venicd", "N"},
+        {"--groups", "Groups", Kind::kList, Need::kOptional, "security groups (default: the VPC's default group)",
+         "SG-ID"},
+        {"--description", "Description", Kind::kString, Need::kOptional, "free text", "TEXT"},
+        {"--interface-type", "InterfaceType", Kind::kEnum, Need::kOptional, "efa: an EFA (default interface)",
+         "efa|interface"}},
+       R"(venicctl create-network-interface --subnet-id subnet-0123456789abcdef0
+venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.20 --private-ip-addresses 10.0.1.21 10.0.1.22 --groups sg-0123456789abcdef0
+venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --interface-type efa --description "MPI rank 0" --secondary-private-ip-address-count 2)"},
+      {"delete-network-interface",
+       "DeleteNetworkInterface",
+       "delete a detached ENI and its VF",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"}},
+       R"(venicctl delete-network-interface --network-interface-id eni-0123456789abcdef0)"},
+      {"attach-network-interface",
+       "AttachNetworkInterface",
+       "attach an ENI to an instance",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
+        {"--instance-id", "InstanceId", Kind::kString, Need::kRequired, "the instance", "INSTANCE-ID"},
+        {"--device-index", "DeviceIndex", Kind::kInteger, Need::kRequired, "1 and up (0 is the primary ENI)", "N"}},
+       R"(venicctl attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id i-0123456789abcdef0 --device-index 1)"},
+      {"detach-network-interface",
+       "DetachNetworkInterface",
+       "detach an ENI from its instance",
+       {{"--attachment-id", "AttachmentId", Kind::kString, Need::kRequired, "the attachment", "ATTACHMENT-ID"},
+        {"--force", "Force", Kind::kBool, Need::kOptional, "force the detachment", "don't force it (the default)"}},
+       R"(venicctl detach-network-interface --attachment-id eni-attach-0123456789abcdef0
+venicctl detach-network-interface --attachment-id eni-attach-0123456789abcdef0 --force)"},
+      {"modify-network-interface-attribute",
+       "ModifyNetworkInterfaceAttribute",
+       "change one attribute of an ENI",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
+        {"--source-dest-check", "SourceDestCheck", Kind::kBoolValue, Need::kOptional,
+         "drop traffic not from or to its addresses (the default)", "pass it (a NAT or router)"},
+        {"--description", "Description", Kind::kStringValue, Need::kOptional, "free text", "TEXT"},
+        {"--groups", "Groups", Kind::kList, Need::kOptional, "its security groups, replacing the list", "SG-ID"}},
+       R"(venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --no-source-dest-check
+venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --description "NAT instance"
+venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --groups sg-0123456789abcdef0 sg-0123456789abcdef1)",
+       {"--source-dest-check", "--description", "--groups"}},
+      {"assign-private-ip-addresses",
+       "AssignPrivateIpAddresses",
+       "add secondary private IPv4s to an ENI",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
+        {"--private-ip-addresses", "PrivateIpAddresses", Kind::kIpv4List, Need::kOptional, "these addresses", "IPV4"},
+        {"--secondary-private-ip-address-count", "SecondaryPrivateIpAddressCount", Kind::kInteger, Need::kOptional,
+         "this many, picked by venicd", "N"}},
+       R"(venicctl assign-private-ip-addresses --network-interface-id eni-0123456789abcdef0 --private-ip-addresses 10.0.1.30 10.0.1.31
+venicctl assign-private-ip-addresses --network-interface-id eni-0123456789abcdef0 --secondary-private-ip-address-count 2)",
+       {"--private-ip-addresses", "--secondary-private-ip-address-count"}},
+      {"describe-network-interfaces",
+       "DescribeNetworkInterfaces",
+       "describe ENIs (VenicVfId: the VF a driver attaches)",
+       {{"--network-interface-ids", "NetworkInterfaceIds", Kind::kList, Need::kOptional, "only these (default: all)",
+         "ENI-ID"}},
+       R"(venicctl describe-network-interfaces
+venicctl describe-network-interfaces --network-interface-ids eni-0123456789abcdef0)"},
+  };
+  return commands;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const Command& command : table())
+    if (name == command.name) return &command;
+  return nullptr;
+}
+
+// A command's examples as command lines, without their comments.
+std::vector<std::string> example_lines(const Command& command) {
+  std::vector<std::string> lines;
+  for (std::string line : split(command.examples, '\n')) {
+    if (std::size_t comment = line.find("  #"); comment != std::string::npos) line.erase(comment);
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string footer(const Command& command) {
+  std::string text = "Examples:\n";
+  for (const std::string& line : split(command.examples, '\n')) text += "  " + line + "\n";
+  return text + "\nSends ec2." + command.action + " (docs/ec2-api.md); prints its result as the AWS CLI does.";
+}
+
+Request build(const Command& command, const Given& given) {
+  Request request{std::string("ec2.") + command.action};
+  for (const Flag& flag : command.flags)
+    if (auto it = given.find(flag.name); it != given.end()) add_param(flag, it->second, request.params);
+  check_one_of(command, given);
+  if (command.finish != nullptr) command.finish(given, request.params);
+  return request;
+}
+
+}  // namespace
+
+// What CLI11 writes into for one flag.
+struct BoundFlag {
+  const Flag* flag = nullptr;
+  std::string text;
+  std::vector<std::string> list;
+  bool yes = false;                // kBool/kBoolValue: --x
+  bool no = false;                 // --no-x
+  CLI::Option* option = nullptr;   // the flag, or --x
+  CLI::Option* negated = nullptr;  // --no-x
+};
+
+struct BoundCommand {
+  const Command* command = nullptr;
+  CLI::App* app = nullptr;
+  std::deque<BoundFlag> flags;  // a deque: CLI11 holds pointers into it
+};
+
+struct Ec2Commands::Storage {
+  std::deque<BoundCommand> commands;
+};
+
+Ec2Commands::Ec2Commands(CLI::App& app) : storage_(std::make_unique<Storage>()) {
+  for (const Command& command : table()) {
+    BoundCommand& bound = storage_->commands.emplace_back();
+    bound.command = &command;
+    bound.app = app.add_subcommand(command.name, command.help);
+    bound.app->group("EC2 commands (the AWS CLI's names and flags; docs/ec2-api.md)");
+    for (const Flag& flag : command.flags) {
+      BoundFlag& b = bound.flags.emplace_back();
+      b.flag = &flag;
+      const std::string name = flag.name;
+      if (toggles(flag)) {
+        b.option = bound.app->add_flag(name, b.yes, flag.help);
+        b.negated = bound.app->add_flag(negation(name), b.no, flag.meta);
+        continue;
+      }
+      b.option = is_list(flag) ? bound.app->add_option(name, b.list, flag.help)
+                               : bound.app->add_option(name, b.text, flag.help);
+      if (flag.meta != nullptr) b.option->type_name(flag.meta);
+      if (flag.need == Need::kRequired) b.option->required();
+    }
+    bound.app->footer(footer(command));
+  }
+}
+
+Ec2Commands::~Ec2Commands() = default;
+
+std::optional<Request> Ec2Commands::request() const {
+  for (const BoundCommand& bound : storage_->commands) {
+    if (!bound.app->parsed()) continue;
+    Given given;
+    for (const BoundFlag& b : bound.flags) {
+      const Flag& flag = *b.flag;
+      if (toggles(flag)) {
+        if (b.option->count() > 0 && b.negated->count() > 0)
+          throw UsageError("give " + std::string(flag.name) + " or " + negation(flag.name) + ", not both");
+        if (b.option->count() > 0) given[flag.name] = {"true"};
+        if (b.negated->count() > 0) given[flag.name] = {"false"};
+      } else if (b.option->count() > 0) {
+        given[flag.name] = is_list(flag) ? b.list : std::vector<std::string>{b.text};
+      }
+    }
+    return build(*bound.command, given);
+  }
+  return std::nullopt;
+}
+
+Request ec2_request_for(const std::vector<std::string>& args) {
+  CLI::App app("", "venicctl");
+  app.require_subcommand(1);
+  Ec2Commands commands(app);
+  std::vector<const char*> argv{"venicctl"};
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(e.what());
+  }
+  std::optional<Request> request = commands.request();
+  if (!request) throw UsageError("not an EC2 command");
+  return *request;
+}
+
+std::vector<std::string> ec2_command_names() {
+  std::vector<std::string> names;
+  for (const Command& command : table()) names.emplace_back(command.name);
+  return names;
+}
+
+std::vector<std::string> ec2_examples(const std::string& command) {
+  const Command* found = find_command(command);
+  return found == nullptr ? std::vector<std::string>{} : example_lines(*found);
+}
+
+}  // namespace venic::ctl
