@@ -1,0 +1,1573 @@
+// The EC2 model (emulator/model): EC2's rules with EC2's error codes, driven
+// directly with a deterministic Random; the service that backs every ENI
+// with a VF of a real VfTable (no fast path); and the ec2.* control methods.
+#include "ec2_model.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "control_methods.h"
+#include "ec2_service.h"
+#include "state_store.h"
+#include "venic_abi.h"
+#include "vf_table.h"
+
+namespace venic::model {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A counter: ids and MACs come out the same on every run.
+Ec2Model::Random counter(uint64_t start = 1) {
+  auto n = std::make_shared<uint64_t>(start);
+  return [n] { return (*n)++; };
+}
+
+// f() throws an Ec2Error with this EC2 code whose message names each of
+// `names` (and, if given, venic's error class `code`).
+::testing::AssertionResult throws_ec2(const std::function<void()>& f, std::string_view aws,
+                                      const std::vector<std::string>& names, std::string_view code = {}) {
+  try {
+    f();
+  } catch (const Ec2Error& e) {
+    const std::string msg = e.what();
+    if (e.aws_code != aws)
+      return ::testing::AssertionFailure() << "aws_code " << e.aws_code << ", want " << aws << " (" << msg << ")";
+    if (!code.empty() && e.code != code)
+      return ::testing::AssertionFailure() << "code " << e.code << ", want " << code << " (" << msg << ")";
+    if (msg.empty()) return ::testing::AssertionFailure() << "no message";
+    for (const auto& n : names)
+      if (msg.find(n) == std::string::npos)
+        return ::testing::AssertionFailure() << "message '" << msg << "' does not name '" << n << "'";
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw something else than Ec2Error: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw (want " << aws << ")";
+}
+
+json tcp(int from, int to, const std::string& cidr) {
+  return {{"IpProtocol", "tcp"}, {"FromPort", from}, {"ToPort", to}, {"IpRanges", json::array({{{"CidrIp", cidr}}})}};
+}
+
+bool has_id_shape(const std::string& id, const std::string& prefix) {
+  return std::regex_match(id, std::regex(prefix + "-[0-9a-f]{17}"));
+}
+
+std::vector<std::string> ips_of(const json& eni) {
+  std::vector<std::string> out;
+  for (const auto& a : eni["PrivateIpAddresses"]) out.push_back(a["PrivateIpAddress"]);
+  return out;
+}
+
+// ---- the model alone ----------------------------------------------------------
+
+class Ec2ModelTest : public ::testing::Test {
+ protected:
+  // Runs an action; ENIs get VF ids 0, 1, 2...
+  json call(const std::string& action, const json& params) {
+    return m_.call(action, params, [this](const Eni& e) {
+      new_enis_.push_back(e.id);
+      return next_vf_++;
+    });
+  }
+  // The action is refused with this EC2 code, naming `names`, and the model
+  // is as it was.
+  ::testing::AssertionResult refused(const std::string& action, const json& params, std::string_view aws,
+                                     const std::vector<std::string>& names = {}, std::string_view code = {}) {
+    const json before = m_.to_json();
+    auto r = throws_ec2([&] { call(action, params); }, aws, names, code);
+    if (!r) return r << " [" << action << " " << params.dump() << "]";
+    if (m_.to_json() != before)
+      return ::testing::AssertionFailure()
+             << action << " failed but changed the model: " << before.dump() << " -> " << m_.to_json().dump();
+    return r;
+  }
+
+  std::string vpc(const std::string& cidr = "10.0.0.0/16") {
+    return call("CreateVpc", {{"CidrBlock", cidr}})["Vpc"]["VpcId"];
+  }
+  std::string subnet(const std::string& vpc_id, const std::string& cidr = "10.0.1.0/24",
+                     const std::string& az = "us-east-1a") {
+    return call("CreateSubnet",
+                {{"VpcId", vpc_id}, {"CidrBlock", cidr}, {"AvailabilityZone", az}})["Subnet"]["SubnetId"];
+  }
+  json eni(const std::string& subnet_id, json extra = json::object()) {
+    json p = {{"SubnetId", subnet_id}};
+    p.update(extra);
+    return call("CreateNetworkInterface", p)["NetworkInterface"];
+  }
+  json run(const std::string& type, const std::string& subnet_id, json extra = json::object()) {
+    json p = {{"InstanceType", type}, {"SubnetId", subnet_id}};
+    p.update(extra);
+    return call("RunInstances", p)["Instances"][0];
+  }
+  std::string attach(const std::string& eni_id, const std::string& inst, int index) {
+    return call("AttachNetworkInterface",
+                {{"NetworkInterfaceId", eni_id}, {"InstanceId", inst}, {"DeviceIndex", index}})["AttachmentId"];
+  }
+  void detach(const std::string& attachment) { call("DetachNetworkInterface", {{"AttachmentId", attachment}}); }
+  json describe_eni(const std::string& id) {
+    return call("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {id}}})["NetworkInterfaces"][0];
+  }
+  json describe_subnet(const std::string& id) { return call("DescribeSubnets", {{"SubnetIds", {id}}})["Subnets"][0]; }
+  json describe_instance(const std::string& id) {
+    return call("DescribeInstances", {{"InstanceIds", {id}}})["Reservations"][0]["Instances"][0];
+  }
+  json describe_group(const std::string& id) {
+    return call("DescribeSecurityGroups", {{"GroupIds", {id}}})["SecurityGroups"][0];
+  }
+  std::string default_group(const std::string& vpc_id) {
+    const json all = call("DescribeSecurityGroups", json::object())["SecurityGroups"];
+    for (const auto& g : all)
+      if (g["VpcId"] == vpc_id && g["GroupName"] == "default") return g["GroupId"];
+    ADD_FAILURE() << "VPC " << vpc_id << " has no default group";
+    return "";
+  }
+  std::string group(const std::string& vpc_id, const std::string& name) {
+    return call("CreateSecurityGroup",
+                {{"GroupName", name}, {"Description", name + " group"}, {"VpcId", vpc_id}})["GroupId"];
+  }
+  void stop(const std::string& inst) { call("StopInstances", {{"InstanceIds", {inst}}}); }
+  void start(const std::string& inst) { call("StartInstances", {{"InstanceIds", {inst}}}); }
+
+  Ec2Model m_{counter()};
+  uint16_t next_vf_ = 0;
+  std::vector<std::string> new_enis_;
+};
+
+// ---- VPCs -------------------------------------------------------------------
+
+TEST_F(Ec2ModelTest, CreateVpcTakesNetmasks16To28) {
+  EXPECT_TRUE(refused("CreateVpc", {{"CidrBlock", "10.0.0.0/15"}}, "InvalidVpc.Range", {"10.0.0.0/15"}));
+  EXPECT_TRUE(refused("CreateVpc", {{"CidrBlock", "10.0.0.0/29"}}, "InvalidVpc.Range", {"10.0.0.0/29"}));
+  EXPECT_TRUE(refused("CreateVpc", {{"CidrBlock", "10.0.0.0/8"}}, "InvalidVpc.Range", {"10.0.0.0/8"}));
+  // Not a network address, or not a CIDR at all.
+  EXPECT_TRUE(refused("CreateVpc", {{"CidrBlock", "10.0.0.1/16"}}, "InvalidVpc.Range", {"10.0.0.1/16"}));
+  EXPECT_TRUE(refused("CreateVpc", {{"CidrBlock", "ten/16"}}, "InvalidVpc.Range", {"ten/16"}));
+  EXPECT_TRUE(refused("CreateVpc", json::object(), "MissingParameter", {"CidrBlock"}, "invalid_params"));
+  EXPECT_TRUE(refused("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Colour", "red"}}, "UnknownParameter", {"Colour"}));
+
+  json v16 = call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}})["Vpc"];
+  EXPECT_TRUE(has_id_shape(v16["VpcId"], "vpc")) << v16.dump();
+  EXPECT_EQ(v16["CidrBlock"], "10.0.0.0/16");
+  EXPECT_EQ(v16["State"], "available");
+  EXPECT_EQ(v16["IsDefault"], false);
+  EXPECT_EQ(v16["Ipv6CidrBlockAssociationSet"], json::array());
+  json v28 = call("CreateVpc", {{"CidrBlock", "192.168.7.16/28"}, {"Ipv6CidrBlock", "2600:1f18:1::/56"}})["Vpc"];
+  EXPECT_EQ(v28["CidrBlock"], "192.168.7.16/28");
+  EXPECT_EQ(v28["Ipv6CidrBlockAssociationSet"], json::array({{{"Ipv6CidrBlock", "2600:1f18:1::/56"}}}));
+  EXPECT_EQ(call("DescribeVpcs", json::object())["Vpcs"].size(), 2u);
+}
+
+TEST_F(Ec2ModelTest, EveryVpcHasADefaultSecurityGroup) {
+  std::string a = vpc(), b = vpc("172.16.0.0/16");
+  std::string ga = default_group(a), gb = default_group(b);
+  ASSERT_NE(ga, "");
+  EXPECT_NE(ga, gb) << "each VPC has its own default group";
+  EXPECT_TRUE(has_id_shape(ga, "sg"));
+  json g = describe_group(ga);
+  EXPECT_EQ(g["GroupName"], "default");
+  EXPECT_EQ(g["VpcId"], a);
+  // All traffic from the group's own members in, everything out.
+  EXPECT_EQ(g["IpPermissions"], json::array({{{"IpProtocol", "-1"},
+                                              {"IpRanges", json::array()},
+                                              {"UserIdGroupPairs", json::array({{{"GroupId", ga}}})}}}));
+  EXPECT_EQ(g["IpPermissionsEgress"], json::array({{{"IpProtocol", "-1"},
+                                                    {"IpRanges", json::array({{{"CidrIp", "0.0.0.0/0"}}})},
+                                                    {"UserIdGroupPairs", json::array()}}}));
+  // An ENI created without groups is in it.
+  json e = eni(subnet(a));
+  EXPECT_EQ(e["Groups"], json::array({{{"GroupId", ga}, {"GroupName", "default"}}}));
+}
+
+// ---- subnets ----------------------------------------------------------------
+
+TEST_F(Ec2ModelTest, CreateSubnetMustLieInsideItsVpcWithoutOverlap) {
+  std::string v = vpc();
+  auto sub = [&](const std::string& cidr) {
+    return json{{"VpcId", v}, {"CidrBlock", cidr}, {"AvailabilityZone", "us-east-1a"}};
+  };
+  EXPECT_TRUE(refused("CreateSubnet", sub("10.1.0.0/24"), "InvalidSubnet.Range", {"10.1.0.0/24", "10.0.0.0/16"}));
+  EXPECT_TRUE(refused("CreateSubnet", sub("10.0.0.0/15"), "InvalidSubnet.Range", {"10.0.0.0/15"}));
+  EXPECT_TRUE(refused("CreateSubnet", sub("10.0.1.0/29"), "InvalidSubnet.Range", {"10.0.1.0/29"}));
+  EXPECT_TRUE(refused("CreateSubnet", sub("10.0.1.1/24"), "InvalidSubnet.Range", {"10.0.1.1/24"}));
+
+  json s = call("CreateSubnet", sub("10.0.1.0/24"))["Subnet"];
+  EXPECT_TRUE(has_id_shape(s["SubnetId"], "subnet")) << s.dump();
+  EXPECT_EQ(s["VpcId"], v);
+  EXPECT_EQ(s["CidrBlock"], "10.0.1.0/24");
+  EXPECT_EQ(s["AvailabilityZone"], "us-east-1a");
+  EXPECT_EQ(s["MapPublicIpOnLaunch"], false);
+  EXPECT_EQ(s["State"], "available");
+  // The same block, one inside it, one around it.
+  EXPECT_TRUE(refused("CreateSubnet", sub("10.0.1.0/24"), "InvalidSubnet.Conflict", {"10.0.1.0/24"}, "exists"));
+  EXPECT_TRUE(refused("CreateSubnet", sub("10.0.1.128/25"), "InvalidSubnet.Conflict", {"10.0.1.128/25"}));
+  EXPECT_TRUE(refused("CreateSubnet", sub("10.0.0.0/23"), "InvalidSubnet.Conflict", {"10.0.0.0/23"}));
+  // Its neighbours are fine, and so is the whole VPC block.
+  subnet(v, "10.0.2.0/24");
+  subnet(v, "10.0.0.0/24");
+  // Subnets of another VPC do not conflict.
+  std::string w = vpc("10.0.0.0/16");
+  subnet(w, "10.0.1.0/24");
+  EXPECT_EQ(call("DescribeSubnets", json::object())["Subnets"].size(), 4u);
+}
+
+TEST_F(Ec2ModelTest, CreateSubnetChecksTheAvailabilityZoneSyntax) {
+  std::string v = vpc();
+  int n = 1;
+  for (const char* az : {"useast1a", "us-east-1", "US-EAST-1A", "us-east-a", "", "us-east-1ab"}) {
+    json p = {{"VpcId", v}, {"CidrBlock", "10.0." + std::to_string(n++) + ".0/24"}, {"AvailabilityZone", az}};
+    EXPECT_TRUE(refused("CreateSubnet", p, "InvalidParameterValue", {std::string("(") + az + ")"})) << az;
+  }
+  EXPECT_TRUE(
+      refused("CreateSubnet", {{"VpcId", v}, {"CidrBlock", "10.0.1.0/24"}}, "MissingParameter", {"AvailabilityZone"}));
+  for (const char* az : {"us-east-1a", "eu-central-1b", "us-gov-west-1c", "ap-southeast-2z"})
+    EXPECT_EQ(describe_subnet(subnet(v, "10.0." + std::to_string(n++) + ".0/24", az))["AvailabilityZone"], az);
+}
+
+TEST_F(Ec2ModelTest, CreateSubnetInAnUnknownVpc) {
+  EXPECT_TRUE(
+      refused("CreateSubnet",
+              {{"VpcId", "vpc-0123456789abcdef0"}, {"CidrBlock", "10.0.1.0/24"}, {"AvailabilityZone", "us-east-1a"}},
+              "InvalidVpcID.NotFound", {"vpc-0123456789abcdef0"}, "not_found"));
+}
+
+TEST_F(Ec2ModelTest, AddressesStartAtDotFourAndTheLastIsReserved) {
+  std::string v = vpc();
+  std::string s = subnet(v, "10.0.1.0/24");
+  // 256 - 4 at the start - the broadcast address.
+  EXPECT_EQ(describe_subnet(s)["AvailableIpAddressCount"], 251);
+  json a = eni(s), b = eni(s, {{"SecondaryPrivateIpAddressCount", 2}});
+  EXPECT_EQ(a["PrivateIpAddress"], "10.0.1.4");
+  EXPECT_EQ(ips_of(b), (std::vector<std::string>{"10.0.1.5", "10.0.1.6", "10.0.1.7"}));
+  EXPECT_EQ(describe_subnet(s)["AvailableIpAddressCount"], 247);
+  for (const char* reserved : {"10.0.1.0", "10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.255"})
+    EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", s}, {"PrivateIpAddress", reserved}},
+                        "InvalidParameterValue", {reserved}))
+        << reserved;
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", s}, {"PrivateIpAddress", "10.0.2.9"}},
+                      "InvalidParameterValue", {"10.0.2.9"}));
+  EXPECT_EQ(eni(s, {{"PrivateIpAddress", "10.0.1.254"}})["PrivateIpAddress"], "10.0.1.254");
+
+  // A /28: .4 to .14, eleven addresses; the twelfth ENI finds none.
+  std::string small = subnet(v, "10.0.2.0/28");
+  EXPECT_EQ(describe_subnet(small)["AvailableIpAddressCount"], 11);
+  std::vector<std::string> got;
+  for (int i = 0; i < 11; i++) got.push_back(eni(small)["PrivateIpAddress"]);
+  EXPECT_EQ(got.front(), "10.0.2.4");
+  EXPECT_EQ(got.back(), "10.0.2.14");
+  EXPECT_EQ(describe_subnet(small)["AvailableIpAddressCount"], 0);
+  EXPECT_TRUE(
+      refused("CreateNetworkInterface", {{"SubnetId", small}}, "InsufficientFreeAddressesInSubnet", {small}, "limit"));
+}
+
+TEST_F(Ec2ModelTest, MapPublicIpOnLaunchDecidesAtLaunchOnly) {
+  std::string v = vpc();
+  std::string s = subnet(v);
+  json before = run("m5.large", s);
+  EXPECT_FALSE(before.contains("PublicIpAddress")) << before.dump();
+  EXPECT_FALSE(before["NetworkInterfaces"][0].contains("Association"));
+
+  EXPECT_EQ(call("ModifySubnetAttribute", {{"SubnetId", s}, {"MapPublicIpOnLaunch", {{"Value", true}}}}),
+            json::object());
+  EXPECT_EQ(describe_subnet(s)["MapPublicIpOnLaunch"], true);
+  // The earlier instance keeps having none.
+  EXPECT_FALSE(describe_instance(before["InstanceId"]).contains("PublicIpAddress"));
+  EXPECT_FALSE(describe_eni(before["NetworkInterfaces"][0]["NetworkInterfaceId"]).contains("Association"));
+
+  json pub = run("m5.large", s);
+  ASSERT_TRUE(pub.contains("PublicIpAddress")) << pub.dump();
+  const std::string ip = pub["PublicIpAddress"];
+  EXPECT_EQ(ip.rfind("203.0.113.", 0), 0u) << ip;  // TEST-NET-3, labels only
+  EXPECT_EQ(pub["NetworkInterfaces"][0]["Association"]["PublicIp"], ip);
+  json pub2 = run("m5.large", s);
+  EXPECT_NE(pub2["PublicIpAddress"], ip) << "every instance its own public address";
+
+  call("ModifySubnetAttribute", {{"SubnetId", s}, {"MapPublicIpOnLaunch", false}});
+  EXPECT_EQ(describe_subnet(s)["MapPublicIpOnLaunch"], false);
+  EXPECT_EQ(describe_instance(pub["InstanceId"])["PublicIpAddress"], ip) << "turning it off takes no address away";
+  EXPECT_FALSE(run("m5.large", s).contains("PublicIpAddress"));
+
+  EXPECT_TRUE(refused("ModifySubnetAttribute",
+                      {{"SubnetId", "subnet-0123456789abcdef0"}, {"MapPublicIpOnLaunch", {{"Value", true}}}},
+                      "InvalidSubnetID.NotFound", {"subnet-0123456789abcdef0"}));
+  EXPECT_TRUE(refused("ModifySubnetAttribute", {{"SubnetId", s}}, "MissingParameter", {"MapPublicIpOnLaunch"}));
+  EXPECT_TRUE(refused("ModifySubnetAttribute", {{"SubnetId", s}, {"MapPublicIpOnLaunch", {{"Value", "yes"}}}},
+                      "InvalidParameterValue", {"MapPublicIpOnLaunch"}));
+}
+
+// ---- security groups ----------------------------------------------------------
+
+TEST_F(Ec2ModelTest, SecurityGroupNamesAreUniquePerVpcAndDefaultIsReserved) {
+  std::string a = vpc(), b = vpc("10.1.0.0/16");
+  std::string web = group(a, "web");
+  EXPECT_TRUE(has_id_shape(web, "sg"));
+  json g = describe_group(web);
+  EXPECT_EQ(g["GroupName"], "web");
+  EXPECT_EQ(g["Description"], "web group");
+  EXPECT_EQ(g["VpcId"], a);
+  EXPECT_EQ(g["IpPermissions"], json::array()) << "a new group lets nothing in";
+  EXPECT_EQ(g["IpPermissionsEgress"], json::array({{{"IpProtocol", "-1"},
+                                                    {"IpRanges", json::array({{{"CidrIp", "0.0.0.0/0"}}})},
+                                                    {"UserIdGroupPairs", json::array()}}}));
+
+  EXPECT_TRUE(refused("CreateSecurityGroup", {{"GroupName", "web"}, {"Description", "again"}, {"VpcId", a}},
+                      "InvalidGroup.Duplicate", {"web", a}, "exists"));
+  EXPECT_NE(group(b, "web"), web) << "the same name in another VPC is another group";
+  EXPECT_TRUE(refused("CreateSecurityGroup", {{"GroupName", "default"}, {"Description", "x"}, {"VpcId", b}},
+                      "InvalidGroup.Reserved", {"default"}));
+  EXPECT_TRUE(refused("CreateSecurityGroup",
+                      {{"GroupName", "db"}, {"Description", "x"}, {"VpcId", "vpc-00000000000000bad"}},
+                      "InvalidVpcID.NotFound", {"vpc-00000000000000bad"}));
+  EXPECT_TRUE(refused("CreateSecurityGroup", {{"GroupName", "db"}, {"VpcId", a}}, "MissingParameter", {"Description"}));
+}
+
+TEST_F(Ec2ModelTest, AuthorizeChecksTheRuleShapes) {
+  std::string v = vpc();
+  std::string g = group(v, "web");
+  auto auth = [&](const json& perm) { return json{{"GroupId", g}, {"IpPermissions", json::array({perm})}}; };
+  const char* in = "AuthorizeSecurityGroupIngress";
+
+  EXPECT_EQ(call(in, auth(tcp(22, 22, "10.0.0.0/8"))), json({{"Return", true}}));
+  EXPECT_EQ(describe_group(g)["IpPermissions"], json::array({{{"IpProtocol", "tcp"},
+                                                              {"FromPort", 22},
+                                                              {"ToPort", 22},
+                                                              {"IpRanges", json::array({{{"CidrIp", "10.0.0.0/8"}}})},
+                                                              {"UserIdGroupPairs", json::array()}}}));
+
+  EXPECT_TRUE(
+      refused(in, auth({{"IpProtocol", "tcp"}, {"ToPort", 80}, {"IpRanges", json::array({{{"CidrIp", "0.0.0.0/0"}}})}}),
+              "MissingParameter", {"FromPort"}));
+  EXPECT_TRUE(refused(in, auth(tcp(0, 70000, "0.0.0.0/0")), "InvalidParameterValue", {"ToPort", "70000"}));
+  EXPECT_TRUE(refused(in, auth(tcp(-1, 80, "0.0.0.0/0")), "InvalidParameterValue", {"FromPort"}));
+  EXPECT_TRUE(refused(in, auth(tcp(90, 80, "0.0.0.0/0")), "InvalidParameterValue", {"FromPort", "ToPort"}));
+  json gre = tcp(0, 0, "0.0.0.0/0");
+  gre["IpProtocol"] = "gre";
+  EXPECT_TRUE(refused(in, auth(gre), "InvalidPermission.Malformed", {"gre"}));
+  EXPECT_TRUE(refused(in, auth({{"IpProtocol", "udp"}, {"FromPort", 53}, {"ToPort", 53}}), "MissingParameter",
+                      {"IpRanges", "UserIdGroupPairs"}));
+  EXPECT_TRUE(refused(in, auth(tcp(80, 80, "10.0.0.1/8")), "InvalidParameterValue", {"10.0.0.1/8"}));
+  EXPECT_TRUE(refused(in, {{"GroupId", g}, {"IpPermissions", json::array()}}, "MissingParameter", {"IpPermissions"}));
+  EXPECT_TRUE(refused(in,
+                      {{"GroupId", "sg-000000000000000ff"}, {"IpPermissions", json::array({tcp(1, 1, "0.0.0.0/0")})}},
+                      "InvalidGroup.NotFound", {"sg-000000000000000ff"}, "not_found"));
+  EXPECT_TRUE(refused(
+      in, auth({{"IpProtocol", "-1"}, {"UserIdGroupPairs", json::array({{{"GroupId", "sg-000000000000000ee"}}})}}),
+      "InvalidGroup.NotFound", {"sg-000000000000000ee"}));
+
+  // "all" is -1 (no ports); icmp without ports is every type and code; a
+  // peer group of the same VPC.
+  std::string dflt = default_group(v);
+  call(in, auth({{"IpProtocol", "all"}, {"UserIdGroupPairs", json::array({{{"GroupId", dflt}}})}}));
+  call(in, auth({{"IpProtocol", "icmp"}, {"IpRanges", json::array({{{"CidrIp", "192.168.0.0/16"}}})}}));
+  json rules = describe_group(g)["IpPermissions"];
+  ASSERT_EQ(rules.size(), 3u) << rules.dump();
+  EXPECT_EQ(rules[1], json({{"IpProtocol", "-1"},
+                            {"IpRanges", json::array()},
+                            {"UserIdGroupPairs", json::array({{{"GroupId", dflt}}})}}));
+  EXPECT_EQ(rules[2]["IpProtocol"], "icmp");
+  EXPECT_EQ(rules[2]["FromPort"], -1);
+  EXPECT_EQ(rules[2]["ToPort"], -1);
+
+  // Egress is its own list.
+  call("AuthorizeSecurityGroupEgress", auth(tcp(443, 443, "0.0.0.0/0")));
+  EXPECT_EQ(describe_group(g)["IpPermissionsEgress"].size(), 2u);
+  EXPECT_EQ(describe_group(g)["IpPermissions"].size(), 3u);
+}
+
+TEST_F(Ec2ModelTest, AuthorizeRefusesADuplicateRule) {
+  std::string v = vpc();
+  std::string g = group(v, "web");
+  const json once = {{"GroupId", g}, {"IpPermissions", json::array({tcp(80, 80, "0.0.0.0/0")})}};
+  call("AuthorizeSecurityGroupIngress", once);
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", once, "InvalidPermission.Duplicate", {g}, "exists"));
+  // The same rule the other way is not a duplicate.
+  call("AuthorizeSecurityGroupEgress", once);
+  // Twice in one request: refused, and the first is not kept either.
+  const json twice = {{"GroupId", g},
+                      {"IpPermissions", json::array({tcp(81, 81, "0.0.0.0/0"), tcp(81, 81, "0.0.0.0/0")})}};
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", twice, "InvalidPermission.Duplicate", {g}));
+  // A good rule followed by a bad one: nothing is added.
+  const json half = {{"GroupId", g},
+                     {"IpPermissions", json::array({tcp(82, 82, "0.0.0.0/0"), tcp(83, 82, "0.0.0.0/0")})}};
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", half, "InvalidParameterValue", {"FromPort"}));
+  EXPECT_EQ(describe_group(g)["IpPermissions"].size(), 1u);
+  // The default group's all-out rule exists already.
+  std::string dflt = default_group(v);
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupEgress",
+                      {{"GroupId", dflt},
+                       {"IpPermissions",
+                        json::array({{{"IpProtocol", "-1"}, {"IpRanges", json::array({{{"CidrIp", "0.0.0.0/0"}}})}}})}},
+                      "InvalidPermission.Duplicate", {dflt}));
+}
+
+TEST_F(Ec2ModelTest, SecurityGroupsOfAnotherVpcAreRefused) {
+  std::string a = vpc(), b = vpc("10.1.0.0/16");
+  std::string sa = subnet(a), foreign = group(b, "other"), mine = group(a, "mine");
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", sa}, {"Groups", {foreign}}}, "InvalidGroup.NotFound",
+                      {foreign, a}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", sa}, {"SecurityGroupIds", {foreign}}},
+                      "InvalidGroup.NotFound", {foreign}));
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress",
+                      {{"GroupId", mine},
+                       {"IpPermissions", json::array({{{"IpProtocol", "-1"},
+                                                       {"UserIdGroupPairs", json::array({{{"GroupId", foreign}}})}}})}},
+                      "InvalidGroup.NotFound", {foreign}));
+  json e = eni(sa, {{"Groups", {mine}}});
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute",
+                      {{"NetworkInterfaceId", e["NetworkInterfaceId"]}, {"Groups", {foreign}}}, "InvalidGroup.NotFound",
+                      {foreign}));
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", sa}, {"Groups", {"sg-0000000000000abcd"}}},
+                      "InvalidGroup.NotFound", {"sg-0000000000000abcd"}, "not_found"));
+  // Those of its own VPC are taken, in the order given.
+  json run1 = run("m5.large", sa, {{"SecurityGroupIds", {mine, default_group(a)}}});
+  EXPECT_EQ(run1["NetworkInterfaces"][0]["Groups"],
+            json::array({{{"GroupId", mine}, {"GroupName", "mine"}},
+                         {{"GroupId", default_group(a)}, {"GroupName", "default"}}}));
+}
+
+// ---- instances --------------------------------------------------------------
+
+TEST_F(Ec2ModelTest, RunInstancesGivesAPrimaryInterfaceAtDeviceIndexZero) {
+  std::string v = vpc();
+  std::string s = subnet(v, "10.0.1.0/24", "us-west-2b");
+  json r = call("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}});
+  ASSERT_EQ(r["Instances"].size(), 1u);
+  EXPECT_TRUE(has_id_shape(r["ReservationId"], "r")) << r.dump();
+  json in = r["Instances"][0];
+  EXPECT_TRUE(has_id_shape(in["InstanceId"], "i"));
+  EXPECT_EQ(in["InstanceType"], "m5.large");
+  EXPECT_EQ(in["State"], json({{"Code", 16}, {"Name", "running"}}));
+  EXPECT_EQ(in["SubnetId"], s);
+  EXPECT_EQ(in["VpcId"], v);
+  EXPECT_EQ(in["Placement"]["AvailabilityZone"], "us-west-2b");
+  EXPECT_EQ(in["VenicOwnerUid"], -1) << "root only by default";
+  ASSERT_EQ(in["NetworkInterfaces"].size(), 1u);
+  json nic = in["NetworkInterfaces"][0];
+  EXPECT_TRUE(has_id_shape(nic["NetworkInterfaceId"], "eni"));
+  EXPECT_EQ(nic["Description"], "Primary network interface");
+  EXPECT_EQ(nic["Status"], "in-use");
+  EXPECT_EQ(nic["InterfaceType"], "interface");
+  EXPECT_EQ(nic["Attachment"]["DeviceIndex"], 0);
+  EXPECT_EQ(nic["Attachment"]["InstanceId"], in["InstanceId"]);
+  EXPECT_EQ(nic["Attachment"]["Status"], "attached");
+  EXPECT_TRUE(has_id_shape(nic["Attachment"]["AttachmentId"], "eni-attach"));
+  EXPECT_EQ(nic["PrivateIpAddress"], "10.0.1.4");
+  EXPECT_EQ(in["PrivateIpAddress"], "10.0.1.4");
+  EXPECT_EQ(nic["AvailabilityZone"], "us-west-2b");
+  EXPECT_EQ(nic["VenicVfId"], 0);
+  EXPECT_EQ(nic["SourceDestCheck"], true);
+  const std::string mac = nic["MacAddress"];
+  EXPECT_TRUE(std::regex_match(mac, std::regex("0e(:[0-9a-f]{2}){5}"))) << mac;
+  // The model and Describe agree.
+  EXPECT_EQ(describe_instance(in["InstanceId"]), in);
+  EXPECT_EQ(describe_eni(nic["NetworkInterfaceId"]), nic);
+  // OwnerUid.
+  EXPECT_EQ(run("m5.large", s, {{"OwnerUid", 4242}})["VenicOwnerUid"], 4242);
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"OwnerUid", "bob"}},
+                      "InvalidParameterValue", {"OwnerUid"}));
+}
+
+TEST_F(Ec2ModelTest, RunInstancesRefusesUnknownTypesSubnetsAndPlacementGroups) {
+  std::string s = subnet(vpc());
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.huge"}, {"SubnetId", s}}, "InvalidParameterValue",
+                      {"m5.huge", "InstanceType"}));
+  EXPECT_TRUE(refused("RunInstances", {{"SubnetId", s}}, "MissingParameter", {"InstanceType"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", "subnet-0000000000000beef"}},
+                      "InvalidSubnetID.NotFound", {"subnet-0000000000000beef"}, "not_found"));
+  EXPECT_TRUE(refused("RunInstances",
+                      {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"Placement", {{"GroupName", "hpc"}}}},
+                      "InvalidPlacementGroup.Unknown", {"hpc"}, "not_found"));
+
+  json pg = call("CreatePlacementGroup", {{"GroupName", "hpc"}, {"Strategy", "cluster"}})["PlacementGroup"];
+  EXPECT_EQ(pg["GroupName"], "hpc");
+  EXPECT_EQ(pg["Strategy"], "cluster");
+  EXPECT_EQ(pg["State"], "available");
+  EXPECT_TRUE(has_id_shape(pg["GroupId"], "pg")) << pg.dump();
+  EXPECT_TRUE(refused("CreatePlacementGroup", {{"GroupName", "hpc"}, {"Strategy", "spread"}},
+                      "InvalidPlacementGroup.Duplicate", {"hpc"}, "exists"));
+  EXPECT_TRUE(refused("CreatePlacementGroup", {{"GroupName", "x"}, {"Strategy", "tight"}}, "InvalidParameterValue",
+                      {"tight", "Strategy"}));
+  EXPECT_EQ(run("c5n.18xlarge", s, {{"Placement", {{"GroupName", "hpc"}}}})["Placement"]["GroupName"], "hpc");
+}
+
+TEST_F(Ec2ModelTest, RunInstancesCount) {
+  std::string s = subnet(vpc());
+  json r = call("RunInstances", {{"InstanceType", "t3.micro"}, {"SubnetId", s}, {"MinCount", 1}, {"MaxCount", 3}});
+  ASSERT_EQ(r["Instances"].size(), 3u);
+  std::set<std::string> ids, ips, enis;
+  for (const auto& in : r["Instances"]) {
+    ids.insert(in["InstanceId"].get<std::string>());
+    ips.insert(in["PrivateIpAddress"].get<std::string>());
+    enis.insert(in["NetworkInterfaces"][0]["NetworkInterfaceId"].get<std::string>());
+  }
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ips, (std::set<std::string>{"10.0.1.4", "10.0.1.5", "10.0.1.6"}));
+  EXPECT_EQ(enis.size(), 3u);
+  // One reservation per call.
+  run("t3.micro", s);
+  json res = call("DescribeInstances", json::object())["Reservations"];
+  ASSERT_EQ(res.size(), 2u);
+  size_t three = res[0]["Instances"].size() == 3 ? 0 : 1;
+  EXPECT_EQ(res[three]["ReservationId"], r["ReservationId"]);
+  EXPECT_EQ(res[three]["Instances"].size(), 3u);
+  EXPECT_EQ(res[1 - three]["Instances"].size(), 1u);
+  // MinCount alone is also the maximum.
+  EXPECT_EQ(call("RunInstances", {{"InstanceType", "t3.micro"}, {"SubnetId", s}, {"MinCount", 2}})["Instances"].size(),
+            2u);
+
+  json p = {{"InstanceType", "t3.micro"}, {"SubnetId", s}};
+  json too_many = p;
+  too_many["MaxCount"] = 17;
+  EXPECT_TRUE(refused("RunInstances", too_many, "InvalidParameterValue", {"MaxCount", "17"}));
+  json zero = p;
+  zero["MinCount"] = 0;
+  EXPECT_TRUE(refused("RunInstances", zero, "InvalidParameterValue", {"MinCount"}));
+  json inverted = p;
+  inverted["MinCount"] = 3;
+  inverted["MaxCount"] = 2;
+  EXPECT_TRUE(refused("RunInstances", inverted, "InvalidParameterValue", {"MinCount", "MaxCount"}));
+  json two_at_one_ip = p;
+  two_at_one_ip["MaxCount"] = 2;
+  two_at_one_ip["PrivateIpAddress"] = "10.0.1.100";
+  EXPECT_TRUE(refused("RunInstances", two_at_one_ip, "InvalidParameterCombination", {"PrivateIpAddress"}));
+  json one = p;
+  one["PrivateIpAddress"] = "10.0.1.100";
+  EXPECT_EQ(call("RunInstances", one)["Instances"][0]["PrivateIpAddress"], "10.0.1.100");
+  EXPECT_TRUE(refused("RunInstances", one, "InvalidIPAddress.InUse", {"10.0.1.100"}));
+}
+
+TEST_F(Ec2ModelTest, RunInstancesWithAnEfaNeedsAnEfaType) {
+  std::string s = subnet(vpc());
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"NetworkInterfaceType", "efa"}},
+                      "InvalidParameterCombination", {"m5.large"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"NetworkInterfaceType", "ib"}},
+                      "InvalidParameterValue", {"ib"}));
+  json in = run("c5n.18xlarge", s, {{"NetworkInterfaceType", "efa"}});
+  EXPECT_EQ(in["NetworkInterfaces"][0]["InterfaceType"], "efa");
+  EXPECT_EQ(run("c5n.18xlarge", s)["NetworkInterfaces"][0]["InterfaceType"], "interface");
+}
+
+TEST_F(Ec2ModelTest, StopAndStartInstances) {
+  std::string s = subnet(vpc());
+  std::string i = run("m5.large", s)["InstanceId"];
+  json r = call("StopInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(r, json({{"StoppingInstances", json::array({{{"InstanceId", i},
+                                                         {"PreviousState", {{"Code", 16}, {"Name", "running"}}},
+                                                         {"CurrentState", {{"Code", 80}, {"Name", "stopped"}}}}})}}));
+  EXPECT_EQ(describe_instance(i)["State"], json({{"Code", 80}, {"Name", "stopped"}}));
+  r = call("StartInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(r["StartingInstances"][0]["PreviousState"]["Name"], "stopped");
+  EXPECT_EQ(r["StartingInstances"][0]["CurrentState"]["Name"], "running");
+  EXPECT_EQ(describe_instance(i)["State"]["Code"], 16);
+  // One unknown id fails the lot.
+  EXPECT_TRUE(refused("StopInstances", {{"InstanceIds", {i, "i-0000000000000dead"}}}, "InvalidInstanceID.NotFound",
+                      {"i-0000000000000dead"}, "not_found"));
+  EXPECT_EQ(describe_instance(i)["State"]["Name"], "running");
+  EXPECT_TRUE(refused("StopInstances", json::object(), "MissingParameter", {"InstanceIds"}));
+}
+
+// ---- attach and detach --------------------------------------------------------
+
+TEST_F(Ec2ModelTest, AttachRefusesDeviceIndexZeroAndUnknownIds) {
+  std::string s = subnet(vpc());
+  std::string i = run("m5.large", s)["InstanceId"];
+  std::string e = eni(s)["NetworkInterfaceId"];
+  auto p = [&](const std::string& eni_id, const std::string& inst, json index) {
+    return json{{"NetworkInterfaceId", eni_id}, {"InstanceId", inst}, {"DeviceIndex", index}};
+  };
+  EXPECT_TRUE(refused("AttachNetworkInterface", p(e, i, 0), "InvalidParameterValue", {"Device index 0"}));
+  EXPECT_TRUE(refused("AttachNetworkInterface", p(e, i, -1), "InvalidParameterValue", {"DeviceIndex"}));
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", e}, {"InstanceId", i}}, "MissingParameter",
+                      {"DeviceIndex"}));
+  EXPECT_TRUE(refused("AttachNetworkInterface", p("eni-0000000000000dead", i, 1), "InvalidNetworkInterfaceID.NotFound",
+                      {"eni-0000000000000dead"}, "not_found"));
+  EXPECT_TRUE(refused("AttachNetworkInterface", p(e, "i-0000000000000dead", 1), "InvalidInstanceID.NotFound",
+                      {"i-0000000000000dead"}, "not_found"));
+  std::string a = attach(e, i, 1);
+  EXPECT_TRUE(has_id_shape(a, "eni-attach")) << a;
+  json d = describe_eni(e);
+  EXPECT_EQ(d["Status"], "in-use");
+  EXPECT_EQ(d["Attachment"],
+            json({{"AttachmentId", a}, {"InstanceId", i}, {"DeviceIndex", 1}, {"Status", "attached"}}));
+  EXPECT_EQ(describe_instance(i)["NetworkInterfaces"].size(), 2u);
+}
+
+TEST_F(Ec2ModelTest, AttachNeedsTheSameAvailabilityZoneAndVpc) {
+  std::string v = vpc();
+  std::string sa = subnet(v, "10.0.1.0/24", "us-east-1a"), sb = subnet(v, "10.0.2.0/24", "us-east-1b");
+  std::string i = run("m5.large", sa)["InstanceId"];
+  std::string e = eni(sb)["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", e}, {"InstanceId", i}, {"DeviceIndex", 1}},
+                      "InvalidParameterCombination", {"us-east-1a", "us-east-1b"}, "invalid_params"));
+  // Same AZ, another VPC.
+  std::string w = vpc("10.1.0.0/16");
+  std::string other = eni(subnet(w, "10.1.1.0/24", "us-east-1a"))["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", other}, {"InstanceId", i}, {"DeviceIndex", 1}},
+                      "InvalidParameterCombination", {"VPC"}));
+  // Another subnet of the same AZ and VPC is fine.
+  std::string sa2 = subnet(v, "10.0.3.0/24", "us-east-1a");
+  attach(eni(sa2)["NetworkInterfaceId"], i, 1);
+}
+
+TEST_F(Ec2ModelTest, AttachRefusesAnInterfaceInUseAndATakenDeviceIndex) {
+  std::string s = subnet(vpc());
+  json a = run("m5.large", s), b = run("m5.large", s);
+  std::string ia = a["InstanceId"], ib = b["InstanceId"];
+  std::string e1 = eni(s)["NetworkInterfaceId"], e2 = eni(s)["NetworkInterfaceId"];
+  attach(e1, ia, 1);
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", e1}, {"InstanceId", ib}, {"DeviceIndex", 1}},
+                      "InvalidNetworkInterface.InUse", {e1}, "busy"));
+  std::string primary_b = b["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("AttachNetworkInterface",
+                      {{"NetworkInterfaceId", primary_b}, {"InstanceId", ia}, {"DeviceIndex", 2}},
+                      "InvalidNetworkInterface.InUse", {primary_b}));
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", e2}, {"InstanceId", ia}, {"DeviceIndex", 1}},
+                      "InvalidParameterValue", {ia, "device index '1'"}));
+  attach(e2, ia, 2);
+}
+
+TEST_F(Ec2ModelTest, AttachRespectsTheTypesInterfaceLimit) {
+  std::string s = subnet(vpc());
+  std::string nano = run("t3.nano", s)["InstanceId"];  // 2 interfaces
+  attach(eni(s)["NetworkInterfaceId"], nano, 1);
+  std::string third = eni(s)["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("AttachNetworkInterface",
+                      {{"NetworkInterfaceId", third}, {"InstanceId", nano}, {"DeviceIndex", 2}},
+                      "AttachmentLimitExceeded", {"t3.nano"}, "limit"));
+  std::string large = run("m5.large", s)["InstanceId"];  // 3 interfaces
+  attach(third, large, 1);
+  attach(eni(s)["NetworkInterfaceId"], large, 5);
+  EXPECT_TRUE(refused("AttachNetworkInterface",
+                      {{"NetworkInterfaceId", eni(s)["NetworkInterfaceId"]}, {"InstanceId", large}, {"DeviceIndex", 2}},
+                      "AttachmentLimitExceeded", {"m5.large"}));
+}
+
+TEST_F(Ec2ModelTest, AttachRespectsTheTypesAddressesPerInterface) {
+  std::string s = subnet(vpc());
+  std::string nano = run("t3.nano", s)["InstanceId"];  // 2 IPv4 per interface
+  std::string three = eni(s, {{"SecondaryPrivateIpAddressCount", 2}})["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("AttachNetworkInterface",
+                      {{"NetworkInterfaceId", three}, {"InstanceId", nano}, {"DeviceIndex", 1}},
+                      "PrivateIpAddressLimitExceeded", {"t3.nano", "3"}, "limit"));
+  std::string two = eni(s, {{"SecondaryPrivateIpAddressCount", 1}})["NetworkInterfaceId"];
+  attach(two, nano, 1);
+}
+
+TEST_F(Ec2ModelTest, EfaInterfacesNeedAnEfaTypeAndAStoppedInstance) {
+  std::string s = subnet(vpc());
+  json efa = eni(s, {{"InterfaceType", "efa"}});
+  EXPECT_EQ(efa["InterfaceType"], "efa");
+  std::string e = efa["NetworkInterfaceId"];
+  std::string m5 = run("m5.large", s)["InstanceId"];
+  stop(m5);
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", e}, {"InstanceId", m5}, {"DeviceIndex", 1}},
+                      "InvalidParameterCombination", {"m5.large"}));
+
+  std::string c5n = run("c5n.18xlarge", s)["InstanceId"];
+  const json p = {{"NetworkInterfaceId", e}, {"InstanceId", c5n}, {"DeviceIndex", 1}};
+  EXPECT_TRUE(refused("AttachNetworkInterface", p, "IncorrectInstanceState", {c5n}));
+  stop(c5n);
+  std::string a = call("AttachNetworkInterface", p)["AttachmentId"];
+  start(c5n);
+  EXPECT_TRUE(refused("DetachNetworkInterface", {{"AttachmentId", a}}, "IncorrectInstanceState", {c5n}));
+  stop(c5n);
+  detach(a);
+  EXPECT_EQ(describe_eni(e)["Status"], "available");
+  EXPECT_TRUE(
+      refused("CreateNetworkInterface", {{"SubnetId", s}, {"InterfaceType", "ib"}}, "InvalidParameterValue", {"ib"}));
+}
+
+TEST_F(Ec2ModelTest, DetachRefusesThePrimaryAndUnknownAttachments) {
+  std::string s = subnet(vpc());
+  json in = run("m5.large", s);
+  std::string i = in["InstanceId"];
+  std::string primary = in["NetworkInterfaces"][0]["Attachment"]["AttachmentId"];
+  EXPECT_TRUE(
+      refused("DetachNetworkInterface", {{"AttachmentId", primary}}, "OperationNotPermitted", {"device index 0", i}));
+  EXPECT_TRUE(
+      refused("DetachNetworkInterface", {{"AttachmentId", primary}, {"Force", true}}, "OperationNotPermitted", {i}));
+  EXPECT_TRUE(refused("DetachNetworkInterface", {{"AttachmentId", "eni-attach-0000000000000dead"}},
+                      "InvalidAttachmentID.NotFound", {"eni-attach-0000000000000dead"}, "not_found"));
+  EXPECT_TRUE(refused("DetachNetworkInterface", json::object(), "MissingParameter", {"AttachmentId"}));
+  std::string e = eni(s)["NetworkInterfaceId"];
+  std::string a = attach(e, i, 1);
+  detach(a);
+  EXPECT_FALSE(describe_eni(e).contains("Attachment"));
+  EXPECT_EQ(describe_instance(i)["NetworkInterfaces"].size(), 1u);
+  // An attachment is gone once detached.
+  EXPECT_TRUE(refused("DetachNetworkInterface", {{"AttachmentId", a}}, "InvalidAttachmentID.NotFound", {a}));
+  // Its device index is free again.
+  attach(e, i, 1);
+}
+
+TEST_F(Ec2ModelTest, AnInterfaceKeepsItsAttributesFromOneInstanceToTheNext) {
+  std::string v = vpc();
+  std::string s = subnet(v);
+  std::string web = group(v, "web");
+  std::string ia = run("m5.large", s)["InstanceId"], ib = run("c5.large", s)["InstanceId"];
+  json e = eni(s, {{"SecondaryPrivateIpAddressCount", 2}, {"Groups", {web}}, {"Description", "floating"}});
+  std::string id = e["NetworkInterfaceId"];
+  call("ModifyNetworkInterfaceAttribute", {{"NetworkInterfaceId", id}, {"SourceDestCheck", {{"Value", false}}}});
+  json before = describe_eni(id);
+
+  std::string a1 = attach(id, ia, 1);
+  detach(a1);
+  std::string a2 = attach(id, ib, 2);
+  EXPECT_NE(a1, a2) << "every attachment has its own id";
+  json after = describe_eni(id);
+  for (const char* k : {"MacAddress", "PrivateIpAddress", "PrivateIpAddresses", "Groups", "SourceDestCheck",
+                        "Description", "VenicVfId", "SubnetId"})
+    EXPECT_EQ(after[k], before[k]) << k;
+  EXPECT_EQ(after["Attachment"]["InstanceId"], ib);
+  EXPECT_EQ(after["Attachment"]["DeviceIndex"], 2);
+  EXPECT_EQ(describe_instance(ia)["NetworkInterfaces"].size(), 1u);
+  EXPECT_EQ(describe_instance(ib)["NetworkInterfaces"].size(), 2u);
+}
+
+// ---- ENIs ---------------------------------------------------------------------
+
+TEST_F(Ec2ModelTest, CreateNetworkInterfaceTakesExplicitAddresses) {
+  std::string v = vpc();
+  std::string s = subnet(v);
+  json e = eni(s, {{"PrivateIpAddresses", json::array({{{"PrivateIpAddress", "10.0.1.20"}, {"Primary", true}},
+                                                       {{"PrivateIpAddress", "10.0.1.21"}, {"Primary", false}}})},
+                   {"SecondaryPrivateIpAddressCount", 1},
+                   {"Description", "db"}});
+  EXPECT_EQ(e["PrivateIpAddress"], "10.0.1.20");
+  EXPECT_EQ(e["PrivateIpAddresses"], json::array({{{"PrivateIpAddress", "10.0.1.20"}, {"Primary", true}},
+                                                  {{"PrivateIpAddress", "10.0.1.21"}, {"Primary", false}},
+                                                  {{"PrivateIpAddress", "10.0.1.4"}, {"Primary", false}}}));
+  EXPECT_EQ(e["Description"], "db");
+  EXPECT_EQ(e["Status"], "available");
+  EXPECT_EQ(e["VpcId"], v);
+  EXPECT_EQ(e["SourceDestCheck"], true);
+  EXPECT_EQ(e["Ipv6Addresses"], json::array());
+  EXPECT_FALSE(e.contains("Attachment"));
+  EXPECT_EQ(e["VenicVfId"], 0);
+  EXPECT_EQ(new_enis_, std::vector<std::string>{e["NetworkInterfaceId"]}) << "new_eni was called for it";
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", s}, {"PrivateIpAddress", "10.0.1.21"}},
+                      "InvalidIPAddress.InUse", {"10.0.1.21"}, "exists"));
+  EXPECT_TRUE(refused("CreateNetworkInterface",
+                      {{"SubnetId", s},
+                       {"PrivateIpAddresses", json::array({{{"PrivateIpAddress", "10.0.1.30"}, {"Primary", true}},
+                                                           {{"PrivateIpAddress", "10.0.1.31"}, {"Primary", true}}})}},
+                      "InvalidParameterValue", {"primary"}));
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", s}, {"PrivateIpAddress", "10.0.1.300"}},
+                      "InvalidParameterValue", {"10.0.1.300"}));
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", "subnet-0000000000000dead"}}, "InvalidSubnetID.NotFound",
+                      {"subnet-0000000000000dead"}));
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", s}, {"SecondaryPrivateIpAddressCount", 50}},
+                      "InvalidParameterValue", {"SecondaryPrivateIpAddressCount"}));
+  // Every ENI a MAC of its own.
+  std::set<std::string> macs;
+  for (int n = 0; n < 20; n++) macs.insert(eni(s)["MacAddress"].get<std::string>());
+  EXPECT_EQ(macs.size(), 20u);
+}
+
+TEST_F(Ec2ModelTest, AssignPrivateIpAddresses) {
+  std::string s = subnet(vpc());
+  std::string other = eni(s)["NetworkInterfaceId"];  // 10.0.1.4
+  std::string e = eni(s)["NetworkInterfaceId"];      // 10.0.1.5
+  json r =
+      call("AssignPrivateIpAddresses", {{"NetworkInterfaceId", e}, {"PrivateIpAddresses", {"10.0.1.50", "10.0.1.51"}}});
+  EXPECT_EQ(r, json({{"NetworkInterfaceId", e},
+                     {"AssignedPrivateIpAddresses",
+                      json::array({{{"PrivateIpAddress", "10.0.1.50"}}, {{"PrivateIpAddress", "10.0.1.51"}}})}}));
+  r = call("AssignPrivateIpAddresses", {{"NetworkInterfaceId", e}, {"SecondaryPrivateIpAddressCount", 2}});
+  EXPECT_EQ(r["AssignedPrivateIpAddresses"],
+            json::array({{{"PrivateIpAddress", "10.0.1.6"}}, {{"PrivateIpAddress", "10.0.1.7"}}}));
+  EXPECT_EQ(ips_of(describe_eni(e)),
+            (std::vector<std::string>{"10.0.1.5", "10.0.1.50", "10.0.1.51", "10.0.1.6", "10.0.1.7"}));
+
+  auto by_list = [&](std::vector<std::string> ips) {
+    return json{{"NetworkInterfaceId", e}, {"PrivateIpAddresses", ips}};
+  };
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", by_list({"10.0.1.4"}), "InvalidIPAddress.InUse", {"10.0.1.4"}));
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", by_list({"10.0.1.51"}), "InvalidIPAddress.InUse", {"10.0.1.51"}));
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", by_list({"10.0.1.60", "10.0.1.60"}), "InvalidIPAddress.InUse",
+                      {"10.0.1.60"}));
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", by_list({"10.0.2.9"}), "InvalidParameterValue", {"10.0.2.9"}));
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", by_list({"10.0.1.2"}), "InvalidParameterValue", {"10.0.1.2"}));
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", by_list({"10.0.1.255"}), "InvalidParameterValue", {"10.0.1.255"}));
+  // A good address then a bad one: neither is assigned.
+  EXPECT_TRUE(
+      refused("AssignPrivateIpAddresses", by_list({"10.0.1.70", "10.0.1.4"}), "InvalidIPAddress.InUse", {"10.0.1.4"}));
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", {{"NetworkInterfaceId", e}}, "InvalidParameterCombination",
+                      {"PrivateIpAddresses", "SecondaryPrivateIpAddressCount"}));
+  json both = by_list({"10.0.1.80"});
+  both["SecondaryPrivateIpAddressCount"] = 1;
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", both, "InvalidParameterCombination", {"PrivateIpAddresses"}));
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses",
+                      {{"NetworkInterfaceId", "eni-0000000000000dead"}, {"SecondaryPrivateIpAddressCount", 1}},
+                      "InvalidNetworkInterfaceID.NotFound", {"eni-0000000000000dead"}));
+  EXPECT_EQ(describe_eni(other)["PrivateIpAddresses"].size(), 1u);
+}
+
+TEST_F(Ec2ModelTest, AssignPrivateIpAddressesRespectsTheLimits) {
+  std::string s = subnet(vpc());
+  // Detached: EC2's largest figure, 50 addresses.
+  std::string e = eni(s)["NetworkInterfaceId"];
+  call("AssignPrivateIpAddresses", {{"NetworkInterfaceId", e}, {"SecondaryPrivateIpAddressCount", 49}});
+  EXPECT_EQ(describe_eni(e)["PrivateIpAddresses"].size(), 50u);
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses", {{"NetworkInterfaceId", e}, {"SecondaryPrivateIpAddressCount", 1}},
+                      "PrivateIpAddressLimitExceeded", {"51", "50"}, "limit"));
+  // Attached: the instance type's (t3.nano: 2 per interface).
+  json nano = run("t3.nano", s);
+  std::string primary = nano["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  call("AssignPrivateIpAddresses", {{"NetworkInterfaceId", primary}, {"SecondaryPrivateIpAddressCount", 1}});
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses",
+                      {{"NetworkInterfaceId", primary}, {"PrivateIpAddresses", {"10.0.1.200"}}},
+                      "PrivateIpAddressLimitExceeded", {"t3.nano", "3"}));
+  std::string second = eni(s)["NetworkInterfaceId"];
+  attach(second, nano["InstanceId"], 1);
+  EXPECT_TRUE(refused("AssignPrivateIpAddresses",
+                      {{"NetworkInterfaceId", second}, {"SecondaryPrivateIpAddressCount", 2}},
+                      "PrivateIpAddressLimitExceeded", {"t3.nano"}));
+  call("AssignPrivateIpAddresses", {{"NetworkInterfaceId", second}, {"SecondaryPrivateIpAddressCount", 1}});
+}
+
+TEST_F(Ec2ModelTest, ModifyNetworkInterfaceAttribute) {
+  std::string v = vpc();
+  std::string s = subnet(v);
+  std::string web = group(v, "web"), db = group(v, "db");
+  std::string e = eni(s)["NetworkInterfaceId"];
+  auto modify = [&](const char* k, json value) {
+    return call("ModifyNetworkInterfaceAttribute", {{"NetworkInterfaceId", e}, {k, value}});
+  };
+  EXPECT_EQ(modify("SourceDestCheck", {{"Value", false}}), json::object());
+  EXPECT_EQ(describe_eni(e)["SourceDestCheck"], false);
+  modify("SourceDestCheck", true);  // the bare form too
+  EXPECT_EQ(describe_eni(e)["SourceDestCheck"], true);
+  modify("Description", {{"Value", "the db's"}});
+  EXPECT_EQ(describe_eni(e)["Description"], "the db's");
+  modify("Groups", {web, db});
+  EXPECT_EQ(describe_eni(e)["Groups"],
+            json::array({{{"GroupId", web}, {"GroupName", "web"}}, {{"GroupId", db}, {"GroupName", "db"}}}));
+
+  auto p = [&](json extra) {
+    json q = {{"NetworkInterfaceId", e}};
+    q.update(extra);
+    return q;
+  };
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute",
+                      p({{"SourceDestCheck", false}, {"Description", {{"Value", "x"}}}}), "InvalidParameterCombination",
+                      {"SourceDestCheck", "Description", "Groups"}));
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute", p(json::object()), "InvalidParameterCombination",
+                      {"SourceDestCheck"}));
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute", p({{"SourceDestCheck", {{"Value", "no"}}}}),
+                      "InvalidParameterValue", {"SourceDestCheck"}));
+  EXPECT_TRUE(
+      refused("ModifyNetworkInterfaceAttribute", p({{"Groups", json::array()}}), "InvalidParameterValue", {"Groups"}));
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute", p({{"Groups", {"sg-0000000000000dead"}}}),
+                      "InvalidGroup.NotFound", {"sg-0000000000000dead"}));
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute", p({{"Description", {{"Value", 7}}}}), "InvalidParameterValue",
+                      {"Description"}));
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute",
+                      {{"NetworkInterfaceId", "eni-0000000000000dead"}, {"SourceDestCheck", false}},
+                      "InvalidNetworkInterfaceID.NotFound", {"eni-0000000000000dead"}));
+}
+
+TEST_F(Ec2ModelTest, DeleteNetworkInterfaceOnlyWhenDetached) {
+  std::string s = subnet(vpc());
+  json in = run("m5.large", s);
+  std::string primary = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("DeleteNetworkInterface", {{"NetworkInterfaceId", primary}}, "InvalidNetworkInterface.InUse",
+                      {primary}, "busy"));
+  json e = eni(s, {{"SecondaryPrivateIpAddressCount", 3}});
+  std::string id = e["NetworkInterfaceId"];
+  EXPECT_EQ(describe_subnet(s)["AvailableIpAddressCount"], 251 - 1 - 4);
+  std::string a = attach(id, in["InstanceId"], 1);
+  EXPECT_TRUE(refused("DeleteNetworkInterface", {{"NetworkInterfaceId", id}}, "InvalidNetworkInterface.InUse", {id}));
+  detach(a);
+  EXPECT_EQ(call("DeleteNetworkInterface", {{"NetworkInterfaceId", id}}), json::object());
+  EXPECT_EQ(describe_subnet(s)["AvailableIpAddressCount"], 250) << "its addresses are free again";
+  EXPECT_TRUE(refused("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {id}}},
+                      "InvalidNetworkInterfaceID.NotFound", {id}));
+  EXPECT_TRUE(refused("DeleteNetworkInterface", {{"NetworkInterfaceId", id}}, "InvalidNetworkInterfaceID.NotFound",
+                      {id}, "not_found"));
+  EXPECT_EQ(m_.eni_by_vf(e["VenicVfId"].get<uint16_t>()), nullptr);
+  // An address it had can be taken again.
+  EXPECT_EQ(eni(s, {{"PrivateIpAddress", e["PrivateIpAddress"]}})["PrivateIpAddress"], e["PrivateIpAddress"]);
+}
+
+// ---- describe -------------------------------------------------------------------
+
+TEST_F(Ec2ModelTest, DescribeWithAndWithoutIds) {
+  std::string v1 = vpc(), v2 = vpc("10.1.0.0/16");
+  std::string s1 = subnet(v1), s2 = subnet(v2, "10.1.1.0/24");
+  std::string g = group(v1, "web");
+  call("CreatePlacementGroup", {{"GroupName", "p1"}, {"Strategy", "spread"}});
+  call("CreatePlacementGroup", {{"GroupName", "p2"}, {"Strategy", "partition"}});
+  std::string i1 = run("m5.large", s1)["InstanceId"], i2 = run("m5.large", s2)["InstanceId"];
+  std::string e = eni(s1)["NetworkInterfaceId"];
+
+  EXPECT_EQ(call("DescribeVpcs", json::object())["Vpcs"].size(), 2u);
+  json one = call("DescribeVpcs", {{"VpcIds", {v2}}})["Vpcs"];
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["VpcId"], v2);
+  EXPECT_EQ(call("DescribeSubnets", json::object())["Subnets"].size(), 2u);
+  EXPECT_EQ(call("DescribeSubnets", {{"SubnetIds", {s2, s1}}})["Subnets"][0]["SubnetId"], s2) << "in the order asked";
+  EXPECT_EQ(call("DescribeSecurityGroups", json::object())["SecurityGroups"].size(), 3u);  // 2 defaults + web
+  EXPECT_EQ(call("DescribeSecurityGroups", {{"GroupIds", {g}}})["SecurityGroups"][0]["GroupName"], "web");
+  EXPECT_EQ(call("DescribePlacementGroups", json::object())["PlacementGroups"].size(), 2u);
+  json pg = call("DescribePlacementGroups", {{"GroupNames", {"p2"}}})["PlacementGroups"];
+  ASSERT_EQ(pg.size(), 1u);
+  EXPECT_EQ(pg[0]["Strategy"], "partition");
+  EXPECT_EQ(call("DescribeNetworkInterfaces", json::object())["NetworkInterfaces"].size(), 3u);
+  EXPECT_EQ(call("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {e}}})["NetworkInterfaces"].size(), 1u);
+  EXPECT_EQ(call("DescribeInstances", json::object())["Reservations"].size(), 2u);
+  json res = call("DescribeInstances", {{"InstanceIds", {i2}}})["Reservations"];
+  ASSERT_EQ(res.size(), 1u);
+  ASSERT_EQ(res[0]["Instances"].size(), 1u);
+  EXPECT_EQ(res[0]["Instances"][0]["InstanceId"], i2);
+  (void)i1;
+
+  const std::string bad = "0000000000000dead";
+  EXPECT_TRUE(
+      refused("DescribeVpcs", {{"VpcIds", {v1, "vpc-" + bad}}}, "InvalidVpcID.NotFound", {"vpc-" + bad}, "not_found"));
+  EXPECT_TRUE(
+      refused("DescribeSubnets", {{"SubnetIds", {"subnet-" + bad}}}, "InvalidSubnetID.NotFound", {"subnet-" + bad}));
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"GroupIds", {"sg-" + bad}}}, "InvalidGroup.NotFound", {"sg-" + bad}));
+  EXPECT_TRUE(refused("DescribePlacementGroups", {{"GroupNames", {"p9"}}}, "InvalidPlacementGroup.Unknown", {"p9"}));
+  EXPECT_TRUE(refused("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {"eni-" + bad}}},
+                      "InvalidNetworkInterfaceID.NotFound", {"eni-" + bad}));
+  EXPECT_TRUE(
+      refused("DescribeInstances", {{"InstanceIds", {"i-" + bad}}}, "InvalidInstanceID.NotFound", {"i-" + bad}));
+  EXPECT_TRUE(refused("DescribeVpcs", {{"VpcIds", v1}}, "InvalidParameterValue", {"VpcIds"}));
+  EXPECT_TRUE(refused("DescribeVpcs", {{"SubnetIds", {s1}}}, "UnknownParameter", {"SubnetIds"}));
+}
+
+TEST_F(Ec2ModelTest, DescribeInstanceTypesHasEc2sFigures) {
+  json all = call("DescribeInstanceTypes", json::object())["InstanceTypes"];
+  EXPECT_EQ(all.size(), instance_types().size());
+  json c5n = call("DescribeInstanceTypes", {{"InstanceTypes", {"c5n.18xlarge"}}})["InstanceTypes"];
+  ASSERT_EQ(c5n.size(), 1u);
+  EXPECT_EQ(c5n[0]["InstanceType"], "c5n.18xlarge");
+  const json& n = c5n[0]["NetworkInfo"];
+  EXPECT_EQ(n["MaximumNetworkInterfaces"], 15);
+  EXPECT_EQ(n["Ipv4AddressesPerInterface"], 50);
+  EXPECT_EQ(n["Ipv6AddressesPerInterface"], 50);
+  EXPECT_EQ(n["EfaSupported"], true);
+  EXPECT_EQ(n["NetworkPerformance"], "100 Gigabit");
+  EXPECT_EQ(n["BaselineBandwidthInGbps"], 100.0);
+  EXPECT_TRUE(c5n[0]["VenicPpsAllowance"].is_number_unsigned());
+
+  json two = call("DescribeInstanceTypes", {{"InstanceTypes", {"t3.nano", "m5.large"}}})["InstanceTypes"];
+  ASSERT_EQ(two.size(), 2u);
+  for (const auto& t : two) {
+    if (t["InstanceType"] == "t3.nano") {
+      EXPECT_EQ(t["NetworkInfo"]["MaximumNetworkInterfaces"], 2);
+      EXPECT_EQ(t["NetworkInfo"]["Ipv4AddressesPerInterface"], 2);
+      EXPECT_EQ(t["NetworkInfo"]["EfaSupported"], false);
+    } else {
+      EXPECT_EQ(t["InstanceType"], "m5.large");
+      EXPECT_EQ(t["NetworkInfo"]["MaximumNetworkInterfaces"], 3);
+      EXPECT_EQ(t["NetworkInfo"]["Ipv4AddressesPerInterface"], 10);
+      EXPECT_EQ(t["NetworkInfo"]["BaselineBandwidthInGbps"], 0.75);
+      EXPECT_EQ(t["NetworkInfo"]["PeakBandwidthInGbps"], 10.0);
+      EXPECT_EQ(t["NetworkInfo"]["NetworkPerformance"], "Up to 10 Gigabit");
+      EXPECT_EQ(t["NetworkInfo"]["EfaSupported"], false);
+    }
+  }
+  // The table the model enforces is the one it describes.
+  const InstanceType* nano = find_instance_type("t3.nano");
+  ASSERT_NE(nano, nullptr);
+  EXPECT_EQ(nano->max_enis, 2u);
+  EXPECT_EQ(find_instance_type("t3.huge"), nullptr);
+  // An unknown type is refused, named.  (EC2 answers InvalidInstanceType here;
+  // see the report: the model says InvalidParameterValue.)
+  try {
+    call("DescribeInstanceTypes", {{"InstanceTypes", {"t3.huge"}}});
+    ADD_FAILURE() << "an unknown instance type was described";
+  } catch (const Ec2Error& e) {
+    EXPECT_NE(std::string(e.what()).find("t3.huge"), std::string::npos) << e.what();
+    EXPECT_EQ(e.code, "invalid_params");
+  }
+}
+
+// ---- atomicity and persistence ------------------------------------------------
+
+TEST_F(Ec2ModelTest, AFailedActionChangesNothing) {
+  std::string v = vpc();
+  std::string small = subnet(v, "10.0.2.0/28");  // eleven addresses
+  // The twelfth instance finds no address: none of the eleven stays.
+  const json before = m_.to_json();
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "t3.micro"}, {"SubnetId", small}, {"MaxCount", 12}},
+                      "InsufficientFreeAddressesInSubnet", {small}));
+  EXPECT_EQ(new_enis_.size(), 11u) << "new_eni ran for the eleven that fit";
+  EXPECT_EQ(m_.to_json(), before);
+  EXPECT_TRUE(m_.enis().empty());
+  EXPECT_EQ(call("DescribeInstances", json::object())["Reservations"], json::array());
+  EXPECT_EQ(describe_subnet(small)["AvailableIpAddressCount"], 11);
+
+  // new_eni may throw: the exception goes through, the model stays.
+  auto throwing = [](const Eni&) -> uint16_t { throw std::runtime_error("no VF for you"); };
+  EXPECT_THROW(m_.call("CreateNetworkInterface", {{"SubnetId", small}}, throwing), std::runtime_error);
+  EXPECT_THROW(m_.call("RunInstances", {{"InstanceType", "t3.micro"}, {"SubnetId", small}}, throwing),
+               std::runtime_error);
+  EXPECT_EQ(m_.to_json(), before);
+
+  // Unknown actions and non-object params.
+  EXPECT_TRUE(refused("LaunchRocket", json::object(), "InvalidAction", {"LaunchRocket"}, "unknown_method"));
+  EXPECT_TRUE(refused("DescribeRockets", json::object(), "InvalidAction", {"DescribeRockets"}));
+  EXPECT_TRUE(refused("CreateVpc", json::array(), "InvalidParameterValue", {"object"}));
+}
+
+TEST_F(Ec2ModelTest, ToJsonAndLoadRoundTrip) {
+  std::string v =
+      call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:1::/56"}})["Vpc"]["VpcId"];
+  std::string sa = subnet(v, "10.0.1.0/24", "us-east-1a"), sb = subnet(v, "10.0.2.0/24", "us-east-1b");
+  call("ModifySubnetAttribute", {{"SubnetId", sb}, {"MapPublicIpOnLaunch", {{"Value", true}}}});
+  std::string web = group(v, "web");
+  call("AuthorizeSecurityGroupIngress",
+       {{"GroupId", web},
+        {"IpPermissions",
+         json::array({tcp(80, 443, "0.0.0.0/0"),
+                      {{"IpProtocol", "icmp"}, {"IpRanges", json::array({{{"CidrIp", "10.0.0.0/8"}}})}},
+                      {{"IpProtocol", "-1"}, {"UserIdGroupPairs", json::array({{{"GroupId", web}}})}}})}});
+  call("AuthorizeSecurityGroupEgress",
+       {{"GroupId", web}, {"IpPermissions", json::array({tcp(5432, 5432, "10.0.2.0/24")})}});
+  call("CreatePlacementGroup", {{"GroupName", "hpc"}, {"Strategy", "cluster"}});
+  json a = run("c5n.18xlarge", sa,
+               {{"Placement", {{"GroupName", "hpc"}}}, {"OwnerUid", 1000}, {"NetworkInterfaceType", "efa"}});
+  json b = run("m5.large", sb, {{"SecurityGroupIds", {web}}});
+  stop(a["InstanceId"]);
+  json e = eni(sa, {{"SecondaryPrivateIpAddressCount", 3}, {"Description", "floating"}, {"Groups", {web}}});
+  call("ModifyNetworkInterfaceAttribute",
+       {{"NetworkInterfaceId", e["NetworkInterfaceId"]}, {"SourceDestCheck", false}});
+  attach(e["NetworkInterfaceId"], a["InstanceId"], 3);
+  eni(sb);  // detached, with a public address
+
+  const json saved = m_.to_json();
+  Ec2Model copy{counter(5000)};
+  copy.load(saved);
+  EXPECT_EQ(copy.to_json(), saved);
+  auto none = [](const Eni&) -> uint16_t { return 99; };
+  for (const char* d : {"DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups", "DescribePlacementGroups",
+                        "DescribeInstances", "DescribeNetworkInterfaces"})
+    EXPECT_EQ(copy.call(d, json::object(), none), call(d, json::object())) << d;
+  // The load survives a trip through text, as in the state file.
+  Ec2Model from_text{counter(6000)};
+  from_text.load(json::parse(saved.dump()));
+  EXPECT_EQ(from_text.to_json(), saved);
+  // And the copy goes on from there: a new public address is a new one.
+  json next = copy.call("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", sb}}, none)["Instances"][0];
+  EXPECT_NE(next["PublicIpAddress"], b["PublicIpAddress"]);
+  EXPECT_EQ(next["PrivateIpAddress"], "10.0.2.6") << next.dump();
+}
+
+TEST_F(Ec2ModelTest, LoadingACorruptDocumentThrowsAndKeepsTheModel) {
+  std::string s = subnet(vpc());
+  run("m5.large", s);
+  const json good = m_.to_json();
+  std::vector<json> bad = {json("garbage"), json::array(), json::object(), json({{"vpcs", 5}})};
+  auto broken = [&](const std::function<void(json&)>& f) {
+    json j = good;
+    f(j);
+    bad.push_back(j);
+  };
+  broken([](json& j) { j.erase("enis"); });
+  broken([](json& j) { j.erase("next_public"); });
+  broken([](json& j) { j["vpcs"][0]["cidr"] = "10.0.0.1/16"; });
+  broken([](json& j) { j["subnets"][0]["cidr"] = 7; });
+  broken([](json& j) { j["enis"][0]["mac"] = "not a mac"; });
+  broken([](json& j) { j["enis"][0]["ip"] = "10.0.1"; });
+  broken([](json& j) { j["enis"][0]["subnet"] = "subnet-0000000000000dead"; });
+  broken([](json& j) { j["enis"][0]["src_dst_check"] = "yes"; });
+  broken([](json& j) { j["instances"][0]["type"] = "m5.huge"; });
+  broken([](json& j) { j["instances"][0]["enis"] = {{"zero", "eni-x"}}; });
+  broken([](json& j) { j["security_groups"][0]["ingress"] = 3; });
+  for (const auto& doc : bad) {
+    EXPECT_TRUE(throws_ec2([&] { m_.load(doc); }, "InvalidState", {"corrupt"}, "internal")) << doc.dump();
+    EXPECT_EQ(m_.to_json(), good) << "a failed load changed the model";
+  }
+}
+
+// ---- the service over a VF table -----------------------------------------------
+
+// No fast path: publishing is a no-op, but count it.
+class CountingPublisher : public vf::Publisher {
+ public:
+  void publish(const vf::VfTable&) override { count++; }
+  int count = 0;
+};
+
+class Ec2ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/venic-ec2-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store_ = std::make_unique<state::StateStore>(path());
+    table_ = std::make_unique<vf::VfTable>(pub_, store_.get());
+    svc_ = std::make_unique<Ec2Service>(*table_, store_.get(), counter());
+    svc_->restore(json());  // as venicd starts with no saved model
+  }
+  void TearDown() override {
+    svc_.reset();
+    table_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string path() const { return (dir_ / "vfs.json").string(); }
+
+  json call(const std::string& action, const json& params) { return svc_->call(action, params); }
+  std::string vpc() { return call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}})["Vpc"]["VpcId"]; }
+  std::string subnet(const std::string& v, const std::string& cidr = "10.0.1.0/24") {
+    return call("CreateSubnet",
+                {{"VpcId", v}, {"CidrBlock", cidr}, {"AvailabilityZone", "us-east-1a"}})["Subnet"]["SubnetId"];
+  }
+  json eni(const std::string& s, json extra = json::object()) {
+    json p = {{"SubnetId", s}};
+    p.update(extra);
+    return call("CreateNetworkInterface", p)["NetworkInterface"];
+  }
+  json run(const std::string& type, const std::string& s, json extra = json::object()) {
+    json p = {{"InstanceType", type}, {"SubnetId", s}};
+    p.update(extra);
+    return call("RunInstances", p)["Instances"][0];
+  }
+  std::string attach(const std::string& e, const std::string& i, int index) {
+    return call("AttachNetworkInterface",
+                {{"NetworkInterfaceId", e}, {"InstanceId", i}, {"DeviceIndex", index}})["AttachmentId"];
+  }
+  const vf::VfConfig& cfg_of(const json& e) { return table_->get(e["VenicVfId"].get<uint16_t>()).cfg; }
+  const vf::Vf& vf_of(const json& e) { return table_->get(e["VenicVfId"].get<uint16_t>()); }
+  std::set<uint16_t> vf_ids() const {
+    std::set<uint16_t> out;
+    for (auto& [id, v] : table_->all()) out.insert(id);
+    return out;
+  }
+  std::set<uint16_t> saved_ids() const {
+    std::set<uint16_t> out;
+    for (const auto& c : store_->load()) out.insert(c.id);
+    return out;
+  }
+
+  fs::path dir_;
+  CountingPublisher pub_;
+  std::unique_ptr<state::StateStore> store_;
+  std::unique_ptr<vf::VfTable> table_;
+  std::unique_ptr<Ec2Service> svc_;
+};
+
+TEST_F(Ec2ServiceTest, AnEnisVfHasTheEnisAddressesAndChecks) {
+  std::string s = subnet(vpc(), "10.0.16.0/20");
+  json e = eni(s, {{"SecondaryPrivateIpAddressCount", 2}});
+  const vf::VfConfig& c = cfg_of(e);
+  EXPECT_EQ(c.eni_id, e["NetworkInterfaceId"]);
+  EXPECT_EQ(vf::format_mac(c.mac), e["MacAddress"]);
+  EXPECT_EQ(vf::format_ipv4(c.ip), "10.0.16.4");
+  EXPECT_EQ(c.prefix, 20) << "the subnet's prefix";
+  ASSERT_EQ(c.secondary_ips.size(), 2u);
+  EXPECT_EQ(vf::format_ipv4(c.secondary_ips[0]), "10.0.16.5");
+  EXPECT_EQ(vf::format_ipv4(c.secondary_ips[1]), "10.0.16.6");
+  EXPECT_TRUE(c.src_dst_check);
+  EXPECT_EQ(c.mtu, 9001);
+  EXPECT_EQ(c.type, vf::Personality::kEna);
+  EXPECT_EQ(saved_ids(), vf_ids()) << "the VF is saved";
+
+  const std::string id = e["NetworkInterfaceId"];
+  call("ModifyNetworkInterfaceAttribute", {{"NetworkInterfaceId", id}, {"SourceDestCheck", {{"Value", false}}}});
+  EXPECT_FALSE(cfg_of(e).src_dst_check);
+  call("AssignPrivateIpAddresses", {{"NetworkInterfaceId", id}, {"PrivateIpAddresses", {"10.0.20.1"}}});
+  ASSERT_EQ(cfg_of(e).secondary_ips.size(), 3u);
+  EXPECT_EQ(vf::format_ipv4(cfg_of(e).secondary_ips[2]), "10.0.20.1");
+  // What the store has follows too.
+  for (const auto& sc : store_->load())
+    if (sc.id == cfg_of(e).id) {
+      EXPECT_FALSE(sc.src_dst_check);
+      EXPECT_EQ(sc.secondary_ips.size(), 3u);
+      EXPECT_EQ(sc.eni_id, id);
+    }
+  // Two ENIs, two VFs.
+  json f = eni(s);
+  EXPECT_NE(f["VenicVfId"], e["VenicVfId"]);
+  EXPECT_EQ(table_->all().size(), 2u);
+}
+
+TEST_F(Ec2ServiceTest, AllowancesComeFromTheInstanceType) {
+  std::string s = subnet(vpc());
+  json in = run("m5.large", s);
+  const vf::VfConfig& c = cfg_of(in["NetworkInterfaces"][0]);
+  EXPECT_EQ(c.limits.bw_in_mbps, 750u);
+  EXPECT_EQ(c.limits.bw_out_mbps, 750u);
+  EXPECT_EQ(c.limits.flow_mbps, 5000u);
+  EXPECT_EQ(c.limits.pps, find_instance_type("m5.large")->pps);
+  EXPECT_TRUE(c.link_up);
+  // An attached ENI gets its new instance's allowances.
+  json e = eni(s);
+  attach(e["NetworkInterfaceId"], in["InstanceId"], 1);
+  EXPECT_EQ(cfg_of(e).limits.bw_out_mbps, 750u);
+  EXPECT_EQ(cfg_of(e).limits.flow_mbps, 5000u);
+
+  call("CreatePlacementGroup", {{"GroupName", "tight"}, {"Strategy", "cluster"}});
+  call("CreatePlacementGroup", {{"GroupName", "apart"}, {"Strategy", "spread"}});
+  json clustered = run("m5.large", s, {{"Placement", {{"GroupName", "tight"}}}});
+  EXPECT_EQ(cfg_of(clustered["NetworkInterfaces"][0]).limits.flow_mbps, 10000u);
+  EXPECT_EQ(cfg_of(clustered["NetworkInterfaces"][0]).limits.bw_in_mbps, 750u);
+  json spread = run("m5.large", s, {{"Placement", {{"GroupName", "apart"}}}});
+  EXPECT_EQ(cfg_of(spread["NetworkInterfaces"][0]).limits.flow_mbps, 5000u);
+  json big = run("c5n.18xlarge", s);
+  EXPECT_EQ(cfg_of(big["NetworkInterfaces"][0]).limits.bw_out_mbps, 100000u);
+}
+
+TEST_F(Ec2ServiceTest, LinkIsDownWhileDetachedOrStopped) {
+  std::string s = subnet(vpc());
+  json in = run("m5.large", s);
+  std::string i = in["InstanceId"];
+  json primary = in["NetworkInterfaces"][0];
+  json e = eni(s);
+  EXPECT_FALSE(cfg_of(e).link_up) << "a detached ENI carries nothing";
+  std::string a = attach(e["NetworkInterfaceId"], i, 1);
+  EXPECT_TRUE(cfg_of(e).link_up);
+  call("StopInstances", {{"InstanceIds", {i}}});
+  EXPECT_FALSE(cfg_of(e).link_up);
+  EXPECT_FALSE(cfg_of(primary).link_up);
+  call("StartInstances", {{"InstanceIds", {i}}});
+  EXPECT_TRUE(cfg_of(e).link_up);
+  EXPECT_TRUE(cfg_of(primary).link_up);
+  call("DetachNetworkInterface", {{"AttachmentId", a}});
+  EXPECT_FALSE(cfg_of(e).link_up);
+  EXPECT_TRUE(cfg_of(primary).link_up);
+  // A running instance's interfaces are up in the region the driver reads.
+  EXPECT_EQ(vf_of(primary).region->regs()->link_status, VENIC_LINK_UP);
+  EXPECT_EQ(vf_of(e).region->regs()->link_status, VENIC_LINK_DOWN);
+}
+
+TEST_F(Ec2ServiceTest, OnlyTheInstanceOwnerMayAttachItsVfs) {
+  std::string s = subnet(vpc());
+  json in = run("m5.large", s, {{"OwnerUid", 4242}});
+  json primary = in["NetworkInterfaces"][0];
+  const uint16_t vf = primary["VenicVfId"];
+  EXPECT_EQ(cfg_of(primary).attach_uid, 4242);
+  try {
+    table_->attach(vf, 7, 1234, 5555);
+    ADD_FAILURE() << "uid 5555 attached uid 4242's VF";
+  } catch (const vf::TableError& e) {
+    EXPECT_EQ(e.code, "permission_denied");
+    EXPECT_NE(std::string(e.what()).find("5555"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(primary["NetworkInterfaceId"].get<std::string>()), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(table_->get(vf).attached());
+  EXPECT_GE(table_->attach(vf, 7, 1234, 4242), 0);
+  EXPECT_TRUE(table_->get(vf).attached());
+
+  // A detached ENI is root's only; attached, its instance owner's.
+  json e = eni(s);
+  EXPECT_EQ(cfg_of(e).attach_uid, 0);
+  EXPECT_THROW(table_->attach(e["VenicVfId"], 8, 1235, 4242), vf::TableError);
+  std::string a = attach(e["NetworkInterfaceId"], in["InstanceId"], 1);
+  EXPECT_EQ(cfg_of(e).attach_uid, 4242);
+  call("DetachNetworkInterface", {{"AttachmentId", a}});
+  EXPECT_EQ(cfg_of(e).attach_uid, 0);
+  // An instance without an owner: root only.
+  json rooted = run("m5.large", s);
+  EXPECT_EQ(cfg_of(rooted["NetworkInterfaces"][0]).attach_uid, 0);
+  EXPECT_THROW(table_->attach(rooted["NetworkInterfaces"][0]["VenicVfId"], 9, 1236, 4242), vf::TableError);
+  EXPECT_GE(table_->attach(rooted["NetworkInterfaces"][0]["VenicVfId"], 9, 1236, 0), 0);
+}
+
+TEST_F(Ec2ServiceTest, DetachEvictsTheDriver) {
+  std::string s = subnet(vpc());
+  json in = run("m5.large", s, {{"OwnerUid", 4242}});
+  json e = eni(s);
+  std::string a = attach(e["NetworkInterfaceId"], in["InstanceId"], 1);
+  const uint16_t vf = e["VenicVfId"];
+  const int fd = table_->attach(vf, 7, 1234, 4242);
+  ASSERT_GE(fd, 0);
+  const uint64_t size = table_->get(vf).region->size();
+  // The driver's mapping of its region outlives the daemon's.
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  const uint8_t* old_base = table_->get(vf).region->base();
+  const auto* regs = static_cast<const venic_regs*>(map);
+  ASSERT_EQ(regs->link_status, VENIC_LINK_UP);
+  const auto* ring = reinterpret_cast<const venic_ring*>(static_cast<const uint8_t*>(map) + regs->event_off);
+  const uint32_t events_before = ring->prod;
+
+  call("DetachNetworkInterface", {{"AttachmentId", a}});
+  EXPECT_FALSE(table_->get(vf).attached());
+  EXPECT_EQ(table_->attached_vf(7), std::nullopt);
+  EXPECT_NE(table_->get(vf).region->base(), old_base) << "the VF has a fresh region";
+  // The old driver is told: link down, then removal.  (Its register page's
+  // link_status is not checked here: see the report on VfTable::evict.)
+  const auto* ev =
+      reinterpret_cast<const venic_event*>(static_cast<const uint8_t*>(map) + regs->event_off + VENIC_RING_HDR_SIZE);
+  std::vector<std::pair<uint16_t, uint32_t>> events;
+  for (uint32_t n = events_before; n < ring->prod; n++)
+    events.emplace_back(ev[n % regs->event_ring_size].type, ev[n % regs->event_ring_size].data);
+  EXPECT_EQ(events, (std::vector<std::pair<uint16_t, uint32_t>>{{VENIC_EVENT_LINK_CHANGE, VENIC_LINK_DOWN},
+                                                                {VENIC_EVENT_REMOVAL, 0}}));
+  ::munmap(map, size);
+  // The new region has told nobody anything, and its link is down.
+  const vf::VfRegion& fresh = *table_->get(vf).region;
+  EXPECT_EQ(fresh.ring(fresh.layout().event_off)->prod, 0u);
+  EXPECT_EQ(fresh.regs()->link_status, VENIC_LINK_DOWN);
+  // Detached, the VF is root's: the old owner cannot take it back.
+  EXPECT_THROW(table_->attach(vf, 8, 1234, 4242), vf::TableError);
+}
+
+TEST_F(Ec2ServiceTest, AttachingToAnotherInstanceKeepsTheVf) {
+  std::string s = subnet(vpc());
+  json ia = run("m5.large", s, {{"OwnerUid", 1001}}), ib = run("c5.large", s, {{"OwnerUid", 1002}});
+  json e = eni(s, {{"SecondaryPrivateIpAddressCount", 1}});
+  const vf::VfConfig before = cfg_of(e);
+  std::string a = attach(e["NetworkInterfaceId"], ia["InstanceId"], 1);
+  call("DetachNetworkInterface", {{"AttachmentId", a}});
+  attach(e["NetworkInterfaceId"], ib["InstanceId"], 1);
+  const vf::VfConfig& after = cfg_of(e);
+  EXPECT_EQ(after.id, before.id);
+  EXPECT_EQ(after.mac, before.mac);
+  EXPECT_EQ(after.ip, before.ip);
+  EXPECT_EQ(after.secondary_ips, before.secondary_ips);
+  EXPECT_EQ(after.attach_uid, 1002);
+  EXPECT_TRUE(after.link_up);
+}
+
+TEST_F(Ec2ServiceTest, DeleteNetworkInterfaceRemovesTheVf) {
+  std::string s = subnet(vpc());
+  json in = run("m5.large", s);
+  json e = eni(s);
+  const uint16_t vf = e["VenicVfId"];
+  std::string a = attach(e["NetworkInterfaceId"], in["InstanceId"], 1);
+  EXPECT_TRUE(throws_ec2(
+      [&] {
+        call("DeleteNetworkInterface", {{"NetworkInterfaceId", e["NetworkInterfaceId"]}});
+      },
+      "InvalidNetworkInterface.InUse", {e["NetworkInterfaceId"]}));
+  EXPECT_TRUE(table_->all().count(vf)) << "a refused delete keeps the VF";
+  call("DetachNetworkInterface", {{"AttachmentId", a}});
+  call("DeleteNetworkInterface", {{"NetworkInterfaceId", e["NetworkInterfaceId"]}});
+  EXPECT_FALSE(table_->all().count(vf));
+  EXPECT_FALSE(saved_ids().count(vf));
+  EXPECT_EQ(table_->all().size(), 1u) << "the primary's VF stays";
+}
+
+TEST_F(Ec2ServiceTest, AFailedActionLeavesNoVfBehind) {
+  std::string v = vpc();
+  std::string small = subnet(v, "10.0.2.0/28");
+  json keep = eni(small);
+  const std::set<uint16_t> before = vf_ids();
+  const json model_before = svc_->model().to_json();
+  // Ten more fit, the eleventh does not.
+  EXPECT_TRUE(throws_ec2(
+      [&] {
+        call("RunInstances", {{"InstanceType", "t3.micro"}, {"SubnetId", small}, {"MaxCount", 11}});
+      },
+      "InsufficientFreeAddressesInSubnet", {small}));
+  EXPECT_EQ(vf_ids(), before);
+  EXPECT_EQ(saved_ids(), before);
+  EXPECT_EQ(svc_->model().to_json(), model_before);
+  EXPECT_TRUE(throws_ec2(
+      [&] {
+        call("RunInstances", {{"InstanceType", "t3.micro"}, {"SubnetId", "subnet-0000000000000dead"}});
+      },
+      "InvalidSubnetID.NotFound", {"subnet-0000000000000dead"}));
+  EXPECT_EQ(vf_ids(), before);
+  // The ten fit afterwards, with VFs.
+  EXPECT_EQ(
+      call("RunInstances", {{"InstanceType", "t3.micro"}, {"SubnetId", small}, {"MaxCount", 10}})["Instances"].size(),
+      10u);
+  EXPECT_EQ(table_->all().size(), 11u);
+}
+
+TEST_F(Ec2ServiceTest, ARestartRestoresTheModelAndItsVfs) {
+  std::string v = vpc();
+  std::string s = subnet(v);
+  call("CreatePlacementGroup", {{"GroupName", "tight"}, {"Strategy", "cluster"}});
+  json in = run("m5.large", s, {{"OwnerUid", 4242}, {"Placement", {{"GroupName", "tight"}}}});
+  json stopped = run("c5.large", s);
+  call("StopInstances", {{"InstanceIds", {stopped["InstanceId"]}}});
+  json e = eni(s, {{"SecondaryPrivateIpAddressCount", 2}});
+  attach(e["NetworkInterfaceId"], in["InstanceId"], 1);
+  call("ModifyNetworkInterfaceAttribute",
+       {{"NetworkInterfaceId", e["NetworkInterfaceId"]}, {"SourceDestCheck", false}});
+  json loose = eni(s);
+
+  // A second daemon on the same state file, in venicd's order.
+  state::StateStore store2(path());
+  json saved_ec2;
+  std::vector<vf::VfConfig> vfs = store2.load(&saved_ec2);
+  ASSERT_TRUE(saved_ec2.is_object()) << "the state file has the model";
+  CountingPublisher pub2;
+  vf::VfTable table2(pub2, &store2);
+  table2.restore(vfs);
+  Ec2Service svc2(table2, &store2, counter(100000));
+  svc2.restore(saved_ec2);
+
+  EXPECT_EQ(svc2.model().to_json(), svc_->model().to_json());
+  for (const char* d : {"DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups", "DescribePlacementGroups",
+                        "DescribeInstances", "DescribeNetworkInterfaces"})
+    EXPECT_EQ(svc2.call(d, json::object()), call(d, json::object())) << d;
+  ASSERT_EQ(table2.all().size(), table_->all().size());
+  for (auto& [id, old] : table_->all()) {
+    const vf::VfConfig& c = table2.get(id).cfg;
+    EXPECT_EQ(vf::to_json(c), vf::to_json(old->cfg)) << "VF " << id;
+    const Eni* en = svc2.model().eni_by_vf(id);
+    ASSERT_NE(en, nullptr) << "VF " << id;
+    EXPECT_EQ(c.mac, en->mac);
+    EXPECT_EQ(c.ip, en->ip);
+    EXPECT_EQ(c.secondary_ips, en->secondary_ips);
+    EXPECT_EQ(c.eni_id, en->id);
+  }
+  EXPECT_EQ(table2.get(e["VenicVfId"]).cfg.limits.flow_mbps, 10000u);
+  EXPECT_EQ(table2.get(e["VenicVfId"]).cfg.attach_uid, 4242);
+  EXPECT_FALSE(table2.get(stopped["NetworkInterfaces"][0]["VenicVfId"]).cfg.link_up);
+  EXPECT_FALSE(table2.get(loose["VenicVfId"]).cfg.link_up);
+  // The restored daemon goes on: a new ENI gets a new VF and a free address.
+  json more = svc2.call("CreateNetworkInterface", {{"SubnetId", s}})["NetworkInterface"];
+  EXPECT_FALSE(table_->all().count(more["VenicVfId"].get<uint16_t>()));
+  EXPECT_EQ(more["PrivateIpAddress"], "10.0.1.10");
+}
+
+TEST_F(Ec2ServiceTest, RestoreRemovesOrphanVfs) {
+  std::string s = subnet(vpc());
+  json e = eni(s);
+  // A VF that names an ENI the saved model does not have (a crash between
+  // the VF's creation and the model's save), and a plain VF.
+  vf::VfConfig orphan;
+  orphan.mac = {0x02, 0, 0, 0, 0, 0x77};
+  orphan.ip = *vf::parse_ipv4("10.0.1.77");
+  orphan.eni_id = "eni-000000000000000aa";
+  const uint16_t orphan_id = table_->create(orphan, false).cfg.id;
+  vf::VfConfig plain;
+  plain.mac = {0x02, 0, 0, 0, 0, 0x78};
+  plain.ip = *vf::parse_ipv4("192.168.0.5");
+  const uint16_t plain_id = table_->create(plain, false).cfg.id;
+
+  state::StateStore store2(path());
+  json saved_ec2;
+  std::vector<vf::VfConfig> vfs = store2.load(&saved_ec2);
+  ASSERT_EQ(vfs.size(), 3u);
+  CountingPublisher pub2;
+  vf::VfTable table2(pub2, &store2);
+  table2.restore(vfs);
+  Ec2Service svc2(table2, &store2, counter(100000));
+  svc2.restore(saved_ec2);
+  EXPECT_FALSE(table2.all().count(orphan_id)) << "the orphan is gone";
+  EXPECT_TRUE(table2.all().count(plain_id)) << "a VF that backs no ENI is not the model's";
+  EXPECT_TRUE(table2.all().count(e["VenicVfId"].get<uint16_t>()));
+  std::set<uint16_t> on_disk;
+  for (const auto& c : store2.load()) on_disk.insert(c.id);
+  EXPECT_EQ(on_disk, (std::set<uint16_t>{e["VenicVfId"].get<uint16_t>(), plain_id}));
+}
+
+TEST_F(Ec2ServiceTest, RestoreRecreatesAMissingVf) {
+  std::string s = subnet(vpc());
+  json e = eni(s, {{"SecondaryPrivateIpAddressCount", 1}});
+  state::StateStore store2(path());
+  json saved_ec2;
+  store2.load(&saved_ec2);
+  CountingPublisher pub2;
+  vf::VfTable table2(pub2, &store2);
+  table2.restore({});  // the VFs were lost, the model was not
+  Ec2Service svc2(table2, &store2, counter(100000));
+  svc2.restore(saved_ec2);
+  const vf::VfConfig& c = table2.get(e["VenicVfId"]).cfg;
+  EXPECT_EQ(vf::format_mac(c.mac), e["MacAddress"]);
+  EXPECT_EQ(vf::format_ipv4(c.ip), e["PrivateIpAddress"]);
+  EXPECT_EQ(c.secondary_ips.size(), 1u);
+}
+
+// ---- the ec2.* control methods ----------------------------------------------------
+
+class Ec2ControlTest : public Ec2ServiceTest {
+ protected:
+  void SetUp() override {
+    Ec2ServiceTest::SetUp();
+    control::DaemonInfo info;
+    info.version = "test";
+    info.workers = 1;
+    methods_ = std::make_unique<control::ControlMethods>(*table_, info, svc_.get());
+  }
+  void TearDown() override {
+    methods_.reset();
+    Ec2ServiceTest::TearDown();
+  }
+  json request(const std::string& method, const json& params) {
+    std::vector<UniqueFd> in;
+    std::vector<int> out;
+    std::string reply = methods_->handle(json{{"id", 5}, {"method", method}, {"params", params}}.dump(),
+                                         control::Session{1, 1000, 0}, in, out);
+    json j = json::parse(reply, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << reply;
+    return j;
+  }
+  std::unique_ptr<control::ControlMethods> methods_;
+};
+
+TEST_F(Ec2ControlTest, Ec2ErrorsCarryTheAwsCode) {
+  json r =
+      request("ec2.CreateSubnet",
+              {{"VpcId", "vpc-0123456789abcdef0"}, {"CidrBlock", "10.0.1.0/24"}, {"AvailabilityZone", "us-east-1a"}});
+  ASSERT_TRUE(r.contains("error")) << r.dump();
+  EXPECT_FALSE(r.contains("result"));
+  EXPECT_EQ(r["id"], 5);
+  EXPECT_EQ(r["error"]["code"], "not_found");
+  EXPECT_EQ(r["error"]["aws_code"], "InvalidVpcID.NotFound");
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("vpc-0123456789abcdef0"), std::string::npos) << r.dump();
+
+  r = request("ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/8"}});
+  EXPECT_EQ(r["error"]["code"], "invalid_params");
+  EXPECT_EQ(r["error"]["aws_code"], "InvalidVpc.Range");
+  r = request("ec2.FlyAway", json::object());
+  EXPECT_EQ(r["error"]["code"], "unknown_method");
+  EXPECT_EQ(r["error"]["aws_code"], "InvalidAction");
+
+  r = request("ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/16"}});
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  EXPECT_TRUE(has_id_shape(r["result"]["Vpc"]["VpcId"], "vpc"));
+  // Errors of the VF methods carry no aws_code.
+  r = request("vf.show", {{"vf", 200}});
+  EXPECT_EQ(r["error"]["code"], "not_found");
+  EXPECT_FALSE(r["error"].contains("aws_code"));
+}
+
+TEST_F(Ec2ControlTest, VfSetAndDeleteRefuseAnEnisVf) {
+  std::string s = subnet(vpc());
+  json e = eni(s);
+  const uint16_t vf = e["VenicVfId"];
+  const std::string id = e["NetworkInterfaceId"];
+  const json cfg_before = vf::to_json(table_->get(vf).cfg);
+  json r = request("vf.set", {{"vf", vf}, {"mtu", 1500}});
+  ASSERT_TRUE(r.contains("error")) << r.dump();
+  EXPECT_EQ(r["error"]["code"], "busy");
+  EXPECT_NE(r["error"]["message"].get<std::string>().find(id), std::string::npos) << r.dump();
+  r = request("vf.set", {{"vf", vf}, {"src_dst_check", false}});
+  EXPECT_EQ(r["error"]["code"], "busy");
+  r = request("vf.delete", {{"vf", vf}});
+  ASSERT_TRUE(r.contains("error")) << r.dump();
+  EXPECT_EQ(r["error"]["code"], "busy");
+  EXPECT_NE(r["error"]["message"].get<std::string>().find(id), std::string::npos) << r.dump();
+  EXPECT_EQ(vf::to_json(table_->get(vf).cfg), cfg_before);
+  // vf.show and vf.list still show it, with its ENI.
+  r = request("vf.show", {{"vf", vf}});
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  EXPECT_EQ(r["result"]["eni_id"], id);
+  // A plain VF is still the operator's.
+  r = request("vf.create", {{"type", "ena"}, {"mac", "02:00:00:00:01:01"}, {"ip", "192.168.9.9"}});
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  const uint16_t plain = r["result"]["id"];
+  EXPECT_TRUE(request("vf.set", {{"vf", plain}, {"mtu", 1500}}).contains("result"));
+  EXPECT_TRUE(request("vf.delete", {{"vf", plain}}).contains("result"));
+}
+
+}  // namespace
+}  // namespace venic::model
