@@ -510,7 +510,7 @@ json Ec2Model::detach(const json& p) {
   only(p, {"AttachmentId", "Force"});
   std::string aid = str(p, "AttachmentId");
   for (auto& [id, e] : s_.enis) {
-    if (e.attachment != aid) continue;
+    if (aid.empty() || e.attachment != aid) continue;
     Instance& in = s_.instances.at(e.instance);
     if (e.device_index == 0)
       fail(kInvalid, "OperationNotPermitted",
@@ -842,7 +842,8 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
                      {"VenicPpsAllowance", t.pps}});
     }
     for (const auto& n : names)
-      if (!find_instance_type(n)) bad_param("Invalid value '" + n + "' for InstanceTypes");
+      if (!find_instance_type(n))
+        fail(kInvalid, "InvalidInstanceType", "The following supplied instance types do not exist: [" + n + "]");
     return {{"InstanceTypes", out}};
   }
   fail("unknown_method", "InvalidAction", "The action Describe" + what + " is not valid for this web service");
@@ -977,6 +978,29 @@ void Ec2Model::load(const json& j) {
       s.enis[x.id] = x;
     }
     s.next_public = j.at("next_public");
+    // Every reference must resolve: describe and detach follow them blindly.
+    auto need = [](bool ok, const std::string& what) {
+      if (!ok) throw std::runtime_error(what);
+    };
+    for (auto& [id, sn] : s.subnets) need(s.vpcs.count(sn.vpc), "subnet " + id + " names an unknown VPC");
+    for (auto& [id, v] : s.vpcs) need(s.groups.count(v.default_group), "VPC " + id + " has no default group");
+    for (auto& [id, g] : s.groups) need(s.vpcs.count(g.vpc), "group " + id + " names an unknown VPC");
+    for (auto& [id, in] : s.instances) {
+      need(s.subnets.count(in.subnet), "instance " + id + " names an unknown subnet");
+      need(in.placement_group.empty() || s.placement.count(in.placement_group),
+           "instance " + id + " names an unknown placement group");
+      need(in.enis.count(0), "instance " + id + " has no primary ENI");
+      for (auto& [idx, e] : in.enis)
+        need(s.enis.count(e) && s.enis.at(e).instance == id && s.enis.at(e).device_index == idx,
+             "instance " + id + " and ENI " + e + " disagree on the attachment");
+    }
+    for (auto& [id, e] : s.enis) {
+      for (const auto& g : e.groups) need(s.groups.count(g), "ENI " + id + " names an unknown group " + g);
+      if (!e.instance.empty())
+        need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.device_index) &&
+                 !e.attachment.empty(),
+             "ENI " + id + " is attached to an unknown instance " + e.instance);
+    }
   } catch (const std::exception& e) {
     throw Ec2Error("internal", "InvalidState", std::string("the saved EC2 model is corrupt: ") + e.what());
   }

@@ -257,10 +257,11 @@ int VfTable::attach(uint16_t id, uint64_t session, int pid, int64_t uid) {
 void VfTable::evict(uint16_t id) {
   Vf& v = must_find(id);
   if (!v.attached() || v.bridge) return;  // a bridge follows its own socket
-  __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
   v.region->post_event(VENIC_EVENT_LINK_CHANGE, 0);
   v.region->post_event(VENIC_EVENT_REMOVAL, 0);
   detach_session(v.session);  // workers are out of the old rings when this returns
+  // Last word on the old page (detach_session republished the state there).
+  __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
   v.region = std::make_unique<VfRegion>(v.cfg);
   publisher_.publish(*this);
 }

@@ -709,8 +709,10 @@ TEST_F(Ec2ModelTest, DetachRefusesThePrimaryAndUnknownAttachments) {
   detach(a);
   EXPECT_FALSE(describe_eni(e).contains("Attachment"));
   EXPECT_EQ(describe_instance(i)["NetworkInterfaces"].size(), 1u);
-  // An attachment is gone once detached.
+  // An attachment is gone once detached; an empty id is no detached ENI's.
   EXPECT_TRUE(refused("DetachNetworkInterface", {{"AttachmentId", a}}, "InvalidAttachmentID.NotFound", {a}));
+  EXPECT_TRUE(
+      refused("DetachNetworkInterface", {{"AttachmentId", ""}}, "InvalidAttachmentID.NotFound", {}, "not_found"));
   // Its device index is free again.
   attach(e, i, 1);
 }
@@ -989,15 +991,9 @@ TEST_F(Ec2ModelTest, DescribeInstanceTypesHasEc2sFigures) {
   ASSERT_NE(nano, nullptr);
   EXPECT_EQ(nano->max_enis, 2u);
   EXPECT_EQ(find_instance_type("t3.huge"), nullptr);
-  // An unknown type is refused, named.  (EC2 answers InvalidInstanceType here;
-  // see the report: the model says InvalidParameterValue.)
-  try {
-    call("DescribeInstanceTypes", {{"InstanceTypes", {"t3.huge"}}});
-    ADD_FAILURE() << "an unknown instance type was described";
-  } catch (const Ec2Error& e) {
-    EXPECT_NE(std::string(e.what()).find("t3.huge"), std::string::npos) << e.what();
-    EXPECT_EQ(e.code, "invalid_params");
-  }
+  // An unknown type is refused, named, with EC2's code.
+  EXPECT_TRUE(refused("DescribeInstanceTypes", {{"InstanceTypes", {"t3.huge"}}}, "InvalidInstanceType", {"t3.huge"},
+                      "invalid_params"));
 }
 
 // ---- atomicity and persistence ------------------------------------------------
@@ -1092,6 +1088,10 @@ TEST_F(Ec2ModelTest, LoadingACorruptDocumentThrowsAndKeepsTheModel) {
   broken([](json& j) { j["instances"][0]["type"] = "m5.huge"; });
   broken([](json& j) { j["instances"][0]["enis"] = {{"zero", "eni-x"}}; });
   broken([](json& j) { j["security_groups"][0]["ingress"] = 3; });
+  // References that do not resolve.
+  broken([](json& j) { j["instances"][0]["subnet"] = "subnet-0000000000000dead"; });
+  broken([](json& j) { j["enis"][0]["groups"] = {"sg-0000000000000dead"}; });
+  broken([](json& j) { j["enis"][0]["instance"] = "i-0000000000000dead"; });
   for (const auto& doc : bad) {
     EXPECT_TRUE(throws_ec2([&] { m_.load(doc); }, "InvalidState", {"corrupt"}, "internal")) << doc.dump();
     EXPECT_EQ(m_.to_json(), good) << "a failed load changed the model";
@@ -1306,8 +1306,8 @@ TEST_F(Ec2ServiceTest, DetachEvictsTheDriver) {
   EXPECT_FALSE(table_->get(vf).attached());
   EXPECT_EQ(table_->attached_vf(7), std::nullopt);
   EXPECT_NE(table_->get(vf).region->base(), old_base) << "the VF has a fresh region";
-  // The old driver is told: link down, then removal.  (Its register page's
-  // link_status is not checked here: see the report on VfTable::evict.)
+  // The old driver is told: link down (on its register page too), then removal.
+  EXPECT_EQ(regs->link_status, VENIC_LINK_DOWN);
   const auto* ev =
       reinterpret_cast<const venic_event*>(static_cast<const uint8_t*>(map) + regs->event_off + VENIC_RING_HDR_SIZE);
   std::vector<std::pair<uint16_t, uint32_t>> events;
