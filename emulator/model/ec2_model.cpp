@@ -358,26 +358,36 @@ bool Ec2Model::ip_used(const Subnet& sn, uint32_t ip) const {
   return false;
 }
 
+namespace {
 // EC2 reserves a subnet's first four addresses and its last.
+uint32_t first_usable(const Subnet& sn) {
+  return sn.cidr.addr + 4;
+}
+uint32_t last_usable(const Subnet& sn) {
+  return sn.cidr.addr + static_cast<uint32_t>(sn.cidr.size()) - 2;
+}
+}  // namespace
+
+void Ec2Model::claim_ip(const Subnet& sn, uint32_t a, std::vector<uint32_t>& taken) const {
+  if (a < first_usable(sn) || a > last_usable(sn))
+    fail(kInvalid, "InvalidParameterValue",
+         "Address " + ip_s(a) + " does not fall within the subnet's usable range " + format_cidr4(sn.cidr));
+  if (ip_used(sn, a) || std::count(taken.begin(), taken.end(), a))
+    fail(kExists, "InvalidIPAddress.InUse", "Address " + ip_s(a) + " is in use");
+  taken.push_back(a);
+}
+
 uint32_t Ec2Model::free_ip(const Subnet& sn, const std::vector<uint32_t>& taken) const {
-  const uint32_t last = sn.cidr.addr + static_cast<uint32_t>(sn.cidr.size()) - 2;
-  for (uint32_t a = sn.cidr.addr + 4; a <= last; a++)
+  const uint32_t last = last_usable(sn);
+  for (uint32_t a = first_usable(sn); a <= last; a++)
     if (!ip_used(sn, a) && std::find(taken.begin(), taken.end(), a) == taken.end()) return a;
   fail(kLimit, "InsufficientFreeAddressesInSubnet", "The subnet '" + sn.id + "' has no free addresses");
 }
 
 Eni Ec2Model::make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::vector<uint32_t> secondaries,
                        uint32_t secondary_count, std::vector<std::string> groups, bool efa) {
-  const uint32_t first = sn.cidr.addr + 4, last = sn.cidr.addr + static_cast<uint32_t>(sn.cidr.size()) - 2;
   std::vector<uint32_t> mine;
-  auto claim = [&](uint32_t a) {
-    if (a < first || a > last)
-      fail(kInvalid, "InvalidParameterValue",
-           "Address " + ip_s(a) + " does not fall within the subnet's usable range " + format_cidr4(sn.cidr));
-    if (ip_used(sn, a) || std::count(mine.begin(), mine.end(), a))
-      fail(kExists, "InvalidIPAddress.InUse", "Address " + ip_s(a) + " is in use");
-    mine.push_back(a);
-  };
+  auto claim = [&](uint32_t a) { claim_ip(sn, a, mine); };
   Eni e;
   if (primary) claim(*primary);
   for (uint32_t a : secondaries) claim(a);
@@ -571,15 +581,8 @@ json Ec2Model::assign_ips(const json& p) {
     fail(kLimit, "PrivateIpAddressLimitExceeded",
          "Number of private addresses " + std::to_string(total) + " exceeds the limit of " + std::to_string(limit) +
              (e.attached() ? " for " + s_.instances.at(e.instance).type : std::string()));
-  const uint32_t first = sn.cidr.addr + 4, last = sn.cidr.addr + static_cast<uint32_t>(sn.cidr.size()) - 2;
   std::vector<uint32_t> added;
-  for (uint32_t a : wanted) {
-    if (a < first || a > last)
-      fail(kInvalid, "InvalidParameterValue", "Address " + ip_s(a) + " does not fall within the subnet's range");
-    if (ip_used(sn, a) || std::count(added.begin(), added.end(), a))
-      fail(kExists, "InvalidIPAddress.InUse", "Address " + ip_s(a) + " is in use");
-    added.push_back(a);
-  }
+  for (uint32_t a : wanted) claim_ip(sn, a, added);
   for (uint32_t i = 0; i < count; i++) added.push_back(free_ip(sn, added));
   json out = json::array();
   for (uint32_t a : added) {

@@ -149,6 +149,8 @@ class Ec2Model {
   Eni make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::vector<uint32_t> secondaries,
                uint32_t secondary_count, std::vector<std::string> groups, bool efa);
   uint32_t free_ip(const Subnet& sn, const std::vector<uint32_t>& taken) const;
+  // Adds a to taken if it is usable in sn and nobody has it; throws otherwise.
+  void claim_ip(const Subnet& sn, uint32_t a, std::vector<uint32_t>& taken) const;
   bool ip_used(const Subnet& sn, uint32_t ip) const;
   void check_groups(const std::vector<std::string>& groups, const std::string& vpc) const;
   void check_attach(const Eni& e, const Instance& in, int device_index) const;
