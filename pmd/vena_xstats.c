@@ -15,6 +15,7 @@ static const char *const drop_names[] = {
 	[VENIC_DROP_RX_NO_BUFFER] = "drop_rx_no_buffer", [VENIC_DROP_RX_OVERSIZE] = "drop_rx_oversize",
 	[VENIC_DROP_RX_DOWN] = "drop_rx_down",		 [VENIC_DROP_SPOOF_MAC] = "drop_spoof_mac",
 	[VENIC_DROP_SPOOF_IP] = "drop_spoof_ip",	 [VENIC_DROP_DST_CHECK] = "drop_dst_check",
+	[VENIC_DROP_SG_EGRESS] = "drop_sg_egress",	 [VENIC_DROP_SG_INGRESS] = "drop_sg_ingress",
 };
 /* ENA's names; flow_allowance_exceeded (the per-flow cap) is venic's own. */
 static const char *const allowance_names[] = {

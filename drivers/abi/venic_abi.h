@@ -225,6 +225,8 @@ enum venic_drop_reason {
 	VENIC_DROP_SPOOF_MAC = 7,    /* tx: source MAC is not the VF's (src/dst check) */
 	VENIC_DROP_SPOOF_IP = 8,     /* tx: source IPv4 or ARP sender is not the VF's */
 	VENIC_DROP_DST_CHECK = 9,    /* rx: destination IPv4 is not the VF's */
+	VENIC_DROP_SG_EGRESS = 10,   /* tx: no egress security-group rule allows a new flow */
+	VENIC_DROP_SG_INGRESS = 11,  /* rx: no ingress security-group rule allows a new flow */
 	VENIC_DROP_REASONS_MAX = 16
 };
 

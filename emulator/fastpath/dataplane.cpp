@@ -10,6 +10,8 @@
 #include <sched.h>
 #include <time.h>
 
+#include <cstdio>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -23,6 +25,10 @@ constexpr unsigned kIdleBeforeYield = 64;
 // A worker idle this long (~ a few ms of polling) naps between polls, if
 // allowed: an emulator should not burn a core while no VF moves a packet.
 constexpr unsigned kIdleBeforeNap = 100000;
+// Flows an ENI's instance may track when its config names no figure.
+constexpr uint32_t kDefaultConntrack = 65536;
+// Table positions checked for idle flows per control tick (10 per second).
+constexpr uint32_t kSweepPerTick = 8192;
 
 Dataplane::Dataplane(unsigned workers, unsigned idle_sleep_us) : idle_sleep_us_(idle_sleep_us) {
   unsigned lcore;
@@ -47,8 +53,48 @@ Dataplane::~Dataplane() {
   rte_free(qsbr_);
 }
 
+std::string Dataplane::conntrack_group(const vf::Vf& v) {
+  return v.cfg.security.conntrack_group.empty() ? "vf" + std::to_string(v.cfg.id) : v.cfg.security.conntrack_group;
+}
+
+std::shared_ptr<Conntrack> Dataplane::conntrack_for(const vf::Vf& v) {
+  const std::string group = conntrack_group(v);
+  const uint32_t want = v.cfg.security.conntrack_max ? v.cfg.security.conntrack_max : kDefaultConntrack;
+  auto it = conntrack_.find(group);
+  if (it != conntrack_.end() && it->second->capacity() == want) return it->second;
+  try {
+    auto ct = std::make_shared<Conntrack>("venic_ct_" + std::to_string(++conntrack_serial_), want, rte_get_tsc_hz());
+    conntrack_[group] = ct;
+    return ct;
+  } catch (const std::exception& e) {
+    // Fail closed: the VF's new flows count as over the conntrack allowance.
+    std::fprintf(stderr, "venicd: VF %u: %s; its new flows are refused\n", v.cfg.id, e.what());
+    if (it != conntrack_.end()) conntrack_.erase(it);
+    return nullptr;
+  }
+}
+
+void Dataplane::upkeep() {
+  const uint64_t now = rte_rdtsc();
+  for (auto& [group, ct] : conntrack_) ct->sweep(now, kSweepPerTick);
+}
+
+nlohmann::json Dataplane::conntrack_usage(const vf::Vf& v) const {
+  if (!v.cfg.security.enforced) return nullptr;
+  auto it = conntrack_.find(conntrack_group(v));
+  if (it == conntrack_.end()) return {{"tracked", 0}, {"max", 0}, {"group", conntrack_group(v)}};
+  return {{"tracked", it->second->size()}, {"max", it->second->capacity()}, {"group", conntrack_group(v)}};
+}
+
 void Dataplane::publish(const vf::VfTable& table) {
-  auto* next = new Snapshot(table, workers(), ++generation_);
+  std::set<std::string> used;
+  auto ct_for = [&](const vf::Vf& v) {
+    used.insert(conntrack_group(v));
+    return conntrack_for(v);
+  };
+  auto* next = new Snapshot(table, workers(), ++generation_, ct_for);
+  for (auto it = conntrack_.begin(); it != conntrack_.end();)
+    it = used.count(it->first) ? std::next(it) : conntrack_.erase(it);
   const Snapshot* old = current_.exchange(next, std::memory_order_acq_rel);
   // Every worker that might hold `old` passes a quiescent state first.
   rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);

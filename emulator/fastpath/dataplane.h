@@ -5,7 +5,9 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "flow_meter.h"
@@ -26,6 +28,8 @@ class Dataplane : public vf::Publisher {
   void start();
   void stop();
   void publish(const vf::VfTable& table) override;
+  void upkeep() override;
+  nlohmann::json conntrack_usage(const vf::Vf& v) const override;
   // Returns once every worker has passed a quiescent state (finished the
   // loop iteration it was in); callable from any non-worker thread.
   void synchronize();
@@ -33,11 +37,18 @@ class Dataplane : public vf::Publisher {
 
  private:
   static int worker_main(void* arg);
+  // The conntrack table of v's group, made (or remade at a new size) here.
+  std::shared_ptr<Conntrack> conntrack_for(const vf::Vf& v);
+  static std::string conntrack_group(const vf::Vf& v);
   void run_worker(unsigned index);
 
   std::vector<unsigned> lcores_;
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::vector<std::unique_ptr<FlowMeter>> flows_;  // one per worker
+  // Conntrack tables by group (control thread only); a snapshot holds its own
+  // references, so a table dropped here lives until no worker can use it.
+  std::map<std::string, std::shared_ptr<Conntrack>> conntrack_;
+  uint64_t conntrack_serial_ = 0;
   std::atomic<const Snapshot*> current_{nullptr};
   std::atomic<bool> stop_{false};
   bool running_ = false;

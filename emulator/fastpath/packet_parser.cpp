@@ -20,6 +20,7 @@ uint32_t be32(const uint8_t* p) {
 }
 
 void parse_l4(std::span<const uint8_t> h, uint8_t proto, uint32_t off, ParsedPacket& out) {
+  out.ip_proto = proto;
   switch (proto) {
     case 6:
       out.l4 = L4::kTcp;
@@ -30,6 +31,14 @@ void parse_l4(std::span<const uint8_t> h, uint8_t proto, uint32_t off, ParsedPac
     case 1:
     case 58:
       out.l4 = L4::kIcmp;
+      out.l4_off = static_cast<uint16_t>(off);
+      if (off + 8 > h.size()) {
+        out.truncated = true;
+        return;
+      }
+      out.icmp_type = h[off];
+      out.icmp_code = h[off + 1];
+      out.icmp_id = be16(&h[off + 4]);
       return;
     default:
       out.l4 = L4::kOther;
@@ -42,6 +51,7 @@ void parse_l4(std::span<const uint8_t> h, uint8_t proto, uint32_t off, ParsedPac
   }
   out.src_port = be16(&h[off]);
   out.dst_port = be16(&h[off + 2]);
+  if (proto == 6 && off + 14 <= h.size()) out.tcp_flags = h[off + 13];
 }
 
 }  // namespace
@@ -88,6 +98,7 @@ bool parse_packet(std::span<const uint8_t> h, uint32_t frame_len, ParsedPacket& 
     uint16_t frag = be16(&h[off + 6]);
     if (frag & 0x1fff) {
       out.fragment = true;
+      out.ip_proto = h[off + 9];
       out.l4 = L4::kOther;
       return true;
     }

@@ -28,6 +28,10 @@ struct ParsedPacket {
   uint32_t arp_target = 0;
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
+  uint8_t ip_proto = 0;   // the IPv4 protocol / IPv6 next header
+  uint8_t tcp_flags = 0;  // FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10
+  uint8_t icmp_type = 0, icmp_code = 0;
+  uint16_t icmp_id = 0;       // echo request/reply identifier
   bool fragment = false;      // a non-first IPv4 fragment: no L4 header
   bool truncated = false;     // a header claimed more bytes than there are
   bool l3_addresses = false;  // the IPv4/IPv6/ARP addresses above were read

@@ -4,6 +4,7 @@
 #include <rte_cycles.h>
 #include <rte_jhash.h>
 #include <rte_lcore.h>
+#include <netinet/in.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -21,9 +22,19 @@ L2Key make_key(uint32_t subnet, uint8_t prefix, const uint8_t* mac) {
   return k;
 }
 
+uint8_t open_bits(const std::vector<vf::SgRule>& rules) {
+  uint8_t b = 0;
+  if (vf::opens_all_ports(rules, 4, IPPROTO_TCP)) b |= kOpenTcp4;
+  if (vf::opens_all_ports(rules, 4, IPPROTO_UDP)) b |= kOpenUdp4;
+  if (vf::opens_all_ports(rules, 6, IPPROTO_TCP)) b |= kOpenTcp6;
+  if (vf::opens_all_ports(rules, 6, IPPROTO_UDP)) b |= kOpenUdp6;
+  return b;
+}
+
 }  // namespace
 
-Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation) : shards_(workers) {
+Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation, const ConntrackFor& conntrack)
+    : shards_(workers) {
   ports_.reserve(table.all().size());  // stable addresses for the pointers below
   for (auto& [id, vp] : table.all()) {
     const vf::Vf& v = *vp;
@@ -64,6 +75,17 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     p.allow = vf::AllowanceProfile::make(v.cfg.limits, rte_get_tsc_hz());
     p.shaped_out = p.allow.bw_out.limited() || p.allow.pps.limited();
     p.policed_in = p.allow.bw_in.limited() || p.allow.pps.limited();
+    if (v.cfg.security.enforced) {
+      p.sg = v.cfg.security;
+      p.open_in = open_bits(p.sg.ingress);
+      p.open_out = open_bits(p.sg.egress);
+      if (conntrack) {
+        if (auto ct = conntrack(v)) {
+          p.ct = ct.get();
+          ct_refs_.push_back(std::move(ct));
+        }
+      }
+    }
     p.rt = v.rt.get();
     p.bridge = v.bridge;
     ports_.push_back(std::move(p));

@@ -6,9 +6,11 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
+#include "conntrack.h"
 #include "vf_table.h"
 
 struct rte_hash;
@@ -57,6 +59,15 @@ struct PortView {
   vf::AllowanceProfile allow;  // for the TSC
   bool shaped_out = false;     // bw_out or PPS limited: hold packets in the TX ring
   bool policed_in = false;     // bw_in or PPS limited: drop what exceeds them
+  // Security groups (ENI-backed VFs): sg.enforced, their rules, and the
+  // instance's conntrack table (nullptr when it could not be allocated:
+  // new flows are then refused as over the conntrack allowance).
+  vf::SecurityPolicy sg;
+  Conntrack* ct = nullptr;
+  // Per (family, protocol): the ingress / egress rules allow every port to
+  // or from everywhere, which makes flows EC2 would not track.  Bit
+  // kOpenTcp4 ... kOpenUdp6.
+  uint8_t open_in = 0, open_out = 0;
   vf::VfRuntime* rt = nullptr;
   vf::Bridge* bridge = nullptr;        // in-daemon driver (vhost-user), polled around TX
   std::vector<const PortView*> flood;  // polled peers in the subnet
@@ -71,9 +82,14 @@ struct L2Key {
 };
 static_assert(sizeof(L2Key) == 12);
 
+inline constexpr uint8_t kOpenTcp4 = 1, kOpenUdp4 = 2, kOpenTcp6 = 4, kOpenUdp6 = 8;
+
+// The conntrack table a VF with security groups uses (the Dataplane keeps them).
+using ConntrackFor = std::function<std::shared_ptr<Conntrack>(const vf::Vf&)>;
+
 class Snapshot {
  public:
-  Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation);
+  Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation, const ConntrackFor& conntrack = {});
   ~Snapshot();
   Snapshot(const Snapshot&) = delete;
   Snapshot& operator=(const Snapshot&) = delete;
@@ -86,6 +102,7 @@ class Snapshot {
   std::vector<PortView> ports_;
   std::vector<std::vector<const PortView*>> shards_;
   std::vector<std::shared_ptr<const vf::DmaTable>> dma_refs_;
+  std::vector<std::shared_ptr<Conntrack>> ct_refs_;
   rte_hash* l2_ = nullptr;
 };
 

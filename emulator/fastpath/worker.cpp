@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <rte_atomic.h>
+#include <netinet/in.h>
 #include <rte_cycles.h>
 #include <rte_memcpy.h>
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "conntrack.h"
 #include "flow_meter.h"
 #include "l4_checksum.h"
 #include "packet_parser.h"
@@ -130,6 +132,8 @@ class RxBatch {
 
   // Counts a frame the open queue refuses (under its lock, like deliveries).
   void drop(int reason) { counter_add(rq_->c.drops[reason], 1); }
+  void exceeded(int allowance) { counter_add(rq_->c.allowance[allowance], 1); }
+  uint64_t now() const { return now_; }
 
   void deliver(FrameReader& frame, uint32_t len, const ParsedPacket& pkt, RssHash rss) {
     const uint16_t ptype = pkt.ptype();
@@ -290,6 +294,53 @@ bool to_link_local_service(const ParsedPacket& pkt) {
   return false;
 }
 
+// EC2's security groups do not filter what the VPC itself serves: link-local
+// services, neighbour discovery and link-local IPv6, broadcast and multicast.
+bool outside_security_groups(const ParsedPacket& pkt) {
+  if (pkt.is_multicast()) return true;
+  if (pkt.l3 == L3::kIpv4) {
+    const uint32_t a = pkt.dst_ip4, b = pkt.src_ip4;
+    return a == 0xffffffffu || (a >> 28) == 0xe || (a >> 16) == 0xa9fe || (b >> 16) == 0xa9fe;
+  }
+  const uint8_t* d = pkt.dst_ip6;
+  const uint8_t* s = pkt.src_ip6;
+  auto ec2_service = [](const uint8_t* a) { return a[0] == 0xfd && a[1] == 0x00 && a[2] == 0x0e && a[3] == 0xc2; };
+  return d[0] == 0xff || ipv6_link_local(d) || ipv6_link_local(s) || ec2_service(d) || ec2_service(s);
+}
+
+enum class SgVerdict : uint8_t { kPass, kDenied, kConntrackFull };
+
+// One crossing of port's security groups: a tracked flow passes; a new one
+// passes when the direction's rules allow it, and is then tracked unless
+// EC2 would leave it untracked (0.0.0.0/0 both ways, all ports).
+SgVerdict security_groups(const PortView& port, const ParsedPacket& pkt, CtDir dir, uint64_t now) {
+  if (!port.sg.enforced || (pkt.l3 != L3::kIpv4 && pkt.l3 != L3::kIpv6)) return SgVerdict::kPass;
+  if (!pkt.l3_addresses) return SgVerdict::kDenied;  // an IP header too short to judge
+  if (outside_security_groups(pkt)) return SgVerdict::kPass;
+  CtKey key;
+  // A later fragment carries no ports: its first fragment was judged.
+  if (!ct_key(pkt, port.vf, dir, key)) return SgVerdict::kPass;
+  const vf::ConntrackTimeouts& t = port.sg.timeouts;
+  if (port.ct && port.ct->refresh(key, dir, pkt.tcp_flags, t, now)) return SgVerdict::kPass;
+  vf::SgPacket sp;
+  sp.family = key.family;
+  sp.proto = key.proto;
+  sp.remote = key.remote;
+  sp.port = pkt.dst_port;  // ingress: the local port; egress: the remote one
+  sp.icmp_type = pkt.icmp_type;
+  sp.icmp_code = pkt.icmp_code;
+  const bool out = dir == CtDir::kOut;
+  const vf::RuleVerdict v = vf::evaluate(out ? port.sg.egress : port.sg.ingress, sp);
+  if (!v.allowed) return SgVerdict::kDenied;
+  if (v.any_peer && (key.proto == IPPROTO_TCP || key.proto == IPPROTO_UDP)) {
+    const uint8_t bit = key.family == 4 ? (key.proto == IPPROTO_TCP ? kOpenTcp4 : kOpenUdp4)
+                                        : (key.proto == IPPROTO_TCP ? kOpenTcp6 : kOpenUdp6);
+    if ((out ? port.open_in : port.open_out) & bit) return SgVerdict::kPass;  // untracked
+  }
+  if (!port.ct || !port.ct->add(key, dir, pkt.tcp_flags, t, now)) return SgVerdict::kConntrackFull;
+  return SgVerdict::kPass;
+}
+
 thread_local FlowMeter* t_flows = nullptr;
 
 // Egress allowances that drop (the link-local PPS and the per-flow cap);
@@ -317,6 +368,16 @@ bool deliver_to(RxBatch& batch, const PortView& dst, FrameReader& frame, uint32_
   if (!destination_allowed(dst, pkt)) {
     batch.drop(VENIC_DROP_DST_CHECK);
     return true;
+  }
+  switch (security_groups(dst, pkt, CtDir::kIn, batch.now())) {
+    case SgVerdict::kDenied:
+      batch.drop(VENIC_DROP_SG_INGRESS);
+      return true;
+    case SgVerdict::kConntrackFull:
+      batch.exceeded(VENIC_ALLOW_CONNTRACK);
+      return true;
+    case SgVerdict::kPass:
+      break;
   }
   batch.deliver(frame, len, pkt, h);
   return true;
@@ -437,6 +498,13 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
 
     if (int reason = source_violation(port, pkt); reason >= 0) {
       counter_add(tq.c.drops[reason], 1);
+      continue;
+    }
+    if (const SgVerdict sg = security_groups(port, pkt, CtDir::kOut, now); sg != SgVerdict::kPass) {
+      if (sg == SgVerdict::kDenied)
+        counter_add(tq.c.drops[VENIC_DROP_SG_EGRESS], 1);
+      else
+        counter_add(tq.c.allowance[VENIC_ALLOW_CONNTRACK], 1);
       continue;
     }
     if (int exceeded = egress_policed(port, pkt, total, now); exceeded >= 0) {

@@ -167,6 +167,11 @@ const PlacementGroup* Ec2Model::placement_group(const std::string& name) const {
   return it == s_.placement.end() ? nullptr : &it->second;
 }
 
+const SecurityGroup* Ec2Model::security_group(const std::string& id) const {
+  auto it = s_.groups.find(id);
+  return it == s_.groups.end() ? nullptr : &it->second;
+}
+
 json Ec2Model::call(const std::string& action, const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   if (!p.is_object()) bad_param("the parameters must be an object");
   State before = s_;
@@ -596,7 +601,7 @@ json Ec2Model::assign_ips(const json& p) {
 
 json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   only(p, {"InstanceType", "SubnetId", "MinCount", "MaxCount", "Placement", "SecurityGroupIds", "PrivateIpAddress",
-           "NetworkInterfaceType", "OwnerUid"});
+           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit"});
   std::string type = str(p, "InstanceType");
   const InstanceType* t = find_instance_type(type);
   if (!t) bad_param("Invalid value '" + type + "' for InstanceType (see describe-instance-types)");
@@ -623,6 +628,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     ip = ipv4(str(p, "PrivateIpAddress"), "PrivateIpAddress");
   }
   int64_t uid = integer(p, "OwnerUid", -1, 0x7fffffff, -1);
+  const auto conntrack = static_cast<uint32_t>(integer(p, "ConntrackLimit", 0, vf::kMaxConntrack, 0));
   auto groups = str_list(p, "SecurityGroupIds");
   std::string reservation = new_id("r");
   json out = json::array();
@@ -635,6 +641,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     in.placement_group = pg;
     in.reservation = reservation;
     in.owner_uid = uid;
+    in.conntrack_limit = conntrack;
     Eni e = make_eni(*sn, ip, {}, 0, groups, nic_type == "efa");
     e.description = "Primary network interface";
     e.attachment = new_id("eni-attach");
@@ -758,7 +765,8 @@ json Ec2Model::instance_json(const Instance& i) const {
             {"Placement", {{"AvailabilityZone", i.az}, {"GroupName", i.placement_group}}},
             {"PrivateIpAddress", primary.id.empty() ? "" : ip_s(primary.ip)},
             {"NetworkInterfaces", nics},
-            {"VenicOwnerUid", i.owner_uid}};
+            {"VenicOwnerUid", i.owner_uid},
+            {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack}};
   if (primary.public_ip) j["PublicIpAddress"] = ip_s(primary.public_ip);
   return j;
 }
@@ -842,7 +850,8 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
                        {"EfaSupported", t.efa},
                        {"BaselineBandwidthInGbps", t.baseline_gbps},
                        {"PeakBandwidthInGbps", t.peak_gbps}}},
-                     {"VenicPpsAllowance", t.pps}});
+                     {"VenicPpsAllowance", t.pps},
+                     {"VenicConntrackAllowance", t.conntrack}});
     }
     for (const auto& n : names)
       if (!find_instance_type(n))
@@ -882,6 +891,7 @@ json Ec2Model::to_json() const {
                          {"reservation", i.reservation},
                          {"running", i.running},
                          {"owner_uid", i.owner_uid},
+                         {"conntrack_limit", i.conntrack_limit},
                          {"enis", nics}});
   }
   for (auto& [id, e] : s_.enis) {
@@ -953,6 +963,7 @@ void Ec2Model::load(const json& j) {
                   i.at("reservation"),
                   i.at("running").get<bool>(),
                   i.at("owner_uid").get<int64_t>(),
+                  i.value("conntrack_limit", 0u),
                   {}};
       for (auto& [idx, e] : i.at("enis").items()) in.enis[std::stoi(idx)] = e.get<std::string>();
       if (!find_instance_type(in.type)) throw std::runtime_error("unknown instance type " + in.type);

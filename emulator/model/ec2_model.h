@@ -91,6 +91,7 @@ struct Instance {
   std::string id, type, subnet, az, placement_group, reservation;
   bool running = true;
   int64_t owner_uid = -1;           // whose processes may attach its VFs; -1: root only
+  uint32_t conntrack_limit = 0;     // venic: tracked flows at most; 0: the type's figure
   std::map<int, std::string> enis;  // device index -> ENI id
 };
 
@@ -115,6 +116,7 @@ class Ec2Model {
   const Instance* instance(const std::string& id) const;
   const Subnet* subnet(const std::string& id) const;
   const PlacementGroup* placement_group(const std::string& name) const;
+  const SecurityGroup* security_group(const std::string& id) const;
 
  private:
   struct State {

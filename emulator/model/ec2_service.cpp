@@ -1,5 +1,10 @@
 #include "ec2_service.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
 #include <set>
 
 namespace venic::model {
@@ -13,7 +18,69 @@ std::map<std::string, std::string> attachments(const Ec2Model& m) {
   return out;
 }
 
+void add_peer4(std::vector<vf::SgRule>& out, vf::SgRule r, uint32_t addr, uint8_t prefix) {
+  const uint32_t be = htonl(addr);
+  std::memcpy(r.addr.data(), &be, 4);
+  r.family = 4;
+  r.prefix = prefix;
+  out.push_back(r);
+}
+
+void add_peer6(std::vector<vf::SgRule>& out, vf::SgRule r, const vf::Ipv6Addr& addr) {
+  r.addr = addr;
+  r.family = 6;
+  r.prefix = 128;
+  out.push_back(r);
+}
+
+// One EC2 permission as fast-path rules: one per peer, a referenced group's
+// peers being the private addresses of every ENI in it.
+void compile(const Ec2Model& m, const SgRule& rule, std::vector<vf::SgRule>& out) {
+  vf::SgRule base;
+  const int proto = vf::protocol_number(rule.protocol);
+  if (proto < 0) return;  // the model accepts only known protocols
+  base.proto = static_cast<uint8_t>(proto);
+  if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+    base.port_lo = rule.from_port < 0 ? 0 : static_cast<uint16_t>(rule.from_port);
+    base.port_hi = rule.to_port < 0 ? 0xffff : static_cast<uint16_t>(rule.to_port);
+  } else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+    base.port_lo = rule.from_port < 0 ? 0xffff : static_cast<uint16_t>(rule.from_port);  // type
+    base.port_hi = rule.to_port < 0 ? 0xffff : static_cast<uint16_t>(rule.to_port);      // code
+  }
+  for (const Cidr4& c : rule.cidrs) add_peer4(out, base, c.addr, c.prefix);
+  for (const std::string& g : rule.groups)
+    for (auto& [id, e] : m.enis()) {
+      if (std::find(e.groups.begin(), e.groups.end(), g) == e.groups.end()) continue;
+      add_peer4(out, base, e.ip, 32);
+      for (uint32_t a : e.secondary_ips) add_peer4(out, base, a, 32);
+      for (const auto& a : e.ipv6) add_peer6(out, base, a);
+    }
+}
+
 }  // namespace
+
+vf::SecurityPolicy security_policy(const Ec2Model& m, const Eni& e) {
+  vf::SecurityPolicy p;
+  p.enforced = true;
+  for (const std::string& gid : e.groups) {
+    const SecurityGroup* g = m.security_group(gid);
+    if (!g) continue;
+    for (const SgRule& r : g->ingress) compile(m, r, p.ingress);
+    for (const SgRule& r : g->egress) compile(m, r, p.egress);
+  }
+  // A rule that two groups share counts once.
+  for (auto* rules : {&p.ingress, &p.egress}) {
+    std::vector<vf::SgRule> unique;
+    for (const auto& r : *rules)
+      if (std::find(unique.begin(), unique.end(), r) == unique.end()) unique.push_back(r);
+    *rules = std::move(unique);
+  }
+  if (const Instance* in = e.attached() ? m.instance(e.instance) : nullptr) {
+    p.conntrack_group = in->id;
+    p.conntrack_max = in->conntrack_limit ? in->conntrack_limit : find_instance_type(in->type)->conntrack;
+  }
+  return p;
+}
 
 Ec2Service::Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::Random random)
     : table_(table), store_(store), model_(std::move(random)) {}
@@ -32,6 +99,7 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   c.eni_id = e.id;
   c.attach_uid = 0;  // a detached ENI is no instance's: root only
   c.link_up = false;
+  c.security = security_policy(model_, e);
   if (const Instance* in = e.attached() ? model_.instance(e.instance) : nullptr) {
     const PlacementGroup* pg = in->placement_group.empty() ? nullptr : model_.placement_group(in->placement_group);
     c.limits = limits_for(*find_instance_type(in->type), pg && pg->strategy == "cluster");

@@ -13,6 +13,10 @@
 
 namespace venic::model {
 
+// The fast-path rules of an ENI's security groups (group references expanded
+// to the members' private addresses) and its instance's conntrack allowance.
+vf::SecurityPolicy security_policy(const Ec2Model& m, const Eni& e);
+
 class Ec2Service {
  public:
   Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::Random random = {});

@@ -7,19 +7,20 @@ namespace venic::model {
 namespace {
 
 // EC2's figures (docs: "Amazon EC2 instance type specifications", network
-// specifications).  The PPS column is venic's: about 1 Mpps per 7 Gbps of
-// baseline, at least 100 kpps.
+// specifications).  The PPS and conntrack columns are venic's: about 1 Mpps
+// per 7 Gbps of baseline, at least 100 kpps; tracked flows by size, kept
+// within what a daemon can hold for many instances (about 100 bytes a flow).
 constexpr std::array<InstanceType, 10> kTypes = {{
-    {"t3.nano", 2, 2, 2, 0.032, 5, "Up to 5 Gigabit", false, 100000},
-    {"t3.micro", 2, 2, 2, 0.064, 5, "Up to 5 Gigabit", false, 100000},
-    {"t3.large", 3, 12, 12, 0.512, 5, "Up to 5 Gigabit", false, 100000},
-    {"m5.large", 3, 10, 10, 0.75, 10, "Up to 10 Gigabit", false, 120000},
-    {"m5.xlarge", 4, 15, 15, 1.25, 10, "Up to 10 Gigabit", false, 200000},
-    {"c5.large", 3, 10, 10, 0.75, 10, "Up to 10 Gigabit", false, 120000},
-    {"c5n.18xlarge", 15, 50, 50, 100, 100, "100 Gigabit", true, 14000000},
-    {"c6gn.16xlarge", 15, 50, 50, 100, 100, "100 Gigabit", true, 14000000},
-    {"hpc6a.48xlarge", 2, 50, 50, 100, 100, "100 Gigabit", true, 14000000},
-    {"p4d.24xlarge", 60, 50, 50, 400, 400, "4x 100 Gigabit", true, 56000000},
+    {"t3.nano", 2, 2, 2, 0.032, 5, "Up to 5 Gigabit", false, 100000, 2048},
+    {"t3.micro", 2, 2, 2, 0.064, 5, "Up to 5 Gigabit", false, 100000, 4096},
+    {"t3.large", 3, 12, 12, 0.512, 5, "Up to 5 Gigabit", false, 100000, 16384},
+    {"m5.large", 3, 10, 10, 0.75, 10, "Up to 10 Gigabit", false, 120000, 16384},
+    {"m5.xlarge", 4, 15, 15, 1.25, 10, "Up to 10 Gigabit", false, 200000, 32768},
+    {"c5.large", 3, 10, 10, 0.75, 10, "Up to 10 Gigabit", false, 120000, 16384},
+    {"c5n.18xlarge", 15, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536},
+    {"c6gn.16xlarge", 15, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536},
+    {"hpc6a.48xlarge", 2, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536},
+    {"p4d.24xlarge", 60, 50, 50, 400, 400, "4x 100 Gigabit", true, 56000000, 131072},
 }};
 
 }  // namespace

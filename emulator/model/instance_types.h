@@ -17,6 +17,7 @@ struct InstanceType {
   std::string_view performance;  // NetworkPerformance
   bool efa;                      // EfaSupported
   uint64_t pps;                  // venic's PPS allowance: EC2 publishes none
+  uint32_t conntrack;            // venic's conntrack allowance (tracked flows): EC2 publishes none
 };
 
 std::span<const InstanceType> instance_types();

@@ -64,7 +64,8 @@ struct alignas(VENIC_CACHE_LINE) RxqRuntime {
 
 // Allowance buckets.  Egress ones belong to the VF's worker; the inbound
 // bandwidth and the (bidirectional) PPS buckets are shared by every worker
-// that delivers to the VF, under `lock`, a leaf lock held for one burst.
+// that delivers to the VF, under `lock`, held for one burst; only a conntrack
+// table's lock (which takes nothing else) is taken inside it.
 struct alignas(VENIC_CACHE_LINE) AllowanceRuntime {
   TokenBucket bw_out, linklocal;
   FlowGate flow_gate;  // the per-flow cap's first stage

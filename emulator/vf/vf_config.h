@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "allowance.h"
+#include "security_policy.h"
 
 namespace venic::vf {
 
@@ -47,6 +48,8 @@ struct VfConfig {
   // Who may attach: -1, any uid the control socket serves; otherwise root,
   // the daemon's uid, or this uid (the owner of the ENI's instance).
   int64_t attach_uid = -1;
+  // The ENI's security groups (enforced only on ENI-backed VFs).
+  SecurityPolicy security;
 
   uint32_t subnet() const { return prefix == 0 ? 0 : ip & (~0u << (32 - prefix)); }
   uint32_t netmask() const { return prefix == 0 ? 0 : ~0u << (32 - prefix); }

@@ -16,9 +16,9 @@ const char* const kAllowanceNames[VENIC_ALLOW_MAX] = {"bw_in_allowance_exceeded"
                                                       "pps_allowance_exceeded",       "conntrack_allowance_exceeded",
                                                       "linklocal_allowance_exceeded", "flow_allowance_exceeded"};
 
-const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {"no_route",     "bad_desc",    "oversize", "runt",
-                                                        "rx_no_buffer", "rx_oversize", "rx_down",  "spoof_mac",
-                                                        "spoof_ip",     "dst_check"};
+const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {"no_route",     "bad_desc",    "oversize",  "runt",
+                                                        "rx_no_buffer", "rx_oversize", "rx_down",   "spoof_mac",
+                                                        "spoof_ip",     "dst_check",   "sg_egress", "sg_ingress"};
 
 QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   QueueCounters t;
@@ -505,6 +505,7 @@ void VfTable::tick() {
     for (int i = 0; i < VENIC_ALLOW_MAX; i++) s->allowance[i] = tx.allowance[i] + rx.allowance[i];
     v.region->beat();
   }
+  publisher_.upkeep();
 }
 
 nlohmann::json VfTable::vf_json(const Vf& v) const {
@@ -517,6 +518,7 @@ nlohmann::json VfTable::vf_json(const Vf& v) const {
   j["dma_regions"] = v.dma ? v.dma->regions().size() : 0;
   j["promisc"] = (v.rx_mode & VENIC_VF_PROMISC) != 0;
   if (frontends_ && v.cfg.frontend != Frontend::kShm) j["vhost"] = frontends_->describe(v);
+  if (auto ct = publisher_.conntrack_usage(v); !ct.is_null()) j["conntrack"] = ct;
   return j;
 }
 

@@ -27,6 +27,10 @@ class Publisher {
  public:
   virtual ~Publisher() = default;
   virtual void publish(const VfTable& table) = 0;
+  // Fast-path housekeeping on the control thread (VfTable::tick).
+  virtual void upkeep() {}
+  // The VF's connection tracking ({"tracked", "max"}) or null when it has none.
+  virtual nlohmann::json conntrack_usage(const Vf&) const { return nullptr; }
 };
 
 // Front-ends other than the shared-memory one (vhost-user): the table tells

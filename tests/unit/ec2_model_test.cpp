@@ -968,6 +968,7 @@ TEST_F(Ec2ModelTest, DescribeInstanceTypesHasEc2sFigures) {
   EXPECT_EQ(n["NetworkPerformance"], "100 Gigabit");
   EXPECT_EQ(n["BaselineBandwidthInGbps"], 100.0);
   EXPECT_TRUE(c5n[0]["VenicPpsAllowance"].is_number_unsigned());
+  EXPECT_EQ(c5n[0]["VenicConntrackAllowance"], find_instance_type("c5n.18xlarge")->conntrack);
 
   json two = call("DescribeInstanceTypes", {{"InstanceTypes", {"t3.nano", "m5.large"}}})["InstanceTypes"];
   ASSERT_EQ(two.size(), 2u);

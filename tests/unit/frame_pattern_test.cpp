@@ -122,3 +122,31 @@ TEST(FramePattern, UdpChecksumsAreValid) {
     EXPECT_EQ(folded(venic::tools::sum16(&g[54], l6 - 54, s)), 0xffffu) << len;
   }
 }
+
+// TCP frames (security-group tests): ports and flags where a parser looks,
+// a valid checksum, and the same verifiable payload after a 20-byte header.
+TEST(FramePattern, TcpFramesRoundTripWithValidChecksums) {
+  venic::vf::MacAddr a{2, 0, 0, 0, 0, 1}, b{2, 0, 0, 0, 0, 2};
+  auto folded = [](uint32_t s) {
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return s;
+  };
+  for (uint32_t len : {66u, 129u, 1500u}) {
+    auto f = venic::tools::make_l4_frame(b, a, 9, len, 6, 40000, 5001, 0x0a00010a, 0x0a00010b, 0x02);
+    ASSERT_EQ(f.size(), len);
+    EXPECT_TRUE(venic::tools::check_frame(f.data(), len)) << len;
+    EXPECT_EQ(f[23], 6);
+    EXPECT_EQ(f[34] << 8 | f[35], 40000);
+    EXPECT_EQ(f[36] << 8 | f[37], 5001);
+    EXPECT_EQ(f[47], 0x02) << "SYN";
+    EXPECT_EQ(f[46] >> 4, 5) << "a 20-byte TCP header";
+    uint32_t s = venic::tools::sum16(&f[26], 8) + 6 + (len - 34);
+    EXPECT_EQ(folded(venic::tools::sum16(&f[34], len - 34, s)), 0xffffu) << len;
+    f[len - 1] ^= 0x40;
+    EXPECT_FALSE(venic::tools::check_frame(f.data(), len));
+    std::array<uint8_t, 16> x{0xfd}, y{0xfd};
+    y[15] = 2;
+    auto g = venic::tools::make_l4_6_frame(b, a, 9, len < 86 ? 86 : len, 6, 40000, 5001, x, y);
+    EXPECT_TRUE(venic::tools::check_frame(g.data(), static_cast<uint32_t>(g.size())));
+  }
+}

@@ -1278,3 +1278,24 @@ TEST(VenicctlEc2Cli, VfCommandsKeepTheirErrorLine) {
 
 }  // namespace
 }  // namespace venic::ctl
+
+namespace venic::ctl {
+namespace {
+// An ENI-backed VF: its security groups as rule counts, its conntrack use.
+TEST(VenicctlFormat, VfDetailsShowSecurityGroupsAndConntrack) {
+  using nlohmann::json;
+  json v = kVfList[0];
+  v["security"] = {{"enforced", true},
+                   {"ingress", json::array({{{"proto", 6}, {"from", 5001}, {"to", 5001}, {"peer", "10.0.0.0/16"}}})},
+                   {"egress", json::array()}};
+  v["conntrack"] = {{"tracked", 4}, {"max", 16}, {"group", "i-0123456789abcdef0"}};
+  const std::string details = format_vf_details(v);
+  EXPECT_NE(details.find("1 ingress, 0 egress rules"), std::string::npos) << details;
+  EXPECT_NE(details.find("4 of 16 flows tracked (i-0123456789abcdef0)"), std::string::npos) << details;
+  EXPECT_EQ(details.find("10.0.0.0/16"), std::string::npos) << "the rules belong to --json";
+  v["security"]["enforced"] = false;
+  v.erase("conntrack");
+  EXPECT_EQ(format_vf_details(v).find("security groups"), std::string::npos) << "a plain VF has none";
+}
+}  // namespace
+}  // namespace venic::ctl

@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
       "  venic-traffic --vf 1 recv --count 1000 --timeout 10 &\n"
       "  venic-traffic --vf 0 send --dst-mac 02:00:00:00:00:02 --count 1000 --size 1500\n"
       "  venic-traffic --vf 0 echo --dst-mac 02:00:00:00:00:02 --count 1000   # peer runs testpmd macswap\n"
+      "  venic-traffic --vf 0 echo --dst-mac 02:00:00:00:00:02 --flows 4 --proto tcp --dst-port 5001 \\\n"
+      "      --src-ip 10.0.1.10 --dst-ip 10.0.1.11   # peer runs testpmd 5tswap: replies to TCP 5001\n"
       "  venic-traffic --vf 2 scribble --seconds 2\n");
 
   std::string dst_mac_s;
@@ -108,9 +110,24 @@ int main(int argc, char** argv) {
   std::string src_ip6_s, dst_ip6_s;
   send->add_option("--src-ip6", src_ip6_s, "with --dst-ip6: send IPv6/UDP --udp-flows frames from this address");
   send->add_option("--dst-ip6", dst_ip6_s, "destination of IPv6/UDP --udp-flows frames");
-  send->add_option("--udp-flows", udp_flows,
-                   "send IPv4/UDP frames (10.0.1.10 -> 10.0.1.11, port 5001) from this many source ports")
-      ->capture_default_str();
+  std::string proto_s = "udp";
+  unsigned dst_port = 5001, src_port = 10000;
+  auto l4_options = [&](CLI::App* c) {
+    c->add_option("--udp-flows,--flows", udp_flows,
+                  "send IPv4 (or IPv6) frames of --proto from this many source ports, --src-port up "
+                  "(0: raw frames of ethertype 0x88b5)")
+        ->capture_default_str();
+    c->add_option("--proto", proto_s, "the flows' protocol")
+        ->check(CLI::IsMember({"udp", "tcp"}))
+        ->capture_default_str();
+    c->add_option("--dst-port", dst_port, "the flows' destination port")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
+    c->add_option("--src-port", src_port, "the first flow's source port")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
+  };
+  l4_options(send);
   send->add_option("--pps", pps, "pace to this many frames per second (0: as fast as possible)")->capture_default_str();
   auto* recv = app.add_subcommand("recv", "receive COUNT frames and verify every byte");
   recv->add_option("--count", count)->capture_default_str();
@@ -123,6 +140,9 @@ int main(int argc, char** argv) {
   echo->add_option("--count", count)->capture_default_str();
   echo->add_option("--size", size)->check(CLI::Range(60, VENIC_FRAME_MAX))->capture_default_str();
   echo->add_option("--timeout", timeout, "seconds")->capture_default_str();
+  echo->add_option("--src-ip", src_ip_s, "source IPv4 of --flows frames")->capture_default_str();
+  echo->add_option("--dst-ip", dst_ip_s, "destination IPv4 of --flows frames")->capture_default_str();
+  l4_options(echo);
   std::string side = "tx";
   auto* truncate = app.add_subcommand(
       "truncate", "register memory with venicd, point descriptors into it, then truncate it (a hostile driver)");
@@ -160,6 +180,15 @@ int main(int argc, char** argv) {
     if (!src_ip6 || !dst_ip6) return fail("--src-ip6 and --dst-ip6 need two IPv6 addresses");
   }
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
+  const uint8_t proto = proto_s == "tcp" ? 6 : 17;
+  // Frame number s: raw, or of flow s % flows (source port src_port + flow).
+  auto make = [&](uint32_t s, const venic::vf::MacAddr& from) {
+    const auto sport = static_cast<uint16_t>(src_port + (udp_flows ? s % udp_flows : 0));
+    const auto dport = static_cast<uint16_t>(dst_port);
+    return !udp_flows ? venic::tools::make_frame(dst, from, s, size)
+           : src_ip6  ? venic::tools::make_l4_6_frame(dst, from, s, size, proto, sport, dport, *src_ip6, *dst_ip6)
+                      : venic::tools::make_l4_frame(dst, from, s, size, proto, sport, dport, *src_ip, *dst_ip);
+  };
 
   if (send->parsed()) {
     auto start = Clock::now();
@@ -169,10 +198,7 @@ int main(int argc, char** argv) {
         auto due = start + std::chrono::nanoseconds(uint64_t(s) * 1000000000ull / pps);
         while (Clock::now() < due) std::this_thread::yield();
       }
-      const uint16_t sport = static_cast<uint16_t>(10000 + (udp_flows ? s % udp_flows : 0));
-      auto frame = !udp_flows ? venic::tools::make_frame(dst, src_mac, s, size)
-                   : src_ip6  ? venic::tools::make_udp6_frame(dst, src_mac, s, size, sport, *src_ip6, *dst_ip6)
-                              : venic::tools::make_udp_frame(dst, src_mac, s, size, sport, *src_ip, *dst_ip);
+      auto frame = make(s, src_mac);
       if (!send_one(v, frame, deadline)) return fail("send stalled after " + std::to_string(s) + " frames");
     }
     drain_tx(v, deadline);
@@ -190,9 +216,11 @@ int main(int argc, char** argv) {
     while (got + bad < count && Clock::now() < deadline) {
       if (idle > 0 && got + bad > 0 && Clock::now() - last_frame > std::chrono::duration<double>(idle)) break;
       if (echo->parsed()) {
-        while (sent < count && sent - got - bad < window &&
-               vena_txq_send_copy(&v.tx, venic::tools::make_frame(dst, v.mac, sent, size).data(), size) == 0)
+        while (sent < count && sent - got - bad < window) {
+          const auto f = make(sent, v.mac);
+          if (vena_txq_send_copy(&v.tx, f.data(), static_cast<uint32_t>(f.size())) != 0) break;
           sent++;
+        }
         vena_txq_flush(&v.tx);
       }
       int n = vena_rxq_recv_copy(&v.rx, buf.data(), static_cast<uint32_t>(buf.size()));

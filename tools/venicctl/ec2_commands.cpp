@@ -412,10 +412,13 @@ venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
         {"--network-interface-type", "NetworkInterfaceType", Kind::kEnum, Need::kOptional,
          "venic: efa makes the primary ENI an EFA (default interface)", "efa|interface"},
         {"--owner-uid", "OwnerUid", Kind::kInteger, Need::kOptional,
-         "venic: the uid whose processes may attach the instance's VFs (default: root only)", "UID"}},
+         "venic: the uid whose processes may attach the instance's VFs (default: root only)", "UID"},
+        {"--conntrack-limit", "ConntrackLimit", Kind::kInteger, Need::kOptional,
+         "venic: flows the instance may track (its conntrack allowance; default: the type's figure)", "N"}},
        R"(venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abcdef0
 venicctl run-instances --instance-type c5n.18xlarge --subnet-id subnet-0123456789abcdef0 --count 2 --placement GroupName=hpc --network-interface-type efa
-venicctl run-instances --instance-type t3.micro --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.10 --security-group-ids sg-0123456789abcdef0 --owner-uid 1000)"},
+venicctl run-instances --instance-type t3.micro --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.10 --security-group-ids sg-0123456789abcdef0 --owner-uid 1000
+venicctl run-instances --instance-type t3.nano --subnet-id subnet-0123456789abcdef0 --conntrack-limit 64)"},
       {"stop-instances",
        "StopInstances",
        "stop instances (their VFs' links go down)",

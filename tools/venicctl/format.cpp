@@ -271,10 +271,21 @@ std::string format_vf_details(const json& vf) {
     }
     lines.insert(lines.begin() + 2, {"frontend", fe});
   }
+  if (const json* sg = field(vf, "security"); sg && sg->is_object() && text_of(*sg, "enforced") == "yes") {
+    auto count = [&](const char* dir) {
+      const json* r = field(*sg, dir);
+      return std::to_string(r && r->is_array() ? r->size() : 0);
+    };
+    lines.push_back(
+        {"security groups", count("ingress") + " ingress, " + count("egress") + " egress rules (--json lists them)"});
+  }
+  if (const json* ct = field(vf, "conntrack"); ct && ct->is_object())
+    lines.push_back({"conntrack", text_of(*ct, "tracked") + " of " + text_of(*ct, "max") + " flows tracked (" +
+                                      text_of(*ct, "group") + ")"});
   std::vector<std::string_view> known = {
-      "id",          "type",     "mac",        "ip",         "prefix",    "subnet",  "mtu",
-      "trusted",     "queues",   "link",       "attached",   "owner_pid", "started", "active_queues",
-      "dma_regions", "frontend", "vhost_path", "vhost_mode", "vhost"};
+      "id",          "type",     "mac",        "ip",         "prefix",    "subnet",    "mtu",
+      "trusted",     "queues",   "link",       "attached",   "owner_pid", "started",   "active_queues",
+      "dma_regions", "frontend", "vhost_path", "vhost_mode", "vhost",     "conntrack", "security"};
   known.insert(known.end(), kLimitFields.begin(), kLimitFields.end());
   append_unknown_fields(vf, known, lines);
   return key_value_lines(lines);
