@@ -227,6 +227,8 @@ enum venic_drop_reason {
 	VENIC_DROP_DST_CHECK = 9,    /* rx: destination IPv4 is not the VF's */
 	VENIC_DROP_SG_EGRESS = 10,   /* tx: no egress security-group rule allows a new flow */
 	VENIC_DROP_SG_INGRESS = 11,  /* rx: no ingress security-group rule allows a new flow */
+	VENIC_DROP_TTL_EXPIRED = 12, /* tx: routed between subnets with TTL / hop limit 1 or 0 */
+	VENIC_DROP_NOT_FLOODED = 13, /* tx: broadcast, multicast or unanswerable ARP/ND in a VPC */
 	VENIC_DROP_REASONS_MAX = 16
 };
 

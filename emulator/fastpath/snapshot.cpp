@@ -4,9 +4,12 @@
 #include <rte_cycles.h>
 #include <rte_jhash.h>
 #include <rte_lcore.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -14,12 +17,26 @@ namespace venic::fastpath {
 
 namespace {
 
-L2Key make_key(uint32_t subnet, uint8_t prefix, const uint8_t* mac) {
+L2Key make_key(uint16_t vpc, uint32_t subnet, uint8_t prefix, const uint8_t* mac) {
   L2Key k{};
   k.subnet = subnet;
+  k.vpc = vpc;
   k.prefix = prefix;
   std::memcpy(k.mac, mac, 6);
   return k;
+}
+
+L3Key l3_key(uint16_t vpc, uint8_t family, const uint8_t* addr) {
+  L3Key k{};
+  k.vpc = vpc;
+  k.family = family;
+  std::memcpy(k.addr, addr, family == 4 ? 4 : 16);
+  return k;
+}
+
+L3Key l3_key4(uint16_t vpc, uint32_t ip) {
+  const uint32_t be = htonl(ip);
+  return l3_key(vpc, 4, reinterpret_cast<const uint8_t*>(&be));
 }
 
 uint8_t open_bits(const std::vector<vf::SgRule>& rules) {
@@ -36,6 +53,8 @@ uint8_t open_bits(const std::vector<vf::SgRule>& rules) {
 Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation, const ConntrackFor& conntrack)
     : shards_(workers) {
   ports_.reserve(table.all().size());  // stable addresses for the pointers below
+  std::map<std::string, uint16_t> vpcs;
+  size_t addresses = 0;
   for (auto& [id, vp] : table.all()) {
     const vf::Vf& v = *vp;
     const venic_regs* r = &v.region->layout();  // never the driver-writable page
@@ -45,6 +64,11 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     p.promisc = v.rx_mode & VENIC_VF_PROMISC;
     p.subnet = v.cfg.subnet();
     p.prefix = v.cfg.prefix;
+    if (!v.cfg.vpc_id.empty()) {
+      p.vpc = vpcs.emplace(v.cfg.vpc_id, static_cast<uint16_t>(vpcs.size() + 1)).first->second;
+      p.gateway = p.subnet + 1;
+      addresses += 1 + v.cfg.secondary_ips.size() + v.cfg.ipv6.size();
+    }
     p.mac = v.cfg.mac;
     p.frame_max = v.cfg.mtu + VENIC_L2_OVERHEAD;
     p.active_qps = v.active_qps;
@@ -101,14 +125,35 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
   l2_ = rte_hash_create(&hp);
   if (!l2_) throw std::runtime_error("rte_hash_create failed for the L2 table");
 
+  name = "venic_l3_" + std::to_string(generation);
+  hp.name = name.c_str();
+  hp.entries = static_cast<uint32_t>(std::max<size_t>(64, 2 * addresses));
+  hp.key_len = sizeof(L3Key);
+  l3_ = rte_hash_create(&hp);
+  if (!l3_) {
+    rte_hash_free(l2_);
+    throw std::runtime_error("rte_hash_create failed for the VPC address table");
+  }
+
   for (auto& p : ports_) {
-    L2Key k = make_key(p.subnet, p.prefix, p.mac.data());
+    L2Key k = make_key(p.vpc, p.subnet, p.prefix, p.mac.data());
     rte_hash_add_key_data(l2_, &k, &p);
+    if (p.vpc) {
+      for (uint32_t a : p.ips) {
+        L3Key k3 = l3_key4(p.vpc, a);
+        rte_hash_add_key_data(l3_, &k3, &p);
+      }
+      for (const auto& a : p.ipv6) {
+        L3Key k3 = l3_key(p.vpc, 6, a.data());
+        rte_hash_add_key_data(l3_, &k3, &p);
+      }
+    }
     // A VF always belongs to the same worker: were it to move, the old and
     // the new worker could both be in its TX ring across a publication.
     if (p.polled) shards_[p.vf % workers].push_back(&p);
+    if (p.vpc) continue;  // a VPC floods nothing
     for (auto& peer : ports_) {
-      if (&peer == &p || !peer.polled || peer.subnet != p.subnet || peer.prefix != p.prefix) continue;
+      if (&peer == &p || !peer.polled || peer.vpc || peer.subnet != p.subnet || peer.prefix != p.prefix) continue;
       p.flood.push_back(&peer);
       if (peer.promisc) p.promisc_peers.push_back(&peer);
     }
@@ -117,12 +162,27 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
 
 Snapshot::~Snapshot() {
   rte_hash_free(l2_);
+  rte_hash_free(l3_);
 }
 
-const PortView* Snapshot::lookup(uint32_t subnet, uint8_t prefix, const uint8_t* mac) const {
-  L2Key k = make_key(subnet, prefix, mac);
+const PortView* Snapshot::lookup(uint16_t vpc, uint32_t subnet, uint8_t prefix, const uint8_t* mac) const {
+  L2Key k = make_key(vpc, subnet, prefix, mac);
   void* data = nullptr;
   if (rte_hash_lookup_data(l2_, &k, &data) < 0) return nullptr;
+  return static_cast<const PortView*>(data);
+}
+
+const PortView* Snapshot::lookup_ip4(uint16_t vpc, uint32_t ip) const {
+  L3Key k = l3_key4(vpc, ip);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(l3_, &k, &data) < 0) return nullptr;
+  return static_cast<const PortView*>(data);
+}
+
+const PortView* Snapshot::lookup_ip6(uint16_t vpc, const uint8_t* ip) const {
+  L3Key k = l3_key(vpc, 6, ip);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(l3_, &k, &data) < 0) return nullptr;
   return static_cast<const PortView*>(data);
 }
 

@@ -28,7 +28,9 @@ struct QueueRings {
 
 struct PortView {
   uint16_t vf = 0;
-  bool polled = false;  // attached, started, link up
+  uint16_t vpc = 0;      // the VPC (1...) an ENI-backed VF is in; 0: a plain VF
+  uint32_t gateway = 0;  // VPC ports: the implied router's address in the subnet (its base + 1)
+  bool polled = false;   // attached, started, link up
   bool promisc = false;
   uint32_t subnet = 0;
   uint8_t prefix = 0;
@@ -76,11 +78,24 @@ struct PortView {
 
 struct L2Key {
   uint32_t subnet;
+  uint16_t vpc;
   uint8_t prefix;
   uint8_t mac[6];
-  uint8_t pad;
+  uint8_t pad[3];
 };
-static_assert(sizeof(L2Key) == 12);
+static_assert(sizeof(L2Key) == 16);
+
+// An address of a VPC port: IPv4 in the first four bytes (network order).
+struct L3Key {
+  uint16_t vpc;
+  uint8_t family;
+  uint8_t pad;
+  uint8_t addr[16];
+};
+static_assert(sizeof(L3Key) == 20);
+
+// The MAC of every VPC's implied router (a locally administered unicast address).
+inline constexpr uint8_t kRouterMac[6] = {0x02, 0x76, 0x70, 0x63, 0x00, 0x01};
 
 inline constexpr uint8_t kOpenTcp4 = 1, kOpenUdp4 = 2, kOpenTcp6 = 4, kOpenUdp6 = 8;
 
@@ -94,8 +109,11 @@ class Snapshot {
   Snapshot(const Snapshot&) = delete;
   Snapshot& operator=(const Snapshot&) = delete;
 
-  // The port that owns mac in (subnet, prefix), or nullptr.
-  const PortView* lookup(uint32_t subnet, uint8_t prefix, const uint8_t* mac) const;
+  // The port that owns mac in (vpc, subnet, prefix), or nullptr.
+  const PortView* lookup(uint16_t vpc, uint32_t subnet, uint8_t prefix, const uint8_t* mac) const;
+  // The VPC port that has this address (host-order IPv4 / network-order IPv6), or nullptr.
+  const PortView* lookup_ip4(uint16_t vpc, uint32_t ip) const;
+  const PortView* lookup_ip6(uint16_t vpc, const uint8_t* ip) const;
   const std::vector<const PortView*>& shard(unsigned worker) const { return shards_[worker]; }
 
  private:
@@ -104,6 +122,7 @@ class Snapshot {
   std::vector<std::shared_ptr<const vf::DmaTable>> dma_refs_;
   std::vector<std::shared_ptr<Conntrack>> ct_refs_;
   rte_hash* l2_ = nullptr;
+  rte_hash* l3_ = nullptr;  // VPC ports' addresses
 };
 
 }  // namespace venic::fastpath

@@ -15,6 +15,7 @@
 #include "l4_checksum.h"
 #include "packet_parser.h"
 #include "rss.h"
+#include "vpc_router.h"
 
 namespace venic::fastpath {
 
@@ -302,6 +303,8 @@ bool outside_security_groups(const ParsedPacket& pkt) {
     const uint32_t a = pkt.dst_ip4, b = pkt.src_ip4;
     return a == 0xffffffffu || (a >> 28) == 0xe || (a >> 16) == 0xa9fe || (b >> 16) == 0xa9fe;
   }
+  // Neighbour discovery (router/neighbour solicitation, advertisement, redirect).
+  if (pkt.ip_proto == IPPROTO_ICMPV6 && pkt.icmp_type >= 133 && pkt.icmp_type <= 137) return true;
   const uint8_t* d = pkt.dst_ip6;
   const uint8_t* s = pkt.src_ip6;
   auto ec2_service = [](const uint8_t* a) { return a[0] == 0xfd && a[1] == 0x00 && a[2] == 0x0e && a[3] == 0xc2; };
@@ -515,6 +518,26 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
     counter_add(tq.c.bytes, total);
     if (zero_copy) counter_add(tq.c.zero_copy_pkts, 1);
 
+    if (port.vpc) {
+      uint8_t answer[kAnswerMax];
+      const VpcVerdict v = vpc_forward(snap, port, pkt, hdr, hdr_len, answer);
+      if (v.kind == VpcVerdict::Kind::kAnswer) {
+        ParsedPacket ap;
+        parse_packet({answer, v.answer_len}, v.answer_len, ap);
+        FrameReader reply(answer, v.answer_len, nullptr, 0);
+        deliver_to(batch, port, reply, v.answer_len, ap);
+        continue;
+      }
+      if (v.kind == VpcVerdict::Kind::kDrop) {
+        counter_add(tq.c.drops[v.drop], 1);
+        continue;
+      }
+      if (v.kind == VpcVerdict::Kind::kRouted) {
+        if (!v.dst->polled || !deliver_to(batch, *v.dst, out, total, pkt))
+          counter_add(tq.c.drops[VENIC_DROP_RX_DOWN], 1);
+        continue;
+      }
+    }
     if (pkt.is_multicast()) {
       for (const PortView* peer : port.flood) deliver_to(batch, *peer, out, total, pkt);
       continue;
@@ -523,7 +546,7 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
     if (last_mac && std::memcmp(last_mac, pkt.dst_mac, 6) == 0) {
       dst = last_dst;
     } else {
-      dst = snap.lookup(port.subnet, port.prefix, pkt.dst_mac);
+      dst = snap.lookup(port.vpc, port.subnet, port.prefix, pkt.dst_mac);
       std::memcpy(mac_cache, pkt.dst_mac, 6);
       last_mac = mac_cache;
       last_dst = dst;

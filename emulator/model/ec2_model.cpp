@@ -192,6 +192,7 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
     if (action == "DetachNetworkInterface") return detach(p);
     if (action == "ModifyNetworkInterfaceAttribute") return modify_eni(p);
     if (action == "AssignPrivateIpAddresses") return assign_ips(p);
+    if (action == "AssignIpv6Addresses") return assign_ipv6(p);
     if (action.rfind("Describe", 0) == 0) return describe(action.substr(8), p);
   } catch (...) {
     s_ = std::move(before);
@@ -217,8 +218,9 @@ json Ec2Model::create_vpc(const json& p) {
   g.name = "default";
   g.description = "default VPC security group";
   g.vpc = v.id;
-  g.ingress.push_back({"-1", -1, -1, {}, {g.id}});
-  g.egress.push_back({"-1", -1, -1, {Cidr4{0, 0}}, {}});
+  g.ingress.push_back({"-1", -1, -1, {}, {g.id}, {}});
+  g.egress.push_back({"-1", -1, -1, {Cidr4{0, 0}}, {}, {}});
+  if (!v.ipv6_cidr.empty()) g.egress.back().ipv6_cidrs.push_back("::/0");
   v.default_group = g.id;
   s_.groups[g.id] = g;
   s_.vpcs[v.id] = v;
@@ -289,7 +291,8 @@ json Ec2Model::create_security_group(const json& p) {
   g.name = name;
   g.description = desc;
   g.vpc = vpc;
-  g.egress.push_back({"-1", -1, -1, {Cidr4{0, 0}}, {}});  // all out, as EC2 creates it
+  g.egress.push_back({"-1", -1, -1, {Cidr4{0, 0}}, {}, {}});  // all out, as EC2 creates it
+  if (!s_.vpcs.at(vpc).ipv6_cidr.empty()) g.egress.back().ipv6_cidrs.push_back("::/0");
   s_.groups[g.id] = g;
   return {{"GroupId", g.id}};
 }
@@ -322,16 +325,25 @@ json Ec2Model::authorize(const json& p, bool ingress) {
       if (!ranges->is_array()) bad_param("IpRanges must be a list");
       for (const auto& rg : *ranges) r.cidrs.push_back(cidr(str(rg, "CidrIp"), "CidrIp", "InvalidParameterValue"));
     }
+    if (const json* ranges = field(e, "Ipv6Ranges")) {
+      if (!ranges->is_array()) bad_param("Ipv6Ranges must be a list");
+      for (const auto& rg : *ranges) {
+        const std::string c = str(rg, "CidrIpv6");
+        auto canon = canonical_cidr6(c);
+        if (!canon) bad_param("Invalid IPv6 CIDR '" + c + "' for CidrIpv6");
+        r.ipv6_cidrs.push_back(*canon);
+      }
+    }
     if (const json* pairs = field(e, "UserIdGroupPairs")) {
       if (!pairs->is_array()) bad_param("UserIdGroupPairs must be a list");
       for (const auto& pr : *pairs) r.groups.push_back(str(pr, "GroupId"));
       check_groups(r.groups, it->second.vpc);
     }
-    if (r.cidrs.empty() && r.groups.empty())
-      fail(kInvalid, "MissingParameter", "A permission needs IpRanges or UserIdGroupPairs");
+    if (r.cidrs.empty() && r.groups.empty() && r.ipv6_cidrs.empty())
+      fail(kInvalid, "MissingParameter", "A permission needs IpRanges, Ipv6Ranges or UserIdGroupPairs");
     for (const auto& o : rules)
       if (o.protocol == r.protocol && o.from_port == r.from_port && o.to_port == r.to_port && o.groups == r.groups &&
-          o.cidrs.size() == r.cidrs.size() &&
+          o.ipv6_cidrs == r.ipv6_cidrs && o.cidrs.size() == r.cidrs.size() &&
           std::equal(o.cidrs.begin(), o.cidrs.end(), r.cidrs.begin(),
                      [](const Cidr4& a, const Cidr4& b) { return a.addr == b.addr && a.prefix == b.prefix; }))
         fail(kExists, "InvalidPermission.Duplicate", "the specified rule already exists in " + id);
@@ -597,6 +609,68 @@ json Ec2Model::assign_ips(const json& p) {
   return {{"NetworkInterfaceId", id}, {"AssignedPrivateIpAddresses", out}};
 }
 
+json Ec2Model::assign_ipv6(const json& p) {
+  only(p, {"NetworkInterfaceId", "Ipv6Addresses", "Ipv6AddressCount"});
+  std::string id = str(p, "NetworkInterfaceId");
+  auto it = s_.enis.find(id);
+  if (it == s_.enis.end())
+    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
+  Eni& e = it->second;
+  const Vpc& vpc = s_.vpcs.at(s_.subnets.at(e.subnet).vpc);
+  // The VPC's IPv6 block: ADDRESS/LEN, LEN at most 64 (addresses are picked in the low 64 bits).
+  const auto slash = vpc.ipv6_cidr.find('/');
+  const auto base = slash == std::string::npos ? std::nullopt : vf::parse_ipv6(vpc.ipv6_cidr.substr(0, slash));
+  const int plen = base ? std::atoi(vpc.ipv6_cidr.c_str() + slash + 1) : -1;
+  if (!base || plen < 1 || plen > 64)
+    fail(kInvalid, "InvalidParameterValue",
+         "The VPC " + vpc.id + " has no IPv6 CIDR block (create-vpc --ipv6-cidr-block)");
+  auto inside = [&](const vf::Ipv6Addr& a) {
+    for (int bit = 0; bit < plen; bit++) {
+      const uint8_t m = static_cast<uint8_t>(0x80 >> (bit % 8));
+      if ((a[bit / 8] & m) != ((*base)[bit / 8] & m)) return false;
+    }
+    return true;
+  };
+  auto used = [&](const vf::Ipv6Addr& a, const std::vector<vf::Ipv6Addr>& added) {
+    if (std::count(added.begin(), added.end(), a)) return true;
+    for (auto& [eid, other] : s_.enis)
+      if (s_.subnets.at(other.subnet).vpc == vpc.id && std::count(other.ipv6.begin(), other.ipv6.end(), a)) return true;
+    return false;
+  };
+  std::vector<vf::Ipv6Addr> added;
+  for (const auto& s : str_list(p, "Ipv6Addresses")) {
+    auto a = vf::parse_ipv6(s);
+    if (!a) bad_param("Invalid IPv6 address '" + s + "' for Ipv6Addresses");
+    if (!inside(*a)) bad_param("The address " + s + " is not in the VPC's IPv6 block " + vpc.ipv6_cidr);
+    if (used(*a, added)) fail(kExists, "InvalidIPAddress.InUse", "The address " + s + " is already in use");
+    added.push_back(*a);
+  }
+  const auto count = static_cast<uint32_t>(integer(p, "Ipv6AddressCount", 1, vf::kMaxIpv6, 0));
+  if (added.empty() == (count == 0))
+    fail(kInvalid, "InvalidParameterCombination", "Give Ipv6Addresses or Ipv6AddressCount");
+  uint32_t limit = vf::kMaxIpv6;
+  if (e.attached()) limit = find_instance_type(s_.instances.at(e.instance).type)->ipv6_per_eni;
+  const size_t total = e.ipv6.size() + added.size() + count;
+  if (total > limit)
+    fail(kLimit, "InvalidParameterValue",
+         "Number of IPv6 addresses " + std::to_string(total) + " exceeds the limit of " + std::to_string(limit) +
+             (e.attached() ? " for " + s_.instances.at(e.instance).type : std::string()));
+  for (uint32_t i = 0; i < count; i++) {
+    vf::Ipv6Addr a = *base;
+    do {
+      const uint64_t r = random_();
+      for (int b = 0; b < 8; b++) a[8 + b] = static_cast<uint8_t>(r >> (56 - 8 * b));
+    } while (used(a, added) || a[15] == 0);
+    added.push_back(a);
+  }
+  json out = json::array();
+  for (const auto& a : added) {
+    e.ipv6.push_back(a);
+    out.push_back(vf::format_ipv6(a));
+  }
+  return {{"NetworkInterfaceId", id}, {"AssignedIpv6Addresses", out}};
+}
+
 // ---- instances --------------------------------------------------------------
 
 json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
@@ -697,14 +771,26 @@ json Ec2Model::subnet_json(const Subnet& s) const {
           {"State", "available"}};
 }
 
+std::optional<std::string> canonical_cidr6(const std::string& s) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const auto a = vf::parse_ipv6(s.substr(0, slash));
+  const std::string len = s.substr(slash + 1);
+  if (!a || len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(len) > 128)
+    return std::nullopt;
+  return vf::format_ipv6(*a) + "/" + std::to_string(std::stoi(len));
+}
+
 namespace {
 json rules_json(const std::vector<SgRule>& rules) {
   json out = json::array();
   for (const auto& r : rules) {
-    json ranges = json::array(), pairs = json::array();
+    json ranges = json::array(), ranges6 = json::array(), pairs = json::array();
     for (const auto& c : r.cidrs) ranges.push_back({{"CidrIp", format_cidr4(c)}});
+    for (const auto& c : r.ipv6_cidrs) ranges6.push_back({{"CidrIpv6", c}});
     for (const auto& g : r.groups) pairs.push_back({{"GroupId", g}});
-    json e = {{"IpProtocol", r.protocol}, {"IpRanges", ranges}, {"UserIdGroupPairs", pairs}};
+    json e = {{"IpProtocol", r.protocol}, {"IpRanges", ranges}, {"Ipv6Ranges", ranges6}, {"UserIdGroupPairs", pairs}};
     if (r.protocol != "-1") e["FromPort"] = r.from_port, e["ToPort"] = r.to_port;
     out.push_back(e);
   }
@@ -940,6 +1026,11 @@ void Ec2Model::load(const json& j) {
         x.to_port = r.value("ToPort", -1);
         for (const auto& c : r.at("IpRanges")) x.cidrs.push_back(c4(c.at("CidrIp")));
         for (const auto& g : r.at("UserIdGroupPairs")) x.groups.push_back(g.at("GroupId").get<std::string>());
+        for (const auto& c : r.value("Ipv6Ranges", json::array())) {
+          auto canon = canonical_cidr6(c.at("CidrIpv6").get<std::string>());
+          if (!canon) throw std::runtime_error("bad IPv6 CIDR in a rule");
+          x.ipv6_cidrs.push_back(*canon);
+        }
         out.push_back(x);
       }
       return out;

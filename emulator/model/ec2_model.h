@@ -59,7 +59,11 @@ struct SgRule {
   int from_port = -1, to_port = -1;
   std::vector<Cidr4> cidrs;
   std::vector<std::string> groups;
+  std::vector<std::string> ipv6_cidrs;  // canonical ADDRESS/LEN
 };
+
+// An IPv6 block in canonical text, or nullopt when s is none.
+std::optional<std::string> canonical_cidr6(const std::string& s);
 
 struct SecurityGroup {
   std::string id, name, description, vpc;
@@ -144,6 +148,7 @@ class Ec2Model {
   nlohmann::json detach(const nlohmann::json& p);
   nlohmann::json modify_eni(const nlohmann::json& p);
   nlohmann::json assign_ips(const nlohmann::json& p);
+  nlohmann::json assign_ipv6(const nlohmann::json& p);
   nlohmann::json describe(const std::string& what, const nlohmann::json& p) const;
 
   // Builds an ENI in subnet (addresses, MAC, public IP, groups) without

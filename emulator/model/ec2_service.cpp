@@ -48,6 +48,15 @@ void compile(const Ec2Model& m, const SgRule& rule, std::vector<vf::SgRule>& out
     base.port_hi = rule.to_port < 0 ? 0xffff : static_cast<uint16_t>(rule.to_port);      // code
   }
   for (const Cidr4& c : rule.cidrs) add_peer4(out, base, c.addr, c.prefix);
+  for (const std::string& c : rule.ipv6_cidrs) {
+    const auto slash = c.find('/');
+    vf::SgRule r = base;
+    r.family = 6;
+    r.prefix = static_cast<uint8_t>(std::stoi(c.substr(slash + 1)));
+    const auto a = vf::parse_ipv6(c.substr(0, slash));
+    r.addr = *a;  // canonical_cidr6 checked it
+    out.push_back(r);
+  }
   for (const std::string& g : rule.groups)
     for (auto& [id, e] : m.enis()) {
       if (std::find(e.groups.begin(), e.groups.end(), g) == e.groups.end()) continue;
@@ -97,6 +106,7 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   c.secondary_ips = e.secondary_ips;
   c.ipv6 = e.ipv6;
   c.eni_id = e.id;
+  c.vpc_id = model_.subnet(e.subnet)->vpc;
   c.attach_uid = 0;  // a detached ENI is no instance's: root only
   c.link_up = false;
   c.security = security_policy(model_, e);

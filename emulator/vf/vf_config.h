@@ -45,6 +45,10 @@ struct VfConfig {
   // Set when the VF backs an ENI of the EC2 model (emulator/model), which
   // then owns this config: only the model changes it.
   std::string eni_id;
+  // The ENI's VPC: an address space of its own, where venicd answers ARP and
+  // neighbour discovery from the model, routes between subnets through the
+  // VPC's implied router, and floods nothing.  "": a plain VF (an L2 segment).
+  std::string vpc_id;
   // Who may attach: -1, any uid the control socket serves; otherwise root,
   // the daemon's uid, or this uid (the owner of the ENI's instance).
   int64_t attach_uid = -1;

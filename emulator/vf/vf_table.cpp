@@ -18,7 +18,7 @@ const char* const kAllowanceNames[VENIC_ALLOW_MAX] = {"bw_in_allowance_exceeded"
 
 const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {"no_route",     "bad_desc",    "oversize",  "runt",
                                                         "rx_no_buffer", "rx_oversize", "rx_down",   "spoof_mac",
-                                                        "spoof_ip",     "dst_check",   "sg_egress", "sg_ingress"};
+                                                        "spoof_ip",     "dst_check",   "sg_egress", "sg_ingress", "ttl_expired", "not_flooded"};
 
 QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   QueueCounters t;
@@ -51,15 +51,17 @@ uint64_t drop_sum(const QueueCounters& c) {
 // An address belongs to one VF of a subnet, as a private IP to one ENI.
 void VfTable::check_addresses_free(const VfConfig& c) const {
   for (auto& [id, v] : vfs_) {
-    if (id == c.id || v->cfg.subnet() != c.subnet() || v->cfg.prefix != c.prefix) continue;
+    // Address spaces: each VPC's, and the plain VFs' (vpc_id "").
+    if (id == c.id || v->cfg.vpc_id != c.vpc_id || v->cfg.subnet() != c.subnet() || v->cfg.prefix != c.prefix)
+      continue;
     std::vector<uint32_t> mine{c.ip};
     mine.insert(mine.end(), c.secondary_ips.begin(), c.secondary_ips.end());
     for (uint32_t a : mine)
       if (v->cfg.owns_ip(a))
         throw TableError("exists", "IP " + format_ipv4(a) + " is already used by VF " + std::to_string(id));
   }
-  for (auto& [id, v] : vfs_) {  // IPv6 addresses are unique everywhere
-    if (id == c.id) continue;
+  for (auto& [id, v] : vfs_) {  // IPv6 addresses are unique in an address space
+    if (id == c.id || v->cfg.vpc_id != c.vpc_id) continue;
     for (const auto& a : c.ipv6)
       for (const auto& b : v->cfg.ipv6)
         if (a == b)

@@ -149,6 +149,60 @@ class Ec2ModelTest : public ::testing::Test {
   std::vector<std::string> new_enis_;
 };
 
+// ---- IPv6 -------------------------------------------------------------------
+
+TEST_F(Ec2ModelTest, AssignIpv6AddressesTakesTheVpcsBlockAndTheTypesLimit) {
+  const std::string v6 =
+      call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:aa:b00::/56"}})["Vpc"]["VpcId"];
+  const std::string sn = subnet(v6);
+  const std::string e = eni(sn)["NetworkInterfaceId"];
+  const char* a = "AssignIpv6Addresses";
+  json r = call(a, {{"NetworkInterfaceId", e}, {"Ipv6Addresses", {"2600:1f18:aa:b01::10"}}});
+  EXPECT_EQ(r["AssignedIpv6Addresses"], json::array({"2600:1f18:aa:b01::10"}));
+  r = call(a, {{"NetworkInterfaceId", e}, {"Ipv6AddressCount", 2}});
+  ASSERT_EQ(r["AssignedIpv6Addresses"].size(), 2u);
+  for (const auto& x : r["AssignedIpv6Addresses"])
+    EXPECT_EQ(x.get<std::string>().rfind("2600:1f18:aa:b00:", 0), 0u) << x << " is not in the VPC's first /64";
+  EXPECT_EQ(describe_eni(e)["Ipv6Addresses"].size(), 3u);
+  const std::string other = eni(sn)["NetworkInterfaceId"];
+  EXPECT_TRUE(refused(a, {{"NetworkInterfaceId", other}, {"Ipv6Addresses", {"2600:1f18:aa:b01::10"}}},
+                      "InvalidIPAddress.InUse", {"2600:1f18:aa:b01::10"}));
+  EXPECT_TRUE(refused(a, {{"NetworkInterfaceId", other}, {"Ipv6Addresses", {"2600:1f18:bb::1"}}},
+                      "InvalidParameterValue", {"2600:1f18:bb::1", "2600:1f18:aa:b00::/56"}));
+  EXPECT_TRUE(refused(a, {{"NetworkInterfaceId", other}, {"Ipv6Addresses", {"not-an-address"}}},
+                      "InvalidParameterValue", {"not-an-address"}));
+  EXPECT_TRUE(refused(a, {{"NetworkInterfaceId", other}}, "InvalidParameterCombination"));
+  // On t3.nano an ENI has at most 2 IPv6 addresses.
+  const json in = run("t3.nano", sn);
+  const std::string p = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  EXPECT_TRUE(refused(a, {{"NetworkInterfaceId", p}, {"Ipv6AddressCount", 3}}, "InvalidParameterValue", {"t3.nano"}));
+  // A VPC without an IPv6 block has none to give.
+  const std::string e4 = eni(subnet(vpc("10.1.0.0/16"), "10.1.1.0/24"))["NetworkInterfaceId"];
+  EXPECT_TRUE(refused(a, {{"NetworkInterfaceId", e4}, {"Ipv6AddressCount", 1}}, "InvalidParameterValue", {"IPv6"}));
+}
+
+TEST_F(Ec2ModelTest, Ipv6RangesInRulesAndTheDefaultEgressOfAnIpv6Vpc) {
+  const std::string v6 =
+      call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:aa:b00::/56"}})["Vpc"]["VpcId"];
+  const json egress = describe_group(default_group(v6))["IpPermissionsEgress"];
+  ASSERT_EQ(egress.size(), 1u);
+  EXPECT_EQ(egress[0]["Ipv6Ranges"], json::array({{{"CidrIpv6", "::/0"}}})) << "an IPv6 VPC lets IPv6 out too";
+  const std::string g = group(v6, "web6");
+  auto https_from = [&](const std::string& cidr) {
+    json perm = {{"IpProtocol", "tcp"}, {"FromPort", 443}, {"ToPort", 443}};
+    perm["Ipv6Ranges"] = json::array({json{{"CidrIpv6", cidr}}});
+    return json{{"GroupId", g}, {"IpPermissions", json::array({perm})}};
+  };
+  call("AuthorizeSecurityGroupIngress", https_from("2600:1F18::/32"));
+  EXPECT_EQ(describe_group(g)["IpPermissions"][0]["Ipv6Ranges"], json::array({{{"CidrIpv6", "2600:1f18::/32"}}}))
+      << "kept in canonical form";
+  EXPECT_TRUE(
+      refused("AuthorizeSecurityGroupIngress", https_from("2600::/129"), "InvalidParameterValue", {"2600::/129"}));
+  Ec2Model copy;
+  copy.load(m_.to_json());
+  EXPECT_EQ(copy.to_json(), m_.to_json()) << "IPv6 ranges survive a restart";
+}
+
 // ---- VPCs -------------------------------------------------------------------
 
 TEST_F(Ec2ModelTest, CreateVpcTakesNetmasks16To28) {
@@ -185,9 +239,11 @@ TEST_F(Ec2ModelTest, EveryVpcHasADefaultSecurityGroup) {
   // All traffic from the group's own members in, everything out.
   EXPECT_EQ(g["IpPermissions"], json::array({{{"IpProtocol", "-1"},
                                               {"IpRanges", json::array()},
+                                              {"Ipv6Ranges", json::array()},
                                               {"UserIdGroupPairs", json::array({{{"GroupId", ga}}})}}}));
   EXPECT_EQ(g["IpPermissionsEgress"], json::array({{{"IpProtocol", "-1"},
                                                     {"IpRanges", json::array({{{"CidrIp", "0.0.0.0/0"}}})},
+                                                    {"Ipv6Ranges", json::array()},
                                                     {"UserIdGroupPairs", json::array()}}}));
   // An ENI created without groups is in it.
   json e = eni(subnet(a));
@@ -323,6 +379,7 @@ TEST_F(Ec2ModelTest, SecurityGroupNamesAreUniquePerVpcAndDefaultIsReserved) {
   EXPECT_EQ(g["IpPermissions"], json::array()) << "a new group lets nothing in";
   EXPECT_EQ(g["IpPermissionsEgress"], json::array({{{"IpProtocol", "-1"},
                                                     {"IpRanges", json::array({{{"CidrIp", "0.0.0.0/0"}}})},
+                                                    {"Ipv6Ranges", json::array()},
                                                     {"UserIdGroupPairs", json::array()}}}));
 
   EXPECT_TRUE(refused("CreateSecurityGroup", {{"GroupName", "web"}, {"Description", "again"}, {"VpcId", a}},
@@ -347,6 +404,7 @@ TEST_F(Ec2ModelTest, AuthorizeChecksTheRuleShapes) {
                                                               {"FromPort", 22},
                                                               {"ToPort", 22},
                                                               {"IpRanges", json::array({{{"CidrIp", "10.0.0.0/8"}}})},
+                                                              {"Ipv6Ranges", json::array()},
                                                               {"UserIdGroupPairs", json::array()}}}));
 
   EXPECT_TRUE(
@@ -378,6 +436,7 @@ TEST_F(Ec2ModelTest, AuthorizeChecksTheRuleShapes) {
   ASSERT_EQ(rules.size(), 3u) << rules.dump();
   EXPECT_EQ(rules[1], json({{"IpProtocol", "-1"},
                             {"IpRanges", json::array()},
+                            {"Ipv6Ranges", json::array()},
                             {"UserIdGroupPairs", json::array({{{"GroupId", dflt}}})}}));
   EXPECT_EQ(rules[2]["IpProtocol"], "icmp");
   EXPECT_EQ(rules[2]["FromPort"], -1);

@@ -355,6 +355,27 @@ TEST_F(EniPolicy, TheDefaultGroupAdmitsItsMembersOnly) {
   (void)b;
 }
 
+TEST_F(EniPolicy, Ipv6RangesAndMembersIpv6AddressesBecomeIpv6Rules) {
+  const std::string v6 =
+      call("CreateVpc", {{"CidrBlock", "10.2.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:aa:b00::/56"}})["Vpc"]["VpcId"];
+  const std::string sn =
+      call("CreateSubnet",
+           {{"VpcId", v6}, {"CidrBlock", "10.2.1.0/24"}, {"AvailabilityZone", "us-east-1a"}})["Subnet"]["SubnetId"];
+  auto a = call("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", sn}, {"PrivateIpAddress", "10.2.1.10"}});
+  const std::string eni = a["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  call("AssignIpv6Addresses", {{"NetworkInterfaceId", eni}, {"Ipv6Addresses", {"2600:1f18:aa:b01::10"}}});
+  const vf::SecurityPolicy p = model::security_policy(m_, m_.enis().at(eni));
+  SgRule self6;
+  self6.family = 6;
+  self6.prefix = 128;
+  inet_pton(AF_INET6, "2600:1f18:aa:b01::10", self6.addr.data());
+  EXPECT_TRUE(has(p.ingress, self6)) << "the default group admits its members' IPv6 addresses";
+  SgRule all6;
+  all6.family = 6;
+  EXPECT_TRUE(has(p.egress, all6)) << "::/0 out";
+  EXPECT_TRUE(vf::evaluate(p.egress, pkt(IPPROTO_UDP, Peer("2600:1f18:aa:b02::20"), 5001, 6)).allowed);
+}
+
 }  // namespace
 }  // namespace venic
 

@@ -169,6 +169,20 @@ inline std::vector<uint8_t> make_udp6_frame(const vf::MacAddr& dst, const vf::Ma
   return make_l4_6_frame(dst, src, seq, len, 17, sport, 5001, src_ip, dst_ip);
 }
 
+// Sets the TTL (IPv4, header checksum updated) or hop limit (IPv6) of an
+// IP frame built here.
+inline void set_ttl(std::vector<uint8_t>& f, uint8_t ttl) {
+  if (f.size() >= 54 && f[12] == 0x86 && f[13] == 0xdd) {
+    f[21] = ttl;
+  } else if (f.size() >= 34 && f[12] == 0x08 && f[13] == 0x00) {
+    f[22] = ttl;
+    f[24] = f[25] = 0;
+    const uint16_t c = checksum_of(sum16(&f[14], 20));
+    f[24] = uint8_t(c >> 8);
+    f[25] = uint8_t(c);
+  }
+}
+
 // True when the frame is one of make_frame's, intact (MACs not checked).
 inline bool check_frame(const uint8_t* f, uint32_t len) {
   uint32_t off;

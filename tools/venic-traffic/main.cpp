@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -73,13 +74,97 @@ void drain_tx(Vf& v, Clock::time_point deadline) {
   while (vena_txq_space(&v.tx) != v.tx.size && Clock::now() < deadline) std::this_thread::yield();
 }
 
+// An IP frame's TTL / hop limit is ttl, and an IPv4 header checksum holds.
+bool ip_ttl_is(const uint8_t* f, uint32_t len, int ttl) {
+  if (len >= 54 && f[12] == 0x86 && f[13] == 0xdd) return f[21] == ttl;
+  if (len < 34 || f[12] != 0x08 || f[13] != 0x00) return false;
+  return f[22] == ttl && venic::tools::checksum_of(venic::tools::sum16(f + 14, 20)) == 0;
+}
+
+std::string mac_text(const uint8_t* m) {
+  venic::vf::MacAddr a;
+  std::memcpy(a.data(), m, 6);
+  return venic::vf::format_mac(a);
+}
+
+// ARP request (IPv4 target) or neighbour solicitation (IPv6), then waits for
+// the answer: prints {"target", "mac"}; exit 1 when none came.
+int resolve_target(Vf& v, const std::string& target_s, uint32_t src_ip, const std::string& src_ip6_s,
+                   Clock::time_point deadline) {
+  const auto t4 = venic::vf::parse_ipv4(target_s);
+  const auto t6 = t4 ? std::nullopt : venic::vf::parse_ipv6(target_s);
+  const auto s6 = venic::vf::parse_ipv6(src_ip6_s);
+  if (!t4 && !t6) return fail("--target: '" + target_s + "' is not an IPv4 or IPv6 address");
+  if (t6 && !s6) return fail("--src-ip6: '" + src_ip6_s + "' is not an IPv6 address");
+  std::vector<uint8_t> f;
+  if (t4) {
+    f.assign(60, 0);
+    const venic::vf::MacAddr bcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    venic::tools::write_eth(f, bcast, v.mac, 0x0806);
+    const uint8_t head[8] = {0, 1, 8, 0, 6, 4, 0, 1};  // Ethernet/IPv4, request
+    std::memcpy(&f[14], head, 8);
+    std::memcpy(&f[22], v.mac.data(), 6);
+    for (int i = 0; i < 4; i++) {
+      f[28 + i] = uint8_t(src_ip >> (24 - 8 * i));
+      f[38 + i] = uint8_t(*t4 >> (24 - 8 * i));
+    }
+  } else {
+    // To the target's solicited-node multicast group, with our link-layer address.
+    f.assign(86, 0);
+    const venic::vf::MacAddr group{0x33, 0x33, 0xff, (*t6)[13], (*t6)[14], (*t6)[15]};
+    venic::tools::write_eth(f, group, v.mac, 0x86dd);
+    uint8_t* ip = &f[14];
+    ip[0] = 0x60;
+    ip[5] = 32;
+    ip[6] = 58;
+    ip[7] = 255;
+    std::memcpy(ip + 8, s6->data(), 16);
+    const uint8_t sn[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, (*t6)[13], (*t6)[14], (*t6)[15]};
+    std::memcpy(ip + 24, sn, 16);
+    uint8_t* ns = ip + 40;
+    ns[0] = 135;
+    std::memcpy(ns + 8, t6->data(), 16);
+    ns[24] = 1;  // source link-layer address
+    ns[25] = 1;
+    std::memcpy(ns + 26, v.mac.data(), 6);
+    const uint16_t c =
+        venic::tools::checksum_of(venic::tools::sum16(ns, 32, venic::tools::sum16(ip + 8, 32) + 32 + 58));
+    ns[2] = uint8_t(c >> 8);
+    ns[3] = uint8_t(c);
+  }
+  if (!send_one(v, f, deadline)) return fail("send stalled");
+  vena_txq_flush(&v.tx);
+  std::vector<uint8_t> buf(VENIC_FRAME_MAX);
+  while (Clock::now() < deadline) {
+    int n = vena_rxq_recv_copy(&v.rx, buf.data(), static_cast<uint32_t>(buf.size()));
+    if (n <= 0) {
+      std::this_thread::yield();
+      continue;
+    }
+    const uint8_t* b = buf.data();
+    if (t4 && n >= 42 && b[12] == 0x08 && b[13] == 0x06 && b[21] == 2 && std::memcmp(b + 28, &f[38], 4) == 0) {
+      std::printf("{\"target\": \"%s\", \"mac\": \"%s\"}\n", target_s.c_str(), mac_text(b + 22).c_str());
+      return 0;
+    }
+    if (t6 && n >= 86 && b[12] == 0x86 && b[13] == 0xdd && b[20] == 58 && b[54] == 136 &&
+        std::memcmp(b + 62, t6->data(), 16) == 0 && b[78] == 2) {
+      std::printf("{\"target\": \"%s\", \"mac\": \"%s\"}\n", target_s.c_str(), mac_text(b + 80).c_str());
+      return 0;
+    }
+  }
+  std::printf("{\"target\": \"%s\", \"mac\": null}\n", target_s.c_str());
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"venic-traffic - send, receive, verify or scribble on a venic VF (copy mode)"};
-  std::string socket = "/run/venic/venicd.sock";
+  const char* env_socket = std::getenv("VENIC_SOCKET");
+  std::string socket = env_socket && *env_socket ? env_socket : "/run/venic/venicd.sock";
   unsigned vf = 0;
-  app.add_option("--socket", socket, "venicd control socket")->capture_default_str();
+  app.add_option("--socket", socket, "venicd control socket (default $VENIC_SOCKET, else /run/venic/venicd.sock)")
+      ->capture_default_str();
   app.add_option("--vf", vf, "VF to attach")->required();
   app.require_subcommand(1);
   app.footer(
@@ -89,6 +174,7 @@ int main(int argc, char** argv) {
       "  venic-traffic --vf 0 echo --dst-mac 02:00:00:00:00:02 --count 1000   # peer runs testpmd macswap\n"
       "  venic-traffic --vf 0 echo --dst-mac 02:00:00:00:00:02 --flows 4 --proto tcp --dst-port 5001 \\\n"
       "      --src-ip 10.0.1.10 --dst-ip 10.0.1.11   # peer runs testpmd 5tswap: replies to TCP 5001\n"
+      "  venic-traffic --vf 0 resolve --target 10.0.1.1 --src-ip 10.0.1.10   # the VPC answers with the router's MAC\n"
       "  venic-traffic --vf 2 scribble --seconds 2\n");
 
   std::string dst_mac_s;
@@ -129,12 +215,27 @@ int main(int argc, char** argv) {
   };
   l4_options(send);
   send->add_option("--pps", pps, "pace to this many frames per second (0: as fast as possible)")->capture_default_str();
+  unsigned ttl = 64;
+  send->add_option("--ttl", ttl, "TTL / hop limit of --flows frames")->check(CLI::Range(0, 255))->capture_default_str();
   auto* recv = app.add_subcommand("recv", "receive COUNT frames and verify every byte");
   recv->add_option("--count", count)->capture_default_str();
   recv->add_option("--timeout", timeout, "seconds")->capture_default_str();
   double idle = 0;
   recv->add_option("--idle", idle, "stop after this many seconds without a frame, once one came (0: never)")
       ->capture_default_str();
+  std::string expect_src_mac_s;
+  int expect_ttl = -1;
+  recv->add_option("--expect-src-mac", expect_src_mac_s, "frames from another source MAC count as bad");
+  recv->add_option("--expect-ttl", expect_ttl,
+                   "IP frames with another TTL / hop limit (or a bad IPv4 header checksum) count as bad")
+      ->check(CLI::Range(0, 255));
+  auto* resolve = app.add_subcommand(
+      "resolve", "ask for TARGET's MAC (ARP, or IPv6 neighbour solicitation) and print the answer's MAC");
+  std::string target_s;
+  resolve->add_option("--target", target_s, "the IPv4 or IPv6 address to resolve")->required();
+  resolve->add_option("--src-ip", src_ip_s, "our IPv4 (ARP sender address)")->capture_default_str();
+  resolve->add_option("--src-ip6", src_ip6_s, "our IPv6 (default fe80::1, link-local)");
+  resolve->add_option("--timeout", timeout, "seconds to wait for the answer")->capture_default_str();
   auto* echo = app.add_subcommand("echo", "send COUNT frames, expect each back with MACs swapped, verify");
   echo->add_option("--dst-mac", dst_mac_s, "the echoing peer's MAC")->required();
   echo->add_option("--count", count)->capture_default_str();
@@ -171,15 +272,22 @@ int main(int argc, char** argv) {
     if (!m) return fail("invalid MAC address '" + src_mac_s + "'");
     src_mac = *m;
   }
+  std::optional<venic::vf::MacAddr> expect_src_mac;
+  if (!expect_src_mac_s.empty()) {
+    expect_src_mac = venic::vf::parse_mac(expect_src_mac_s);
+    if (!expect_src_mac) return fail("invalid MAC address '" + expect_src_mac_s + "'");
+  }
   auto src_ip = venic::vf::parse_ipv4(src_ip_s), dst_ip = venic::vf::parse_ipv4(dst_ip_s);
   if (!src_ip || !dst_ip) return fail("invalid --src-ip or --dst-ip");
+  auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
+  if (resolve->parsed())
+    return resolve_target(v, target_s, *src_ip, src_ip6_s.empty() ? "fe80::1" : src_ip6_s, deadline);
   std::optional<venic::vf::Ipv6Addr> src_ip6, dst_ip6;
   if (!src_ip6_s.empty() || !dst_ip6_s.empty()) {
     src_ip6 = venic::vf::parse_ipv6(src_ip6_s);
     dst_ip6 = venic::vf::parse_ipv6(dst_ip6_s);
     if (!src_ip6 || !dst_ip6) return fail("--src-ip6 and --dst-ip6 need two IPv6 addresses");
   }
-  auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
   const uint8_t proto = proto_s == "tcp" ? 6 : 17;
   // Frame number s: raw, or of flow s % flows (source port src_port + flow).
   auto make = [&](uint32_t s, const venic::vf::MacAddr& from) {
@@ -199,6 +307,7 @@ int main(int argc, char** argv) {
         while (Clock::now() < due) std::this_thread::yield();
       }
       auto frame = make(s, src_mac);
+      if (udp_flows) venic::tools::set_ttl(frame, static_cast<uint8_t>(ttl));
       if (!send_one(v, frame, deadline)) return fail("send stalled after " + std::to_string(s) + " frames");
     }
     drain_tx(v, deadline);
@@ -232,6 +341,8 @@ int main(int argc, char** argv) {
       last_frame = Clock::now();
       bool ok = n > 0 && venic::tools::check_frame(buf.data(), static_cast<uint32_t>(n));
       if (ok && echo->parsed()) ok = std::memcmp(buf.data(), v.mac.data(), 6) == 0;
+      if (ok && expect_src_mac) ok = std::memcmp(buf.data() + 6, expect_src_mac->data(), 6) == 0;
+      if (ok && expect_ttl >= 0) ok = ip_ttl_is(buf.data(), static_cast<uint32_t>(n), expect_ttl);
       ok ? got++ : bad++;
     }
     std::printf("{\"received\": %u, \"bad\": %u, \"expected\": %u}\n", got, bad, count);

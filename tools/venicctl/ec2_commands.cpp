@@ -494,6 +494,16 @@ venicctl modify-network-interface-attribute --network-interface-id eni-012345678
        R"(venicctl assign-private-ip-addresses --network-interface-id eni-0123456789abcdef0 --private-ip-addresses 10.0.1.30 10.0.1.31
 venicctl assign-private-ip-addresses --network-interface-id eni-0123456789abcdef0 --secondary-private-ip-address-count 2)",
        {"--private-ip-addresses", "--secondary-private-ip-address-count"}},
+      {"assign-ipv6-addresses",
+       "AssignIpv6Addresses",
+       "add IPv6 addresses (from the VPC's IPv6 block) to an ENI",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
+        {"--ipv6-addresses", "Ipv6Addresses", Kind::kList, Need::kOptional, "these addresses", "IPV6"},
+        {"--ipv6-address-count", "Ipv6AddressCount", Kind::kInteger, Need::kOptional, "this many, picked by venicd",
+         "N"}},
+       R"(venicctl assign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ipv6-addresses 2600:1f18:aa:b01::10
+venicctl assign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ipv6-address-count 2)",
+       {"--ipv6-addresses", "--ipv6-address-count"}},
       {"describe-network-interfaces",
        "DescribeNetworkInterfaces",
        "describe ENIs (VenicVfId: the VF a driver attaches)",

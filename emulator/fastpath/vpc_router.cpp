@@ -1,0 +1,166 @@
+#include "vpc_router.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "venic_abi.h"
+
+namespace venic::fastpath {
+
+namespace {
+
+using Kind = VpcVerdict::Kind;
+
+constexpr uint8_t kIcmp6 = 58;
+constexpr uint8_t kNeighbourSolicitation = 135, kNeighbourAdvertisement = 136;
+
+uint16_t be16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+void put16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+VpcVerdict drop(int reason) {
+  VpcVerdict v;
+  v.kind = Kind::kDrop;
+  v.drop = reason;
+  return v;
+}
+
+// ARP: an answer for a request whose target the VPC knows in the sender's
+// subnet (or the subnet's gateway); every other ARP frame stops here.
+VpcVerdict arp(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, const uint8_t* hdr, uint32_t hdr_len,
+               uint8_t (&answer)[kAnswerMax]) {
+  const uint8_t* a = hdr + pkt.l3_off;
+  if (!pkt.l3_addresses || pkt.l3_off + 28u > hdr_len) return drop(VENIC_DROP_NOT_FLOODED);
+  const bool ethernet_ipv4 = be16(a) == 1 && be16(a + 2) == 0x0800 && a[4] == 6 && a[5] == 4;
+  if (!ethernet_ipv4 || be16(a + 6) != 1) return drop(VENIC_DROP_NOT_FLOODED);  // replies, gratuitous ARP
+  const uint32_t target = pkt.arp_target;
+  const uint8_t* mac = nullptr;
+  if (target == src.gateway) {
+    mac = kRouterMac;
+  } else if (const PortView* owner = snap.lookup_ip4(src.vpc, target);
+             owner && owner->subnet == src.subnet && owner->prefix == src.prefix) {
+    mac = owner->mac.data();
+  }
+  if (!mac) return drop(VENIC_DROP_NOT_FLOODED);  // no one has it: no answer, as in a VPC
+  std::memset(answer, 0, 60);
+  std::memcpy(answer, a + 8, 6);  // to the requester's hardware address
+  std::memcpy(answer + 6, mac, 6);
+  put16(answer + 12, 0x0806);
+  uint8_t* r = answer + 14;
+  put16(r, 1);
+  put16(r + 2, 0x0800);
+  r[4] = 6;
+  r[5] = 4;
+  put16(r + 6, 2);  // reply
+  std::memcpy(r + 8, mac, 6);
+  std::memcpy(r + 14, a + 24, 4);  // the target's address, as asked
+  std::memcpy(r + 18, a + 8, 6);
+  std::memcpy(r + 24, a + 14, 4);
+  VpcVerdict v;
+  v.kind = Kind::kAnswer;
+  v.answer_len = 60;
+  return v;
+}
+
+uint32_t sum16(const uint8_t* p, uint32_t len, uint32_t sum = 0) {
+  for (uint32_t i = 0; i + 1 < len; i += 2) sum += uint32_t(p[i]) << 8 | p[i + 1];
+  if (len & 1) sum += uint32_t(p[len - 1]) << 8;
+  return sum;
+}
+
+// IPv6 neighbour solicitation for an address of the VPC: the owner's
+// advertisement (solicited, override), with its link-layer address.
+VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, const uint8_t* hdr,
+                     uint32_t hdr_len, uint8_t (&answer)[kAnswerMax]) {
+  if (pkt.l3 != L3::kIpv6 || pkt.ip_proto != kIcmp6 || pkt.icmp_type != kNeighbourSolicitation ||
+      pkt.l4_off + 24u > hdr_len)
+    return drop(VENIC_DROP_NOT_FLOODED);
+  const uint8_t* target = hdr + pkt.l4_off + 8;
+  const PortView* owner = snap.lookup_ip6(src.vpc, target);
+  if (!owner) return drop(VENIC_DROP_NOT_FLOODED);
+  static constexpr uint8_t kUnspecified[16] = {};
+  static constexpr uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  const bool dad = std::memcmp(pkt.src_ip6, kUnspecified, 16) == 0;  // duplicate address detection
+  std::memset(answer, 0, 86);
+  if (dad) {
+    const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+    std::memcpy(answer, all_nodes_mac, 6);
+  } else {
+    std::memcpy(answer, pkt.src_mac, 6);
+  }
+  std::memcpy(answer + 6, owner->mac.data(), 6);
+  put16(answer + 12, 0x86dd);
+  uint8_t* ip = answer + 14;
+  ip[0] = 0x60;
+  put16(ip + 4, 32);  // ICMPv6 NA with one option
+  ip[6] = kIcmp6;
+  ip[7] = 255;  // ND messages must arrive with hop limit 255
+  std::memcpy(ip + 8, target, 16);
+  std::memcpy(ip + 24, dad ? kAllNodes : pkt.src_ip6, 16);
+  uint8_t* na = ip + 40;
+  na[0] = kNeighbourAdvertisement;
+  na[4] = dad ? 0x20 : 0x60;  // solicited (not for DAD) + override
+  std::memcpy(na + 8, target, 16);
+  na[24] = 2;  // target link-layer address option, 8 bytes
+  na[25] = 1;
+  std::memcpy(na + 26, owner->mac.data(), 6);
+  uint32_t s = sum16(ip + 8, 32) + 32 + kIcmp6;
+  s = sum16(na, 32, s);
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  put16(na + 2, static_cast<uint16_t>(~s));
+  VpcVerdict v;
+  v.kind = Kind::kAnswer;
+  v.answer_len = 86;
+  return v;
+}
+
+// An IP packet for the router: to the ENI that has its destination address,
+// with the router as its source MAC and one hop less.
+VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, uint8_t* hdr, uint32_t hdr_len) {
+  if (!pkt.l3_addresses || (pkt.l3 != L3::kIpv4 && pkt.l3 != L3::kIpv6)) return drop(VENIC_DROP_NO_ROUTE);
+  uint8_t* ip = hdr + pkt.l3_off;
+  const PortView* dst;
+  if (pkt.l3 == L3::kIpv4) {
+    if (pkt.l3_off + 20u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
+    dst = snap.lookup_ip4(src.vpc, pkt.dst_ip4);
+    if (!dst) return drop(VENIC_DROP_NO_ROUTE);  // no internet or peering is modelled
+    if (ip[8] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
+    // TTL - 1, and the header checksum updated for it (RFC 1624).
+    const uint16_t old_word = be16(ip + 8);
+    ip[8]--;
+    uint32_t s =
+        static_cast<uint16_t>(~be16(ip + 10)) + static_cast<uint32_t>(static_cast<uint16_t>(~old_word)) + be16(ip + 8);
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    put16(ip + 10, static_cast<uint16_t>(~s));
+  } else {
+    if (pkt.l3_off + 40u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
+    dst = snap.lookup_ip6(src.vpc, pkt.dst_ip6);
+    if (!dst) return drop(VENIC_DROP_NO_ROUTE);
+    if (ip[7] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
+    ip[7]--;
+  }
+  std::memcpy(hdr, dst->mac.data(), 6);
+  std::memcpy(hdr + 6, kRouterMac, 6);
+  VpcVerdict v;
+  v.kind = Kind::kRouted;
+  v.dst = dst;
+  return v;
+}
+
+}  // namespace
+
+VpcVerdict vpc_forward(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, uint8_t* hdr,
+                       uint32_t hdr_len, uint8_t (&answer)[kAnswerMax]) {
+  if (pkt.l3_off != 14) return drop(VENIC_DROP_NOT_FLOODED);  // VLAN tags: a VPC has none
+  if (pkt.l3 == L3::kArp) return arp(snap, src, pkt, hdr, hdr_len, answer);
+  if (pkt.is_multicast()) return neighbour(snap, src, pkt, hdr, hdr_len, answer);
+  if (std::memcmp(pkt.dst_mac, kRouterMac, 6) == 0) return route(snap, src, pkt, hdr, hdr_len);
+  return {};
+}
+
+}  // namespace venic::fastpath
