@@ -45,6 +45,14 @@ std::string str(const json& p, const char* name) {
 std::string opt_str(const json& p, const char* name, std::string dflt = "") {
   return field(p, name) ? str(p, name) : dflt;
 }
+// venic's VenicFrontend: "shm" (a driver over the device ABI, the default)
+// or "vhost-user" (venicd serves the VF on a vhost-user socket for a guest).
+bool vhost_frontend(const json& p) {
+  const std::string f = opt_str(p, "VenicFrontend", "shm");
+  if (f != "shm" && f != "vhost-user") bad_param("Invalid value '" + f + "' for VenicFrontend (shm, vhost-user)");
+  return f == "vhost-user";
+}
+
 long integer(const json& p, const char* name, long lo, long hi, std::optional<long> dflt = std::nullopt) {
   const json* v = field(p, name);
   if (!v) {
@@ -442,7 +450,7 @@ Eni Ec2Model::make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::v
 
 json Ec2Model::create_network_interface(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   only(p, {"SubnetId", "PrivateIpAddress", "PrivateIpAddresses", "SecondaryPrivateIpAddressCount", "Groups",
-           "Description", "InterfaceType"});
+           "Description", "InterfaceType", "VenicFrontend"});
   std::string sid = str(p, "SubnetId");
   const Subnet* sn = subnet(sid);
   if (!sn) fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + sid + "' does not exist");
@@ -467,6 +475,7 @@ json Ec2Model::create_network_interface(const json& p, const std::function<uint1
   if (type != "interface" && type != "efa") bad_param("Invalid value '" + type + "' for InterfaceType (efa)");
   Eni e = make_eni(*sn, primary, secondaries, count, str_list(p, "Groups"), type == "efa");
   e.description = opt_str(p, "Description");
+  e.vhost_user = vhost_frontend(p);
   e.vf = new_eni(e);
   s_.enis[e.id] = e;
   return {{"NetworkInterface", eni_json(e)}};
@@ -675,7 +684,7 @@ json Ec2Model::assign_ipv6(const json& p) {
 
 json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   only(p, {"InstanceType", "SubnetId", "MinCount", "MaxCount", "Placement", "SecurityGroupIds", "PrivateIpAddress",
-           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit"});
+           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit", "VenicFrontend"});
   std::string type = str(p, "InstanceType");
   const InstanceType* t = find_instance_type(type);
   if (!t) bad_param("Invalid value '" + type + "' for InstanceType (see describe-instance-types)");
@@ -703,6 +712,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   }
   int64_t uid = integer(p, "OwnerUid", -1, 0x7fffffff, -1);
   const auto conntrack = static_cast<uint32_t>(integer(p, "ConntrackLimit", 0, vf::kMaxConntrack, 0));
+  const bool vhost_user = vhost_frontend(p);
   auto groups = str_list(p, "SecurityGroupIds");
   std::string reservation = new_id("r");
   json out = json::array();
@@ -718,6 +728,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     in.conntrack_limit = conntrack;
     Eni e = make_eni(*sn, ip, {}, 0, groups, nic_type == "efa");
     e.description = "Primary network interface";
+    e.vhost_user = vhost_user;
     e.attachment = new_id("eni-attach");
     e.instance = in.id;
     e.device_index = 0;
@@ -827,6 +838,7 @@ json Ec2Model::eni_json(const Eni& e) const {
             {"SourceDestCheck", e.src_dst_check},
             {"Description", e.description},
             {"InterfaceType", e.efa ? "efa" : "interface"},
+            {"VenicFrontend", e.vhost_user ? "vhost-user" : "shm"},
             {"Status", e.attached() ? "in-use" : "available"},
             {"VenicVfId", e.vf}};
   if (e.public_ip) j["Association"] = {{"PublicIp", ip_s(e.public_ip)}};
@@ -995,6 +1007,7 @@ json Ec2Model::to_json() const {
                     {"groups", e.groups},
                     {"src_dst_check", e.src_dst_check},
                     {"efa", e.efa},
+                    {"vhost_user", e.vhost_user},
                     {"vf", e.vf},
                     {"attachment", e.attachment},
                     {"instance", e.instance},
@@ -1075,6 +1088,7 @@ void Ec2Model::load(const json& j) {
       x.groups = e.at("groups").get<std::vector<std::string>>();
       x.src_dst_check = e.at("src_dst_check");
       x.efa = e.at("efa");
+      x.vhost_user = e.value("vhost_user", false);
       x.vf = e.at("vf");
       x.attachment = e.at("attachment");
       x.instance = e.at("instance");

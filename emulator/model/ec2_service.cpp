@@ -107,6 +107,7 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   c.ipv6 = e.ipv6;
   c.eni_id = e.id;
   c.vpc_id = model_.subnet(e.subnet)->vpc;
+  c.frontend = e.vhost_user ? vf::Frontend::kVhostUser : vf::Frontend::kShm;
   c.attach_uid = 0;  // a detached ENI is no instance's: root only
   c.link_up = false;
   c.security = security_policy(model_, e);

@@ -414,11 +414,16 @@ venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
         {"--owner-uid", "OwnerUid", Kind::kInteger, Need::kOptional,
          "venic: the uid whose processes may attach the instance's VFs (default: root only)", "UID"},
         {"--conntrack-limit", "ConntrackLimit", Kind::kInteger, Need::kOptional,
-         "venic: flows the instance may track (its conntrack allowance; default: the type's figure)", "N"}},
+         "venic: flows the instance may track (its conntrack allowance; default: the type's figure)", "N"},
+        {"--venic-frontend", "VenicFrontend", Kind::kEnum, Need::kOptional,
+         "venic: how the primary ENI's driver reaches it: shm (net_vena) or vhost-user (a QEMU guest, on "
+         "vf<VenicVfId>.vhost beside the control socket)",
+         "shm|vhost-user"}},
        R"(venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abcdef0
 venicctl run-instances --instance-type c5n.18xlarge --subnet-id subnet-0123456789abcdef0 --count 2 --placement GroupName=hpc --network-interface-type efa
 venicctl run-instances --instance-type t3.micro --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.10 --security-group-ids sg-0123456789abcdef0 --owner-uid 1000
-venicctl run-instances --instance-type t3.nano --subnet-id subnet-0123456789abcdef0 --conntrack-limit 64)"},
+venicctl run-instances --instance-type t3.nano --subnet-id subnet-0123456789abcdef0 --conntrack-limit 64
+venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abcdef0 --venic-frontend vhost-user)"},
       {"stop-instances",
        "StopInstances",
        "stop instances (their VFs' links go down)",
@@ -449,7 +454,9 @@ venicctl describe-instances --instance-ids i-0123456789abcdef0)"},
          "SG-ID"},
         {"--description", "Description", Kind::kString, Need::kOptional, "free text", "TEXT"},
         {"--interface-type", "InterfaceType", Kind::kEnum, Need::kOptional, "efa: an EFA (default interface)",
-         "efa|interface"}},
+         "efa|interface"},
+        {"--venic-frontend", "VenicFrontend", Kind::kEnum, Need::kOptional,
+         "venic: shm (net_vena, default) or vhost-user (a QEMU guest, on vf<VenicVfId>.vhost)", "shm|vhost-user"}},
        R"(venicctl create-network-interface --subnet-id subnet-0123456789abcdef0
 venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.20 --private-ip-addresses 10.0.1.21 10.0.1.22 --groups sg-0123456789abcdef0
 venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --interface-type efa --description "MPI rank 0" --secondary-private-ip-address-count 2)"},
