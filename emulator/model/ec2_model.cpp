@@ -180,6 +180,20 @@ const SecurityGroup* Ec2Model::security_group(const std::string& id) const {
   return it == s_.groups.end() ? nullptr : &it->second;
 }
 
+std::string Ec2Model::efa_os_bypass_problem(const Eni& e) const {
+  if (!e.efa) return "not an EFA";
+  auto all_from_self = [](const std::vector<SgRule>& rules, const std::string& self) {
+    for (const auto& r : rules)
+      if (r.protocol == "-1" && std::count(r.groups.begin(), r.groups.end(), self)) return true;
+    return false;
+  };
+  for (const auto& gid : e.groups) {
+    const SecurityGroup& g = s_.groups.at(gid);
+    if (all_from_self(g.ingress, gid) && all_from_self(g.egress, gid)) return "";
+  }
+  return "none of its security groups allows all traffic in from itself and out to itself";
+}
+
 json Ec2Model::call(const std::string& action, const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   if (!p.is_object()) bad_param("the parameters must be an object");
   State before = s_;
@@ -842,6 +856,10 @@ json Ec2Model::eni_json(const Eni& e) const {
             {"Status", e.attached() ? "in-use" : "available"},
             {"VenicVfId", e.vf}};
   if (e.public_ip) j["Association"] = {{"PublicIp", ip_s(e.public_ip)}};
+  if (e.efa) {
+    const std::string problem = efa_os_bypass_problem(e);
+    j["VenicEfaOsBypass"] = problem.empty() ? json{{"Ready", true}} : json{{"Ready", false}, {"Reason", problem}};
+  }
   if (e.attached())
     j["Attachment"] = {{"AttachmentId", e.attachment},
                        {"InstanceId", e.instance},

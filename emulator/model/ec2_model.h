@@ -122,6 +122,10 @@ class Ec2Model {
   const Subnet* subnet(const std::string& id) const;
   const PlacementGroup* placement_group(const std::string& name) const;
   const SecurityGroup* security_group(const std::string& id) const;
+  // EFA's OS-bypass traffic needs one of the ENI's groups to allow all
+  // traffic in from and out to itself (and stays in the ENI's subnet):
+  // "" when e has such a group, else why not.
+  std::string efa_os_bypass_problem(const Eni& e) const;
 
  private:
   struct State {

@@ -71,6 +71,7 @@ void compile(const Ec2Model& m, const SgRule& rule, std::vector<vf::SgRule>& out
 vf::SecurityPolicy security_policy(const Ec2Model& m, const Eni& e) {
   vf::SecurityPolicy p;
   p.enforced = true;
+  p.efa_os_bypass = e.efa && m.efa_os_bypass_problem(e).empty();
   for (const std::string& gid : e.groups) {
     const SecurityGroup* g = m.security_group(gid);
     if (!g) continue;

@@ -148,7 +148,8 @@ nlohmann::json to_json(const SecurityPolicy& p) {
           {"udp_stream_timeout", p.timeouts.udp_stream},
           {"udp_timeout", p.timeouts.udp},
           {"conntrack_max", p.conntrack_max},
-          {"conntrack_group", p.conntrack_group}};
+          {"conntrack_group", p.conntrack_group},
+          {"efa_os_bypass", p.efa_os_bypass}};
 }
 
 SecurityPolicy security_policy_from_json(const nlohmann::json& j) {
@@ -164,6 +165,10 @@ SecurityPolicy security_policy_from_json(const nlohmann::json& j) {
   p.timeouts.udp_stream = number_of(j, "udp_stream_timeout", 60, 180, p.timeouts.udp_stream);
   p.timeouts.udp = number_of(j, "udp_timeout", 30, 60, p.timeouts.udp);
   p.conntrack_max = number_of(j, "conntrack_max", 0, kMaxConntrack, 0);
+  if (j.contains("efa_os_bypass")) {
+    if (!j["efa_os_bypass"].is_boolean()) throw ConfigError("security.efa_os_bypass: must be true or false");
+    p.efa_os_bypass = j["efa_os_bypass"].get<bool>();
+  }
   if (j.contains("conntrack_group")) {
     if (!j["conntrack_group"].is_string()) throw ConfigError("security.conntrack_group: must be a string");
     p.conntrack_group = j["conntrack_group"].get<std::string>();

@@ -44,6 +44,9 @@ struct SecurityPolicy {
   uint32_t conntrack_max = 0;  // tracked flows at most (the instance's conntrack allowance)
   // VFs with the same group share one table (an instance's ENIs); "": the VF's own.
   std::string conntrack_group;
+  // An EFA ENI whose groups let its OS-bypass traffic flow (all traffic in
+  // from and out to one of its own groups); that traffic stays in its subnet.
+  bool efa_os_bypass = false;
   bool operator==(const SecurityPolicy&) const = default;
 };
 

@@ -376,6 +376,27 @@ TEST_F(EniPolicy, Ipv6RangesAndMembersIpv6AddressesBecomeIpv6Rules) {
   EXPECT_TRUE(vf::evaluate(p.egress, pkt(IPPROTO_UDP, Peer("2600:1f18:aa:b02::20"), 5001, 6)).allowed);
 }
 
+TEST_F(EniPolicy, EfaOsBypassNeedsAGroupAllowingAllToAndFromItself) {
+  auto in =
+      call("RunInstances", {{"InstanceType", "c5n.18xlarge"}, {"SubnetId", subnet_}, {"NetworkInterfaceType", "efa"}});
+  const std::string eni = in["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  json d = in["Instances"][0]["NetworkInterfaces"][0];
+  EXPECT_EQ(d["VenicEfaOsBypass"]["Ready"], false) << "the default group lets all out, but not to itself";
+  EXPECT_NE(d["VenicEfaOsBypass"]["Reason"].get<std::string>().find("itself"), std::string::npos);
+  EXPECT_FALSE(model::security_policy(m_, m_.enis().at(eni)).efa_os_bypass);
+  const std::string dflt = m_.enis().at(eni).groups.at(0);
+  call("AuthorizeSecurityGroupEgress",
+       {{"GroupId", dflt},
+        {"IpPermissions",
+         json::array({{{"IpProtocol", "-1"}, {"UserIdGroupPairs", json::array({{{"GroupId", dflt}}})}}})}});
+  d = call("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {eni}}})["NetworkInterfaces"][0];
+  EXPECT_EQ(d["VenicEfaOsBypass"], json({{"Ready", true}}));
+  EXPECT_TRUE(model::security_policy(m_, m_.enis().at(eni)).efa_os_bypass);
+  // An ENA ENI has no such attribute.
+  auto ena = call("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", subnet_}});
+  EXPECT_FALSE(ena["Instances"][0]["NetworkInterfaces"][0].contains("VenicEfaOsBypass"));
+}
+
 }  // namespace
 }  // namespace venic
 
