@@ -53,6 +53,20 @@ bool vhost_frontend(const json& p) {
   return f == "vhost-user";
 }
 
+long integer(const json& p, const char* name, long lo, long hi, std::optional<long> dflt);
+void only(const json& p, std::initializer_list<const char*> allowed);
+
+// ConnectionTrackingSpecification into t (EC2's ranges); absent keys keep t's.
+void conntrack_spec(const json& p, vf::ConntrackTimeouts& t) {
+  const json* spec = field(p, "ConnectionTrackingSpecification");
+  if (!spec) return;
+  if (!spec->is_object()) bad_param("ConnectionTrackingSpecification must be an object");
+  only(*spec, {"TcpEstablishedTimeout", "UdpStreamTimeout", "UdpTimeout"});
+  t.tcp_established = static_cast<uint32_t>(integer(*spec, "TcpEstablishedTimeout", 60, 432000, t.tcp_established));
+  t.udp_stream = static_cast<uint32_t>(integer(*spec, "UdpStreamTimeout", 60, 180, t.udp_stream));
+  t.udp = static_cast<uint32_t>(integer(*spec, "UdpTimeout", 30, 60, t.udp));
+}
+
 long integer(const json& p, const char* name, long lo, long hi, std::optional<long> dflt = std::nullopt) {
   const json* v = field(p, name);
   if (!v) {
@@ -464,7 +478,7 @@ Eni Ec2Model::make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::v
 
 json Ec2Model::create_network_interface(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   only(p, {"SubnetId", "PrivateIpAddress", "PrivateIpAddresses", "SecondaryPrivateIpAddressCount", "Groups",
-           "Description", "InterfaceType", "VenicFrontend"});
+           "Description", "InterfaceType", "VenicFrontend", "ConnectionTrackingSpecification"});
   std::string sid = str(p, "SubnetId");
   const Subnet* sn = subnet(sid);
   if (!sn) fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + sid + "' does not exist");
@@ -490,6 +504,7 @@ json Ec2Model::create_network_interface(const json& p, const std::function<uint1
   Eni e = make_eni(*sn, primary, secondaries, count, str_list(p, "Groups"), type == "efa");
   e.description = opt_str(p, "Description");
   e.vhost_user = vhost_frontend(p);
+  conntrack_spec(p, e.timeouts);
   e.vf = new_eni(e);
   s_.enis[e.id] = e;
   return {{"NetworkInterface", eni_json(e)}};
@@ -578,14 +593,16 @@ json Ec2Model::detach(const json& p) {
 }
 
 json Ec2Model::modify_eni(const json& p) {
-  only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups"});
+  only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups", "ConnectionTrackingSpecification"});
   std::string id = str(p, "NetworkInterfaceId");
   auto it = s_.enis.find(id);
   if (it == s_.enis.end())
     fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
   Eni& e = it->second;
   if (p.size() != 2)
-    fail(kInvalid, "InvalidParameterCombination", "Give exactly one of SourceDestCheck, Description, Groups");
+    fail(kInvalid, "InvalidParameterCombination",
+         "Give exactly one of SourceDestCheck, Description, Groups, ConnectionTrackingSpecification");
+  conntrack_spec(p, e.timeouts);
   if (auto v = bool_value(p, "SourceDestCheck")) e.src_dst_check = *v;
   if (const json* d = field(p, "Description")) {
     const json& v = d->is_object() && d->contains("Value") ? (*d)["Value"] : *d;
@@ -853,6 +870,10 @@ json Ec2Model::eni_json(const Eni& e) const {
             {"Description", e.description},
             {"InterfaceType", e.efa ? "efa" : "interface"},
             {"VenicFrontend", e.vhost_user ? "vhost-user" : "shm"},
+            {"ConnectionTrackingConfiguration",
+             {{"TcpEstablishedTimeout", e.timeouts.tcp_established},
+              {"UdpStreamTimeout", e.timeouts.udp_stream},
+              {"UdpTimeout", e.timeouts.udp}}},
             {"Status", e.attached() ? "in-use" : "available"},
             {"VenicVfId", e.vf}};
   if (e.public_ip) j["Association"] = {{"PublicIp", ip_s(e.public_ip)}};
@@ -1026,6 +1047,7 @@ json Ec2Model::to_json() const {
                     {"src_dst_check", e.src_dst_check},
                     {"efa", e.efa},
                     {"vhost_user", e.vhost_user},
+                    {"conntrack_timeouts", {e.timeouts.tcp_established, e.timeouts.udp_stream, e.timeouts.udp}},
                     {"vf", e.vf},
                     {"attachment", e.attachment},
                     {"instance", e.instance},
@@ -1107,6 +1129,11 @@ void Ec2Model::load(const json& j) {
       x.src_dst_check = e.at("src_dst_check");
       x.efa = e.at("efa");
       x.vhost_user = e.value("vhost_user", false);
+      if (e.contains("conntrack_timeouts")) {
+        const auto t = e.at("conntrack_timeouts").get<std::vector<uint32_t>>();
+        if (t.size() != 3) throw std::runtime_error("ENI " + x.id + ": bad conntrack_timeouts");
+        x.timeouts = {t[0], t[1], t[2]};
+      }
       x.vf = e.at("vf");
       x.attachment = e.at("attachment");
       x.instance = e.at("instance");

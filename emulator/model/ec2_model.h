@@ -84,8 +84,9 @@ struct Eni {
   std::vector<std::string> groups;
   bool src_dst_check = true;
   bool efa = false;
-  bool vhost_user = false;  // venic: its VF is served on a vhost-user socket (a QEMU guest's NIC)
-  uint16_t vf = 0;          // the VF that backs it
+  bool vhost_user = false;         // venic: its VF is served on a vhost-user socket (a QEMU guest's NIC)
+  vf::ConntrackTimeouts timeouts;  // ConnectionTrackingSpecification
+  uint16_t vf = 0;                 // the VF that backs it
   // Attachment.
   std::string attachment, instance;
   int device_index = -1;

@@ -72,6 +72,7 @@ vf::SecurityPolicy security_policy(const Ec2Model& m, const Eni& e) {
   vf::SecurityPolicy p;
   p.enforced = true;
   p.efa_os_bypass = e.efa && m.efa_os_bypass_problem(e).empty();
+  p.timeouts = e.timeouts;
   for (const std::string& gid : e.groups) {
     const SecurityGroup* g = m.security_group(gid);
     if (!g) continue;

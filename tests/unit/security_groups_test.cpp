@@ -397,6 +397,37 @@ TEST_F(EniPolicy, EfaOsBypassNeedsAGroupAllowingAllToAndFromItself) {
   EXPECT_FALSE(ena["Instances"][0]["NetworkInterfaces"][0].contains("VenicEfaOsBypass"));
 }
 
+TEST_F(EniPolicy, ConnectionTrackingSpecificationSetsTheTimeouts) {
+  auto in = call("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", subnet_}});
+  const std::string eni = in["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  EXPECT_EQ(in["Instances"][0]["NetworkInterfaces"][0]["ConnectionTrackingConfiguration"],
+            json({{"TcpEstablishedTimeout", 432000}, {"UdpStreamTimeout", 180}, {"UdpTimeout", 30}}))
+      << "EC2's defaults";
+  call("ModifyNetworkInterfaceAttribute",
+       {{"NetworkInterfaceId", eni},
+        {"ConnectionTrackingSpecification", {{"TcpEstablishedTimeout", 3600}, {"UdpTimeout", 60}}}});
+  const vf::ConntrackTimeouts t = model::security_policy(m_, m_.enis().at(eni)).timeouts;
+  EXPECT_EQ(t.tcp_established, 3600u);
+  EXPECT_EQ(t.udp_stream, 180u) << "a key left out keeps its value";
+  EXPECT_EQ(t.udp, 60u);
+  auto refused = [&](const json& spec, const std::string& names) {
+    try {
+      call("ModifyNetworkInterfaceAttribute", {{"NetworkInterfaceId", eni}, {"ConnectionTrackingSpecification", spec}});
+    } catch (const model::Ec2Error& e) {
+      return std::string(e.what()).find(names) != std::string::npos;
+    }
+    return false;
+  };
+  EXPECT_TRUE(refused({{"UdpTimeout", 29}}, "UdpTimeout")) << "EC2's range is 30-60";
+  EXPECT_TRUE(refused({{"TcpEstablishedTimeout", 59}}, "TcpEstablishedTimeout"));
+  EXPECT_TRUE(refused({{"UdpStreamTimeout", 181}}, "UdpStreamTimeout"));
+  EXPECT_TRUE(refused({{"IcmpTimeout", 30}}, "IcmpTimeout"));
+  EXPECT_EQ(model::security_policy(m_, m_.enis().at(eni)).timeouts.udp, 60u) << "a refused change changes nothing";
+  model::Ec2Model copy;
+  copy.load(m_.to_json());
+  EXPECT_EQ(model::security_policy(copy, copy.enis().at(eni)).timeouts.tcp_established, 3600u) << "persisted";
+}
+
 }  // namespace
 }  // namespace venic
 

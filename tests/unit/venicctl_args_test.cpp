@@ -1033,12 +1033,23 @@ TEST(VenicctlEc2Requests, ModifyNetworkInterfaceTakesOneAttribute) {
   EXPECT_EQ(ec2(with({"--groups", "sg-1", "sg-2"})).params,
             json::parse(R"({"NetworkInterfaceId": "eni-1", "Groups": ["sg-1", "sg-2"]})"));
 
+  // The AWS CLI's shorthand for a structure; whole numbers become numbers.
+  EXPECT_EQ(ec2(with({"--connection-tracking-specification", "TcpEstablishedTimeout=3600,UdpTimeout=60"})).params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1",
+                            "ConnectionTrackingSpecification": {"TcpEstablishedTimeout": 3600, "UdpTimeout": 60}})"));
+  EXPECT_EQ(ec2(with({"--connection-tracking-specification", R"({"UdpTimeout": 45})"}))
+                .params["ConnectionTrackingSpecification"],
+            json({{"UdpTimeout", 45}}));
+  EXPECT_EQ(ec2_error(with({"--connection-tracking-specification", "UdpTimeout"})),
+            "--connection-tracking-specification: expected Key=Value[,Key=Value...] or a JSON object, got 'UdpTimeout'");
+
   EXPECT_EQ(ec2_error(base),
             "modify-network-interface-attribute needs one of --source-dest-check/--no-source-dest-check, "
-            "--description or --groups");
+            "--description, --groups or --connection-tracking-specification");
   EXPECT_EQ(ec2_error(with({"--no-source-dest-check", "--groups", "sg-1"})),
             "modify-network-interface-attribute takes one of --source-dest-check/--no-source-dest-check, "
-            "--description or --groups at a time (got --no-source-dest-check and --groups)");
+            "--description, --groups or --connection-tracking-specification at a time (got --no-source-dest-check "
+            "and --groups)");
   EXPECT_EQ(ec2_error(with({"--source-dest-check", "--no-source-dest-check"})),
             "give --source-dest-check or --no-source-dest-check, not both");
 }

@@ -29,6 +29,7 @@ enum class Kind {
   kStringValue,  // --description TEXT: {"Value": "TEXT"}
   kPrivateIps,   // IPv4s: [{"PrivateIpAddress": IP, "Primary": false}, ...]
   kPlacement,    // GroupName=NAME[,Key=Value...] (AWS shorthand) or a JSON object
+  kShorthand,    // Key=Value[,Key=Value...] (whole numbers become numbers) or a JSON object
   kCount,        // N or MIN:MAX: MinCount and MaxCount
   kJsonArray,    // a JSON list, passed through
   kLocal,        // no parameter of its own: read by the command's `finish`
@@ -124,6 +125,23 @@ json placement(const std::string& flag, const std::string& text) {
   return object;
 }
 
+// The AWS CLI's shorthand for a structure: Key=Value,Key=Value (values that
+// are whole numbers become numbers), or the same as a JSON object.
+json shorthand(const std::string& flag, const std::string& text) {
+  if (!text.empty() && text.front() == '{') return placement(flag, text);
+  json object = json::object();
+  for (const std::string& pair : split(text, ',')) {
+    const std::size_t equals = pair.find('=');
+    if (equals == 0 || equals == std::string::npos || equals + 1 == pair.size())
+      throw UsageError(flag + ": expected Key=Value[,Key=Value...] or a JSON object, got " + in_quotes(text));
+    const std::string value = pair.substr(equals + 1);
+    const bool number = value.size() < 10 && value.find_first_not_of("0123456789") == std::string::npos;
+    object[pair.substr(0, equals)] = number ? json(std::stol(value)) : json(value);
+  }
+  if (object.empty()) throw UsageError(flag + ": expected Key=Value[,Key=Value...] or a JSON object, got ''");
+  return object;
+}
+
 // The AWS CLI's --count: N launches exactly N, MIN:MAX at least MIN.
 void count(const std::string& flag, const std::string& text, json& params) {
   const std::size_t colon = text.find(':');
@@ -201,6 +219,9 @@ void add_param(const Flag& flag, const std::vector<std::string>& values, json& p
       break;
     case Kind::kPlacement:
       param = placement(name, text);
+      break;
+    case Kind::kShorthand:
+      param = shorthand(name, text);
       break;
     case Kind::kJsonArray:
       param = json::parse(text, nullptr, false);
@@ -456,7 +477,10 @@ venicctl describe-instances --instance-ids i-0123456789abcdef0)"},
         {"--interface-type", "InterfaceType", Kind::kEnum, Need::kOptional, "efa: an EFA (default interface)",
          "efa|interface"},
         {"--venic-frontend", "VenicFrontend", Kind::kEnum, Need::kOptional,
-         "venic: shm (net_vena, default) or vhost-user (a QEMU guest, on vf<VenicVfId>.vhost)", "shm|vhost-user"}},
+         "venic: shm (net_vena, default) or vhost-user (a QEMU guest, on vf<VenicVfId>.vhost)", "shm|vhost-user"},
+        {"--connection-tracking-specification", "ConnectionTrackingSpecification", Kind::kShorthand, Need::kOptional,
+         "idle timeouts in seconds (EC2's defaults: 432000, 180, 30)",
+         "TcpEstablishedTimeout=N,UdpStreamTimeout=N,UdpTimeout=N"}},
        R"(venicctl create-network-interface --subnet-id subnet-0123456789abcdef0
 venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.20 --private-ip-addresses 10.0.1.21 10.0.1.22 --groups sg-0123456789abcdef0
 venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --interface-type efa --description "MPI rank 0" --secondary-private-ip-address-count 2)"},
@@ -486,11 +510,16 @@ venicctl detach-network-interface --attachment-id eni-attach-0123456789abcdef0 -
         {"--source-dest-check", "SourceDestCheck", Kind::kBoolValue, Need::kOptional,
          "drop traffic not from or to its addresses (the default)", "pass it (a NAT or router)"},
         {"--description", "Description", Kind::kStringValue, Need::kOptional, "free text", "TEXT"},
-        {"--groups", "Groups", Kind::kList, Need::kOptional, "its security groups, replacing the list", "SG-ID"}},
+        {"--groups", "Groups", Kind::kList, Need::kOptional, "its security groups, replacing the list", "SG-ID"},
+        {"--connection-tracking-specification", "ConnectionTrackingSpecification", Kind::kShorthand, Need::kOptional,
+         "idle timeouts in seconds (TcpEstablishedTimeout 60-432000, UdpStreamTimeout 60-180, "
+         "UdpTimeout 30-60)",
+         "TcpEstablishedTimeout=N,UdpStreamTimeout=N,UdpTimeout=N"}},
        R"(venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --no-source-dest-check
 venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --description "NAT instance"
-venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --groups sg-0123456789abcdef0 sg-0123456789abcdef1)",
-       {"--source-dest-check", "--description", "--groups"}},
+venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --groups sg-0123456789abcdef0 sg-0123456789abcdef1
+venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --connection-tracking-specification TcpEstablishedTimeout=3600,UdpTimeout=60)",
+       {"--source-dest-check", "--description", "--groups", "--connection-tracking-specification"}},
       {"assign-private-ip-addresses",
        "AssignPrivateIpAddresses",
        "add secondary private IPv4s to an ENI",
