@@ -16,9 +16,9 @@ const char* const kAllowanceNames[VENIC_ALLOW_MAX] = {"bw_in_allowance_exceeded"
                                                       "pps_allowance_exceeded",       "conntrack_allowance_exceeded",
                                                       "linklocal_allowance_exceeded", "flow_allowance_exceeded"};
 
-const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {"no_route",     "bad_desc",    "oversize",  "runt",
-                                                        "rx_no_buffer", "rx_oversize", "rx_down",   "spoof_mac",
-                                                        "spoof_ip",     "dst_check",   "sg_egress", "sg_ingress", "ttl_expired", "not_flooded"};
+const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {
+    "no_route",  "bad_desc", "oversize",  "runt",      "rx_no_buffer", "rx_oversize", "rx_down",
+    "spoof_mac", "spoof_ip", "dst_check", "sg_egress", "sg_ingress",   "ttl_expired", "not_flooded"};
 
 QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   QueueCounters t;
@@ -52,8 +52,7 @@ uint64_t drop_sum(const QueueCounters& c) {
 void VfTable::check_addresses_free(const VfConfig& c) const {
   for (auto& [id, v] : vfs_) {
     // Address spaces: each VPC's, and the plain VFs' (vpc_id "").
-    if (id == c.id || v->cfg.vpc_id != c.vpc_id || v->cfg.subnet() != c.subnet() || v->cfg.prefix != c.prefix)
-      continue;
+    if (id == c.id || v->cfg.vpc_id != c.vpc_id || v->cfg.subnet() != c.subnet() || v->cfg.prefix != c.prefix) continue;
     std::vector<uint32_t> mine{c.ip};
     mine.insert(mine.end(), c.secondary_ips.begin(), c.secondary_ips.end());
     for (uint32_t a : mine)

@@ -1040,8 +1040,9 @@ TEST(VenicctlEc2Requests, ModifyNetworkInterfaceTakesOneAttribute) {
   EXPECT_EQ(ec2(with({"--connection-tracking-specification", R"({"UdpTimeout": 45})"}))
                 .params["ConnectionTrackingSpecification"],
             json({{"UdpTimeout", 45}}));
-  EXPECT_EQ(ec2_error(with({"--connection-tracking-specification", "UdpTimeout"})),
-            "--connection-tracking-specification: expected Key=Value[,Key=Value...] or a JSON object, got 'UdpTimeout'");
+  EXPECT_EQ(
+      ec2_error(with({"--connection-tracking-specification", "UdpTimeout"})),
+      "--connection-tracking-specification: expected Key=Value[,Key=Value...] or a JSON object, got 'UdpTimeout'");
 
   EXPECT_EQ(ec2_error(base),
             "modify-network-interface-attribute needs one of --source-dest-check/--no-source-dest-check, "
