@@ -90,9 +90,19 @@ void Conntrack::update(Entry& e, CtDir dir, uint8_t proto, uint8_t tcp_flags, co
   if (e.deadline == 0) e.deadline = 1;
 }
 
+int32_t Conntrack::find(const CtKey& key) {
+  if (last_pos_ >= 0 && std::memcmp(&key, &last_key_, sizeof key) == 0) return last_pos_;
+  const int32_t pos = rte_hash_lookup(table_, &key);
+  if (pos >= 0) {
+    last_key_ = key;
+    last_pos_ = pos;
+  }
+  return pos;
+}
+
 bool Conntrack::refresh(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf::ConntrackTimeouts& t, uint64_t now) {
   lock_.lock();
-  const int32_t pos = rte_hash_lookup(table_, &key);
+  const int32_t pos = find(key);
   bool live = false;
   if (pos >= 0) {
     Entry& e = entries_[pos];
@@ -109,7 +119,7 @@ bool Conntrack::refresh(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf
 
 bool Conntrack::add(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf::ConntrackTimeouts& t, uint64_t now) {
   lock_.lock();
-  int32_t pos = rte_hash_lookup(table_, &key);
+  int32_t pos = find(key);
   if (pos < 0) {
     // Room is made from flows that timed out, a bounded look at a time.
     if (count_ >= capacity_) sweep_locked(now, 256);
@@ -128,6 +138,7 @@ bool Conntrack::add(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf::Co
 }
 
 void Conntrack::remove(const CtKey& key, int32_t pos) {
+  if (pos == last_pos_) last_pos_ = -1;
   rte_hash_del_key(table_, &key);
   entries_[pos].deadline = 0;
   __atomic_store_n(&count_, count_ - 1, __ATOMIC_RELAXED);

@@ -73,6 +73,7 @@ class Conntrack {
   };
   void update(Entry& e, CtDir dir, uint8_t proto, uint8_t tcp_flags, const vf::ConntrackTimeouts& t, uint64_t now);
   void remove(const CtKey& key, int32_t pos);
+  int32_t find(const CtKey& key);
   uint32_t sweep_locked(uint64_t now, uint32_t budget);
 
   vf::SpinLock lock_;
@@ -82,6 +83,10 @@ class Conntrack {
   uint64_t hz_;
   uint32_t count_ = 0;
   uint32_t cursor_ = 0;  // where the next sweep starts
+  // Bursts are mostly one flow: the last key found and its position (under
+  // lock_; -1 when none) spare the hash lookup.
+  CtKey last_key_{};
+  int32_t last_pos_ = -1;
 };
 
 }  // namespace venic::fastpath
