@@ -9,12 +9,8 @@
 source "$(dirname "$0")/lib.sh"
 start_venicd
 
-ec2() { ctl "$@" || die "venicctl $* failed"; }
-field() { json_get "$1"; } # FIELD-EXPRESSION < json
-
-vpc=$(ec2 create-vpc --cidr-block 10.0.0.0/16 | field "j['Vpc']['VpcId']")
-subnet=$(ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.0.1.0/24 --availability-zone us-east-1a |
-  field "j['Subnet']['SubnetId']")
+vpc=$(new_vpc 10.0.0.0/16)
+subnet=$(new_subnet "$vpc" 10.0.1.0/24)
 ec2 run-instances --instance-type m5.large --subnet-id "$subnet" --count 2 >"$WORK/run.json"
 read -r inst_a inst_b < <(field "' '.join(i['InstanceId'] for i in j['Instances'])" <"$WORK/run.json")
 read -r vf_a ip_a mac_a < <(field "' '.join(str(x) for x in (lambda n: (n['VenicVfId'], n['PrivateIpAddress'], n['MacAddress']))(j['Instances'][0]['NetworkInterfaces'][0]))" <"$WORK/run.json")

@@ -68,6 +68,16 @@ ctl() { "$VENICCTL" --socket "$SOCK" "$@"; }
 # json_get 'expression on j' < json: evaluates a Python expression over the parsed JSON.
 json_get() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
+# The EC2 commands: ec2 COMMAND... fails the test when venicctl does;
+# field 'expression on j' < json reads its output.
+ec2() { ctl "$@" || die "venicctl $* failed"; }
+field() { json_get "$1"; }
+# new_vpc CIDR [IPV6-CIDR]: a VPC's id.  new_subnet VPC CIDR: a subnet's id (us-east-1a).
+new_vpc() { ec2 create-vpc --cidr-block "$1" ${2:+--ipv6-cidr-block "$2"} | field "j['Vpc']['VpcId']"; }
+new_subnet() {
+  ec2 create-subnet --vpc-id "$1" --cidr-block "$2" --availability-zone us-east-1a | field "j['Subnet']['SubnetId']"
+}
+
 # stat_of VF FIELD: a counter from venicctl stats --json (drops.X for drop reasons).
 stat_of() {
   ctl stats "$1" --json | json_get "(lambda v: v$(echo ".$2" | sed -E 's/\.([a-z_0-9]+)/["\1"]/g'))(j['vfs'][0])"

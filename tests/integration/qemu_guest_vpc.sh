@@ -12,12 +12,9 @@ source "$(dirname "$0")/guest/guest_lib.sh"
 guest_image_ready
 
 start_venicd
-ec2() { ctl "$@" || die "venicctl $* failed"; }
-field() { json_get "$1"; } # FIELD-EXPRESSION < json
-vpc=$(ec2 create-vpc --cidr-block 10.0.0.0/16 | field "j['Vpc']['VpcId']")
-sub() { ec2 create-subnet --vpc-id "$vpc" --cidr-block "$1" --availability-zone us-east-1a | field "j['Subnet']['SubnetId']"; }
-s1=$(sub 10.0.1.0/24)
-s2=$(sub 10.0.2.0/24)
+vpc=$(new_vpc 10.0.0.0/16)
+s1=$(new_subnet "$vpc" 10.0.1.0/24)
+s2=$(new_subnet "$vpc" 10.0.2.0/24)
 web=$(ec2 create-security-group --group-name web --description "ping, TCP 5001" --vpc-id "$vpc" | field "j['GroupId']")
 ec2 authorize-security-group-ingress --group-id "$web" --protocol tcp --port 5001 --cidr 10.0.0.0/16 >/dev/null
 ec2 authorize-security-group-ingress --group-id "$web" --protocol icmp --cidr 10.0.0.0/16 >/dev/null

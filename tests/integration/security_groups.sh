@@ -13,12 +13,8 @@
 source "$(dirname "$0")/lib.sh"
 start_venicd
 
-ec2() { ctl "$@" || die "venicctl $* failed"; }
-field() { json_get "$1"; } # FIELD-EXPRESSION < json
-
-vpc=$(ec2 create-vpc --cidr-block 10.0.0.0/16 | field "j['Vpc']['VpcId']")
-subnet=$(ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.0.1.0/24 --availability-zone us-east-1a |
-  field "j['Subnet']['SubnetId']")
+vpc=$(new_vpc 10.0.0.0/16)
+subnet=$(new_subnet "$vpc" 10.0.1.0/24)
 web=$(ec2 create-security-group --group-name web --description "TCP 5001 only" --vpc-id "$vpc" | field "j['GroupId']")
 ec2 authorize-security-group-ingress --group-id "$web" --protocol tcp --port 5001 --cidr 10.0.0.0/16 >/dev/null
 client=$(ec2 create-security-group --group-name client --description "nothing in" --vpc-id "$vpc" | field "j['GroupId']")

@@ -14,13 +14,9 @@
 source "$(dirname "$0")/lib.sh"
 start_venicd
 
-ec2() { ctl "$@" || die "venicctl $* failed"; }
-field() { json_get "$1"; } # FIELD-EXPRESSION < json
-
-vpc=$(ec2 create-vpc --cidr-block 10.0.0.0/16 --ipv6-cidr-block 2600:1f18:aa:b00::/56 | field "j['Vpc']['VpcId']")
-sub() { ec2 create-subnet --vpc-id "$vpc" --cidr-block "$1" --availability-zone us-east-1a | field "j['Subnet']['SubnetId']"; }
-s1=$(sub 10.0.1.0/24)
-s2=$(sub 10.0.2.0/24)
+vpc=$(new_vpc 10.0.0.0/16 2600:1f18:aa:b00::/56)
+s1=$(new_subnet "$vpc" 10.0.1.0/24)
+s2=$(new_subnet "$vpc" 10.0.2.0/24)
 run() { # SUBNET IP: prints "VF MAC ENI"
   ec2 run-instances --instance-type m5.large --subnet-id "$1" --private-ip-address "$2" |
     field "(lambda n: f\"{n['VenicVfId']} {n['MacAddress']} {n['NetworkInterfaceId']}\")(j['Instances'][0]['NetworkInterfaces'][0])"
