@@ -189,6 +189,13 @@ const PlacementGroup* Ec2Model::placement_group(const std::string& name) const {
   return it == s_.placement.end() ? nullptr : &it->second;
 }
 
+Eni& Ec2Model::eni_named(const std::string& id) {
+  auto it = s_.enis.find(id);
+  if (it == s_.enis.end())
+    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
+  return it->second;
+}
+
 const SecurityGroup* Ec2Model::security_group(const std::string& id) const {
   auto it = s_.groups.find(id);
   return it == s_.groups.end() ? nullptr : &it->second;
@@ -514,9 +521,7 @@ json Ec2Model::delete_network_interface(const json& p) {
   only(p, {"NetworkInterfaceId"});
   std::string id = str(p, "NetworkInterfaceId");
   auto it = s_.enis.find(id);
-  if (it == s_.enis.end())
-    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
-  if (it->second.attached())
+  if (eni_named(id).attached())
     fail(kBusy, "InvalidNetworkInterface.InUse", "Network interface '" + id + "' is currently in use");
   s_.enis.erase(it);
   return json::object();
@@ -555,8 +560,7 @@ json Ec2Model::attach(const json& p) {
   std::string eid = str(p, "NetworkInterfaceId"), iid = str(p, "InstanceId");
   int index = static_cast<int>(integer(p, "DeviceIndex", 0, 63));
   auto eit = s_.enis.find(eid);
-  if (eit == s_.enis.end())
-    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + eid + "' does not exist");
+  eni_named(eid);  // InvalidNetworkInterfaceID.NotFound
   auto iit = s_.instances.find(iid);
   if (iit == s_.instances.end())
     fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + iid + "' does not exist");
@@ -595,10 +599,7 @@ json Ec2Model::detach(const json& p) {
 json Ec2Model::modify_eni(const json& p) {
   only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups", "ConnectionTrackingSpecification"});
   std::string id = str(p, "NetworkInterfaceId");
-  auto it = s_.enis.find(id);
-  if (it == s_.enis.end())
-    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
-  Eni& e = it->second;
+  Eni& e = eni_named(id);
   if (p.size() != 2)
     fail(kInvalid, "InvalidParameterCombination",
          "Give exactly one of SourceDestCheck, Description, Groups, ConnectionTrackingSpecification");
@@ -621,10 +622,7 @@ json Ec2Model::modify_eni(const json& p) {
 json Ec2Model::assign_ips(const json& p) {
   only(p, {"NetworkInterfaceId", "PrivateIpAddresses", "SecondaryPrivateIpAddressCount"});
   std::string id = str(p, "NetworkInterfaceId");
-  auto it = s_.enis.find(id);
-  if (it == s_.enis.end())
-    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
-  Eni& e = it->second;
+  Eni& e = eni_named(id);
   const Subnet& sn = s_.subnets.at(e.subnet);
   std::vector<uint32_t> wanted;
   for (const auto& a : str_list(p, "PrivateIpAddresses")) wanted.push_back(ipv4(a, "PrivateIpAddresses"));
@@ -652,10 +650,7 @@ json Ec2Model::assign_ips(const json& p) {
 json Ec2Model::assign_ipv6(const json& p) {
   only(p, {"NetworkInterfaceId", "Ipv6Addresses", "Ipv6AddressCount"});
   std::string id = str(p, "NetworkInterfaceId");
-  auto it = s_.enis.find(id);
-  if (it == s_.enis.end())
-    fail(kNotFound, "InvalidNetworkInterfaceID.NotFound", "The networkInterface ID '" + id + "' does not exist");
-  Eni& e = it->second;
+  Eni& e = eni_named(id);
   const Vpc& vpc = s_.vpcs.at(s_.subnets.at(e.subnet).vpc);
   // The VPC's IPv6 block: ADDRESS/LEN, LEN at most 64 (addresses are picked in the low 64 bits).
   const auto slash = vpc.ipv6_cidr.find('/');

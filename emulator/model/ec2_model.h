@@ -139,6 +139,8 @@ class Ec2Model {
     uint32_t next_public = 0;  // public IPv4 pool cursor
   };
   std::string new_id(const char* prefix);
+  // The ENI called id in the working copy; throws InvalidNetworkInterfaceID.NotFound.
+  Eni& eni_named(const std::string& id);
   // Actions, each on the working copy s_.
   nlohmann::json create_vpc(const nlohmann::json& p);
   nlohmann::json create_subnet(const nlohmann::json& p);
