@@ -127,7 +127,6 @@ bool Conntrack::add(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf::Co
       pos = rte_hash_add_key(table_, &key);
       if (pos >= 0) {
         entries_[pos] = Entry{};
-        entries_[pos].origin = static_cast<uint8_t>(dir);
         __atomic_store_n(&count_, count_ + 1, __ATOMIC_RELAXED);
       }
     }

@@ -66,7 +66,6 @@ class Conntrack {
  private:
   struct Entry {
     uint64_t deadline = 0;  // ticks; 0: the slot is free
-    uint8_t origin = 0;     // CtDir of the first packet
     uint8_t seen = 0;       // bit per CtDir
     uint8_t fin = 0;        // bit per CtDir: a FIN went that way
     bool reset = false;     // an RST went either way

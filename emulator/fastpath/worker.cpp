@@ -285,13 +285,16 @@ bool destination_allowed(const PortView& dst, const ParsedPacket& pkt) {
 
 // EC2's link-local services (Amazon DNS, instance metadata, time sync) live
 // in 169.254.0.0/16 and fd00:ec2::/32.
+bool link_local_service4(uint32_t a) {
+  return (a >> 16) == 0xa9fe;
+}
+bool link_local_service6(const uint8_t* a) {
+  return a[0] == 0xfd && a[1] == 0x00 && a[2] == 0x0e && a[3] == 0xc2;
+}
 bool to_link_local_service(const ParsedPacket& pkt) {
   if (!pkt.l3_addresses) return false;
-  if (pkt.l3 == L3::kIpv4) return (pkt.dst_ip4 >> 16) == 0xa9fe;
-  if (pkt.l3 == L3::kIpv6) {
-    const uint8_t* a = pkt.dst_ip6;
-    return a[0] == 0xfd && a[1] == 0x00 && a[2] == 0x0e && a[3] == 0xc2;
-  }
+  if (pkt.l3 == L3::kIpv4) return link_local_service4(pkt.dst_ip4);
+  if (pkt.l3 == L3::kIpv6) return link_local_service6(pkt.dst_ip6);
   return false;
 }
 
@@ -300,15 +303,14 @@ bool to_link_local_service(const ParsedPacket& pkt) {
 bool outside_security_groups(const ParsedPacket& pkt) {
   if (pkt.is_multicast()) return true;
   if (pkt.l3 == L3::kIpv4) {
-    const uint32_t a = pkt.dst_ip4, b = pkt.src_ip4;
-    return a == 0xffffffffu || (a >> 28) == 0xe || (a >> 16) == 0xa9fe || (b >> 16) == 0xa9fe;
+    const uint32_t a = pkt.dst_ip4;
+    return a == 0xffffffffu || (a >> 28) == 0xe || link_local_service4(a) || link_local_service4(pkt.src_ip4);
   }
   // Neighbour discovery (router/neighbour solicitation, advertisement, redirect).
   if (pkt.ip_proto == IPPROTO_ICMPV6 && pkt.icmp_type >= 133 && pkt.icmp_type <= 137) return true;
   const uint8_t* d = pkt.dst_ip6;
   const uint8_t* s = pkt.src_ip6;
-  auto ec2_service = [](const uint8_t* a) { return a[0] == 0xfd && a[1] == 0x00 && a[2] == 0x0e && a[3] == 0xc2; };
-  return d[0] == 0xff || ipv6_link_local(d) || ipv6_link_local(s) || ec2_service(d) || ec2_service(s);
+  return d[0] == 0xff || ipv6_link_local(d) || ipv6_link_local(s) || link_local_service6(d) || link_local_service6(s);
 }
 
 enum class SgVerdict : uint8_t { kPass, kDenied, kConntrackFull };

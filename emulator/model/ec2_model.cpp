@@ -809,14 +809,9 @@ json Ec2Model::subnet_json(const Subnet& s) const {
 }
 
 std::optional<std::string> canonical_cidr6(const std::string& s) {
-  const auto slash = s.find('/');
-  if (slash == std::string::npos) return std::nullopt;
-  const auto a = vf::parse_ipv6(s.substr(0, slash));
-  const std::string len = s.substr(slash + 1);
-  if (!a || len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(len) > 128)
-    return std::nullopt;
-  return vf::format_ipv6(*a) + "/" + std::to_string(std::stoi(len));
+  vf::SgRule r;
+  if (!vf::parse_peer(s, r) || r.family != 6) return std::nullopt;
+  return vf::format_peer(r);
 }
 
 namespace {

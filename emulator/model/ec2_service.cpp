@@ -49,13 +49,8 @@ void compile(const Ec2Model& m, const SgRule& rule, std::vector<vf::SgRule>& out
   }
   for (const Cidr4& c : rule.cidrs) add_peer4(out, base, c.addr, c.prefix);
   for (const std::string& c : rule.ipv6_cidrs) {
-    const auto slash = c.find('/');
     vf::SgRule r = base;
-    r.family = 6;
-    r.prefix = static_cast<uint8_t>(std::stoi(c.substr(slash + 1)));
-    const auto a = vf::parse_ipv6(c.substr(0, slash));
-    r.addr = *a;  // canonical_cidr6 checked it
-    out.push_back(r);
+    if (vf::parse_peer(c, r)) out.push_back(r);  // canonical_cidr6 checked it
   }
   for (const std::string& g : rule.groups)
     for (auto& [id, e] : m.enis()) {

@@ -63,6 +63,28 @@ bool opens_all_ports(const std::vector<SgRule>& rules, uint8_t family, uint8_t p
   return false;
 }
 
+bool parse_peer(const std::string& s, SgRule& r) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos) return false;
+  const std::string addr = s.substr(0, slash), len = s.substr(slash + 1);
+  const uint8_t family = addr.find(':') == std::string::npos ? 4 : 6;
+  std::array<uint8_t, 16> a{};
+  if (::inet_pton(family == 4 ? AF_INET : AF_INET6, addr.c_str(), a.data()) != 1) return false;
+  if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(len) > (family == 4 ? 32u : 128u))
+    return false;
+  r.family = family;
+  r.addr = a;
+  r.prefix = static_cast<uint8_t>(std::stoul(len));
+  return true;
+}
+
+std::string format_peer(const SgRule& r) {
+  char a[INET6_ADDRSTRLEN];
+  ::inet_ntop(r.family == 4 ? AF_INET : AF_INET6, r.addr.data(), a, sizeof(a));
+  return std::string(a) + "/" + std::to_string(r.prefix);
+}
+
 int protocol_number(const std::string& name) {
   if (name == "-1" || name == "all") return 0;
   if (name == "tcp") return IPPROTO_TCP;
@@ -79,14 +101,9 @@ namespace {
 nlohmann::json rules_json(const std::vector<SgRule>& rules) {
   nlohmann::json out = nlohmann::json::array();
   for (const SgRule& r : rules) {
-    char a[INET6_ADDRSTRLEN];
-    ::inet_ntop(r.family == 4 ? AF_INET : AF_INET6, r.addr.data(), a, sizeof(a));
     const bool ranged = r.proto == IPPROTO_TCP || r.proto == IPPROTO_UDP;
     auto port = [&](uint16_t v) { return v == kAny && !ranged ? -1 : int{v}; };
-    out.push_back({{"proto", r.proto},
-                   {"from", port(r.port_lo)},
-                   {"to", port(r.port_hi)},
-                   {"peer", std::string(a) + "/" + std::to_string(r.prefix)}});
+    out.push_back({{"proto", r.proto}, {"from", port(r.port_lo)}, {"to", port(r.port_hi)}, {"peer", format_peer(r)}});
   }
   return out;
 }
@@ -113,17 +130,8 @@ std::vector<SgRule> rules_from_json(const nlohmann::json& j, const char* field) 
     r.port_lo = port_of(e, "from", ranged);
     r.port_hi = port_of(e, "to", ranged);
     const std::string peer = e["peer"].get<std::string>();
-    const auto slash = peer.find('/');
-    const std::string addr = peer.substr(0, slash);
-    r.family = addr.find(':') == std::string::npos ? 4 : 6;
-    const unsigned max = r.family == 4 ? 32 : 128;
-    if (slash == std::string::npos || ::inet_pton(r.family == 4 ? AF_INET : AF_INET6, addr.c_str(), r.addr.data()) != 1)
-      throw ConfigError(std::string("security.") + field + ": '" + peer + "' is not a CIDR");
-    const std::string len = peer.substr(slash + 1);
-    if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(len) > max)
-      throw ConfigError(std::string("security.") + field + ": '" + peer + "' has a bad prefix length");
-    r.prefix = static_cast<uint8_t>(std::stoul(len));
+    if (!parse_peer(peer, r))
+      throw ConfigError(std::string("security.") + field + ": '" + peer + "' is not a CIDR (ADDRESS/LEN)");
     out.push_back(r);
   }
   return out;

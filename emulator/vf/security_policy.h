@@ -69,6 +69,11 @@ struct SgPacket {
 
 RuleVerdict evaluate(const std::vector<SgRule>& rules, const SgPacket& p);
 
+// A peer as ADDRESS/LEN of either family, into r's family, addr and prefix;
+// false (r unchanged) when s is not one.  format_peer writes it back.
+bool parse_peer(const std::string& s, SgRule& r);
+std::string format_peer(const SgRule& r);
+
 // EC2 does not track a TCP or UDP flow that a 0.0.0.0/0 (or ::/0) rule
 // allows when the other direction has a rule allowing all ports of that
 // protocol to or from 0.0.0.0/0 (::/0): true when `rules` has such a rule.

@@ -107,7 +107,10 @@ std::string ipv4(const std::string& flag, const std::string& text) {
 
 // GroupName=pg1 or GroupName=pg1,AvailabilityZone=us-east-1a (the AWS CLI's
 // shorthand), or {"GroupName": "pg1"}.  Which keys the daemon knows is its call.
-json placement(const std::string& flag, const std::string& text) {
+// The AWS CLI's shorthand for a structure, Key=Value,Key=Value (with
+// `numbers`, values that are whole numbers become numbers), or the same as
+// a JSON object; `expected` words the error.
+json key_values(const std::string& flag, const std::string& text, const std::string& expected, bool numbers) {
   if (!text.empty() && text.front() == '{') {
     json object = json::parse(text, nullptr, false);
     if (object.is_discarded() || !object.is_object())
@@ -118,28 +121,21 @@ json placement(const std::string& flag, const std::string& text) {
   for (const std::string& pair : split(text, ',')) {
     const std::size_t equals = pair.find('=');
     if (equals == 0 || equals == std::string::npos || equals + 1 == pair.size())
-      throw UsageError(flag + ": expected GroupName=NAME (Key=Value,... or a JSON object), got " + in_quotes(text));
-    object[pair.substr(0, equals)] = pair.substr(equals + 1);
+      throw UsageError(flag + ": expected " + expected + ", got " + in_quotes(text));
+    const std::string value = pair.substr(equals + 1);
+    const bool number = numbers && value.size() < 10 && value.find_first_not_of("0123456789") == std::string::npos;
+    object[pair.substr(0, equals)] = number ? json(std::stol(value)) : json(value);
   }
-  if (object.empty()) throw UsageError(flag + ": expected GroupName=NAME (Key=Value,... or a JSON object), got ''");
+  if (object.empty()) throw UsageError(flag + ": expected " + expected + ", got ''");
   return object;
 }
 
-// The AWS CLI's shorthand for a structure: Key=Value,Key=Value (values that
-// are whole numbers become numbers), or the same as a JSON object.
+json placement(const std::string& flag, const std::string& text) {
+  return key_values(flag, text, "GroupName=NAME (Key=Value,... or a JSON object)", false);
+}
+
 json shorthand(const std::string& flag, const std::string& text) {
-  if (!text.empty() && text.front() == '{') return placement(flag, text);
-  json object = json::object();
-  for (const std::string& pair : split(text, ',')) {
-    const std::size_t equals = pair.find('=');
-    if (equals == 0 || equals == std::string::npos || equals + 1 == pair.size())
-      throw UsageError(flag + ": expected Key=Value[,Key=Value...] or a JSON object, got " + in_quotes(text));
-    const std::string value = pair.substr(equals + 1);
-    const bool number = value.size() < 10 && value.find_first_not_of("0123456789") == std::string::npos;
-    object[pair.substr(0, equals)] = number ? json(std::stol(value)) : json(value);
-  }
-  if (object.empty()) throw UsageError(flag + ": expected Key=Value[,Key=Value...] or a JSON object, got ''");
-  return object;
+  return key_values(flag, text, "Key=Value[,Key=Value...] or a JSON object", true);
 }
 
 // The AWS CLI's --count: N launches exactly N, MIN:MAX at least MIN.
