@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "control_server.h"
 #include "dataplane.h"
 #include "ec2_service.h"
+#include "efa_engine.h"
 #include "protocol.h"
 #include "state_store.h"
 #include "vf_table.h"
@@ -147,7 +149,17 @@ int main(int argc, char** argv) {
     table.restore(saved);
     venic::model::Ec2Service ec2(table, &store);
     ec2.restore(saved_ec2);
-    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2);
+    // The EFA devices' data mover runs on the first worker.
+    venic::efa::EfaEngine efa([&dp] { dp.synchronize(); });
+    efa.set_instance_resolver([&ec2](const std::string& instance) -> std::optional<uint16_t> {
+      for (auto& [id, e] : ec2.model().enis())
+        if (e.efa && e.instance == instance) return e.vf;
+      return std::nullopt;
+    });
+    efa.on_table(table);
+    dp.set_device(&efa);
+    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2,
+                                           &efa);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     venic::control::ControlServer server(so, methods, table);
     dp.start();
@@ -155,6 +167,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     server.run(g_stop);
     dp.stop();
+    dp.set_device(nullptr);
     std::printf("venicd: stopped\n");
   } catch (const std::exception& e) {
     rc = fail(e.what());

@@ -28,6 +28,7 @@ inline constexpr std::string_view kLimit = "limit";
 inline constexpr std::string_view kPermission = "permission_denied";
 inline constexpr std::string_view kBusy = "busy";
 inline constexpr std::string_view kInternal = "internal";
+inline constexpr std::string_view kUnreachable = "unreachable";  // EFA: policy keeps the peer out of reach
 }  // namespace err
 
 }  // namespace venic::control

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "ec2_service.h"
+#include "efa_engine.h"
 #include "protocol.h"
 
 namespace venic::control {
@@ -132,7 +133,12 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
       return {{"reset", ids}};
     }
     nlohmann::json list = nlohmann::json::array();
-    for (auto id : ids) list.push_back(table_.stats_json(table_.get(id)));
+    for (auto id : ids) {
+      const vf::Vf& v = table_.get(id);
+      nlohmann::json j = table_.stats_json(v);
+      if (efa_ && v.cfg.type == vf::Personality::kEfa) j["efa"] = efa_->vf_stats(id);
+      list.push_back(std::move(j));
+    }
     return {{"vfs", list}};
   }
   if (method == "vf.attach") {
@@ -158,7 +164,13 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     return {{"mem_ids", table_.register_memory(s.id, ranges, fds)}};
   }
   if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p);
+  if (method.rfind("efa.", 0) == 0 && efa_) return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out);
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
+}
+
+void ControlMethods::session_closed(uint64_t session) {
+  table_.detach_session(session);
+  if (efa_) efa_->close_session(session);
 }
 
 std::string ControlMethods::handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,

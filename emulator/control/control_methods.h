@@ -15,6 +15,9 @@
 namespace venic::model {
 class Ec2Service;
 }
+namespace venic::efa {
+class EfaEngine;
+}
 
 namespace venic::control {
 
@@ -34,11 +37,16 @@ struct DaemonInfo {
 class ControlMethods {
  public:
   // ec2 (optional) serves the ec2.* methods (docs/ec2-api.md).
-  ControlMethods(vf::VfTable& table, DaemonInfo info, model::Ec2Service* ec2 = nullptr)
-      : table_(table), info_(std::move(info)), ec2_(ec2) {}
+  // efa (optional) serves the efa.* methods (EFA device contexts).
+  ControlMethods(vf::VfTable& table, DaemonInfo info, model::Ec2Service* ec2 = nullptr,
+                 efa::EfaEngine* efa = nullptr)
+      : table_(table), info_(std::move(info)), ec2_(ec2), efa_(efa) {}
 
   // Handles one request.  fds_in are the descriptors that came with it;
   // fds_out (borrowed, not owned) go back with the reply.
+  // A connection closed: whatever it held is released.
+  void session_closed(uint64_t session);
+
   std::string handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,
                      std::vector<int>& fds_out);
 
@@ -49,6 +57,7 @@ class ControlMethods {
   vf::VfTable& table_;
   DaemonInfo info_;
   model::Ec2Service* ec2_;
+  efa::EfaEngine* efa_;
 };
 
 }  // namespace venic::control

@@ -109,7 +109,7 @@ void ControlServer::drop_client(int fd) {
   auto it = clients_.find(fd);
   if (it == clients_.end()) return;
   // A client that dies mid-transfer loses its VF; everyone else carries on.
-  table_.detach_session(it->second.session.id);
+  methods_.session_closed(it->second.session.id);
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   clients_.erase(it);
 }

@@ -77,6 +77,7 @@ std::shared_ptr<Conntrack> Dataplane::conntrack_for(const vf::Vf& v) {
 void Dataplane::upkeep() {
   const uint64_t now = rte_rdtsc();
   for (auto& [group, ct] : conntrack_) ct->sweep(now, kSweepPerTick);
+  if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) d->tick();
 }
 
 nlohmann::json Dataplane::conntrack_usage(const vf::Vf& v) const {
@@ -99,6 +100,7 @@ void Dataplane::publish(const vf::VfTable& table) {
   // Every worker that might hold `old` passes a quiescent state first.
   rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
   delete old;
+  if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) d->on_table(table);
 }
 
 void Dataplane::synchronize() {
@@ -135,6 +137,8 @@ void Dataplane::run_worker(unsigned index) {
       }
       work += moved;
     }
+    if (index == 0)
+      if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) work += d->poll();
     rte_rcu_qsbr_quiescent(qsbr_, index);
     // Everything it moved met a full RX ring: the receivers are behind, and
     // may share this core (a guest's sender does not yield): give it up.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "device_poller.h"
 #include "flow_meter.h"
 #include "snapshot.h"
 #include "vf_table.h"
@@ -34,6 +35,9 @@ class Dataplane : public vf::Publisher {
   // loop iteration it was in); callable from any non-worker thread.
   void synchronize();
   unsigned workers() const { return static_cast<unsigned>(lcores_.size()); }
+  // A device beside the Ethernet path (EFA): the first worker polls it, table
+  // changes and upkeep reach it.  Set before start(); null: none.
+  void set_device(vf::DevicePoller* d) { device_.store(d, std::memory_order_release); }
 
  private:
   static int worker_main(void* arg);
@@ -50,6 +54,7 @@ class Dataplane : public vf::Publisher {
   std::map<std::string, std::shared_ptr<Conntrack>> conntrack_;
   uint64_t conntrack_serial_ = 0;
   std::atomic<const Snapshot*> current_{nullptr};
+  std::atomic<vf::DevicePoller*> device_{nullptr};
   std::atomic<bool> stop_{false};
   bool running_ = false;
   unsigned idle_sleep_us_ = 0;

@@ -94,7 +94,8 @@ Ec2Service::Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::R
 vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   vf::VfConfig c;
   c.id = id;
-  c.type = vf::Personality::kEna;  // an EFA ENI carries IP traffic too (OS bypass is issue 5's)
+  // An EFA ENI is an ENA device too (IP traffic) plus the OS-bypass device.
+  c.type = e.efa ? vf::Personality::kEfa : vf::Personality::kEna;
   c.mac = e.mac;
   c.ip = e.ip;
   c.prefix = model_.subnet(e.subnet)->cidr.prefix;

@@ -135,8 +135,9 @@ const Vf& VfTable::create(VfConfig cfg, bool has_id) {
     if (v->cfg.mac == cfg.mac)
       throw TableError("exists", "MAC " + format_mac(cfg.mac) + " is already used by VF " + std::to_string(id));
   check_addresses_free(cfg);
-  if (cfg.type == Personality::kEfa)
-    throw TableError("invalid_params", "type: the efa personality is not built yet; use ena");
+  if (cfg.type == Personality::kEfa && cfg.frontend != Frontend::kShm && cfg.eni_id.empty())
+    throw TableError("invalid_params",
+                     "type: an efa VF's device is opened by processes (efa.open), not served over vhost-user");
   if (cfg.frontend != Frontend::kShm && cfg.vhost_path.empty() && frontends_)
     cfg.vhost_path = frontends_->default_path(cfg.id);
   auto v = std::make_unique<Vf>();

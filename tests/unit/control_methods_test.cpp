@@ -266,9 +266,10 @@ TEST_F(ControlMethodsTest, CreateHonoursOptionalFields) {
   EXPECT_EQ(create(7)["result"]["id"], 1);
 }
 
-TEST_F(ControlMethodsTest, EfaIsRefusedForNow) {
-  EXPECT_TRUE(is_error(create(1, {{"type", "efa"}}), "invalid_params", "efa"));
-  EXPECT_TRUE(ok("vf.list")["vfs"].empty());
+TEST_F(ControlMethodsTest, EfaVfsAreCreatedAndListedAsEfa) {
+  EXPECT_EQ(create(1, {{"type", "efa"}})["result"]["type"], "efa");
+  EXPECT_EQ(ok("vf.list")["vfs"][0]["type"], "efa");
+  EXPECT_TRUE(is_error(create(2, {{"type", "efb"}}), "invalid_params", "type"));
 }
 
 TEST_F(ControlMethodsTest, DuplicateMacIsExists) {

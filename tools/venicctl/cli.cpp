@@ -128,6 +128,12 @@ struct CommandLine {
   CLI::App* vf_delete = nullptr;
   CLI::App* stats_command = nullptr;
   CLI::App* info = nullptr;
+  CLI::App* efa_list = nullptr;
+  CLI::App* efa_hooks = nullptr;
+  std::string hooks_reorder_text;
+  CLI::Option* hooks_percent = nullptr;
+  CLI::Option* hooks_delay = nullptr;
+  uint32_t hooks_percent_value = 0, hooks_delay_value = 0;
 
   std::unique_ptr<Ec2Commands> ec2;
 };
@@ -269,6 +275,24 @@ void define_commands(CLI::App& app, CommandLine& cl) {
 
   cl.info = app.add_subcommand("info", "show venicd's version, VF count and uptime");
 
+  CLI::App* efa = app.add_subcommand("efa", "EFA devices: the processes' open contexts, and test hooks");
+  efa->require_subcommand(1);
+  cl.efa_list = efa->add_subcommand("list", "list the open EFA contexts (process, VF, queue pairs)");
+  cl.efa_hooks = efa->add_subcommand(
+      "hooks", "show or set the daemon's SRD test hooks (reorder and delay deliveries), off by default");
+  cl.efa_hooks->add_option("--reorder", cl.hooks_reorder_text, "hold back and reorder SRD deliveries: on or off")
+      ->type_name("on|off");
+  cl.hooks_percent = cl.efa_hooks
+                         ->add_option("--reorder-percent", cl.hooks_percent_value,
+                                      "share of SRD SENDs held back while reordering (0-100, default 50)")
+                         ->check(CLI::Range(0, 100));
+  cl.hooks_delay = cl.efa_hooks
+                       ->add_option("--delay-us", cl.hooks_delay_value,
+                                    "a held delivery waits up to this long (microseconds, default 100)")
+                       ->check(CLI::Range(0, 1000000));
+  cl.efa_hooks->footer(
+      "Examples:\n  venicctl efa hooks --reorder on --delay-us 50\n  venicctl efa hooks --reorder off\n");
+
   cl.ec2 = std::make_unique<Ec2Commands>(app);
 
   app.footer(kExamples);
@@ -356,6 +380,18 @@ void execute(const CommandLine& cl, std::ostream& out) {
     }
   } else if (cl.info->parsed()) {
     run_request(cl.socket_path, build_daemon_info(), output, format_daemon_info, out);
+  } else if (cl.efa_list->parsed()) {
+    run_request(cl.socket_path, Request{"efa.list"}, output, format_efa_contexts, out);
+  } else if (cl.efa_hooks->parsed()) {
+    Request r{"efa.hooks"};
+    if (!cl.hooks_reorder_text.empty()) {
+      bool on = false;
+      if (std::string e = parse_on_off("--reorder", cl.hooks_reorder_text, on); !e.empty()) throw UsageError(e);
+      r.params["reorder"] = on;
+    }
+    if (cl.hooks_percent->count()) r.params["reorder_percent"] = cl.hooks_percent_value;
+    if (cl.hooks_delay->count()) r.params["delay_us"] = cl.hooks_delay_value;
+    run_request(cl.socket_path, r, output, format_efa_hooks, out);
   } else {
     throw UsageError("no command given (see 'venicctl --help')");  // require_subcommand should prevent this
   }

@@ -356,7 +356,7 @@ std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& 
     columns.push_back({"RX-PKT/S", Align::kRight});
   }
   Table table(std::move(columns));
-  std::string drop_lines, allowance_lines;
+  std::string drop_lines, allowance_lines, efa_lines;
   const std::vector<std::string_view> allowance_order(kAllowanceCounters.begin(), kAllowanceCounters.end());
   for (const json& stats : list) {
     const std::uint64_t drops = total_drops(stats);
@@ -380,13 +380,43 @@ std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& 
         allowance_lines += "  vf " + text_of(stats, "vf") + ": " + counters + "\n";
     }
 
+    if (const json* efa = field(stats, "efa"); efa != nullptr && efa->is_object()) {
+      std::string counters = nonzero_counters(*efa, {"contexts"});
+      efa_lines += "  vf " + text_of(stats, "vf") + ": " + (counters.empty() ? "no contexts, no traffic" : counters) + "\n";
+    }
+
     if (drops == 0) continue;
     drop_lines += "  vf " + text_of(stats, "vf") + ": " + nonzero_counters(*field(stats, "drops"), {}) + "\n";
   }
   std::string text = table.render();
   if (!drop_lines.empty()) text += "\ndrops by reason:\n" + drop_lines;
   if (!allowance_lines.empty()) text += "\nallowance exceeded:\n" + allowance_lines;
+  if (!efa_lines.empty()) text += "\nEFA (OS bypass):\n" + efa_lines;
   return text;
+}
+
+std::string format_efa_contexts(const json& result) {
+  const json* list = field(result, "contexts");
+  if (list == nullptr || !list->is_array() || list->empty()) return "no open EFA contexts\n";
+  using Align = Table::Align;
+  Table table({{"CTX", Align::kRight}, {"VF", Align::kRight}, {"PID", Align::kRight}, {"MRS", Align::kRight},
+               {"QUEUE PAIRS", Align::kLeft}});
+  for (const json& c : *list) {
+    std::string qps;
+    const json* qv = field(c, "qps");
+    for (const json& q : qv ? array_or_empty(*qv) : array_or_empty(json()))
+      qps += (qps.empty() ? "" : ", ") + text_of(q, "type") + " qpn " + text_of(q, "qpn");
+    table.add_row({text_of(c, "ctx"), text_of(c, "vf"), text_of(c, "pid"), text_of(c, "mrs"), qps.empty() ? "-" : qps});
+  }
+  return table.render();
+}
+
+std::string format_efa_hooks(const json& result) {
+  const json* reorder = field(result, "reorder");
+  const bool on = reorder != nullptr && reorder->is_boolean() && reorder->get<bool>();
+  if (!on) return "SRD reorder hook: off\n";
+  return "SRD reorder hook: on (" + text_of(result, "reorder_percent") + "% of SENDs held up to " +
+         text_of(result, "delay_us") + " us)\n";
 }
 
 std::string format_stats_reset(const json& result) {

@@ -28,6 +28,9 @@ std::string format_vf_deleted(const nlohmann::json& result);
 
 // daemon.info as "key: value" lines.
 std::string format_daemon_info(const nlohmann::json& info);
+// efa.list's contexts, and efa.hooks' settings.
+std::string format_efa_contexts(const nlohmann::json& result);
+std::string format_efa_hooks(const nlohmann::json& result);
 
 // Packets per second of one VF between two stats samples.
 struct PacketRates {

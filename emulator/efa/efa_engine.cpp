@@ -1,0 +1,731 @@
+#include "efa_engine.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace venic::efa {
+
+namespace {
+
+using vf::TableError;
+
+constexpr uint32_t kBurst = 32;
+constexpr uint64_t kBounceBytes = 1u << 20;
+constexpr uint64_t kMaxMrBytes = 1ull << 40;
+// A poller looks at held deliveries at most this many at a time.
+constexpr size_t kMaxHeld = 4096;
+
+uint64_t ns(EfaEngine::Clock::time_point t) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+const nlohmann::json& field(const nlohmann::json& p, const char* name) {
+  if (!p.contains(name)) throw TableError("invalid_params", std::string(name) + ": missing");
+  return p[name];
+}
+
+uint64_t u64(const nlohmann::json& p, const char* name, uint64_t max) {
+  const auto& v = field(p, name);
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+    throw TableError("invalid_params", std::string(name) + ": must be a non-negative integer");
+  uint64_t x = v.get<uint64_t>();
+  if (x > max) throw TableError("invalid_params", std::string(name) + ": " + std::to_string(x) + " is too large");
+  return x;
+}
+
+void only(const nlohmann::json& p, std::initializer_list<const char*> allowed) {
+  for (auto& [k, v] : p.items())
+    if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) == allowed.end())
+      throw TableError("invalid_params", "unknown parameter '" + k + "'");
+}
+
+std::string hex(const uint8_t* b, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; i++) s += d[b[i] >> 4], s += d[b[i] & 15];
+  return s;
+}
+
+bool parse_gid(const std::string& s, uint8_t (&gid)[VENIC_EFA_GID_SIZE]) {
+  if (s.size() != 2 * VENIC_EFA_GID_SIZE) return false;
+  for (size_t i = 0; i < VENIC_EFA_GID_SIZE; i++) {
+    auto nib = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = nib(s[2 * i]), lo = nib(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    gid[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+bool is_efa(const vf::VfConfig& c) {
+  return c.type == vf::Personality::kEfa;
+}
+
+bool inside(const uint64_t va, uint64_t len, uint64_t lo, uint64_t size) {
+  return va >= lo && len <= size && va - lo <= size - len;
+}
+
+}  // namespace
+
+EfaEngine::EfaEngine(std::function<void()> synchronize)
+    : synchronize_(std::move(synchronize)), bounce_(kBounceBytes) {
+  publish();
+}
+
+EfaEngine::~EfaEngine() {
+  current_.store(nullptr, std::memory_order_release);
+  if (synchronize_) synchronize_();
+}
+
+void EfaEngine::gid_of(const vf::VfConfig& c, uint8_t (&gid)[VENIC_EFA_GID_SIZE]) {
+  // fe80::/64 with the MAC's modified EUI-64: stable for an ENI, which keeps
+  // its MAC wherever it is attached.
+  std::memset(gid, 0, VENIC_EFA_GID_SIZE);
+  gid[0] = 0xfe;
+  gid[1] = 0x80;
+  gid[8] = c.mac[0] ^ 0x02;
+  gid[9] = c.mac[1];
+  gid[10] = c.mac[2];
+  gid[11] = 0xff;
+  gid[12] = 0xfe;
+  gid[13] = c.mac[3];
+  gid[14] = c.mac[4];
+  gid[15] = c.mac[5];
+}
+
+// ------------------------------------------------------------ control side --
+
+void EfaEngine::on_table(const vf::VfTable& table) {
+  std::array<VfPolicy, VENIC_MAX_VFS> pol{};
+  std::array<std::optional<vf::VfConfig>, VENIC_MAX_VFS> cfgs{};
+  for (auto& [id, v] : table.all()) {
+    cfgs[id] = v->cfg;
+    VfPolicy& p = pol[id];
+    p.efa = is_efa(v->cfg) && v->cfg.link_up;
+    p.reachable_needs_group = v->cfg.security.enforced;
+    p.os_bypass = v->cfg.security.efa_os_bypass;
+    p.subnet = v->cfg.subnet();
+    p.prefix = v->cfg.prefix;
+    p.vpc = v->cfg.vpc_id;
+    const uint64_t bytes_per_s = v->cfg.limits.bw_out_mbps * 125000;
+    p.bw = vf::BucketProfile::make(bytes_per_s, std::max<uint64_t>(bytes_per_s / 100, 2 * VENIC_EFA_MTU),
+                                   1000000000ull);
+  }
+  policy_ = pol;
+  vfs_ = cfgs;
+  // Contexts of VFs that went away die now (their processes see link down);
+  // freed only once the poller is out of their rings.
+  std::vector<std::unique_ptr<Context>> dead;
+  for (auto it = ctxs_.begin(); it != ctxs_.end();) {
+    if (vfs_[it->second->vf] && is_efa(*vfs_[it->second->vf])) {
+      ++it;
+      continue;
+    }
+    __atomic_store_n(&it->second->region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
+    dead.push_back(std::move(it->second));
+    it = ctxs_.erase(it);
+  }
+  publish();
+}
+
+bool EfaEngine::reachable(const View& v, uint16_t src, uint16_t dst) const {
+  const VfPolicy &a = v.vf[src], &b = v.vf[dst];
+  if (!a.efa || !b.efa) return false;
+  // EFA's OS-bypass traffic does not leave its subnet, and an ENI's groups
+  // must let it through (a self-referencing all-traffic rule).
+  if (a.vpc != b.vpc || a.prefix != b.prefix || a.subnet != b.subnet) return false;
+  if (a.reachable_needs_group && !a.os_bypass) return false;
+  if (b.reachable_needs_group && !b.os_bypass) return false;
+  return true;
+}
+
+EfaEngine::Context& EfaEngine::own_context(const nlohmann::json& p, uint64_t session) {
+  uint64_t id = u64(p, "ctx", UINT32_MAX);
+  auto it = ctxs_.find(static_cast<uint32_t>(id));
+  if (it == ctxs_.end()) throw TableError("not_found", "no EFA context " + std::to_string(id));
+  if (it->second->session != session)
+    throw TableError("permission_denied", "EFA context " + std::to_string(id) + " belongs to another connection");
+  return *it->second;
+}
+
+void EfaEngine::publish() {
+  auto v = std::make_unique<View>();
+  v->vf = policy_;
+  for (auto& [id, c] : ctxs_) {
+    const auto& L = c->region->layout();
+    v->keep.push_back(c->mrs);
+    for (uint16_t q = 0; q < VENIC_EFA_MAX_QPS; q++) {
+      QpRt* rt = c->qp[q].get();
+      if (!rt) continue;
+      QpView qv;
+      qv.ctx = c.get();
+      qv.rt = rt;
+      qv.index = q;
+      qv.sq = c->region->ring(L.qp[q].sq_off);
+      qv.sqe = c->region->entries<venic_efa_wqe>(L.qp[q].sq_off);
+      qv.sq_buf = c->region->bytes(L.qp[q].sq_buf_off);
+      qv.rq = c->region->ring(L.qp[q].rq_off);
+      qv.rqe = c->region->entries<venic_efa_rwqe>(L.qp[q].rq_off);
+      qv.rq_buf = c->region->bytes(L.qp[q].rq_buf_off);
+      qv.scq = {c->region->ring(L.cq_off[rt->send_cq]), c->region->entries<venic_efa_cqe>(L.cq_off[rt->send_cq]),
+                c->cq[rt->send_cq].get()};
+      qv.rcq = {c->region->ring(L.cq_off[rt->recv_cq]), c->region->entries<venic_efa_cqe>(L.cq_off[rt->recv_cq]),
+                c->cq[rt->recv_cq].get()};
+      qv.mrs = c->mrs.get();
+      v->by_addr[uint32_t(c->vf) << 16 | rt->qpn] = static_cast<uint32_t>(v->qps.size());
+      v->qps.push_back(qv);
+    }
+  }
+  const View* fresh = v.release();
+  current_.store(fresh, std::memory_order_release);
+  if (synchronize_) synchronize_();
+  owned_.reset(fresh);
+}
+
+void EfaEngine::close_session(uint64_t session) {
+  std::vector<uint32_t> ids;
+  for (auto& [id, c] : ctxs_)
+    if (c->session == session) ids.push_back(id);
+  if (ids.empty()) return;
+  std::vector<std::unique_ptr<Context>> dead;
+  for (uint32_t id : ids) {
+    dead.push_back(std::move(ctxs_[id]));
+    ctxs_.erase(id);
+  }
+  publish();
+}
+
+nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& p, uint64_t session, pid_t pid,
+                               int64_t uid, std::vector<int>& fds_out) {
+  if (method == "open") {
+    only(p, {"vf", "instance"});
+    std::optional<uint16_t> vf;
+    if (p.contains("instance")) {
+      if (!p["instance"].is_string()) throw TableError("invalid_params", "instance: must be a string");
+      const std::string inst = p["instance"].get<std::string>();
+      if (resolve_instance_) vf = resolve_instance_(inst);
+      if (!vf) throw TableError("not_found", "instance '" + inst + "' has no EFA interface attached");
+    } else if (p.contains("vf")) {
+      vf = static_cast<uint16_t>(u64(p, "vf", VENIC_MAX_VFS - 1));
+    } else {
+      for (uint16_t i = 0; i < VENIC_MAX_VFS && !vf; i++)
+        if (vfs_[i] && is_efa(*vfs_[i])) vf = i;
+      if (!vf) throw TableError("not_found", "no EFA VF exists (create one with type efa)");
+    }
+    if (!vfs_[*vf]) throw TableError("not_found", "no VF " + std::to_string(*vf));
+    const vf::VfConfig& c = *vfs_[*vf];
+    if (!is_efa(c)) throw TableError("invalid_request", "VF " + std::to_string(*vf) + " is not an EFA device");
+    if (!c.link_up)
+      throw TableError("busy", "VF " + std::to_string(*vf) + " is down (its ENI is detached or its instance stopped)");
+    if (c.attach_uid >= 0 && uid != 0 && uid != static_cast<int64_t>(::geteuid()) && uid != c.attach_uid)
+      throw TableError("permission_denied", "VF " + std::to_string(*vf) + " backs " + c.eni_id + ": uid " +
+                                                std::to_string(uid) + " may not open it (its instance's owner is uid " +
+                                                std::to_string(c.attach_uid) + ")");
+    size_t mine = 0;
+    for (auto& [id, x] : ctxs_) mine += x->vf == *vf;
+    if (mine >= 64) throw TableError("limit", "VF " + std::to_string(*vf) + " has 64 open contexts");
+    auto ctx = std::make_unique<Context>();
+    ctx->id = next_ctx_++;
+    ctx->vf = *vf;
+    ctx->session = session;
+    ctx->pid = pid;
+    uint8_t gid[VENIC_EFA_GID_SIZE];
+    gid_of(c, gid);
+    ctx->region = std::make_unique<EfaRegion>(*vf, ctx->id, gid, 100000);
+    fds_out.push_back(ctx->region->fd());
+    nlohmann::json r = {{"ctx", ctx->id},
+                        {"vf", *vf},
+                        {"gid", hex(gid, sizeof(gid))},
+                        {"region_size", ctx->region->size()},
+                        {"eni", c.eni_id}};
+    ctxs_.emplace(ctx->id, std::move(ctx));
+    return r;  // nothing to publish: no queue pair yet
+  }
+  if (method == "create_cq") {
+    only(p, {"ctx"});
+    Context& c = own_context(p, session);
+    for (uint32_t i = 0; i < VENIC_EFA_MAX_CQS; i++) {
+      if (c.cq[i]) continue;
+      c.region->reset_cq(i);
+      c.cq[i] = std::make_unique<CqRt>();
+      return {{"cq", i}, {"depth", VENIC_EFA_CQ_DEPTH}};
+    }
+    throw TableError("limit", "context has " + std::to_string(VENIC_EFA_MAX_CQS) + " completion queues already");
+  }
+  if (method == "destroy_cq") {
+    only(p, {"ctx", "cq"});
+    Context& c = own_context(p, session);
+    uint32_t cq = static_cast<uint32_t>(u64(p, "cq", VENIC_EFA_MAX_CQS - 1));
+    if (!c.cq[cq]) throw TableError("not_found", "no CQ " + std::to_string(cq));
+    for (auto& q : c.qp)
+      if (q && (q->send_cq == cq || q->recv_cq == cq))
+        throw TableError("busy", "CQ " + std::to_string(cq) + " is in use by a queue pair");
+    c.cq[cq].reset();
+    return {{"destroyed", cq}};
+  }
+  if (method == "create_qp") {
+    only(p, {"ctx", "type", "send_cq", "recv_cq", "qkey"});
+    Context& c = own_context(p, session);
+    const auto& t = field(p, "type");
+    if (!t.is_string() || (t != "srd" && t != "ud"))
+      throw TableError("invalid_params", "type: must be \"srd\" or \"ud\"");
+    uint32_t scq = static_cast<uint32_t>(u64(p, "send_cq", VENIC_EFA_MAX_CQS - 1));
+    uint32_t rcq = static_cast<uint32_t>(u64(p, "recv_cq", VENIC_EFA_MAX_CQS - 1));
+    if (!c.cq[scq] || !c.cq[rcq]) throw TableError("not_found", "send_cq or recv_cq was not created");
+    uint32_t qkey = p.contains("qkey") ? static_cast<uint32_t>(u64(p, "qkey", UINT32_MAX)) : 0;
+    if (qkey == 0) qkey = static_cast<uint32_t>(rng_() | 1);
+    for (uint16_t i = 0; i < VENIC_EFA_MAX_QPS; i++) {
+      if (c.qp[i]) continue;
+      auto rt = std::make_unique<QpRt>();
+      rt->type = t == "srd" ? VENIC_EFA_QP_SRD : VENIC_EFA_QP_UD;
+      // QP numbers are per device (shared by its contexts), 1.., not reused
+      // soon: a stale peer's packets then find no QP rather than a new one.
+      uint16_t qpn = 0;
+      for (int tries = 0; tries < 65536 && !qpn; tries++) {
+        uint16_t cand = ++next_qpn_[c.vf];
+        if (cand == 0) continue;
+        bool used = false;
+        for (auto& [id, x] : ctxs_)
+          if (x->vf == c.vf)
+            for (auto& q : x->qp) used |= q && q->qpn == cand;
+        if (!used) qpn = cand;
+      }
+      rt->qpn = qpn;
+      rt->qkey = qkey;
+      rt->send_cq = scq;
+      rt->recv_cq = rcq;
+      rt->generation = next_generation_++;
+      c.region->reset_qp(i);
+      c.qp[i] = std::move(rt);
+      publish();
+      return {{"qp", i}, {"qpn", qpn}, {"qkey", qkey}};
+    }
+    throw TableError("limit", "context has " + std::to_string(VENIC_EFA_MAX_QPS) + " queue pairs already");
+  }
+  if (method == "destroy_qp") {
+    only(p, {"ctx", "qp"});
+    Context& c = own_context(p, session);
+    uint32_t qp = static_cast<uint32_t>(u64(p, "qp", VENIC_EFA_MAX_QPS - 1));
+    if (!c.qp[qp]) throw TableError("not_found", "no QP " + std::to_string(qp));
+    std::unique_ptr<QpRt> dead = std::move(c.qp[qp]);
+    publish();
+    return {{"destroyed", qp}};
+  }
+  if (method == "create_ah") {
+    only(p, {"ctx", "gid"});
+    Context& c = own_context(p, session);
+    const auto& g = field(p, "gid");
+    uint8_t gid[VENIC_EFA_GID_SIZE];
+    if (!g.is_string() || !parse_gid(g.get<std::string>(), gid))
+      throw TableError("invalid_params", "gid: must be 32 hex digits");
+    for (uint16_t i = 0; i < VENIC_MAX_VFS; i++) {
+      if (!vfs_[i] || !is_efa(*vfs_[i])) continue;
+      uint8_t other[VENIC_EFA_GID_SIZE];
+      gid_of(*vfs_[i], other);
+      if (std::memcmp(gid, other, sizeof(gid)) != 0) continue;
+      View probe;
+      probe.vf = policy_;
+      if (!reachable(probe, c.vf, i))
+        throw TableError("unreachable", "EFA device " + g.get<std::string>() + " (VF " + std::to_string(i) +
+                                            ") is not reachable from VF " + std::to_string(c.vf) +
+                                            ": OS-bypass traffic stays in one subnet and needs a security group "
+                                            "that allows all traffic from itself");
+      return {{"ah", i}};
+    }
+    throw TableError("not_found", "no EFA device has GID " + g.get<std::string>());
+  }
+  if (method == "reg_mr") {
+    only(p, {"ctx", "va", "len", "access"});
+    Context& c = own_context(p, session);
+    uint64_t va = u64(p, "va", UINT64_MAX), len = u64(p, "len", kMaxMrBytes);
+    uint32_t access = p.contains("access") ? static_cast<uint32_t>(u64(p, "access", 7)) : 0;
+    if (len == 0 || va + len < va) throw TableError("invalid_params", "va/len: an empty or wrapping range");
+    if (c.mrs->size() >= VENIC_EFA_MAX_MRS)
+      throw TableError("limit", "context has " + std::to_string(VENIC_EFA_MAX_MRS) + " registrations already");
+    auto m = std::make_shared<MrMap>(*c.mrs);
+    uint32_t key = next_key_++;
+    if (next_key_ == 0) next_key_ = 1;
+    m->emplace(key, Mr{va, len, access});
+    c.mrs = std::move(m);
+    publish();
+    return {{"lkey", key}, {"rkey", key}};
+  }
+  if (method == "dereg_mr") {
+    only(p, {"ctx", "lkey"});
+    Context& c = own_context(p, session);
+    uint32_t key = static_cast<uint32_t>(u64(p, "lkey", UINT32_MAX));
+    if (!c.mrs->count(key)) throw TableError("not_found", "no registration with key " + std::to_string(key));
+    auto m = std::make_shared<MrMap>(*c.mrs);
+    m->erase(key);
+    c.mrs = std::move(m);
+    publish();
+    return {{"deregistered", key}};
+  }
+  if (method == "hooks") {
+    only(p, {"reorder", "reorder_percent", "delay_us"});
+    if (p.contains("reorder")) {
+      if (!p["reorder"].is_boolean()) throw TableError("invalid_params", "reorder: must be true or false");
+      hook_reorder_ = p["reorder"].get<bool>();
+    }
+    if (p.contains("reorder_percent")) hook_percent_ = static_cast<uint32_t>(u64(p, "reorder_percent", 100));
+    if (p.contains("delay_us")) hook_delay_us_ = static_cast<uint32_t>(u64(p, "delay_us", 1000000));
+    return {{"reorder", hook_reorder_.load()},
+            {"reorder_percent", hook_percent_.load()},
+            {"delay_us", hook_delay_us_.load()}};
+  }
+  if (method == "list") {
+    only(p, {});
+    nlohmann::json list = nlohmann::json::array();
+    for (auto& [id, c] : ctxs_) {
+      nlohmann::json qps = nlohmann::json::array();
+      for (uint16_t q = 0; q < VENIC_EFA_MAX_QPS; q++)
+        if (c->qp[q])
+          qps.push_back({{"qp", q},
+                         {"qpn", c->qp[q]->qpn},
+                         {"type", c->qp[q]->type == VENIC_EFA_QP_SRD ? "srd" : "ud"}});
+      list.push_back({{"ctx", id}, {"vf", c->vf}, {"pid", c->pid}, {"qps", qps}, {"mrs", c->mrs->size()}});
+    }
+    return {{"contexts", list}};
+  }
+  (void)uid;
+  throw TableError("unknown_method", "unknown method 'efa." + method + "'");
+}
+
+void EfaEngine::tick() {
+  for (auto& [id, c] : ctxs_) {
+    c->region->beat();
+    venic_efa_stats* s = c->region->stats();
+    const venic_efa_stats& mine = c->counters;
+    const uint64_t* from = reinterpret_cast<const uint64_t*>(&mine);
+    uint64_t* to = reinterpret_cast<uint64_t*>(s);
+    for (size_t i = 0; i < sizeof(venic_efa_stats) / 8; i++)
+      __atomic_store_n(&to[i], __atomic_load_n(&from[i], __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+  }
+}
+
+nlohmann::json EfaEngine::vf_stats(uint16_t vf) const {
+  const EfaVfCounters& c = (*counters_)[vf];
+  auto rd = [](const uint64_t& x) { return __atomic_load_n(&x, __ATOMIC_RELAXED); };
+  size_t open = 0;
+  for (auto& [id, x] : ctxs_) open += x->vf == vf;
+  return {{"contexts", open},
+          {"tx_msgs", rd(c.tx_msgs)},
+          {"tx_bytes", rd(c.tx_bytes)},
+          {"rx_msgs", rd(c.rx_msgs)},
+          {"rx_bytes", rd(c.rx_bytes)},
+          {"rdma_write_bytes", rd(c.rdma_write_bytes)},
+          {"rdma_read_bytes", rd(c.rdma_read_bytes)},
+          {"rnr_retries", rd(c.rnr_retries)},
+          {"errors", rd(c.errors)},
+          {"unreachable", rd(c.unreachable)},
+          {"reordered", rd(c.reordered)},
+          {"bw_out_allowance_exceeded", rd(c.bw_exceeded)}};
+}
+
+// ------------------------------------------------------------- the poller --
+
+namespace {
+inline void bump(uint64_t& c, uint64_t n = 1) {
+  __atomic_store_n(&c, __atomic_load_n(&c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+}  // namespace
+
+bool EfaEngine::cq_has_room(const CqView& c, uint32_t n) {
+  const uint32_t cons = __atomic_load_n(&c.ring->cons, __ATOMIC_ACQUIRE);
+  const uint32_t used = c.rt->prod - cons;
+  // A consumer index ahead of what we produced is the process's bug: treat
+  // the CQ as full rather than overwrite what it has not read.
+  return used <= VENIC_EFA_CQ_DEPTH && VENIC_EFA_CQ_DEPTH - used >= n;
+}
+
+void EfaEngine::post_cqe(const CqView& c, const venic_efa_cqe& e) {
+  c.cqe[c.rt->prod & (VENIC_EFA_CQ_DEPTH - 1)] = e;
+  c.rt->prod++;
+  __atomic_store_n(&c.ring->prod, c.rt->prod, __ATOMIC_RELEASE);
+}
+
+void EfaEngine::complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t status) {
+  venic_efa_cqe e{};
+  e.wr_id = w.wr_id;
+  switch (w.opcode) {
+    case VENIC_EFA_OP_RDMA_WRITE:
+    case VENIC_EFA_OP_RDMA_WRITE_IMM:
+      e.opcode = VENIC_EFA_WC_RDMA_WRITE;
+      break;
+    case VENIC_EFA_OP_RDMA_READ:
+      e.opcode = VENIC_EFA_WC_RDMA_READ;
+      break;
+    default:
+      e.opcode = VENIC_EFA_WC_SEND;
+  }
+  e.status = status;
+  e.qp = q.index;
+  e.byte_len = w.length;
+  if (status != VENIC_EFA_WC_SUCCESS) {
+    bump(q.ctx->counters.send_errors);
+    bump((*counters_)[q.ctx->vf].errors);
+  }
+  post_cqe(q.scq, e);
+}
+
+int EfaEngine::copy_between(pid_t src_pid, uint64_t src, pid_t dst_pid, uint64_t dst, uint64_t len) {
+  while (len) {
+    const uint64_t n = std::min<uint64_t>(len, bounce_.size());
+    iovec local{bounce_.data(), n};
+    iovec remote{reinterpret_cast<void*>(src), n};
+    if (::process_vm_readv(src_pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n)) return 1;
+    remote = {reinterpret_cast<void*>(dst), n};
+    if (::process_vm_writev(dst_pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n)) return 2;
+    src += n, dst += n, len -= n;
+  }
+  return 0;
+}
+
+EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uint16_t src_vf, uint16_t src_qpn,
+                                           const QpView& dst, const venic_efa_wqe& w, const uint8_t* payload) {
+  (void)v;
+  const bool srd = dst.rt->type == VENIC_EFA_QP_SRD;
+  if (!cq_has_room(dst.rcq) || (src && !cq_has_room(src->scq))) {
+    if (srd) return Outcome::kRetry;
+    if (src) complete_send(*src, w, VENIC_EFA_WC_SUCCESS);  // a datagram lost on the way
+    return Outcome::kDone;
+  }
+  const uint32_t rq_prod = __atomic_load_n(&dst.rq->prod, __ATOMIC_ACQUIRE);
+  venic_efa_rwqe r{};
+  for (;;) {
+    if (rq_prod == dst.rt->rq_cons || rq_prod - dst.rt->rq_cons > VENIC_EFA_RQ_DEPTH) {
+      // No buffer: SRD waits for one (RNR retry); UD drops.
+      if (srd) {
+        if (src && !src->rt->stalled) {
+          bump(src->ctx->counters.rnr_retries);
+          bump((*counters_)[src_vf].rnr_retries);
+          src->rt->stalled = true;
+        }
+        return Outcome::kRetry;
+      }
+      if (src) complete_send(*src, w, VENIC_EFA_WC_SUCCESS);
+      return Outcome::kDone;
+    }
+    r = dst.rqe[dst.rt->rq_cons & (VENIC_EFA_RQ_DEPTH - 1)];
+    dst.rt->rq_cons++;
+    __atomic_store_n(&dst.rq->cons, dst.rt->rq_cons, __ATOMIC_RELEASE);
+    if (r.slot < VENIC_EFA_RQ_DEPTH) break;
+    bump(dst.ctx->counters.send_errors);  // a malformed receive buffer: skipped
+  }
+  std::memcpy(dst.rq_buf + uint64_t(r.slot) * VENIC_EFA_MTU, payload, w.length);
+  venic_efa_cqe e{};
+  e.wr_id = r.wr_id;
+  e.opcode = VENIC_EFA_WC_RECV;
+  e.qp = dst.index;
+  e.byte_len = w.length;
+  if (w.opcode == VENIC_EFA_OP_SEND_IMM) e.imm = w.imm, e.flags = VENIC_EFA_CQE_F_IMM;
+  e.src_qpn = src_qpn;
+  e.src_ah = src_vf;
+  e.slot = r.slot;
+  post_cqe(dst.rcq, e);
+  bump(dst.ctx->counters.rx_msgs);
+  bump(dst.ctx->counters.rx_bytes, w.length);
+  bump((*counters_)[dst.ctx->vf].rx_msgs);
+  bump((*counters_)[dst.ctx->vf].rx_bytes, w.length);
+  bump((*counters_)[src_vf].tx_msgs);
+  bump((*counters_)[src_vf].tx_bytes, w.length);
+  if (src) {
+    bump(src->ctx->counters.tx_msgs);
+    bump(src->ctx->counters.tx_bytes, w.length);
+    complete_send(*src, w, VENIC_EFA_WC_SUCCESS);
+  }
+  return Outcome::kDone;
+}
+
+EfaEngine::Outcome EfaEngine::rdma(const View& v, const QpView& q, const QpView& dst, const venic_efa_wqe& w,
+                                   const uint8_t* slot) {
+  (void)v;
+  const bool with_imm = w.opcode == VENIC_EFA_OP_RDMA_WRITE_IMM;
+  if (!cq_has_room(q.scq) || (with_imm && !cq_has_room(dst.rcq))) return Outcome::kRetry;
+  auto rmr = dst.mrs->find(w.rkey);
+  const uint32_t need = w.opcode == VENIC_EFA_OP_RDMA_READ ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE;
+  if (rmr == dst.mrs->end() || !(rmr->second.access & need) ||
+      !inside(w.raddr, w.length, rmr->second.va, rmr->second.len)) {
+    complete_send(q, w, VENIC_EFA_WC_REMOTE_ACCESS);
+    return Outcome::kDone;
+  }
+  const bool inline_src = w.opcode != VENIC_EFA_OP_RDMA_READ && (w.flags & VENIC_EFA_WQE_F_INLINE);
+  if (inline_src && w.length > VENIC_EFA_MTU) {
+    complete_send(q, w, VENIC_EFA_WC_BAD_WQE);
+    return Outcome::kDone;
+  }
+  if (!inline_src) {
+    auto lmr = q.mrs->find(w.lkey);
+    const bool ok = lmr != q.mrs->end() && inside(w.laddr, w.length, lmr->second.va, lmr->second.len) &&
+                    (w.opcode != VENIC_EFA_OP_RDMA_READ || (lmr->second.access & VENIC_EFA_ACCESS_LOCAL_WRITE));
+    if (!ok) {
+      complete_send(q, w, VENIC_EFA_WC_LOCAL_PROT);
+      return Outcome::kDone;
+    }
+  }
+  // A write with immediate consumes a receive buffer at the target (as
+  // verbs does), so it too waits for one.
+  venic_efa_rwqe r{};
+  if (with_imm) {
+    const uint32_t rq_prod = __atomic_load_n(&dst.rq->prod, __ATOMIC_ACQUIRE);
+    if (rq_prod == dst.rt->rq_cons || rq_prod - dst.rt->rq_cons > VENIC_EFA_RQ_DEPTH) {
+      if (!q.rt->stalled) bump(q.ctx->counters.rnr_retries), q.rt->stalled = true;
+      return Outcome::kRetry;
+    }
+  }
+  int rc = 0;
+  if (w.opcode == VENIC_EFA_OP_RDMA_READ) {
+    rc = copy_between(dst.ctx->pid, w.raddr, q.ctx->pid, w.laddr, w.length);
+    rc = rc == 1 ? VENIC_EFA_WC_REMOTE_ABORT : rc == 2 ? VENIC_EFA_WC_LOCAL_PROT : 0;
+    if (!rc) bump(q.ctx->counters.rdma_read_bytes, w.length), bump((*counters_)[q.ctx->vf].rdma_read_bytes, w.length);
+  } else {
+    if (inline_src) {
+      iovec local{const_cast<uint8_t*>(slot), w.length};
+      iovec remote{reinterpret_cast<void*>(w.raddr), w.length};
+      rc = ::process_vm_writev(dst.ctx->pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(w.length)
+               ? 0
+               : VENIC_EFA_WC_REMOTE_ABORT;
+    } else {
+      rc = copy_between(q.ctx->pid, w.laddr, dst.ctx->pid, w.raddr, w.length);
+      rc = rc == 1 ? VENIC_EFA_WC_LOCAL_PROT : rc == 2 ? VENIC_EFA_WC_REMOTE_ABORT : 0;
+    }
+    if (!rc)
+      bump(q.ctx->counters.rdma_write_bytes, w.length), bump((*counters_)[q.ctx->vf].rdma_write_bytes, w.length);
+  }
+  if (!rc && with_imm) {
+    r = dst.rqe[dst.rt->rq_cons & (VENIC_EFA_RQ_DEPTH - 1)];
+    dst.rt->rq_cons++;
+    __atomic_store_n(&dst.rq->cons, dst.rt->rq_cons, __ATOMIC_RELEASE);
+    venic_efa_cqe e{};
+    e.wr_id = r.wr_id;
+    e.opcode = VENIC_EFA_WC_RECV_RDMA_IMM;
+    e.qp = dst.index;
+    e.byte_len = w.length;
+    e.imm = w.imm;
+    e.flags = VENIC_EFA_CQE_F_IMM;
+    e.src_qpn = q.rt->qpn;
+    e.src_ah = q.ctx->vf;
+    e.slot = r.slot;
+    post_cqe(dst.rcq, e);
+  }
+  complete_send(q, w, static_cast<uint8_t>(rc));
+  return Outcome::kDone;
+}
+
+EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot,
+                                      Clock::time_point now) {
+  const uint16_t src_vf = q.ctx->vf;
+  const bool is_send = w.opcode == VENIC_EFA_OP_SEND || w.opcode == VENIC_EFA_OP_SEND_IMM;
+  const bool is_rdma = w.opcode >= VENIC_EFA_OP_RDMA_WRITE && w.opcode <= VENIC_EFA_OP_RDMA_READ;
+  if (!cq_has_room(q.scq)) return Outcome::kRetry;
+  if ((!is_send && !is_rdma) || (is_send && w.length > VENIC_EFA_MTU) ||
+      (is_rdma && (q.rt->type != VENIC_EFA_QP_SRD || w.length > VENIC_EFA_MAX_RDMA_SIZE)) ||
+      w.dest_ah >= VENIC_MAX_VFS) {
+    complete_send(q, w, VENIC_EFA_WC_BAD_WQE);
+    return Outcome::kDone;
+  }
+  const QpView* dst = reachable(v, src_vf, w.dest_ah) ? v.find(w.dest_ah, w.dest_qpn) : nullptr;
+  if (!dst || dst->rt->type != q.rt->type || dst->rt->qkey != w.qkey) {
+    bump((*counters_)[src_vf].unreachable);
+    // A datagram to nowhere is simply lost; SRD reports it.
+    complete_send(q, w, q.rt->type == VENIC_EFA_QP_UD ? VENIC_EFA_WC_SUCCESS : VENIC_EFA_WC_UNREACHABLE);
+    return Outcome::kDone;
+  }
+  const VfPolicy& pol = v.vf[src_vf];
+  if (pol.bw.limited()) {
+    vf::TokenBucket& b = bw_[src_vf];
+    b.refill(pol.bw, ns(now));
+    if (!b.take(pol.bw, std::max<uint32_t>(w.length, 64))) {
+      if (!q.rt->stalled) bump((*counters_)[src_vf].bw_exceeded), q.rt->stalled = true;
+      return Outcome::kRetry;
+    }
+  }
+  Outcome o;
+  if (is_rdma) {
+    o = rdma(v, q, *dst, w, slot);
+  } else if (hook_reorder_.load(std::memory_order_relaxed) && q.rt->type == VENIC_EFA_QP_SRD &&
+             held_.size() < kMaxHeld && rng_() % 100 < hook_percent_.load(std::memory_order_relaxed)) {
+    const uint32_t delay = hook_delay_us_.load(std::memory_order_relaxed);
+    Held h{now + std::chrono::microseconds(delay ? rng_() % (delay + 1) : 0), w, src_vf, q.rt->qpn,
+           q.rt->generation, std::vector<uint8_t>(slot, slot + w.length)};
+    held_.push_back(std::move(h));
+    bump(q.ctx->counters.reordered);
+    bump((*counters_)[src_vf].reordered);
+    o = Outcome::kDone;
+  } else {
+    o = deliver_send(v, &q, src_vf, q.rt->qpn, *dst, w, slot);
+  }
+  if (o == Outcome::kRetry && pol.bw.limited()) bw_[src_vf].give_back(pol.bw, std::max<uint32_t>(w.length, 64));
+  return o;
+}
+
+uint32_t EfaEngine::deliver_held(const View& v, Clock::time_point now) {
+  uint32_t done = 0;
+  // Due ones in random order: the point of the hook.
+  for (size_t i = 0; i < held_.size();) {
+    if (held_[i].due > now) {
+      i++;
+      continue;
+    }
+    size_t pick = i + rng_() % (held_.size() - i);
+    if (held_[pick].due > now) pick = i;
+    Held& h = held_[pick];
+    const QpView* src = v.find(h.src_vf, h.src_qpn);
+    if (src && src->rt->generation != h.src_generation) src = nullptr;  // the sender is gone
+    const QpView* dst = reachable(v, h.src_vf, h.wqe.dest_ah) ? v.find(h.wqe.dest_ah, h.wqe.dest_qpn) : nullptr;
+    if (!dst || dst->rt->qkey != h.wqe.qkey) {
+      if (src && cq_has_room(src->scq)) complete_send(*src, h.wqe, VENIC_EFA_WC_UNREACHABLE);
+    } else if (deliver_send(v, src, h.src_vf, h.src_qpn, *dst, h.wqe, h.payload.data()) == Outcome::kRetry) {
+      i++;
+      continue;
+    }
+    if (pick != held_.size() - 1) std::swap(held_[pick], held_.back());
+    held_.pop_back();
+    done++;
+  }
+  return done;
+}
+
+uint32_t EfaEngine::poll() {
+  const View* v = current_.load(std::memory_order_acquire);
+  if (!v || v->qps.empty()) return 0;
+  const Clock::time_point now = Clock::now();
+  uint32_t work = held_.empty() ? 0 : deliver_held(*v, now);
+  for (const QpView& q : v->qps) {
+    const uint32_t prod = __atomic_load_n(&q.sq->prod, __ATOMIC_ACQUIRE);
+    uint32_t n = prod - q.rt->sq_cons;
+    if (n == 0) continue;
+    if (n > VENIC_EFA_SQ_DEPTH) {
+      // A producer index no ring could hold: the process is broken; what it
+      // posted is unreadable, so skip to its index and count the error.
+      bump(q.ctx->counters.send_errors);
+      q.rt->sq_cons = prod;
+      __atomic_store_n(&q.sq->cons, prod, __ATOMIC_RELEASE);
+      continue;
+    }
+    n = std::min(n, kBurst);
+    uint32_t moved = 0;
+    for (; moved < n; moved++) {
+      const uint32_t idx = (q.rt->sq_cons + moved) & (VENIC_EFA_SQ_DEPTH - 1);
+      const venic_efa_wqe w = q.sqe[idx];  // one read of what the process wrote
+      if (execute(*v, q, w, q.sq_buf + uint64_t(idx) * VENIC_EFA_MTU, now) == Outcome::kRetry) break;
+      q.rt->stalled = false;
+    }
+    if (moved) {
+      q.rt->sq_cons += moved;
+      __atomic_store_n(&q.sq->cons, q.rt->sq_cons, __ATOMIC_RELEASE);
+      work += moved;
+    }
+  }
+  return work;
+}
+
+}  // namespace venic::efa

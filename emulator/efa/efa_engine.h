@@ -1,0 +1,199 @@
+// The EFA device emulation: processes' contexts on EFA VFs, their queue
+// pairs, completion queues and memory registrations (the slow path, on the
+// control thread), and the data mover (poll(), on one worker): SENDs from SQ
+// slots into the target's RQ slots, RDMA reads and writes between registered
+// regions, completions, the same-subnet policy and the bandwidth allowance.
+//
+// Publication follows the fast path's rule: the control thread builds an
+// immutable View and swaps it in; what the old one referenced is freed only
+// after `synchronize` (every poller past a quiescent state).
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "allowance.h"
+#include "device_poller.h"
+#include "efa_region.h"
+#include "venic_efa_abi.h"
+#include "vf_table.h"
+
+namespace venic::efa {
+
+// Per-VF counters (engine thread writes, control thread reads relaxed).
+struct EfaVfCounters {
+  uint64_t tx_msgs = 0, tx_bytes = 0, rx_msgs = 0, rx_bytes = 0;
+  uint64_t rdma_write_bytes = 0, rdma_read_bytes = 0;
+  uint64_t rnr_retries = 0, errors = 0, reordered = 0, bw_exceeded = 0, unreachable = 0;
+};
+
+// The daemon's test hooks: off by default.  With reorder on, about
+// reorder_percent of SRD SENDs are held back up to delay_us and then
+// delivered in random order.
+struct EfaHooks {
+  bool reorder = false;
+  uint32_t reorder_percent = 50;
+  uint32_t delay_us = 100;
+};
+
+class EfaEngine : public vf::DevicePoller {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // synchronize: returns once no poller uses a view published before the call.
+  explicit EfaEngine(std::function<void()> synchronize);
+  ~EfaEngine() override;
+
+  // ---- control thread
+  // The VF table changed: refreshes policy and closes contexts of VFs that
+  // are gone or no longer EFA devices.
+  void on_table(const vf::VfTable& table) override;
+  // Serves efa.<method>; throws control::RequestError-compatible TableError.
+  nlohmann::json call(const std::string& method, const nlohmann::json& params, uint64_t session, pid_t pid,
+                      int64_t uid, std::vector<int>& fds_out);
+  // The control connection went away: its contexts are reclaimed.
+  void close_session(uint64_t session);
+  // Resolves an EC2 instance id to the VF of its EFA interface.
+  void set_instance_resolver(std::function<std::optional<uint16_t>(const std::string&)> r) {
+    resolve_instance_ = std::move(r);
+  }
+  // Heartbeats and the shared stats mirror (about every 100 ms).
+  void tick() override;
+  nlohmann::json vf_stats(uint16_t vf) const;
+  size_t contexts() const { return ctxs_.size(); }
+  static void gid_of(const vf::VfConfig& c, uint8_t (&gid)[VENIC_EFA_GID_SIZE]);
+
+  // ---- the poller (one thread)
+  // Moves what the SQs hold; returns work done (0: idle).
+  uint32_t poll() override;
+
+ private:
+  struct Mr {
+    uint64_t va, len;
+    uint32_t access;
+  };
+  using MrMap = std::unordered_map<uint32_t, Mr>;  // by key (lkey == rkey)
+  struct CqRt {
+    uint32_t prod = 0;
+  };
+  struct QpRt {
+    uint8_t type = 0;
+    uint16_t qpn = 0;
+    uint32_t qkey = 0;
+    uint32_t send_cq = 0, recv_cq = 0;
+    uint64_t generation = 0;  // tells a held delivery's sender from a later QP in its place
+    // Poller-owned:
+    uint32_t sq_cons = 0, rq_cons = 0;
+    bool stalled = false;  // the head WQE waits (RNR, full CQ, allowance): counted once
+  };
+  struct Context {
+    uint32_t id = 0;
+    uint16_t vf = 0;
+    uint64_t session = 0;
+    pid_t pid = 0;
+    std::unique_ptr<EfaRegion> region;
+    std::array<std::unique_ptr<CqRt>, VENIC_EFA_MAX_CQS> cq;
+    std::array<std::unique_ptr<QpRt>, VENIC_EFA_MAX_QPS> qp;
+    std::shared_ptr<const MrMap> mrs = std::make_shared<MrMap>();
+    venic_efa_stats counters{};  // private; mirrored into the region by tick()
+  };
+  struct CqView {
+    venic_ring* ring = nullptr;
+    venic_efa_cqe* cqe = nullptr;
+    CqRt* rt = nullptr;
+  };
+  struct VfPolicy {
+    bool efa = false;
+    bool reachable_needs_group = false;  // an ENI: OS bypass needs its self-referencing group
+    bool os_bypass = false;
+    uint32_t subnet = 0;
+    uint8_t prefix = 0;
+    std::string vpc;
+    vf::BucketProfile bw;
+  };
+  struct QpView {
+    Context* ctx = nullptr;
+    QpRt* rt = nullptr;
+    uint16_t index = 0;
+    venic_ring* sq = nullptr;
+    venic_efa_wqe* sqe = nullptr;
+    uint8_t* sq_buf = nullptr;
+    venic_ring* rq = nullptr;
+    venic_efa_rwqe* rqe = nullptr;
+    uint8_t* rq_buf = nullptr;
+    CqView scq, rcq;
+    const MrMap* mrs = nullptr;
+  };
+  struct View {
+    std::vector<QpView> qps;
+    std::unordered_map<uint32_t, uint32_t> by_addr;  // vf << 16 | qpn -> qps index
+    std::array<VfPolicy, VENIC_MAX_VFS> vf{};
+    std::vector<std::shared_ptr<const MrMap>> keep;  // the MR maps qps point into
+    const QpView* find(uint16_t vf, uint16_t qpn) const {
+      auto it = by_addr.find(uint32_t(vf) << 16 | qpn);
+      return it == by_addr.end() ? nullptr : &qps[it->second];
+    }
+  };
+  // A SEND the reorder hook holds back (payload copied out of the SQ slot).
+  struct Held {
+    Clock::time_point due;
+    venic_efa_wqe wqe;
+    uint16_t src_vf, src_qpn;
+    uint64_t src_generation;
+    std::vector<uint8_t> payload;
+  };
+  enum class Outcome { kDone, kRetry };
+
+  Context& own_context(const nlohmann::json& p, uint64_t session);
+  void publish();
+  bool reachable(const View& v, uint16_t src, uint16_t dst) const;
+
+  Outcome execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot, Clock::time_point now);
+  Outcome deliver_send(const View& v, const QpView* src, uint16_t src_vf, uint16_t src_qpn, const QpView& dst,
+                       const venic_efa_wqe& w, const uint8_t* payload);
+  Outcome rdma(const View& v, const QpView& q, const QpView& dst, const venic_efa_wqe& w, const uint8_t* slot);
+  uint32_t deliver_held(const View& v, Clock::time_point now);
+  static bool cq_has_room(const CqView& c, uint32_t n = 1);
+  static void post_cqe(const CqView& c, const venic_efa_cqe& e);
+  void complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t status);
+  // Copies len bytes from (src_pid, src) to (dst_pid, dst) through a bounce
+  // buffer; returns 0, or 1 when reading failed, 2 when writing failed.
+  int copy_between(pid_t src_pid, uint64_t src, pid_t dst_pid, uint64_t dst, uint64_t len);
+
+  std::function<void()> synchronize_;
+  std::function<std::optional<uint16_t>(const std::string&)> resolve_instance_;
+  // Control thread:
+  std::map<uint32_t, std::unique_ptr<Context>> ctxs_;
+  std::array<VfPolicy, VENIC_MAX_VFS> policy_{};
+  std::array<std::optional<vf::VfConfig>, VENIC_MAX_VFS> vfs_{};
+  uint32_t next_ctx_ = 1;
+  uint32_t next_key_ = 1;
+  uint64_t next_generation_ = 1;
+  std::array<uint16_t, VENIC_MAX_VFS> next_qpn_{};
+  std::atomic<const View*> current_{nullptr};
+  std::unique_ptr<const View> owned_;
+  // Shared with the poller:
+  std::atomic<bool> hook_reorder_{false};
+  std::atomic<uint32_t> hook_percent_{50}, hook_delay_us_{100};
+  std::unique_ptr<std::array<EfaVfCounters, VENIC_MAX_VFS>> counters_ =
+      std::make_unique<std::array<EfaVfCounters, VENIC_MAX_VFS>>();
+  // Poller only:
+  std::array<vf::TokenBucket, VENIC_MAX_VFS> bw_{};
+  std::vector<Held> held_;
+  std::vector<uint8_t> bounce_;
+  std::minstd_rand rng_{0x5eed};
+};
+
+}  // namespace venic::efa

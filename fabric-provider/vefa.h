@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: MIT
+//
+// vefa provider internals: the libfabric objects (one .cpp file each, named
+// after the object) and the endpoint's RDM protocol state.  The protocol
+// building blocks with no libfabric dependency live in vefa_proto.h,
+// vefa_reasm.h, vefa_reorder.h, vefa_tagmatch.h and vefa_avcore.h.
+//
+// Threading: FI_THREAD_SAFE with one recursive lock per domain; every entry
+// point of a domain's objects (EP, CQ, counter, AV, MR) takes it.  Progress
+// is manual: CQ and counter reads and the posting calls drive it.
+#ifndef VEFA_H
+#define VEFA_H
+
+#include <rdma/fabric.h>
+#include <rdma/fi_atomic.h>
+#include <rdma/fi_cm.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_eq.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
+#include <rdma/fi_tagged.h>
+#include <rdma/providers/fi_log.h>
+#include <rdma/providers/fi_prov.h>
+#include <sys/uio.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vefa_avcore.h"
+#include "vefa_dev.h"
+#include "vefa_proto.h"
+#include "vefa_reasm.h"
+#include "vefa_reorder.h"
+#include "vefa_tagmatch.h"
+
+namespace vefa {
+
+extern struct fi_provider g_prov;
+
+#define VEFA_WARN(subsys, ...) FI_WARN(&::vefa::g_prov, subsys, __VA_ARGS__)
+#define VEFA_INFO(subsys, ...) FI_INFO(&::vefa::g_prov, subsys, __VA_ARGS__)
+
+inline constexpr const char* kProvName = "vefa";
+inline constexpr const char* kFabricName = "venic";
+inline constexpr uint32_t kProvVersion = FI_VERSION(1, 0);
+inline constexpr size_t kIovLimit = 4;
+// Operations an endpoint accepts before -FI_EAGAIN (per direction); they are
+// queued in software when the device's SQ is full.
+inline constexpr size_t kTxDepth = 1024;
+inline constexpr size_t kRxDepth = 1024;
+inline constexpr size_t kDefaultMinMultiRecv = 64;
+inline constexpr uint64_t kMrModeBits = FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
+
+// What getinfo learned about the device (cached once per process).
+struct DevInfo {
+  std::string name;
+  uint32_t mtu = 0, max_qps = 0, max_cqs = 0, sq_depth = 0, rq_depth = 0, cq_depth = 0;
+  uint32_t max_rdma_size = 0, max_mr = 0, device_caps = 0, link_speed_mbps = 0;
+  uint8_t gid[kGidSize] = {};
+};
+
+// vefa_init.cpp
+int probe_device(DevInfo* out);
+// vefa_attr.cpp
+int build_infos(const DevInfo& dev, uint32_t version, const struct fi_info* hints, struct fi_info** out);
+uint64_t rdm_caps();
+uint64_t dgram_caps();
+size_t atomic_max_count(uint32_t mtu, enum fi_datatype dt);
+int atomic_supported(enum fi_datatype dt, enum fi_op op, int kind);  // kind: 0 write, 1 fetch, 2 compare
+size_t datatype_size(enum fi_datatype dt);
+
+// fid ops that do nothing useful for an object.
+int no_bind(struct fid*, struct fid*, uint64_t);
+int no_control(struct fid*, int, void*);
+int no_ops_open(struct fid*, const char*, uint64_t, void**, void*);
+
+struct Ep;
+struct Domain;
+
+struct Fabric {
+  struct fid_fabric fab {};
+  uint32_t api_version = 0;
+  int refs = 0;
+};
+int fabric_open(struct fi_fabric_attr* attr, struct fid_fabric** fabric, void* context);
+int eq_open(struct fid_fabric* fabric, struct fi_eq_attr* attr, struct fid_eq** eq, void* context);
+
+struct MrCacheEntry {
+  uint32_t lkey = 0, rkey = 0;
+  int refs = 0;        // in-flight operations using it: never evicted then
+  uint64_t stamp = 0;  // last use, for eviction
+};
+
+struct Domain {
+  struct fid_domain dom {};
+  Fabric* fabric = nullptr;
+  vefa_ctx* ctx = nullptr;
+  std::recursive_mutex lock;
+  DevInfo dev;
+  enum fi_ep_type ep_type = FI_EP_RDM;
+  uint64_t mr_mode = kMrModeBits;
+  uint32_t api_version = 0;
+  int refs = 0;
+
+  // Every registration this domain holds with the device, by rkey: the
+  // target side of an emulated atomic checks its address against these.
+  struct Reg {
+    uint64_t va, len;
+    uint64_t access;  // FI_REMOTE_READ / FI_REMOTE_WRITE
+  };
+  std::unordered_map<uint32_t, Reg> regs;
+  // The provider's own registrations of user buffers, keyed by (va, len):
+  // safe to keep, the device pins nothing (see README).
+  std::map<std::pair<uint64_t, uint64_t>, MrCacheEntry> mr_cache;
+  uint64_t mr_stamp = 0;
+
+  // Registers [va, va+len) for the provider's own use (or finds it); takes a
+  // reference when hold is set (release with cache_release).
+  int cache_reg(const void* va, size_t len, bool hold, uint32_t* lkey, uint32_t* rkey);
+  void cache_release(const void* va, size_t len);
+};
+int domain_open(struct fid_fabric* fabric, struct fi_info* info, struct fid_domain** dom, void* context);
+int av_open(struct fid_domain* domain, struct fi_av_attr* attr, struct fid_av** av, void* context);
+int cq_open(struct fid_domain* domain, struct fi_cq_attr* attr, struct fid_cq** cq, void* context);
+int cntr_open(struct fid_domain* domain, struct fi_cntr_attr* attr, struct fid_cntr** cntr, void* context);
+int ep_open(struct fid_domain* domain, struct fi_info* info, struct fid_ep** ep, void* context);
+int query_atomic(struct fid_domain* domain, enum fi_datatype datatype, enum fi_op op, struct fi_atomic_attr* attr,
+                 uint64_t flags);
+extern struct fi_ops_mr g_mr_ops;
+
+struct Mr {
+  struct fid_mr mr {};
+  Domain* dom = nullptr;
+  uint32_t lkey = 0, rkey = 0;
+  uint64_t va = 0, len = 0;
+};
+// The lkey of a user-supplied descriptor (fi_mr_desc), or 0.
+inline uint32_t desc_lkey(void* desc) {
+  return desc ? static_cast<Mr*>(desc)->lkey : 0;
+}
+
+struct Av {
+  struct fid_av av {};
+  Domain* dom = nullptr;
+  enum fi_av_type type = FI_AV_TABLE;
+  AvCore core;
+  int refs = 0;
+};
+
+// One completion, in the widest format; the CQ narrows it when read.
+struct Comp {
+  void* op_context;
+  uint64_t flags;
+  size_t len;
+  void* buf;
+  uint64_t data;
+  uint64_t tag;
+  fi_addr_t src;
+};
+
+struct Cq {
+  struct fid_cq cq {};
+  Domain* dom = nullptr;
+  enum fi_cq_format format = FI_CQ_FORMAT_CONTEXT;
+  std::deque<Comp> comps;
+  std::deque<fi_cq_err_entry> errs;
+  std::vector<Ep*> eps;  // progressed by reads
+  int refs = 0;
+
+  void push(const Comp& c) { comps.push_back(c); }
+  void push_err(const fi_cq_err_entry& e) { errs.push_back(e); }
+  void progress();
+};
+
+struct Cntr {
+  struct fid_cntr cntr {};
+  Domain* dom = nullptr;
+  uint64_t value = 0, err = 0;
+  std::vector<Ep*> eps;
+  int refs = 0;
+  void progress();
+};
+
+struct Eq {
+  struct fid_eq eq {};
+  Fabric* fabric = nullptr;
+  std::mutex lock;
+  std::condition_variable cv;
+  struct Event {
+    uint32_t event;
+    std::vector<uint8_t> data;
+    bool is_err;
+    fi_eq_err_entry err;
+  };
+  std::deque<Event> events;
+};
+
+// ---------------------------------------------------------------- endpoint --
+
+// wr_id of a device work request: the kind in the top bits, an id below.
+enum class WrKind : uint64_t { kTx = 1, kCtrl = 2, kRxRead = 3, kRecv = 4 };
+inline uint64_t make_wr(WrKind k, uint64_t id) {
+  return (static_cast<uint64_t>(k) << 60) | (id & ((1ull << 60) - 1));
+}
+inline WrKind wr_kind(uint64_t wr) {
+  return static_cast<WrKind>(wr >> 60);
+}
+inline uint64_t wr_id(uint64_t wr) {
+  return wr & ((1ull << 60) - 1);
+}
+
+enum class TxKind { kMsg, kRead, kWrite, kAtomic };
+
+struct TxEntry {
+  uint64_t id = 0;
+  TxKind kind = TxKind::kMsg;
+  void* context = nullptr;
+  uint64_t comp_flags = 0;  // flags of its completion (FI_SEND|FI_MSG, FI_RMA|FI_READ, ...)
+  uint64_t cntr_flag = 0;   // FI_SEND, FI_READ or FI_WRITE: which counter counts it
+  bool want_comp = true;
+  uint16_t ah = 0, qpn = 0;
+  uint32_t qkey = 0;
+  // Messages.
+  PktType proto = PktType::kEager;
+  uint8_t pkt_flags = 0;
+  uint32_t seq = 0;
+  uint64_t tag = 0, cq_data = 0;
+  std::vector<struct iovec> iov;
+  std::vector<uint8_t> owned;  // the data, when it had to be copied (inject, gather for RTS)
+  uint64_t total = 0;
+  uint64_t next_seg = 0;  // next segment to post
+  bool eor_done = false;
+  bool cache_held = false;
+  const void* cache_va = nullptr;  // the RTS source buffer, registered through the cache
+  size_t cache_len = 0;
+  uint32_t rts_rkey = 0;
+  // RMA and atomics: work requests built at post time, posted as the SQ allows.
+  std::vector<venic_efa_wqe> wqes;
+  std::vector<uint8_t> inline_data;                       // inject write payload (one WQE)
+  std::vector<std::pair<const void*, size_t>> held_regs;  // cache registrations of local RMA buffers
+  size_t next_wqe = 0;
+  std::vector<uint8_t> pkt;  // atomic request packet
+  std::vector<struct fi_ioc> results;
+  bool resp_done = false;
+  // Common.
+  uint32_t outstanding = 0;  // posted, not completed work requests
+  bool all_posted = false;
+  int err = 0;
+  int prov_errno = 0;
+};
+
+struct RxEntry {
+  uint64_t id = 0;
+  bool tagged = false;
+  // The receive (user side), once one is attached.
+  bool posted = false;
+  void* context = nullptr;
+  uint64_t op_flags = 0;
+  std::vector<struct iovec> iov;
+  uint64_t cap = 0;
+  bool want_comp = true;
+  uint64_t parent = 0;  // multi-receive buffer this one was carved from
+  // Multi-receive buffers only.
+  uint64_t mr_used = 0;
+  uint32_t mr_children = 0;
+  bool mr_retired = false;
+  // The message, once one is attached.
+  bool has_msg = false;
+  uint64_t peer = 0;  // peer key
+  uint32_t seq = 0;
+  uint64_t tag = 0, cq_data = 0;
+  uint8_t pkt_flags = 0;
+  uint64_t total = 0;
+  PktType proto = PktType::kEager;
+  bool staged = false;  // data goes to `stage` (it arrived before a receive)
+  std::vector<uint8_t> stage;
+  Reassembly reasm;
+  bool data_done = false;
+  bool discard = false;
+  // Long messages: where to read from.
+  uint64_t rts_va = 0, rts_tx_id = 0;
+  uint32_t rts_rkey = 0, rts_qkey = 0;
+  uint16_t rts_ah = 0, rts_qpn = 0;
+  uint32_t reads_outstanding = 0;
+  bool reads_started = false;
+  std::vector<std::pair<const void*, size_t>> held_regs;
+  int err = 0;
+  int prov_errno = 0;
+};
+
+struct Peer {
+  uint16_t ah = 0, qpn = 0;
+  uint32_t qkey = 0;
+  uint32_t tx_seq = 0;
+  uint32_t tx_conn = 0;  // the incarnation tx_seq counts for
+  bool rx_conn_known = false;
+  uint32_t rx_conn = 0;
+  ReorderBuffer<std::vector<uint8_t>> rx;
+  std::unordered_map<uint32_t, uint64_t> active;  // seq -> RxEntry of a segmented message in flight
+};
+
+struct CtrlPkt {
+  uint16_t ah, qpn;
+  uint32_t qkey;
+  std::vector<uint8_t> bytes;
+};
+
+struct Ep {
+  struct fid_ep ep {};
+  Domain* dom = nullptr;
+  enum fi_ep_type type = FI_EP_RDM;
+  uint64_t caps = 0;
+  Av* av = nullptr;
+  Cq* tx_cq = nullptr;
+  Cq* rx_cq = nullptr;
+  bool tx_selective = false, rx_selective = false;
+  Cntr* cntr_send = nullptr;
+  Cntr* cntr_recv = nullptr;
+  Cntr* cntr_read = nullptr;
+  Cntr* cntr_write = nullptr;
+  Cntr* cntr_rread = nullptr;
+  Cntr* cntr_rwrite = nullptr;
+  uint64_t tx_op_flags = 0, rx_op_flags = 0;
+  size_t min_multi_recv = kDefaultMinMultiRecv;
+  bool enabled = false;
+
+  // The device objects.
+  uint32_t dev_cq = 0, qp = 0;
+  bool have_cq = false, have_qp = false;
+  uint16_t qpn = 0;
+  uint32_t qkey = 0;
+  uint32_t conn_id = 0;
+  uint32_t mtu = 0;
+  struct vefa_qp_view qv {};
+  struct vefa_cq_view cv {};
+
+  // Protocol state.
+  uint64_t next_id = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<TxEntry>> txs;
+  std::deque<uint64_t> tx_queue;  // tx entries with work requests still to post
+  std::unordered_map<uint64_t, std::unique_ptr<RxEntry>> rxs;
+  MatchQueues msg_q, tag_q;
+  std::unordered_map<uint64_t, Peer> peers;
+  std::deque<CtrlPkt> ctrl_queue;
+  std::deque<venic_efa_wqe> read_queue;  // RDMA reads of long-message receives
+  std::vector<uint32_t> repost;          // RQ slots waiting for RQ room
+  size_t rx_posted = 0;                  // user receives outstanding (for -FI_EAGAIN)
+
+  // vefa_ep.cpp
+  Peer& peer_for(uint64_t key);
+  int resolve(fi_addr_t addr, const AvCore::Entry** out);
+  Peer& tx_peer(const AvCore::Entry& e);
+  fi_addr_t src_addr_of(uint64_t peer_key) const;
+  void report_tx(TxEntry& t);
+  void report_rx(RxEntry& r, size_t len, void* buf, uint64_t extra_flags);
+  void report_rx_err(RxEntry& r, int err, int prov_errno, size_t len, size_t olen);
+  void count(Cntr* c, bool ok);
+
+  // vefa_progress.cpp
+  void progress();
+  void flush();
+  bool post_wqe(venic_efa_wqe w, const void* payload, size_t len);
+  void handle_cqe(const venic_efa_cqe& c);
+  void handle_recv(const venic_efa_cqe& c);
+  void on_msg_pkt(uint64_t key, const uint8_t* pkt, size_t len);
+  void handle_ordered(Peer& p, uint64_t key, const uint8_t* pkt, size_t len, bool first);
+  void start_msg(Peer& p, uint64_t key, const MsgHdr& h, const uint8_t* pkt, size_t len);
+  void deliver_seg(RxEntry& r, const MsgHdr& h, const uint8_t* payload, size_t len);
+  void place(RxEntry& r, uint64_t off, const uint8_t* data, size_t len);
+  void maybe_finish(RxEntry& r);
+  void attach(RxEntry& msg, RxEntry& user);
+  void start_reads(RxEntry& r);
+  void finish_rx(RxEntry& r);
+  void send_ctrl(uint16_t ah, uint16_t qpn, uint32_t qkey, std::vector<uint8_t> bytes);
+  void tx_done_check(TxEntry& t);
+  bool post_tx(TxEntry& t);
+  void on_eor(const EorHdr& h);
+  void on_atomic_req(uint64_t key, uint16_t ah, uint16_t qpn, const uint8_t* pkt, size_t len);
+  void on_atomic_resp(const uint8_t* pkt, size_t len);
+  void on_write_imm(const venic_efa_cqe& c);
+  PktBase base(PktType t, uint8_t flags) const;
+
+  // vefa_msg.cpp / vefa_tagged.cpp
+  ssize_t send_common(const struct iovec* iov, size_t count, fi_addr_t dest, uint64_t tag, uint64_t data,
+                      uint64_t flags, void* context, bool tagged, bool api_inject);
+  ssize_t recv_common(const struct iovec* iov, size_t count, fi_addr_t src, uint64_t tag, uint64_t ignore,
+                      uint64_t flags, void* context, bool tagged);
+  ssize_t rma_common(bool read, const struct iovec* iov, void** desc, size_t count, fi_addr_t dest,
+                     const struct fi_rma_iov* rma, size_t rma_count, uint64_t data, uint64_t flags, void* context,
+                     bool api_inject);
+  ssize_t atomic_common(int kind, const struct fi_msg_atomic* msg, const struct fi_ioc* compare, size_t compare_count,
+                        struct fi_ioc* result, size_t result_count, uint64_t flags, bool api_inject);
+  ssize_t peek_claim(const struct iovec* iov, size_t count, fi_addr_t src, uint64_t tag, uint64_t ignore,
+                     uint64_t flags, void* context);
+  RxEntry* carve(RxEntry& parent, uint64_t len);
+  void retire_if_full(RxEntry& parent);
+  void discard_msg(RxEntry& r);
+  TxEntry* new_tx();
+  RxEntry* new_rx();
+  bool tx_full() const { return txs.size() >= kTxDepth; }
+};
+
+extern struct fi_ops_msg g_msg_ops;
+extern struct fi_ops_tagged g_tagged_ops;
+extern struct fi_ops_rma g_rma_ops;
+extern struct fi_ops_atomic g_atomic_ops;
+
+inline Ep* ep_of(struct fid_ep* e) {
+  return reinterpret_cast<Ep*>(e);
+}
+inline Ep* ep_of(struct fid* f) {
+  return reinterpret_cast<Ep*>(f);
+}
+
+// Device completion status -> FI error.
+int status_to_fi(uint8_t status);
+uint64_t iov_len(const struct iovec* iov, size_t count);
+// Copies len bytes at byte offset off of the iovec array from/into src/dst;
+// returns bytes copied (bounded by the iovecs' capacity).
+size_t copy_to_iov(const std::vector<struct iovec>& iov, uint64_t off, const void* src, size_t len);
+size_t copy_from_iov(const std::vector<struct iovec>& iov, uint64_t off, void* dst, size_t len);
+
+}  // namespace vefa
+
+#endif

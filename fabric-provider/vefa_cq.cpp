@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+//
+// fi_cq: a software queue of completions the bound endpoints produce while
+// they progress.  Reads drive progress (FI_PROGRESS_MANUAL).  Errors queue
+// separately: fi_cq_read answers -FI_EAVAIL while one is pending.
+#include <sched.h>
+#include <time.h>
+
+#include <cstring>
+
+#include "vefa.h"
+
+namespace vefa {
+
+void Cq::progress() {
+  for (Ep* e : eps) e->progress();
+}
+
+static Cq* cq_of(struct fid_cq* c) {
+  return reinterpret_cast<Cq*>(c);
+}
+
+static size_t entry_size(enum fi_cq_format f) {
+  switch (f) {
+    case FI_CQ_FORMAT_MSG:
+      return sizeof(struct fi_cq_msg_entry);
+    case FI_CQ_FORMAT_DATA:
+      return sizeof(struct fi_cq_data_entry);
+    case FI_CQ_FORMAT_TAGGED:
+      return sizeof(struct fi_cq_tagged_entry);
+    default:
+      return sizeof(struct fi_cq_entry);
+  }
+}
+
+static void write_entry(enum fi_cq_format f, void* dst, const Comp& c) {
+  switch (f) {
+    case FI_CQ_FORMAT_MSG: {
+      auto* e = static_cast<fi_cq_msg_entry*>(dst);
+      e->op_context = c.op_context;
+      e->flags = c.flags;
+      e->len = c.len;
+      break;
+    }
+    case FI_CQ_FORMAT_DATA: {
+      auto* e = static_cast<fi_cq_data_entry*>(dst);
+      e->op_context = c.op_context;
+      e->flags = c.flags;
+      e->len = c.len;
+      e->buf = c.buf;
+      e->data = c.data;
+      break;
+    }
+    case FI_CQ_FORMAT_TAGGED: {
+      auto* e = static_cast<fi_cq_tagged_entry*>(dst);
+      e->op_context = c.op_context;
+      e->flags = c.flags;
+      e->len = c.len;
+      e->buf = c.buf;
+      e->data = c.data;
+      e->tag = c.tag;
+      break;
+    }
+    default:
+      static_cast<fi_cq_entry*>(dst)->op_context = c.op_context;
+  }
+}
+
+static ssize_t take(Cq* cq, void* buf, size_t count, fi_addr_t* src) {
+  if (!cq->errs.empty()) return -FI_EAVAIL;
+  if (cq->comps.empty()) return -FI_EAGAIN;
+  size_t sz = entry_size(cq->format), n = 0;
+  auto* out = static_cast<uint8_t*>(buf);
+  while (n < count && !cq->comps.empty()) {
+    const Comp& c = cq->comps.front();
+    write_entry(cq->format, out + n * sz, c);
+    if (src) src[n] = c.src;
+    cq->comps.pop_front();
+    ++n;
+  }
+  return static_cast<ssize_t>(n);
+}
+
+static ssize_t cq_readfrom(struct fid_cq* fcq, void* buf, size_t count, fi_addr_t* src) {
+  Cq* cq = cq_of(fcq);
+  std::lock_guard<std::recursive_mutex> g(cq->dom->lock);
+  cq->progress();
+  return take(cq, buf, count, src);
+}
+
+static ssize_t cq_read(struct fid_cq* fcq, void* buf, size_t count) {
+  return cq_readfrom(fcq, buf, count, nullptr);
+}
+
+static ssize_t cq_readerr(struct fid_cq* fcq, struct fi_cq_err_entry* buf, uint64_t flags) {
+  (void)flags;
+  Cq* cq = cq_of(fcq);
+  std::lock_guard<std::recursive_mutex> g(cq->dom->lock);
+  if (cq->errs.empty()) return -FI_EAGAIN;
+  fi_cq_err_entry e = cq->errs.front();
+  cq->errs.pop_front();
+  // err_data_size exists from API 1.5 on; older callers' struct ends before it.
+  if (cq->dom->api_version >= FI_VERSION(1, 5)) {
+    e.err_data = nullptr;
+    e.err_data_size = 0;
+    *buf = e;
+  } else {
+    memcpy(buf, &e, offsetof(fi_cq_err_entry, err_data_size));
+  }
+  return 1;
+}
+
+static uint64_t now_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+static ssize_t cq_sreadfrom(struct fid_cq* fcq, void* buf, size_t count, fi_addr_t* src, const void* cond,
+                            int timeout) {
+  (void)cond;
+  uint64_t deadline = timeout < 0 ? UINT64_MAX : now_ms() + static_cast<uint64_t>(timeout);
+  unsigned spins = 0;
+  for (;;) {
+    ssize_t rc = cq_readfrom(fcq, buf, count, src);
+    if (rc != -FI_EAGAIN) return rc;
+    if (now_ms() >= deadline) return -FI_EAGAIN;
+    // Progress is ours to make: poll, yielding the core now and then (the
+    // peer may be on the same machine).
+    if (++spins % 64 == 0) sched_yield();
+  }
+}
+
+static ssize_t cq_sread(struct fid_cq* fcq, void* buf, size_t count, const void* cond, int timeout) {
+  return cq_sreadfrom(fcq, buf, count, nullptr, cond, timeout);
+}
+
+static int cq_signal(struct fid_cq*) {
+  return 0;
+}
+
+static const char* cq_strerror(struct fid_cq*, int prov_errno, const void*, char* buf, size_t len) {
+  static const char* const kNames[] = {
+      "success",
+      "malformed work request",
+      "destination unreachable",
+      "remote access error",
+      "local protection error",
+      "receive too long",
+      "flushed",
+      "remote abort",
+  };
+  const char* s = prov_errno >= 0 && prov_errno < 8 ? kNames[prov_errno] : "unknown device status";
+  if (buf && len) {
+    strncpy(buf, s, len - 1);
+    buf[len - 1] = '\0';
+    return buf;
+  }
+  return s;
+}
+
+static int cq_close(struct fid* fid) {
+  Cq* cq = reinterpret_cast<Cq*>(fid);
+  Domain* d = cq->dom;
+  {
+    std::lock_guard<std::recursive_mutex> g(d->lock);
+    if (cq->refs) return -FI_EBUSY;
+    d->refs--;
+  }
+  delete cq;
+  return 0;
+}
+
+static int cq_control(struct fid*, int command, void*) {
+  return command == FI_GETWAIT ? -FI_ENODATA : -FI_ENOSYS;
+}
+
+static struct fi_ops g_cq_fi_ops = {
+    sizeof(struct fi_ops), cq_close, no_bind, cq_control, no_ops_open, nullptr, nullptr,
+};
+static struct fi_ops_cq g_cq_ops = {
+    sizeof(struct fi_ops_cq), cq_read, cq_readfrom, cq_readerr, cq_sread, cq_sreadfrom, cq_signal, cq_strerror,
+};
+
+int cq_open(struct fid_domain* domain, struct fi_cq_attr* attr, struct fid_cq** out, void* context) {
+  Domain* d = reinterpret_cast<Domain*>(domain);
+  if (!attr) return -FI_EINVAL;
+  // Waiting is done by polling inside fi_cq_sread; there is no fd to give.
+  if (attr->wait_obj != FI_WAIT_NONE && attr->wait_obj != FI_WAIT_UNSPEC) return -FI_ENOSYS;
+  if (attr->flags & FI_AFFINITY) return -FI_ENOSYS;
+  auto cq = std::make_unique<Cq>();
+  cq->dom = d;
+  switch (attr->format) {
+    case FI_CQ_FORMAT_UNSPEC:
+      cq->format = FI_CQ_FORMAT_CONTEXT;
+      break;
+    case FI_CQ_FORMAT_CONTEXT:
+    case FI_CQ_FORMAT_MSG:
+    case FI_CQ_FORMAT_DATA:
+    case FI_CQ_FORMAT_TAGGED:
+      cq->format = attr->format;
+      break;
+    default:
+      return -FI_ENOSYS;
+  }
+  cq->cq.fid.fclass = FI_CLASS_CQ;
+  cq->cq.fid.context = context;
+  cq->cq.fid.ops = &g_cq_fi_ops;
+  cq->cq.ops = &g_cq_ops;
+  std::lock_guard<std::recursive_mutex> g(d->lock);
+  d->refs++;
+  *out = &cq.release()->cq;
+  return 0;
+}
+
+}  // namespace vefa
