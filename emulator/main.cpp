@@ -158,8 +158,7 @@ int main(int argc, char** argv) {
     });
     efa.on_table(table);
     dp.set_device(&efa);
-    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2,
-                                           &efa);
+    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2, &efa);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     venic::control::ControlServer server(so, methods, table);
     dp.start();

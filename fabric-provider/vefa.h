@@ -174,6 +174,7 @@ struct Cq {
   std::deque<fi_cq_err_entry> errs;
   std::vector<Ep*> eps;  // progressed by reads
   int refs = 0;
+  unsigned empty_reads = 0;  // in a row: an idle poller yields now and then
 
   void push(const Comp& c) { comps.push_back(c); }
   void push_err(const fi_cq_err_entry& e) { errs.push_back(e); }

@@ -81,11 +81,26 @@ static ssize_t take(Cq* cq, void* buf, size_t count, fi_addr_t* src) {
   return static_cast<ssize_t>(n);
 }
 
+// Consecutive empty reads before a poller gives up its core once.  The data
+// mover is venicd's worker, often on the same few cores as the ranks: an
+// application that spins on fi_cq_read must let it (and its peer) run.
+constexpr unsigned kYieldEvery = 4;
+
 static ssize_t cq_readfrom(struct fid_cq* fcq, void* buf, size_t count, fi_addr_t* src) {
   Cq* cq = cq_of(fcq);
-  std::lock_guard<std::recursive_mutex> g(cq->dom->lock);
-  cq->progress();
-  return take(cq, buf, count, src);
+  ssize_t rc;
+  {
+    std::lock_guard<std::recursive_mutex> g(cq->dom->lock);
+    cq->progress();
+    rc = take(cq, buf, count, src);
+    if (rc != -FI_EAGAIN) {
+      cq->empty_reads = 0;
+      return rc;
+    }
+    if (++cq->empty_reads % kYieldEvery != 0) return rc;
+  }
+  sched_yield();
+  return rc;
 }
 
 static ssize_t cq_read(struct fid_cq* fcq, void* buf, size_t count) {

@@ -50,8 +50,8 @@ extern "C" {
 #define VENIC_EFA_SQ_DEPTH	256
 #define VENIC_EFA_RQ_DEPTH	256
 #define VENIC_EFA_CQ_DEPTH	1024
-#define VENIC_EFA_MAX_MRS	1024		  /* registrations per context */
-#define VENIC_EFA_MAX_RDMA_SIZE (1u << 30)	  /* one RDMA read or write, at most */
+#define VENIC_EFA_MAX_MRS	1024	   /* registrations per context */
+#define VENIC_EFA_MAX_RDMA_SIZE (1u << 30) /* one RDMA read or write, at most */
 #define VENIC_EFA_GID_SIZE	16
 
 /* Queue pair types (efa.create_qp "type"). */
@@ -62,10 +62,10 @@ enum venic_efa_qp_type {
 
 /* Device capabilities in venic_efa_regs.device_caps: the values of
  * efadv.h's EFADV_DEVICE_ATTR_CAPS_*. */
-#define VENIC_EFA_CAP_RDMA_READ	  (1u << 0)
-#define VENIC_EFA_CAP_RNR_RETRY	  (1u << 1)
+#define VENIC_EFA_CAP_RDMA_READ	   (1u << 0)
+#define VENIC_EFA_CAP_RNR_RETRY	   (1u << 1)
 #define VENIC_EFA_CAP_CQ_WITH_SGID (1u << 2) /* the CQE names the sender */
-#define VENIC_EFA_CAP_RDMA_WRITE  (1u << 3)
+#define VENIC_EFA_CAP_RDMA_WRITE   (1u << 3)
 
 /* Memory registration access (efa.reg_mr "access"). */
 #define VENIC_EFA_ACCESS_LOCAL_WRITE  (1u << 0)
@@ -74,11 +74,11 @@ enum venic_efa_qp_type {
 
 /* Work request opcodes (venic_efa_wqe.opcode). */
 enum venic_efa_opcode {
-	VENIC_EFA_OP_SEND = 1,		   /* payload in the WQE's SQ slot */
-	VENIC_EFA_OP_SEND_IMM = 2,	   /* + 32-bit immediate data */
-	VENIC_EFA_OP_RDMA_WRITE = 3,	   /* local (lkey, laddr) or the slot -> remote (rkey, raddr) */
+	VENIC_EFA_OP_SEND = 1,		 /* payload in the WQE's SQ slot */
+	VENIC_EFA_OP_SEND_IMM = 2,	 /* + 32-bit immediate data */
+	VENIC_EFA_OP_RDMA_WRITE = 3,	 /* local (lkey, laddr) or the slot -> remote (rkey, raddr) */
 	VENIC_EFA_OP_RDMA_WRITE_IMM = 4, /* + immediate: consumes a receive buffer at the target */
-	VENIC_EFA_OP_RDMA_READ = 5,	   /* remote (rkey, raddr) -> local (lkey, laddr) */
+	VENIC_EFA_OP_RDMA_READ = 5,	 /* remote (rkey, raddr) -> local (lkey, laddr) */
 };
 
 /* venic_efa_wqe.flags */
@@ -128,13 +128,13 @@ enum venic_efa_wc_opcode {
 /* Completion status (venic_efa_cqe.status). */
 enum venic_efa_wc_status {
 	VENIC_EFA_WC_SUCCESS = 0,
-	VENIC_EFA_WC_BAD_WQE = 1,	    /* malformed work request (opcode, length, AH) */
-	VENIC_EFA_WC_UNREACHABLE = 2,	    /* no such QP at the destination, or policy forbids it */
-	VENIC_EFA_WC_REMOTE_ACCESS = 3,  /* rkey unknown, out of bounds or access denied */
-	VENIC_EFA_WC_LOCAL_PROT = 4,	    /* lkey unknown or out of bounds */
-	VENIC_EFA_WC_RECV_TOO_LONG = 5,  /* (unused: a SEND never exceeds mtu) */
-	VENIC_EFA_WC_FLUSHED = 6,	    /* the QP was destroyed */
-	VENIC_EFA_WC_REMOTE_ABORT = 7,   /* the target process went away mid-transfer */
+	VENIC_EFA_WC_BAD_WQE = 1,	/* malformed work request (opcode, length, AH) */
+	VENIC_EFA_WC_UNREACHABLE = 2,	/* no such QP at the destination, or policy forbids it */
+	VENIC_EFA_WC_REMOTE_ACCESS = 3, /* rkey unknown, out of bounds or access denied */
+	VENIC_EFA_WC_LOCAL_PROT = 4,	/* lkey unknown or out of bounds */
+	VENIC_EFA_WC_RECV_TOO_LONG = 5, /* (unused: a SEND never exceeds mtu) */
+	VENIC_EFA_WC_FLUSHED = 6,	/* the QP was destroyed */
+	VENIC_EFA_WC_REMOTE_ABORT = 7,	/* the target process went away mid-transfer */
 };
 
 /* venic_efa_cqe.flags */
@@ -171,9 +171,9 @@ struct venic_efa_stats {
 	uint64_t rx_bytes;
 	uint64_t rdma_write_bytes; /* issued by this context */
 	uint64_t rdma_read_bytes;
-	uint64_t rnr_retries;	 /* deliveries retried: no receive buffer at the target */
-	uint64_t send_errors;	 /* error completions */
-	uint64_t reordered;	 /* deliveries the reorder hook held back */
+	uint64_t rnr_retries; /* deliveries retried: no receive buffer at the target */
+	uint64_t send_errors; /* error completions */
+	uint64_t reordered;   /* deliveries the reorder hook held back */
 	uint64_t reserved[7];
 };
 

@@ -73,7 +73,8 @@ bool in_region(const vefa_ctx* c, uint64_t off, uint64_t len) {
 int validate_layout(const vefa_ctx* c, std::string& why) {
   const venic_efa_regs* r = regs_of(c);
   if (r->magic != VENIC_EFA_MAGIC) return why = "bad magic in EFA context region", -EPROTO;
-  if (r->abi_major != VENIC_EFA_ABI_MAJOR) return why = "EFA region has ABI major " + std::to_string(r->abi_major), -EPROTO;
+  if (r->abi_major != VENIC_EFA_ABI_MAJOR)
+    return why = "EFA region has ABI major " + std::to_string(r->abi_major), -EPROTO;
   if (r->region_size != c->size) return why = "EFA region size mismatch", -EPROTO;
   if (r->sq_depth != VENIC_EFA_SQ_DEPTH || r->rq_depth != VENIC_EFA_RQ_DEPTH || r->cq_depth != VENIC_EFA_CQ_DEPTH ||
       r->mtu != VENIC_EFA_MTU || r->max_qps > VENIC_EFA_MAX_QPS || r->max_cqs > VENIC_EFA_MAX_CQS)
@@ -228,8 +229,8 @@ extern "C" int vefa_create_ah(vefa_ctx* ctx, const uint8_t gid[VENIC_EFA_GID_SIZ
   });
 }
 
-extern "C" int vefa_reg_mr(vefa_ctx* ctx, const void* va, size_t len, uint32_t access, uint32_t* lkey,
-                           uint32_t* rkey, char* err, size_t errlen) {
+extern "C" int vefa_reg_mr(vefa_ctx* ctx, const void* va, size_t len, uint32_t access, uint32_t* lkey, uint32_t* rkey,
+                           char* err, size_t errlen) {
   return guarded(err, errlen, [&] {
     auto r = call(ctx, "efa.reg_mr", {{"va", reinterpret_cast<uint64_t>(va)}, {"len", len}, {"access", access}});
     *lkey = r.at("lkey").get<uint32_t>();

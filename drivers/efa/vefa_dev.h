@@ -30,9 +30,9 @@ struct vefa_ctx;
  * interface of an EC2-model instance (instance "i-..."), or, with neither,
  * what the environment says (vefa_open_default). */
 struct vefa_open_args {
-	const char *socket_path; /* NULL: $VENIC_SOCKET, else /run/venic/venicd.sock */
-	const char *instance;	 /* NULL or "": not by instance */
-	int vf;			 /* -1: not by VF id */
+  const char *socket_path; /* NULL: $VENIC_SOCKET, else /run/venic/venicd.sock */
+  const char *instance;    /* NULL or "": not by instance */
+  int vf;                  /* -1: not by VF id */
 };
 
 /* Opens a context on the device; maps its region.  The context lives as long
@@ -56,100 +56,91 @@ int vefa_destroy_cq(struct vefa_ctx *ctx, uint32_t cq);
 
 /* Queue pairs.  qkey 0: the daemon picks one.  On success *qp is the index
  * in the region (regs.qp[*qp]), *qpn the number peers address. */
-int vefa_create_qp(struct vefa_ctx *ctx, enum venic_efa_qp_type type, uint32_t send_cq, uint32_t recv_cq,
-		   uint32_t qkey, uint32_t *qp, uint16_t *qpn, uint32_t *qkey_out, char *err, size_t errlen);
+int vefa_create_qp(struct vefa_ctx *ctx, enum venic_efa_qp_type type, uint32_t send_cq, uint32_t recv_cq, uint32_t qkey,
+                   uint32_t *qp, uint16_t *qpn, uint32_t *qkey_out, char *err, size_t errlen);
 /* Pending work completes with VENIC_EFA_WC_FLUSHED (or not at all). */
 int vefa_destroy_qp(struct vefa_ctx *ctx, uint32_t qp);
 
 /* An address handle for a remote device's GID; -EHOSTUNREACH when policy
  * forbids it (another subnet, no self-referencing security group). */
-int vefa_create_ah(struct vefa_ctx *ctx, const uint8_t gid[VENIC_EFA_GID_SIZE], uint16_t *ah, char *err,
-		   size_t errlen);
+int vefa_create_ah(struct vefa_ctx *ctx, const uint8_t gid[VENIC_EFA_GID_SIZE], uint16_t *ah, char *err, size_t errlen);
 
 /* Registers [va, va + len) with VENIC_EFA_ACCESS_* rights. */
 int vefa_reg_mr(struct vefa_ctx *ctx, const void *va, size_t len, uint32_t access, uint32_t *lkey, uint32_t *rkey,
-		char *err, size_t errlen);
+                char *err, size_t errlen);
 int vefa_dereg_mr(struct vefa_ctx *ctx, uint32_t lkey);
 
 /* ----------------------------------------------------------- data path -- */
 
 /* One queue pair's data path, filled by vefa_qp_view (no system call). */
 struct vefa_qp_view {
-	struct venic_ring *sq;
-	struct venic_efa_wqe *sqe;
-	uint8_t *sq_buf;
-	struct venic_ring *rq;
-	struct venic_efa_rwqe *rqe;
-	uint8_t *rq_buf;
-	uint32_t sq_mask, rq_mask, mtu;
-	uint32_t sq_prod, rq_prod; /* ours; published with release */
+  struct venic_ring *sq;
+  struct venic_efa_wqe *sqe;
+  uint8_t *sq_buf;
+  struct venic_ring *rq;
+  struct venic_efa_rwqe *rqe;
+  uint8_t *rq_buf;
+  uint32_t sq_mask, rq_mask, mtu;
+  uint32_t sq_prod, rq_prod; /* ours; published with release */
 };
 
 struct vefa_cq_view {
-	struct venic_ring *ring;
-	struct venic_efa_cqe *cqe;
-	uint32_t mask;
-	uint32_t cons; /* ours */
+  struct venic_ring *ring;
+  struct venic_efa_cqe *cqe;
+  uint32_t mask;
+  uint32_t cons; /* ours */
 };
 
 void vefa_qp_view(struct vefa_ctx *ctx, uint32_t qp, struct vefa_qp_view *v);
 void vefa_cq_view(struct vefa_ctx *ctx, uint32_t cq, struct vefa_cq_view *v);
 
 /* Free SQ entries (the daemon has consumed the rest). */
-static inline uint32_t vefa_sq_space(const struct vefa_qp_view *v)
-{
-	uint32_t cons = __atomic_load_n(&v->sq->cons, __ATOMIC_ACQUIRE);
-	return v->sq_mask + 1 - (v->sq_prod - cons);
+static inline uint32_t vefa_sq_space(const struct vefa_qp_view *v) {
+  uint32_t cons = __atomic_load_n(&v->sq->cons, __ATOMIC_ACQUIRE);
+  return v->sq_mask + 1 - (v->sq_prod - cons);
 }
 
 /* The payload slot of the next SQ entry (valid while vefa_sq_space() > 0). */
-static inline uint8_t *vefa_sq_next_slot(const struct vefa_qp_view *v)
-{
-	return v->sq_buf + (uint64_t)(v->sq_prod & v->sq_mask) * v->mtu;
+static inline uint8_t *vefa_sq_next_slot(const struct vefa_qp_view *v) {
+  return v->sq_buf + (uint64_t)(v->sq_prod & v->sq_mask) * v->mtu;
 }
 
 /* Writes the next SQ entry (its payload already in vefa_sq_next_slot()) and
  * publishes it.  The caller checked vefa_sq_space(). */
-static inline void vefa_sq_post(struct vefa_qp_view *v, const struct venic_efa_wqe *w)
-{
-	v->sqe[v->sq_prod & v->sq_mask] = *w;
-	v->sq_prod++;
-	__atomic_store_n(&v->sq->prod, v->sq_prod, __ATOMIC_RELEASE);
+static inline void vefa_sq_post(struct vefa_qp_view *v, const struct venic_efa_wqe *w) {
+  v->sqe[v->sq_prod & v->sq_mask] = *w;
+  v->sq_prod++;
+  __atomic_store_n(&v->sq->prod, v->sq_prod, __ATOMIC_RELEASE);
 }
 
-static inline uint32_t vefa_rq_space(const struct vefa_qp_view *v)
-{
-	uint32_t cons = __atomic_load_n(&v->rq->cons, __ATOMIC_ACQUIRE);
-	return v->rq_mask + 1 - (v->rq_prod - cons);
+static inline uint32_t vefa_rq_space(const struct vefa_qp_view *v) {
+  uint32_t cons = __atomic_load_n(&v->rq->cons, __ATOMIC_ACQUIRE);
+  return v->rq_mask + 1 - (v->rq_prod - cons);
 }
 
 /* Posts RQ slot `slot` as an empty buffer. */
-static inline void vefa_rq_post(struct vefa_qp_view *v, uint64_t wr_id, uint32_t slot)
-{
-	struct venic_efa_rwqe r = {wr_id, slot, 0};
-	v->rqe[v->rq_prod & v->rq_mask] = r;
-	v->rq_prod++;
-	__atomic_store_n(&v->rq->prod, v->rq_prod, __ATOMIC_RELEASE);
+static inline void vefa_rq_post(struct vefa_qp_view *v, uint64_t wr_id, uint32_t slot) {
+  struct venic_efa_rwqe r = {wr_id, slot, 0};
+  v->rqe[v->rq_prod & v->rq_mask] = r;
+  v->rq_prod++;
+  __atomic_store_n(&v->rq->prod, v->rq_prod, __ATOMIC_RELEASE);
 }
 
 /* The payload of RQ slot `slot` (after a VENIC_EFA_WC_RECV completion). */
-static inline const uint8_t *vefa_rq_slot(const struct vefa_qp_view *v, uint32_t slot)
-{
-	return v->rq_buf + (uint64_t)slot * v->mtu;
+static inline const uint8_t *vefa_rq_slot(const struct vefa_qp_view *v, uint32_t slot) {
+  return v->rq_buf + (uint64_t)slot * v->mtu;
 }
 
 /* Takes up to n completions; returns how many. */
-static inline int vefa_cq_poll(struct vefa_cq_view *v, struct venic_efa_cqe *out, int n)
-{
-	uint32_t prod = __atomic_load_n(&v->ring->prod, __ATOMIC_ACQUIRE);
-	int got = 0;
-	while (got < n && v->cons != prod) {
-		out[got++] = v->cqe[v->cons & v->mask];
-		v->cons++;
-	}
-	if (got)
-		__atomic_store_n(&v->ring->cons, v->cons, __ATOMIC_RELEASE);
-	return got;
+static inline int vefa_cq_poll(struct vefa_cq_view *v, struct venic_efa_cqe *out, int n) {
+  uint32_t prod = __atomic_load_n(&v->ring->prod, __ATOMIC_ACQUIRE);
+  int got = 0;
+  while (got < n && v->cons != prod) {
+    out[got++] = v->cqe[v->cons & v->mask];
+    v->cons++;
+  }
+  if (got) __atomic_store_n(&v->ring->cons, v->cons, __ATOMIC_RELEASE);
+  return got;
 }
 
 #ifdef __cplusplus

@@ -38,8 +38,7 @@ class ControlMethods {
  public:
   // ec2 (optional) serves the ec2.* methods (docs/ec2-api.md).
   // efa (optional) serves the efa.* methods (EFA device contexts).
-  ControlMethods(vf::VfTable& table, DaemonInfo info, model::Ec2Service* ec2 = nullptr,
-                 efa::EfaEngine* efa = nullptr)
+  ControlMethods(vf::VfTable& table, DaemonInfo info, model::Ec2Service* ec2 = nullptr, efa::EfaEngine* efa = nullptr)
       : table_(table), info_(std::move(info)), ec2_(ec2), efa_(efa) {}
 
   // Handles one request.  fds_in are the descriptors that came with it;

@@ -61,8 +61,8 @@ class EfaEngine : public vf::DevicePoller {
   // are gone or no longer EFA devices.
   void on_table(const vf::VfTable& table) override;
   // Serves efa.<method>; throws control::RequestError-compatible TableError.
-  nlohmann::json call(const std::string& method, const nlohmann::json& params, uint64_t session, pid_t pid,
-                      int64_t uid, std::vector<int>& fds_out);
+  nlohmann::json call(const std::string& method, const nlohmann::json& params, uint64_t session, pid_t pid, int64_t uid,
+                      std::vector<int>& fds_out);
   // The control connection went away: its contexts are reclaimed.
   void close_session(uint64_t session);
   // Resolves an EC2 instance id to the VF of its EFA interface.

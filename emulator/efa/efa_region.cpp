@@ -42,8 +42,8 @@ EfaRegion::EfaRegion(uint32_t vf_id, uint32_t ctx_id, const uint8_t (&gid)[VENIC
   r.max_sq_sge = 1;  // the payload is gathered into the slot by the driver
   r.max_rq_sge = 1;
   r.inline_buf_size = VENIC_EFA_MTU;
-  r.device_caps = VENIC_EFA_CAP_RDMA_READ | VENIC_EFA_CAP_RNR_RETRY | VENIC_EFA_CAP_CQ_WITH_SGID |
-                  VENIC_EFA_CAP_RDMA_WRITE;
+  r.device_caps =
+      VENIC_EFA_CAP_RDMA_READ | VENIC_EFA_CAP_RNR_RETRY | VENIC_EFA_CAP_CQ_WITH_SGID | VENIC_EFA_CAP_RDMA_WRITE;
   r.max_rdma_size = VENIC_EFA_MAX_RDMA_SIZE;
   r.max_mr = VENIC_EFA_MAX_MRS;
   r.link_speed_mbps = link_speed_mbps;

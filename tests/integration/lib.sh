@@ -129,3 +129,41 @@ EAL_ZERO_COPY=(--in-memory --single-file-segments -m 128)
 hugepages_ready() {
   [ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)" -ge 128 ]
 }
+
+# ---- EFA (the vefa libfabric provider over venicd's EFA devices)
+
+# fabric_env: puts the vefa provider where libfabric looks (FI_PROVIDER_PATH)
+# and points the driver at this test's daemon.
+fabric_env() {
+  mkdir -p "$WORK/fi"
+  cp "$BUILD/fabric-provider/libvefa-fi.so" "$WORK/fi/"
+  export FI_PROVIDER_PATH=$WORK/fi VENIC_SOCKET=$SOCK
+  unset VENIC_INSTANCE VENIC_EFA_VF
+}
+
+# efa_group VPC: a security group that lets EFA's OS-bypass traffic through
+# (all traffic in from and out to itself); prints its id.
+efa_group() {
+  local sg
+  sg=$(ec2 create-security-group --group-name "efa-$RANDOM" --description "EFA OS bypass" --vpc-id "$1" |
+    field "j['GroupId']")
+  ec2 authorize-security-group-ingress --group-id "$sg" --protocol all --source-group "$sg" >/dev/null
+  ec2 authorize-security-group-egress --group-id "$sg" --protocol all --source-group "$sg" >/dev/null
+  echo "$sg"
+}
+
+# efa_instances SUBNET GROUP COUNT: runs COUNT c5n.18xlarge instances whose
+# primary ENI is an EFA; prints their ids, comma-separated.
+efa_instances() {
+  ec2 run-instances --instance-type c5n.18xlarge --subnet-id "$1" --security-group-ids "$2" --count "$3" \
+    --network-interface-type efa | field "','.join(i['InstanceId'] for i in j['Instances'])"
+}
+
+# efa_vf INSTANCE: the VF behind the instance's EFA interface.
+efa_vf() {
+  ec2 describe-instances --instance-ids "$1" |
+    field "j['Reservations'][0]['Instances'][0]['NetworkInterfaces'][0]['VenicVfId']"
+}
+
+# efa_stat VF NAME: one of the VF's EFA counters (venicctl stats --json).
+efa_stat() { ctl stats "$1" --json | json_get "j['vfs'][0]['efa']['$2']"; }

@@ -246,8 +246,10 @@ TEST_F(EfaEngineTest, RdmaReadAndWriteMoveRegisteredMemoryAndCheckKeys) {
   std::vector<uint8_t> local(1 << 20), remote(1 << 20);
   for (size_t i = 0; i < remote.size(); i++) remote[i] = static_cast<uint8_t>(i * 7);
   json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(local.data())}, {"len", local.size()}, {"access", 7}});
-  json rm = call(b, "reg_mr", {{"va", reinterpret_cast<uint64_t>(remote.data())}, {"len", remote.size()},
-                               {"access", VENIC_EFA_ACCESS_REMOTE_READ}});
+  json rm = call(b, "reg_mr",
+                 {{"va", reinterpret_cast<uint64_t>(remote.data())},
+                  {"len", remote.size()},
+                  {"access", VENIC_EFA_ACCESS_REMOTE_READ}});
   venic_efa_wqe rd = send_to(b, qb, static_cast<uint32_t>(remote.size()), 11);
   rd.opcode = VENIC_EFA_OP_RDMA_READ;
   rd.lkey = lm["lkey"];

@@ -382,7 +382,8 @@ std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& 
 
     if (const json* efa = field(stats, "efa"); efa != nullptr && efa->is_object()) {
       std::string counters = nonzero_counters(*efa, {"contexts"});
-      efa_lines += "  vf " + text_of(stats, "vf") + ": " + (counters.empty() ? "no contexts, no traffic" : counters) + "\n";
+      efa_lines +=
+          "  vf " + text_of(stats, "vf") + ": " + (counters.empty() ? "no contexts, no traffic" : counters) + "\n";
     }
 
     if (drops == 0) continue;
@@ -399,7 +400,10 @@ std::string format_efa_contexts(const json& result) {
   const json* list = field(result, "contexts");
   if (list == nullptr || !list->is_array() || list->empty()) return "no open EFA contexts\n";
   using Align = Table::Align;
-  Table table({{"CTX", Align::kRight}, {"VF", Align::kRight}, {"PID", Align::kRight}, {"MRS", Align::kRight},
+  Table table({{"CTX", Align::kRight},
+               {"VF", Align::kRight},
+               {"PID", Align::kRight},
+               {"MRS", Align::kRight},
                {"QUEUE PAIRS", Align::kLeft}});
   for (const json& c : *list) {
     std::string qps;
