@@ -14,6 +14,9 @@ using vf::TableError;
 
 constexpr uint32_t kBurst = 32;
 constexpr uint64_t kBounceBytes = 256u << 10;  // stays in L2 between its two copies
+// An RDMA transfer moves at most this much per poll, so a 1 GiB write does
+// not keep the poller from every other queue pair.
+constexpr uint64_t kRdmaChunk = 1u << 20;
 constexpr uint64_t kMaxMrBytes = 1ull << 40;
 // A poller looks at held deliveries at most this many at a time.
 constexpr size_t kMaxHeld = 4096;
@@ -543,79 +546,107 @@ EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uin
   return Outcome::kDone;
 }
 
-EfaEngine::Outcome EfaEngine::rdma(const View& v, const QpView& q, const QpView& dst, const venic_efa_wqe& w,
-                                   const uint8_t* slot) {
-  (void)v;
-  const bool with_imm = w.opcode == VENIC_EFA_OP_RDMA_WRITE_IMM;
-  if (!cq_has_room(q.scq) || (with_imm && !cq_has_room(dst.rcq))) return Outcome::kRetry;
-  auto rmr = dst.mrs->find(w.rkey);
-  const uint32_t need =
-      w.opcode == VENIC_EFA_OP_RDMA_READ ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE;
-  if (rmr == dst.mrs->end() || !(rmr->second.access & need) ||
-      !inside(w.raddr, w.length, rmr->second.va, rmr->second.len)) {
-    complete_send(q, w, VENIC_EFA_WC_REMOTE_ACCESS);
-    return Outcome::kDone;
-  }
+EfaEngine::Outcome EfaEngine::end_rdma(const QpView& q, uint8_t status) {
+  complete_send(q, q.rt->rdma, status);
+  q.rt->rdma_active = false;
+  q.rt->rdma_done = 0;
+  return Outcome::kDone;
+}
+
+EfaEngine::Outcome EfaEngine::start_rdma(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot,
+                                         Clock::time_point now) {
   const bool inline_src = w.opcode != VENIC_EFA_OP_RDMA_READ && (w.flags & VENIC_EFA_WQE_F_INLINE);
   if (inline_src && w.length > VENIC_EFA_MTU) {
     complete_send(q, w, VENIC_EFA_WC_BAD_WQE);
     return Outcome::kDone;
   }
+  q.rt->rdma_active = true;
+  q.rt->rdma = w;
+  q.rt->rdma_done = 0;
+  return step_rdma(v, q, slot, now);
+}
+
+EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const uint8_t* slot, Clock::time_point now) {
+  const venic_efa_wqe& w = q.rt->rdma;
+  const bool read = w.opcode == VENIC_EFA_OP_RDMA_READ;
+  const bool with_imm = w.opcode == VENIC_EFA_OP_RDMA_WRITE_IMM;
+  const bool inline_src = !read && (w.flags & VENIC_EFA_WQE_F_INLINE);
+  // The target is looked up again for every chunk: it may have gone away.
+  const QpView* dst = reachable(v, q.ctx->vf, w.dest_ah) ? v.find(w.dest_ah, w.dest_qpn) : nullptr;
+  if (!dst || dst->rt->type != VENIC_EFA_QP_SRD || dst->rt->qkey != w.qkey)
+    return end_rdma(q, q.rt->rdma_done ? VENIC_EFA_WC_REMOTE_ABORT : VENIC_EFA_WC_UNREACHABLE);
+  // So are the registrations (one may be deregistered mid-transfer).
+  auto rmr = dst->mrs->find(w.rkey);
+  if (rmr == dst->mrs->end() ||
+      !(rmr->second.access & (read ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE)) ||
+      !inside(w.raddr, w.length, rmr->second.va, rmr->second.len))
+    return end_rdma(q, VENIC_EFA_WC_REMOTE_ACCESS);
   if (!inline_src) {
     auto lmr = q.mrs->find(w.lkey);
-    const bool ok = lmr != q.mrs->end() && inside(w.laddr, w.length, lmr->second.va, lmr->second.len) &&
-                    (w.opcode != VENIC_EFA_OP_RDMA_READ || (lmr->second.access & VENIC_EFA_ACCESS_LOCAL_WRITE));
-    if (!ok) {
-      complete_send(q, w, VENIC_EFA_WC_LOCAL_PROT);
-      return Outcome::kDone;
-    }
+    if (lmr == q.mrs->end() || !inside(w.laddr, w.length, lmr->second.va, lmr->second.len) ||
+        (read && !(lmr->second.access & VENIC_EFA_ACCESS_LOCAL_WRITE)))
+      return end_rdma(q, VENIC_EFA_WC_LOCAL_PROT);
   }
-  // A write with immediate consumes a receive buffer at the target (as
-  // verbs does), so it too waits for one.
-  venic_efa_rwqe r{};
-  if (with_imm) {
-    const uint32_t rq_prod = __atomic_load_n(&dst.rq->prod, __ATOMIC_ACQUIRE);
-    if (rq_prod == dst.rt->rq_cons || rq_prod - dst.rt->rq_cons > VENIC_EFA_RQ_DEPTH) {
-      if (!q.rt->stalled) bump(q.ctx->counters.rnr_retries), q.rt->stalled = true;
-      return Outcome::kRetry;
+  if (q.rt->rdma_done < w.length) {
+    uint64_t n = std::min<uint64_t>(w.length - q.rt->rdma_done, kRdmaChunk);
+    const VfPolicy& pol = v.vf[q.ctx->vf];
+    if (pol.bw.limited()) {
+      // Charged chunk by chunk, never more than a full bucket at once.
+      n = std::min<uint64_t>(n, pol.bw.depth_units);
+      vf::TokenBucket& b = bw_[q.ctx->vf];
+      b.refill(pol.bw, ns(now));
+      if (!b.take(pol.bw, n)) {
+        if (!q.rt->stalled) bump((*counters_)[q.ctx->vf].bw_exceeded), q.rt->stalled = true;
+        return Outcome::kRetry;
+      }
     }
-  }
-  int rc = 0;
-  if (w.opcode == VENIC_EFA_OP_RDMA_READ) {
-    rc = copy_between(dst.ctx->pid, w.raddr, q.ctx->pid, w.laddr, w.length);
-    rc = rc == 1 ? VENIC_EFA_WC_REMOTE_ABORT : rc == 2 ? VENIC_EFA_WC_LOCAL_PROT : 0;
-    if (!rc) bump(q.ctx->counters.rdma_read_bytes, w.length), bump((*counters_)[q.ctx->vf].rdma_read_bytes, w.length);
-  } else {
-    if (inline_src) {
-      iovec local{const_cast<uint8_t*>(slot), w.length};
-      iovec remote{reinterpret_cast<void*>(w.raddr), w.length};
-      rc = ::process_vm_writev(dst.ctx->pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(w.length)
+    const uint64_t off = q.rt->rdma_done;
+    int rc;
+    if (read) {
+      rc = copy_between(dst->ctx->pid, w.raddr + off, q.ctx->pid, w.laddr + off, n);
+      rc = rc == 1 ? VENIC_EFA_WC_REMOTE_ABORT : rc == 2 ? VENIC_EFA_WC_LOCAL_PROT : 0;
+    } else if (inline_src) {
+      iovec local{const_cast<uint8_t*>(slot) + off, n};
+      iovec remote{reinterpret_cast<void*>(w.raddr + off), n};
+      rc = ::process_vm_writev(dst->ctx->pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n)
                ? 0
                : VENIC_EFA_WC_REMOTE_ABORT;
     } else {
-      rc = copy_between(q.ctx->pid, w.laddr, dst.ctx->pid, w.raddr, w.length);
+      rc = copy_between(q.ctx->pid, w.laddr + off, dst->ctx->pid, w.raddr + off, n);
       rc = rc == 1 ? VENIC_EFA_WC_LOCAL_PROT : rc == 2 ? VENIC_EFA_WC_REMOTE_ABORT : 0;
     }
-    if (!rc) bump(q.ctx->counters.rdma_write_bytes, w.length), bump((*counters_)[q.ctx->vf].rdma_write_bytes, w.length);
+    if (rc) return end_rdma(q, static_cast<uint8_t>(rc));
+    q.rt->rdma_done += n;
+    bump(read ? q.ctx->counters.rdma_read_bytes : q.ctx->counters.rdma_write_bytes, n);
+    bump(read ? (*counters_)[q.ctx->vf].rdma_read_bytes : (*counters_)[q.ctx->vf].rdma_write_bytes, n);
+    q.rt->stalled = false;
+    if (q.rt->rdma_done < w.length) return Outcome::kRetry;  // the next chunk at the next poll
   }
-  if (!rc && with_imm) {
-    r = dst.rqe[dst.rt->rq_cons & (VENIC_EFA_RQ_DEPTH - 1)];
-    dst.rt->rq_cons++;
-    __atomic_store_n(&dst.rq->cons, dst.rt->rq_cons, __ATOMIC_RELEASE);
+  // All moved: the completions.  A write with immediate consumes a receive
+  // buffer at the target (as verbs does), so it waits for one.
+  if (!cq_has_room(q.scq) || (with_imm && !cq_has_room(dst->rcq))) return Outcome::kRetry;
+  if (with_imm) {
+    const uint32_t rq_prod = __atomic_load_n(&dst->rq->prod, __ATOMIC_ACQUIRE);
+    if (rq_prod == dst->rt->rq_cons || rq_prod - dst->rt->rq_cons > VENIC_EFA_RQ_DEPTH) {
+      if (!q.rt->stalled) bump(q.ctx->counters.rnr_retries), q.rt->stalled = true;
+      return Outcome::kRetry;
+    }
+    const venic_efa_rwqe r = dst->rqe[dst->rt->rq_cons & (VENIC_EFA_RQ_DEPTH - 1)];
+    dst->rt->rq_cons++;
+    __atomic_store_n(&dst->rq->cons, dst->rt->rq_cons, __ATOMIC_RELEASE);
     venic_efa_cqe e{};
     e.wr_id = r.wr_id;
     e.opcode = VENIC_EFA_WC_RECV_RDMA_IMM;
-    e.qp = dst.index;
+    e.qp = dst->index;
     e.byte_len = w.length;
     e.imm = w.imm;
     e.flags = VENIC_EFA_CQE_F_IMM;
     e.src_qpn = q.rt->qpn;
     e.src_ah = q.ctx->vf;
     e.slot = r.slot;
-    post_cqe(dst.rcq, e);
+    post_cqe(dst->rcq, e);
   }
-  complete_send(q, w, static_cast<uint8_t>(rc));
-  return Outcome::kDone;
+  return end_rdma(q, VENIC_EFA_WC_SUCCESS);
 }
 
 EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot,
@@ -637,6 +668,7 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
     complete_send(q, w, q.rt->type == VENIC_EFA_QP_UD ? VENIC_EFA_WC_SUCCESS : VENIC_EFA_WC_UNREACHABLE);
     return Outcome::kDone;
   }
+  if (is_rdma) return start_rdma(v, q, w, slot, now);  // charged chunk by chunk
   const VfPolicy& pol = v.vf[src_vf];
   if (pol.bw.limited()) {
     vf::TokenBucket& b = bw_[src_vf];
@@ -647,10 +679,8 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
     }
   }
   Outcome o;
-  if (is_rdma) {
-    o = rdma(v, q, *dst, w, slot);
-  } else if (hook_reorder_.load(std::memory_order_relaxed) && q.rt->type == VENIC_EFA_QP_SRD &&
-             held_.size() < kMaxHeld && rng_() % 100 < hook_percent_.load(std::memory_order_relaxed)) {
+  if (hook_reorder_.load(std::memory_order_relaxed) && q.rt->type == VENIC_EFA_QP_SRD && held_.size() < kMaxHeld &&
+      rng_() % 100 < hook_percent_.load(std::memory_order_relaxed)) {
     const uint32_t delay = hook_delay_us_.load(std::memory_order_relaxed);
     Held h{now + std::chrono::microseconds(delay ? rng_() % (delay + 1) : 0),
            w,
@@ -717,8 +747,14 @@ uint32_t EfaEngine::poll() {
     uint32_t moved = 0;
     for (; moved < n; moved++) {
       const uint32_t idx = (q.rt->sq_cons + moved) & (VENIC_EFA_SQ_DEPTH - 1);
+      uint8_t* slot = q.sq_buf + uint64_t(idx) * VENIC_EFA_MTU;
+      if (q.rt->rdma_active) {
+        // The head WQE's transfer goes on (the WQE was read and kept at start).
+        if (step_rdma(*v, q, slot, now) == Outcome::kRetry) break;
+        continue;
+      }
       const venic_efa_wqe w = q.sqe[idx];  // one read of what the process wrote
-      if (execute(*v, q, w, q.sq_buf + uint64_t(idx) * VENIC_EFA_MTU, now) == Outcome::kRetry) break;
+      if (execute(*v, q, w, slot, now) == Outcome::kRetry) break;
       q.rt->stalled = false;
     }
     if (moved) {

@@ -97,6 +97,11 @@ class EfaEngine : public vf::DevicePoller {
     // Poller-owned:
     uint32_t sq_cons = 0, rq_cons = 0;
     bool stalled = false;  // the head WQE waits (RNR, full CQ, allowance): counted once
+    // The head WQE is an RDMA transfer in progress, a chunk per poll (so one
+    // large transfer does not hold the poller): validated once, kept here.
+    bool rdma_active = false;
+    venic_efa_wqe rdma{};
+    uint64_t rdma_done = 0;
   };
   struct Context {
     uint32_t id = 0;
@@ -163,7 +168,13 @@ class EfaEngine : public vf::DevicePoller {
   Outcome execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot, Clock::time_point now);
   Outcome deliver_send(const View& v, const QpView* src, uint16_t src_vf, uint16_t src_qpn, const QpView& dst,
                        const venic_efa_wqe& w, const uint8_t* payload);
-  Outcome rdma(const View& v, const QpView& q, const QpView& dst, const venic_efa_wqe& w, const uint8_t* slot);
+  // Checks an RDMA work request and starts it; step_rdma moves its next chunk
+  // and completes it after the last.
+  Outcome start_rdma(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot,
+                     Clock::time_point now);
+  Outcome step_rdma(const View& v, const QpView& q, const uint8_t* slot, Clock::time_point now);
+  // kDone after completing the active transfer with `status`.
+  Outcome end_rdma(const QpView& q, uint8_t status);
   uint32_t deliver_held(const View& v, Clock::time_point now);
   static bool cq_has_room(const CqView& c, uint32_t n = 1);
   static void post_cqe(const CqView& c, const venic_efa_cqe& e);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -276,6 +277,78 @@ TEST_F(EfaEngineTest, RdmaReadAndWriteMoveRegisteredMemoryAndCheckKeys) {
   EXPECT_EQ(tx[1].status, VENIC_EFA_WC_REMOTE_ACCESS);
   EXPECT_EQ(tx[2].status, VENIC_EFA_WC_REMOTE_ACCESS);
   EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.size());
+}
+
+TEST_F(EfaEngineTest, ALargeWriteMovesAChunkPerPollAndOtherQueuesKeepGoing) {
+  Proc& a = open(1);
+  Proc& b = open(2);
+  Qp big = qp(a), small = qp(a), qb = qp(b);
+  std::vector<uint8_t> src(3u << 20), dst(3u << 20, 0);
+  for (size_t i = 0; i < src.size(); i++) src[i] = static_cast<uint8_t>(i * 13 + 5);
+  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
+  json rm = call(
+      b, "reg_mr",
+      {{"va", reinterpret_cast<uint64_t>(dst.data())}, {"len", dst.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
+  venic_efa_wqe wr = send_to(b, qb, static_cast<uint32_t>(src.size()), 21);
+  wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
+  wr.lkey = lm["lkey"];
+  wr.laddr = reinterpret_cast<uint64_t>(src.data());
+  wr.rkey = rm["rkey"];
+  wr.raddr = reinterpret_cast<uint64_t>(dst.data());
+  post_send(a, big, wr);
+  post_recv(b, qb, 0, 1);
+  post_send(a, small, send_to(b, qb, 4, 22), "ping");
+  engine_.poll();
+  EXPECT_TRUE(poll_cq(a, big).empty()) << "3 MiB moved in one poll";
+  EXPECT_EQ(poll_cq(b, qb).size(), 1u) << "another queue pair waited for the transfer";
+  for (int i = 0; i < 4; i++) engine_.poll();
+  auto tx = poll_cq(a, big);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
+  EXPECT_EQ(tx[0].opcode, VENIC_EFA_WC_RDMA_WRITE);
+  EXPECT_EQ(dst, src);
+  EXPECT_EQ(engine_.vf_stats(1)["rdma_write_bytes"], src.size());
+}
+
+TEST_F(EfaEngineTest, TheBandwidthAllowanceShapesRdmaLargerThanItsBucket) {
+  // 80 Mbit/s: a bucket of 100 kB, ten times smaller than the transfer.
+  table_.create(vf::config_from_json({{"id", 4},
+                                      {"type", "efa"},
+                                      {"mac", "02:00:00:00:00:04"},
+                                      {"ip", "10.0.0.4"},
+                                      {"prefix", 24},
+                                      {"bw_out_mbps", 80u}},
+                                     true),
+                true);
+  engine_.on_table(table_);
+  Proc& a = open(4);
+  Proc& b = open(2);
+  Qp qa = qp(a), qb = qp(b);
+  std::vector<uint8_t> src(1u << 20, 0x42), dst(1u << 20, 0);
+  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
+  json rm = call(
+      b, "reg_mr",
+      {{"va", reinterpret_cast<uint64_t>(dst.data())}, {"len", dst.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
+  venic_efa_wqe wr = send_to(b, qb, static_cast<uint32_t>(src.size()), 31);
+  wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
+  wr.lkey = lm["lkey"];
+  wr.laddr = reinterpret_cast<uint64_t>(src.data());
+  wr.rkey = rm["rkey"];
+  wr.raddr = reinterpret_cast<uint64_t>(dst.data());
+  post_send(a, qa, wr);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<venic_efa_cqe> tx;
+  while (tx.empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    engine_.poll();
+    tx = poll_cq(a, qa);
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(tx.size(), 1u) << "a transfer larger than the bucket never conformed";
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
+  EXPECT_EQ(dst, src);
+  // 1 MiB at 10 MB/s less the 100 kB burst: about 95 ms; far from instant.
+  EXPECT_GT(ms, 50.0);
+  EXPECT_GT(engine_.vf_stats(4)["bw_out_allowance_exceeded"], 0);
 }
 
 TEST_F(EfaEngineTest, ReorderHookDeliversEverythingButNotInOrder) {
