@@ -158,6 +158,15 @@ int main(int argc, char** argv) {
     });
     efa.on_table(table);
     dp.set_device(&efa);
+    // However this block ends, the workers stop polling the EFA engine before
+    // it is destroyed.
+    struct DeviceGuard {
+      venic::fastpath::Dataplane& dp;
+      ~DeviceGuard() {
+        dp.stop();
+        dp.set_device(nullptr);
+      }
+    } device_guard{dp};
     venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2, &efa);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     venic::control::ControlServer server(so, methods, table);
@@ -166,7 +175,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     server.run(g_stop);
     dp.stop();
-    dp.set_device(nullptr);
     std::printf("venicd: stopped\n");
   } catch (const std::exception& e) {
     rc = fail(e.what());

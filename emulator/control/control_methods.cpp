@@ -1,5 +1,8 @@
 #include "control_methods.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <set>
 
 #include "ec2_service.h"
@@ -164,8 +167,25 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     return {{"mem_ids", table_.register_memory(s.id, ranges, fds)}};
   }
   if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p);
-  if (method.rfind("efa.", 0) == 0 && efa_) return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out);
+  if (method.rfind("efa.", 0) == 0 && efa_)
+    return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out, s.start_time);
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
+}
+
+uint64_t process_start_time(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "re");
+  if (!f) return 0;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  // Field 22; the command name (field 2) may hold spaces, so count after its ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return 0;
+  int field = 2;
+  for (; *p && field < 22; p++)
+    if (*p == ' ') field++;
+  return field == 22 ? std::strtoull(p, nullptr, 10) : 0;
 }
 
 void ControlMethods::session_closed(uint64_t session) {

@@ -26,7 +26,13 @@ struct Session {
   uint64_t id = 0;
   pid_t pid = 0;
   uid_t uid = 0;
+  // The peer's start time (/proc/<pid>/stat, clock ticks since boot) when it
+  // connected: tells the process that connected from a later one with its pid.
+  uint64_t start_time = 0;
 };
+
+// A process's start time, or 0 when it cannot be read.
+uint64_t process_start_time(pid_t pid);
 
 struct DaemonInfo {
   std::string version;

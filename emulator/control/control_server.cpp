@@ -100,7 +100,7 @@ void ControlServer::accept_clients() {
     ev.events = EPOLLIN;
     ev.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) continue;
-    Client c{std::move(owned), Session{next_session_++, cred.pid, cred.uid}, refused};
+    Client c{std::move(owned), Session{next_session_++, cred.pid, cred.uid, process_start_time(cred.pid)}, refused};
     clients_.emplace(fd, std::move(c));
   }
 }

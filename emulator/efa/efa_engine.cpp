@@ -1,10 +1,15 @@
 #include "efa_engine.h"
 
-#include <sys/uio.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+
+#include "control_methods.h"
 
 namespace venic::efa {
 
@@ -20,6 +25,48 @@ constexpr uint64_t kRdmaChunk = 1u << 20;
 constexpr uint64_t kMaxMrBytes = 1ull << 40;
 // A poller looks at held deliveries at most this many at a time.
 constexpr size_t kMaxHeld = 4096;
+// RDMA bytes one pass moves at most, over every QP: a pass stays short.
+constexpr uint64_t kRdmaBudgetPerPoll = 4u << 20;
+// Contexts per VF (every rank of an instance, each with an MTL and a BTL
+// domain) and per control connection.
+constexpr size_t kMaxContextsPerVf = 256;
+constexpr size_t kMaxContextsPerSession = 16;
+
+// A copy of an entry the process wrote, taken once: the compiler barrier
+// keeps later uses on the copy, never a fresh load of shared memory.
+template <typename T>
+T read_once(const T* shared) {
+  T v;
+  std::memcpy(&v, shared, sizeof(T));
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  return v;
+}
+
+// The real, effective, saved and filesystem uids of a process ("Uid:" in
+// /proc/<pid>/status); false when unreadable.
+bool process_uids(pid_t pid, int64_t (&uids)[4]) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "re");
+  if (!f) return false;
+  char line[256];
+  bool found = false;
+  while (std::fgets(line, sizeof(line), f))
+    if (std::sscanf(line, "Uid: %ld %ld %ld %ld", &uids[0], &uids[1], &uids[2], &uids[3]) == 4) {
+      found = true;
+      break;
+    }
+  std::fclose(f);
+  return found;
+}
+
+// Whether every uid of pid is `uid` (a setuid program the process exec'd
+// since it connected is not it any more).
+bool runs_as(pid_t pid, int64_t uid) {
+  int64_t u[4];
+  if (!process_uids(pid, u)) return false;
+  for (int64_t x : u)
+    if (x != uid) return false;
+  return true;
+}
 
 uint64_t ns(EfaEngine::Clock::time_point t) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
@@ -122,12 +169,20 @@ void EfaEngine::on_table(const vf::VfTable& table) {
         vf::BucketProfile::make(bytes_per_s, std::max<uint64_t>(bytes_per_s / 100, 2 * VENIC_EFA_MTU), 1000000000ull);
   }
   policy_ = pol;
+  const auto before = vfs_;
   vfs_ = cfgs;
   // Contexts of VFs that went away die now (their processes see link down);
   // freed only once the poller is out of their rings.
   std::vector<std::unique_ptr<Context>> dead;
   for (auto it = ctxs_.begin(); it != ctxs_.end();) {
-    if (vfs_[it->second->vf] && is_efa(*vfs_[it->second->vf])) {
+    const auto& now_cfg = vfs_[it->second->vf];
+    const auto& was = before[it->second->vf];
+    // Kept while the VF is the same device of the same owner: not deleted,
+    // still EFA, link up (an ENI detached or its instance stopped takes it
+    // down), and neither its ENI nor who may open it changed.
+    const bool same = now_cfg && is_efa(*now_cfg) && now_cfg->link_up &&
+                      (!was || (was->eni_id == now_cfg->eni_id && was->attach_uid == now_cfg->attach_uid));
+    if (same) {
       ++it;
       continue;
     }
@@ -206,7 +261,7 @@ void EfaEngine::close_session(uint64_t session) {
 }
 
 nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& p, uint64_t session, pid_t pid,
-                               int64_t uid, std::vector<int>& fds_out) {
+                               int64_t uid, std::vector<int>& fds_out, uint64_t start_time) {
   if (method == "open") {
     only(p, {"vf", "instance"});
     std::optional<uint16_t> vf;
@@ -231,14 +286,36 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
       throw TableError("permission_denied", "VF " + std::to_string(*vf) + " backs " + c.eni_id + ": uid " +
                                                 std::to_string(uid) + " may not open it (its instance's owner is uid " +
                                                 std::to_string(c.attach_uid) + ")");
-    size_t mine = 0;
-    for (auto& [id, x] : ctxs_) mine += x->vf == *vf;
-    if (mine >= 64) throw TableError("limit", "VF " + std::to_string(*vf) + " has 64 open contexts");
+    size_t on_vf = 0, on_session = 0;
+    for (auto& [id, x] : ctxs_) on_vf += x->vf == *vf, on_session += x->session == session;
+    if (on_vf >= kMaxContextsPerVf)
+      throw TableError("limit",
+                       "VF " + std::to_string(*vf) + " has " + std::to_string(kMaxContextsPerVf) + " open contexts");
+    if (on_session >= kMaxContextsPerSession)
+      throw TableError("limit", "this connection has " + std::to_string(kMaxContextsPerSession) +
+                                    " open contexts; open more connections");
+    // The daemon moves data into and out of this process's memory: bind the
+    // context to the process that connected, as it is now.
+    if (start_time && control::process_start_time(pid) != start_time)
+      throw TableError("permission_denied",
+                       "the process that opened this connection (pid " + std::to_string(pid) + ") is gone");
+    if (uid != 0 && !runs_as(pid, uid))
+      throw TableError("permission_denied", "pid " + std::to_string(pid) + " no longer runs as uid " +
+                                                std::to_string(uid) + " only (it exec'd a setuid program?)");
+    int memfd = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
+    if (memfd < 0)
+      throw TableError("internal",
+                       "cannot reach the memory of pid " + std::to_string(pid) + ": " + std::strerror(errno));
+    UniqueFd mem(memfd);
+    if ((start_time && control::process_start_time(pid) != start_time) || (uid != 0 && !runs_as(pid, uid)))
+      throw TableError("permission_denied", "pid " + std::to_string(pid) + " changed while opening its context");
     auto ctx = std::make_unique<Context>();
     ctx->id = next_ctx_++;
     ctx->vf = *vf;
     ctx->session = session;
     ctx->pid = pid;
+    ctx->uid = uid;
+    ctx->mem = std::move(mem);
     uint8_t gid[VENIC_EFA_GID_SIZE];
     gid_of(c, gid);
     ctx->region = std::make_unique<EfaRegion>(*vf, ctx->id, gid, 100000);
@@ -371,8 +448,12 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     publish();
     return {{"deregistered", key}};
   }
+  const bool privileged = uid == 0 || uid == static_cast<int64_t>(::geteuid());
   if (method == "hooks") {
     only(p, {"reorder", "reorder_percent", "delay_us"});
+    // The hooks act on every process's traffic: only root or venicd's uid.
+    if (p.size() && !privileged)
+      throw TableError("permission_denied", "uid " + std::to_string(uid) + " may not change the EFA test hooks");
     if (p.contains("reorder")) {
       if (!p["reorder"].is_boolean()) throw TableError("invalid_params", "reorder: must be true or false");
       hook_reorder_ = p["reorder"].get<bool>();
@@ -387,6 +468,7 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     only(p, {});
     nlohmann::json list = nlohmann::json::array();
     for (auto& [id, c] : ctxs_) {
+      if (!privileged && c->uid != uid) continue;  // others' processes are theirs
       nlohmann::json qps = nlohmann::json::array();
       for (uint16_t q = 0; q < VENIC_EFA_MAX_QPS; q++)
         if (c->qp[q])
@@ -396,7 +478,6 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     }
     return {{"contexts", list}};
   }
-  (void)uid;
   throw TableError("unknown_method", "unknown method 'efa." + method + "'");
 }
 
@@ -477,14 +558,14 @@ void EfaEngine::complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t s
   post_cqe(q.scq, e);
 }
 
-int EfaEngine::copy_between(pid_t src_pid, uint64_t src, pid_t dst_pid, uint64_t dst, uint64_t len) {
+int EfaEngine::copy_between(int src_mem, uint64_t src, int dst_mem, uint64_t dst, uint64_t len) {
+  // Addresses beyond off_t are no process's: the kernel refuses them too.
+  if (src > INT64_MAX - len) return 1;
+  if (dst > INT64_MAX - len) return 2;
   while (len) {
     const uint64_t n = std::min<uint64_t>(len, bounce_.size());
-    iovec local{bounce_.data(), n};
-    iovec remote{reinterpret_cast<void*>(src), n};
-    if (::process_vm_readv(src_pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n)) return 1;
-    remote = {reinterpret_cast<void*>(dst), n};
-    if (::process_vm_writev(dst_pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n)) return 2;
+    if (::pread(src_mem, bounce_.data(), n, static_cast<off_t>(src)) != static_cast<ssize_t>(n)) return 1;
+    if (::pwrite(dst_mem, bounce_.data(), n, static_cast<off_t>(dst)) != static_cast<ssize_t>(n)) return 2;
     src += n, dst += n, len -= n;
   }
   return 0;
@@ -494,7 +575,9 @@ EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uin
                                            const QpView& dst, const venic_efa_wqe& w, const uint8_t* payload) {
   (void)v;
   const bool srd = dst.rt->type == VENIC_EFA_QP_SRD;
-  if (!cq_has_room(dst.rcq) || (src && !cq_has_room(src->scq))) {
+  // A send to itself (or between QPs sharing a CQ) posts two entries there.
+  const bool one_cq = src && src->scq.rt == dst.rcq.rt;
+  if (!cq_has_room(dst.rcq, one_cq ? 2 : 1) || (src && !cq_has_room(src->scq))) {
     if (srd) return Outcome::kRetry;
     if (src) complete_send(*src, w, VENIC_EFA_WC_SUCCESS);  // a datagram lost on the way
     return Outcome::kDone;
@@ -515,11 +598,12 @@ EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uin
       if (src) complete_send(*src, w, VENIC_EFA_WC_SUCCESS);
       return Outcome::kDone;
     }
-    r = dst.rqe[dst.rt->rq_cons & (VENIC_EFA_RQ_DEPTH - 1)];
+    r = read_once(&dst.rqe[dst.rt->rq_cons & (VENIC_EFA_RQ_DEPTH - 1)]);
     dst.rt->rq_cons++;
     __atomic_store_n(&dst.rq->cons, dst.rt->rq_cons, __ATOMIC_RELEASE);
     if (r.slot < VENIC_EFA_RQ_DEPTH) break;
     bump(dst.ctx->counters.send_errors);  // a malformed receive buffer: skipped
+    bump((*counters_)[dst.ctx->vf].errors);
   }
   std::memcpy(dst.rq_buf + uint64_t(r.slot) * VENIC_EFA_MTU, payload, w.length);
   venic_efa_cqe e{};
@@ -547,6 +631,7 @@ EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uin
 }
 
 EfaEngine::Outcome EfaEngine::end_rdma(const QpView& q, uint8_t status) {
+  if (!cq_has_room(q.scq)) return Outcome::kRetry;  // the transfer stays active until it can complete
   complete_send(q, q.rt->rdma, status);
   q.rt->rdma_active = false;
   q.rt->rdma_done = 0;
@@ -588,7 +673,8 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
       return end_rdma(q, VENIC_EFA_WC_LOCAL_PROT);
   }
   if (q.rt->rdma_done < w.length) {
-    uint64_t n = std::min<uint64_t>(w.length - q.rt->rdma_done, kRdmaChunk);
+    if (rdma_budget_ == 0) return Outcome::kRetry;  // this pass has moved enough
+    uint64_t n = std::min({w.length - q.rt->rdma_done, kRdmaChunk, rdma_budget_});
     const VfPolicy& pol = v.vf[q.ctx->vf];
     if (pol.bw.limited()) {
       // Charged chunk by chunk, never more than a full bucket at once.
@@ -603,20 +689,21 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
     const uint64_t off = q.rt->rdma_done;
     int rc;
     if (read) {
-      rc = copy_between(dst->ctx->pid, w.raddr + off, q.ctx->pid, w.laddr + off, n);
+      rc = copy_between(dst->ctx->mem.get(), w.raddr + off, q.ctx->mem.get(), w.laddr + off, n);
       rc = rc == 1 ? VENIC_EFA_WC_REMOTE_ABORT : rc == 2 ? VENIC_EFA_WC_LOCAL_PROT : 0;
     } else if (inline_src) {
-      iovec local{const_cast<uint8_t*>(slot) + off, n};
-      iovec remote{reinterpret_cast<void*>(w.raddr + off), n};
-      rc = ::process_vm_writev(dst->ctx->pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n)
+      // The payload is in the process's own SQ slot: one copy.
+      rc = w.raddr + off <= INT64_MAX - n && ::pwrite(dst->ctx->mem.get(), slot + off, n,
+                                                      static_cast<off_t>(w.raddr + off)) == static_cast<ssize_t>(n)
                ? 0
                : VENIC_EFA_WC_REMOTE_ABORT;
     } else {
-      rc = copy_between(q.ctx->pid, w.laddr + off, dst->ctx->pid, w.raddr + off, n);
+      rc = copy_between(q.ctx->mem.get(), w.laddr + off, dst->ctx->mem.get(), w.raddr + off, n);
       rc = rc == 1 ? VENIC_EFA_WC_LOCAL_PROT : rc == 2 ? VENIC_EFA_WC_REMOTE_ABORT : 0;
     }
     if (rc) return end_rdma(q, static_cast<uint8_t>(rc));
     q.rt->rdma_done += n;
+    rdma_budget_ -= n;
     bump(read ? q.ctx->counters.rdma_read_bytes : q.ctx->counters.rdma_write_bytes, n);
     bump(read ? (*counters_)[q.ctx->vf].rdma_read_bytes : (*counters_)[q.ctx->vf].rdma_write_bytes, n);
     q.rt->stalled = false;
@@ -624,14 +711,19 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
   }
   // All moved: the completions.  A write with immediate consumes a receive
   // buffer at the target (as verbs does), so it waits for one.
-  if (!cq_has_room(q.scq) || (with_imm && !cq_has_room(dst->rcq))) return Outcome::kRetry;
+  if (!cq_has_room(q.scq, with_imm && q.scq.rt == dst->rcq.rt ? 2 : 1) || (with_imm && !cq_has_room(dst->rcq)))
+    return Outcome::kRetry;
   if (with_imm) {
     const uint32_t rq_prod = __atomic_load_n(&dst->rq->prod, __ATOMIC_ACQUIRE);
     if (rq_prod == dst->rt->rq_cons || rq_prod - dst->rt->rq_cons > VENIC_EFA_RQ_DEPTH) {
-      if (!q.rt->stalled) bump(q.ctx->counters.rnr_retries), q.rt->stalled = true;
+      if (!q.rt->stalled) {
+        bump(q.ctx->counters.rnr_retries);
+        bump((*counters_)[q.ctx->vf].rnr_retries);
+        q.rt->stalled = true;
+      }
       return Outcome::kRetry;
     }
-    const venic_efa_rwqe r = dst->rqe[dst->rt->rq_cons & (VENIC_EFA_RQ_DEPTH - 1)];
+    const venic_efa_rwqe r = read_once(&dst->rqe[dst->rt->rq_cons & (VENIC_EFA_RQ_DEPTH - 1)]);
     dst->rt->rq_cons++;
     __atomic_store_n(&dst->rq->cons, dst->rt->rq_cons, __ATOMIC_RELEASE);
     venic_efa_cqe e{};
@@ -714,7 +806,13 @@ uint32_t EfaEngine::deliver_held(const View& v, Clock::time_point now) {
     if (src && src->rt->generation != h.src_generation) src = nullptr;  // the sender is gone
     const QpView* dst = reachable(v, h.src_vf, h.wqe.dest_ah) ? v.find(h.wqe.dest_ah, h.wqe.dest_qpn) : nullptr;
     if (!dst || dst->rt->qkey != h.wqe.qkey) {
-      if (src && cq_has_room(src->scq)) complete_send(*src, h.wqe, VENIC_EFA_WC_UNREACHABLE);
+      // The target went away while the hook held its delivery.
+      if (src && !cq_has_room(src->scq)) {
+        i++;
+        continue;
+      }
+      bump((*counters_)[h.src_vf].unreachable);
+      if (src) complete_send(*src, h.wqe, VENIC_EFA_WC_UNREACHABLE);
     } else if (deliver_send(v, src, h.src_vf, h.src_qpn, *dst, h.wqe, h.payload.data()) == Outcome::kRetry) {
       i++;
       continue;
@@ -728,10 +826,14 @@ uint32_t EfaEngine::deliver_held(const View& v, Clock::time_point now) {
 
 uint32_t EfaEngine::poll() {
   const View* v = current_.load(std::memory_order_acquire);
-  if (!v || v->qps.empty()) return 0;
+  if (!v || (v->qps.empty() && held_.empty())) return 0;
   const Clock::time_point now = Clock::now();
   uint32_t work = held_.empty() ? 0 : deliver_held(*v, now);
-  for (const QpView& q : v->qps) {
+  rdma_budget_ = kRdmaBudgetPerPoll;
+  const size_t nq = v->qps.size();
+  if (nq) poll_start_ = (poll_start_ + 1) % nq;
+  for (size_t k = 0; k < nq; k++) {
+    const QpView& q = v->qps[(poll_start_ + k) % nq];
     const uint32_t prod = __atomic_load_n(&q.sq->prod, __ATOMIC_ACQUIRE);
     uint32_t n = prod - q.rt->sq_cons;
     if (n == 0) continue;
@@ -753,7 +855,7 @@ uint32_t EfaEngine::poll() {
         if (step_rdma(*v, q, slot, now) == Outcome::kRetry) break;
         continue;
       }
-      const venic_efa_wqe w = q.sqe[idx];  // one read of what the process wrote
+      const venic_efa_wqe w = read_once(&q.sqe[idx]);  // one read of what the process wrote
       if (execute(*v, q, w, slot, now) == Outcome::kRetry) break;
       q.rt->stalled = false;
     }

@@ -61,8 +61,9 @@ class EfaEngine : public vf::DevicePoller {
   // are gone or no longer EFA devices.
   void on_table(const vf::VfTable& table) override;
   // Serves efa.<method>; throws control::RequestError-compatible TableError.
+  // start_time: the peer's at connect (process_start_time), 0: unchecked.
   nlohmann::json call(const std::string& method, const nlohmann::json& params, uint64_t session, pid_t pid, int64_t uid,
-                      std::vector<int>& fds_out);
+                      std::vector<int>& fds_out, uint64_t start_time = 0);
   // The control connection went away: its contexts are reclaimed.
   void close_session(uint64_t session);
   // Resolves an EC2 instance id to the VF of its EFA interface.
@@ -108,6 +109,12 @@ class EfaEngine : public vf::DevicePoller {
     uint16_t vf = 0;
     uint64_t session = 0;
     pid_t pid = 0;
+    int64_t uid = 0;
+    // The process's memory as it was when it opened the context
+    // (/proc/<pid>/mem): the daemon's RDMA copies go through it, so they reach
+    // that process image only, never a later one with the same pid (an exec
+    // or a reused pid makes them fail).
+    UniqueFd mem;
     std::unique_ptr<EfaRegion> region;
     std::array<std::unique_ptr<CqRt>, VENIC_EFA_MAX_CQS> cq;
     std::array<std::unique_ptr<QpRt>, VENIC_EFA_MAX_QPS> qp;
@@ -181,7 +188,7 @@ class EfaEngine : public vf::DevicePoller {
   void complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t status);
   // Copies len bytes from (src_pid, src) to (dst_pid, dst) through a bounce
   // buffer; returns 0, or 1 when reading failed, 2 when writing failed.
-  int copy_between(pid_t src_pid, uint64_t src, pid_t dst_pid, uint64_t dst, uint64_t len);
+  int copy_between(int src_mem, uint64_t src, int dst_mem, uint64_t dst, uint64_t len);
 
   std::function<void()> synchronize_;
   std::function<std::optional<uint16_t>(const std::string&)> resolve_instance_;
@@ -203,6 +210,8 @@ class EfaEngine : public vf::DevicePoller {
   // Poller only:
   std::array<vf::TokenBucket, VENIC_MAX_VFS> bw_{};
   std::vector<Held> held_;
+  size_t poll_start_ = 0;     // the QP a pass starts at rotates: no QP always first
+  uint64_t rdma_budget_ = 0;  // RDMA bytes this pass may still move
   std::vector<uint8_t> bounce_;
   std::minstd_rand rng_{0x5eed};
 };

@@ -4,7 +4,9 @@
 #include "efa_engine.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -349,6 +351,161 @@ TEST_F(EfaEngineTest, TheBandwidthAllowanceShapesRdmaLargerThanItsBucket) {
   // 1 MiB at 10 MB/s less the 100 kB burst: about 95 ms; far from instant.
   EXPECT_GT(ms, 50.0);
   EXPECT_GT(engine_.vf_stats(4)["bw_out_allowance_exceeded"], 0);
+}
+
+// A child process: its buffer (the same address as the parent's copy, after
+// fork) waits for the test to write into it, then checks what it holds.
+struct Child {
+  pid_t pid = -1;
+  int go = -1, ready = -1;
+};
+
+Child spawn_child(uint8_t* buf, size_t len, uint8_t expect, bool exec_after_ready) {
+  int to_child[2], to_parent[2];
+  EXPECT_EQ(::pipe(to_child), 0);
+  EXPECT_EQ(::pipe(to_parent), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    char c = 'r';
+    if (::write(to_parent[1], &c, 1) != 1) ::_exit(3);
+    if (exec_after_ready) {
+      ::execl("/bin/sleep", "sleep", "5", static_cast<char*>(nullptr));
+      ::_exit(4);
+    }
+    if (::read(to_child[0], &c, 1) != 1) ::_exit(3);
+    for (size_t i = 0; i < len; i++)
+      if (buf[i] != expect) ::_exit(1);
+    ::_exit(0);
+  }
+  ::close(to_child[0]);
+  ::close(to_parent[1]);
+  char c;
+  EXPECT_EQ(::read(to_parent[0], &c, 1), 1);
+  return {pid, to_child[1], to_parent[0]};
+}
+
+TEST_F(EfaEngineTest, RdmaReachesTheProcessThatOpenedTheContextAndNoOther) {
+  Proc& a = open(1);
+  std::vector<uint8_t> src(64 << 10, 0x5c), buf(64 << 10, 0x11);
+  Child child = spawn_child(buf.data(), buf.size(), 0x5c, false);
+  ASSERT_GT(child.pid, 0);
+  // b is the child's context (as if the child had connected).
+  std::vector<int> fds;
+  json r = engine_.call("open", {{"vf", 2}}, 77, child.pid, 0, fds);
+  Proc b;
+  b.session = 77;
+  b.ctx = r["ctx"];
+  b.vf = 2;
+  Qp qa = qp(a);
+  json cq = call(b, "create_cq", json::object());
+  json bq = call(b, "create_qp", {{"type", "srd"}, {"send_cq", cq["cq"]}, {"recv_cq", cq["cq"]}});
+  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
+  json rm = call(
+      b, "reg_mr",
+      {{"va", reinterpret_cast<uint64_t>(buf.data())}, {"len", buf.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
+  venic_efa_wqe wr{};
+  wr.wr_id = 41;
+  wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
+  wr.dest_ah = 2;
+  wr.dest_qpn = bq["qpn"];
+  wr.qkey = bq["qkey"];
+  wr.length = static_cast<uint32_t>(src.size());
+  wr.lkey = lm["lkey"];
+  wr.laddr = reinterpret_cast<uint64_t>(src.data());
+  wr.rkey = rm["rkey"];
+  wr.raddr = reinterpret_cast<uint64_t>(buf.data());
+  post_send(a, qa, wr);
+  engine_.poll();
+  auto tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
+  char c = 'g';
+  EXPECT_EQ(::write(child.go, &c, 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child's buffer did not receive the write";
+  EXPECT_EQ(buf[0], 0x11) << "the write landed in the parent, at the child's address";
+  ::close(child.go), ::close(child.ready);
+  engine_.close_session(77);
+}
+
+TEST_F(EfaEngineTest, AfterExecTheOldRegistrationsReachNothing) {
+  Proc& a = open(1);
+  std::vector<uint8_t> src(4096, 0x5c), buf(4096, 0x11);
+  Child child = spawn_child(buf.data(), buf.size(), 0, true);
+  ASSERT_GT(child.pid, 0);
+  std::vector<int> fds;
+  json r = engine_.call("open", {{"vf", 2}}, 78, child.pid, 0, fds);
+  Proc b;
+  b.session = 78;
+  b.ctx = r["ctx"];
+  b.vf = 2;
+  Qp qa = qp(a);
+  json cq = call(b, "create_cq", json::object());
+  json bq = call(b, "create_qp", {{"type", "srd"}, {"send_cq", cq["cq"]}, {"recv_cq", cq["cq"]}});
+  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
+  json rm = call(
+      b, "reg_mr",
+      {{"va", reinterpret_cast<uint64_t>(buf.data())}, {"len", buf.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
+  // Wait until the child runs /bin/sleep.
+  char exe[256] = {};
+  for (int i = 0; i < 200; i++) {
+    ssize_t n = ::readlink(("/proc/" + std::to_string(child.pid) + "/exe").c_str(), exe, sizeof(exe) - 1);
+    if (n > 0 && std::string(exe, n).find("sleep") != std::string::npos) break;
+    ::usleep(10000);
+  }
+  venic_efa_wqe wr{};
+  wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
+  wr.dest_ah = 2;
+  wr.dest_qpn = bq["qpn"];
+  wr.qkey = bq["qkey"];
+  wr.length = static_cast<uint32_t>(src.size());
+  wr.lkey = lm["lkey"];
+  wr.laddr = reinterpret_cast<uint64_t>(src.data());
+  wr.rkey = rm["rkey"];
+  wr.raddr = reinterpret_cast<uint64_t>(buf.data());
+  post_send(a, qa, wr);
+  engine_.poll();
+  auto tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_REMOTE_ABORT) << "a write reached the program the process exec'd";
+  ::kill(child.pid, SIGKILL);
+  ::waitpid(child.pid, nullptr, 0);
+  ::close(child.go), ::close(child.ready);
+  engine_.close_session(78);
+}
+
+TEST_F(EfaEngineTest, HostileRingIndicesHurtOnlyTheirOwner) {
+  Proc& a = open(1);
+  Proc& b = open(2);
+  Proc& c = open(2);
+  Qp qa = qp(a), qb = qp(b), qc = qp(c);
+  // b claims to have produced more SQ entries than its ring holds.
+  venic_ring* bsq = b.ring(b.regs()->qp[qb.index].sq_off);
+  __atomic_store_n(&bsq->prod, 100000u, __ATOMIC_RELEASE);
+  // ... and posts a receive buffer outside its slots, then a good one.
+  post_recv(b, qb, VENIC_EFA_RQ_DEPTH + 5, 1);
+  post_recv(b, qb, 3, 2);
+  post_send(a, qa, send_to(b, qb, 8, 10), "01234567");
+  engine_.poll();
+  auto rx = poll_cq(b, qb);
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_EQ(rx[0].slot, 3u) << "the out-of-range buffer was used";
+  EXPECT_EQ(rx[0].wr_id, 2u);
+  // c's CQ consumer index runs ahead of what the daemon produced: c's CQ is
+  // treated as full (nothing overwritten), and a's send waits (RNR-like)
+  // without disturbing anyone else.
+  venic_ring* ccq = c.ring(c.regs()->cq_off[qc.cq]);
+  __atomic_store_n(&ccq->cons, 5000u, __ATOMIC_RELEASE);
+  post_recv(c, qc, 0, 1);
+  Qp qa2 = qp(a);
+  post_send(a, qa2, send_to(c, qc, 8, 11), "abcdefgh");
+  post_recv(b, qb, 4, 3);
+  post_send(a, qa, send_to(b, qb, 8, 12), "ABCDEFGH");
+  for (int i = 0; i < 5; i++) engine_.poll();
+  EXPECT_TRUE(poll_cq(a, qa2).empty());
+  EXPECT_EQ(poll_cq(b, qb).size(), 1u) << "b's traffic stopped because of c";
+  EXPECT_EQ(poll_cq(a, qa).size(), 2u);
 }
 
 TEST_F(EfaEngineTest, ReorderHookDeliversEverythingButNotInOrder) {
