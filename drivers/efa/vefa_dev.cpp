@@ -248,6 +248,10 @@ extern "C" int vefa_dereg_mr(vefa_ctx* ctx, uint32_t lkey) {
 
 extern "C" void vefa_qp_view(vefa_ctx* ctx, uint32_t qp, struct vefa_qp_view* v) {
   const venic_efa_regs* r = regs_of(ctx);
+  if (qp >= r->max_qps) {  // a caller's bug: null rings, never another QP's
+    std::memset(v, 0, sizeof(*v));
+    return;
+  }
   const auto& L = r->qp[qp];
   v->sq = reinterpret_cast<venic_ring*>(ctx->base + L.sq_off);
   v->sqe = reinterpret_cast<venic_efa_wqe*>(ctx->base + L.sq_off + VENIC_RING_HDR_SIZE);
@@ -265,6 +269,10 @@ extern "C" void vefa_qp_view(vefa_ctx* ctx, uint32_t qp, struct vefa_qp_view* v)
 
 extern "C" void vefa_cq_view(vefa_ctx* ctx, uint32_t cq, struct vefa_cq_view* v) {
   const venic_efa_regs* r = regs_of(ctx);
+  if (cq >= r->max_cqs) {
+    std::memset(v, 0, sizeof(*v));
+    return;
+  }
   v->ring = reinterpret_cast<venic_ring*>(ctx->base + r->cq_off[cq]);
   v->cqe = reinterpret_cast<venic_efa_cqe*>(ctx->base + r->cq_off[cq] + VENIC_RING_HDR_SIZE);
   v->mask = r->cq_depth - 1;

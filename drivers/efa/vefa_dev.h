@@ -91,6 +91,7 @@ struct vefa_cq_view {
   uint32_t cons; /* ours */
 };
 
+/* Fill a view of QP qp or CQ cq (an index out of range gives null rings). */
 void vefa_qp_view(struct vefa_ctx *ctx, uint32_t qp, struct vefa_qp_view *v);
 void vefa_cq_view(struct vefa_ctx *ctx, uint32_t cq, struct vefa_cq_view *v);
 
