@@ -14,8 +14,15 @@
 #include <optional>
 #include <string>
 
+#include <infiniband/efadv.h>
+
 #include "control_client.h"
 #include "protocol.h"
+
+// The device's capability bits are rdma-core's.
+static_assert(VENIC_EFA_CAP_RDMA_READ == EFADV_DEVICE_ATTR_CAPS_RDMA_READ);
+static_assert(VENIC_EFA_CAP_RNR_RETRY == EFADV_DEVICE_ATTR_CAPS_RNR_RETRY);
+static_assert(VENIC_EFA_CAP_CQ_WITH_SGID == EFADV_DEVICE_ATTR_CAPS_CQ_WITH_SGID);
 
 using venic::control::Client;
 using venic::control::ControlError;
@@ -171,6 +178,19 @@ extern "C" uint8_t* vefa_base(const vefa_ctx* ctx) {
 extern "C" const volatile venic_efa_stats* vefa_stats(const vefa_ctx* ctx) {
   return reinterpret_cast<const venic_efa_stats*>(ctx->base + regs_of(ctx)->stats_off);
 }
+extern "C" int vefa_query_device(const vefa_ctx* ctx, efadv_device_attr* attr) {
+  const venic_efa_regs* r = regs_of(ctx);
+  *attr = efadv_device_attr{};
+  attr->max_sq_wr = r->sq_depth;
+  attr->max_rq_wr = r->rq_depth;
+  attr->max_sq_sge = r->max_sq_sge;
+  attr->max_rq_sge = r->max_rq_sge;
+  attr->inline_buf_size = r->inline_buf_size;
+  attr->device_caps = r->device_caps;
+  attr->max_rdma_size = r->max_rdma_size;
+  return 0;
+}
+
 extern "C" const char* vefa_name(const vefa_ctx* ctx) {
   return ctx->name.c_str();
 }

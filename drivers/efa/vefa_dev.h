@@ -47,6 +47,11 @@ void vefa_close(struct vefa_ctx *ctx);
 const volatile struct venic_efa_regs *vefa_regs(const struct vefa_ctx *ctx);
 uint8_t *vefa_base(const struct vefa_ctx *ctx);
 const volatile struct venic_efa_stats *vefa_stats(const struct vefa_ctx *ctx);
+/* The device's attributes in rdma-core's terms, as efadv_query_device
+ * reports a real EFA's: max_sq_wr, max_rq_wr, max_sq_sge, max_rq_sge,
+ * inline_buf_size, device_caps (EFADV_DEVICE_ATTR_CAPS_*), max_rdma_size. */
+struct efadv_device_attr;
+int vefa_query_device(const struct vefa_ctx *ctx, struct efadv_device_attr *attr);
 /* A name for the device, as `fi_info` shows it ("venic_efa<vf>"). */
 const char *vefa_name(const struct vefa_ctx *ctx);
 

@@ -153,6 +153,7 @@ class EfaEngine : public vf::DevicePoller {
     std::unordered_map<uint32_t, uint32_t> by_addr;  // vf << 16 | qpn -> qps index
     std::array<VfPolicy, VENIC_MAX_VFS> vf{};
     std::vector<std::shared_ptr<const MrMap>> keep;  // the MR maps qps point into
+    bool timed = false;                              // some VF has a bandwidth allowance: passes read the clock
     const QpView* find(uint16_t vf, uint16_t qpn) const {
       auto it = by_addr.find(uint32_t(vf) << 16 | qpn);
       return it == by_addr.end() ? nullptr : &qps[it->second];

@@ -30,6 +30,14 @@ VENIC_INSTANCE=$inst_a fi_info -p vefa -v >"$WORK/fi_info_v.out" 2>&1 || die "fi
 for attr in FI_TAGGED FI_RMA max_msg_size FI_ADDR_EFA; do
   grep -q "$attr" "$WORK/fi_info_v.out" || die "fi_info -v does not show $attr"
 done
+# The device as drivers/efa sees it, in rdma-core's efadv terms, and its own
+# path (two QPs of one process, no libfabric).
+VENIC_INSTANCE=$inst_a "$BUILD/tools/efa-info/venic-efa-info" --pingpong 2000 >"$WORK/efa-info.out" 2>&1 ||
+  die "venic-efa-info failed: $(cat "$WORK/efa-info.out")"
+for want in "device: venic_efa$vf_a" "max_sq_wr: 256" "inline_buf_size: 8192" "RDMA_READ" "pingpong: 2000 round trips"; do
+  grep -q "$want" "$WORK/efa-info.out" || die "venic-efa-info does not say '$want': $(cat "$WORK/efa-info.out")"
+done
+log "$(grep pingpong "$WORK/efa-info.out")"
 # Without a daemon the provider is absent, not broken.
 if VENIC_SOCKET=$WORK/none.sock timeout 20 fi_info -p vefa >/dev/null 2>&1; then die "vefa listed with no daemon"; fi
 
