@@ -25,6 +25,11 @@ constexpr uint64_t kRdmaChunk = 1u << 20;
 constexpr uint64_t kMaxMrBytes = 1ull << 40;
 // A poller looks at held deliveries at most this many at a time.
 constexpr size_t kMaxHeld = 4096;
+// SENDs of one QP parked while their targets have no receive buffer: the QP
+// goes on with its other work meanwhile (SRD is unordered anyway), so a
+// receiver that stops posting buffers stalls only what is addressed to it,
+// until this many wait; then its sender's queue waits too.
+constexpr uint32_t kMaxHeldPerQp = 64;
 // RDMA bytes one pass moves at most, over every QP: a pass stays short.
 constexpr uint64_t kRdmaBudgetPerPoll = 4u << 20;
 // Contexts per VF (every rank of an instance, each with an MTL and a BTL
@@ -573,7 +578,8 @@ int EfaEngine::copy_between(int src_mem, uint64_t src, int dst_mem, uint64_t dst
 }
 
 EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uint16_t src_vf, uint16_t src_qpn,
-                                           const QpView& dst, const venic_efa_wqe& w, const uint8_t* payload) {
+                                           const QpView& dst, const venic_efa_wqe& w, const uint8_t* payload,
+                                           bool count_rnr) {
   (void)v;
   const bool srd = dst.rt->type == VENIC_EFA_QP_SRD;
   // A send to itself (or between QPs sharing a CQ) posts two entries there.
@@ -589,7 +595,7 @@ EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uin
     if (rq_prod == dst.rt->rq_cons || rq_prod - dst.rt->rq_cons > VENIC_EFA_RQ_DEPTH) {
       // No buffer: SRD waits for one (RNR retry); UD drops.
       if (srd) {
-        if (src && !src->rt->stalled) {
+        if (src && count_rnr && !src->rt->stalled) {
           bump(src->ctx->counters.rnr_retries);
           bump((*counters_)[src_vf].rnr_retries);
           src->rt->stalled = true;
@@ -782,11 +788,19 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
            q.rt->generation,
            std::vector<uint8_t>(slot, slot + w.length)};
     held_.push_back(std::move(h));
+    q.rt->held++;
     bump(q.ctx->counters.reordered);
     bump((*counters_)[src_vf].reordered);
     o = Outcome::kDone;
   } else {
     o = deliver_send(v, &q, src_vf, q.rt->qpn, *dst, w, slot);
+    if (o == Outcome::kRetry && q.rt->type == VENIC_EFA_QP_SRD && cq_has_room(q.scq) && q.rt->held < kMaxHeldPerQp &&
+        held_.size() < kMaxHeld) {
+      // No buffer (or CQ room) at the target: park the SEND, retried every pass.
+      held_.push_back(Held{now, w, src_vf, q.rt->qpn, q.rt->generation, std::vector<uint8_t>(slot, slot + w.length)});
+      q.rt->held++;
+      o = Outcome::kDone;
+    }
   }
   if (o == Outcome::kRetry && pol.bw.limited()) bw_[src_vf].give_back(pol.bw, std::max<uint32_t>(w.length, 64));
   return o;
@@ -814,10 +828,11 @@ uint32_t EfaEngine::deliver_held(const View& v, Clock::time_point now) {
       }
       bump((*counters_)[h.src_vf].unreachable);
       if (src) complete_send(*src, h.wqe, VENIC_EFA_WC_UNREACHABLE);
-    } else if (deliver_send(v, src, h.src_vf, h.src_qpn, *dst, h.wqe, h.payload.data()) == Outcome::kRetry) {
+    } else if (deliver_send(v, src, h.src_vf, h.src_qpn, *dst, h.wqe, h.payload.data(), false) == Outcome::kRetry) {
       i++;
       continue;
     }
+    if (src) src->rt->held--;
     if (pick != held_.size() - 1) std::swap(held_[pick], held_.back());
     held_.pop_back();
     done++;

@@ -103,6 +103,7 @@ class EfaEngine : public vf::DevicePoller {
     bool rdma_active = false;
     venic_efa_wqe rdma{};
     uint64_t rdma_done = 0;
+    uint32_t held = 0;  // deliveries of this QP the engine holds (hook, or parked for RNR)
   };
   struct Context {
     uint32_t id = 0;
@@ -174,8 +175,9 @@ class EfaEngine : public vf::DevicePoller {
   bool reachable(const View& v, uint16_t src, uint16_t dst) const;
 
   Outcome execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot, Clock::time_point now);
+  // count_rnr: a first attempt (a parked delivery's retries count once).
   Outcome deliver_send(const View& v, const QpView* src, uint16_t src_vf, uint16_t src_qpn, const QpView& dst,
-                       const venic_efa_wqe& w, const uint8_t* payload);
+                       const venic_efa_wqe& w, const uint8_t* payload, bool count_rnr = true);
   // Checks an RDMA work request and starts it; step_rdma moves its next chunk
   // and completes it after the last.
   Outcome start_rdma(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot,

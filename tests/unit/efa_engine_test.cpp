@@ -184,20 +184,29 @@ TEST_F(EfaEngineTest, SendLandsInThePostedBufferAndBothSidesComplete) {
 TEST_F(EfaEngineTest, SrdWaitsForAReceiveBufferUdDropsWithout) {
   Proc& a = open(1);
   Proc& b = open(2);
-  Qp qa = qp(a), qb = qp(b);
+  Proc& c = open(2);
+  Qp qa = qp(a), qb = qp(b), qc = qp(c);
   post_send(a, qa, send_to(b, qb, 64, 1));
+  // The same QP's next SEND, to a receiver with a buffer, does not wait.
+  post_recv(c, qc, 0, 5);
+  post_send(a, qa, send_to(c, qc, 64, 2));
   for (int i = 0; i < 10; i++) engine_.poll();
-  EXPECT_TRUE(poll_cq(a, qa).empty()) << "SRD must not complete before delivery";
+  EXPECT_EQ(poll_cq(c, qc).size(), 1u) << "one receiver without buffers held up another";
+  auto tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u) << "SRD must not complete before delivery";
+  EXPECT_EQ(tx[0].wr_id, 2u);
   EXPECT_EQ(engine_.vf_stats(1)["rnr_retries"], 1);
   post_recv(b, qb, 0, 9);
   engine_.poll();
   EXPECT_EQ(poll_cq(b, qb).size(), 1u);
-  EXPECT_EQ(poll_cq(a, qa).size(), 1u);
+  tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].wr_id, 1u);
 
   Qp ua = qp(a, "ud"), ub = qp(b, "ud");
   post_send(a, ua, send_to(b, ub, 64, 2));
   engine_.poll();
-  auto tx = poll_cq(a, ua);
+  tx = poll_cq(a, ua);
   ASSERT_EQ(tx.size(), 1u);  // a datagram completes, delivered or not
   EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
   EXPECT_TRUE(poll_cq(b, ub).empty());
