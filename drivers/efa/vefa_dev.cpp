@@ -16,6 +16,7 @@
 
 #include <infiniband/efadv.h>
 
+#include "c_edge.h"
 #include "control_client.h"
 #include "protocol.h"
 
@@ -26,6 +27,8 @@ static_assert(VENIC_EFA_CAP_CQ_WITH_SGID == EFADV_DEVICE_ATTR_CAPS_CQ_WITH_SGID)
 
 using venic::control::Client;
 using venic::control::ControlError;
+using venic::control::guarded;
+using venic::control::set_err;
 
 struct vefa_ctx {
   std::optional<Client> client;  // held open: closing it releases the context
@@ -37,36 +40,6 @@ struct vefa_ctx {
 };
 
 namespace {
-
-void set_err(char* err, size_t errlen, const std::string& msg) {
-  if (err && errlen) std::snprintf(err, errlen, "%s", msg.c_str());
-}
-
-int errno_for(const ControlError& e) {
-  const std::string& c = e.code();
-  if (c == "not_found") return -ENODEV;
-  if (c == "busy") return -EBUSY;
-  if (c == "permission_denied") return -EPERM;
-  if (c == "invalid_params" || c == "invalid_request") return -EINVAL;
-  if (c == "limit") return -ENOSPC;
-  if (c == "unreachable") return -EHOSTUNREACH;
-  if (c == "transport") return -ECONNREFUSED;
-  return -EIO;
-}
-
-// No exception crosses the C ABI: each becomes an errno and a message.
-template <typename Body>
-int guarded(char* err, size_t errlen, Body&& body) {
-  try {
-    return body();
-  } catch (const ControlError& e) {
-    set_err(err, errlen, e.what());
-    return errno_for(e);
-  } catch (const std::exception& e) {
-    set_err(err, errlen, e.what());
-    return -EIO;
-  }
-}
 
 const venic_efa_regs* regs_of(const vefa_ctx* c) {
   return reinterpret_cast<const venic_efa_regs*>(c->base);
@@ -119,23 +92,8 @@ extern "C" int vefa_open(const vefa_open_args* args, vefa_ctx** out, char* err, 
     auto ctx = std::make_unique<vefa_ctx>();
     ctx->client.emplace(Client::connect(sock));
     auto reply = ctx->client->call("efa.open", params);
-    if (reply.fds.size() != 1) {
-      set_err(err, errlen, "venicd sent no region for the EFA context");
-      return -EPROTO;
-    }
-    struct stat st {};
-    if (::fstat(reply.fds[0].get(), &st) < 0 || st.st_size <= 0) {
-      set_err(err, errlen, "EFA context region fd is unusable");
-      return -EPROTO;
-    }
-    ctx->size = static_cast<uint64_t>(st.st_size);
-    void* p = ::mmap(nullptr, ctx->size, PROT_READ | PROT_WRITE, MAP_SHARED, reply.fds[0].get(), 0);
-    if (p == MAP_FAILED) {
-      int e = errno;
-      set_err(err, errlen, std::string("mmap EFA context region: ") + std::strerror(e));
-      return -e;
-    }
-    ctx->base = static_cast<uint8_t*>(p);
+    if (int rc = venic::control::map_region(reply.fds, "EFA context region", ctx->base, ctx->size, err, errlen); rc < 0)
+      return rc;
     std::string why;
     if (int rc = validate_layout(ctx.get(), why); rc < 0) {
       ::munmap(ctx->base, ctx->size);

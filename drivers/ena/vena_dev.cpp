@@ -13,11 +13,14 @@
 #include <string>
 #include <optional>
 
+#include "c_edge.h"
 #include "control_client.h"
 #include "vena_queue.h"
 
 using venic::control::Client;
 using venic::control::ControlError;
+using venic::control::guarded;
+using venic::control::set_err;
 
 struct vena_dev {
   std::optional<Client> client;  // held open: closing it detaches the VF
@@ -34,19 +37,6 @@ struct vena_dev {
 };
 
 namespace {
-
-void set_err(char* err, size_t errlen, const std::string& msg) {
-  if (err && errlen) std::snprintf(err, errlen, "%s", msg.c_str());
-}
-
-int errno_for(const ControlError& e) {
-  const std::string& c = e.code();
-  if (c == "not_found") return -ENODEV;
-  if (c == "busy") return -EBUSY;
-  if (c == "permission_denied") return -EPERM;
-  if (c == "invalid_params") return -EINVAL;
-  return -EIO;
-}
 
 bool in_region(const vena_dev* d, uint64_t off, uint64_t len) {
   return off <= d->size && len <= d->size - off;
@@ -81,21 +71,6 @@ venic_regs* regs_of(vena_dev* d) {
   return reinterpret_cast<venic_regs*>(d->base);
 }
 
-// Runs body at the C ABI edge: no exception crosses it; each becomes an errno
-// and a message in err.
-template <typename Body>
-int guarded(char* err, size_t errlen, Body&& body) {
-  try {
-    return body();
-  } catch (const ControlError& e) {
-    set_err(err, errlen, e.what());
-    return errno_for(e);
-  } catch (const std::exception& e) {
-    set_err(err, errlen, e.what());
-    return -EIO;
-  }
-}
-
 }  // namespace
 
 extern "C" int vena_dev_attach(const char* socket_path, uint32_t vf_id, vena_dev** out, char* err, size_t errlen) {
@@ -103,23 +78,8 @@ extern "C" int vena_dev_attach(const char* socket_path, uint32_t vf_id, vena_dev
     auto dev = std::make_unique<vena_dev>();
     dev->client.emplace(Client::connect(socket_path));
     auto reply = dev->client->call("vf.attach", {{"vf", vf_id}});
-    if (reply.fds.size() != 1) {
-      set_err(err, errlen, "venicd sent no region for the VF");
-      return -EPROTO;
-    }
-    struct stat st {};
-    if (::fstat(reply.fds[0].get(), &st) < 0 || st.st_size <= 0) {
-      set_err(err, errlen, "VF region fd is unusable");
-      return -EPROTO;
-    }
-    dev->size = static_cast<uint64_t>(st.st_size);
-    void* p = ::mmap(nullptr, dev->size, PROT_READ | PROT_WRITE, MAP_SHARED, reply.fds[0].get(), 0);
-    if (p == MAP_FAILED) {
-      int e = errno;
-      set_err(err, errlen, std::string("mmap VF region: ") + std::strerror(e));
-      return -e;
-    }
-    dev->base = static_cast<uint8_t*>(p);
+    if (int rc = venic::control::map_region(reply.fds, "VF region", dev->base, dev->size, err, errlen); rc < 0)
+      return rc;
     std::string why;
     if (int rc = validate_layout(dev.get(), why); rc < 0) {
       ::munmap(dev->base, dev->size);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -144,6 +145,44 @@ class EfaEngineTest : public ::testing::Test {
     w.qkey = q.qkey;
     w.length = len;
     return w;
+  }
+
+  // Opens a context for process pid on VF 2 (as if it had connected on
+  // `session`), registers [dst, dst + len) there for remote writes, and has
+  // a's new QP RDMA-write src into it; returns the write's completion status.
+  // between(): runs once the context is open, before the write.
+  int write_into(
+      Proc& a, pid_t pid, uint64_t session, const std::vector<uint8_t>& src, uint8_t* dst,
+      const std::function<void()>& between = [] {}) {
+    std::vector<int> fds;
+    json r = engine_.call("open", {{"vf", 2}}, session, pid, 0, fds);
+    Proc b;
+    b.session = session;
+    b.ctx = r["ctx"];
+    b.vf = 2;
+    Qp qa = qp(a);
+    json cq = call(b, "create_cq", json::object());
+    json bq = call(b, "create_qp", {{"type", "srd"}, {"send_cq", cq["cq"]}, {"recv_cq", cq["cq"]}});
+    json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
+    json rm =
+        call(b, "reg_mr",
+             {{"va", reinterpret_cast<uint64_t>(dst)}, {"len", src.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
+    venic_efa_wqe wr{};
+    wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
+    wr.dest_ah = 2;
+    wr.dest_qpn = bq["qpn"];
+    wr.qkey = bq["qkey"];
+    wr.length = static_cast<uint32_t>(src.size());
+    wr.lkey = lm["lkey"];
+    wr.laddr = reinterpret_cast<uint64_t>(src.data());
+    wr.rkey = rm["rkey"];
+    wr.raddr = reinterpret_cast<uint64_t>(dst);
+    between();
+    post_send(a, qa, wr);
+    engine_.poll();
+    auto tx = poll_cq(a, qa);
+    engine_.close_session(session);
+    return tx.size() == 1 ? tx[0].status : -1;
   }
 
   NullPublisher pub_;
@@ -377,11 +416,11 @@ Child spawn_child(uint8_t* buf, size_t len, uint8_t expect, bool exec_after_read
   if (pid == 0) {
     char c = 'r';
     if (::write(to_parent[1], &c, 1) != 1) ::_exit(3);
+    if (::read(to_child[0], &c, 1) != 1) ::_exit(3);
     if (exec_after_ready) {
       ::execl("/bin/sleep", "sleep", "5", static_cast<char*>(nullptr));
       ::_exit(4);
     }
-    if (::read(to_child[0], &c, 1) != 1) ::_exit(3);
     for (size_t i = 0; i < len; i++)
       if (buf[i] != expect) ::_exit(1);
     ::_exit(0);
@@ -398,36 +437,7 @@ TEST_F(EfaEngineTest, RdmaReachesTheProcessThatOpenedTheContextAndNoOther) {
   std::vector<uint8_t> src(64 << 10, 0x5c), buf(64 << 10, 0x11);
   Child child = spawn_child(buf.data(), buf.size(), 0x5c, false);
   ASSERT_GT(child.pid, 0);
-  // b is the child's context (as if the child had connected).
-  std::vector<int> fds;
-  json r = engine_.call("open", {{"vf", 2}}, 77, child.pid, 0, fds);
-  Proc b;
-  b.session = 77;
-  b.ctx = r["ctx"];
-  b.vf = 2;
-  Qp qa = qp(a);
-  json cq = call(b, "create_cq", json::object());
-  json bq = call(b, "create_qp", {{"type", "srd"}, {"send_cq", cq["cq"]}, {"recv_cq", cq["cq"]}});
-  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
-  json rm = call(
-      b, "reg_mr",
-      {{"va", reinterpret_cast<uint64_t>(buf.data())}, {"len", buf.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
-  venic_efa_wqe wr{};
-  wr.wr_id = 41;
-  wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
-  wr.dest_ah = 2;
-  wr.dest_qpn = bq["qpn"];
-  wr.qkey = bq["qkey"];
-  wr.length = static_cast<uint32_t>(src.size());
-  wr.lkey = lm["lkey"];
-  wr.laddr = reinterpret_cast<uint64_t>(src.data());
-  wr.rkey = rm["rkey"];
-  wr.raddr = reinterpret_cast<uint64_t>(buf.data());
-  post_send(a, qa, wr);
-  engine_.poll();
-  auto tx = poll_cq(a, qa);
-  ASSERT_EQ(tx.size(), 1u);
-  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
+  EXPECT_EQ(write_into(a, child.pid, 77, src, buf.data()), VENIC_EFA_WC_SUCCESS);
   char c = 'g';
   EXPECT_EQ(::write(child.go, &c, 1), 1);
   int status = 0;
@@ -435,7 +445,6 @@ TEST_F(EfaEngineTest, RdmaReachesTheProcessThatOpenedTheContextAndNoOther) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child's buffer did not receive the write";
   EXPECT_EQ(buf[0], 0x11) << "the write landed in the parent, at the child's address";
   ::close(child.go), ::close(child.ready);
-  engine_.close_session(77);
 }
 
 TEST_F(EfaEngineTest, AfterExecTheOldRegistrationsReachNothing) {
@@ -443,45 +452,22 @@ TEST_F(EfaEngineTest, AfterExecTheOldRegistrationsReachNothing) {
   std::vector<uint8_t> src(4096, 0x5c), buf(4096, 0x11);
   Child child = spawn_child(buf.data(), buf.size(), 0, true);
   ASSERT_GT(child.pid, 0);
-  std::vector<int> fds;
-  json r = engine_.call("open", {{"vf", 2}}, 78, child.pid, 0, fds);
-  Proc b;
-  b.session = 78;
-  b.ctx = r["ctx"];
-  b.vf = 2;
-  Qp qa = qp(a);
-  json cq = call(b, "create_cq", json::object());
-  json bq = call(b, "create_qp", {{"type", "srd"}, {"send_cq", cq["cq"]}, {"recv_cq", cq["cq"]}});
-  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
-  json rm = call(
-      b, "reg_mr",
-      {{"va", reinterpret_cast<uint64_t>(buf.data())}, {"len", buf.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
-  // Wait until the child runs /bin/sleep.
-  char exe[256] = {};
-  for (int i = 0; i < 200; i++) {
-    ssize_t n = ::readlink(("/proc/" + std::to_string(child.pid) + "/exe").c_str(), exe, sizeof(exe) - 1);
-    if (n > 0 && std::string(exe, n).find("sleep") != std::string::npos) break;
-    ::usleep(10000);
-  }
-  venic_efa_wqe wr{};
-  wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
-  wr.dest_ah = 2;
-  wr.dest_qpn = bq["qpn"];
-  wr.qkey = bq["qkey"];
-  wr.length = static_cast<uint32_t>(src.size());
-  wr.lkey = lm["lkey"];
-  wr.laddr = reinterpret_cast<uint64_t>(src.data());
-  wr.rkey = rm["rkey"];
-  wr.raddr = reinterpret_cast<uint64_t>(buf.data());
-  post_send(a, qa, wr);
-  engine_.poll();
-  auto tx = poll_cq(a, qa);
-  ASSERT_EQ(tx.size(), 1u);
-  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_REMOTE_ABORT) << "a write reached the program the process exec'd";
+  // The context is the child's as it was; then it execs /bin/sleep.
+  auto exec_child = [&] {
+    char c = 'g';
+    EXPECT_EQ(::write(child.go, &c, 1), 1);
+    char exe[256] = {};
+    for (int i = 0; i < 200; i++) {
+      ssize_t n = ::readlink(("/proc/" + std::to_string(child.pid) + "/exe").c_str(), exe, sizeof(exe) - 1);
+      if (n > 0 && std::string(exe, n).find("sleep") != std::string::npos) break;
+      ::usleep(10000);
+    }
+  };
+  EXPECT_EQ(write_into(a, child.pid, 78, src, buf.data(), exec_child), VENIC_EFA_WC_REMOTE_ABORT)
+      << "a write reached the program the process exec'd";
   ::kill(child.pid, SIGKILL);
   ::waitpid(child.pid, nullptr, 0);
   ::close(child.go), ::close(child.ready);
-  engine_.close_session(78);
 }
 
 TEST_F(EfaEngineTest, HostileRingIndicesHurtOnlyTheirOwner) {
