@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -58,6 +59,18 @@ inline constexpr size_t kTxDepth = 1024;
 inline constexpr size_t kRxDepth = 1024;
 inline constexpr size_t kDefaultMinMultiRecv = 64;
 inline constexpr uint64_t kMrModeBits = FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
+// Bytes of unexpected (eager, medium) messages an endpoint stages before it
+// stops reposting RQ slots: senders then wait in the device's RNR retry
+// until the application consumes what is staged.
+inline constexpr size_t kStagedBudget = 64ull << 20;
+// Packets a peer's reorder buffer holds at most; a packet that does not fit
+// stays in its RQ slot (not reposted: back-pressure) and is retried.
+inline constexpr size_t kReorderMaxPackets = 1024;
+// RQ slots always left to the device for the packets that free the others.
+inline constexpr size_t kParkReserve = 8;
+// progress() calls between two looks at the device's link status (and on
+// every idle call).
+inline constexpr unsigned kLinkCheckEvery = 64;
 
 // What getinfo learned about the device (cached once per process).
 struct DevInfo {
@@ -99,6 +112,16 @@ struct MrCacheEntry {
   uint64_t stamp = 0;  // last use, for eviction
 };
 
+// Cache key: (address, length, VENIC_EFA_ACCESS_* rights).
+using MrCacheKey = std::tuple<uint64_t, uint64_t, uint32_t>;
+
+// A cache registration an operation holds.
+struct HeldReg {
+  const void* va;
+  size_t len;
+  uint32_t access;
+};
+
 struct Domain {
   struct fid_domain dom {};
   Fabric* fabric = nullptr;
@@ -117,15 +140,19 @@ struct Domain {
     uint64_t access;  // FI_REMOTE_READ / FI_REMOTE_WRITE
   };
   std::unordered_map<uint32_t, Reg> regs;
-  // The provider's own registrations of user buffers, keyed by (va, len):
-  // safe to keep, the device pins nothing (see README).
-  std::map<std::pair<uint64_t, uint64_t>, MrCacheEntry> mr_cache;
+  // The provider's own registrations of user buffers, keyed by (va, len,
+  // access), each with only the rights its use needs: safe to keep, the
+  // device pins nothing (see README).  Provider-owned buffers are never
+  // cached (they are freed and their addresses reused).
+  std::map<MrCacheKey, MrCacheEntry> mr_cache;
   uint64_t mr_stamp = 0;
 
-  // Registers [va, va+len) for the provider's own use (or finds it); takes a
-  // reference when hold is set (release with cache_release).
-  int cache_reg(const void* va, size_t len, bool hold, uint32_t* lkey, uint32_t* rkey);
-  void cache_release(const void* va, size_t len);
+  // Registers [va, va+len) with `access` for the provider's own use (or
+  // finds it); takes a reference when hold is set (release with
+  // cache_release).
+  int cache_reg(const void* va, size_t len, uint32_t access, bool hold, uint32_t* lkey, uint32_t* rkey);
+  void cache_release(const void* va, size_t len, uint32_t access);
+  void cache_release(const HeldReg& h) { cache_release(h.va, h.len, h.access); }
 };
 int domain_open(struct fid_fabric* fabric, struct fi_info* info, struct fid_domain** dom, void* context);
 int av_open(struct fid_domain* domain, struct fi_av_attr* attr, struct fid_av** av, void* context);
@@ -240,13 +267,15 @@ struct TxEntry {
   uint64_t next_seg = 0;  // next segment to post
   bool eor_done = false;
   bool cache_held = false;
-  const void* cache_va = nullptr;  // the RTS source buffer, registered through the cache
+  const void* cache_va = nullptr;  // the RTS source buffer (user's: through the cache; owned: not)
   size_t cache_len = 0;
+  bool own_reg = false;  // `owned` is registered outside the cache (own_lkey), deregistered at completion
+  uint32_t own_lkey = 0;
   uint32_t rts_rkey = 0;
   // RMA and atomics: work requests built at post time, posted as the SQ allows.
   std::vector<venic_efa_wqe> wqes;
-  std::vector<uint8_t> inline_data;                       // inject write payload (one WQE)
-  std::vector<std::pair<const void*, size_t>> held_regs;  // cache registrations of local RMA buffers
+  std::vector<uint8_t> inline_data;  // inject write payload (one WQE)
+  std::vector<HeldReg> held_regs;    // cache registrations of local RMA buffers
   size_t next_wqe = 0;
   std::vector<uint8_t> pkt;  // atomic request packet
   std::vector<struct fi_ioc> results;
@@ -292,7 +321,8 @@ struct RxEntry {
   uint16_t rts_ah = 0, rts_qpn = 0;
   uint32_t reads_outstanding = 0;
   bool reads_started = false;
-  std::vector<std::pair<const void*, size_t>> held_regs;
+  std::vector<HeldReg> held_regs;
+  bool peer_lost = false;  // its sender is gone: no EOR to send
   int err = 0;
   int prov_errno = 0;
 };
@@ -304,7 +334,12 @@ struct Peer {
   uint32_t tx_conn = 0;  // the incarnation tx_seq counts for
   bool rx_conn_known = false;
   uint32_t rx_conn = 0;
-  ReorderBuffer<std::vector<uint8_t>> rx;
+  // The incarnation we gave up on (it failed or was replaced): its late
+  // packets are dropped.
+  bool dead_conn_known = false;
+  uint32_t dead_conn = 0;
+  uint64_t dead_drops = 0;
+  ReorderBuffer<std::vector<uint8_t>> rx{1u << 16, 0, kReorderMaxPackets};
   std::unordered_map<uint32_t, uint64_t> active;  // seq -> RxEntry of a segmented message in flight
 };
 
@@ -352,8 +387,19 @@ struct Ep {
   std::unordered_map<uint64_t, Peer> peers;
   std::deque<CtrlPkt> ctrl_queue;
   std::deque<venic_efa_wqe> read_queue;  // RDMA reads of long-message receives
-  std::vector<uint32_t> repost;          // RQ slots waiting for RQ room
+  std::vector<uint32_t> repost;          // RQ slots waiting for RQ room (or for staged data to drain)
   size_t rx_posted = 0;                  // user receives outstanding (for -FI_EAGAIN)
+  size_t staged_bytes = 0;               // staged unexpected data (kStagedBudget)
+  // Packets left in their RQ slot because the peer's reorder buffer had no
+  // room: retried as it drains, reposted once taken.
+  struct Parked {
+    uint32_t slot;
+    uint64_t key;
+    size_t len;
+  };
+  std::deque<Parked> parked;
+  unsigned progress_calls = 0;
+  bool dev_down = false;  // the device went away: everything fails with FI_EIO
 
   // vefa_ep.cpp
   Peer& peer_for(uint64_t key);
@@ -362,7 +408,7 @@ struct Ep {
   fi_addr_t src_addr_of(uint64_t peer_key) const;
   void report_tx(TxEntry& t);
   void report_rx(RxEntry& r, size_t len, void* buf, uint64_t extra_flags);
-  void report_rx_err(RxEntry& r, int err, int prov_errno, size_t len, size_t olen);
+  void report_rx_err(RxEntry& r, int err, int prov_errno, size_t len, size_t olen, uint64_t extra_flags = 0);
   void count(Cntr* c, bool ok);
 
   // vefa_progress.cpp
@@ -371,7 +417,17 @@ struct Ep {
   bool post_wqe(venic_efa_wqe w, const void* payload, size_t len);
   void handle_cqe(const venic_efa_cqe& c);
   void handle_recv(const venic_efa_cqe& c);
-  void on_msg_pkt(uint64_t key, const uint8_t* pkt, size_t len);
+  // False (only when may_park): the peer's reorder buffer is full, keep the
+  // packet in its RQ slot and retry later.
+  bool on_msg_pkt(uint64_t key, const uint8_t* pkt, size_t len, bool may_park);
+  void retry_parked();
+  void free_slot(uint32_t slot);
+  void unstage(RxEntry& r);
+  void release_tx_regs(TxEntry& t);
+  void fail_peer(uint64_t key, int err, int prov_errno);
+  void fail_peer_rx(uint64_t key, int err, int prov_errno);
+  void fail_all(int err);
+  bool fail_rx(RxEntry& r, int err, int prov_errno, bool force);
   void handle_ordered(Peer& p, uint64_t key, const uint8_t* pkt, size_t len, bool first);
   void start_msg(Peer& p, uint64_t key, const MsgHdr& h, const uint8_t* pkt, size_t len);
   void deliver_seg(RxEntry& r, const MsgHdr& h, const uint8_t* payload, size_t len);

@@ -14,8 +14,8 @@ static size_t cache_limit(const Domain& d) {
   return d.dev.max_mr > 64 ? d.dev.max_mr / 2 : 32;
 }
 
-int Domain::cache_reg(const void* va, size_t len, bool hold, uint32_t* lkey, uint32_t* rkey) {
-  auto k = std::make_pair(reinterpret_cast<uint64_t>(va), static_cast<uint64_t>(len));
+int Domain::cache_reg(const void* va, size_t len, uint32_t access, bool hold, uint32_t* lkey, uint32_t* rkey) {
+  MrCacheKey k{reinterpret_cast<uint64_t>(va), static_cast<uint64_t>(len), access};
   auto it = mr_cache.find(k);
   if (it == mr_cache.end()) {
     if (mr_cache.size() >= cache_limit(*this)) {
@@ -31,9 +31,9 @@ int Domain::cache_reg(const void* va, size_t len, bool hold, uint32_t* lkey, uin
     }
     MrCacheEntry e;
     char err[128] = "";
-    int rc = vefa_reg_mr(ctx, va, len,
-                         VENIC_EFA_ACCESS_LOCAL_WRITE | VENIC_EFA_ACCESS_REMOTE_READ | VENIC_EFA_ACCESS_REMOTE_WRITE,
-                         &e.lkey, &e.rkey, err, sizeof(err));
+    // Only the rights this use needs (RTS source: remote read; RDMA-read
+    // target: local write; RDMA-write source: none).
+    int rc = vefa_reg_mr(ctx, va, len, access, &e.lkey, &e.rkey, err, sizeof(err));
     if (rc) {
       VEFA_WARN(FI_LOG_MR, "vefa_reg_mr(%p, %zu): %s (%d)\n", va, len, err, rc);
       return rc == -ENOMEM || rc == -ENOSPC ? -FI_ENOMEM : -FI_EIO;
@@ -49,8 +49,8 @@ int Domain::cache_reg(const void* va, size_t len, bool hold, uint32_t* lkey, uin
   return 0;
 }
 
-void Domain::cache_release(const void* va, size_t len) {
-  auto it = mr_cache.find(std::make_pair(reinterpret_cast<uint64_t>(va), static_cast<uint64_t>(len)));
+void Domain::cache_release(const void* va, size_t len, uint32_t access) {
+  auto it = mr_cache.find(MrCacheKey{reinterpret_cast<uint64_t>(va), static_cast<uint64_t>(len), access});
   if (it != mr_cache.end() && it->second.refs > 0) --it->second.refs;
 }
 

@@ -168,11 +168,11 @@ void Ep::report_rx(RxEntry& r, size_t len, void* buf, uint64_t extra_flags) {
   count(cntr_recv, true);
 }
 
-void Ep::report_rx_err(RxEntry& r, int err, int prov_errno, size_t len, size_t olen) {
+void Ep::report_rx_err(RxEntry& r, int err, int prov_errno, size_t len, size_t olen, uint64_t extra_flags) {
   if (rx_cq) {
     fi_cq_err_entry e = {};
     e.op_context = r.context;
-    e.flags = rx_flags(r);
+    e.flags = rx_flags(r) | extra_flags;
     e.len = len;
     e.buf = r.iov.empty() ? nullptr : r.iov[0].iov_base;
     e.data = r.cq_data;
@@ -211,13 +211,10 @@ static int ep_close(struct fid* fid) {
         c->refs--;
       }
     if (e->av) e->av->refs--;
-    // Long-message sends hold cache registrations until their EOR.
-    for (auto& [id, t] : e->txs)
-      if (t->cache_held) d->cache_release(t->cache_va, t->cache_len);
-    for (auto& [id, t] : e->txs)
-      for (auto& [va, len] : t->held_regs) d->cache_release(va, len);
+    // Long-message sends hold registrations until their EOR.
+    for (auto& [id, t] : e->txs) e->release_tx_regs(*t);
     for (auto& [id, r] : e->rxs)
-      for (auto& [va, len] : r->held_regs) d->cache_release(va, len);
+      for (auto& h : r->held_regs) d->cache_release(h);
     if (e->have_qp) vefa_destroy_qp(d->ctx, e->qp);
     if (e->have_cq) vefa_destroy_cq(d->ctx, e->dev_cq);
     d->refs--;

@@ -4,6 +4,7 @@
 // attributes once per process (a control-socket round trip, then the
 // context is closed again) and answers from that cache afterwards; with no
 // daemon socket it answers -FI_ENODATA without trying to connect.
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -69,10 +70,37 @@ int probe_device(DevInfo* out) {
   return 0;
 }
 
-// libfabric's utility providers (ofi_rxm, ofi_rxd) set this flag (ofi.h's
-// OFI_CORE_PROV_ONLY, not in the public headers) when they look for a core
-// provider to layer on.
-static constexpr uint64_t kCoreProvOnly = 1ull << 59;
+// vefa's RDM endpoint is native; it does not serve as the base of a utility
+// provider.  Otherwise "vefa;ofi_rxd" (RDM emulated over our DGRAM) is listed
+// before vefa itself and Open MPI's prefix match of
+// mtl_ofi_provider_include=vefa picks it.
+//
+// Public-API check: hints whose provider name asks for a utility provider
+// ("vefa;ofi_rxm", "ofi_rxd"; an exclusion such as "^ofi_rxm" does not).
+static bool names_utility_provider(const struct fi_info* hints) {
+  if (!hints || !hints->fabric_attr || !hints->fabric_attr->prov_name) return false;
+  const char* n = hints->fabric_attr->prov_name;
+  for (const char* tok = n; *tok;) {
+    size_t len = strcspn(tok, ",;");
+    if (len >= 4 && strncasecmp(tok, "ofi_", 4) == 0) return true;
+    tok += len;
+    if (*tok) ++tok;
+  }
+  return false;
+}
+
+// That check is not enough: for "vefa;ofi_rxd" (or no name at all) libfabric
+// calls ofi_rxd, which asks the core providers with its own name removed or
+// excluded ("vefa", "^ofi_rxd") -- a name a plain query may carry too; only
+// this getinfo flag tells them apart: libfabric's internal
+// OFI_CORE_PROV_ONLY (include/ofi.h, not in the public headers; bit 59 in
+// libfabric 1.17, the version vefa is built for; seen with FI_LOG_LEVEL=info
+// on every rxm/rxd core query).  It must not collide with a public getinfo
+// flag, or a plain query would be refused.
+static constexpr uint64_t kOfiCoreProvOnly = 1ull << 59;
+static_assert((kOfiCoreProvOnly & (FI_SOURCE | FI_SOURCE_ERR | FI_NUMERICHOST | FI_PROV_ATTR_ONLY)) == 0,
+              "OFI_CORE_PROV_ONLY must not alias a public fi_getinfo flag");
+static_assert(FI_MAJOR_VERSION == 1, "re-check OFI_CORE_PROV_ONLY (ofi.h) for this libfabric");
 
 static int vefa_getinfo(uint32_t version, const char* node, const char* service, uint64_t flags,
                         const struct fi_info* hints, struct fi_info** info) {
@@ -80,11 +108,16 @@ static int vefa_getinfo(uint32_t version, const char* node, const char* service,
   // Names are EFA addresses, exchanged out of band; there is no string form
   // to resolve, so a node is only acceptable as our own side (FI_SOURCE).
   if ((node || service) && !(flags & FI_SOURCE)) return -FI_ENODATA;
-  // vefa's RDM endpoint is native; we do not serve as the base of a utility
-  // provider.  Otherwise "vefa;ofi_rxd" (RDM emulated over our DGRAM) is
-  // listed before vefa itself and Open MPI's prefix match of
-  // mtl_ofi_provider_include=vefa picks it.
-  if (flags & kCoreProvOnly) return -FI_ENODATA;
+  // Not the base of a utility provider (see above).
+  if (names_utility_provider(hints)) {
+    VEFA_INFO(FI_LOG_CORE, "declining: prov_name %s names a utility provider\n", hints->fabric_attr->prov_name);
+    return -FI_ENODATA;
+  }
+  if (flags & kOfiCoreProvOnly) {
+    VEFA_INFO(FI_LOG_CORE, "declining: a utility provider's core query (OFI_CORE_PROV_ONLY, flags %#lx)\n",
+              static_cast<unsigned long>(flags));
+    return -FI_ENODATA;
+  }
   if (hints)
     VEFA_INFO(FI_LOG_CORE, "getinfo v%u.%u flags %#lx hints: caps %#lx mode %#lx ep %d prov %s mr_mode %#x\n",
               FI_MAJOR(version), FI_MINOR(version), static_cast<unsigned long>(flags),

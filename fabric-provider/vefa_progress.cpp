@@ -19,16 +19,206 @@ PktBase Ep::base(PktType t, uint8_t flags) const {
   return PktBase{static_cast<uint8_t>(t), flags, kProtoVersion, conn_id, qkey, 0};
 }
 
+// A work request's peer is gone (no such QP any more, or its process died
+// mid-transfer): nothing more will come from that incarnation.
+static bool peer_gone(int status) {
+  return status == VENIC_EFA_WC_UNREACHABLE || status == VENIC_EFA_WC_REMOTE_ABORT;
+}
+static int peer_gone_err(int status) {
+  return status == VENIC_EFA_WC_UNREACHABLE ? FI_EHOSTUNREACH : FI_EIO;
+}
+
 void Ep::progress() {
   if (!have_qp) return;
+  if (dev_down) {
+    fail_all(FI_EIO);  // what was posted since fails too
+    return;
+  }
   venic_efa_cqe cqes[64];
+  int seen = 0;
   // A bounded number of batches: a busy peer must not keep us here forever.
   for (int batch = 0; batch < 8; ++batch) {
     int n = vefa_cq_poll(&cv, cqes, 64);
+    seen += n;
     for (int i = 0; i < n; ++i) handle_cqe(cqes[i]);
     if (n < 64) break;
   }
+  // The daemon marks the link down when the VF is deleted or its ENI
+  // detached: then nothing pending will ever complete.  Looked at when idle
+  // and every kLinkCheckEvery calls, not on every busy poll.
+  if ((seen == 0 || ++progress_calls % kLinkCheckEvery == 0) &&
+      __atomic_load_n(&vefa_regs(dom->ctx)->link_status, __ATOMIC_ACQUIRE) == VENIC_LINK_DOWN) {
+    VEFA_WARN(FI_LOG_EP_DATA, "device link down: failing every pending operation\n");
+    dev_down = true;
+    fail_all(FI_EIO);
+    return;
+  }
+  if (!parked.empty()) retry_parked();
   flush();
+}
+
+// An RQ slot whose packet has been taken: back to the device, unless the
+// staged unexpected data is over budget (then it waits in `repost` and the
+// device's RNR retry holds the senders back until the application catches up).
+void Ep::free_slot(uint32_t slot) {
+  if (staged_bytes <= kStagedBudget && vefa_rq_space(&qv) > 0)
+    vefa_rq_post(&qv, make_wr(WrKind::kRecv, slot), slot);
+  else
+    repost.push_back(slot);
+}
+
+void Ep::unstage(RxEntry& r) {
+  if (!r.staged || r.stage.empty()) return;
+  staged_bytes -= r.stage.size() < staged_bytes ? r.stage.size() : staged_bytes;
+  std::vector<uint8_t>().swap(r.stage);
+}
+
+// Packets parked in their RQ slots (reorder buffer full): offered again.
+void Ep::retry_parked() {
+  for (size_t n = parked.size(); n > 0 && !parked.empty(); --n) {
+    Parked k = parked.front();
+    parked.pop_front();
+    bool can_park = parked.size() + kParkReserve < static_cast<size_t>(qv.rq_mask) + 1;
+    if (on_msg_pkt(k.key, vefa_rq_slot(&qv, k.slot), k.len, can_park))
+      free_slot(k.slot);
+    else
+      parked.push_back(k);
+  }
+}
+
+void Ep::release_tx_regs(TxEntry& t) {
+  if (t.cache_held) dom->cache_release(t.cache_va, t.cache_len, VENIC_EFA_ACCESS_REMOTE_READ);
+  t.cache_held = false;
+  if (t.own_reg) vefa_dereg_mr(dom->ctx, t.own_lkey);
+  t.own_reg = false;
+  for (auto& h : t.held_regs) dom->cache_release(h);
+  t.held_regs.clear();
+}
+
+// Fails one message-carrying receive entry of a peer that is gone; true if
+// the entry is gone.  Unmatched ones are dropped (no receive knows them).
+// An RTS receive whose reads are with the device waits for their
+// completions unless force (the device is gone).
+bool Ep::fail_rx(RxEntry& r, int err, int prov_errno, bool force) {
+  if (!r.posted) {
+    (r.tagged ? tag_q : msg_q).erase_unexpected(r.id);
+    unstage(r);
+    rxs.erase(r.id);
+    return true;
+  }
+  if (!r.err) {
+    r.err = err;
+    r.prov_errno = prov_errno;
+  }
+  r.peer_lost = true;
+  if (r.proto == PktType::kRts) {
+    uint64_t wr = make_wr(WrKind::kRxRead, r.id);
+    for (auto it = read_queue.begin(); it != read_queue.end();) {
+      if (it->wr_id == wr) {
+        it = read_queue.erase(it);
+        if (r.reads_outstanding) r.reads_outstanding--;
+      } else {
+        ++it;
+      }
+    }
+    if (force) r.reads_outstanding = 0;
+    if (r.reads_outstanding) return false;
+  }
+  finish_rx(r);
+  return true;
+}
+
+// The partly received messages of peer `key`, and its receive order state.
+void Ep::fail_peer_rx(uint64_t key, int err, int prov_errno) {
+  std::vector<uint64_t> ids;
+  for (auto& [id, r] : rxs)
+    if (r->has_msg && r->peer == key && !r->data_done) ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = rxs.find(id);
+    if (it != rxs.end()) fail_rx(*it->second, err, prov_errno, false);
+  }
+  auto p = peers.find(key);
+  if (p == peers.end()) return;
+  p->second.rx.reset(0);
+  p->second.active.clear();
+  if (p->second.rx_conn_known) {
+    p->second.dead_conn_known = true;
+    p->second.dead_conn = p->second.rx_conn;
+    p->second.dead_drops = 0;
+  }
+  p->second.rx_conn_known = false;
+}
+
+// A work request to peer `key` came back unreachable or aborted: every
+// pending operation with that peer fails, and its protocol state is
+// forgotten (a restarted peer, with a new connection id, starts clean).
+void Ep::fail_peer(uint64_t key, int err, int prov_errno) {
+  VEFA_WARN(FI_LOG_EP_DATA, "peer ah %u qpn %u gone (status %d): failing its operations\n",
+            static_cast<unsigned>(key >> 16), static_cast<unsigned>(key & 0xffff), prov_errno);
+  std::vector<uint64_t> ids;
+  for (auto& [id, t] : txs)
+    if (peer_key(t->ah, t->qpn) == key) ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = txs.find(id);
+    if (it == txs.end()) continue;
+    TxEntry& t = *it->second;
+    if (!t.err) {
+      t.err = err;
+      t.prov_errno = prov_errno;
+    }
+    t.all_posted = true;  // nothing more of it goes out
+    tx_done_check(t);     // now, or when the device returns what it still has
+  }
+  // Answers (EORs) queued for it would only reach a successor on that QP.
+  for (auto it = ctrl_queue.begin(); it != ctrl_queue.end();)
+    it = peer_key(it->ah, it->qpn) == key ? ctrl_queue.erase(it) : it + 1;
+  fail_peer_rx(key, err, prov_errno);
+  auto p = peers.find(key);
+  if (p != peers.end()) {
+    p->second.tx_seq = 0;
+    p->second.tx_conn = 0;  // tx_peer starts the sequence over for whoever is there next
+  }
+}
+
+// The device is gone: everything pending fails with err, now.
+void Ep::fail_all(int err) {
+  tx_queue.clear();
+  read_queue.clear();
+  ctrl_queue.clear();
+  parked.clear();
+  std::vector<uint64_t> ids;
+  for (auto& [id, t] : txs) ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = txs.find(id);
+    if (it == txs.end()) continue;
+    TxEntry& t = *it->second;
+    if (!t.err) t.err = err;
+    t.outstanding = 0;
+    t.all_posted = true;
+    tx_done_check(t);
+  }
+  ids.clear();
+  for (auto& [id, r] : rxs)
+    if ((r->has_msg && !r->data_done) || (r->posted && !r->has_msg && !r->parent)) ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = rxs.find(id);
+    if (it == rxs.end()) continue;
+    RxEntry& r = *it->second;
+    if (r.has_msg) {
+      fail_rx(r, err, 0, true);
+      continue;
+    }
+    // A posted receive (or multi-receive buffer) no message will reach.
+    if (!(r.tagged ? tag_q : msg_q).erase_posted(r.id)) continue;
+    if (rx_posted) rx_posted--;
+    bool multi = r.op_flags & FI_MULTI_RECV;
+    report_rx_err(r, err, 0, 0, 0, multi ? FI_MULTI_RECV : 0);
+    if (multi && r.mr_children)
+      r.mr_retired = true;  // its carved receives release it
+    else
+      rxs.erase(it);
+  }
+  peers.clear();
 }
 
 bool Ep::post_wqe(venic_efa_wqe w, const void* payload, size_t len) {
@@ -39,7 +229,7 @@ bool Ep::post_wqe(venic_efa_wqe w, const void* payload, size_t len) {
 }
 
 void Ep::flush() {
-  while (!repost.empty() && vefa_rq_space(&qv) > 0) {
+  while (!repost.empty() && staged_bytes <= kStagedBudget && vefa_rq_space(&qv) > 0) {
     uint32_t slot = repost.back();
     repost.pop_back();
     vefa_rq_post(&qv, make_wr(WrKind::kRecv, slot), slot);
@@ -47,7 +237,7 @@ void Ep::flush() {
   while (!ctrl_queue.empty()) {
     CtrlPkt& c = ctrl_queue.front();
     venic_efa_wqe w = {};
-    w.wr_id = make_wr(WrKind::kCtrl, 0);
+    w.wr_id = make_wr(WrKind::kCtrl, peer_key(c.ah, c.qpn));  // names the peer, should it be gone
     w.opcode = VENIC_EFA_OP_SEND;
     w.dest_ah = c.ah;
     w.dest_qpn = c.qpn;
@@ -152,14 +342,15 @@ bool Ep::post_tx(TxEntry& t) {
 void Ep::tx_done_check(TxEntry& t) {
   if (t.outstanding) return;
   if (!t.all_posted && !t.err) return;
+  // An RTS waits for its EOR, an atomic for its response; a failed peer
+  // (fail_peer) or device (fail_all) sets err and ends the wait.
   if (!t.err) {
     if (t.kind == TxKind::kMsg && t.proto == PktType::kRts && !t.eor_done) return;
     if (t.kind == TxKind::kAtomic && !t.resp_done) return;
   }
   t.all_posted = true;  // an error stops the rest of its segments
   report_tx(t);
-  if (t.cache_held) dom->cache_release(t.cache_va, t.cache_len);
-  for (auto& [va, len] : t.held_regs) dom->cache_release(va, len);
+  release_tx_regs(t);
   txs.erase(t.id);
 }
 
@@ -185,6 +376,10 @@ void Ep::handle_cqe(const venic_efa_cqe& c) {
         t.err = status_to_fi(c.status);
         t.prov_errno = c.status;
       }
+      if (peer_gone(c.status)) {
+        fail_peer(peer_key(t.ah, t.qpn), peer_gone_err(c.status), c.status);  // t among them
+        return;
+      }
       tx_done_check(t);
       return;
     }
@@ -194,8 +389,16 @@ void Ep::handle_cqe(const venic_efa_cqe& c) {
       RxEntry& r = *it->second;
       if (r.reads_outstanding) r.reads_outstanding--;
       if (c.status != VENIC_EFA_WC_SUCCESS && !r.err) {
-        r.err = status_to_fi(c.status);
+        r.err = peer_gone(c.status) ? peer_gone_err(c.status) : status_to_fi(c.status);
         r.prov_errno = c.status;
+      }
+      if (peer_gone(c.status)) {
+        fail_peer(peer_key(r.rts_ah, r.rts_qpn), peer_gone_err(c.status), c.status);
+        return;  // r finished there, or when its last read comes back
+      }
+      if (r.reads_outstanding == 0 && r.peer_lost) {
+        finish_rx(r);  // no EOR: nobody is there to take it
+        return;
       }
       if (r.reads_outstanding == 0) {
         EorHdr e = {};
@@ -212,6 +415,7 @@ void Ep::handle_cqe(const venic_efa_cqe& c) {
     case WrKind::kCtrl:
       if (c.status != VENIC_EFA_WC_SUCCESS)
         VEFA_WARN(FI_LOG_EP_DATA, "control packet failed: status %u\n", static_cast<unsigned>(c.status));
+      if (peer_gone(c.status)) fail_peer(id, peer_gone_err(c.status), c.status);
       return;
     default:
       return;
@@ -220,6 +424,7 @@ void Ep::handle_cqe(const venic_efa_cqe& c) {
 
 void Ep::handle_recv(const venic_efa_cqe& c) {
   uint32_t slot = c.slot;
+  bool keep = false;  // parked: the slot holds a packet still to be taken
   if (slot > qv.rq_mask) return;
   if (c.status == VENIC_EFA_WC_FLUSHED) return;
   if (c.status == VENIC_EFA_WC_SUCCESS && c.byte_len >= sizeof(PktBase) && c.byte_len <= mtu) {
@@ -233,7 +438,10 @@ void Ep::handle_recv(const venic_efa_cqe& c) {
         case PktType::kEager:
         case PktType::kMedium:
         case PktType::kRts:
-          on_msg_pkt(key, pkt, len);
+          if (!on_msg_pkt(key, pkt, len, parked.size() + kParkReserve < static_cast<size_t>(qv.rq_mask) + 1)) {
+            parked.push_back(Parked{slot, key, len});
+            keep = true;
+          }
           break;
         case PktType::kEor:
           if (len >= sizeof(EorHdr) && type == FI_EP_RDM) {
@@ -261,10 +469,7 @@ void Ep::handle_recv(const venic_efa_cqe& c) {
     }
   }
   // The payload has been copied out (or dropped): the slot is free again.
-  if (vefa_rq_space(&qv) > 0)
-    vefa_rq_post(&qv, make_wr(WrKind::kRecv, slot), slot);
-  else
-    repost.push_back(slot);
+  if (!keep) free_slot(slot);
 }
 
 void Ep::on_eor(const EorHdr& h) {
@@ -277,31 +482,35 @@ void Ep::on_eor(const EorHdr& h) {
   tx_done_check(t);
 }
 
-void Ep::on_msg_pkt(uint64_t key, const uint8_t* pkt, size_t len) {
-  if (len < sizeof(MsgHdr)) return;
+bool Ep::on_msg_pkt(uint64_t key, const uint8_t* pkt, size_t len, bool may_park) {
+  if (len < sizeof(MsgHdr)) return true;
   MsgHdr h;
   memcpy(&h, pkt, sizeof(h));
-  if (h.base.type == static_cast<uint8_t>(PktType::kRts) && len < sizeof(RtsHdr)) return;
+  if (h.base.type == static_cast<uint8_t>(PktType::kRts) && len < sizeof(RtsHdr)) return true;
   Peer& p = peer_for(key);
+  // A late packet of an incarnation we gave up on: nothing waits for it.
+  if (p.dead_conn_known && p.dead_conn == h.base.conn_id) {
+    if (p.dead_drops++ == 0)
+      VEFA_WARN(FI_LOG_EP_DATA, "dropping packets of peer ah %u qpn %u conn %#x (given up on)\n",
+                static_cast<unsigned>(key >> 16), static_cast<unsigned>(key & 0xffff), h.base.conn_id);
+    return true;
+  }
   p.qkey = h.base.qkey;
   if (!p.rx_conn_known || p.rx_conn != h.base.conn_id) {
     // A new incarnation of that QP number: its sequence starts over, and what
     // the old one left half-done will never be finished.
-    if (p.rx_conn_known) {
-      p.rx.reset(0);
-      p.active.clear();
-    }
+    if (p.rx_conn_known) fail_peer_rx(key, FI_EIO, 0);
     p.rx_conn_known = true;
     p.rx_conn = h.base.conn_id;
   }
   if (type == FI_EP_DGRAM) {
     // Datagrams are single packets with no order to restore.
     if (h.base.type == static_cast<uint8_t>(PktType::kEager)) start_msg(p, key, h, pkt, len);
-    return;
+    return true;
   }
   if (p.active.count(h.seq)) {
     handle_ordered(p, key, pkt, len, false);
-    return;
+    return true;
   }
   switch (p.rx.classify(h.seq)) {
     case SeqClass::kInOrder:
@@ -317,12 +526,25 @@ void Ep::on_msg_pkt(uint64_t key, const uint8_t* pkt, size_t len) {
       }
       break;
     case SeqClass::kAhead:
-      p.rx.hold(h.seq, std::vector<uint8_t>(pkt, pkt + len));
+    case SeqClass::kBeyond: {
+      // Held while the reorder buffer has room; otherwise the packet stays
+      // in its RQ slot (back-pressure) unless that would leave the device
+      // too few slots to bring the packets that drain the buffer.
+      if (!may_park && p.rx.classify(h.seq) == SeqClass::kBeyond) {
+        VEFA_WARN(FI_LOG_EP_DATA, "packet seq %u past the reorder window (expected %u), no slot to park: dropped\n",
+                  h.seq, p.rx.expected());
+        return true;
+      }
+      if (p.rx.classify(h.seq) == SeqClass::kBeyond) return false;
+      if (p.rx.held_packets() >= kReorderMaxPackets && may_park) return false;
+      p.rx.hold(h.seq, std::vector<uint8_t>(pkt, pkt + len), true);
       break;
+    }
     case SeqClass::kStale:
       VEFA_WARN(FI_LOG_EP_DATA, "stale packet seq %u (expected %u) dropped\n", h.seq, p.rx.expected());
       break;
   }
+  return true;
 }
 
 // A packet of the message whose turn it is: the first one starts the match,
@@ -401,7 +623,10 @@ void Ep::start_msg(Peer& p, uint64_t key, const MsgHdr& h, const uint8_t* pkt, s
   r->pkt_flags = h.base.flags;
   r->total = h.total_len;
   r->proto = proto;
-  if (r->staged && proto != PktType::kRts) r->stage.resize(h.total_len);
+  if (r->staged && proto != PktType::kRts) {
+    r->stage.resize(h.total_len);
+    staged_bytes += h.total_len;  // released by unstage (kStagedBudget)
+  }
 
   const uint8_t* payload = pkt + sizeof(MsgHdr);
   size_t plen = len - sizeof(MsgHdr);
@@ -461,6 +686,7 @@ void Ep::place(RxEntry& r, uint64_t off, const uint8_t* data, size_t len) {
 void Ep::maybe_finish(RxEntry& r) {
   if (!r.data_done) return;
   if (r.discard) {
+    unstage(r);
     rxs.erase(r.id);
     return;
   }
@@ -497,9 +723,10 @@ void Ep::start_reads(RxEntry& r) {
     uint64_t part = v.iov_len < n - msg_off ? v.iov_len : n - msg_off;
     if (!part) continue;
     uint32_t lkey = 0;
-    err = dom->cache_reg(v.iov_base, part, true, &lkey, nullptr);
+    // The read lands here: local write is all the device needs.
+    err = dom->cache_reg(v.iov_base, part, VENIC_EFA_ACCESS_LOCAL_WRITE, true, &lkey, nullptr);
     if (err) break;
-    r.held_regs.emplace_back(v.iov_base, part);
+    r.held_regs.push_back(HeldReg{v.iov_base, part, VENIC_EFA_ACCESS_LOCAL_WRITE});
     for (uint64_t o = 0; o < part; o += chunk_max) {
       venic_efa_wqe w = {};
       w.wr_id = make_wr(WrKind::kRxRead, r.id);
@@ -554,13 +781,16 @@ void Ep::finish_rx(RxEntry& r) {
     }
   }
   void* buf = r.iov.empty() ? nullptr : r.iov[0].iov_base;
+  // An error or truncation of the buffer's last message releases it too:
+  // FI_MULTI_RECV goes with the error entry then.
   if (r.err)
-    report_rx_err(r, r.err, r.prov_errno, 0, 0);
+    report_rx_err(r, r.err, r.prov_errno, 0, 0, extra);
   else if (r.total > r.cap)
-    report_rx_err(r, FI_ETRUNC, 0, len, r.total - len);
+    report_rx_err(r, FI_ETRUNC, 0, len, r.total - len, extra);
   else
     report_rx(r, len, buf, extra);
-  for (auto& [va, l] : r.held_regs) dom->cache_release(va, l);
+  for (auto& h : r.held_regs) dom->cache_release(h);
+  unstage(r);
   rxs.erase(r.id);
 }
 

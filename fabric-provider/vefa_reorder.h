@@ -9,6 +9,7 @@
 #ifndef VEFA_REORDER_H
 #define VEFA_REORDER_H
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -23,31 +24,40 @@ int32_t seq_diff(uint32_t to, uint32_t from);
 enum class SeqClass {
   kInOrder,  // seq == expected: process now
   kAhead,    // within the window after expected: hold it
-  kStale,    // before expected (already released) or beyond the window
+  kBeyond,   // after expected but past the window: not held now; the caller
+             // keeps the packet where it is (back-pressure) and retries later
+  kStale,    // before expected (already released): a duplicate, drop it
 };
 
 template <class T>
 class ReorderBuffer {
  public:
-  // window: how many messages past `expected` may be held; a sender cannot
-  // have more in flight than its transmit queue, so this bounds memory.
-  explicit ReorderBuffer(uint32_t window = 1u << 16, uint32_t first = 0) : window_(window), expected_(first) {}
+  // window: how many messages past `expected` may be held; max_packets: how
+  // many packets may be held in all.  Together they bound the memory a peer
+  // can make us spend; what does not fit is refused (hold() answers false),
+  // never dropped here.
+  explicit ReorderBuffer(uint32_t window = 1u << 16, uint32_t first = 0, size_t max_packets = SIZE_MAX)
+      : window_(window), expected_(first), max_packets_(max_packets) {}
 
   uint32_t expected() const { return expected_; }
   size_t held() const { return held_.size(); }
+  size_t held_packets() const { return packets_; }
 
   SeqClass classify(uint32_t seq) const {
     int32_t d = seq_diff(seq, expected_);
     if (d == 0) return SeqClass::kInOrder;
-    if (d > 0 && static_cast<uint32_t>(d) < window_) return SeqClass::kAhead;
+    if (d > 0) return static_cast<uint32_t>(d) < window_ ? SeqClass::kAhead : SeqClass::kBeyond;
     return SeqClass::kStale;
   }
 
   // Holds one packet of message seq (several packets of one message may be
-  // held: the segments of a medium message).  False if seq is not kAhead.
-  bool hold(uint32_t seq, T&& item) {
-    if (classify(seq) != SeqClass::kAhead) return false;
+  // held: the segments of a medium message).  False (item untouched) if seq
+  // is not kAhead or max_packets are held already (unless force): the caller
+  // keeps it.
+  bool hold(uint32_t seq, T&& item, bool force = false) {
+    if (classify(seq) != SeqClass::kAhead || (packets_ >= max_packets_ && !force)) return false;
     held_[key(seq)].push_back(std::move(item));
+    ++packets_;
     return true;
   }
 
@@ -61,11 +71,13 @@ class ReorderBuffer {
     if (it == held_.end()) return std::nullopt;
     std::vector<T> v = std::move(it->second);
     held_.erase(it);
+    packets_ -= v.size();
     return v;
   }
 
   void reset(uint32_t first) {
     held_.clear();
+    packets_ = 0;
     expected_ = first;
   }
 
@@ -76,6 +88,8 @@ class ReorderBuffer {
 
   uint32_t window_;
   uint32_t expected_;
+  size_t max_packets_;
+  size_t packets_ = 0;
   std::map<uint32_t, std::vector<T>> held_;
 };
 

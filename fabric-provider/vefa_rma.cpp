@@ -68,9 +68,11 @@ ssize_t Ep::rma_common(bool read, const struct iovec* iov, void** desc, size_t c
       if (!llen) continue;
       uint32_t lkey = desc && desc[li] ? desc_lkey(desc[li]) : 0;
       if (!lkey) {
-        rc = dom->cache_reg(base, llen, true, &lkey, nullptr);
+        // A read lands here (local write); a write only reads it (no rights).
+        uint32_t access = read ? VENIC_EFA_ACCESS_LOCAL_WRITE : 0;
+        rc = dom->cache_reg(base, llen, access, true, &lkey, nullptr);
         if (rc) break;
-        t->held_regs.emplace_back(base, llen);
+        t->held_regs.push_back(HeldReg{base, llen, access});
       }
       uint64_t loff = 0;
       while (loff < llen) {
@@ -112,7 +114,7 @@ ssize_t Ep::rma_common(bool read, const struct iovec* iov, void** desc, size_t c
     }
   }
   if (rc) {
-    for (auto& [va, len] : t->held_regs) dom->cache_release(va, len);
+    for (auto& h : t->held_regs) dom->cache_release(h);
     txs.erase(t->id);
     return rc;
   }

@@ -12,6 +12,7 @@ namespace vefa {
 // Drops an unexpected message the application discarded.  A long message's
 // sender still waits for its EOR; a segmented one still has packets coming.
 void Ep::discard_msg(RxEntry& m) {
+  unstage(m);  // what is staged is no longer wanted
   if (m.proto == PktType::kRts && !m.reads_started) {
     EorHdr e = {};
     e.base = base(PktType::kEor, 0);

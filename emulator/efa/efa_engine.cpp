@@ -303,8 +303,9 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     // The daemon moves data into and out of this process's memory: bind the
     // context to the process that connected, as it is now.
     if (start_time && control::process_start_time(pid) != start_time)
-      throw TableError("permission_denied",
-                       "the process that opened this connection (pid " + std::to_string(pid) + ") is gone");
+      throw TableError("permission_denied", "the process that opened this connection (pid " + std::to_string(pid) +
+                                                ") is gone (start time " + std::to_string(start_time) + ", now " +
+                                                std::to_string(control::process_start_time(pid)) + ")");
     if (uid != 0 && !runs_as(pid, uid))
       throw TableError("permission_denied", "pid " + std::to_string(pid) + " no longer runs as uid " +
                                                 std::to_string(uid) + " only (it exec'd a setuid program?)");

@@ -24,6 +24,7 @@ static std::vector<int> release_order(ReorderBuffer<int>& rb, const std::vector<
       case SeqClass::kAhead:
         EXPECT_TRUE(rb.hold(s, static_cast<int>(s)));
         break;
+      case SeqClass::kBeyond:
       case SeqClass::kStale:
         break;
     }
@@ -53,7 +54,7 @@ TEST(VefaReorder, StaleAndOutOfWindowRejected) {
   EXPECT_EQ(rb.classify(9), SeqClass::kStale);
   EXPECT_EQ(rb.classify(10), SeqClass::kInOrder);
   EXPECT_EQ(rb.classify(25), SeqClass::kAhead);
-  EXPECT_EQ(rb.classify(26), SeqClass::kStale);  // beyond the window
+  EXPECT_EQ(rb.classify(26), SeqClass::kBeyond);  // past the window: kept by the caller, not dropped
   EXPECT_FALSE(rb.hold(26, 1));
   EXPECT_FALSE(rb.hold(10, 1));  // in order: process, do not hold
 }
@@ -99,4 +100,25 @@ TEST(VefaReorder, ResetStartsOver) {
   rb.reset(0);
   EXPECT_EQ(rb.held(), 0u);
   EXPECT_EQ(rb.expected(), 0u);
+}
+
+TEST(VefaReorder, PacketBudgetRefusesWithoutDropping) {
+  ReorderBuffer<int> rb(16, 0, 3);
+  EXPECT_TRUE(rb.hold(2, 20));
+  EXPECT_TRUE(rb.hold(2, 21));  // a second segment of message 2
+  EXPECT_TRUE(rb.hold(5, 50));
+  EXPECT_EQ(rb.held_packets(), 3u);
+  EXPECT_FALSE(rb.hold(1, 10));  // over budget: refused, the caller keeps it
+  EXPECT_EQ(rb.held_packets(), 3u);
+  EXPECT_EQ(rb.classify(1), SeqClass::kAhead);  // still wanted: retried later
+  rb.advance();                                 // 0 released
+  EXPECT_FALSE(rb.take_ready().has_value());    // 1 is not held
+  rb.advance();                                 // 1 processed by the caller when retried
+  auto two = rb.take_ready();
+  ASSERT_TRUE(two.has_value());
+  EXPECT_EQ(*two, (std::vector<int>{20, 21}));
+  EXPECT_EQ(rb.held_packets(), 1u);
+  EXPECT_TRUE(rb.hold(4, 40));  // room again
+  rb.reset(0);
+  EXPECT_EQ(rb.held_packets(), 0u);
 }
