@@ -1,6 +1,7 @@
 #include "efa_engine.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -565,14 +566,23 @@ void EfaEngine::complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t s
   post_cqe(q.scq, e);
 }
 
-int EfaEngine::copy_between(int src_mem, uint64_t src, int dst_mem, uint64_t dst, uint64_t len) {
+int EfaEngine::copy_between(const Context& from, uint64_t src, const Context& to, uint64_t dst, uint64_t len) {
   // Addresses beyond off_t are no process's: the kernel refuses them too.
   if (src > INT64_MAX - len) return 1;
   if (dst > INT64_MAX - len) return 2;
   while (len) {
     const uint64_t n = std::min<uint64_t>(len, bounce_.size());
-    if (::pread(src_mem, bounce_.data(), n, static_cast<off_t>(src)) != static_cast<ssize_t>(n)) return 1;
-    if (::pwrite(dst_mem, bounce_.data(), n, static_cast<off_t>(dst)) != static_cast<ssize_t>(n)) return 2;
+    // Reading: process_vm_readv (one copy), then a byte through the
+    // context's /proc/<pid>/mem to prove it was still that process image;
+    // if not, what was read is dropped.  Writing only ever goes through
+    // /proc/<pid>/mem: it cannot reach a later image.
+    iovec local{bounce_.data(), n};
+    iovec remote{reinterpret_cast<void*>(src), n};
+    uint8_t probe;
+    if (::process_vm_readv(from.pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n) ||
+        ::pread(from.mem.get(), &probe, 1, static_cast<off_t>(src)) != 1)
+      return 1;
+    if (::pwrite(to.mem.get(), bounce_.data(), n, static_cast<off_t>(dst)) != static_cast<ssize_t>(n)) return 2;
     src += n, dst += n, len -= n;
   }
   return 0;
@@ -697,7 +707,7 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
     const uint64_t off = q.rt->rdma_done;
     int rc;
     if (read) {
-      rc = copy_between(dst->ctx->mem.get(), w.raddr + off, q.ctx->mem.get(), w.laddr + off, n);
+      rc = copy_between(*dst->ctx, w.raddr + off, *q.ctx, w.laddr + off, n);
       rc = rc == 1 ? VENIC_EFA_WC_REMOTE_ABORT : rc == 2 ? VENIC_EFA_WC_LOCAL_PROT : 0;
     } else if (inline_src) {
       // The payload is in the process's own SQ slot: one copy.
@@ -706,7 +716,7 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
                ? 0
                : VENIC_EFA_WC_REMOTE_ABORT;
     } else {
-      rc = copy_between(q.ctx->mem.get(), w.laddr + off, dst->ctx->mem.get(), w.raddr + off, n);
+      rc = copy_between(*q.ctx, w.laddr + off, *dst->ctx, w.raddr + off, n);
       rc = rc == 1 ? VENIC_EFA_WC_LOCAL_PROT : rc == 2 ? VENIC_EFA_WC_REMOTE_ABORT : 0;
     }
     if (rc) return end_rdma(q, static_cast<uint8_t>(rc));

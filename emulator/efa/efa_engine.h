@@ -191,7 +191,7 @@ class EfaEngine : public vf::DevicePoller {
   void complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t status);
   // Copies len bytes from (src_pid, src) to (dst_pid, dst) through a bounce
   // buffer; returns 0, or 1 when reading failed, 2 when writing failed.
-  int copy_between(int src_mem, uint64_t src, int dst_mem, uint64_t dst, uint64_t len);
+  int copy_between(const Context& from, uint64_t src, const Context& to, uint64_t dst, uint64_t len);
 
   std::function<void()> synchronize_;
   std::function<std::optional<uint16_t>(const std::string&)> resolve_instance_;
