@@ -196,7 +196,12 @@ void EfaEngine::on_table(const vf::VfTable& table) {
     dead.push_back(std::move(it->second));
     it = ctxs_.erase(it);
   }
-  publish();
+  // The poller reads policy only for queue pairs: with none (no EFA in use),
+  // a VF change costs no second grace period on the control thread.
+  bool qps = !dead.empty();
+  for (auto& [id, ctx] : ctxs_)
+    for (auto& q : ctx->qp) qps |= q != nullptr;
+  if (qps || (current_.load(std::memory_order_relaxed) && !current_.load()->qps.empty())) publish();
 }
 
 bool EfaEngine::reachable(const View& v, uint16_t src, uint16_t dst) const {
