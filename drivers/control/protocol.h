@@ -14,7 +14,10 @@ namespace venic::control {
 inline constexpr std::string_view kDefaultSocket = "/run/venic/venicd.sock";
 inline constexpr std::size_t kMaxMessage = 256 * 1024;
 inline constexpr std::size_t kMaxFdsPerMessage = 64;
-inline constexpr long kReplyTimeoutSeconds = 10;  // a client gives up on the daemon after this
+// A client gives up on the daemon after this.  Generous: on a machine with
+// fewer cores than busy threads a reconfiguration waits for the workers'
+// grace period, which has been seen to take seconds.
+inline constexpr long kReplyTimeoutSeconds = 30;
 
 // Error codes carried in reply.error.code.
 namespace err {
