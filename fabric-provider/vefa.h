@@ -40,6 +40,7 @@
 #include "vefa_proto.h"
 #include "vefa_reasm.h"
 #include "vefa_reorder.h"
+#include "vefa_stage.h"
 #include "vefa_tagmatch.h"
 
 namespace vefa {
@@ -68,6 +69,9 @@ inline constexpr size_t kStagedBudget = 64ull << 20;
 inline constexpr size_t kReorderMaxPackets = 1024;
 // RQ slots always left to the device for the packets that free the others.
 inline constexpr size_t kParkReserve = 8;
+// RDMA reads are split into pieces of this size when the device stages them
+// (ABI 1.1), so that copying one piece out overlaps the device's next.
+inline constexpr uint64_t kStagedReadChunk = 256u << 10;
 // progress() calls between two looks at the device's link status (and on
 // every idle call).
 inline constexpr unsigned kLinkCheckEvery = 64;
@@ -387,9 +391,17 @@ struct Ep {
   std::unordered_map<uint64_t, Peer> peers;
   std::deque<CtrlPkt> ctrl_queue;
   std::deque<venic_efa_wqe> read_queue;  // RDMA reads of long-message receives
-  std::vector<uint32_t> repost;          // RQ slots waiting for RQ room (or for staged data to drain)
-  size_t rx_posted = 0;                  // user receives outstanding (for -FI_EAGAIN)
-  size_t staged_bytes = 0;               // staged unexpected data (kStagedBudget)
+  // Staged RDMA reads in flight, by offset in the QP's staging area: where
+  // their data goes when they complete.
+  struct StagedRead {
+    uint64_t laddr;
+    uint32_t len;
+  };
+  StageSpace stage;
+  std::unordered_map<uint64_t, StagedRead> staged_reads;
+  std::vector<uint32_t> repost;  // RQ slots waiting for RQ room (or for staged data to drain)
+  size_t rx_posted = 0;          // user receives outstanding (for -FI_EAGAIN)
+  size_t staged_bytes = 0;       // staged unexpected data (kStagedBudget)
   // Packets left in their RQ slot because the peer's reorder buffer had no
   // room: retried as it drains, reposted once taken.
   struct Parked {
@@ -416,6 +428,9 @@ struct Ep {
   void flush();
   bool post_wqe(venic_efa_wqe w, const void* payload, size_t len);
   void handle_cqe(const venic_efa_cqe& c);
+  void land_staged(const venic_efa_cqe& c);
+  // The largest piece an RDMA read is split into.
+  uint64_t read_chunk() const;
   void handle_recv(const venic_efa_cqe& c);
   // False (only when may_park): the peer's reorder buffer is full, keep the
   // packet in its RQ slot and retry later.

@@ -487,6 +487,7 @@ int ep_open(struct fid_domain* domain, struct fi_info* info, struct fid_ep** out
   vefa_qp_view(d->ctx, e->qp, &e->qv);
   vefa_cq_view(d->ctx, e->dev_cq, &e->cv);
   e->mtu = e->qv.mtu;
+  e->stage = StageSpace(e->qv.stage_bytes);
   // Every RQ slot is posted from the start and reposted as soon as its
   // payload is copied out: the device then never waits on us (SRD retries
   // while none is posted; UD would drop).

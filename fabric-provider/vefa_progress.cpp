@@ -221,8 +221,23 @@ void Ep::fail_all(int err) {
   peers.clear();
 }
 
+uint64_t Ep::read_chunk() const {
+  uint64_t m = dom->dev.max_rdma_size ? dom->dev.max_rdma_size : VENIC_EFA_MAX_RDMA_SIZE;
+  return qv.stage && kStagedReadChunk < m ? kStagedReadChunk : m;
+}
+
+// False: no SQ room, or (an RDMA read) no staging room until a staged read
+// completes.
 bool Ep::post_wqe(venic_efa_wqe w, const void* payload, size_t len) {
   if (vefa_sq_space(&qv) == 0) return false;
+  if (w.opcode == VENIC_EFA_OP_RDMA_READ && stage.fits(w.length)) {
+    // The device lands it in shared memory; land_staged copies it home.
+    auto off = stage.take(w.length);
+    if (!off) return false;
+    staged_reads[*off] = StagedRead{w.laddr, w.length};
+    w.flags |= VENIC_EFA_WQE_F_STAGED;
+    w.stage_off = *off;
+  }
   if (payload && len) memcpy(vefa_sq_next_slot(&qv), payload, len);
   vefa_sq_post(&qv, &w);
   return true;
@@ -247,7 +262,10 @@ void Ep::flush() {
     ctrl_queue.pop_front();
   }
   while (!read_queue.empty()) {
-    if (!post_wqe(read_queue.front(), nullptr, 0)) return;
+    if (!post_wqe(read_queue.front(), nullptr, 0)) {
+      if (vefa_sq_space(&qv) == 0) return;
+      break;  // waiting for staging room: sends need not wait with it
+    }
     read_queue.pop_front();
   }
   while (!tx_queue.empty()) {
@@ -328,10 +346,8 @@ bool Ep::post_tx(TxEntry& t) {
     if (vefa_sq_space(&qv) == 0) return false;
     venic_efa_wqe x = t.wqes[t.next_wqe];
     x.wr_id = w.wr_id;
-    if (x.flags & VENIC_EFA_WQE_F_INLINE)
-      post_wqe(x, t.inline_data.data(), t.inline_data.size());
-    else
-      post_wqe(x, nullptr, 0);
+    const bool inl = x.flags & VENIC_EFA_WQE_F_INLINE;
+    if (!post_wqe(x, inl ? t.inline_data.data() : nullptr, inl ? t.inline_data.size() : 0)) return false;
     t.outstanding++;
     t.next_wqe++;
   }
@@ -354,7 +370,17 @@ void Ep::tx_done_check(TxEntry& t) {
   txs.erase(t.id);
 }
 
+void Ep::land_staged(const venic_efa_cqe& c) {
+  auto it = staged_reads.find(c.slot);
+  if (it == staged_reads.end()) return;
+  if (c.status == VENIC_EFA_WC_SUCCESS && it->second.len <= qv.stage_bytes - c.slot)
+    memcpy(reinterpret_cast<void*>(it->second.laddr), qv.stage + c.slot, it->second.len);
+  stage.give(c.slot, it->second.len);
+  staged_reads.erase(it);
+}
+
 void Ep::handle_cqe(const venic_efa_cqe& c) {
+  if (c.opcode == VENIC_EFA_WC_RDMA_READ && (c.flags & VENIC_EFA_CQE_F_STAGED)) land_staged(c);
   if (c.opcode == VENIC_EFA_WC_RECV) {
     handle_recv(c);
     return;
@@ -714,7 +740,7 @@ void Ep::attach(RxEntry& m, RxEntry& user) {
 void Ep::start_reads(RxEntry& r) {
   r.reads_started = true;
   uint64_t n = r.total < r.cap ? r.total : r.cap;
-  uint64_t chunk_max = dom->dev.max_rdma_size ? dom->dev.max_rdma_size : VENIC_EFA_MAX_RDMA_SIZE;
+  const uint64_t chunk_max = read_chunk();
   uint64_t msg_off = 0;
   int err = 0;
   std::vector<venic_efa_wqe> reads;

@@ -59,7 +59,8 @@ ssize_t Ep::rma_common(bool read, const struct iovec* iov, void** desc, size_t c
     w.raddr = rma[0].addr;
     t->wqes.push_back(w);
   } else {
-    uint64_t chunk_max = dom->dev.max_rdma_size ? dom->dev.max_rdma_size : VENIC_EFA_MAX_RDMA_SIZE;
+    const uint64_t chunk_max =
+        read ? read_chunk() : (dom->dev.max_rdma_size ? dom->dev.max_rdma_size : VENIC_EFA_MAX_RDMA_SIZE);
     size_t ri = 0;
     uint64_t roff = 0;
     for (size_t li = 0; li < count && rc == 0; ++li) {

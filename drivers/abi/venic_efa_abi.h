@@ -13,6 +13,8 @@
  *   regs.qp[q].sq_buf_off  sq_depth payload slots of mtu bytes (driver writes)
  *   regs.qp[q].rq_off    QP q's receive queue: venic_ring + rq_depth venic_efa_rwqe
  *   regs.qp[q].rq_buf_off  rq_depth payload slots of mtu bytes (daemon writes)
+ *   regs.stage_off       staging areas for RDMA reads, stage_qp_bytes per QP
+ *                        (QP q's at stage_off + q * stage_qp_bytes; daemon writes)
  *
  * The slow path (create a CQ, QP or address handle, register memory) is a
  * control-socket call, as it is a system call on the real device; the data
@@ -42,7 +44,7 @@ extern "C" {
 
 #define VENIC_EFA_MAGIC	    0x41464556u /* "VEFA" little-endian */
 #define VENIC_EFA_ABI_MAJOR 1
-#define VENIC_EFA_ABI_MINOR 0
+#define VENIC_EFA_ABI_MINOR 1 /* 1.1: staged RDMA reads */
 
 #define VENIC_EFA_MTU		8192 /* largest SEND payload (the 8 KiB class of SRD) */
 #define VENIC_EFA_MAX_QPS	8    /* queue pairs per context */
@@ -83,6 +85,11 @@ enum venic_efa_opcode {
 
 /* venic_efa_wqe.flags */
 #define VENIC_EFA_WQE_F_INLINE (1u << 0) /* RDMA write: the source is the WQE's SQ slot */
+/* RDMA read (ABI 1.1): the data lands in this QP's staging area at stage_off,
+ * not at laddr; (lkey, laddr) are still checked, and the driver copies the
+ * data there when it takes the completion.  The daemon then makes one copy
+ * (process to shared memory) instead of writing into the process. */
+#define VENIC_EFA_WQE_F_STAGED (1u << 1)
 
 /*
  * SQ entry, written only by the driver.  Entry i's payload (SEND, inline
@@ -104,8 +111,8 @@ struct venic_efa_wqe {
 	uint64_t laddr; /* a virtual address of this process, inside lkey's region */
 	uint32_t rkey;
 	uint32_t reserved1;
-	uint64_t raddr; /* a virtual address of the target process, inside rkey's region */
-	uint64_t reserved2;
+	uint64_t raddr;	    /* a virtual address of the target process, inside rkey's region */
+	uint64_t stage_off; /* VENIC_EFA_WQE_F_STAGED: offset in the QP's staging area */
 };
 
 /* RQ entry, written only by the driver: an empty buffer, RQ slot `slot`
@@ -138,7 +145,8 @@ enum venic_efa_wc_status {
 };
 
 /* venic_efa_cqe.flags */
-#define VENIC_EFA_CQE_F_IMM (1u << 0) /* imm is valid */
+#define VENIC_EFA_CQE_F_IMM    (1u << 0) /* imm is valid */
+#define VENIC_EFA_CQE_F_STAGED (1u << 1) /* a staged RDMA read: slot is its stage_off */
 
 /* CQ entry, written only by the daemon. */
 struct venic_efa_cqe {
@@ -152,7 +160,7 @@ struct venic_efa_cqe {
 	uint16_t src_qpn; /* receives: the sender's QP number */
 	uint16_t src_ah;  /* receives: the sender's VF, as an address-handle number */
 	uint16_t reserved;
-	uint32_t slot; /* receives: the RQ slot that holds the payload */
+	uint32_t slot; /* receives: the RQ slot that holds the payload; staged reads: stage_off */
 };
 
 /* One queue pair's place in the context region. */
@@ -208,7 +216,12 @@ struct venic_efa_regs {
 	uint64_t heartbeat; /* incremented about every 100 ms while the daemon runs */
 	uint32_t link_status;
 	uint32_t reserved1;
-	uint8_t reserved[VENIC_PAGE_SIZE - 432];
+
+	/* ABI 1.1, constant after creation (0 in 1.0: no staging). */
+	uint64_t stage_off;
+	uint32_t stage_qp_bytes;
+	uint32_t reserved2;
+	uint8_t reserved[VENIC_PAGE_SIZE - 448];
 };
 
 VENIC_STATIC_ASSERT(sizeof(struct venic_efa_wqe) == 64, "efa wqe size");

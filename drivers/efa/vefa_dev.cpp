@@ -69,6 +69,8 @@ int validate_layout(const vefa_ctx* c, std::string& why) {
           in_region(c, q.rq_off, hdr + uint64_t(r->rq_depth) * sizeof(venic_efa_rwqe)) &&
           in_region(c, q.rq_buf_off, uint64_t(r->rq_depth) * r->mtu);
   }
+  // ABI 1.0 has no staging areas (the fields read 0).
+  if (r->abi_minor >= 1) ok &= in_region(c, r->stage_off, uint64_t(r->stage_qp_bytes) * r->max_qps);
   if (!ok) return why = "EFA region layout out of bounds", -EPROTO;
   return 0;
 }
@@ -237,6 +239,9 @@ extern "C" void vefa_qp_view(vefa_ctx* ctx, uint32_t qp, struct vefa_qp_view* v)
   v->rq = reinterpret_cast<venic_ring*>(ctx->base + L.rq_off);
   v->rqe = reinterpret_cast<venic_efa_rwqe*>(ctx->base + L.rq_off + VENIC_RING_HDR_SIZE);
   v->rq_buf = ctx->base + L.rq_buf_off;
+  const bool staging = r->abi_minor >= 1 && r->stage_qp_bytes;
+  v->stage = staging ? ctx->base + r->stage_off + uint64_t(qp) * r->stage_qp_bytes : nullptr;
+  v->stage_bytes = staging ? r->stage_qp_bytes : 0;
   v->sq_mask = r->sq_depth - 1;
   v->rq_mask = r->rq_depth - 1;
   v->mtu = r->mtu;

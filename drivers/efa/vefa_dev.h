@@ -85,6 +85,8 @@ struct vefa_qp_view {
   struct venic_ring *rq;
   struct venic_efa_rwqe *rqe;
   uint8_t *rq_buf;
+  uint8_t *stage; /* staged RDMA reads land here (null: no staging, ABI 1.0) */
+  uint32_t stage_bytes;
   uint32_t sq_mask, rq_mask, mtu;
   uint32_t sq_prod, rq_prod; /* ours; published with release */
 };

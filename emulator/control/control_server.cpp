@@ -7,17 +7,50 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
+#include "phase_clock.h"
 #include "protocol.h"
 #include "seqpacket.h"
 
 namespace venic::control {
 
 namespace {
+
+// A request slower than this is logged with where its time went, since a
+// client gives up after 30 s and the daemon is the only one that can tell why.
+constexpr auto kSlowRequest = std::chrono::seconds(1);
+
+struct RequestStart {
+  std::chrono::steady_clock::time_point at;
+  uint64_t grace_ns, save_ns;
+};
+
+RequestStart request_start() {
+  return {std::chrono::steady_clock::now(), phase_ns(Phase::kGracePeriod).load(std::memory_order_relaxed),
+          phase_ns(Phase::kStateSave).load(std::memory_order_relaxed)};
+}
+
+// `what`: a request's text (uid set) or the name of the daemon's own work.
+void report_if_slow(const RequestStart& s, const std::string& what, std::optional<uid_t> uid) {
+  auto took = std::chrono::steady_clock::now() - s.at;
+  if (took < kSlowRequest) return;
+  auto ms = [](uint64_t ns) { return static_cast<unsigned long long>(ns / 1000000); };
+  std::string name = what;
+  if (uid) {
+    auto j = nlohmann::json::parse(what, nullptr, false);
+    name = j.is_object() && j.contains("method") && j["method"].is_string() ? j["method"] : "?";
+    name += " from uid " + std::to_string(*uid);
+  }
+  std::fprintf(stderr, "venicd: slow request: %s took %llu ms (%llu ms waiting for workers, %llu ms saving state)\n",
+               name.c_str(), ms(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+               ms(phase_ns(Phase::kGracePeriod).load(std::memory_order_relaxed) - s.grace_ns),
+               ms(phase_ns(Phase::kStateSave).load(std::memory_order_relaxed) - s.save_ns));
+}
 
 std::runtime_error sys_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
@@ -140,7 +173,9 @@ void ControlServer::serve(int fd) {
     return;
   }
   std::vector<int> fds_out;
+  const RequestStart started = request_start();
   std::string reply = methods_.handle(req, it->second.session, fds_in, fds_out);
+  report_if_slow(started, req, it->second.session.uid);
   if (send_message(fd, reply, fds_out) < 0) drop_client(fd);
 }
 
@@ -156,12 +191,15 @@ void ControlServer::run(const std::atomic<bool>& stop) {
       else
         serve(events[i].data.fd);
     }
+    const RequestStart started = request_start();
     table_.poll_admin();
     table_.poll_frontends();
     if (clock::now() >= next_tick) {
       table_.tick();
       next_tick = clock::now() + std::chrono::milliseconds(100);
     }
+    // Requests wait behind this work, so it is named when it is slow too.
+    report_if_slow(started, "housekeeping (admin queues, front-ends, tick)", std::nullopt);
   }
 }
 

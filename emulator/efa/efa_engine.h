@@ -146,6 +146,7 @@ class EfaEngine : public vf::DevicePoller {
     venic_ring* rq = nullptr;
     venic_efa_rwqe* rqe = nullptr;
     uint8_t* rq_buf = nullptr;
+    uint8_t* stage = nullptr;  // kStageQpBytes: staged RDMA reads land here
     CqView scq, rcq;
     const MrMap* mrs = nullptr;
   };
@@ -192,6 +193,9 @@ class EfaEngine : public vf::DevicePoller {
   // Copies len bytes from (src_pid, src) to (dst_pid, dst) through a bounce
   // buffer; returns 0, or 1 when reading failed, 2 when writing failed.
   int copy_between(const Context& from, uint64_t src, const Context& to, uint64_t dst, uint64_t len);
+  // Reads len bytes at src of `from` into daemon memory (a staging area);
+  // false when that process image is gone.
+  static bool read_into(const Context& from, uint64_t src, uint8_t* dst, uint64_t len);
 
   std::function<void()> synchronize_;
   std::function<std::optional<uint16_t>(const std::string&)> resolve_instance_;

@@ -67,6 +67,9 @@ EfaRegion::EfaRegion(uint32_t vf_id, uint32_t ctx_id, const uint8_t (&gid)[VENIC
     r.qp[q].rq_off = take(ring_bytes(r.rq_depth, sizeof(venic_efa_rwqe)));
     r.qp[q].rq_buf_off = take(uint64_t(r.rq_depth) * r.mtu);
   }
+  // Touched only as staged reads use it (memfd pages are allocated lazily).
+  r.stage_qp_bytes = kStageQpBytes;
+  r.stage_off = take(uint64_t(kStageQpBytes) * VENIC_EFA_MAX_QPS);
   size_ = align_up(off, VENIC_PAGE_SIZE);
   r.region_size = size_;
 

@@ -10,6 +10,10 @@
 
 namespace venic::efa {
 
+// Each QP's staging area for RDMA reads: room for several reads of a long
+// message in flight.
+inline constexpr uint32_t kStageQpBytes = 8u << 20;
+
 class EfaRegion {
  public:
   // Creates and lays out a context region; throws std::system_error.

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "phase_clock.h"
 #include "worker.h"
 
 namespace venic::fastpath {
@@ -98,12 +99,13 @@ void Dataplane::publish(const vf::VfTable& table) {
     it = used.count(it->first) ? std::next(it) : conntrack_.erase(it);
   const Snapshot* old = current_.exchange(next, std::memory_order_acq_rel);
   // Every worker that might hold `old` passes a quiescent state first.
-  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  synchronize();
   delete old;
   if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) d->on_table(table);
 }
 
 void Dataplane::synchronize() {
+  control::PhaseTimer timed(control::Phase::kGracePeriod);
   rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
 }
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "phase_clock.h"
 #include "unique_fd.h"
 
 namespace venic::state {
@@ -69,6 +70,7 @@ std::vector<vf::VfConfig> StateStore::load(nlohmann::json* ec2) const {
 }
 
 void StateStore::save(const std::vector<vf::VfConfig>& vfs) const {
+  control::PhaseTimer timed(control::Phase::kStateSave);
   nlohmann::json list = nlohmann::json::array();
   for (const auto& c : vfs) list.push_back(vf::to_json(c));
   nlohmann::json j = {{"version", kFormatVersion}, {"vfs", list}};

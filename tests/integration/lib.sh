@@ -33,6 +33,9 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  # The daemon names requests that took over a second, and why: worth seeing
+  # even when the test passed (ci/test prints the file after the run).
+  grep -h "slow request" "$WORK"/*.log 2>/dev/null | sed "s/^/[$TEST_NAME] /" >>"$BUILD/venicd-slow-requests.log" || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT

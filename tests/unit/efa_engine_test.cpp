@@ -329,6 +329,53 @@ TEST_F(EfaEngineTest, RdmaReadAndWriteMoveRegisteredMemoryAndCheckKeys) {
   EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.size());
 }
 
+TEST_F(EfaEngineTest, AStagedReadLandsInTheStagingAreaNotTheBuffer) {
+  Proc& a = open(1);
+  Proc& b = open(2);
+  Qp qa = qp(a), qb = qp(b);
+  ASSERT_GE(a.regs()->abi_minor, 1);
+  const uint32_t area = a.regs()->stage_qp_bytes;
+  ASSERT_GE(area, 1u << 20);
+  std::vector<uint8_t> local(256 << 10, 0), remote(256 << 10);
+  for (size_t i = 0; i < remote.size(); i++) remote[i] = static_cast<uint8_t>(i * 13 + 1);
+  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(local.data())}, {"len", local.size()}, {"access", 7}});
+  json rm = call(b, "reg_mr",
+                 {{"va", reinterpret_cast<uint64_t>(remote.data())},
+                  {"len", remote.size()},
+                  {"access", VENIC_EFA_ACCESS_REMOTE_READ}});
+  venic_efa_wqe rd = send_to(b, qb, static_cast<uint32_t>(remote.size()), 21);
+  rd.opcode = VENIC_EFA_OP_RDMA_READ;
+  rd.flags = VENIC_EFA_WQE_F_STAGED;
+  rd.stage_off = 64 << 10;
+  rd.lkey = lm["lkey"];
+  rd.laddr = reinterpret_cast<uint64_t>(local.data());
+  rd.rkey = rm["rkey"];
+  rd.raddr = reinterpret_cast<uint64_t>(remote.data());
+  post_send(a, qa, rd);
+  // Past the end of the area by one byte: malformed.
+  venic_efa_wqe past = rd;
+  past.wr_id = 22;
+  past.stage_off = area - remote.size() + 1;
+  post_send(a, qa, past);
+  // The final buffer is still checked: a bad lkey fails as unstaged.
+  venic_efa_wqe badkey = rd;
+  badkey.wr_id = 23;
+  badkey.lkey += 1000;
+  post_send(a, qa, badkey);
+  engine_.poll();
+  auto tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 3u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
+  EXPECT_EQ(tx[0].flags & VENIC_EFA_CQE_F_STAGED, VENIC_EFA_CQE_F_STAGED);
+  EXPECT_EQ(tx[0].slot, 64u << 10);
+  const uint8_t* stage = a.base + a.regs()->stage_off + uint64_t(qa.index) * area;
+  EXPECT_EQ(std::memcmp(stage + (64 << 10), remote.data(), remote.size()), 0);
+  EXPECT_EQ(local, std::vector<uint8_t>(local.size(), 0));  // the driver's copy, not the daemon's
+  EXPECT_EQ(tx[1].status, VENIC_EFA_WC_BAD_WQE);
+  EXPECT_EQ(tx[2].status, VENIC_EFA_WC_LOCAL_PROT);
+  EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.size());
+}
+
 TEST_F(EfaEngineTest, ALargeWriteMovesAChunkPerPollAndOtherQueuesKeepGoing) {
   Proc& a = open(1);
   Proc& b = open(2);
