@@ -201,7 +201,9 @@ void EfaEngine::on_table(const vf::VfTable& table) {
   bool qps = !dead.empty();
   for (auto& [id, ctx] : ctxs_)
     for (auto& q : ctx->qp) qps |= q != nullptr;
-  if (qps || (current_.load(std::memory_order_relaxed) && !current_.load()->qps.empty())) publish();
+  // Only this thread publishes: one relaxed read of the current view is enough.
+  const View* cur = current_.load(std::memory_order_relaxed);
+  if (qps || (cur && !cur->qps.empty())) publish();
 }
 
 bool EfaEngine::reachable(const View& v, uint16_t src, uint16_t dst) const {
