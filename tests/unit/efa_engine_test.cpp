@@ -147,6 +147,25 @@ class EfaEngineTest : public ::testing::Test {
     return w;
   }
 
+  // An RDMA read by a from `remote` (registered at b for remote reads) into
+  // `local` (registered at a with every access), to b's QP qb.
+  venic_efa_wqe read_wqe(Proc& a, Proc& b, const Qp& qb, std::vector<uint8_t>& local, std::vector<uint8_t>& remote,
+                         uint64_t wr_id) {
+    json lm =
+        call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(local.data())}, {"len", local.size()}, {"access", 7}});
+    json rm = call(b, "reg_mr",
+                   {{"va", reinterpret_cast<uint64_t>(remote.data())},
+                    {"len", remote.size()},
+                    {"access", VENIC_EFA_ACCESS_REMOTE_READ}});
+    venic_efa_wqe rd = send_to(b, qb, static_cast<uint32_t>(remote.size()), wr_id);
+    rd.opcode = VENIC_EFA_OP_RDMA_READ;
+    rd.lkey = lm["lkey"];
+    rd.laddr = reinterpret_cast<uint64_t>(local.data());
+    rd.rkey = rm["rkey"];
+    rd.raddr = reinterpret_cast<uint64_t>(remote.data());
+    return rd;
+  }
+
   // Opens a context for process pid on VF 2 (as if it had connected on
   // `session`), registers [dst, dst + len) there for remote writes, and has
   // a's new QP RDMA-write src into it; returns the write's completion status.
@@ -296,17 +315,7 @@ TEST_F(EfaEngineTest, RdmaReadAndWriteMoveRegisteredMemoryAndCheckKeys) {
   Qp qa = qp(a), qb = qp(b);
   std::vector<uint8_t> local(1 << 20), remote(1 << 20);
   for (size_t i = 0; i < remote.size(); i++) remote[i] = static_cast<uint8_t>(i * 7);
-  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(local.data())}, {"len", local.size()}, {"access", 7}});
-  json rm = call(b, "reg_mr",
-                 {{"va", reinterpret_cast<uint64_t>(remote.data())},
-                  {"len", remote.size()},
-                  {"access", VENIC_EFA_ACCESS_REMOTE_READ}});
-  venic_efa_wqe rd = send_to(b, qb, static_cast<uint32_t>(remote.size()), 11);
-  rd.opcode = VENIC_EFA_OP_RDMA_READ;
-  rd.lkey = lm["lkey"];
-  rd.laddr = reinterpret_cast<uint64_t>(local.data());
-  rd.rkey = rm["rkey"];
-  rd.raddr = reinterpret_cast<uint64_t>(remote.data());
+  venic_efa_wqe rd = read_wqe(a, b, qb, local, remote, 11);
   post_send(a, qa, rd);
   // Writing needs REMOTE_WRITE, which b did not grant.
   venic_efa_wqe wr = rd;
@@ -338,19 +347,9 @@ TEST_F(EfaEngineTest, AStagedReadLandsInTheStagingAreaNotTheBuffer) {
   ASSERT_GE(area, 1u << 20);
   std::vector<uint8_t> local(256 << 10, 0), remote(256 << 10);
   for (size_t i = 0; i < remote.size(); i++) remote[i] = static_cast<uint8_t>(i * 13 + 1);
-  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(local.data())}, {"len", local.size()}, {"access", 7}});
-  json rm = call(b, "reg_mr",
-                 {{"va", reinterpret_cast<uint64_t>(remote.data())},
-                  {"len", remote.size()},
-                  {"access", VENIC_EFA_ACCESS_REMOTE_READ}});
-  venic_efa_wqe rd = send_to(b, qb, static_cast<uint32_t>(remote.size()), 21);
-  rd.opcode = VENIC_EFA_OP_RDMA_READ;
+  venic_efa_wqe rd = read_wqe(a, b, qb, local, remote, 21);
   rd.flags = VENIC_EFA_WQE_F_STAGED;
   rd.stage_off = 64 << 10;
-  rd.lkey = lm["lkey"];
-  rd.laddr = reinterpret_cast<uint64_t>(local.data());
-  rd.rkey = rm["rkey"];
-  rd.raddr = reinterpret_cast<uint64_t>(remote.data());
   post_send(a, qa, rd);
   // Past the end of the area by one byte: malformed.
   venic_efa_wqe past = rd;
