@@ -429,8 +429,9 @@ struct Ep {
   bool post_wqe(venic_efa_wqe w, const void* payload, size_t len);
   void handle_cqe(const venic_efa_cqe& c);
   void land_staged(const venic_efa_cqe& c);
-  // The largest piece an RDMA read is split into.
-  uint64_t read_chunk() const;
+  // The largest piece an RDMA read (staged: kStagedReadChunk) or write is
+  // split into.
+  uint64_t rdma_chunk(bool read) const;
   void handle_recv(const venic_efa_cqe& c);
   // False (only when may_park): the peer's reorder buffer is full, keep the
   // packet in its RQ slot and retry later.

@@ -221,9 +221,9 @@ void Ep::fail_all(int err) {
   peers.clear();
 }
 
-uint64_t Ep::read_chunk() const {
+uint64_t Ep::rdma_chunk(bool read) const {
   uint64_t m = dom->dev.max_rdma_size ? dom->dev.max_rdma_size : VENIC_EFA_MAX_RDMA_SIZE;
-  return qv.stage && kStagedReadChunk < m ? kStagedReadChunk : m;
+  return read && qv.stage && kStagedReadChunk < m ? kStagedReadChunk : m;
 }
 
 // False: no SQ room, or (an RDMA read) no staging room until a staged read
@@ -740,7 +740,7 @@ void Ep::attach(RxEntry& m, RxEntry& user) {
 void Ep::start_reads(RxEntry& r) {
   r.reads_started = true;
   uint64_t n = r.total < r.cap ? r.total : r.cap;
-  const uint64_t chunk_max = read_chunk();
+  const uint64_t chunk_max = rdma_chunk(true);
   uint64_t msg_off = 0;
   int err = 0;
   std::vector<venic_efa_wqe> reads;

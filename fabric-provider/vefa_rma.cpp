@@ -59,8 +59,7 @@ ssize_t Ep::rma_common(bool read, const struct iovec* iov, void** desc, size_t c
     w.raddr = rma[0].addr;
     t->wqes.push_back(w);
   } else {
-    const uint64_t chunk_max =
-        read ? read_chunk() : (dom->dev.max_rdma_size ? dom->dev.max_rdma_size : VENIC_EFA_MAX_RDMA_SIZE);
+    const uint64_t chunk_max = rdma_chunk(read);
     size_t ri = 0;
     uint64_t roff = 0;
     for (size_t li = 0; li < count && rc == 0; ++li) {

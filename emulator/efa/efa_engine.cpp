@@ -580,9 +580,11 @@ void EfaEngine::complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t s
 }
 
 bool EfaEngine::read_into(const Context& from, uint64_t src, uint8_t* dst, uint64_t len) {
+  // Addresses beyond off_t are no process's: the kernel refuses them too.
   if (src > INT64_MAX - len) return false;
-  // As in copy_between: the byte through /proc/<pid>/mem afterwards proves
-  // the data came from the process image the context was opened by.
+  // process_vm_readv (one copy), then a byte through the context's
+  // /proc/<pid>/mem to prove it was still that process image; if not, what
+  // was read is dropped.
   iovec local{dst, len};
   iovec remote{reinterpret_cast<void*>(src), len};
   uint8_t probe;
@@ -591,21 +593,13 @@ bool EfaEngine::read_into(const Context& from, uint64_t src, uint8_t* dst, uint6
 }
 
 int EfaEngine::copy_between(const Context& from, uint64_t src, const Context& to, uint64_t dst, uint64_t len) {
-  // Addresses beyond off_t are no process's: the kernel refuses them too.
   if (src > INT64_MAX - len) return 1;
   if (dst > INT64_MAX - len) return 2;
   while (len) {
     const uint64_t n = std::min<uint64_t>(len, bounce_.size());
-    // Reading: process_vm_readv (one copy), then a byte through the
-    // context's /proc/<pid>/mem to prove it was still that process image;
-    // if not, what was read is dropped.  Writing only ever goes through
-    // /proc/<pid>/mem: it cannot reach a later image.
-    iovec local{bounce_.data(), n};
-    iovec remote{reinterpret_cast<void*>(src), n};
-    uint8_t probe;
-    if (::process_vm_readv(from.pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n) ||
-        ::pread(from.mem.get(), &probe, 1, static_cast<off_t>(src)) != 1)
-      return 1;
+    if (!read_into(from, src, bounce_.data(), n)) return 1;
+    // Writing only ever goes through /proc/<pid>/mem: it cannot reach a
+    // later image.
     if (::pwrite(to.mem.get(), bounce_.data(), n, static_cast<off_t>(dst)) != static_cast<ssize_t>(n)) return 2;
     src += n, dst += n, len -= n;
   }

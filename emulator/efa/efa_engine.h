@@ -193,8 +193,8 @@ class EfaEngine : public vf::DevicePoller {
   // Copies len bytes from (src_pid, src) to (dst_pid, dst) through a bounce
   // buffer; returns 0, or 1 when reading failed, 2 when writing failed.
   int copy_between(const Context& from, uint64_t src, const Context& to, uint64_t dst, uint64_t len);
-  // Reads len bytes at src of `from` into daemon memory (a staging area);
-  // false when that process image is gone.
+  // Reads len bytes at src of `from` into daemon memory (the bounce buffer
+  // or a staging area); false when that process image is gone.
   static bool read_into(const Context& from, uint64_t src, uint8_t* dst, uint64_t len);
 
   std::function<void()> synchronize_;
