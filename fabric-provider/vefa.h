@@ -69,8 +69,9 @@ inline constexpr size_t kStagedBudget = 64ull << 20;
 inline constexpr size_t kReorderMaxPackets = 1024;
 // RQ slots always left to the device for the packets that free the others.
 inline constexpr size_t kParkReserve = 8;
-// RDMA reads are split into pieces of this size when the device stages them
-// (ABI 1.1), so that copying one piece out overlaps the device's next.
+// RDMA transfers are split into pieces of this size (they are staged unless
+// the local buffer is a memory object), so that copying one piece overlaps
+// the device moving the next.
 inline constexpr uint64_t kStagedReadChunk = 256u << 10;
 // progress() calls between two looks at the device's link status (and on
 // every idle call).
@@ -391,8 +392,8 @@ struct Ep {
   std::unordered_map<uint64_t, Peer> peers;
   std::deque<CtrlPkt> ctrl_queue;
   std::deque<venic_efa_wqe> read_queue;  // RDMA reads of long-message receives
-  // Staged RDMA reads in flight, by offset in the QP's staging area: where
-  // their data goes when they complete.
+  // Staged RDMA transfers in flight, by offset in the QP's staging area:
+  // where a read's data goes when it completes (laddr 0: a write's source).
   struct StagedRead {
     uint64_t laddr;
     uint32_t len;
@@ -429,8 +430,7 @@ struct Ep {
   bool post_wqe(venic_efa_wqe w, const void* payload, size_t len);
   void handle_cqe(const venic_efa_cqe& c);
   void land_staged(const venic_efa_cqe& c);
-  // The largest piece an RDMA read (staged: kStagedReadChunk) or write is
-  // split into.
+  // The largest piece an RDMA read or write is split into (kStagedReadChunk).
   uint64_t rdma_chunk(bool read) const;
   void handle_recv(const venic_efa_cqe& c);
   // False (only when may_park): the peer's reorder buffer is full, keep the

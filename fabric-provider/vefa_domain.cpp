@@ -31,15 +31,16 @@ int Domain::cache_reg(const void* va, size_t len, uint32_t access, bool hold, ui
     }
     MrCacheEntry e;
     char err[128] = "";
-    // Only the rights this use needs (RTS source: remote read; RDMA-read
-    // target: local write; RDMA-write source: none).
-    int rc = vefa_reg_mr(ctx, va, len, access, &e.lkey, &e.rkey, err, sizeof(err));
+    // Only the rights this use needs (RDMA-read target: local write;
+    // RDMA-write source: none), and private: the heap may reuse the address
+    // for other memory while the entry lives, so the device only ever
+    // reaches it through the staging area.
+    int rc = vefa_reg_mr(ctx, va, len, access | VEFA_REG_PRIVATE, &e.lkey, &e.rkey, err, sizeof(err));
     if (rc) {
       VEFA_WARN(FI_LOG_MR, "vefa_reg_mr(%p, %zu): %s (%d)\n", va, len, err, rc);
       return rc == -ENOMEM || rc == -ENOSPC ? -FI_ENOMEM : -FI_EIO;
     }
-    // The provider's own registrations serve RTS reads only; atomics target
-    // user MRs, so these are not entered in `regs`.
+    // Local-only: atomics target user MRs, so these are not in `regs`.
     it = mr_cache.emplace(k, e).first;
   }
   it->second.stamp = ++mr_stamp;

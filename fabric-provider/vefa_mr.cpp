@@ -2,6 +2,8 @@
 //
 // fi_mr_reg: user registrations are device registrations (vefa_reg_mr), with
 // the device's keys (FI_MR_PROV_KEY) and virtual addresses (FI_MR_VIRT_ADDR).
+// A buffer in fd-backed shared memory becomes a memory object the device
+// reaches directly; private memory is assisted (see README).
 #include "vefa.h"
 
 namespace vefa {
@@ -39,9 +41,11 @@ static int mr_regattr(struct fid* fid, const struct fi_mr_attr* attr, uint64_t f
   // iface exists from API 1.10 on; only system memory is reachable.
   if (d->api_version >= FI_VERSION(1, 10) && attr->iface != FI_HMEM_SYSTEM) return -FI_ENOSYS;
   const struct iovec& iov = attr->mr_iov[0];
-  uint32_t access = VENIC_EFA_ACCESS_LOCAL_WRITE;
+  uint32_t access = 0;
   uint64_t a = attr->access;
-  // Access 0 means "everything" for older applications.
+  // Access 0 means "everything" for older applications.  Local write only
+  // where something lands in the buffer: a send-only buffer may be read-only.
+  if (!a || (a & (FI_RECV | FI_READ | FI_REMOTE_WRITE))) access |= VENIC_EFA_ACCESS_LOCAL_WRITE;
   if (!a || (a & FI_REMOTE_READ)) access |= VENIC_EFA_ACCESS_REMOTE_READ;
   if (!a || (a & FI_REMOTE_WRITE)) access |= VENIC_EFA_ACCESS_REMOTE_WRITE;
   auto m = std::make_unique<Mr>();
@@ -50,6 +54,10 @@ static int mr_regattr(struct fid* fid, const struct fi_mr_attr* attr, uint64_t f
   int rc = vefa_reg_mr(d->ctx, iov.iov_base, iov.iov_len, access, &m->lkey, &m->rkey, err, sizeof(err));
   if (rc) {
     VEFA_WARN(FI_LOG_MR, "vefa_reg_mr(%p, %zu): %s (%d)\n", iov.iov_base, iov.iov_len, err, rc);
+    // As verbs: EFAULT for memory that is not mapped, or not writable when
+    // a write is granted.
+    if (rc == -EFAULT) return -FI_EFAULT;
+    if (rc == -EACCES) return -FI_EACCES;
     return rc == -ENOMEM || rc == -ENOSPC ? -FI_ENOMEM : -FI_EIO;
   }
   m->dom = d;

@@ -50,29 +50,23 @@ ssize_t Ep::send_common(const struct iovec* iov, size_t count, fi_addr_t dest, u
     copy_from_iov(t->iov, 0, t->owned.data(), total);
   }
   if (t->proto == PktType::kRts) {
-    // The receiver RDMA-reads the source: remote read is all it needs.  A
-    // user buffer goes through the cache; our own copy is registered for
-    // this send only (deregistered when it completes: the heap reuses it).
+    // The receiver RDMA-reads the source: remote read is all it needs, and
+    // only while this send lasts (deregistered when it completes), so the
+    // buffer is never readable by a peer afterwards.
     const void* src = t->owned.empty() ? iov[0].iov_base : t->owned.data();
-    uint32_t lkey = 0;
-    if (t->owned.empty()) {
-      rc = dom->cache_reg(src, total, VENIC_EFA_ACCESS_REMOTE_READ, true, &lkey, &t->rts_rkey);
-    } else {
-      char err[128] = "";
-      rc =
-          vefa_reg_mr(dom->ctx, src, total, VENIC_EFA_ACCESS_REMOTE_READ, &t->own_lkey, &t->rts_rkey, err, sizeof(err));
-      if (rc) {
-        VEFA_WARN(FI_LOG_MR, "vefa_reg_mr(%p, %lu): %s (%d)\n", src, static_cast<unsigned long>(total), err, rc);
-        rc = rc == -ENOMEM || rc == -ENOSPC ? -FI_ENOMEM : -FI_EIO;
-      }
+    char err[128] = "";
+    rc = vefa_reg_mr(dom->ctx, src, total, VENIC_EFA_ACCESS_REMOTE_READ, &t->own_lkey, &t->rts_rkey, err, sizeof(err));
+    if (rc) {
+      VEFA_WARN(FI_LOG_MR, "vefa_reg_mr(%p, %lu): %s (%d)\n", src, static_cast<unsigned long>(total), err, rc);
+      rc = rc == -ENOMEM || rc == -ENOSPC ? -FI_ENOMEM : -FI_EIO;
     }
     if (rc) {
       p.tx_seq--;  // the message never existed
       txs.erase(t->id);
       return rc;
     }
-    t->cache_held = t->owned.empty();
-    t->own_reg = !t->owned.empty();
+    t->cache_held = false;
+    t->own_reg = true;
     t->cache_va = src;
     t->cache_len = total;
   }

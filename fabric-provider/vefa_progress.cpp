@@ -35,7 +35,8 @@ void Ep::progress() {
     return;
   }
   venic_efa_cqe cqes[64];
-  int seen = 0;
+  // Peers' RDMA on our private (assisted) registrations waits for this.
+  int seen = vefa_serve_assists(dom->ctx);
   // A bounded number of batches: a busy peer must not keep us here forever.
   for (int batch = 0; batch < 8; ++batch) {
     int n = vefa_cq_poll(&cv, cqes, 64);
@@ -221,20 +222,26 @@ void Ep::fail_all(int err) {
   peers.clear();
 }
 
-uint64_t Ep::rdma_chunk(bool read) const {
+uint64_t Ep::rdma_chunk(bool) const {
   uint64_t m = dom->dev.max_rdma_size ? dom->dev.max_rdma_size : VENIC_EFA_MAX_RDMA_SIZE;
-  return read && qv.stage && kStagedReadChunk < m ? kStagedReadChunk : m;
+  return qv.stage && kStagedReadChunk < m ? kStagedReadChunk : m;
 }
 
-// False: no SQ room, or (an RDMA read) no staging room until a staged read
-// completes.
+// False: no SQ room, or (RDMA on private memory) no staging room until a
+// staged transfer completes.
 bool Ep::post_wqe(venic_efa_wqe w, const void* payload, size_t len) {
   if (vefa_sq_space(&qv) == 0) return false;
-  if (w.opcode == VENIC_EFA_OP_RDMA_READ && stage.fits(w.length)) {
-    // The device lands it in shared memory; land_staged copies it home.
+  const bool read = w.opcode == VENIC_EFA_OP_RDMA_READ;
+  const bool write = (w.opcode == VENIC_EFA_OP_RDMA_WRITE || w.opcode == VENIC_EFA_OP_RDMA_WRITE_IMM) &&
+                     !(w.flags & VENIC_EFA_WQE_F_INLINE) && w.length;
+  // The device reaches only memory objects: private memory goes through the
+  // QP's staging area (a read is copied home by land_staged; a write's
+  // source is copied there now).
+  if ((read || write) && !vefa_mr_is_object(dom->ctx, w.lkey)) {
     auto off = stage.take(w.length);
     if (!off) return false;
-    staged_reads[*off] = StagedRead{w.laddr, w.length};
+    if (write) memcpy(qv.stage + *off, reinterpret_cast<const void*>(w.laddr), w.length);
+    staged_reads[*off] = StagedRead{read ? w.laddr : 0, w.length};
     w.flags |= VENIC_EFA_WQE_F_STAGED;
     w.stage_off = *off;
   }
@@ -373,14 +380,16 @@ void Ep::tx_done_check(TxEntry& t) {
 void Ep::land_staged(const venic_efa_cqe& c) {
   auto it = staged_reads.find(c.slot);
   if (it == staged_reads.end()) return;
-  if (c.status == VENIC_EFA_WC_SUCCESS && it->second.len <= qv.stage_bytes - c.slot)
+  if (it->second.laddr && c.status == VENIC_EFA_WC_SUCCESS && it->second.len <= qv.stage_bytes - c.slot)
     memcpy(reinterpret_cast<void*>(it->second.laddr), qv.stage + c.slot, it->second.len);
   stage.give(c.slot, it->second.len);
   staged_reads.erase(it);
 }
 
 void Ep::handle_cqe(const venic_efa_cqe& c) {
-  if (c.opcode == VENIC_EFA_WC_RDMA_READ && (c.flags & VENIC_EFA_CQE_F_STAGED)) land_staged(c);
+  if ((c.opcode == VENIC_EFA_WC_RDMA_READ || c.opcode == VENIC_EFA_WC_RDMA_WRITE) &&
+      (c.flags & VENIC_EFA_CQE_F_STAGED))
+    land_staged(c);
   if (c.opcode == VENIC_EFA_WC_RECV) {
     handle_recv(c);
     return;

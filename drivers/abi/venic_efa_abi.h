@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * venic EFA device ABI, version 1.0 — the contract between venicd and
+ * venic EFA device ABI, version 2.0 — the contract between venicd and
  * drivers/efa for the EFA personality of a VF (an OS-bypass fabric device).
  *
  * An EFA VF belongs to an instance and, like the real device, is shared by
@@ -13,8 +13,32 @@
  *   regs.qp[q].sq_buf_off  sq_depth payload slots of mtu bytes (driver writes)
  *   regs.qp[q].rq_off    QP q's receive queue: venic_ring + rq_depth venic_efa_rwqe
  *   regs.qp[q].rq_buf_off  rq_depth payload slots of mtu bytes (daemon writes)
- *   regs.stage_off       staging areas for RDMA reads, stage_qp_bytes per QP
- *                        (QP q's at stage_off + q * stage_qp_bytes; daemon writes)
+ *   regs.stage_off       staging areas for RDMA, stage_qp_bytes per QP
+ *                        (QP q's at stage_off + q * stage_qp_bytes)
+ *   regs.assist_off      assist slots: struct venic_efa_assist[assist_slots]
+ *   regs.assist_buf_off  their data, assist_bytes each
+ *
+ * Memory (ABI 2.0).  The daemon never reaches a process through its pid.  A
+ * registration (efa.reg_mr) is one of two kinds:
+ *   - a memory object: the range lies in fd-backed shared memory (memfd,
+ *     tmpfs, hugetlbfs) and the driver passes that fd and the range's offset
+ *     in it (SCM_RIGHTS).  The daemon maps the object, read-only unless the
+ *     registration grants a write, and RDMA reads and writes that mapping:
+ *     whatever the process later maps, unmaps or execs, the peer reaches the
+ *     registered pages only, as with pinned pages on a real device;
+ *   - assisted: private memory (malloc).  The daemon never touches it.  A
+ *     peer's RDMA on it is served by the owner's driver (vefa_serve_assists,
+ *     called from the owner's progress): the daemon posts an assist slot,
+ *     the driver copies between its memory and the slot's data, checking the
+ *     range against its own registration and the page protections.
+ * On the initiator's side, a local buffer is reached the same two ways: an
+ * object lkey directly, any other through the QP's staging area
+ * (VENIC_EFA_WQE_F_STAGED: the driver copies a write's source there before
+ * posting and a read's data out after its completion).
+ *
+ * Keys are random (getrandom) and unique per context; a request whose QP
+ * number, qkey or rkey is wrong gets the same completion status whichever
+ * of them was wrong.
  *
  * The slow path (create a CQ, QP or address handle, register memory) is a
  * control-socket call, as it is a system call on the real device; the data
@@ -43,8 +67,8 @@ extern "C" {
 #endif
 
 #define VENIC_EFA_MAGIC	    0x41464556u /* "VEFA" little-endian */
-#define VENIC_EFA_ABI_MAJOR 1
-#define VENIC_EFA_ABI_MINOR 1 /* 1.1: staged RDMA reads */
+#define VENIC_EFA_ABI_MAJOR 2 /* 2.0: registrations are memory objects or assisted, never a pid */
+#define VENIC_EFA_ABI_MINOR 0
 
 #define VENIC_EFA_MTU		8192 /* largest SEND payload (the 8 KiB class of SRD) */
 #define VENIC_EFA_MAX_QPS	8    /* queue pairs per context */
@@ -55,6 +79,8 @@ extern "C" {
 #define VENIC_EFA_MAX_MRS	1024	   /* registrations per context */
 #define VENIC_EFA_MAX_RDMA_SIZE (1u << 30) /* one RDMA read or write, at most */
 #define VENIC_EFA_GID_SIZE	16
+#define VENIC_EFA_ASSIST_SLOTS	8	  /* assist requests in flight per context */
+#define VENIC_EFA_ASSIST_BYTES	(256u << 10) /* data of one assist slot */
 
 /* Queue pair types (efa.create_qp "type"). */
 enum venic_efa_qp_type {
@@ -85,10 +111,10 @@ enum venic_efa_opcode {
 
 /* venic_efa_wqe.flags */
 #define VENIC_EFA_WQE_F_INLINE (1u << 0) /* RDMA write: the source is the WQE's SQ slot */
-/* RDMA read (ABI 1.1): the data lands in this QP's staging area at stage_off,
- * not at laddr; (lkey, laddr) are still checked, and the driver copies the
- * data there when it takes the completion.  The daemon then makes one copy
- * (process to shared memory) instead of writing into the process. */
+/* The local side is this QP's staging area at stage_off, not laddr:
+ * an RDMA read lands there (the driver copies it to laddr when it takes the
+ * completion); an RDMA write's source was copied there by the driver before
+ * it posted.  (lkey, laddr) are still checked against the registration. */
 #define VENIC_EFA_WQE_F_STAGED (1u << 1)
 
 /*
@@ -115,6 +141,34 @@ struct venic_efa_wqe {
 	uint64_t stage_off; /* VENIC_EFA_WQE_F_STAGED: offset in the QP's staging area */
 };
 
+/* Assist operations (venic_efa_assist.op). */
+enum venic_efa_assist_op {
+	VENIC_EFA_ASSIST_READ = 1,  /* driver: copy len bytes at addr into the slot's data */
+	VENIC_EFA_ASSIST_WRITE = 2, /* driver: copy the slot's data to addr */
+};
+
+/*
+ * An assist slot: the daemon asks the owner of an assisted registration to
+ * move data between its memory and the slot's data (assist_buf_off + i *
+ * assist_bytes).  Slot i is the daemon's while done == seq: it fills op,
+ * rkey, addr and len (and for a write the data), then advances seq with
+ * release.  It is the driver's while done != seq: the driver reads the
+ * fields once, checks (rkey, addr, len) against its own registration and its
+ * access, copies (never faulting on memory it cannot read or write), sets
+ * status, then stores done = seq with release.
+ */
+struct venic_efa_assist {
+	uint32_t seq;  /* daemon */
+	uint32_t done; /* driver */
+	uint8_t op;    /* enum venic_efa_assist_op; daemon */
+	uint8_t status; /* driver: VENIC_EFA_WC_SUCCESS or VENIC_EFA_WC_REMOTE_ACCESS */
+	uint16_t reserved0;
+	uint32_t rkey; /* daemon: the registration, as its owner knows it */
+	uint64_t addr; /* daemon: inside rkey's range */
+	uint32_t len;  /* daemon: <= assist_bytes */
+	uint32_t reserved1;
+};
+
 /* RQ entry, written only by the driver: an empty buffer, RQ slot `slot`
  * (< rq_depth), of mtu bytes.  The daemon consumes entries in order. */
 struct venic_efa_rwqe {
@@ -136,8 +190,8 @@ enum venic_efa_wc_opcode {
 enum venic_efa_wc_status {
 	VENIC_EFA_WC_SUCCESS = 0,
 	VENIC_EFA_WC_BAD_WQE = 1,	/* malformed work request (opcode, length, AH) */
-	VENIC_EFA_WC_UNREACHABLE = 2,	/* no such QP at the destination, or policy forbids it */
-	VENIC_EFA_WC_REMOTE_ACCESS = 3, /* rkey unknown, out of bounds or access denied */
+	VENIC_EFA_WC_UNREACHABLE = 2,	/* SEND: no such QP or wrong qkey; any: policy forbids it */
+	VENIC_EFA_WC_REMOTE_ACCESS = 3, /* RDMA: no such QP, wrong qkey or rkey, out of bounds or access denied */
 	VENIC_EFA_WC_LOCAL_PROT = 4,	/* lkey unknown or out of bounds */
 	VENIC_EFA_WC_RECV_TOO_LONG = 5, /* (unused: a SEND never exceeds mtu) */
 	VENIC_EFA_WC_FLUSHED = 6,	/* the QP was destroyed */
@@ -217,17 +271,22 @@ struct venic_efa_regs {
 	uint32_t link_status;
 	uint32_t reserved1;
 
-	/* ABI 1.1, constant after creation (0 in 1.0: no staging). */
+	/* Constant after creation. */
 	uint64_t stage_off;
 	uint32_t stage_qp_bytes;
 	uint32_t reserved2;
-	uint8_t reserved[VENIC_PAGE_SIZE - 448];
+	uint64_t assist_off;	 /* struct venic_efa_assist[assist_slots] */
+	uint64_t assist_buf_off; /* assist_slots * assist_bytes */
+	uint32_t assist_slots;
+	uint32_t assist_bytes;
+	uint8_t reserved[VENIC_PAGE_SIZE - 472];
 };
 
 VENIC_STATIC_ASSERT(sizeof(struct venic_efa_wqe) == 64, "efa wqe size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_efa_rwqe) == 16, "efa rwqe size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_efa_cqe) == 32, "efa cqe size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_efa_stats) == 128, "efa stats size");
+VENIC_STATIC_ASSERT(sizeof(struct venic_efa_assist) == 32, "efa assist size");
 VENIC_STATIC_ASSERT(offsetof(struct venic_efa_regs, qp) == 160, "efa qp layout offset");
 VENIC_STATIC_ASSERT(sizeof(struct venic_efa_regs) == VENIC_PAGE_SIZE, "efa register page size");
 

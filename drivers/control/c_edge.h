@@ -26,6 +26,8 @@ inline int errno_for(const ControlError& e) {
   if (c == "not_found") return -ENODEV;
   if (c == "busy") return -EBUSY;
   if (c == "permission_denied") return -EPERM;
+  if (c == "bad_address") return -EFAULT;  // as ibv_reg_mr: unmapped, or no write access to the pages
+  if (c == "access_denied") return -EACCES;
   if (c == "invalid_params" || c == "invalid_request") return -EINVAL;
   if (c == "limit") return -ENOSPC;
   if (c == "unreachable") return -EHOSTUNREACH;

@@ -70,10 +70,28 @@ int vefa_destroy_qp(struct vefa_ctx *ctx, uint32_t qp);
  * forbids it (another subnet, no self-referencing security group). */
 int vefa_create_ah(struct vefa_ctx *ctx, const uint8_t gid[VENIC_EFA_GID_SIZE], uint16_t *ah, char *err, size_t errlen);
 
-/* Registers [va, va + len) with VENIC_EFA_ACCESS_* rights. */
+/* Registers [va, va + len) with VENIC_EFA_ACCESS_* rights.  As ibv_reg_mr:
+ * -EFAULT when a page of the range is not mapped, or not writable while the
+ * rights include a write.  A range in one shared mapping of a memfd, tmpfs or
+ * hugetlbfs file whose fd this process holds open is handed to the daemon as
+ * that memory object (the daemon reaches those pages, whatever the process
+ * maps there later); any other range is assisted: peers' RDMA on it is
+ * served by vefa_serve_assists.  VEFA_MR_OBJECTS=0 makes every range
+ * assisted. */
 int vefa_reg_mr(struct vefa_ctx *ctx, const void *va, size_t len, uint32_t access, uint32_t *lkey, uint32_t *rkey,
                 char *err, size_t errlen);
 int vefa_dereg_mr(struct vefa_ctx *ctx, uint32_t lkey);
+/* In vefa_reg_mr's access: never hand the range over as a memory object
+ * (a registration the daemon must not reach directly, such as a cached one
+ * whose address the process may later reuse for other memory). */
+#define VEFA_REG_PRIVATE (1u << 31)
+/* 1 when lkey's registration is a memory object the daemon mapped (the
+ * daemon can then read and write it directly, no staging needed). */
+int vefa_mr_is_object(struct vefa_ctx *ctx, uint32_t lkey);
+/* Serves the daemon's assist requests on this process's assisted
+ * registrations (peers' RDMA reads and writes of them); returns how many.
+ * Call it from progress: a peer's RDMA on assisted memory waits for it. */
+int vefa_serve_assists(struct vefa_ctx *ctx);
 
 /* ----------------------------------------------------------- data path -- */
 
@@ -85,7 +103,7 @@ struct vefa_qp_view {
   struct venic_ring *rq;
   struct venic_efa_rwqe *rqe;
   uint8_t *rq_buf;
-  uint8_t *stage; /* staged RDMA reads land here (null: no staging, ABI 1.0) */
+  uint8_t *stage; /* staged RDMA reads land here and staged writes' sources wait here */
   uint32_t stage_bytes;
   uint32_t sq_mask, rq_mask, mtu;
   uint32_t sq_prod, rq_prod; /* ours; published with release */

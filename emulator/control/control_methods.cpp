@@ -168,7 +168,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   }
   if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p);
   if (method.rfind("efa.", 0) == 0 && efa_)
-    return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out, s.start_time);
+    return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out, s.start_time, &fds_in);
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
 }
 

@@ -1,7 +1,10 @@
 #include "efa_engine.h"
 
-#include <fcntl.h>
-#include <sys/uio.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +14,7 @@
 #include <cstring>
 
 #include "control_methods.h"
+#include "fault_guard.h"
 
 namespace venic::efa {
 
@@ -19,7 +23,6 @@ namespace {
 using vf::TableError;
 
 constexpr uint32_t kBurst = 32;
-constexpr uint64_t kBounceBytes = 256u << 10;  // stays in L2 between its two copies
 // An RDMA transfer moves at most this much per poll, so a 1 GiB write does
 // not keep the poller from every other queue pair.
 constexpr uint64_t kRdmaChunk = 1u << 20;
@@ -37,6 +40,24 @@ constexpr uint64_t kRdmaBudgetPerPoll = 4u << 20;
 // domain) and per control connection.
 constexpr size_t kMaxContextsPerVf = 256;
 constexpr size_t kMaxContextsPerSession = 16;
+// Contexts of one uid over every VF and connection (root and venicd's uid
+// are not capped): each holds an fd and a region, which others need too.
+constexpr size_t kMaxContextsPerUid = 64;
+// Memory objects one context's registrations may map into the daemon: the
+// daemon's address space is shared by every tenant.
+constexpr uint64_t kMaxMappedBytesPerContext = 64ull << 30;
+// A chunk posted to an assisted registration's owner waits this long for its
+// driver's answer (it answers from its progress calls); then the transfer
+// fails REMOTE_ABORT and the initiator's queue goes on.
+constexpr auto kAssistTimeout = std::chrono::seconds(10);
+
+// Random 32 bits from the kernel: keys a tenant must not guess.
+uint32_t random_u32() {
+  uint32_t v = 0;
+  while (::getrandom(&v, sizeof(v), 0) != sizeof(v)) {
+  }
+  return v;
+}
 
 // A copy of an entry the process wrote, taken once: the compiler barrier
 // keeps later uses on the copy, never a fresh load of shared memory.
@@ -131,8 +152,14 @@ bool inside(const uint64_t va, uint64_t len, uint64_t lo, uint64_t size) {
 
 }  // namespace
 
-EfaEngine::EfaEngine(std::function<void()> synchronize) : synchronize_(std::move(synchronize)), bounce_(kBounceBytes) {
+EfaEngine::EfaEngine(std::function<void()> synchronize) : synchronize_(std::move(synchronize)) {
+  // RDMA touches memory objects their owners can truncate (SIGBUS).
+  common::install_fault_guard();
   publish();
+}
+
+EfaEngine::Mapping::~Mapping() {
+  if (map) ::munmap(map, map_len);
 }
 
 EfaEngine::~EfaEngine() {
@@ -276,7 +303,9 @@ void EfaEngine::close_session(uint64_t session) {
 }
 
 nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& p, uint64_t session, pid_t pid,
-                               int64_t uid, std::vector<int>& fds_out, uint64_t start_time) {
+                               int64_t uid, std::vector<int>& fds_out, uint64_t start_time,
+                               std::vector<UniqueFd>* fds_in) {
+  const bool privileged = uid == 0 || uid == static_cast<int64_t>(::geteuid());
   if (method == "open") {
     only(p, {"vf", "instance"});
     std::optional<uint16_t> vf;
@@ -301,16 +330,19 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
       throw TableError("permission_denied", "VF " + std::to_string(*vf) + " backs " + c.eni_id + ": uid " +
                                                 std::to_string(uid) + " may not open it (its instance's owner is uid " +
                                                 std::to_string(c.attach_uid) + ")");
-    size_t on_vf = 0, on_session = 0;
-    for (auto& [id, x] : ctxs_) on_vf += x->vf == *vf, on_session += x->session == session;
+    size_t on_vf = 0, on_session = 0, of_uid = 0;
+    for (auto& [id, x] : ctxs_) on_vf += x->vf == *vf, on_session += x->session == session, of_uid += x->uid == uid;
+    if (!privileged && of_uid >= kMaxContextsPerUid)
+      throw TableError("limit", "uid " + std::to_string(uid) + " has " + std::to_string(kMaxContextsPerUid) +
+                                    " open EFA contexts; close some first");
     if (on_vf >= kMaxContextsPerVf)
       throw TableError("limit",
                        "VF " + std::to_string(*vf) + " has " + std::to_string(kMaxContextsPerVf) + " open contexts");
     if (on_session >= kMaxContextsPerSession)
       throw TableError("limit", "this connection has " + std::to_string(kMaxContextsPerSession) +
                                     " open contexts; open more connections");
-    // The daemon moves data into and out of this process's memory: bind the
-    // context to the process that connected, as it is now.
+    // The context is the connecting process's, as it is now (its memory is
+    // reached only through what it registers, never through its pid).
     if (start_time && control::process_start_time(pid) != start_time)
       throw TableError("permission_denied", "the process that opened this connection (pid " + std::to_string(pid) +
                                                 ") is gone (start time " + std::to_string(start_time) + ", now " +
@@ -318,20 +350,12 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     if (uid != 0 && !runs_as(pid, uid))
       throw TableError("permission_denied", "pid " + std::to_string(pid) + " no longer runs as uid " +
                                                 std::to_string(uid) + " only (it exec'd a setuid program?)");
-    int memfd = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
-    if (memfd < 0)
-      throw TableError("internal",
-                       "cannot reach the memory of pid " + std::to_string(pid) + ": " + std::strerror(errno));
-    UniqueFd mem(memfd);
-    if ((start_time && control::process_start_time(pid) != start_time) || (uid != 0 && !runs_as(pid, uid)))
-      throw TableError("permission_denied", "pid " + std::to_string(pid) + " changed while opening its context");
     auto ctx = std::make_unique<Context>();
     ctx->id = next_ctx_++;
     ctx->vf = *vf;
     ctx->session = session;
     ctx->pid = pid;
     ctx->uid = uid;
-    ctx->mem = std::move(mem);
     uint8_t gid[VENIC_EFA_GID_SIZE];
     gid_of(c, gid);
     ctx->region = std::make_unique<EfaRegion>(*vf, ctx->id, gid, 100000);
@@ -376,16 +400,17 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     uint32_t rcq = static_cast<uint32_t>(u64(p, "recv_cq", VENIC_EFA_MAX_CQS - 1));
     if (!c.cq[scq] || !c.cq[rcq]) throw TableError("not_found", "send_cq or recv_cq was not created");
     uint32_t qkey = p.contains("qkey") ? static_cast<uint32_t>(u64(p, "qkey", UINT32_MAX)) : 0;
-    if (qkey == 0) qkey = static_cast<uint32_t>(rng_() | 1);
+    while (qkey == 0) qkey = random_u32();
     for (uint16_t i = 0; i < VENIC_EFA_MAX_QPS; i++) {
       if (c.qp[i]) continue;
       auto rt = std::make_unique<QpRt>();
       rt->type = t == "srd" ? VENIC_EFA_QP_SRD : VENIC_EFA_QP_UD;
-      // QP numbers are per device (shared by its contexts), 1.., not reused
-      // soon: a stale peer's packets then find no QP rather than a new one.
+      // QP numbers are per device (shared by its contexts) and random: a
+      // stale peer's packets most likely find no QP rather than a new one,
+      // and a number says nothing of its neighbours.
       uint16_t qpn = 0;
       for (int tries = 0; tries < 65536 && !qpn; tries++) {
-        uint16_t cand = ++next_qpn_[c.vf];
+        const uint16_t cand = static_cast<uint16_t>(random_u32());
         if (cand == 0) continue;
         bool used = false;
         for (auto& [id, x] : ctxs_)
@@ -437,34 +462,20 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     }
     throw TableError("not_found", "no EFA device has GID " + g.get<std::string>());
   }
-  if (method == "reg_mr") {
-    only(p, {"ctx", "va", "len", "access"});
-    Context& c = own_context(p, session);
-    uint64_t va = u64(p, "va", UINT64_MAX), len = u64(p, "len", kMaxMrBytes);
-    uint32_t access = p.contains("access") ? static_cast<uint32_t>(u64(p, "access", 7)) : 0;
-    if (len == 0 || va + len < va) throw TableError("invalid_params", "va/len: an empty or wrapping range");
-    if (c.mrs->size() >= VENIC_EFA_MAX_MRS)
-      throw TableError("limit", "context has " + std::to_string(VENIC_EFA_MAX_MRS) + " registrations already");
-    auto m = std::make_shared<MrMap>(*c.mrs);
-    uint32_t key = next_key_++;
-    if (next_key_ == 0) next_key_ = 1;
-    m->emplace(key, Mr{va, len, access});
-    c.mrs = std::move(m);
-    publish();
-    return {{"lkey", key}, {"rkey", key}};
-  }
+  if (method == "reg_mr") return reg_mr(own_context(p, session), p, fds_in);
   if (method == "dereg_mr") {
     only(p, {"ctx", "lkey"});
     Context& c = own_context(p, session);
     uint32_t key = static_cast<uint32_t>(u64(p, "lkey", UINT32_MAX));
     if (!c.mrs->count(key)) throw TableError("not_found", "no registration with key " + std::to_string(key));
     auto m = std::make_shared<MrMap>(*c.mrs);
-    m->erase(key);
+    auto it = m->find(key);
+    if (it->second.obj) c.mapped_bytes -= it->second.len;
+    m->erase(it);
     c.mrs = std::move(m);
-    publish();
+    publish();  // the mapping goes with the last view that holds it
     return {{"deregistered", key}};
   }
-  const bool privileged = uid == 0 || uid == static_cast<int64_t>(::geteuid());
   if (method == "hooks") {
     only(p, {"reorder", "reorder_percent", "delay_us"});
     // The hooks act on every process's traffic: only root or venicd's uid.
@@ -497,6 +508,72 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
   throw TableError("unknown_method", "unknown method 'efa." + method + "'");
 }
 
+uint32_t EfaEngine::fresh_key(const Context& c) const {
+  // Random and unique in the context (lkey == rkey): a peer that was not
+  // told a key finds it only by luck, one in four billion a probe.
+  for (;;) {
+    const uint32_t k = random_u32();
+    if (k && !c.mrs->count(k)) return k;
+  }
+}
+
+nlohmann::json EfaEngine::reg_mr(Context& c, const nlohmann::json& p, std::vector<UniqueFd>* fds_in) {
+  only(p, {"ctx", "va", "len", "access", "offset"});
+  const uint64_t va = u64(p, "va", UINT64_MAX), len = u64(p, "len", kMaxMrBytes);
+  const uint32_t access = p.contains("access") ? static_cast<uint32_t>(u64(p, "access", 7)) : 0;
+  if (len == 0 || va + len < va) throw TableError("invalid_params", "va/len: an empty or wrapping range");
+  if (c.mrs->size() >= VENIC_EFA_MAX_MRS)
+    throw TableError("limit", "context has " + std::to_string(VENIC_EFA_MAX_MRS) + " registrations already");
+  const size_t nfds = fds_in ? fds_in->size() : 0;
+  if (nfds > 1) throw TableError("invalid_params", "reg_mr takes one memory object fd at most");
+  if (p.contains("offset") && nfds == 0) throw TableError("invalid_params", "offset: only with a memory object fd");
+  Mr mr{va, len, access, nullptr};
+  if (nfds == 1) {
+    // A memory object: mapped with exactly the access granted, so a
+    // registration without a write right can never write it.
+    const int fd = (*fds_in)[0].get();
+    const uint64_t offset = p.contains("offset") ? u64(p, "offset", INT64_MAX) : 0;
+    struct stat st {};
+    struct statfs fs {};
+    if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || ::fstatfs(fd, &fs) < 0 ||
+        (fs.f_type != TMPFS_MAGIC && fs.f_type != HUGETLBFS_MAGIC))
+      throw TableError("invalid_params", "the memory object is not memfd, tmpfs or hugetlbfs memory");
+    if (offset > INT64_MAX - len || offset + len > static_cast<uint64_t>(st.st_size))
+      throw TableError("bad_address", "[offset, offset + len) lies outside the memory object (" +
+                                          std::to_string(st.st_size) + " bytes)");
+    if (c.mapped_bytes + len > kMaxMappedBytesPerContext)
+      throw TableError("limit", "context maps " + std::to_string(c.mapped_bytes >> 20) + " MiB of memory objects; " +
+                                    std::to_string(kMaxMappedBytesPerContext >> 30) + " GiB at most");
+    const uint64_t page = fs.f_type == HUGETLBFS_MAGIC ? static_cast<uint64_t>(fs.f_bsize) : VENIC_PAGE_SIZE;
+    const uint64_t start = offset & ~(page - 1);
+    const uint64_t map_len = (offset + len - start + page - 1) & ~(page - 1);
+    const bool writable = access & (VENIC_EFA_ACCESS_LOCAL_WRITE | VENIC_EFA_ACCESS_REMOTE_WRITE);
+    void* m = ::mmap(nullptr, map_len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
+                     static_cast<off_t>(start));
+    if (m == MAP_FAILED) {
+      const int e = errno;
+      if (e == EACCES || e == EPERM)
+        throw TableError("access_denied", std::string("the memory object cannot be mapped ") +
+                                              (writable ? "for writing (opened read-only or sealed)" : "for reading") +
+                                              ": " + std::strerror(e));
+      throw TableError("internal", std::string("mmap memory object: ") + std::strerror(e));
+    }
+    auto obj = std::make_shared<Mapping>();
+    obj->map = static_cast<uint8_t*>(m);
+    obj->map_len = map_len;
+    obj->base = obj->map + (offset - start);
+    mr.obj = std::move(obj);
+    c.mapped_bytes += len;
+  }
+  auto m = std::make_shared<MrMap>(*c.mrs);
+  const uint32_t key = fresh_key(c);
+  const bool object = mr.obj != nullptr;
+  m->emplace(key, std::move(mr));
+  c.mrs = std::move(m);
+  publish();
+  return {{"lkey", key}, {"rkey", key}, {"object", object}};
+}
+
 void EfaEngine::tick() {
   for (auto& [id, c] : ctxs_) {
     c->region->beat();
@@ -525,6 +602,9 @@ nlohmann::json EfaEngine::vf_stats(uint16_t vf) const {
           {"errors", rd(c.errors)},
           {"unreachable", rd(c.unreachable)},
           {"reordered", rd(c.reordered)},
+          {"bad_keys", rd(c.bad_keys)},
+          {"bad_keys_in", rd(c.bad_keys_in)},
+          {"assists", rd(c.assists)},
           {"bw_out_allowance_exceeded", rd(c.bw_exceeded)}};
 }
 
@@ -567,8 +647,10 @@ void EfaEngine::complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t s
   e.status = status;
   e.qp = q.index;
   e.byte_len = w.length;
-  if (w.opcode == VENIC_EFA_OP_RDMA_READ && (w.flags & VENIC_EFA_WQE_F_STAGED)) {
-    // The driver frees the staging space (and copies the data out) on this.
+  const bool inline_src = w.opcode != VENIC_EFA_OP_RDMA_READ && (w.flags & VENIC_EFA_WQE_F_INLINE);
+  if (w.opcode >= VENIC_EFA_OP_RDMA_WRITE && w.opcode <= VENIC_EFA_OP_RDMA_READ && !inline_src &&
+      (w.flags & VENIC_EFA_WQE_F_STAGED)) {
+    // The driver frees the staging space (and copies a read's data out) on this.
     e.flags = VENIC_EFA_CQE_F_STAGED;
     e.slot = static_cast<uint32_t>(w.stage_off);
   }
@@ -577,33 +659,6 @@ void EfaEngine::complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t s
     bump((*counters_)[q.ctx->vf].errors);
   }
   post_cqe(q.scq, e);
-}
-
-bool EfaEngine::read_into(const Context& from, uint64_t src, uint8_t* dst, uint64_t len) {
-  // Addresses beyond off_t are no process's: the kernel refuses them too.
-  if (src > INT64_MAX - len) return false;
-  // process_vm_readv (one copy), then a byte through the context's
-  // /proc/<pid>/mem to prove it was still that process image; if not, what
-  // was read is dropped.
-  iovec local{dst, len};
-  iovec remote{reinterpret_cast<void*>(src), len};
-  uint8_t probe;
-  return ::process_vm_readv(from.pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len) &&
-         ::pread(from.mem.get(), &probe, 1, static_cast<off_t>(src)) == 1;
-}
-
-int EfaEngine::copy_between(const Context& from, uint64_t src, const Context& to, uint64_t dst, uint64_t len) {
-  if (src > INT64_MAX - len) return 1;
-  if (dst > INT64_MAX - len) return 2;
-  while (len) {
-    const uint64_t n = std::min<uint64_t>(len, bounce_.size());
-    if (!read_into(from, src, bounce_.data(), n)) return 1;
-    // Writing only ever goes through /proc/<pid>/mem: it cannot reach a
-    // later image.
-    if (::pwrite(to.mem.get(), bounce_.data(), n, static_cast<off_t>(dst)) != static_cast<ssize_t>(n)) return 2;
-    src += n, dst += n, len -= n;
-  }
-  return 0;
 }
 
 EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uint16_t src_vf, uint16_t src_qpn,
@@ -677,7 +732,7 @@ EfaEngine::Outcome EfaEngine::end_rdma(const QpView& q, uint8_t status) {
 EfaEngine::Outcome EfaEngine::start_rdma(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot,
                                          Clock::time_point now) {
   const bool inline_src = w.opcode != VENIC_EFA_OP_RDMA_READ && (w.flags & VENIC_EFA_WQE_F_INLINE);
-  const bool staged = w.opcode == VENIC_EFA_OP_RDMA_READ && (w.flags & VENIC_EFA_WQE_F_STAGED);
+  const bool staged = !inline_src && (w.flags & VENIC_EFA_WQE_F_STAGED);
   if ((inline_src && w.length > VENIC_EFA_MTU) ||
       (staged && (w.stage_off > kStageQpBytes || w.length > kStageQpBytes - w.stage_off))) {
     complete_send(q, w, VENIC_EFA_WC_BAD_WQE);
@@ -689,30 +744,128 @@ EfaEngine::Outcome EfaEngine::start_rdma(const View& v, const QpView& q, const v
   return step_rdma(v, q, slot, now);
 }
 
+uint8_t* EfaEngine::local_bytes(const QpView& q, const uint8_t* slot, uint64_t off) const {
+  const venic_efa_wqe& w = q.rt->rdma;
+  const bool read = w.opcode == VENIC_EFA_OP_RDMA_READ;
+  if (!read && (w.flags & VENIC_EFA_WQE_F_INLINE)) return const_cast<uint8_t*>(slot) + off;
+  if (w.flags & VENIC_EFA_WQE_F_STAGED) return q.stage + w.stage_off + off;  // bounds checked at start
+  // Otherwise only an object-backed lkey: private memory is the driver's to
+  // copy (it stages), never the daemon's to reach.
+  auto lmr = q.mrs->find(w.lkey);
+  if (lmr == q.mrs->end() || !lmr->second.obj) return nullptr;
+  return lmr->second.obj->base + (w.laddr - lmr->second.va) + off;
+}
+
+bool EfaEngine::assist_slot_free(const View& v, const Context& c, uint32_t i) const {
+  const AssistRt& a = c.assist[i];
+  // Not answered yet: the driver may still be copying into or out of it.
+  if (__atomic_load_n(&c.region->assist(i)->done, __ATOMIC_ACQUIRE) != a.seq) return false;
+  if (!a.owner) return true;
+  // Answered, and its initiator gave up on it or is gone (destroyed QP).
+  for (const QpView& x : v.qps)
+    if (x.rt == a.owner) return x.rt->assist_slot < 0 || x.rt->assist_ctx != c.id;
+  return true;
+}
+
+EfaEngine::Outcome EfaEngine::assist_step(const View& v, const QpView& q, const QpView& dst, const Mr& rmr,
+                                          uint64_t n, uint8_t* local, Clock::time_point now) {
+  const venic_efa_wqe& w = q.rt->rdma;
+  const bool read = w.opcode == VENIC_EFA_OP_RDMA_READ;
+  Context& t = *dst.ctx;
+  if (q.rt->assist_slot >= 0) {
+    // A chunk is out at the target's driver: its answer?
+    const uint32_t i = static_cast<uint32_t>(q.rt->assist_slot);
+    venic_efa_assist* h = t.region->assist(i);
+    if (__atomic_load_n(&h->done, __ATOMIC_ACQUIRE) != t.assist[i].seq) {
+      if (now - q.rt->assist_since < kAssistTimeout) return Outcome::kRetry;
+      q.rt->assist_slot = -1;  // the slot is reclaimed once the driver answers
+      assists_waiting_--;
+      return end_rdma(q, VENIC_EFA_WC_REMOTE_ABORT);
+    }
+    const uint8_t status = __atomic_load_n(&h->status, __ATOMIC_RELAXED);
+    const uint32_t len = q.rt->assist_len;  // ours, never the shared copy
+    q.rt->assist_slot = -1;
+    t.assist[i].owner = nullptr;
+    assists_waiting_--;
+    if (status != VENIC_EFA_WC_SUCCESS) return end_rdma(q, VENIC_EFA_WC_REMOTE_ACCESS);
+    if (read && !common::guarded_copy(local, t.region->assist_data(i), len))
+      return end_rdma(q, VENIC_EFA_WC_LOCAL_PROT);
+    q.rt->rdma_done += len;
+    bump(q.ctx->counters.rdma_read_bytes, read ? len : 0);
+    bump(q.ctx->counters.rdma_write_bytes, read ? 0 : len);
+    bump(read ? (*counters_)[q.ctx->vf].rdma_read_bytes : (*counters_)[q.ctx->vf].rdma_write_bytes, len);
+    bump((*counters_)[t.vf].assists);
+    q.rt->stalled = false;
+    return Outcome::kDone;
+  }
+  uint32_t i = 0;
+  while (i < VENIC_EFA_ASSIST_SLOTS && !assist_slot_free(v, t, i)) i++;
+  if (i == VENIC_EFA_ASSIST_SLOTS) return Outcome::kRetry;  // every slot out: next pass
+  n = std::min<uint64_t>(n, VENIC_EFA_ASSIST_BYTES);
+  const uint64_t off = q.rt->rdma_done;
+  if (!read && !common::guarded_copy(t.region->assist_data(i), local, n)) return end_rdma(q, VENIC_EFA_WC_LOCAL_PROT);
+  venic_efa_assist* h = t.region->assist(i);
+  h->op = read ? VENIC_EFA_ASSIST_READ : VENIC_EFA_ASSIST_WRITE;
+  h->status = 0;
+  h->rkey = w.rkey;
+  h->addr = w.raddr + off;
+  h->len = static_cast<uint32_t>(n);
+  (void)rmr;
+  t.assist[i].seq++;
+  t.assist[i].owner = q.rt;
+  __atomic_store_n(&h->seq, t.assist[i].seq, __ATOMIC_RELEASE);
+  q.rt->assist_slot = static_cast<int>(i);
+  q.rt->assist_ctx = t.id;
+  q.rt->assist_len = static_cast<uint32_t>(n);
+  q.rt->assist_since = now == Clock::time_point{} ? Clock::now() : now;  // this pass may not have read the clock
+  assists_waiting_++;
+  return Outcome::kRetry;
+}
+
 EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const uint8_t* slot, Clock::time_point now) {
   const venic_efa_wqe& w = q.rt->rdma;
   const bool read = w.opcode == VENIC_EFA_OP_RDMA_READ;
   const bool with_imm = w.opcode == VENIC_EFA_OP_RDMA_WRITE_IMM;
-  const bool inline_src = !read && (w.flags & VENIC_EFA_WQE_F_INLINE);
+  const bool started = q.rt->rdma_done || q.rt->assist_slot >= 0;
+  auto give_up = [&](uint8_t status) {
+    if (q.rt->assist_slot >= 0) q.rt->assist_slot = -1, assists_waiting_--;  // reclaimed once answered
+    return end_rdma(q, started ? uint8_t{VENIC_EFA_WC_REMOTE_ABORT} : status);
+  };
   // The target is looked up again for every chunk: it may have gone away.
-  const QpView* dst = reachable(v, q.ctx->vf, w.dest_ah) ? v.find(w.dest_ah, w.dest_qpn) : nullptr;
-  if (!dst || dst->rt->type != VENIC_EFA_QP_SRD || dst->rt->qkey != w.qkey)
-    return end_rdma(q, q.rt->rdma_done ? VENIC_EFA_WC_REMOTE_ABORT : VENIC_EFA_WC_UNREACHABLE);
+  if (!reachable(v, q.ctx->vf, w.dest_ah)) return give_up(VENIC_EFA_WC_UNREACHABLE);
+  const QpView* dst = v.find(w.dest_ah, w.dest_qpn);
+  // A wrong QP number, qkey or rkey all answer REMOTE_ACCESS: a probe learns
+  // nothing of which part it got right.
+  auto rmr = dst ? dst->mrs->find(w.rkey) : q.mrs->end();
+  if (!dst || dst->rt->type != VENIC_EFA_QP_SRD || dst->rt->qkey != w.qkey || rmr == dst->mrs->end()) {
+    if (!started) {
+      bump((*counters_)[q.ctx->vf].bad_keys);
+      bump((*counters_)[w.dest_ah].bad_keys_in);
+    }
+    return give_up(VENIC_EFA_WC_REMOTE_ACCESS);
+  }
   // So are the registrations (one may be deregistered mid-transfer).
-  auto rmr = dst->mrs->find(w.rkey);
-  if (rmr == dst->mrs->end() ||
-      !(rmr->second.access & (read ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE)) ||
+  if (!(rmr->second.access & (read ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE)) ||
       !inside(w.raddr, w.length, rmr->second.va, rmr->second.len))
-    return end_rdma(q, VENIC_EFA_WC_REMOTE_ACCESS);
-  if (!inline_src) {
+    return give_up(VENIC_EFA_WC_REMOTE_ACCESS);
+  if (q.rt->assist_slot >= 0 && q.rt->assist_ctx != dst->ctx->id) return give_up(VENIC_EFA_WC_REMOTE_ABORT);
+  if (!(w.flags & VENIC_EFA_WQE_F_INLINE) || read) {
     auto lmr = q.mrs->find(w.lkey);
     if (lmr == q.mrs->end() || !inside(w.laddr, w.length, lmr->second.va, lmr->second.len) ||
         (read && !(lmr->second.access & VENIC_EFA_ACCESS_LOCAL_WRITE)))
-      return end_rdma(q, VENIC_EFA_WC_LOCAL_PROT);
+      return give_up(VENIC_EFA_WC_LOCAL_PROT);
   }
-  if (q.rt->rdma_done < w.length) {
+  if (q.rt->assist_slot >= 0) {
+    // The chunk at the target's driver: wait for it, or take its answer.
+    uint8_t* local = local_bytes(q, slot, q.rt->rdma_done);
+    if (!local) return give_up(VENIC_EFA_WC_LOCAL_PROT);
+    const Outcome o = assist_step(v, q, *dst, rmr->second, 0, local, now);
+    if (!q.rt->rdma_active || o == Outcome::kRetry) return o;  // ended (an error), or still out
+    if (q.rt->rdma_done < w.length) return Outcome::kRetry;    // the next chunk at the next poll
+  } else if (q.rt->rdma_done < w.length) {
     if (rdma_budget_ == 0) return Outcome::kRetry;  // this pass has moved enough
     uint64_t n = std::min({w.length - q.rt->rdma_done, kRdmaChunk, rdma_budget_});
+    if (!rmr->second.obj) n = std::min<uint64_t>(n, VENIC_EFA_ASSIST_BYTES);
     const VfPolicy& pol = v.vf[q.ctx->vf];
     if (pol.bw.limited()) {
       // Charged chunk by chunk, never more than a full bucket at once.
@@ -725,26 +878,26 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
       }
     }
     const uint64_t off = q.rt->rdma_done;
-    int rc;
-    if (read && (w.flags & VENIC_EFA_WQE_F_STAGED)) {
-      // Into shared memory: one copy, the driver makes the second.
-      rc = read_into(*dst->ctx, w.raddr + off, q.stage + w.stage_off + off, n) ? 0 : VENIC_EFA_WC_REMOTE_ABORT;
-    } else if (read) {
-      rc = copy_between(*dst->ctx, w.raddr + off, *q.ctx, w.laddr + off, n);
-      rc = rc == 1 ? VENIC_EFA_WC_REMOTE_ABORT : rc == 2 ? VENIC_EFA_WC_LOCAL_PROT : 0;
-    } else if (inline_src) {
-      // The payload is in the process's own SQ slot: one copy.
-      rc = w.raddr + off <= INT64_MAX - n && ::pwrite(dst->ctx->mem.get(), slot + off, n,
-                                                      static_cast<off_t>(w.raddr + off)) == static_cast<ssize_t>(n)
-               ? 0
-               : VENIC_EFA_WC_REMOTE_ABORT;
-    } else {
-      rc = copy_between(*q.ctx, w.laddr + off, *dst->ctx, w.raddr + off, n);
-      rc = rc == 1 ? VENIC_EFA_WC_LOCAL_PROT : rc == 2 ? VENIC_EFA_WC_REMOTE_ABORT : 0;
+    uint8_t* local = local_bytes(q, slot, off);
+    if (!local) return give_up(VENIC_EFA_WC_LOCAL_PROT);  // a private lkey, not staged
+    rdma_budget_ -= std::min(rdma_budget_, n);
+    if (!rmr->second.obj) {
+      const Outcome o = assist_step(v, q, *dst, rmr->second, n, local, now);
+      if (!q.rt->rdma_active) return o;  // ended (an error)
+      if (q.rt->assist_slot < 0 && pol.bw.limited()) bw_[q.ctx->vf].give_back(pol.bw, n);  // no free slot: not moved
+      return Outcome::kRetry;
     }
-    if (rc) return end_rdma(q, static_cast<uint8_t>(rc));
+    // Both sides mapped: one copy.  A truncated object faults (SIGBUS) and
+    // the transfer fails; the daemon goes on.
+    uint8_t* remote = rmr->second.obj->base + (w.raddr - rmr->second.va) + off;
+    if (!common::guarded_copy(read ? local : remote, read ? remote : local, n)) {
+      const uintptr_t at = common::last_fault_address();
+      const auto* o = rmr->second.obj.get();
+      const bool remote_fault = at >= reinterpret_cast<uintptr_t>(o->map) &&
+                                at - reinterpret_cast<uintptr_t>(o->map) < o->map_len;
+      return give_up(remote_fault ? VENIC_EFA_WC_REMOTE_ABORT : VENIC_EFA_WC_LOCAL_PROT);
+    }
     q.rt->rdma_done += n;
-    rdma_budget_ -= n;
     bump(read ? q.ctx->counters.rdma_read_bytes : q.ctx->counters.rdma_write_bytes, n);
     bump(read ? (*counters_)[q.ctx->vf].rdma_read_bytes : (*counters_)[q.ctx->vf].rdma_write_bytes, n);
     q.rt->stalled = false;
@@ -794,14 +947,17 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
     complete_send(q, w, VENIC_EFA_WC_BAD_WQE);
     return Outcome::kDone;
   }
-  const QpView* dst = reachable(v, src_vf, w.dest_ah) ? v.find(w.dest_ah, w.dest_qpn) : nullptr;
+  const bool allowed = reachable(v, src_vf, w.dest_ah);
+  const QpView* dst = allowed ? v.find(w.dest_ah, w.dest_qpn) : nullptr;
+  if (is_rdma && allowed) return start_rdma(v, q, w, slot, now);  // keys checked, charged chunk by chunk
   if (!dst || dst->rt->type != q.rt->type || dst->rt->qkey != w.qkey) {
     bump((*counters_)[src_vf].unreachable);
-    // A datagram to nowhere is simply lost; SRD reports it.
+    if (allowed) bump((*counters_)[src_vf].bad_keys), bump((*counters_)[w.dest_ah].bad_keys_in);
+    // A datagram to nowhere is simply lost; SRD reports it, the same for a
+    // missing QP as for a wrong qkey.
     complete_send(q, w, q.rt->type == VENIC_EFA_QP_UD ? VENIC_EFA_WC_SUCCESS : VENIC_EFA_WC_UNREACHABLE);
     return Outcome::kDone;
   }
-  if (is_rdma) return start_rdma(v, q, w, slot, now);  // charged chunk by chunk
   const VfPolicy& pol = v.vf[src_vf];
   if (pol.bw.limited()) {
     vf::TokenBucket& b = bw_[src_vf];
@@ -879,7 +1035,8 @@ uint32_t EfaEngine::poll() {
   if (!v || (v->qps.empty() && held_.empty())) return 0;
   // The clock only when something needs it (allowances, the hook): reading
   // it every pass costs more than the rest of an idle pass.
-  const bool timed = v->timed || !held_.empty() || hook_reorder_.load(std::memory_order_relaxed);
+  const bool timed =
+      v->timed || !held_.empty() || assists_waiting_ || hook_reorder_.load(std::memory_order_relaxed);
   const Clock::time_point now = timed ? Clock::now() : Clock::time_point{};
   uint32_t work = held_.empty() ? 0 : deliver_held(*v, now);
   rdma_budget_ = kRdmaBudgetPerPoll;

@@ -4,6 +4,10 @@
 // slots into the target's RQ slots, RDMA reads and writes between registered
 // regions, completions, the same-subnet policy and the bandwidth allowance.
 //
+// Memory: a registration is a memory object the daemon mapped (an fd the
+// process passed) or an assisted range that only its owner's driver touches
+// (venic_efa_abi.h); the daemon never reaches a process through its pid.
+//
 // Publication follows the fast path's rule: the control thread builds an
 // immutable View and swaps it in; what the old one referenced is freed only
 // after `synchronize` (every poller past a quiescent state).
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "allowance.h"
+#include "unique_fd.h"
 #include "device_poller.h"
 #include "efa_region.h"
 #include "venic_efa_abi.h"
@@ -38,6 +43,10 @@ struct EfaVfCounters {
   uint64_t tx_msgs = 0, tx_bytes = 0, rx_msgs = 0, rx_bytes = 0;
   uint64_t rdma_write_bytes = 0, rdma_read_bytes = 0;
   uint64_t rnr_retries = 0, errors = 0, reordered = 0, bw_exceeded = 0, unreachable = 0;
+  // Requests naming a QP number, qkey or rkey that matched nothing: sent by
+  // this VF (bad_keys) and aimed at it (bad_keys_in).
+  uint64_t bad_keys = 0, bad_keys_in = 0;
+  uint64_t assists = 0;  // RDMA chunks on this VF's assisted registrations
 };
 
 // The daemon's test hooks: off by default.  With reorder on, about
@@ -62,8 +71,10 @@ class EfaEngine : public vf::DevicePoller {
   void on_table(const vf::VfTable& table) override;
   // Serves efa.<method>; throws control::RequestError-compatible TableError.
   // start_time: the peer's at connect (process_start_time), 0: unchecked.
+  // fds_in: descriptors that came with the request (a memory object for
+  // reg_mr); taken when used.
   nlohmann::json call(const std::string& method, const nlohmann::json& params, uint64_t session, pid_t pid, int64_t uid,
-                      std::vector<int>& fds_out, uint64_t start_time = 0);
+                      std::vector<int>& fds_out, uint64_t start_time = 0, std::vector<UniqueFd>* fds_in = nullptr);
   // The control connection went away: its contexts are reclaimed.
   void close_session(uint64_t session);
   // Resolves an EC2 instance id to the VF of its EFA interface.
@@ -81,9 +92,21 @@ class EfaEngine : public vf::DevicePoller {
   uint32_t poll() override;
 
  private:
+  // A memory object mapped into the daemon (munmapped with the last
+  // registration map that refers to it, after the grace period).
+  struct Mapping {
+    uint8_t* base = nullptr;  // the registered range's first byte
+    uint8_t* map = nullptr;
+    uint64_t map_len = 0;
+    Mapping() = default;
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ~Mapping();
+  };
   struct Mr {
     uint64_t va, len;
     uint32_t access;
+    std::shared_ptr<const Mapping> obj;  // null: assisted (the owner's driver copies)
   };
   using MrMap = std::unordered_map<uint32_t, Mr>;  // by key (lkey == rkey)
   struct CqRt {
@@ -104,6 +127,17 @@ class EfaEngine : public vf::DevicePoller {
     venic_efa_wqe rdma{};
     uint64_t rdma_done = 0;
     uint32_t held = 0;  // deliveries of this QP the engine holds (hook, or parked for RNR)
+    // The active transfer's chunk waiting on the target's driver (assisted
+    // registration): its slot there, or -1.
+    int assist_slot = -1;
+    uint32_t assist_ctx = 0;
+    uint32_t assist_len = 0;
+    Clock::time_point assist_since{};
+  };
+  // An assist slot of a context, as the poller sees it (poller-owned).
+  struct AssistRt {
+    uint32_t seq = 0;
+    const QpRt* owner = nullptr;  // the initiator waiting on it, or null
   };
   struct Context {
     uint32_t id = 0;
@@ -111,16 +145,13 @@ class EfaEngine : public vf::DevicePoller {
     uint64_t session = 0;
     pid_t pid = 0;
     int64_t uid = 0;
-    // The process's memory as it was when it opened the context
-    // (/proc/<pid>/mem): the daemon's RDMA copies go through it, so they reach
-    // that process image only, never a later one with the same pid (an exec
-    // or a reused pid makes them fail).
-    UniqueFd mem;
     std::unique_ptr<EfaRegion> region;
+    uint64_t mapped_bytes = 0;  // memory objects its registrations map
     std::array<std::unique_ptr<CqRt>, VENIC_EFA_MAX_CQS> cq;
     std::array<std::unique_ptr<QpRt>, VENIC_EFA_MAX_QPS> qp;
     std::shared_ptr<const MrMap> mrs = std::make_shared<MrMap>();
     venic_efa_stats counters{};  // private; mirrored into the region by tick()
+    std::array<AssistRt, VENIC_EFA_ASSIST_SLOTS> assist{};  // poller-owned
   };
   struct CqView {
     venic_ring* ring = nullptr;
@@ -184,18 +215,22 @@ class EfaEngine : public vf::DevicePoller {
   Outcome start_rdma(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot,
                      Clock::time_point now);
   Outcome step_rdma(const View& v, const QpView& q, const uint8_t* slot, Clock::time_point now);
+  // The initiator's side of the active transfer at offset off: its staging
+  // area, the inline slot or its object-backed lkey; null when none fits.
+  uint8_t* local_bytes(const QpView& q, const uint8_t* slot, uint64_t off) const;
+  // Posts the next chunk of q's transfer to an assisted target, or consumes
+  // the answer to the one posted.
+  Outcome assist_step(const View& v, const QpView& q, const QpView& dst, const Mr& rmr, uint64_t n, uint8_t* local,
+                      Clock::time_point now);
+  bool assist_slot_free(const View& v, const Context& c, uint32_t i) const;
+  uint32_t fresh_key(const Context& c) const;
   // kDone after completing the active transfer with `status`.
   Outcome end_rdma(const QpView& q, uint8_t status);
   uint32_t deliver_held(const View& v, Clock::time_point now);
   static bool cq_has_room(const CqView& c, uint32_t n = 1);
   static void post_cqe(const CqView& c, const venic_efa_cqe& e);
   void complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t status);
-  // Copies len bytes from (src_pid, src) to (dst_pid, dst) through a bounce
-  // buffer; returns 0, or 1 when reading failed, 2 when writing failed.
-  int copy_between(const Context& from, uint64_t src, const Context& to, uint64_t dst, uint64_t len);
-  // Reads len bytes at src of `from` into daemon memory (the bounce buffer
-  // or a staging area); false when that process image is gone.
-  static bool read_into(const Context& from, uint64_t src, uint8_t* dst, uint64_t len);
+  nlohmann::json reg_mr(Context& c, const nlohmann::json& p, std::vector<UniqueFd>* fds_in);
 
   std::function<void()> synchronize_;
   std::function<std::optional<uint16_t>(const std::string&)> resolve_instance_;
@@ -204,9 +239,7 @@ class EfaEngine : public vf::DevicePoller {
   std::array<VfPolicy, VENIC_MAX_VFS> policy_{};
   std::array<std::optional<vf::VfConfig>, VENIC_MAX_VFS> vfs_{};
   uint32_t next_ctx_ = 1;
-  uint32_t next_key_ = 1;
   uint64_t next_generation_ = 1;
-  std::array<uint16_t, VENIC_MAX_VFS> next_qpn_{};
   std::atomic<const View*> current_{nullptr};
   std::unique_ptr<const View> owned_;
   // Shared with the poller:
@@ -219,8 +252,8 @@ class EfaEngine : public vf::DevicePoller {
   std::vector<Held> held_;
   size_t poll_start_ = 0;     // the QP a pass starts at rotates: no QP always first
   uint64_t rdma_budget_ = 0;  // RDMA bytes this pass may still move
-  std::vector<uint8_t> bounce_;
-  std::minstd_rand rng_{0x5eed};
+  uint32_t assists_waiting_ = 0;  // chunks posted to owners' drivers, not yet answered
+  std::minstd_rand rng_{0x5eed};  // the reorder hook's only (not a key)
 };
 
 }  // namespace venic::efa

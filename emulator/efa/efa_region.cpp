@@ -67,9 +67,13 @@ EfaRegion::EfaRegion(uint32_t vf_id, uint32_t ctx_id, const uint8_t (&gid)[VENIC
     r.qp[q].rq_off = take(ring_bytes(r.rq_depth, sizeof(venic_efa_rwqe)));
     r.qp[q].rq_buf_off = take(uint64_t(r.rq_depth) * r.mtu);
   }
-  // Touched only as staged reads use it (memfd pages are allocated lazily).
+  // Touched only as staged transfers use it (memfd pages are allocated lazily).
   r.stage_qp_bytes = kStageQpBytes;
   r.stage_off = take(uint64_t(kStageQpBytes) * VENIC_EFA_MAX_QPS);
+  r.assist_slots = VENIC_EFA_ASSIST_SLOTS;
+  r.assist_bytes = VENIC_EFA_ASSIST_BYTES;
+  r.assist_off = take(sizeof(venic_efa_assist) * VENIC_EFA_ASSIST_SLOTS);
+  r.assist_buf_off = take(uint64_t(VENIC_EFA_ASSIST_BYTES) * VENIC_EFA_ASSIST_SLOTS);
   size_ = align_up(off, VENIC_PAGE_SIZE);
   r.region_size = size_;
 

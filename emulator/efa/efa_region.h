@@ -10,7 +10,7 @@
 
 namespace venic::efa {
 
-// Each QP's staging area for RDMA reads: room for several reads of a long
+// Each QP's staging area for RDMA: room for several chunks of a long
 // message in flight.
 inline constexpr uint32_t kStageQpBytes = 8u << 20;
 
@@ -36,6 +36,8 @@ class EfaRegion {
     return at<T>(ring_off + VENIC_RING_HDR_SIZE);
   }
   uint8_t* bytes(uint64_t off) const { return base_ + off; }
+  venic_efa_assist* assist(uint32_t i) const { return at<venic_efa_assist>(layout_.assist_off) + i; }
+  uint8_t* assist_data(uint32_t i) const { return base_ + layout_.assist_buf_off + uint64_t(i) * VENIC_EFA_ASSIST_BYTES; }
   // Zeroes a queue pair's or a completion queue's ring indices (before it is
   // handed out again).
   void reset_qp(uint32_t qp);

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "conntrack.h"
+#include "fault_guard.h"
 #include "flow_meter.h"
 #include "l4_checksum.h"
 #include "packet_parser.h"
@@ -577,23 +578,10 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
 }
 
 // A driver can truncate the file behind memory it registered; touching it
-// then raises SIGBUS.  The worker survives that: the handler jumps back to the
-// burst's guard, which resets the VF that owns the memory.
-thread_local sigjmp_buf* t_guard = nullptr;
-thread_local uintptr_t t_fault_addr = 0;
+// then raises SIGBUS.  The worker survives that: common/fault_guard jumps
+// back to the burst's guard, which resets the VF that owns the memory.
 // Per worker, outside the guarded frame, so a jump back finds it intact.
 thread_local RxBatch t_batch;
-
-void on_sigbus(int sig, siginfo_t* info, void*) {
-  if (t_guard) {
-    t_fault_addr = reinterpret_cast<uintptr_t>(info->si_addr);
-    sigjmp_buf* env = t_guard;
-    t_guard = nullptr;
-    siglongjmp(*env, 1);
-  }
-  signal(sig, SIG_DFL);  // not ours: die as the kernel meant
-  raise(sig);
-}
 
 bool owns(const PortView* p, uintptr_t addr) {
   if (!p) return false;
@@ -617,11 +605,7 @@ void worker_thread_use_flows(FlowMeter* flows) {
 }
 
 void install_fault_guard() {
-  struct sigaction sa {};
-  sa.sa_sigaction = on_sigbus;
-  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGBUS, &sa, nullptr);
+  common::install_fault_guard();
 }
 
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32_t q_arg) {
@@ -631,7 +615,7 @@ uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32
   sigjmp_buf env;
   if (sigsetjmp(env, 0) != 0) {
     // Blame whoever registered the faulting memory: the sender or the receiver.
-    const PortView* culprit = owns(port, t_fault_addr) ? port : t_batch.port();
+    const PortView* culprit = owns(port, common::last_fault_address()) ? port : t_batch.port();
     if (culprit == t_batch.port())
       t_batch.abandon();  // the receiver's memory is gone: publish nothing there
     else
@@ -647,9 +631,9 @@ uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32
     return 0;
   }
   t_progress = 0;
-  t_guard = &env;
+  common::arm_fault_guard(&env);
   uint32_t n = tx_burst(snap, *port, q, t_batch);
-  t_guard = nullptr;
+  common::disarm_fault_guard();
   return n;
 }
 

@@ -1,8 +1,10 @@
 // The EFA device emulation driven directly: contexts, queue pairs, SENDs,
-// RNR, RDMA, policy, the reorder hook and reclaiming a dead process's
-// context.  The test is both "processes" and the poller.
+// RNR, RDMA on memory objects and assisted registrations, keys, policy, the
+// reorder hook and reclaiming a dead process's context.  The test is both
+// "processes" (and their drivers) and the poller.
 #include "efa_engine.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "vf_table.h"
@@ -43,6 +46,29 @@ struct Proc {
   T* entries(uint64_t off) const {
     return reinterpret_cast<T*>(base + off + VENIC_RING_HDR_SIZE);
   }
+};
+
+// A memfd-backed buffer: memory a driver registers as a memory object.
+struct Obj {
+  int fd = -1;
+  uint8_t* p = nullptr;
+  size_t len = 0;
+  explicit Obj(size_t n, uint8_t fill = 0) : len(n) {
+    fd = ::memfd_create("efa-test-mr", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::ftruncate(fd, static_cast<off_t>(n)), 0);
+    p = static_cast<uint8_t*>(::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    EXPECT_NE(p, MAP_FAILED);
+    std::memset(p, fill, n);
+  }
+  Obj(const Obj&) = delete;
+  Obj& operator=(const Obj&) = delete;
+  ~Obj() {
+    if (p) ::munmap(p, len);
+    ::close(fd);
+  }
+  std::vector<uint8_t> bytes() const { return {p, p + len}; }
+  uint64_t va() const { return reinterpret_cast<uint64_t>(p); }
 };
 
 struct Qp {
@@ -76,6 +102,51 @@ class EfaEngineTest : public ::testing::Test {
     std::vector<int> fds;
     params["ctx"] = p.ctx;
     return engine_.call(m, params, p.session, ::getpid(), 0, fds);
+  }
+
+  // Registers a memory object: the fd goes with the request, as the driver
+  // sends it (SCM_RIGHTS).
+  json reg_fd(Proc& p, int fd, uint64_t va, uint64_t len, uint32_t access, uint64_t offset = 0) {
+    std::vector<int> out;
+    std::vector<UniqueFd> in;
+    in.emplace_back(::dup(fd));
+    return engine_.call("reg_mr", {{"ctx", p.ctx}, {"va", va}, {"len", len}, {"access", access}, {"offset", offset}},
+                        p.session, ::getpid(), 0, out, 0, &in);
+  }
+  json reg(Proc& p, const Obj& o, uint32_t access) { return reg_fd(p, o.fd, o.va(), o.len, access); }
+  // Registers private memory: assisted (no fd).
+  json reg_private(Proc& p, const void* va, size_t len, uint32_t access) {
+    return call(p, "reg_mr", {{"va", reinterpret_cast<uint64_t>(va)}, {"len", len}, {"access", access}});
+  }
+
+  venic_efa_assist* assist(Proc& p, uint32_t i) {
+    return reinterpret_cast<venic_efa_assist*>(p.base + p.regs()->assist_off) + i;
+  }
+  uint8_t* assist_data(Proc& p, uint32_t i) {
+    return p.base + p.regs()->assist_buf_off + uint64_t(i) * p.regs()->assist_bytes;
+  }
+  // Plays p's driver for its assist slots: mem is its private memory at
+  // mem_va; answers `status` (SUCCESS copies); returns how many it served.
+  int serve_assists(Proc& p, uint8_t* mem, uint64_t mem_va, size_t mem_len, uint8_t status = VENIC_EFA_WC_SUCCESS) {
+    int served = 0;
+    for (uint32_t i = 0; i < p.regs()->assist_slots; i++) {
+      venic_efa_assist* h = assist(p, i);
+      const uint32_t seq = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+      if (seq == h->done) continue;
+      EXPECT_GE(h->addr, mem_va);
+      EXPECT_LE(h->addr - mem_va + h->len, mem_len);
+      if (status == VENIC_EFA_WC_SUCCESS) {
+        uint8_t* at = mem + (h->addr - mem_va);
+        if (h->op == VENIC_EFA_ASSIST_READ)
+          std::memcpy(assist_data(p, i), at, h->len);
+        else
+          std::memcpy(at, assist_data(p, i), h->len);
+      }
+      h->status = status;
+      __atomic_store_n(&h->done, seq, __ATOMIC_RELEASE);
+      served++;
+    }
+    return served;
   }
 
   Proc& open(uint16_t vf) {
@@ -148,60 +219,29 @@ class EfaEngineTest : public ::testing::Test {
   }
 
   // An RDMA read by a from `remote` (registered at b for remote reads) into
-  // `local` (registered at a with every access), to b's QP qb.
-  venic_efa_wqe read_wqe(Proc& a, Proc& b, const Qp& qb, std::vector<uint8_t>& local, std::vector<uint8_t>& remote,
-                         uint64_t wr_id) {
-    json lm =
-        call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(local.data())}, {"len", local.size()}, {"access", 7}});
-    json rm = call(b, "reg_mr",
-                   {{"va", reinterpret_cast<uint64_t>(remote.data())},
-                    {"len", remote.size()},
-                    {"access", VENIC_EFA_ACCESS_REMOTE_READ}});
-    venic_efa_wqe rd = send_to(b, qb, static_cast<uint32_t>(remote.size()), wr_id);
+  // `local` (registered at a with every access; private memory when
+  // local_obj is null), to b's QP qb.
+  venic_efa_wqe read_wqe(Proc& a, Proc& b, const Qp& qb, uint8_t* local, Obj* local_obj, Obj& remote, uint64_t wr_id) {
+    json lm = local_obj ? reg(a, *local_obj, 7) : reg_private(a, local, remote.len, 7);
+    json rm = reg(b, remote, VENIC_EFA_ACCESS_REMOTE_READ);
+    venic_efa_wqe rd = send_to(b, qb, static_cast<uint32_t>(remote.len), wr_id);
     rd.opcode = VENIC_EFA_OP_RDMA_READ;
     rd.lkey = lm["lkey"];
-    rd.laddr = reinterpret_cast<uint64_t>(local.data());
+    rd.laddr = reinterpret_cast<uint64_t>(local);
     rd.rkey = rm["rkey"];
-    rd.raddr = reinterpret_cast<uint64_t>(remote.data());
+    rd.raddr = remote.va();
     return rd;
   }
 
-  // Opens a context for process pid on VF 2 (as if it had connected on
-  // `session`), registers [dst, dst + len) there for remote writes, and has
-  // a's new QP RDMA-write src into it; returns the write's completion status.
-  // between(): runs once the context is open, before the write.
-  int write_into(
-      Proc& a, pid_t pid, uint64_t session, const std::vector<uint8_t>& src, uint8_t* dst,
-      const std::function<void()>& between = [] {}) {
-    std::vector<int> fds;
-    json r = engine_.call("open", {{"vf", 2}}, session, pid, 0, fds);
-    Proc b;
-    b.session = session;
-    b.ctx = r["ctx"];
-    b.vf = 2;
-    Qp qa = qp(a);
-    json cq = call(b, "create_cq", json::object());
-    json bq = call(b, "create_qp", {{"type", "srd"}, {"send_cq", cq["cq"]}, {"recv_cq", cq["cq"]}});
-    json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
-    json rm =
-        call(b, "reg_mr",
-             {{"va", reinterpret_cast<uint64_t>(dst)}, {"len", src.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
-    venic_efa_wqe wr{};
+  static venic_efa_wqe write_wqe(const Proc& b, const Qp& qb, const json& lm, uint64_t laddr, const json& rm,
+                                 uint64_t raddr, uint32_t len, uint64_t wr_id) {
+    venic_efa_wqe wr = send_to(b, qb, len, wr_id);
     wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
-    wr.dest_ah = 2;
-    wr.dest_qpn = bq["qpn"];
-    wr.qkey = bq["qkey"];
-    wr.length = static_cast<uint32_t>(src.size());
     wr.lkey = lm["lkey"];
-    wr.laddr = reinterpret_cast<uint64_t>(src.data());
+    wr.laddr = laddr;
     wr.rkey = rm["rkey"];
-    wr.raddr = reinterpret_cast<uint64_t>(dst);
-    between();
-    post_send(a, qa, wr);
-    engine_.poll();
-    auto tx = poll_cq(a, qa);
-    engine_.close_session(session);
-    return tx.size() == 1 ? tx[0].status : -1;
+    wr.raddr = raddr;
+    return wr;
   }
 
   NullPublisher pub_;
@@ -313,9 +353,9 @@ TEST_F(EfaEngineTest, RdmaReadAndWriteMoveRegisteredMemoryAndCheckKeys) {
   Proc& a = open(1);
   Proc& b = open(2);
   Qp qa = qp(a), qb = qp(b);
-  std::vector<uint8_t> local(1 << 20), remote(1 << 20);
-  for (size_t i = 0; i < remote.size(); i++) remote[i] = static_cast<uint8_t>(i * 7);
-  venic_efa_wqe rd = read_wqe(a, b, qb, local, remote, 11);
+  Obj local(1 << 20), remote(1 << 20);
+  for (size_t i = 0; i < remote.len; i++) remote.p[i] = static_cast<uint8_t>(i * 7);
+  venic_efa_wqe rd = read_wqe(a, b, qb, local.p, &local, remote, 11);
   post_send(a, qa, rd);
   // Writing needs REMOTE_WRITE, which b did not grant.
   venic_efa_wqe wr = rd;
@@ -332,29 +372,33 @@ TEST_F(EfaEngineTest, RdmaReadAndWriteMoveRegisteredMemoryAndCheckKeys) {
   ASSERT_EQ(tx.size(), 3u);
   EXPECT_EQ(tx[0].opcode, VENIC_EFA_WC_RDMA_READ);
   EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
-  EXPECT_EQ(local, remote);
+  EXPECT_EQ(local.bytes(), remote.bytes());
   EXPECT_EQ(tx[1].status, VENIC_EFA_WC_REMOTE_ACCESS);
   EXPECT_EQ(tx[2].status, VENIC_EFA_WC_REMOTE_ACCESS);
-  EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.size());
+  EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.len);
 }
 
 TEST_F(EfaEngineTest, AStagedReadLandsInTheStagingAreaNotTheBuffer) {
   Proc& a = open(1);
   Proc& b = open(2);
   Qp qa = qp(a), qb = qp(b);
-  ASSERT_GE(a.regs()->abi_minor, 1);
   const uint32_t area = a.regs()->stage_qp_bytes;
   ASSERT_GE(area, 1u << 20);
-  std::vector<uint8_t> local(256 << 10, 0), remote(256 << 10);
-  for (size_t i = 0; i < remote.size(); i++) remote[i] = static_cast<uint8_t>(i * 13 + 1);
-  venic_efa_wqe rd = read_wqe(a, b, qb, local, remote, 21);
+  std::vector<uint8_t> local(256 << 10, 0);
+  Obj remote(256 << 10);
+  for (size_t i = 0; i < remote.len; i++) remote.p[i] = static_cast<uint8_t>(i * 13 + 1);
+  venic_efa_wqe rd = read_wqe(a, b, qb, local.data(), nullptr, remote, 21);
+  // Unstaged into private memory: the daemon never writes a process.
+  venic_efa_wqe unstaged = rd;
+  unstaged.wr_id = 20;
+  post_send(a, qa, unstaged);
   rd.flags = VENIC_EFA_WQE_F_STAGED;
   rd.stage_off = 64 << 10;
   post_send(a, qa, rd);
   // Past the end of the area by one byte: malformed.
   venic_efa_wqe past = rd;
   past.wr_id = 22;
-  past.stage_off = area - remote.size() + 1;
+  past.stage_off = area - remote.len + 1;
   post_send(a, qa, past);
   // The final buffer is still checked: a bad lkey fails as unstaged.
   venic_efa_wqe badkey = rd;
@@ -363,35 +407,28 @@ TEST_F(EfaEngineTest, AStagedReadLandsInTheStagingAreaNotTheBuffer) {
   post_send(a, qa, badkey);
   engine_.poll();
   auto tx = poll_cq(a, qa);
-  ASSERT_EQ(tx.size(), 3u);
-  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
-  EXPECT_EQ(tx[0].flags & VENIC_EFA_CQE_F_STAGED, VENIC_EFA_CQE_F_STAGED);
-  EXPECT_EQ(tx[0].slot, 64u << 10);
+  ASSERT_EQ(tx.size(), 4u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_LOCAL_PROT);
+  EXPECT_EQ(tx[1].status, VENIC_EFA_WC_SUCCESS);
+  EXPECT_EQ(tx[1].flags & VENIC_EFA_CQE_F_STAGED, VENIC_EFA_CQE_F_STAGED);
+  EXPECT_EQ(tx[1].slot, 64u << 10);
   const uint8_t* stage = a.base + a.regs()->stage_off + uint64_t(qa.index) * area;
-  EXPECT_EQ(std::memcmp(stage + (64 << 10), remote.data(), remote.size()), 0);
+  EXPECT_EQ(std::memcmp(stage + (64 << 10), remote.p, remote.len), 0);
   EXPECT_EQ(local, std::vector<uint8_t>(local.size(), 0));  // the driver's copy, not the daemon's
-  EXPECT_EQ(tx[1].status, VENIC_EFA_WC_BAD_WQE);
-  EXPECT_EQ(tx[2].status, VENIC_EFA_WC_LOCAL_PROT);
-  EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.size());
+  EXPECT_EQ(tx[2].status, VENIC_EFA_WC_BAD_WQE);
+  EXPECT_EQ(tx[3].status, VENIC_EFA_WC_LOCAL_PROT);
+  EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.len);
 }
 
 TEST_F(EfaEngineTest, ALargeWriteMovesAChunkPerPollAndOtherQueuesKeepGoing) {
   Proc& a = open(1);
   Proc& b = open(2);
   Qp big = qp(a), small = qp(a), qb = qp(b);
-  std::vector<uint8_t> src(3u << 20), dst(3u << 20, 0);
-  for (size_t i = 0; i < src.size(); i++) src[i] = static_cast<uint8_t>(i * 13 + 5);
-  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
-  json rm = call(
-      b, "reg_mr",
-      {{"va", reinterpret_cast<uint64_t>(dst.data())}, {"len", dst.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
-  venic_efa_wqe wr = send_to(b, qb, static_cast<uint32_t>(src.size()), 21);
-  wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
-  wr.lkey = lm["lkey"];
-  wr.laddr = reinterpret_cast<uint64_t>(src.data());
-  wr.rkey = rm["rkey"];
-  wr.raddr = reinterpret_cast<uint64_t>(dst.data());
-  post_send(a, big, wr);
+  Obj src(3u << 20), dst(3u << 20);
+  for (size_t i = 0; i < src.len; i++) src.p[i] = static_cast<uint8_t>(i * 13 + 5);
+  json lm = reg(a, src, 0);
+  json rm = reg(b, dst, VENIC_EFA_ACCESS_REMOTE_WRITE);
+  post_send(a, big, write_wqe(b, qb, lm, src.va(), rm, dst.va(), static_cast<uint32_t>(src.len), 21));
   post_recv(b, qb, 0, 1);
   post_send(a, small, send_to(b, qb, 4, 22), "ping");
   engine_.poll();
@@ -402,8 +439,8 @@ TEST_F(EfaEngineTest, ALargeWriteMovesAChunkPerPollAndOtherQueuesKeepGoing) {
   ASSERT_EQ(tx.size(), 1u);
   EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
   EXPECT_EQ(tx[0].opcode, VENIC_EFA_WC_RDMA_WRITE);
-  EXPECT_EQ(dst, src);
-  EXPECT_EQ(engine_.vf_stats(1)["rdma_write_bytes"], src.size());
+  EXPECT_EQ(dst.bytes(), src.bytes());
+  EXPECT_EQ(engine_.vf_stats(1)["rdma_write_bytes"], src.len);
 }
 
 TEST_F(EfaEngineTest, TheBandwidthAllowanceShapesRdmaLargerThanItsBucket) {
@@ -420,18 +457,10 @@ TEST_F(EfaEngineTest, TheBandwidthAllowanceShapesRdmaLargerThanItsBucket) {
   Proc& a = open(4);
   Proc& b = open(2);
   Qp qa = qp(a), qb = qp(b);
-  std::vector<uint8_t> src(1u << 20, 0x42), dst(1u << 20, 0);
-  json lm = call(a, "reg_mr", {{"va", reinterpret_cast<uint64_t>(src.data())}, {"len", src.size()}, {"access", 0}});
-  json rm = call(
-      b, "reg_mr",
-      {{"va", reinterpret_cast<uint64_t>(dst.data())}, {"len", dst.size()}, {"access", VENIC_EFA_ACCESS_REMOTE_WRITE}});
-  venic_efa_wqe wr = send_to(b, qb, static_cast<uint32_t>(src.size()), 31);
-  wr.opcode = VENIC_EFA_OP_RDMA_WRITE;
-  wr.lkey = lm["lkey"];
-  wr.laddr = reinterpret_cast<uint64_t>(src.data());
-  wr.rkey = rm["rkey"];
-  wr.raddr = reinterpret_cast<uint64_t>(dst.data());
-  post_send(a, qa, wr);
+  Obj src(1u << 20, 0x42), dst(1u << 20);
+  json lm = reg(a, src, 0);
+  json rm = reg(b, dst, VENIC_EFA_ACCESS_REMOTE_WRITE);
+  post_send(a, qa, write_wqe(b, qb, lm, src.va(), rm, dst.va(), static_cast<uint32_t>(src.len), 31));
   const auto start = std::chrono::steady_clock::now();
   std::vector<venic_efa_cqe> tx;
   while (tx.empty() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
@@ -441,79 +470,202 @@ TEST_F(EfaEngineTest, TheBandwidthAllowanceShapesRdmaLargerThanItsBucket) {
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(tx.size(), 1u) << "a transfer larger than the bucket never conformed";
   EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
-  EXPECT_EQ(dst, src);
+  EXPECT_EQ(dst.bytes(), src.bytes());
   // 1 MiB at 10 MB/s less the 100 kB burst: about 95 ms; far from instant.
   EXPECT_GT(ms, 50.0);
   EXPECT_GT(engine_.vf_stats(4)["bw_out_allowance_exceeded"], 0);
 }
 
-// A child process: its buffer (the same address as the parent's copy, after
-// fork) waits for the test to write into it, then checks what it holds.
-struct Child {
-  pid_t pid = -1;
-  int go = -1, ready = -1;
-};
+// The attack of issue 14: register a page for remote write, munmap it, map a
+// read-only file there.  A real device still reaches the pinned pages; so
+// does venicd (the memory object), never the file mapped at that address.
+TEST_F(EfaEngineTest, AnObjectRegistrationOutlivesTheOwnersMappingsAsPinnedPagesDo) {
+  Proc& a = open(1);
+  Proc& b = open(2);
+  Qp qa = qp(a), qb = qp(b);
+  char path[] = "/var/tmp/efa-ro-XXXXXX";
+  const int file = ::mkstemp(path);
+  ASSERT_GE(file, 0);
+  std::vector<uint8_t> original(4096, 'F');
+  ASSERT_EQ(::write(file, original.data(), original.size()), 4096);
+  Obj dst(4096, 0x11), src(4096, 0x5c);
+  json rm = reg(b, dst, VENIC_EFA_ACCESS_REMOTE_WRITE);
+  json lm = reg(a, src, 0);
+  // b's "process" replaces the registered page with a read-only file mapping.
+  const int ro = ::open(path, O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(ro, 0);
+  ASSERT_EQ(::mmap(dst.p, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, ro, 0), dst.p);
+  post_send(a, qa, write_wqe(b, qb, lm, src.va(), rm, dst.va(), 4096, 41));
+  engine_.poll();
+  auto tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
+  std::vector<uint8_t> got(4096);
+  ASSERT_EQ(::pread(ro, got.data(), got.size(), 0), 4096);
+  EXPECT_EQ(got, original) << "the write reached the read-only file mapped at the registered address";
+  ASSERT_EQ(::pread(dst.fd, got.data(), got.size(), 0), 4096);
+  EXPECT_EQ(got, std::vector<uint8_t>(4096, 0x5c)) << "the registered object did not receive the write";
+  ::close(ro);
+  ::unlink(path);
+}
 
-Child spawn_child(uint8_t* buf, size_t len, uint8_t expect, bool exec_after_ready) {
-  int to_child[2], to_parent[2];
-  EXPECT_EQ(::pipe(to_child), 0);
-  EXPECT_EQ(::pipe(to_parent), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    char c = 'r';
-    if (::write(to_parent[1], &c, 1) != 1) ::_exit(3);
-    if (::read(to_child[0], &c, 1) != 1) ::_exit(3);
-    if (exec_after_ready) {
-      ::execl("/bin/sleep", "sleep", "5", static_cast<char*>(nullptr));
-      ::_exit(4);
-    }
-    for (size_t i = 0; i < len; i++)
-      if (buf[i] != expect) ::_exit(1);
-    ::_exit(0);
+TEST_F(EfaEngineTest, WriteAccessNeedsAWritableObjectAndTheRangeInsideIt) {
+  Proc& a = open(1);
+  Obj o(8192);
+  // The same memfd opened read-only: readable by peers, never writable.
+  const int ro = ::open(("/proc/self/fd/" + std::to_string(o.fd)).c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(ro, 0);
+  EXPECT_NO_THROW(reg_fd(a, ro, o.va(), o.len, VENIC_EFA_ACCESS_REMOTE_READ));
+  try {
+    reg_fd(a, ro, o.va(), o.len, VENIC_EFA_ACCESS_REMOTE_WRITE);
+    ADD_FAILURE() << "remote write granted on a read-only memory object";
+  } catch (const vf::TableError& e) {
+    EXPECT_EQ(e.code, "access_denied");
   }
-  ::close(to_child[0]);
-  ::close(to_parent[1]);
-  char c;
-  EXPECT_EQ(::read(to_parent[0], &c, 1), 1);
-  return {pid, to_child[1], to_parent[0]};
+  ::close(ro);
+  // A memfd sealed against writes.
+  Obj sealed(4096);
+  ASSERT_EQ(::munmap(sealed.p, sealed.len), 0);
+  sealed.p = nullptr;
+  ASSERT_EQ(::fcntl(sealed.fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
+  EXPECT_THROW(reg_fd(a, sealed.fd, 0x10000, 4096, VENIC_EFA_ACCESS_REMOTE_WRITE), vf::TableError);
+  // Past the object's end, and a file that is not shared memory.
+  try {
+    reg_fd(a, o.fd, o.va(), o.len, VENIC_EFA_ACCESS_REMOTE_READ, 4096);
+    ADD_FAILURE() << "a range past the object's end was registered";
+  } catch (const vf::TableError& e) {
+    EXPECT_EQ(e.code, "bad_address");
+  }
+  const int disk = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  EXPECT_THROW(reg_fd(a, disk, 0x10000, 4096, VENIC_EFA_ACCESS_REMOTE_READ), vf::TableError);
+  ::close(disk);
 }
 
-TEST_F(EfaEngineTest, RdmaReachesTheProcessThatOpenedTheContextAndNoOther) {
+TEST_F(EfaEngineTest, AssistedRegistrationsMoveOnlyWhenTheirOwnerServesThem) {
   Proc& a = open(1);
-  std::vector<uint8_t> src(64 << 10, 0x5c), buf(64 << 10, 0x11);
-  Child child = spawn_child(buf.data(), buf.size(), 0x5c, false);
-  ASSERT_GT(child.pid, 0);
-  EXPECT_EQ(write_into(a, child.pid, 77, src, buf.data()), VENIC_EFA_WC_SUCCESS);
-  char c = 'g';
-  EXPECT_EQ(::write(child.go, &c, 1), 1);
-  int status = 0;
-  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child's buffer did not receive the write";
-  EXPECT_EQ(buf[0], 0x11) << "the write landed in the parent, at the child's address";
-  ::close(child.go), ::close(child.ready);
+  Proc& b = open(2);
+  Qp qa = qp(a), qb = qp(b);
+  // b's private memory: the daemon never touches it; b's driver does.
+  std::vector<uint8_t> mem(600 << 10);
+  for (size_t i = 0; i < mem.size(); i++) mem[i] = static_cast<uint8_t>(i * 3 + 1);
+  const uint64_t mem_va = reinterpret_cast<uint64_t>(mem.data());
+  json rm = reg_private(b, mem.data(), mem.size(), VENIC_EFA_ACCESS_REMOTE_READ | VENIC_EFA_ACCESS_REMOTE_WRITE);
+  std::vector<uint8_t> local(mem.size(), 0);
+  json lm = reg_private(a, local.data(), local.size(), 7);
+  venic_efa_wqe rd = send_to(b, qb, static_cast<uint32_t>(mem.size()), 51);
+  rd.opcode = VENIC_EFA_OP_RDMA_READ;
+  rd.flags = VENIC_EFA_WQE_F_STAGED;
+  rd.lkey = lm["lkey"];
+  rd.laddr = reinterpret_cast<uint64_t>(local.data());
+  rd.rkey = rm["rkey"];
+  rd.raddr = mem_va;
+  post_send(a, qa, rd);
+  const uint8_t* stage = a.base + a.regs()->stage_off + uint64_t(qa.index) * a.regs()->stage_qp_bytes;
+  for (int i = 0; i < 5; i++) engine_.poll();
+  { auto early = poll_cq(a, qa); EXPECT_TRUE(early.empty()) << "the read completed without its owner's driver: status " << (early.empty() ? -1 : early[0].status); }
+  EXPECT_EQ(std::vector<uint8_t>(stage, stage + mem.size()), std::vector<uint8_t>(mem.size(), 0));
+  // The owner serves chunk by chunk (256 KiB each): three rounds for 600 KiB.
+  std::vector<venic_efa_cqe> tx;
+  for (int round = 0; round < 20 && tx.empty(); round++) {
+    serve_assists(b, mem.data(), mem_va, mem.size());
+    engine_.poll();
+    tx = poll_cq(a, qa);
+  }
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
+  EXPECT_EQ(std::memcmp(stage, mem.data(), mem.size()), 0);
+  EXPECT_GE(engine_.vf_stats(2)["assists"], 3);
+  // A write: the data waits in b's assist slot until b copies it home.
+  Obj src(64 << 10, 0xab);
+  json sm = reg(a, src, 0);
+  post_send(a, qa, write_wqe(b, qb, sm, src.va(), rm, mem_va + 4096, 64 << 10, 52));
+  engine_.poll();
+  EXPECT_EQ(mem[4096], static_cast<uint8_t>(4096 * 3 + 1));
+  EXPECT_EQ(serve_assists(b, mem.data(), mem_va, mem.size()), 1);
+  engine_.poll();
+  tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
+  EXPECT_EQ(std::vector<uint8_t>(mem.begin() + 4096, mem.begin() + 4096 + (64 << 10)),
+            std::vector<uint8_t>(64 << 10, 0xab));
+  // The owner's driver refuses (its page is gone, say): nothing lands.
+  rd.wr_id = 53;
+  rd.length = 4096;
+  rd.stage_off = 1 << 20;
+  post_send(a, qa, rd);
+  engine_.poll();
+  EXPECT_EQ(serve_assists(b, mem.data(), mem_va, mem.size(), VENIC_EFA_WC_REMOTE_ACCESS), 1);
+  engine_.poll();
+  tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_REMOTE_ACCESS);
+  EXPECT_EQ(std::vector<uint8_t>(stage + (1 << 20), stage + (1 << 20) + 4096), std::vector<uint8_t>(4096, 0));
 }
 
-TEST_F(EfaEngineTest, AfterExecTheOldRegistrationsReachNothing) {
+// The key scan of issue 14: a peer that was told nothing probes QP numbers,
+// qkeys and rkeys.  Every probe fails alike, nothing is read, and the probes
+// are counted on both VFs.
+TEST_F(EfaEngineTest, KeysAreRandomAndAProbeCannotTellAGuessFromAHit) {
   Proc& a = open(1);
-  std::vector<uint8_t> src(4096, 0x5c), buf(4096, 0x11);
-  Child child = spawn_child(buf.data(), buf.size(), 0, true);
-  ASSERT_GT(child.pid, 0);
-  // The context is the child's as it was; then it execs /bin/sleep.
-  auto exec_child = [&] {
-    char c = 'g';
-    EXPECT_EQ(::write(child.go, &c, 1), 1);
-    char exe[256] = {};
-    for (int i = 0; i < 200; i++) {
-      ssize_t n = ::readlink(("/proc/" + std::to_string(child.pid) + "/exe").c_str(), exe, sizeof(exe) - 1);
-      if (n > 0 && std::string(exe, n).find("sleep") != std::string::npos) break;
-      ::usleep(10000);
+  Proc& b = open(2);
+  Qp qa = qp(a), qb = qp(b), qb2 = qp(b);
+  Obj secret(4096, 0x77);
+  json rm = reg(b, secret, VENIC_EFA_ACCESS_REMOTE_READ);
+  json rm2 = reg(b, secret, VENIC_EFA_ACCESS_REMOTE_READ);
+  EXPECT_NE(rm["rkey"], rm2["rkey"]);
+  EXPECT_NE(uint32_t(rm2["rkey"]), uint32_t(rm["rkey"]) + 1) << "rkeys are a counter";
+  EXPECT_NE(qb.qkey, qb2.qkey);
+  std::vector<uint8_t> local(4096, 0);
+  json lm = reg_private(a, local.data(), local.size(), 7);
+  std::mt19937 rng(12345);
+  const int kProbes = 10000;
+  int successes = 0, other = 0, done = 0;
+  for (int sent = 0; sent < kProbes;) {
+    for (int k = 0; k < 200 && sent < kProbes; k++, sent++) {
+      venic_efa_wqe w{};
+      w.wr_id = static_cast<uint64_t>(sent);
+      w.opcode = VENIC_EFA_OP_RDMA_READ;
+      w.flags = VENIC_EFA_WQE_F_STAGED;
+      w.dest_ah = b.vf;
+      // A third of the probes know the QP, a third the QP and its qkey.
+      w.dest_qpn = sent % 3 ? qb.qpn : static_cast<uint16_t>(rng());
+      w.qkey = sent % 3 == 2 ? qb.qkey : static_cast<uint32_t>(rng());
+      w.rkey = static_cast<uint32_t>(rng());
+      w.raddr = secret.va();
+      w.length = 4096;
+      w.lkey = lm["lkey"];
+      w.laddr = reinterpret_cast<uint64_t>(local.data());
+      post_send(a, qa, w);
     }
-  };
-  EXPECT_EQ(write_into(a, child.pid, 78, src, buf.data(), exec_child), VENIC_EFA_WC_REMOTE_ABORT)
-      << "a write reached the program the process exec'd";
-  ::kill(child.pid, SIGKILL);
-  ::waitpid(child.pid, nullptr, 0);
-  ::close(child.go), ::close(child.ready);
+    engine_.poll();
+    for (int i = 0; i < 10; i++) engine_.poll();
+    for (const auto& c : poll_cq(a, qa)) {
+      done++;
+      if (c.status == VENIC_EFA_WC_SUCCESS) successes++;
+      if (c.status != VENIC_EFA_WC_REMOTE_ACCESS && c.status != VENIC_EFA_WC_SUCCESS) other++;
+    }
+  }
+  EXPECT_EQ(done, kProbes);
+  EXPECT_EQ(successes, 0);
+  EXPECT_EQ(other, 0) << "some probes failed differently: a guess can be told from a hit";
+  const uint8_t* stage = a.base + a.regs()->stage_off + uint64_t(qa.index) * a.regs()->stage_qp_bytes;
+  EXPECT_EQ(std::memchr(stage, 0x77, 4096), nullptr);
+  EXPECT_EQ(engine_.vf_stats(1)["bad_keys"], kProbes);
+  EXPECT_EQ(engine_.vf_stats(2)["bad_keys_in"], kProbes);
+}
+
+TEST_F(EfaEngineTest, EveryDaemonRunDrawsItsOwnKeys) {
+  Proc& a = open(1);
+  Qp q1 = qp(a);
+  EfaEngine other{nullptr};
+  other.on_table(table_);
+  std::vector<int> fds;
+  json r = other.call("open", {{"vf", 1}}, 1, ::getpid(), 0, fds);
+  json cq = other.call("create_cq", {{"ctx", r["ctx"]}}, 1, ::getpid(), 0, fds);
+  json q2 = other.call("create_qp", {{"ctx", r["ctx"]}, {"type", "srd"}, {"send_cq", cq["cq"]}, {"recv_cq", cq["cq"]}},
+                       1, ::getpid(), 0, fds);
+  for (int fd : fds) ::close(fd);
+  EXPECT_NE(q1.qkey, uint32_t(q2["qkey"])) << "the first QP of two daemon runs got the same qkey";
 }
 
 TEST_F(EfaEngineTest, HostileRingIndicesHurtOnlyTheirOwner) {

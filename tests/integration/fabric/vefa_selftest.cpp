@@ -17,6 +17,9 @@
 #include <rdma/fi_rma.h>
 #include <rdma/fi_tagged.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -309,6 +312,48 @@ static void test_rma_atomic() {
   fi_close(&mr->fid);
 }
 
+// RMA on memory objects (a memfd: the device maps it, one copy) and the
+// registration checks verbs makes (EFAULT: not mapped, or not writable).
+static void test_rma_objects() {
+  const size_t len = 2 << 20;
+  int fd = memfd_create("selftest-mr", MFD_CLOEXEC);
+  bool ok = fd >= 0 && ftruncate(fd, static_cast<off_t>(len)) == 0;
+  auto* target = static_cast<uint8_t*>(mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  CHECK(ok && target != MAP_FAILED, "memfd target mapped");
+  fid_mr* mr = nullptr;
+  TRY(fi_mr_reg(g_domain, target, len, FI_REMOTE_READ | FI_REMOTE_WRITE, 0, 0, 0, &mr, nullptr));
+  const uint64_t key = fi_mr_key(mr), base = reinterpret_cast<uint64_t>(target);
+  std::vector<uint8_t> local(len), back(len);
+  fill(local, 23);
+  fi_cq_tagged_entry c;
+  TRY(fi_write(A.ep, local.data(), local.size(), nullptr, B.addr, base, key, &local));
+  ok = wait_comp(A, &c, 1) == 1 && std::memcmp(target, local.data(), len) == 0;
+  CHECK(ok, "fi_write 2 MiB into a memfd registration");
+  TRY(fi_read(A.ep, back.data(), back.size(), nullptr, B.addr, base, key, &back));
+  ok = wait_comp(A, &c, 1) == 1 && back == local;
+  CHECK(ok, "fi_read 2 MiB from a memfd registration");
+  fi_close(&mr->fid);
+  munmap(target, len);
+  close(fd);
+
+  // Not mapped: a hole between two mappings.
+  auto* hole = static_cast<uint8_t*>(mmap(nullptr, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  munmap(hole + 4096, 4096);
+  fid_mr* bad = nullptr;
+  CHECK(fi_mr_reg(g_domain, hole, 3 * 4096, FI_SEND, 0, 0, 0, &bad, nullptr) == -FI_EFAULT,
+        "fi_mr_reg over an unmapped page fails with FI_EFAULT");
+  munmap(hole, 4096);
+  munmap(hole + 2 * 4096, 4096);
+  // Read-only memory: fine to send from, never a remote write target.
+  auto* ro = static_cast<uint8_t*>(mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  CHECK(fi_mr_reg(g_domain, ro, 4096, FI_REMOTE_WRITE, 0, 0, 0, &bad, nullptr) == -FI_EFAULT,
+        "fi_mr_reg with FI_REMOTE_WRITE on read-only memory fails with FI_EFAULT");
+  ok = fi_mr_reg(g_domain, ro, 4096, FI_SEND, 0, 0, 0, &bad, nullptr) == 0;
+  CHECK(ok, "fi_mr_reg for FI_SEND on read-only memory works");
+  if (ok) fi_close(&bad->fid);
+  munmap(ro, 4096);
+}
+
 static void test_eq() {
   fid_eq* eq = nullptr;
   fi_eq_attr ea = {};
@@ -405,6 +450,7 @@ int main() {
   test_data_source_truncation();
   test_multi_recv();
   test_rma_atomic();
+  test_rma_objects();
   test_eq();
   test_dgram();
 
