@@ -387,8 +387,7 @@ void Ep::land_staged(const venic_efa_cqe& c) {
 }
 
 void Ep::handle_cqe(const venic_efa_cqe& c) {
-  if ((c.opcode == VENIC_EFA_WC_RDMA_READ || c.opcode == VENIC_EFA_WC_RDMA_WRITE) &&
-      (c.flags & VENIC_EFA_CQE_F_STAGED))
+  if ((c.opcode == VENIC_EFA_WC_RDMA_READ || c.opcode == VENIC_EFA_WC_RDMA_WRITE) && (c.flags & VENIC_EFA_CQE_F_STAGED))
     land_staged(c);
   if (c.opcode == VENIC_EFA_WC_RECV) {
     handle_recv(c);

@@ -314,7 +314,8 @@ extern "C" int vefa_reg_mr(vefa_ctx* ctx, const void* va, size_t len, uint32_t a
     const bool write = access & (VENIC_EFA_ACCESS_LOCAL_WRITE | VENIC_EFA_ACCESS_REMOTE_WRITE);
     for (const Vma& m : vmas)
       if (!m.r || (write && !m.w)) {
-        set_err(err, errlen, write ? "write access asked for memory that is not writable" : "memory that is not readable");
+        set_err(err, errlen,
+                write ? "write access asked for memory that is not writable" : "memory that is not readable");
         return -EFAULT;
       }
     // fd-backed shared memory in one mapping goes to the daemon as the
@@ -378,7 +379,8 @@ extern "C" int vefa_serve_assists(vefa_ctx* ctx) {
     {
       std::lock_guard<std::mutex> g(ctx->regs_lock);
       auto it = ctx->regs.find(a.rkey);
-      const uint32_t need = a.op == VENIC_EFA_ASSIST_READ ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE;
+      const uint32_t need =
+          a.op == VENIC_EFA_ASSIST_READ ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE;
       ok = it != ctx->regs.end() && (it->second.access & need) && a.len <= VENIC_EFA_ASSIST_BYTES &&
            a.addr >= it->second.va && a.len <= it->second.len && a.addr - it->second.va <= it->second.len - a.len &&
            (a.op == VENIC_EFA_ASSIST_READ || a.op == VENIC_EFA_ASSIST_WRITE);

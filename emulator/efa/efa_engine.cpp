@@ -50,6 +50,9 @@ constexpr uint64_t kMaxMappedBytesPerContext = 64ull << 30;
 // driver's answer (it answers from its progress calls); then the transfer
 // fails REMOTE_ABORT and the initiator's queue goes on.
 constexpr auto kAssistTimeout = std::chrono::seconds(10);
+// Views retired without a grace period (publish(false)) before one is waited
+// for: bounds their memory.
+constexpr size_t kMaxRetiredViews = 64;
 
 // Random 32 bits from the kernel: keys a tenant must not guess.
 uint32_t random_u32() {
@@ -253,7 +256,7 @@ EfaEngine::Context& EfaEngine::own_context(const nlohmann::json& p, uint64_t ses
   return *it->second;
 }
 
-void EfaEngine::publish() {
+void EfaEngine::publish(bool wait) {
   auto v = std::make_unique<View>();
   v->vf = policy_;
   for (const VfPolicy& p : policy_) v->timed |= p.efa && p.bw.limited();
@@ -285,8 +288,15 @@ void EfaEngine::publish() {
   }
   const View* fresh = v.release();
   current_.store(fresh, std::memory_order_release);
-  if (synchronize_) synchronize_();
+  // A change that frees nothing the poller may hold (a new QP or
+  // registration) retires the old view without waiting for the poller; a
+  // grace period frees the retired ones with the next change that must wait,
+  // or once too many are waiting.
+  if (owned_) retired_.push_back(std::move(owned_));
   owned_.reset(fresh);
+  if (!wait && retired_.size() < kMaxRetiredViews) return;
+  if (synchronize_) synchronize_();
+  retired_.clear();
 }
 
 void EfaEngine::close_session(uint64_t session) {
@@ -425,7 +435,7 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
       rt->generation = next_generation_++;
       c.region->reset_qp(i);
       c.qp[i] = std::move(rt);
-      publish();
+      publish(false);  // frees nothing
       return {{"qp", i}, {"qpn", qpn}, {"qkey", qkey}};
     }
     throw TableError("limit", "context has " + std::to_string(VENIC_EFA_MAX_QPS) + " queue pairs already");
@@ -470,10 +480,15 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     if (!c.mrs->count(key)) throw TableError("not_found", "no registration with key " + std::to_string(key));
     auto m = std::make_shared<MrMap>(*c.mrs);
     auto it = m->find(key);
-    if (it->second.obj) c.mapped_bytes -= it->second.len;
+    const bool object = it->second.obj != nullptr;
+    if (object) c.mapped_bytes -= it->second.len;
     m->erase(it);
     c.mrs = std::move(m);
-    publish();  // the mapping goes with the last view that holds it
+    // As ibv_dereg_mr: once this returns no peer reaches a memory object
+    // (its mapping goes with the last view that holds it).  An assisted
+    // range was never reachable but through its owner's driver, which has
+    // already forgotten it.
+    publish(object);
     return {{"deregistered", key}};
   }
   if (method == "hooks") {
@@ -548,8 +563,8 @@ nlohmann::json EfaEngine::reg_mr(Context& c, const nlohmann::json& p, std::vecto
     const uint64_t start = offset & ~(page - 1);
     const uint64_t map_len = (offset + len - start + page - 1) & ~(page - 1);
     const bool writable = access & (VENIC_EFA_ACCESS_LOCAL_WRITE | VENIC_EFA_ACCESS_REMOTE_WRITE);
-    void* m = ::mmap(nullptr, map_len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
-                     static_cast<off_t>(start));
+    void* m =
+        ::mmap(nullptr, map_len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, static_cast<off_t>(start));
     if (m == MAP_FAILED) {
       const int e = errno;
       if (e == EACCES || e == EPERM)
@@ -570,7 +585,7 @@ nlohmann::json EfaEngine::reg_mr(Context& c, const nlohmann::json& p, std::vecto
   const bool object = mr.obj != nullptr;
   m->emplace(key, std::move(mr));
   c.mrs = std::move(m);
-  publish();
+  publish(false);  // frees nothing
   return {{"lkey", key}, {"rkey", key}, {"object", object}};
 }
 
@@ -767,8 +782,8 @@ bool EfaEngine::assist_slot_free(const View& v, const Context& c, uint32_t i) co
   return true;
 }
 
-EfaEngine::Outcome EfaEngine::assist_step(const View& v, const QpView& q, const QpView& dst, const Mr& rmr,
-                                          uint64_t n, uint8_t* local, Clock::time_point now) {
+EfaEngine::Outcome EfaEngine::assist_step(const View& v, const QpView& q, const QpView& dst, const Mr& rmr, uint64_t n,
+                                          uint8_t* local, Clock::time_point now) {
   const venic_efa_wqe& w = q.rt->rdma;
   const bool read = w.opcode == VENIC_EFA_OP_RDMA_READ;
   Context& t = *dst.ctx;
@@ -883,7 +898,7 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
     rdma_budget_ -= std::min(rdma_budget_, n);
     if (!rmr->second.obj) {
       const Outcome o = assist_step(v, q, *dst, rmr->second, n, local, now);
-      if (!q.rt->rdma_active) return o;  // ended (an error)
+      if (!q.rt->rdma_active) return o;                                                    // ended (an error)
       if (q.rt->assist_slot < 0 && pol.bw.limited()) bw_[q.ctx->vf].give_back(pol.bw, n);  // no free slot: not moved
       return Outcome::kRetry;
     }
@@ -893,8 +908,8 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
     if (!common::guarded_copy(read ? local : remote, read ? remote : local, n)) {
       const uintptr_t at = common::last_fault_address();
       const auto* o = rmr->second.obj.get();
-      const bool remote_fault = at >= reinterpret_cast<uintptr_t>(o->map) &&
-                                at - reinterpret_cast<uintptr_t>(o->map) < o->map_len;
+      const bool remote_fault =
+          at >= reinterpret_cast<uintptr_t>(o->map) && at - reinterpret_cast<uintptr_t>(o->map) < o->map_len;
       return give_up(remote_fault ? VENIC_EFA_WC_REMOTE_ABORT : VENIC_EFA_WC_LOCAL_PROT);
     }
     q.rt->rdma_done += n;
@@ -1035,8 +1050,7 @@ uint32_t EfaEngine::poll() {
   if (!v || (v->qps.empty() && held_.empty())) return 0;
   // The clock only when something needs it (allowances, the hook): reading
   // it every pass costs more than the rest of an idle pass.
-  const bool timed =
-      v->timed || !held_.empty() || assists_waiting_ || hook_reorder_.load(std::memory_order_relaxed);
+  const bool timed = v->timed || !held_.empty() || assists_waiting_ || hook_reorder_.load(std::memory_order_relaxed);
   const Clock::time_point now = timed ? Clock::now() : Clock::time_point{};
   uint32_t work = held_.empty() ? 0 : deliver_held(*v, now);
   rdma_budget_ = kRdmaBudgetPerPoll;

@@ -150,7 +150,7 @@ class EfaEngine : public vf::DevicePoller {
     std::array<std::unique_ptr<CqRt>, VENIC_EFA_MAX_CQS> cq;
     std::array<std::unique_ptr<QpRt>, VENIC_EFA_MAX_QPS> qp;
     std::shared_ptr<const MrMap> mrs = std::make_shared<MrMap>();
-    venic_efa_stats counters{};  // private; mirrored into the region by tick()
+    venic_efa_stats counters{};                             // private; mirrored into the region by tick()
     std::array<AssistRt, VENIC_EFA_ASSIST_SLOTS> assist{};  // poller-owned
   };
   struct CqView {
@@ -203,7 +203,10 @@ class EfaEngine : public vf::DevicePoller {
   enum class Outcome { kDone, kRetry };
 
   Context& own_context(const nlohmann::json& p, uint64_t session);
-  void publish();
+  // wait: return only once no poller can hold what the previous view
+  // referenced (what the caller frees next); otherwise the old view is
+  // retired and freed after a later grace period.
+  void publish(bool wait = true);
   bool reachable(const View& v, uint16_t src, uint16_t dst) const;
 
   Outcome execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot, Clock::time_point now);
@@ -242,6 +245,7 @@ class EfaEngine : public vf::DevicePoller {
   uint64_t next_generation_ = 1;
   std::atomic<const View*> current_{nullptr};
   std::unique_ptr<const View> owned_;
+  std::vector<std::unique_ptr<const View>> retired_;  // published over, not yet past a grace period
   // Shared with the poller:
   std::atomic<bool> hook_reorder_{false};
   std::atomic<uint32_t> hook_percent_{50}, hook_delay_us_{100};
@@ -250,8 +254,8 @@ class EfaEngine : public vf::DevicePoller {
   // Poller only:
   std::array<vf::TokenBucket, VENIC_MAX_VFS> bw_{};
   std::vector<Held> held_;
-  size_t poll_start_ = 0;     // the QP a pass starts at rotates: no QP always first
-  uint64_t rdma_budget_ = 0;  // RDMA bytes this pass may still move
+  size_t poll_start_ = 0;         // the QP a pass starts at rotates: no QP always first
+  uint64_t rdma_budget_ = 0;      // RDMA bytes this pass may still move
   uint32_t assists_waiting_ = 0;  // chunks posted to owners' drivers, not yet answered
   std::minstd_rand rng_{0x5eed};  // the reorder hook's only (not a key)
 };

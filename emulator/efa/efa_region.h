@@ -37,7 +37,9 @@ class EfaRegion {
   }
   uint8_t* bytes(uint64_t off) const { return base_ + off; }
   venic_efa_assist* assist(uint32_t i) const { return at<venic_efa_assist>(layout_.assist_off) + i; }
-  uint8_t* assist_data(uint32_t i) const { return base_ + layout_.assist_buf_off + uint64_t(i) * VENIC_EFA_ASSIST_BYTES; }
+  uint8_t* assist_data(uint32_t i) const {
+    return base_ + layout_.assist_buf_off + uint64_t(i) * VENIC_EFA_ASSIST_BYTES;
+  }
   // Zeroes a queue pair's or a completion queue's ring indices (before it is
   // handed out again).
   void reset_qp(uint32_t qp);

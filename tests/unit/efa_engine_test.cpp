@@ -562,7 +562,11 @@ TEST_F(EfaEngineTest, AssistedRegistrationsMoveOnlyWhenTheirOwnerServesThem) {
   post_send(a, qa, rd);
   const uint8_t* stage = a.base + a.regs()->stage_off + uint64_t(qa.index) * a.regs()->stage_qp_bytes;
   for (int i = 0; i < 5; i++) engine_.poll();
-  { auto early = poll_cq(a, qa); EXPECT_TRUE(early.empty()) << "the read completed without its owner's driver: status " << (early.empty() ? -1 : early[0].status); }
+  {
+    auto early = poll_cq(a, qa);
+    EXPECT_TRUE(early.empty()) << "the read completed without its owner's driver: status "
+                               << (early.empty() ? -1 : early[0].status);
+  }
   EXPECT_EQ(std::vector<uint8_t>(stage, stage + mem.size()), std::vector<uint8_t>(mem.size(), 0));
   // The owner serves chunk by chunk (256 KiB each): three rounds for 600 KiB.
   std::vector<venic_efa_cqe> tx;

@@ -121,7 +121,8 @@ static void spin(int rounds) {
 }
 
 static void test_tagged_sizes() {
-  const size_t sizes[] = {0, 1, 4000, 8136, 8137, 30000, 65536, 65537, 1 << 20, 5 << 20};
+  // Eager, medium (up to 4 MiB) and long (RTS + RDMA read) around each bound.
+  const size_t sizes[] = {0, 1, 4000, 8136, 8137, 30000, 65536, 65537, 1 << 20, 4 << 20, (4 << 20) + 1, 5 << 20};
   for (size_t n : sizes) {
     std::vector<uint8_t> tx(n), rx(n + 16, 0xee);
     fill(tx, static_cast<unsigned>(n));
@@ -144,7 +145,8 @@ static void test_order_and_unexpected() {
   const int N = 64;
   std::vector<std::vector<uint8_t>> tx(N), rx(N);
   for (int i = 0; i < N; ++i) {
-    size_t n = i % 5 == 0 ? 100000 : i % 3 == 0 ? 20000 : static_cast<size_t>(i * 37);
+    // Every 16th is long (RTS), every 5th medium.
+    size_t n = i % 16 == 0 ? (4 << 20) + 4096 : i % 5 == 0 ? 100000 : i % 3 == 0 ? 20000 : static_cast<size_t>(i * 37);
     tx[i].resize(n);
     fill(tx[i], 500 + i);
     rx[i].assign(n, 0);
@@ -337,7 +339,8 @@ static void test_rma_objects() {
   close(fd);
 
   // Not mapped: a hole between two mappings.
-  auto* hole = static_cast<uint8_t*>(mmap(nullptr, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  auto* hole =
+      static_cast<uint8_t*>(mmap(nullptr, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   munmap(hole + 4096, 4096);
   fid_mr* bad = nullptr;
   CHECK(fi_mr_reg(g_domain, hole, 3 * 4096, FI_SEND, 0, 0, 0, &bad, nullptr) == -FI_EFAULT,
