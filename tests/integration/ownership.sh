@@ -74,6 +74,11 @@ refused "$B" stop-instances --instance-ids "$inst_c"
 refused "$B" run-instances --instance-type m5.large --subnet-id "$b_subnet" --owner-uid 0
 refused "$B" vf set "$c_plain" --src-dst-check off
 refused "$B" vf delete "$c_plain"
+refused "$B" vf create --type ena --mac 02:00:00:00:61:01 --ip 192.168.61.1 --owner-uid 0
+# Root gives a VF to C: C attaches it, B does not.
+given=$(ctl vf create --type ena --mac 02:00:00:00:61:03 --ip 192.168.61.3 --owner-uid "$C" --json | json_get "j['id']")
+grep -q '"UnauthorizedOperation"' <<<"$(vf_attach_as "$B" "$given")" || die "B attached the VF root gave C"
+grep -q '"result"' <<<"$(vf_attach_as "$C" "$given")" || die "C could not attach the VF root gave it"
 # Building on C's subnet is refused as EC2 refuses another account's: not found.
 out=$(as "$B" create-network-interface --subnet-id "$c_subnet" 2>&1) && die "B created an ENI in C's subnet"
 grep -q InvalidSubnetID.NotFound <<<"$out" || die "B in C's subnet: $out"

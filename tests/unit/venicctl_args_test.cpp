@@ -229,6 +229,11 @@ TEST(VenicctlRequests, CreateSendsOnlyWhatWasGiven) {
   EXPECT_EQ(request.params["queues"], 2);
   EXPECT_EQ(request.params["id"], 7);
   EXPECT_EQ(request.params["trusted"], true);
+  EXPECT_FALSE(request.params.contains("owner_uid")) << "the daemon makes the caller the owner";
+  options.owner_uid = "1001";
+  EXPECT_EQ(build_vf_create(options).params["owner_uid"], 1001);
+  options.owner_uid = "-1";
+  EXPECT_THROW(build_vf_create(options), UsageError);
 }
 
 TEST(VenicctlRequests, CreateRejectsBadValues) {

@@ -53,6 +53,7 @@ struct VfCreateOptions {
   std::optional<std::string> frontend;    // shm|vhost-user
   std::optional<std::string> vhost_path;  // with vhost-user
   std::optional<std::string> vhost_mode;  // server|client
+  std::optional<std::string> owner_uid;   // root gives a VF to another uid
 };
 
 struct VfSetOptions {
