@@ -1927,6 +1927,17 @@ TEST_F(Ec2ControlTest, ClientTokenMakesARetryAnswerTheFirstResult) {
             ok_as(0, "ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/16"}})["Vpc"]["VpcId"]);
   r = request_as(0, "ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"ClientToken", std::string(65, 'x')}});
   EXPECT_EQ(r["error"].value("aws_code", ""), "InvalidParameterValue") << r.dump();
+  // RunInstances and AttachNetworkInterface too: one instance, one attachment.
+  const json run_p = {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"ClientToken", "run-1"}};
+  json in = ok_as(0, "ec2.RunInstances", run_p);
+  EXPECT_EQ(ok_as(0, "ec2.RunInstances", run_p), in);
+  EXPECT_EQ(ok_as(0, "ec2.DescribeInstances", json::object())["Reservations"].size(), 1u);
+  const json attach_p = {{"NetworkInterfaceId", first["NetworkInterface"]["NetworkInterfaceId"]},
+                         {"InstanceId", in["Instances"][0]["InstanceId"]},
+                         {"DeviceIndex", 1},
+                         {"ClientToken", "attach-1"}};
+  const json attached = ok_as(0, "ec2.AttachNetworkInterface", attach_p);
+  EXPECT_EQ(ok_as(0, "ec2.AttachNetworkInterface", attach_p), attached) << "not InvalidNetworkInterface.InUse";
   // A failed call does not spend its token.
   r = request_as(0, "ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/8"}, {"ClientToken", "tok-3"}});
   EXPECT_EQ(r["error"].value("aws_code", ""), "InvalidVpc.Range");
