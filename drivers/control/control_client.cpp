@@ -44,7 +44,7 @@ Reply Client::call(const std::string& method, const nlohmann::json& params, std:
   if (sent < 0 && n <= 0) throw ControlError("transport", std::string("send to venicd: ") + std::strerror(-sent));
   if (n == 0) throw ControlError("transport", "venicd closed the connection");
   if (n == -EAGAIN || n == -EWOULDBLOCK)
-    throw ControlError("transport", "venicd did not answer within " + std::to_string(kReplyTimeoutSeconds) + " s");
+    throw ControlError::timeout("venicd did not answer within " + std::to_string(kReplyTimeoutSeconds) + " s");
   if (n < 0)
     throw ControlError("transport", std::string("receive from venicd: ") + std::strerror(static_cast<int>(-n)));
   nlohmann::json rep = nlohmann::json::parse(payload, nullptr, false);

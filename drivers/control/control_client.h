@@ -19,10 +19,18 @@ class ControlError : public std::runtime_error {
       : std::runtime_error(message), code_(std::move(code)), aws_code_(std::move(aws_code)) {}
   const std::string& code() const { return code_; }
   const std::string& aws_code() const { return aws_code_; }
+  // The daemon did not answer in time: it may still act on the request.
+  bool timed_out() const { return timed_out_; }
+  static ControlError timeout(const std::string& message) {
+    ControlError e("transport", message);
+    e.timed_out_ = true;
+    return e;
+  }
 
  private:
   std::string code_;
   std::string aws_code_;
+  bool timed_out_ = false;
 };
 
 struct Reply {

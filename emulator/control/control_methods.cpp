@@ -7,6 +7,7 @@
 
 #include "ec2_service.h"
 #include "efa_engine.h"
+#include "owner.h"
 #include "protocol.h"
 
 namespace venic::control {
@@ -66,6 +67,24 @@ void check_set_params(const nlohmann::json& p) {
     throw RequestError{err::kInvalidParams, "link: must be \"up\" or \"down\""};
 }
 
+// Another owner's VF (docs/ownership.md), in EC2's words, which say nothing
+// about it.
+[[noreturn]] void unauthorized() {
+  throw model::Ec2Error(std::string(err::kPermission), "UnauthorizedOperation",
+                        "You are not authorized to perform this operation.");
+}
+void require_owner(const vf::Vf& v, const Caller& caller) {
+  if (!caller.may_manage(v.cfg.owner_uid)) unauthorized();
+}
+
+// The caller sees the VFs it owns and those it may attach (its instances').
+bool visible(const vf::Vf& v, const Caller& caller) {
+  return caller.may_manage(v.cfg.owner_uid) || v.cfg.attacher() == caller.uid;
+}
+void require_visible(const vf::Vf& v, const Caller& caller) {
+  if (!visible(v, caller)) require_owner(v, caller);
+}
+
 // A VF that backs an ENI changes only through the EC2 model.
 void not_an_eni(const vf::Vf& v, const char* how) {
   if (!v.cfg.eni_id.empty())
@@ -83,6 +102,7 @@ uint64_t u64_field(const nlohmann::json& o, const char* name, size_t i) {
 
 nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohmann::json& p, const Session& s,
                                         std::vector<UniqueFd>& fds_in, std::vector<int>& fds_out) {
+  const Caller caller = caller_for_uid(s.uid);
   if (method == "daemon.info") {
     auto up = std::chrono::steady_clock::now() - info_.started;
     return {
@@ -91,35 +111,44 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
         {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
   }
   if (method == "vf.create") {
-    only_params(
-        p, {"id", "type", "mac", "ip", "prefix", "mtu", "trusted", "queues", "src_dst_check", "secondary_ips", "ipv6",
-            "bw_in_mbps", "bw_out_mbps", "pps", "flow_mbps", "burst_ms", "frontend", "vhost_path", "vhost_mode"});
+    only_params(p, {"id",        "type",          "mac",           "ip",         "prefix",     "mtu",         "trusted",
+                    "queues",    "src_dst_check", "secondary_ips", "ipv6",       "bw_in_mbps", "bw_out_mbps", "pps",
+                    "flow_mbps", "burst_ms",      "frontend",      "vhost_path", "vhost_mode", "owner_uid"});
     vf::VfConfig c;
     try {
       c = vf::config_from_json(p, false);
     } catch (const vf::ConfigError& e) {
       throw RequestError{err::kInvalidParams, e.what()};
     }
+    // The creator owns it; only an admin creates for someone else.
+    if (!p.contains("owner_uid")) c.owner_uid = caller.uid;
+    if (!caller.may_manage(c.owner_uid)) unauthorized();
+    c.attach_uid = c.owner_uid;  // spelled out for every reader of attach_uid (the EFA engine's too)
     return table_.vf_json(table_.create(c, p.contains("id")));
   }
   if (method == "vf.list") {
     only_params(p, {});
     nlohmann::json list = nlohmann::json::array();
-    for (auto& [id, v] : table_.all()) list.push_back(table_.vf_json(*v));
+    for (auto& [id, v] : table_.all())
+      if (visible(*v, caller)) list.push_back(table_.vf_json(*v));
     return {{"vfs", list}};
   }
   if (method == "vf.show") {
     only_params(p, {"vf"});
-    return table_.vf_json(table_.get(vf_id(p)));
+    const vf::Vf& v = table_.get(vf_id(p));
+    require_visible(v, caller);
+    return table_.vf_json(v);
   }
   if (method == "vf.set") {
     check_set_params(p);
+    require_owner(table_.get(vf_id(p)), caller);
     not_an_eni(table_.get(vf_id(p)), "change it with modify-network-interface-attribute");
     return table_.vf_json(table_.set(vf_id(p), p));
   }
   if (method == "vf.delete") {
     only_params(p, {"vf"});
     uint16_t id = vf_id(p);
+    require_owner(table_.get(id), caller);
     not_an_eni(table_.get(id), "delete it with delete-network-interface (detach it first)");
     table_.remove(id);
     return {{"deleted", id}};
@@ -127,10 +156,14 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   if (method == "stats" || method == "stats.reset") {
     only_params(p, {"vf"});
     std::vector<uint16_t> ids;
-    if (p.contains("vf"))
-      ids.push_back(table_.get(vf_id(p)).cfg.id);
-    else
-      for (auto& [id, v] : table_.all()) ids.push_back(id);
+    if (p.contains("vf")) {
+      const vf::Vf& v = table_.get(vf_id(p));
+      require_visible(v, caller);
+      ids.push_back(v.cfg.id);
+    } else {
+      for (auto& [id, v] : table_.all())
+        if (visible(*v, caller)) ids.push_back(id);
+    }
     if (method == "stats.reset") {
       for (auto id : ids) table_.reset_stats(id);
       return {{"reset", ids}};
@@ -147,6 +180,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   if (method == "vf.attach") {
     only_params(p, {"vf"});
     uint16_t id = vf_id(p);
+    // The table refuses too; this says it in EC2's words.
+    if (!caller.admin && table_.get(id).cfg.attacher() != caller.uid) unauthorized();
     int fd = table_.attach(id, s.id, s.pid, s.uid);
     fds_out.push_back(fd);
     return {{"vf", id}, {"region_size", table_.get(id).region->size()}};
@@ -166,7 +201,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     for (auto& f : fds_in) fds.push_back(f.get());
     return {{"mem_ids", table_.register_memory(s.id, ranges, fds)}};
   }
-  if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p);
+  if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p, caller);
   if (method.rfind("efa.", 0) == 0 && efa_)
     return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out, s.start_time, &fds_in);
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};

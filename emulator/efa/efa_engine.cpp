@@ -217,7 +217,7 @@ void EfaEngine::on_table(const vf::VfTable& table) {
     // still EFA, link up (an ENI detached or its instance stopped takes it
     // down), and neither its ENI nor who may open it changed.
     const bool same = now_cfg && is_efa(*now_cfg) && now_cfg->link_up &&
-                      (!was || (was->eni_id == now_cfg->eni_id && was->attach_uid == now_cfg->attach_uid));
+                      (!was || (was->eni_id == now_cfg->eni_id && was->attacher() == now_cfg->attacher()));
     if (same) {
       ++it;
       continue;
@@ -328,7 +328,7 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
       vf = static_cast<uint16_t>(u64(p, "vf", VENIC_MAX_VFS - 1));
     } else {
       for (uint16_t i = 0; i < VENIC_MAX_VFS && !vf; i++)
-        if (vfs_[i] && is_efa(*vfs_[i])) vf = i;
+        if (vfs_[i] && is_efa(*vfs_[i]) && (privileged || uid == vfs_[i]->attacher())) vf = i;
       if (!vf) throw TableError("not_found", "no EFA VF exists (create one with type efa)");
     }
     if (!vfs_[*vf]) throw TableError("not_found", "no VF " + std::to_string(*vf));
@@ -336,10 +336,13 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     if (!is_efa(c)) throw TableError("invalid_request", "VF " + std::to_string(*vf) + " is not an EFA device");
     if (!c.link_up)
       throw TableError("busy", "VF " + std::to_string(*vf) + " is down (its ENI is detached or its instance stopped)");
-    if (c.attach_uid >= 0 && uid != 0 && uid != static_cast<int64_t>(::geteuid()) && uid != c.attach_uid)
-      throw TableError("permission_denied", "VF " + std::to_string(*vf) + " backs " + c.eni_id + ": uid " +
-                                                std::to_string(uid) + " may not open it (its instance's owner is uid " +
-                                                std::to_string(c.attach_uid) + ")");
+    // Who may attach the VF (its instance's owner, or a plain VF's owner)
+    // opens contexts on it; root and venicd's uid manage all.
+    if (!privileged && uid != c.attacher())
+      throw TableError("permission_denied", "VF " + std::to_string(*vf) +
+                                                (c.eni_id.empty() ? "" : " backs " + c.eni_id) + ": uid " +
+                                                std::to_string(uid) + " may not open it (its owner is uid " +
+                                                std::to_string(c.attacher()) + ")");
     size_t on_vf = 0, on_session = 0, of_uid = 0;
     for (auto& [id, x] : ctxs_) on_vf += x->vf == *vf, on_session += x->session == session, of_uid += x->uid == uid;
     if (!privileged && of_uid >= kMaxContextsPerUid)

@@ -18,6 +18,7 @@ constexpr const char* kNotFound = "not_found";
 constexpr const char* kExists = "exists";
 constexpr const char* kLimit = "limit";
 constexpr const char* kBusy = "busy";
+constexpr const char* kPermission = "permission_denied";
 
 [[noreturn]] void fail(const char* code, const std::string& aws, const std::string& msg) {
   throw Ec2Error(code, aws, msg);
@@ -196,6 +197,18 @@ Eni& Ec2Model::eni_named(const std::string& id) {
   return it->second;
 }
 
+Eni& Ec2Model::owned_eni(const std::string& id) {
+  Eni& e = eni_named(id);
+  require_owner(e.owner);
+  return e;
+}
+
+void Ec2Model::require_owner(int64_t owner) const {
+  // EC2's words: they say nothing about the resource or whose it is.
+  if (!caller_.may_manage(owner))
+    fail(kPermission, "UnauthorizedOperation", "You are not authorized to perform this operation.");
+}
+
 const SecurityGroup* Ec2Model::security_group(const std::string& id) const {
   auto it = s_.groups.find(id);
   return it == s_.groups.end() ? nullptr : &it->second;
@@ -215,7 +228,9 @@ std::string Ec2Model::efa_os_bypass_problem(const Eni& e) const {
   return "none of its security groups allows all traffic in from itself and out to itself";
 }
 
-json Ec2Model::call(const std::string& action, const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
+json Ec2Model::call(const std::string& action, const json& p, const std::function<uint16_t(const Eni&)>& new_eni,
+                    const Caller& caller) {
+  caller_ = caller;
   if (!p.is_object()) bad_param("the parameters must be an object");
   State before = s_;
   try {
@@ -253,6 +268,7 @@ json Ec2Model::create_vpc(const json& p) {
     fail(kInvalid, "InvalidVpc.Range", "The CIDR '" + format_cidr4(c) + "' is invalid: the netmask must be /16 to /28");
   Vpc v;
   v.id = new_id("vpc");
+  v.owner = caller_.uid;
   v.cidr = c;
   v.ipv6_cidr = opt_str(p, "Ipv6CidrBlock");
   // Every VPC has a default group: all traffic from its own members, all out.
@@ -261,6 +277,7 @@ json Ec2Model::create_vpc(const json& p) {
   g.name = "default";
   g.description = "default VPC security group";
   g.vpc = v.id;
+  g.owner = v.owner;
   g.ingress.push_back({"-1", -1, -1, {}, {g.id}, {}});
   g.egress.push_back({"-1", -1, -1, {Cidr4{0, 0}}, {}, {}});
   if (!v.ipv6_cidr.empty()) g.egress.back().ipv6_cidrs.push_back("::/0");
@@ -274,7 +291,8 @@ json Ec2Model::create_subnet(const json& p) {
   only(p, {"VpcId", "CidrBlock", "AvailabilityZone"});
   std::string vpc_id = str(p, "VpcId");
   auto vit = s_.vpcs.find(vpc_id);
-  if (vit == s_.vpcs.end()) fail(kNotFound, "InvalidVpcID.NotFound", "The vpc ID '" + vpc_id + "' does not exist");
+  if (vit == s_.vpcs.end() || !visible(vit->second.owner))
+    fail(kNotFound, "InvalidVpcID.NotFound", "The vpc ID '" + vpc_id + "' does not exist");
   Cidr4 c = cidr(str(p, "CidrBlock"), "CidrBlock", "InvalidSubnet.Range");
   if (c.prefix < 16 || c.prefix > 28 || !vit->second.cidr.contains(c))
     fail(kInvalid, "InvalidSubnet.Range",
@@ -289,6 +307,7 @@ json Ec2Model::create_subnet(const json& p) {
     bad_param("Value (" + az + ") for parameter availabilityZone is invalid (e.g. us-east-1a)");
   Subnet sn;
   sn.id = new_id("subnet");
+  sn.owner = caller_.uid;
   sn.vpc = vpc_id;
   sn.cidr = c;
   sn.az = az;
@@ -301,6 +320,7 @@ json Ec2Model::modify_subnet_attribute(const json& p) {
   std::string id = str(p, "SubnetId");
   auto it = s_.subnets.find(id);
   if (it == s_.subnets.end()) fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + id + "' does not exist");
+  require_owner(it->second.owner);
   auto v = bool_value(p, "MapPublicIpOnLaunch");
   if (!v) fail(kInvalid, "MissingParameter", "The request must contain the parameter MapPublicIpOnLaunch");
   it->second.map_public_ip = *v;  // existing ENIs keep what they had
@@ -313,7 +333,7 @@ void Ec2Model::check_groups(const std::vector<std::string>& groups, const std::s
   if (groups.size() > 5) fail(kLimit, "SecurityGroupsPerInterfaceLimitExceeded", "At most 5 security groups");
   for (const auto& g : groups) {
     auto it = s_.groups.find(g);
-    if (it == s_.groups.end())
+    if (it == s_.groups.end() || !visible(it->second.owner))
       fail(kNotFound, "InvalidGroup.NotFound", "The security group '" + g + "' does not exist");
     if (it->second.vpc != vpc)
       fail(kInvalid, "InvalidGroup.NotFound", "The security group '" + g + "' does not exist in VPC '" + vpc + "'");
@@ -323,7 +343,8 @@ void Ec2Model::check_groups(const std::vector<std::string>& groups, const std::s
 json Ec2Model::create_security_group(const json& p) {
   only(p, {"GroupName", "Description", "VpcId"});
   std::string name = str(p, "GroupName"), desc = str(p, "Description"), vpc = str(p, "VpcId");
-  if (!s_.vpcs.count(vpc)) fail(kNotFound, "InvalidVpcID.NotFound", "The vpc ID '" + vpc + "' does not exist");
+  if (!s_.vpcs.count(vpc) || !visible(s_.vpcs.at(vpc).owner))
+    fail(kNotFound, "InvalidVpcID.NotFound", "The vpc ID '" + vpc + "' does not exist");
   if (name.empty() || name.size() > 255) bad_param("GroupName must be 1-255 characters");
   if (name == "default") fail(kInvalid, "InvalidGroup.Reserved", "The security group 'default' is reserved");
   for (auto& [id, g] : s_.groups)
@@ -331,6 +352,7 @@ json Ec2Model::create_security_group(const json& p) {
       fail(kExists, "InvalidGroup.Duplicate", "The security group '" + name + "' already exists for VPC '" + vpc + "'");
   SecurityGroup g;
   g.id = new_id("sg");
+  g.owner = caller_.uid;
   g.name = name;
   g.description = desc;
   g.vpc = vpc;
@@ -345,6 +367,7 @@ json Ec2Model::authorize(const json& p, bool ingress) {
   std::string id = str(p, "GroupId");
   auto it = s_.groups.find(id);
   if (it == s_.groups.end()) fail(kNotFound, "InvalidGroup.NotFound", "The security group '" + id + "' does not exist");
+  require_owner(it->second.owner);
   const json* perms = field(p, "IpPermissions");
   if (!perms || !perms->is_array() || perms->empty())
     fail(kInvalid, "MissingParameter", "The request must contain the parameter IpPermissions");
@@ -488,7 +511,8 @@ json Ec2Model::create_network_interface(const json& p, const std::function<uint1
            "Description", "InterfaceType", "VenicFrontend", "ConnectionTrackingSpecification"});
   std::string sid = str(p, "SubnetId");
   const Subnet* sn = subnet(sid);
-  if (!sn) fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + sid + "' does not exist");
+  if (!sn || !visible(sn->owner))
+    fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + sid + "' does not exist");
   std::optional<uint32_t> primary;
   if (field(p, "PrivateIpAddress")) primary = ipv4(str(p, "PrivateIpAddress"), "PrivateIpAddress");
   std::vector<uint32_t> secondaries;
@@ -509,6 +533,7 @@ json Ec2Model::create_network_interface(const json& p, const std::function<uint1
   std::string type = opt_str(p, "InterfaceType", "interface");
   if (type != "interface" && type != "efa") bad_param("Invalid value '" + type + "' for InterfaceType (efa)");
   Eni e = make_eni(*sn, primary, secondaries, count, str_list(p, "Groups"), type == "efa");
+  e.owner = caller_.uid;
   e.description = opt_str(p, "Description");
   e.vhost_user = vhost_frontend(p);
   conntrack_spec(p, e.timeouts);
@@ -521,7 +546,7 @@ json Ec2Model::delete_network_interface(const json& p) {
   only(p, {"NetworkInterfaceId"});
   std::string id = str(p, "NetworkInterfaceId");
   auto it = s_.enis.find(id);
-  if (eni_named(id).attached())
+  if (owned_eni(id).attached())
     fail(kBusy, "InvalidNetworkInterface.InUse", "Network interface '" + id + "' is currently in use");
   s_.enis.erase(it);
   return json::object();
@@ -560,10 +585,11 @@ json Ec2Model::attach(const json& p) {
   std::string eid = str(p, "NetworkInterfaceId"), iid = str(p, "InstanceId");
   int index = static_cast<int>(integer(p, "DeviceIndex", 0, 63));
   auto eit = s_.enis.find(eid);
-  eni_named(eid);  // InvalidNetworkInterfaceID.NotFound
+  owned_eni(eid);  // InvalidNetworkInterfaceID.NotFound, UnauthorizedOperation
   auto iit = s_.instances.find(iid);
   if (iit == s_.instances.end())
     fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + iid + "' does not exist");
+  require_owner(iit->second.owner_uid);
   if (index == 0)
     fail(kInvalid, "InvalidParameterValue", "Device index 0 is the primary network interface's, set at launch");
   check_attach(eit->second, iit->second, index);
@@ -581,6 +607,9 @@ json Ec2Model::detach(const json& p) {
   for (auto& [id, e] : s_.enis) {
     if (aid.empty() || e.attachment != aid) continue;
     Instance& in = s_.instances.at(e.instance);
+    // Either side of the attachment may end it (an admin may have joined a
+    // tenant's ENI to another's instance); nobody else may.
+    if (!visible(e.owner)) require_owner(in.owner_uid);
     if (e.device_index == 0)
       fail(kInvalid, "OperationNotPermitted",
            "The network interface at device index 0 cannot be detached (it is " + in.id + "'s primary)");
@@ -599,7 +628,7 @@ json Ec2Model::detach(const json& p) {
 json Ec2Model::modify_eni(const json& p) {
   only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups", "ConnectionTrackingSpecification"});
   std::string id = str(p, "NetworkInterfaceId");
-  Eni& e = eni_named(id);
+  Eni& e = owned_eni(id);
   if (p.size() != 2)
     fail(kInvalid, "InvalidParameterCombination",
          "Give exactly one of SourceDestCheck, Description, Groups, ConnectionTrackingSpecification");
@@ -622,7 +651,7 @@ json Ec2Model::modify_eni(const json& p) {
 json Ec2Model::assign_ips(const json& p) {
   only(p, {"NetworkInterfaceId", "PrivateIpAddresses", "SecondaryPrivateIpAddressCount"});
   std::string id = str(p, "NetworkInterfaceId");
-  Eni& e = eni_named(id);
+  Eni& e = owned_eni(id);
   const Subnet& sn = s_.subnets.at(e.subnet);
   std::vector<uint32_t> wanted;
   for (const auto& a : str_list(p, "PrivateIpAddresses")) wanted.push_back(ipv4(a, "PrivateIpAddresses"));
@@ -650,7 +679,7 @@ json Ec2Model::assign_ips(const json& p) {
 json Ec2Model::assign_ipv6(const json& p) {
   only(p, {"NetworkInterfaceId", "Ipv6Addresses", "Ipv6AddressCount"});
   std::string id = str(p, "NetworkInterfaceId");
-  Eni& e = eni_named(id);
+  Eni& e = owned_eni(id);
   const Vpc& vpc = s_.vpcs.at(s_.subnets.at(e.subnet).vpc);
   // The VPC's IPv6 block: ADDRESS/LEN, LEN at most 64 (addresses are picked in the low 64 bits).
   const auto slash = vpc.ipv6_cidr.find('/');
@@ -716,7 +745,8 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   if (!t) bad_param("Invalid value '" + type + "' for InstanceType (see describe-instance-types)");
   std::string sid = str(p, "SubnetId");
   const Subnet* sn = subnet(sid);
-  if (!sn) fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + sid + "' does not exist");
+  if (!sn || !visible(sn->owner))
+    fail(kNotFound, "InvalidSubnetID.NotFound", "The subnet ID '" + sid + "' does not exist");
   long min = integer(p, "MinCount", 1, 16, 1), max = integer(p, "MaxCount", 1, 16, min);
   if (min > max) bad_param("MinCount must not be above MaxCount");
   std::string pg;
@@ -736,7 +766,9 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     if (max != 1) fail(kInvalid, "InvalidParameterCombination", "PrivateIpAddress needs a count of 1");
     ip = ipv4(str(p, "PrivateIpAddress"), "PrivateIpAddress");
   }
-  int64_t uid = integer(p, "OwnerUid", -1, 0x7fffffff, -1);
+  // Only an admin launches for someone else.
+  const int64_t uid = integer(p, "OwnerUid", 0, 0x7fffffff, caller_.uid);
+  require_owner(uid);
   const auto conntrack = static_cast<uint32_t>(integer(p, "ConntrackLimit", 0, vf::kMaxConntrack, 0));
   const bool vhost_user = vhost_frontend(p);
   auto groups = str_list(p, "SecurityGroupIds");
@@ -753,6 +785,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     in.owner_uid = uid;
     in.conntrack_limit = conntrack;
     Eni e = make_eni(*sn, ip, {}, 0, groups, nic_type == "efa");
+    e.owner = uid;
     e.description = "Primary network interface";
     e.vhost_user = vhost_user;
     e.attachment = new_id("eni-attach");
@@ -764,7 +797,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     s_.enis[e.id] = e;
     out.push_back(instance_json(in));
   }
-  return {{"ReservationId", reservation}, {"Instances", out}};
+  return {{"ReservationId", reservation}, {"OwnerId", account_id(uid)}, {"Instances", out}};
 }
 
 json Ec2Model::set_instance_state(const json& p, bool run) {
@@ -776,6 +809,7 @@ json Ec2Model::set_instance_state(const json& p, bool run) {
     auto it = s_.instances.find(id);
     if (it == s_.instances.end())
       fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
+    require_owner(it->second.owner_uid);
     out.push_back(
         {{"InstanceId", id}, {"PreviousState", state_json(it->second.running)}, {"CurrentState", state_json(run)}});
     it->second.running = run;
@@ -789,6 +823,7 @@ json Ec2Model::vpc_json(const Vpc& v) const {
   json ipv6 = json::array();
   if (!v.ipv6_cidr.empty()) ipv6.push_back({{"Ipv6CidrBlock", v.ipv6_cidr}});
   return {{"VpcId", v.id},
+          {"OwnerId", account_id(v.owner)},
           {"CidrBlock", format_cidr4(v.cidr)},
           {"Ipv6CidrBlockAssociationSet", ipv6},
           {"State", "available"},
@@ -800,6 +835,7 @@ json Ec2Model::subnet_json(const Subnet& s) const {
   for (auto& [id, e] : s_.enis)
     if (e.subnet == s.id) used += 1 + e.secondary_ips.size();
   return {{"SubnetId", s.id},
+          {"OwnerId", account_id(s.owner)},
           {"VpcId", s.vpc},
           {"CidrBlock", format_cidr4(s.cidr)},
           {"AvailabilityZone", s.az},
@@ -832,6 +868,7 @@ json rules_json(const std::vector<SgRule>& rules) {
 
 json Ec2Model::group_json(const SecurityGroup& g) const {
   return {{"GroupId", g.id},
+          {"OwnerId", account_id(g.owner)},
           {"GroupName", g.name},
           {"Description", g.description},
           {"VpcId", g.vpc},
@@ -848,6 +885,7 @@ json Ec2Model::eni_json(const Eni& e) const {
   json groups = json::array();
   for (const auto& g : e.groups) groups.push_back({{"GroupId", g}, {"GroupName", s_.groups.at(g).name}});
   json j = {{"NetworkInterfaceId", e.id},
+            {"OwnerId", account_id(e.owner)},
             {"SubnetId", e.subnet},
             {"VpcId", sn.vpc},
             {"AvailabilityZone", sn.az},
@@ -900,62 +938,71 @@ json Ec2Model::instance_json(const Instance& i) const {
 
 json Ec2Model::describe(const std::string& what, const json& p) const {
   // Describe<What>: all, or the ids listed under <Key>Ids.
-  auto pick = [&](const char* key, const auto& map, auto to_json, const char* aws_missing, const char* noun) {
+  // Another owner's resources are not listed, and not found by id (as EC2
+  // answers for another account's).
+  auto pick = [&](const char* key, const auto& map, auto to_json, const char* aws_missing, const char* noun,
+                  auto owner_of) {
     auto ids = str_list(p, key);
     json out = json::array();
     if (ids.empty()) {
-      for (auto& [id, x] : map) out.push_back(to_json(x));
+      for (auto& [id, x] : map)
+        if (visible(owner_of(x))) out.push_back(to_json(x));
       return out;
     }
     for (const auto& id : ids) {
       auto it = map.find(id);
-      if (it == map.end()) fail(kNotFound, aws_missing, std::string("The ") + noun + " '" + id + "' does not exist");
+      if (it == map.end() || !visible(owner_of(it->second)))
+        fail(kNotFound, aws_missing, std::string("The ") + noun + " '" + id + "' does not exist");
       out.push_back(to_json(it->second));
     }
     return out;
   };
   if (what == "Vpcs") {
     only(p, {"VpcIds"});
-    return {
-        {"Vpcs", pick(
-                     "VpcIds", s_.vpcs, [&](const Vpc& v) { return vpc_json(v); }, "InvalidVpcID.NotFound", "vpc ID")}};
+    return {{"Vpcs", pick(
+                         "VpcIds", s_.vpcs, [&](const Vpc& v) { return vpc_json(v); }, "InvalidVpcID.NotFound",
+                         "vpc ID", [](const Vpc& v) { return v.owner; })}};
   }
   if (what == "Subnets") {
     only(p, {"SubnetIds"});
     return {{"Subnets", pick(
                             "SubnetIds", s_.subnets, [&](const Subnet& v) { return subnet_json(v); },
-                            "InvalidSubnetID.NotFound", "subnet ID")}};
+                            "InvalidSubnetID.NotFound", "subnet ID", [](const Subnet& v) { return v.owner; })}};
   }
   if (what == "SecurityGroups") {
     only(p, {"GroupIds"});
-    return {{"SecurityGroups", pick(
-                                   "GroupIds", s_.groups, [&](const SecurityGroup& g) { return group_json(g); },
-                                   "InvalidGroup.NotFound", "security group")}};
+    return {{"SecurityGroups",
+             pick(
+                 "GroupIds", s_.groups, [&](const SecurityGroup& g) { return group_json(g); }, "InvalidGroup.NotFound",
+                 "security group", [](const SecurityGroup& g) { return g.owner; })}};
   }
   if (what == "PlacementGroups") {
     only(p, {"GroupNames"});
     auto to = [](const PlacementGroup& g) {
       return json{{"GroupName", g.name}, {"GroupId", g.id}, {"Strategy", g.strategy}, {"State", "available"}};
     };
-    return {
-        {"PlacementGroups", pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group")}};
+    return {{"PlacementGroups", pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
+                                     [this](const PlacementGroup&) { return caller_.uid; })}};
   }
   if (what == "NetworkInterfaces") {
     only(p, {"NetworkInterfaceIds"});
-    return {{"NetworkInterfaces", pick(
-                                      "NetworkInterfaceIds", s_.enis, [&](const Eni& e) { return eni_json(e); },
-                                      "InvalidNetworkInterfaceID.NotFound", "networkInterface ID")}};
+    return {{"NetworkInterfaces",
+             pick(
+                 "NetworkInterfaceIds", s_.enis, [&](const Eni& e) { return eni_json(e); },
+                 "InvalidNetworkInterfaceID.NotFound", "networkInterface ID", [](const Eni& e) { return e.owner; })}};
   }
   if (what == "Instances") {
     only(p, {"InstanceIds"});
     json all = pick(
         "InstanceIds", s_.instances, [&](const Instance& i) { return instance_json(i); }, "InvalidInstanceID.NotFound",
-        "instance ID");
+        "instance ID", [](const Instance& i) { return i.owner_uid; });
     // One reservation per RunInstances call, as EC2 groups them.
     std::map<std::string, json> by_res;
     for (auto& i : all) {
-      const std::string& r = s_.instances.at(i["InstanceId"].get<std::string>()).reservation;
-      if (!by_res.count(r)) by_res[r] = {{"ReservationId", r}, {"Instances", json::array()}};
+      const Instance& in = s_.instances.at(i["InstanceId"].get<std::string>());
+      const std::string& r = in.reservation;
+      if (!by_res.count(r))
+        by_res[r] = {{"ReservationId", r}, {"OwnerId", account_id(in.owner_uid)}, {"Instances", json::array()}};
       by_res[r]["Instances"].push_back(i);
     }
     json res = json::array();
@@ -994,13 +1041,21 @@ json Ec2Model::to_json() const {
   json vpcs = json::array(), subnets = json::array(), groups = json::array(), pgs = json::array(),
        instances = json::array(), enis = json::array();
   for (auto& [id, v] : s_.vpcs)
-    vpcs.push_back(
-        {{"id", id}, {"cidr", format_cidr4(v.cidr)}, {"ipv6_cidr", v.ipv6_cidr}, {"default_group", v.default_group}});
+    vpcs.push_back({{"id", id},
+                    {"owner", v.owner},
+                    {"cidr", format_cidr4(v.cidr)},
+                    {"ipv6_cidr", v.ipv6_cidr},
+                    {"default_group", v.default_group}});
   for (auto& [id, s] : s_.subnets)
-    subnets.push_back(
-        {{"id", id}, {"vpc", s.vpc}, {"cidr", format_cidr4(s.cidr)}, {"az", s.az}, {"map_public_ip", s.map_public_ip}});
+    subnets.push_back({{"id", id},
+                       {"owner", s.owner},
+                       {"vpc", s.vpc},
+                       {"cidr", format_cidr4(s.cidr)},
+                       {"az", s.az},
+                       {"map_public_ip", s.map_public_ip}});
   for (auto& [id, g] : s_.groups)
     groups.push_back({{"id", id},
+                      {"owner", g.owner},
                       {"name", g.name},
                       {"description", g.description},
                       {"vpc", g.vpc},
@@ -1026,6 +1081,7 @@ json Ec2Model::to_json() const {
     for (uint32_t a : e.secondary_ips) sec.push_back(ip_s(a));
     for (const auto& a : e.ipv6) v6.push_back(vf::format_ipv6(a));
     enis.push_back({{"id", id},
+                    {"owner", e.owner},
                     {"subnet", e.subnet},
                     {"description", e.description},
                     {"mac", vf::format_mac(e.mac)},
@@ -1078,14 +1134,20 @@ void Ec2Model::load(const json& j) {
       }
       return out;
     };
+    // A state file from before ownership: everything is root's.
+    auto owner = [](const json& x, const char* key) {
+      const int64_t uid = x.value(key, int64_t{0});
+      if (uid < 0 || uid > 0x7fffffff) throw std::runtime_error("bad owner uid " + std::to_string(uid));
+      return uid;
+    };
     for (const auto& v : j.at("vpcs"))
-      s.vpcs[v.at("id")] = {v.at("id"), c4(v.at("cidr")), v.at("ipv6_cidr"), v.at("default_group")};
+      s.vpcs[v.at("id")] = {v.at("id"), owner(v, "owner"), c4(v.at("cidr")), v.at("ipv6_cidr"), v.at("default_group")};
     for (const auto& v : j.at("subnets"))
-      s.subnets[v.at("id")] = {v.at("id"), v.at("vpc"), v.at("az"), c4(v.at("cidr")),
-                               v.at("map_public_ip").get<bool>()};
+      s.subnets[v.at("id")] = {v.at("id"),        v.at("vpc"),      v.at("az"),
+                               owner(v, "owner"), c4(v.at("cidr")), v.at("map_public_ip").get<bool>()};
     for (const auto& g : j.at("security_groups"))
-      s.groups[g.at("id")] = {g.at("id"),  g.at("name"),           g.at("description"),
-                              g.at("vpc"), rules(g.at("ingress")), rules(g.at("egress"))};
+      s.groups[g.at("id")] = {g.at("id"),        g.at("name"),           g.at("description"),  g.at("vpc"),
+                              owner(g, "owner"), rules(g.at("ingress")), rules(g.at("egress"))};
     for (const auto& g : j.at("placement_groups"))
       s.placement[g.at("name")] = {g.at("id"), g.at("name"), g.at("strategy")};
     for (const auto& i : j.at("instances")) {
@@ -1096,7 +1158,8 @@ void Ec2Model::load(const json& j) {
                   i.at("placement_group"),
                   i.at("reservation"),
                   i.at("running").get<bool>(),
-                  i.at("owner_uid").get<int64_t>(),
+                  // -1 was "root only" before every instance had an owner.
+                  i.at("owner_uid").get<int64_t>() == -1 ? 0 : owner(i, "owner_uid"),
                   i.value("conntrack_limit", 0u),
                   {}};
       for (auto& [idx, e] : i.at("enis").items()) in.enis[std::stoi(idx)] = e.get<std::string>();
@@ -1106,6 +1169,7 @@ void Ec2Model::load(const json& j) {
     for (const auto& e : j.at("enis")) {
       Eni x;
       x.id = e.at("id");
+      x.owner = owner(e, "owner");
       x.subnet = e.at("subnet");
       x.description = e.at("description");
       auto mac = vf::parse_mac(e.at("mac").get<std::string>());

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "instance_types.h"
+#include "owner.h"
 #include "vf_config.h"
 
 namespace venic::model {
@@ -39,8 +40,10 @@ struct Cidr4 {
 std::optional<Cidr4> parse_cidr4(const std::string& s);  // the address must be the network's
 std::string format_cidr4(const Cidr4& c);
 
+// Every resource has an owner uid (docs/ownership.md), shown as EC2's OwnerId.
 struct Vpc {
   std::string id;
+  int64_t owner = 0;
   Cidr4 cidr;
   std::string ipv6_cidr;  // "" when none
   std::string default_group;
@@ -48,6 +51,7 @@ struct Vpc {
 
 struct Subnet {
   std::string id, vpc, az;
+  int64_t owner = 0;
   Cidr4 cidr;
   bool map_public_ip = false;
 };
@@ -67,6 +71,7 @@ std::optional<std::string> canonical_cidr6(const std::string& s);
 
 struct SecurityGroup {
   std::string id, name, description, vpc;
+  int64_t owner = 0;
   std::vector<SgRule> ingress, egress;
 };
 
@@ -76,6 +81,7 @@ struct PlacementGroup {
 
 struct Eni {
   std::string id, subnet, description;
+  int64_t owner = 0;
   vf::MacAddr mac{};
   uint32_t ip = 0;
   std::vector<uint32_t> secondary_ips;
@@ -96,7 +102,7 @@ struct Eni {
 struct Instance {
   std::string id, type, subnet, az, placement_group, reservation;
   bool running = true;
-  int64_t owner_uid = -1;           // whose processes may attach its VFs; -1: root only
+  int64_t owner_uid = 0;            // its owner, whose processes may attach its VFs
   uint32_t conntrack_limit = 0;     // venic: tracked flows at most; 0: the type's figure
   std::map<int, std::string> enis;  // device index -> ENI id
 };
@@ -107,11 +113,11 @@ class Ec2Model {
   using Random = std::function<uint64_t()>;
   explicit Ec2Model(Random random = {});
 
-  // Runs one EC2 action (e.g. "CreateVpc") on params; returns its result.
-  // new_eni(eni) is called for every ENI the action creates, to give it a
-  // VF id; it may throw.  Throws Ec2Error; on a throw nothing changed.
+  // Runs one EC2 action (e.g. "CreateVpc") on params for caller; returns
+  // its result.  new_eni(eni) is called for every ENI the action creates, to
+  // give it a VF id; it may throw.  Throws Ec2Error; on a throw nothing changed.
   nlohmann::json call(const std::string& action, const nlohmann::json& params,
-                      const std::function<uint16_t(const Eni&)>& new_eni);
+                      const std::function<uint16_t(const Eni&)>& new_eni, const Caller& caller = {});
 
   // Persistence: the whole model; load throws Ec2Error on a bad document.
   nlohmann::json to_json() const;
@@ -141,6 +147,12 @@ class Ec2Model {
   std::string new_id(const char* prefix);
   // The ENI called id in the working copy; throws InvalidNetworkInterfaceID.NotFound.
   Eni& eni_named(const std::string& id);
+  // The same, and the caller must own it (UnauthorizedOperation).
+  Eni& owned_eni(const std::string& id);
+  // Throws UnauthorizedOperation unless the caller may manage owner's resources.
+  void require_owner(int64_t owner) const;
+  // What the caller sees (describes, references): its own, or all for an admin.
+  bool visible(int64_t owner) const { return caller_.may_manage(owner); }
   // Actions, each on the working copy s_.
   nlohmann::json create_vpc(const nlohmann::json& p);
   nlohmann::json create_subnet(const nlohmann::json& p);
@@ -178,6 +190,7 @@ class Ec2Model {
 
   Random random_;
   State s_;
+  Caller caller_;  // the current call's
 };
 
 // The limits an ENI's VF gets from the instance it is attached to.

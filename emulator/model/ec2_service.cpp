@@ -106,13 +106,14 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   c.eni_id = e.id;
   c.vpc_id = model_.subnet(e.subnet)->vpc;
   c.frontend = e.vhost_user ? vf::Frontend::kVhostUser : vf::Frontend::kShm;
+  c.owner_uid = e.owner;
   c.attach_uid = 0;  // a detached ENI is no instance's: root only
   c.link_up = false;
   c.security = security_policy(model_, e);
   if (const Instance* in = e.attached() ? model_.instance(e.instance) : nullptr) {
     const PlacementGroup* pg = in->placement_group.empty() ? nullptr : model_.placement_group(in->placement_group);
     c.limits = limits_for(*find_instance_type(in->type), pg && pg->strategy == "cluster");
-    c.attach_uid = in->owner_uid >= 0 ? in->owner_uid : 0;
+    c.attach_uid = in->owner_uid;
     c.link_up = in->running;  // a stopped instance's interfaces carry nothing
   }
   return c;
@@ -145,7 +146,25 @@ void Ec2Service::reconcile(const std::map<std::string, std::string>& before) {
   }
 }
 
-nlohmann::json Ec2Service::call(const std::string& action, const nlohmann::json& params) {
+nlohmann::json Ec2Service::call(const std::string& action, const nlohmann::json& request, const Caller& caller) {
+  // ClientToken: the model never sees it; the rest of the request is what a
+  // repeat must match.
+  std::string token;
+  nlohmann::json params = request;
+  if (ClientTokens::idempotent(action) && params.is_object() && params.contains("ClientToken")) {
+    const nlohmann::json& t = params["ClientToken"];
+    if (!t.is_string() || t.get<std::string>().empty() || t.get<std::string>().size() > ClientTokens::kMaxTokenLength)
+      throw Ec2Error("invalid_params", "InvalidParameterValue", "ClientToken must be a string of 1-64 characters");
+    token = t.get<std::string>();
+    params.erase("ClientToken");
+    if (auto first = tokens_.replay(caller.uid, token, action, params)) return *first;
+  }
+  nlohmann::json result = apply(action, params, caller);
+  if (!token.empty()) tokens_.remember(caller.uid, token, action, params, result);
+  return result;
+}
+
+nlohmann::json Ec2Service::apply(const std::string& action, const nlohmann::json& params, const Caller& caller) {
   const auto before = attachments(model_);
   const nlohmann::json saved = model_.to_json();
   std::vector<uint16_t> created;
@@ -158,7 +177,7 @@ nlohmann::json Ec2Service::call(const std::string& action, const nlohmann::json&
   };
   nlohmann::json result;
   try {
-    result = model_.call(action, params, new_eni);
+    result = model_.call(action, params, new_eni, caller);
   } catch (...) {
     for (uint16_t id : created) table_.remove(id);
     throw;

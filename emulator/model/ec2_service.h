@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "client_tokens.h"
 #include "ec2_model.h"
 #include "state_store.h"
 #include "vf_table.h"
@@ -23,12 +24,15 @@ class Ec2Service {
 
   // Restores the saved model (null: none) and brings the VFs in line with it.
   void restore(const nlohmann::json& saved);
-  // Runs ec2.<action>; throws Ec2Error or vf::TableError.
-  nlohmann::json call(const std::string& action, const nlohmann::json& params);
+  // Runs ec2.<action> for caller; throws Ec2Error or vf::TableError.  A
+  // ClientToken seen before answers the first call's result (client_tokens.h).
+  nlohmann::json call(const std::string& action, const nlohmann::json& params, const Caller& caller = {});
 
   const Ec2Model& model() const { return model_; }
 
  private:
+  // The action itself, with the VFs kept in line and the model saved.
+  nlohmann::json apply(const std::string& action, const nlohmann::json& params, const Caller& caller);
   vf::VfConfig vf_config(const Eni& e, uint16_t id) const;
   // Makes each ENI's VF match it; evicts the drivers of ENIs whose
   // attachment changed since `before`.
@@ -37,6 +41,7 @@ class Ec2Service {
   vf::VfTable& table_;
   state::StateStore* store_;
   Ec2Model model_;
+  ClientTokens tokens_;
 };
 
 }  // namespace venic::model

@@ -96,6 +96,7 @@ nlohmann::json to_json(const VfConfig& c) {
           {"vhost_mode", c.vhost_client ? "client" : "server"},
           {"eni_id", c.eni_id},
           {"vpc_id", c.vpc_id},
+          {"owner_uid", c.owner_uid},
           {"attach_uid", c.attach_uid},
           {"security", to_json(c.security)}};
 }
@@ -203,6 +204,7 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
   if (j.contains("vhost_path")) c.vhost_path = string_field(j, "vhost_path");
   if (j.contains("eni_id")) c.eni_id = string_field(j, "eni_id");
   if (j.contains("vpc_id")) c.vpc_id = string_field(j, "vpc_id");
+  if (j.contains("owner_uid")) c.owner_uid = integer_field<int64_t>(j, "owner_uid", 0, 0x7fffffff);
   if (j.contains("attach_uid")) c.attach_uid = integer_field<int64_t>(j, "attach_uid", -1, 0x7fffffff);
   if (j.contains("security")) c.security = security_policy_from_json(j["security"]);
   if (j.contains("vhost_mode")) {

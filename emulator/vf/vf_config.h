@@ -49,9 +49,12 @@ struct VfConfig {
   // neighbour discovery from the model, routes between subnets through the
   // VPC's implied router, and floods nothing.  "": a plain VF (an L2 segment).
   std::string vpc_id;
-  // Who may attach: -1, any uid the control socket serves; otherwise root,
-  // the daemon's uid, or this uid (the owner of the ENI's instance).
+  // Its owner (docs/ownership.md): who created it, or the ENI's owner.
+  int64_t owner_uid = 0;
+  // Who may attach besides root and the daemon's uid: this uid (the owner of
+  // the ENI's instance), or when -1 the owner.
   int64_t attach_uid = -1;
+  int64_t attacher() const { return attach_uid >= 0 ? attach_uid : owner_uid; }
   // The ENI's security groups (enforced only on ENI-backed VFs).
   SecurityPolicy security;
 

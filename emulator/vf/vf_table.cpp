@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "owner.h"
 #include "state_store.h"
 
 namespace venic::vf {
@@ -228,10 +229,9 @@ const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
 
 int VfTable::attach(uint16_t id, uint64_t session, int pid, int64_t uid) {
   Vf& v = must_find(id);
-  if (v.cfg.attach_uid >= 0 && uid != 0 && uid != static_cast<int64_t>(::geteuid()) && uid != v.cfg.attach_uid)
-    throw TableError("permission_denied", "VF " + std::to_string(id) + " backs " + v.cfg.eni_id + ": uid " +
-                                              std::to_string(uid) + " may not attach it (its instance's owner is uid " +
-                                              std::to_string(v.cfg.attach_uid) + ")");
+  if (uid != 0 && uid != static_cast<int64_t>(::geteuid()) && uid != v.cfg.attacher())
+    throw TableError("permission_denied", "uid " + std::to_string(uid) + " may not attach VF " + std::to_string(id) +
+                                              (v.cfg.eni_id.empty() ? "" : " (" + v.cfg.eni_id + ")"));
   if (v.cfg.frontend == Frontend::kVhostUser)
     throw TableError("busy", "VF " + std::to_string(id) + " is served over vhost-user at " + v.cfg.vhost_path +
                                  "; attach a guest or virtio-user there");
@@ -512,6 +512,7 @@ void VfTable::tick() {
 
 nlohmann::json VfTable::vf_json(const Vf& v) const {
   nlohmann::json j = to_json(v.cfg);
+  j["owner_id"] = account_id(v.cfg.owner_uid);  // EC2's OwnerId
   j["attached"] = v.attached();
   // A bridge (vhost-user guest) has no process of its own on the socket.
   j["owner_pid"] = v.attached() && !v.bridge ? nlohmann::json(v.owner_pid) : nlohmann::json(nullptr);

@@ -559,6 +559,90 @@ TEST_F(ControlMethodsTest, OneSessionHoldsAtMostOneVf) {
   EXPECT_TRUE(fds_out_.empty());
 }
 
+// ---- ownership of plain VFs (docs/ownership.md) ----------------------------------
+
+::testing::AssertionResult is_unauthorized(const json& r) {
+  auto e = is_error(r, "permission_denied");
+  if (!e) return e;
+  if (r["error"].value("aws_code", "") != "UnauthorizedOperation")
+    return ::testing::AssertionFailure() << "aws_code is not UnauthorizedOperation: " << r.dump();
+  return ::testing::AssertionSuccess();
+}
+
+class VfOwnershipTest : public ControlMethodsTest {
+ protected:
+  Session b_{11, 2001, 1001};
+  Session c_{12, 2002, 1002};
+  Session root_{13, 2003, 0};
+  // uid's VF n, created by itself.
+  uint16_t create_as(const Session& s, int n) {
+    json r = call("vf.create", {{"type", "ena"}, {"mac", mac_for(n)}, {"ip", "10.0.1." + std::to_string(n)}}, s);
+    EXPECT_TRUE(r.contains("result")) << r.dump();
+    return r.contains("result") ? r["result"]["id"].get<uint16_t>() : 0;
+  }
+};
+
+TEST_F(VfOwnershipTest, TheCreatorOwnsAVf) {
+  const uint16_t vc = create_as(c_, 1);
+  json v = table_->vf_json(table_->get(vc));
+  EXPECT_EQ(v["owner_uid"], 1002);
+  EXPECT_EQ(v["owner_id"], "000000001002");
+  EXPECT_EQ(saved().at(0).owner_uid, 1002) << "the state file keeps the owner";
+}
+
+TEST_F(VfOwnershipTest, ATenantCannotSetDeleteOrAttachAnothersVf) {
+  const uint16_t vc = create_as(c_, 1);
+  const json before = vf::to_json(table_->get(vc).cfg);
+  EXPECT_TRUE(is_unauthorized(call("vf.set", {{"vf", vc}, {"src_dst_check", false}}, b_)));
+  EXPECT_TRUE(is_unauthorized(call("vf.set", {{"vf", vc}, {"link", "down"}}, b_)));
+  EXPECT_TRUE(is_unauthorized(call("vf.delete", {{"vf", vc}}, b_)));
+  EXPECT_TRUE(is_unauthorized(call("vf.attach", {{"vf", vc}}, b_)));
+  EXPECT_TRUE(fds_out_.empty());
+  EXPECT_TRUE(is_unauthorized(call("vf.show", {{"vf", vc}}, b_)));
+  EXPECT_TRUE(is_unauthorized(call("stats.reset", {{"vf", vc}}, b_)));
+  EXPECT_EQ(vf::to_json(table_->get(vc).cfg), before);
+  EXPECT_FALSE(table_->get(vc).attached());
+  // The owner may.
+  EXPECT_TRUE(call("vf.set", {{"vf", vc}, {"mtu", 9001}}, c_).contains("result"));
+  EXPECT_TRUE(call("vf.attach", {{"vf", vc}}, c_).contains("result"));
+  EXPECT_EQ(fds_out_.size(), 1u);
+}
+
+TEST_F(VfOwnershipTest, ATenantSeesOnlyItsOwnVfs) {
+  const uint16_t vb = create_as(b_, 1);
+  create_as(c_, 2);
+  create_as(root_, 3);
+  json list = call("vf.list", json::object(), b_)["result"]["vfs"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], vb);
+  EXPECT_EQ(call("stats", json::object(), b_)["result"]["vfs"].size(), 1u);
+  EXPECT_EQ(call("vf.list", json::object(), root_)["result"]["vfs"].size(), 3u) << "root sees all";
+}
+
+TEST_F(VfOwnershipTest, OnlyAnAdminCreatesForSomeoneElse) {
+  EXPECT_TRUE(is_unauthorized(
+      call("vf.create", {{"type", "ena"}, {"mac", mac_for(1)}, {"ip", "10.0.1.1"}, {"owner_uid", 0}}, b_)));
+  EXPECT_TRUE(table_->all().empty());
+  json r = call("vf.create", {{"type", "ena"}, {"mac", mac_for(2)}, {"ip", "10.0.1.2"}, {"owner_uid", 1002}}, root_);
+  ASSERT_TRUE(r.contains("result")) << r.dump();
+  EXPECT_TRUE(call("vf.attach", {{"vf", r["result"]["id"]}}, c_).contains("result")) << "root made it C's";
+}
+
+TEST_F(VfOwnershipTest, RootManagesEveryonesVfs) {
+  const uint16_t vc = create_as(c_, 1);
+  EXPECT_TRUE(call("vf.set", {{"vf", vc}, {"mtu", 9001}}, root_).contains("result"));
+  EXPECT_TRUE(call("vf.attach", {{"vf", vc}}, root_).contains("result"));
+  table_->detach_session(root_.id);
+  EXPECT_TRUE(call("vf.delete", {{"vf", vc}}, root_).contains("result"));
+}
+
+TEST_F(VfOwnershipTest, AStateFileWithoutOwnersIsRoots) {
+  const uint16_t vc = create_as(c_, 1);
+  json j = vf::to_json(table_->get(vc).cfg);
+  j.erase("owner_uid");
+  EXPECT_EQ(vf::config_from_json(j, true).owner_uid, 0);
+}
+
 // ---- vf.register_memory ----------------------------------------------------------
 
 class RegisterMemoryTest : public ControlMethodsTest {

@@ -16,6 +16,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "control_methods.h"
@@ -79,10 +80,13 @@ class Ec2ModelTest : public ::testing::Test {
  protected:
   // Runs an action; ENIs get VF ids 0, 1, 2...
   json call(const std::string& action, const json& params) {
-    return m_.call(action, params, [this](const Eni& e) {
-      new_enis_.push_back(e.id);
-      return next_vf_++;
-    });
+    return m_.call(
+        action, params,
+        [this](const Eni& e) {
+          new_enis_.push_back(e.id);
+          return next_vf_++;
+        },
+        who_);
   }
   // The action is refused with this EC2 code, naming `names`, and the model
   // is as it was.
@@ -147,6 +151,7 @@ class Ec2ModelTest : public ::testing::Test {
   Ec2Model m_{counter()};
   uint16_t next_vf_ = 0;
   std::vector<std::string> new_enis_;
+  Caller who_{};  // root, unless a test acts as a tenant
 };
 
 // ---- IPv6 -------------------------------------------------------------------
@@ -514,7 +519,7 @@ TEST_F(Ec2ModelTest, RunInstancesGivesAPrimaryInterfaceAtDeviceIndexZero) {
   EXPECT_EQ(in["SubnetId"], s);
   EXPECT_EQ(in["VpcId"], v);
   EXPECT_EQ(in["Placement"]["AvailabilityZone"], "us-west-2b");
-  EXPECT_EQ(in["VenicOwnerUid"], -1) << "root only by default";
+  EXPECT_EQ(in["VenicOwnerUid"], 0) << "the caller's (root's) by default";
   ASSERT_EQ(in["NetworkInterfaces"].size(), 1u);
   json nic = in["NetworkInterfaces"][0];
   EXPECT_TRUE(has_id_shape(nic["NetworkInterfaceId"], "eni"));
@@ -1158,6 +1163,187 @@ TEST_F(Ec2ModelTest, LoadingACorruptDocumentThrowsAndKeepsTheModel) {
   }
 }
 
+// ---- ownership (docs/ownership.md) ------------------------------------------------
+
+constexpr int64_t kUidB = 1001, kUidC = 1002;
+
+// Two tenants, each with its own VPC, subnet, group and instance (made by
+// themselves), and C with a spare ENI: the issue-15 attack's setting.
+class OwnershipTest : public Ec2ModelTest {
+ protected:
+  struct Tenant {
+    std::string vpc, subnet, group, instance, primary, attachment, spare;
+  };
+  void SetUp() override {
+    b_ = tenant(kUidB, "10.1.0.0/16", "10.1.1.0/24");
+    c_ = tenant(kUidC, "10.2.0.0/16", "10.2.1.0/24");
+    as(kUidC);
+    c_.spare = eni(c_.subnet)["NetworkInterfaceId"];
+    as(kUidB);
+  }
+  void as(int64_t uid) { who_ = Caller{uid, false}; }
+  Tenant tenant(int64_t uid, const std::string& vpc_cidr, const std::string& subnet_cidr) {
+    as(uid);
+    Tenant t;
+    t.vpc = vpc(vpc_cidr);
+    t.subnet = subnet(t.vpc, subnet_cidr);
+    t.group = call("CreateSecurityGroup", {{"GroupName", "web"}, {"Description", "web"}, {"VpcId", t.vpc}})["GroupId"];
+    json in = run("m5.large", t.subnet);
+    t.instance = in["InstanceId"];
+    t.primary = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+    t.attachment = in["NetworkInterfaces"][0]["Attachment"]["AttachmentId"];
+    return t;
+  }
+  ::testing::AssertionResult unauthorized(const std::string& action, const json& params) {
+    return refused(action, params, "UnauthorizedOperation", {"not authorized"}, "permission_denied");
+  }
+  Tenant b_, c_;
+};
+
+TEST_F(OwnershipTest, ATenantCannotDetachAnothersEni) {
+  as(kUidC);
+  const std::string a = attach(c_.spare, c_.instance, 1);
+  as(kUidB);
+  EXPECT_TRUE(unauthorized("DetachNetworkInterface", {{"AttachmentId", a}}));
+  as(kUidC);
+  EXPECT_EQ(call("DetachNetworkInterface", {{"AttachmentId", a}}), json::object()) << "its owner may";
+}
+
+TEST_F(OwnershipTest, ATenantCannotAttachAnothersEniToItsInstance) {
+  EXPECT_TRUE(unauthorized("AttachNetworkInterface",
+                           {{"NetworkInterfaceId", c_.spare}, {"InstanceId", b_.instance}, {"DeviceIndex", 1}}));
+  // Nor its own ENI to another's instance.
+  json mine = eni(b_.subnet);
+  EXPECT_TRUE(unauthorized(
+      "AttachNetworkInterface",
+      {{"NetworkInterfaceId", mine["NetworkInterfaceId"]}, {"InstanceId", c_.instance}, {"DeviceIndex", 1}}));
+}
+
+TEST_F(OwnershipTest, ATenantCannotOpenAnothersGroup) {
+  EXPECT_TRUE(unauthorized("AuthorizeSecurityGroupIngress",
+                           {{"GroupId", c_.group}, {"IpPermissions", json::array({tcp(22, 22, "0.0.0.0/0")})}}));
+  EXPECT_TRUE(unauthorized("AuthorizeSecurityGroupEgress",
+                           {{"GroupId", c_.group}, {"IpPermissions", json::array({tcp(22, 22, "0.0.0.0/0")})}}));
+  EXPECT_EQ(call("AuthorizeSecurityGroupIngress",
+                 {{"GroupId", b_.group}, {"IpPermissions", json::array({tcp(22, 22, "0.0.0.0/0")})}}),
+            json({{"Return", true}}));
+}
+
+TEST_F(OwnershipTest, ATenantCannotChangeAnothersEni) {
+  EXPECT_TRUE(unauthorized("ModifyNetworkInterfaceAttribute",
+                           {{"NetworkInterfaceId", c_.primary}, {"SourceDestCheck", {{"Value", false}}}}));
+  EXPECT_TRUE(unauthorized("AssignPrivateIpAddresses",
+                           {{"NetworkInterfaceId", c_.primary}, {"SecondaryPrivateIpAddressCount", 1}}));
+  EXPECT_TRUE(unauthorized("DeleteNetworkInterface", {{"NetworkInterfaceId", c_.spare}}));
+  EXPECT_TRUE(unauthorized("ModifySubnetAttribute", {{"SubnetId", c_.subnet}, {"MapPublicIpOnLaunch", true}}));
+  EXPECT_EQ(call("ModifyNetworkInterfaceAttribute",
+                 {{"NetworkInterfaceId", b_.primary}, {"SourceDestCheck", {{"Value", false}}}}),
+            json::object());
+}
+
+TEST_F(OwnershipTest, ATenantCannotStopAnothersInstance) {
+  EXPECT_TRUE(unauthorized("StopInstances", {{"InstanceIds", {c_.instance}}}));
+  EXPECT_TRUE(unauthorized("StopInstances", {{"InstanceIds", {b_.instance, c_.instance}}}))
+      << "all or nothing: B's own instance keeps running";
+  EXPECT_EQ(call("StopInstances", {{"InstanceIds", {b_.instance}}})["StoppingInstances"][0]["CurrentState"]["Name"],
+            "stopped");
+}
+
+TEST_F(OwnershipTest, ATenantCannotLaunchForSomeoneElse) {
+  EXPECT_TRUE(unauthorized("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", b_.subnet}, {"OwnerUid", 0}}));
+  EXPECT_TRUE(
+      unauthorized("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", b_.subnet}, {"OwnerUid", kUidC}}));
+  json in = run("m5.large", b_.subnet, {{"OwnerUid", kUidB}});
+  EXPECT_EQ(in["VenicOwnerUid"], kUidB);
+  // Root launches for anyone.
+  who_ = Caller{};
+  EXPECT_EQ(run("m5.large", b_.subnet, {{"OwnerUid", kUidC}})["VenicOwnerUid"], kUidC);
+}
+
+TEST_F(OwnershipTest, ATenantCannotBuildOnAnothersResources) {
+  // Another's VPC, subnet and groups are not found, as EC2 answers for another account's.
+  EXPECT_TRUE(refused("CreateSubnet",
+                      {{"VpcId", c_.vpc}, {"CidrBlock", "10.2.9.0/24"}, {"AvailabilityZone", "us-east-1a"}},
+                      "InvalidVpcID.NotFound"));
+  EXPECT_TRUE(refused("CreateSecurityGroup", {{"GroupName", "x"}, {"Description", "x"}, {"VpcId", c_.vpc}},
+                      "InvalidVpcID.NotFound"));
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", c_.subnet}}, "InvalidSubnetID.NotFound"));
+  EXPECT_TRUE(
+      refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", c_.subnet}}, "InvalidSubnetID.NotFound"));
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute", {{"NetworkInterfaceId", b_.primary}, {"Groups", {c_.group}}},
+                      "InvalidGroup.NotFound"));
+  json rule = {{"IpProtocol", "-1"}, {"UserIdGroupPairs", json::array({{{"GroupId", c_.group}}})}};
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", {{"GroupId", b_.group}, {"IpPermissions", json::array({rule})}},
+                      "InvalidGroup.NotFound"));
+}
+
+TEST_F(OwnershipTest, DescribeShowsOnlyTheCallersOwnWithItsOwnerId) {
+  auto ids = [&](const std::string& what, const char* list, const char* key) {
+    std::set<std::string> out;
+    const json all = call("Describe" + what, json::object())[list];
+    for (const auto& x : all) out.insert(x[key].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(ids("Vpcs", "Vpcs", "VpcId"), std::set<std::string>{b_.vpc});
+  EXPECT_EQ(ids("Subnets", "Subnets", "SubnetId"), std::set<std::string>{b_.subnet});
+  EXPECT_EQ(ids("NetworkInterfaces", "NetworkInterfaces", "NetworkInterfaceId"), std::set<std::string>{b_.primary});
+  EXPECT_EQ(ids("SecurityGroups", "SecurityGroups", "GroupId").count(c_.group), 0u);
+  json res = call("DescribeInstances", json::object())["Reservations"];
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_EQ(res[0]["OwnerId"], "000000001001");
+  EXPECT_EQ(res[0]["Instances"][0]["InstanceId"], b_.instance);
+  for (const auto& [what, list] :
+       std::vector<std::pair<std::string, std::string>>{{"Vpcs", "Vpcs"},
+                                                        {"Subnets", "Subnets"},
+                                                        {"SecurityGroups", "SecurityGroups"},
+                                                        {"NetworkInterfaces", "NetworkInterfaces"}})
+    for (const json all = call("Describe" + what, json::object())[list]; const auto& x : all)
+      EXPECT_EQ(x["OwnerId"], "000000001001") << what;
+  // By id, another's is not found.
+  EXPECT_TRUE(refused("DescribeInstances", {{"InstanceIds", {c_.instance}}}, "InvalidInstanceID.NotFound"));
+  EXPECT_TRUE(refused("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {c_.spare}}},
+                      "InvalidNetworkInterfaceID.NotFound"));
+  // Root sees everyone's.
+  who_ = Caller{};
+  EXPECT_EQ(ids("Vpcs", "Vpcs", "VpcId"), (std::set<std::string>{b_.vpc, c_.vpc}));
+  EXPECT_EQ(call("DescribeInstances", json::object())["Reservations"].size(), 2u);
+}
+
+TEST_F(OwnershipTest, RootManagesEveryonesResources) {
+  who_ = Caller{};
+  EXPECT_EQ(call("StopInstances", {{"InstanceIds", {c_.instance}}})["StoppingInstances"].size(), 1u);
+  EXPECT_EQ(call("ModifyNetworkInterfaceAttribute",
+                 {{"NetworkInterfaceId", c_.primary}, {"SourceDestCheck", {{"Value", false}}}}),
+            json::object());
+  // venicd's own uid is an admin too.
+  EXPECT_TRUE(caller_for_uid(static_cast<int64_t>(::geteuid())).admin);
+  if (::geteuid() != kUidB) {
+    EXPECT_FALSE(caller_for_uid(kUidB).admin);
+  }
+}
+
+TEST_F(OwnershipTest, OwnersSurviveARestartAndOldStateIsRoots) {
+  Ec2Model copy{counter(1000)};
+  copy.load(m_.to_json());
+  EXPECT_EQ(copy.to_json(), m_.to_json());
+  EXPECT_EQ(copy.instance(c_.instance)->owner_uid, kUidC);
+  // A state file from before owners: everything loads as root's.
+  json old = m_.to_json();
+  for (const char* list : {"vpcs", "subnets", "security_groups", "enis"})
+    for (auto& x : old[list]) x.erase("owner");
+  for (auto& i : old["instances"]) i["owner_uid"] = -1;
+  copy.load(old);
+  for (const char* list : {"vpcs", "subnets", "security_groups", "enis"})
+    for (const auto& x : copy.to_json()[list]) EXPECT_EQ(x["owner"], 0) << list;
+  for (const auto& i : copy.to_json()["instances"]) EXPECT_EQ(i["owner_uid"], 0);
+}
+
+TEST(AccountId, IsTheUidInTwelveDigits) {
+  EXPECT_EQ(account_id(1001), "000000001001");
+  EXPECT_EQ(account_id(0), "000000000000");
+  EXPECT_EQ(account_id(2147483647), "002147483647");
+}
+
 // ---- the service over a VF table -----------------------------------------------
 
 // No fast path: publishing is a no-op, but count it.
@@ -1561,15 +1747,26 @@ class Ec2ControlTest : public Ec2ServiceTest {
     methods_.reset();
     Ec2ServiceTest::TearDown();
   }
-  json request(const std::string& method, const json& params) {
+  json request(const std::string& method, const json& params) { return request_as(0, method, params); }
+  // The request from a connection of uid (its own session); fds_out_ holds
+  // what came back with the reply.
+  json request_as(int64_t uid, const std::string& method, const json& params) {
     std::vector<UniqueFd> in;
-    std::vector<int> out;
+    fds_out_.clear();
+    const uint64_t session = uid == 0 ? 1 : static_cast<uint64_t>(uid);
     std::string reply = methods_->handle(json{{"id", 5}, {"method", method}, {"params", params}}.dump(),
-                                         control::Session{1, 1000, 0}, in, out);
+                                         control::Session{session, 1000, static_cast<uid_t>(uid)}, in, fds_out_);
     json j = json::parse(reply, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << reply;
     return j;
   }
+  // The result of a request that must succeed.
+  json ok_as(int64_t uid, const std::string& method, const json& params) {
+    json r = request_as(uid, method, params);
+    EXPECT_TRUE(r.contains("result")) << method << " " << params.dump() << " -> " << r.dump();
+    return r.contains("result") ? r["result"] : json();
+  }
+  std::vector<int> fds_out_;
   std::unique_ptr<control::ControlMethods> methods_;
 };
 
@@ -1627,6 +1824,138 @@ TEST_F(Ec2ControlTest, VfSetAndDeleteRefuseAnEnisVf) {
   const uint16_t plain = r["result"]["id"];
   EXPECT_TRUE(request("vf.set", {{"vf", plain}, {"mtu", 1500}}).contains("result"));
   EXPECT_TRUE(request("vf.delete", {{"vf", plain}}).contains("result"));
+}
+
+// Issue 15's attack, each step through the control methods as the tenants'
+// connections send it: uid B owns instance A, uid C owns another.
+::testing::AssertionResult unauthorized_reply(const json& r) {
+  if (!r.contains("error")) return ::testing::AssertionFailure() << "accepted: " << r.dump();
+  if (r["error"].value("aws_code", "") != "UnauthorizedOperation" || r["error"]["code"] != "permission_denied")
+    return ::testing::AssertionFailure() << "not UnauthorizedOperation: " << r.dump();
+  return ::testing::AssertionSuccess();
+}
+
+TEST_F(Ec2ControlTest, ATenantCannotTakeOverAnothersResources) {
+  constexpr int64_t b = 1001, c = 1002;
+  auto setup = [&](int64_t uid, const std::string& cidr) {
+    std::string v = ok_as(uid, "ec2.CreateVpc", {{"CidrBlock", cidr + ".0.0/16"}})["Vpc"]["VpcId"];
+    std::string sn = ok_as(
+        uid, "ec2.CreateSubnet",
+        {{"VpcId", v}, {"CidrBlock", cidr + ".1.0/24"}, {"AvailabilityZone", "us-east-1a"}})["Subnet"]["SubnetId"];
+    std::string g =
+        ok_as(uid, "ec2.CreateSecurityGroup", {{"GroupName", "g"}, {"Description", "g"}, {"VpcId", v}})["GroupId"];
+    json in = ok_as(uid, "ec2.RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", sn}})["Instances"][0];
+    return std::make_tuple(sn, g, in);
+  };
+  auto [b_subnet, b_group, a] = setup(b, "10.1");
+  auto [c_subnet, c_group, ci] = setup(c, "10.2");
+  json c_eni = ok_as(c, "ec2.CreateNetworkInterface", {{"SubnetId", c_subnet}})["NetworkInterface"];
+  const std::string att = ok_as(c, "ec2.AttachNetworkInterface",
+                                {{"NetworkInterfaceId", c_eni["NetworkInterfaceId"]},
+                                 {"InstanceId", ci["InstanceId"]},
+                                 {"DeviceIndex", 1}})["AttachmentId"];
+  const json c_primary = ci["NetworkInterfaces"][0];
+
+  // B detaches C's ENI, attaches it to A, and vf.attaches it.
+  EXPECT_TRUE(unauthorized_reply(request_as(b, "ec2.DetachNetworkInterface", {{"AttachmentId", att}})));
+  ok_as(c, "ec2.DetachNetworkInterface", {{"AttachmentId", att}});
+  const json model_before = svc_->model().to_json();
+  EXPECT_TRUE(unauthorized_reply(request_as(
+      b, "ec2.AttachNetworkInterface",
+      {{"NetworkInterfaceId", c_eni["NetworkInterfaceId"]}, {"InstanceId", a["InstanceId"]}, {"DeviceIndex", 1}})));
+  EXPECT_TRUE(unauthorized_reply(request_as(b, "vf.attach", {{"vf", c_eni["VenicVfId"]}})));
+  EXPECT_TRUE(unauthorized_reply(request_as(b, "vf.attach", {{"vf", c_primary["VenicVfId"]}})));
+  EXPECT_TRUE(fds_out_.empty()) << "a refused attach hands over no region";
+  // B opens C's group, turns off the check on C's primary, stops C's instance.
+  EXPECT_TRUE(unauthorized_reply(
+      request_as(b, "ec2.AuthorizeSecurityGroupIngress",
+                 {{"GroupId", c_group}, {"IpPermissions", json::array({tcp(0, 65535, "0.0.0.0/0")})}})));
+  EXPECT_TRUE(unauthorized_reply(
+      request_as(b, "ec2.ModifyNetworkInterfaceAttribute",
+                 {{"NetworkInterfaceId", c_primary["NetworkInterfaceId"]}, {"SourceDestCheck", {{"Value", false}}}})));
+  EXPECT_TRUE(unauthorized_reply(request_as(b, "ec2.StopInstances", {{"InstanceIds", {ci["InstanceId"]}}})));
+  // B runs an instance for root.
+  EXPECT_TRUE(unauthorized_reply(
+      request_as(b, "ec2.RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", b_subnet}, {"OwnerUid", 0}})));
+
+  json after = svc_->model().to_json();
+  for (auto& e : after["enis"])
+    if (e["id"] == c_eni["NetworkInterfaceId"]) {
+      EXPECT_EQ(e["instance"], "") << "detached by C, attached by nobody";
+    }
+  EXPECT_EQ(after["security_groups"], model_before["security_groups"]);
+  EXPECT_EQ(after["instances"], model_before["instances"]);
+  EXPECT_TRUE(table_->get(c_primary["VenicVfId"]).cfg.src_dst_check);
+  EXPECT_FALSE(table_->get(c_eni["VenicVfId"]).attached());
+
+  // Their own: B and C attach their own VFs; C's ENI VF is C's.
+  EXPECT_EQ(table_->get(c_eni["VenicVfId"]).cfg.owner_uid, c);
+  EXPECT_TRUE(request_as(b, "vf.attach", {{"vf", a["NetworkInterfaces"][0]["VenicVfId"]}}).contains("result"));
+  EXPECT_EQ(fds_out_.size(), 1u);
+  EXPECT_TRUE(ok_as(b, "ec2.StopInstances", {{"InstanceIds", {a["InstanceId"]}}}).contains("StoppingInstances"));
+  // vf.list shows B its own VFs only.
+  const json listed = ok_as(b, "vf.list", json::object())["vfs"];
+  EXPECT_EQ(listed.size(), 1u);
+  for (const auto& v : listed) EXPECT_EQ(v["owner_id"], "000000001001");
+}
+
+TEST_F(Ec2ControlTest, ClientTokenMakesARetryAnswerTheFirstResult) {
+  std::string s = subnet(vpc());
+  const json p = {{"SubnetId", s}, {"Description", "web"}, {"ClientToken", "tok-1"}};
+  json first = ok_as(0, "ec2.CreateNetworkInterface", p);
+  const size_t vfs = table_->all().size();
+  EXPECT_EQ(ok_as(0, "ec2.CreateNetworkInterface", p), first) << "the same token: the first ENI, no second";
+  EXPECT_EQ(table_->all().size(), vfs);
+  EXPECT_EQ(svc_->model().enis().size(), 1u);
+  // The same token with other parameters is refused.
+  json r =
+      request_as(0, "ec2.CreateNetworkInterface", {{"SubnetId", s}, {"Description", "db"}, {"ClientToken", "tok-1"}});
+  EXPECT_EQ(r["error"].value("aws_code", ""), "IdempotentParameterMismatch") << r.dump();
+  r = request_as(0, "ec2.RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"ClientToken", "tok-1"}});
+  EXPECT_EQ(r["error"].value("aws_code", ""), "IdempotentParameterMismatch") << r.dump();
+  EXPECT_EQ(svc_->model().enis().size(), 1u);
+  // Another token, or another owner's same token, acts anew.
+  json second =
+      ok_as(0, "ec2.CreateNetworkInterface", {{"SubnetId", s}, {"Description", "web"}, {"ClientToken", "tok-2"}});
+  EXPECT_NE(second["NetworkInterface"]["NetworkInterfaceId"], first["NetworkInterface"]["NetworkInterfaceId"]);
+  std::string v1001 =
+      ok_as(1001, "ec2.CreateVpc", {{"CidrBlock", "10.9.0.0/16"}, {"ClientToken", "tok-1"}})["Vpc"]["VpcId"];
+  EXPECT_EQ(ok_as(1001, "ec2.CreateVpc", {{"CidrBlock", "10.9.0.0/16"}, {"ClientToken", "tok-1"}})["Vpc"]["VpcId"],
+            v1001);
+  // Without a token every call acts; a bad token is refused.
+  EXPECT_NE(ok_as(0, "ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/16"}})["Vpc"]["VpcId"],
+            ok_as(0, "ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/16"}})["Vpc"]["VpcId"]);
+  r = request_as(0, "ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"ClientToken", std::string(65, 'x')}});
+  EXPECT_EQ(r["error"].value("aws_code", ""), "InvalidParameterValue") << r.dump();
+  // RunInstances and AttachNetworkInterface too: one instance, one attachment.
+  const json run_p = {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"ClientToken", "run-1"}};
+  json in = ok_as(0, "ec2.RunInstances", run_p);
+  EXPECT_EQ(ok_as(0, "ec2.RunInstances", run_p), in);
+  EXPECT_EQ(ok_as(0, "ec2.DescribeInstances", json::object())["Reservations"].size(), 1u);
+  const json attach_p = {{"NetworkInterfaceId", first["NetworkInterface"]["NetworkInterfaceId"]},
+                         {"InstanceId", in["Instances"][0]["InstanceId"]},
+                         {"DeviceIndex", 1},
+                         {"ClientToken", "attach-1"}};
+  const json attached = ok_as(0, "ec2.AttachNetworkInterface", attach_p);
+  EXPECT_EQ(ok_as(0, "ec2.AttachNetworkInterface", attach_p), attached) << "not InvalidNetworkInterface.InUse";
+  // A failed call does not spend its token.
+  r = request_as(0, "ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/8"}, {"ClientToken", "tok-3"}});
+  EXPECT_EQ(r["error"].value("aws_code", ""), "InvalidVpc.Range");
+  EXPECT_TRUE(
+      request_as(0, "ec2.CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"ClientToken", "tok-3"}}).contains("result"));
+}
+
+TEST(ClientTokens, KeepTheMostRecentPerOwner) {
+  ClientTokens t;
+  const json p = {{"CidrBlock", "10.0.0.0/16"}};
+  for (size_t i = 0; i < ClientTokens::kPerOwner + 1; i++)
+    t.remember(7, "t" + std::to_string(i), "CreateVpc", p, json{{"n", i}});
+  EXPECT_EQ(t.replay(7, "t0", "CreateVpc", p), std::nullopt) << "the oldest is forgotten";
+  EXPECT_EQ(t.replay(7, "t1", "CreateVpc", p), json({{"n", 1}}));
+  EXPECT_EQ(t.replay(8, "t1", "CreateVpc", p), std::nullopt) << "tokens are per owner";
+  EXPECT_THROW(t.replay(7, "t1", "CreateSubnet", p), Ec2Error);
+  EXPECT_TRUE(ClientTokens::idempotent("RunInstances"));
+  EXPECT_FALSE(ClientTokens::idempotent("DescribeVpcs"));
 }
 
 }  // namespace

@@ -229,6 +229,11 @@ TEST(VenicctlRequests, CreateSendsOnlyWhatWasGiven) {
   EXPECT_EQ(request.params["queues"], 2);
   EXPECT_EQ(request.params["id"], 7);
   EXPECT_EQ(request.params["trusted"], true);
+  EXPECT_FALSE(request.params.contains("owner_uid")) << "the daemon makes the caller the owner";
+  options.owner_uid = "1001";
+  EXPECT_EQ(build_vf_create(options).params["owner_uid"], 1001);
+  options.owner_uid = "-1";
+  EXPECT_THROW(build_vf_create(options), UsageError);
 }
 
 TEST(VenicctlRequests, CreateRejectsBadValues) {
@@ -1245,7 +1250,33 @@ TEST(VenicctlEc2Cli, PrintsTheResultAsJsonWithFourSpaces) {
             "{\n    \"Vpc\": {\n        \"CidrBlock\": \"10.0.0.0/16\",\n"
             "        \"VpcId\": \"vpc-0123456789abcdef0\"\n    }\n}\n");
   EXPECT_EQ(daemon.request()["method"], "ec2.CreateVpc");
-  EXPECT_EQ(daemon.request()["params"], json({{"CidrBlock", "10.0.0.0/16"}}));
+  json params = daemon.request()["params"];
+  EXPECT_TRUE(params.contains("ClientToken"));
+  params.erase("ClientToken");
+  EXPECT_EQ(params, json({{"CidrBlock", "10.0.0.0/16"}}));
+}
+
+TEST(VenicctlEc2Cli, CreatesSendAFreshClientTokenEachTime) {
+  auto token_of = [](std::vector<std::string> args) {
+    FakeVenicd daemon(json::parse(R"({"result": {}})"));
+    args.insert(args.end(), {"--socket", daemon.path()});
+    const Outcome outcome = run_venicctl(args);
+    EXPECT_EQ(outcome.status, kExitOk) << outcome.err;
+    const json& p = daemon.request()["params"];
+    return p.contains("ClientToken") ? p["ClientToken"].get<std::string>() : std::string();
+  };
+  const std::vector<std::string> create = {"create-network-interface", "--subnet-id", "subnet-1"};
+  const std::string a = token_of(create), b = token_of(create);
+  EXPECT_FALSE(a.empty());
+  EXPECT_LE(a.size(), 64u) << "EC2's limit";
+  EXPECT_NE(a, b) << "a fresh token for each command";
+  EXPECT_EQ(
+      token_of({"run-instances", "--instance-type", "m5.large", "--subnet-id", "subnet-1", "--client-token", "mine"}),
+      "mine");
+  EXPECT_FALSE(token_of({"attach-network-interface", "--network-interface-id", "eni-1", "--instance-id", "i-1",
+                         "--device-index", "1"})
+                   .empty());
+  EXPECT_EQ(token_of({"describe-vpcs"}), "") << "only the actions that take one";
 }
 
 TEST(VenicctlEc2Cli, EmptyResultPrintsNothing) {

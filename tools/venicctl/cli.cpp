@@ -98,8 +98,9 @@ struct CommandLine {
   CLI::Option* create_frontend = nullptr;
   CLI::Option* create_vhost_path = nullptr;
   CLI::Option* create_vhost_mode = nullptr;
+  CLI::Option* create_owner_uid = nullptr;
   std::string create_prefix_text, create_mtu_text, create_queues_text, create_id_text;
-  std::string create_frontend_text, create_vhost_path_text, create_vhost_mode_text;
+  std::string create_frontend_text, create_vhost_path_text, create_vhost_mode_text, create_owner_uid_text;
   LimitFlags create_limits;
 
   std::string vf_text;  // the VF positional of show/set/delete
@@ -232,6 +233,11 @@ void define_commands(CLI::App& app, CommandLine& cl) {
                        "server (default: venicd listens, QEMU connects with reconnect=) or client (venicd connects and "
                        "keeps reconnecting to QEMU's server=on socket)")
           ->type_name("server|client");
+  cl.create_owner_uid = cl.vf_create
+                            ->add_option("--owner-uid", cl.create_owner_uid_text,
+                                         "its owner, who may attach and change it (default: you; only root names "
+                                         "another; docs/ownership.md)")
+                            ->type_name("UID");
   cl.vf_create->footer(std::string(kCreateExamples) + "\n" + kAllowanceNote);
 
   cl.vf_list = vf->add_subcommand("list", "list VFs");
@@ -338,6 +344,7 @@ void execute(const CommandLine& cl, std::ostream& out) {
     create.frontend = given(cl.create_frontend, cl.create_frontend_text);
     create.vhost_path = given(cl.create_vhost_path, cl.create_vhost_path_text);
     create.vhost_mode = given(cl.create_vhost_mode, cl.create_vhost_mode_text);
+    create.owner_uid = given(cl.create_owner_uid, cl.create_owner_uid_text);
     run_request(cl.socket_path, build_vf_create(create), output, format_vf_created, out);
   } else if (cl.vf_list->parsed()) {
     run_request(

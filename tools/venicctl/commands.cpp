@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <random>
 #include <string_view>
 #include <vector>
 
@@ -109,14 +110,33 @@ std::string format_aws_result(const json& result) {
   return result.dump(4, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+namespace {
+// EC2's ClientToken: at most 64 characters; 128 random bits.
+std::string fresh_client_token() {
+  std::random_device random;
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "venicctl-%08x%08x%08x%08x", random(), random(), random(), random());
+  return buf;
+}
+}  // namespace
+
 void run_aws_request(const std::string& socket_path, const Request& request, std::ostream& out) {
-  auto client = control::Client::connect(socket_path);
+  json params = request.params;
+  // A create that timed out may have happened: retried once with the same
+  // ClientToken, it answers what the first did instead of creating twice.
+  const bool retry = request.idempotent;
+  if (retry && !params.contains("ClientToken")) params["ClientToken"] = fresh_client_token();
   json result;
-  try {
-    result = client.call(request.method, request.params).result;
-  } catch (const control::ControlError& e) {
-    if (e.code() == "transport") throw;
-    throw DaemonError(request.method, e.code(), e.aws_code(), e.what());  // printed as the AWS CLI does
+  for (int attempt = 0;; attempt++) {
+    try {
+      auto client = control::Client::connect(socket_path);
+      result = client.call(request.method, params).result;
+      break;
+    } catch (const control::ControlError& e) {
+      if (retry && e.timed_out() && attempt == 0) continue;
+      if (e.code() == "transport") throw;
+      throw DaemonError(request.method, e.code(), e.aws_code(), e.what());  // printed as the AWS CLI does
+    }
   }
   out << format_aws_result(result);
   out.flush();

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include "args.h"
@@ -334,7 +335,9 @@ const std::vector<Command>& table() {
        "CreateVpc",
        "create a VPC",
        {{"--cidr-block", "CidrBlock", Kind::kCidr, Need::kRequired, "the VPC's IPv4 block, /16 to /28"},
-        {"--ipv6-cidr-block", "Ipv6CidrBlock", Kind::kIpv6Cidr, Need::kOptional, "an IPv6 block too"}},
+        {"--ipv6-cidr-block", "Ipv6CidrBlock", Kind::kIpv6Cidr, Need::kOptional, "an IPv6 block too"},
+        {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
+         "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl create-vpc --cidr-block 10.0.0.0/16
 venicctl create-vpc --cidr-block 10.1.0.0/16 --ipv6-cidr-block 2600:1f18:1234:5600::/56)"},
       {"describe-vpcs",
@@ -348,7 +351,9 @@ venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0)"},
        "create a subnet in a VPC",
        {{"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"},
         {"--cidr-block", "CidrBlock", Kind::kCidr, Need::kRequired, "IPv4 block inside the VPC's, /16 to /28"},
-        {"--availability-zone", "AvailabilityZone", Kind::kString, Need::kRequired, "e.g. us-east-1a", "AZ"}},
+        {"--availability-zone", "AvailabilityZone", Kind::kString, Need::kRequired, "e.g. us-east-1a", "AZ"},
+        {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
+         "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl create-subnet --vpc-id vpc-0123456789abcdef0 --cidr-block 10.0.1.0/24 --availability-zone us-east-1a)"},
       {"modify-subnet-attribute",
        "ModifySubnetAttribute",
@@ -370,7 +375,9 @@ venicctl describe-subnets --subnet-ids subnet-0123456789abcdef0 subnet-012345678
        "create a security group in a VPC",
        {{"--group-name", "GroupName", Kind::kString, Need::kRequired, "its name, unique in the VPC", "NAME"},
         {"--description", "Description", Kind::kString, Need::kRequired, "what it is for", "TEXT"},
-        {"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"}},
+        {"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"},
+        {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
+         "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl create-security-group --group-name web --description "web tier" --vpc-id vpc-0123456789abcdef0)"},
       {"authorize-security-group-ingress",
        "AuthorizeSecurityGroupIngress",
@@ -401,7 +408,9 @@ venicctl describe-security-groups --group-ids sg-0123456789abcdef0)"},
        "create a placement group",
        {{"--group-name", "GroupName", Kind::kString, Need::kRequired, "its name", "NAME"},
         {"--strategy", "Strategy", Kind::kEnum, Need::kRequired, "how instances are placed",
-         "cluster|spread|partition"}},
+         "cluster|spread|partition"},
+        {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
+         "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl create-placement-group --group-name hpc --strategy cluster)"},
       {"describe-placement-groups",
        "DescribePlacementGroups",
@@ -429,13 +438,16 @@ venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
         {"--network-interface-type", "NetworkInterfaceType", Kind::kEnum, Need::kOptional,
          "venic: efa makes the primary ENI an EFA (default interface)", "efa|interface"},
         {"--owner-uid", "OwnerUid", Kind::kInteger, Need::kOptional,
-         "venic: the uid whose processes may attach the instance's VFs (default: root only)", "UID"},
+         "venic: the instance's owner, whose processes may attach its VFs (default: yours; only root names another)",
+         "UID"},
         {"--conntrack-limit", "ConntrackLimit", Kind::kInteger, Need::kOptional,
          "venic: flows the instance may track (its conntrack allowance; default: the type's figure)", "N"},
         {"--venic-frontend", "VenicFrontend", Kind::kEnum, Need::kOptional,
          "venic: how the primary ENI's driver reaches it: shm (net_vena) or vhost-user (a QEMU guest, on "
          "vf<VenicVfId>.vhost beside the control socket)",
-         "shm|vhost-user"}},
+         "shm|vhost-user"},
+        {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
+         "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abcdef0
 venicctl run-instances --instance-type c5n.18xlarge --subnet-id subnet-0123456789abcdef0 --count 2 --placement GroupName=hpc --network-interface-type efa
 venicctl run-instances --instance-type t3.micro --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.10 --security-group-ids sg-0123456789abcdef0 --owner-uid 1000
@@ -476,7 +488,9 @@ venicctl describe-instances --instance-ids i-0123456789abcdef0)"},
          "venic: shm (net_vena, default) or vhost-user (a QEMU guest, on vf<VenicVfId>.vhost)", "shm|vhost-user"},
         {"--connection-tracking-specification", "ConnectionTrackingSpecification", Kind::kShorthand, Need::kOptional,
          "idle timeouts in seconds (EC2's defaults: 432000, 180, 30)",
-         "TcpEstablishedTimeout=N,UdpStreamTimeout=N,UdpTimeout=N"}},
+         "TcpEstablishedTimeout=N,UdpStreamTimeout=N,UdpTimeout=N"},
+        {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
+         "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl create-network-interface --subnet-id subnet-0123456789abcdef0
 venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.20 --private-ip-addresses 10.0.1.21 10.0.1.22 --groups sg-0123456789abcdef0
 venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --interface-type efa --description "MPI rank 0" --secondary-private-ip-address-count 2)"},
@@ -490,7 +504,9 @@ venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --interfa
        "attach an ENI to an instance",
        {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
         {"--instance-id", "InstanceId", Kind::kString, Need::kRequired, "the instance", "INSTANCE-ID"},
-        {"--device-index", "DeviceIndex", Kind::kInteger, Need::kRequired, "1 and up (0 is the primary ENI)", "N"}},
+        {"--device-index", "DeviceIndex", Kind::kInteger, Need::kRequired, "1 and up (0 is the primary ENI)", "N"},
+        {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
+         "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id i-0123456789abcdef0 --device-index 1)"},
       {"detach-network-interface",
        "DetachNetworkInterface",
@@ -571,8 +587,10 @@ std::string footer(const Command& command) {
 
 Request build(const Command& command, const Given& given) {
   Request request{std::string("ec2.") + command.action};
-  for (const Flag& flag : command.flags)
+  for (const Flag& flag : command.flags) {
     if (auto it = given.find(flag.name); it != given.end()) add_param(flag, it->second, request.params);
+    if (flag.param != nullptr && std::string_view(flag.param) == "ClientToken") request.idempotent = true;
+  }
   check_one_of(command, given);
   if (command.finish != nullptr) command.finish(given, request.params);
   return request;

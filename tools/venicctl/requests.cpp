@@ -111,6 +111,11 @@ Request build_vf_create(const VfCreateOptions& options) {
       throw UsageError("--vhost-mode: '" + *options.vhost_mode + "' must be server or client");
     request.params["vhost_mode"] = *options.vhost_mode;
   }
+  if (options.owner_uid) {
+    long uid = 0;
+    throw_if_error(parse_number("--owner-uid", *options.owner_uid, 0, 0x7fffffff, uid));
+    request.params["owner_uid"] = uid;
+  }
   return request;
 }
 

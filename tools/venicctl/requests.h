@@ -20,6 +20,9 @@ class UsageError : public std::runtime_error {
 struct Request {
   std::string method;
   nlohmann::json params = nlohmann::json::object();
+  // The action takes EC2's ClientToken: when params hold none, the sender
+  // adds a fresh one (and keeps it for a retry).
+  bool idempotent = false;
 };
 
 // Traffic allowances shared by vf create and vf set, as typed.  bw sets both
@@ -50,6 +53,7 @@ struct VfCreateOptions {
   std::optional<std::string> frontend;    // shm|vhost-user
   std::optional<std::string> vhost_path;  // with vhost-user
   std::optional<std::string> vhost_mode;  // server|client
+  std::optional<std::string> owner_uid;   // root gives a VF to another uid
 };
 
 struct VfSetOptions {
