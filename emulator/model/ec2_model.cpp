@@ -108,9 +108,11 @@ Cidr4 cidr(const std::string& s, const char* name, const char* aws_range_code) {
   return *c;
 }
 void only(const json& p, std::initializer_list<const char*> allowed) {
-  for (auto& [k, v] : p.items())
+  for (const auto& item : p.items()) {
+    const std::string& k = item.key();  // clang 14 (the fuzz build) cannot capture a structured binding
     if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) == allowed.end())
       fail(kInvalid, "UnknownParameter", "The parameter " + k + " is not recognized");
+  }
 }
 
 std::string ip_s(uint32_t a) {
@@ -1123,6 +1125,7 @@ void Ec2Model::load(const json& j) {
         const auto t = e.at("conntrack_timeouts").get<std::vector<uint32_t>>();
         if (t.size() != 3) throw std::runtime_error("ENI " + x.id + ": bad conntrack_timeouts");
         x.timeouts = {t[0], t[1], t[2]};
+        if (!x.timeouts.in_range()) throw std::runtime_error("ENI " + x.id + ": conntrack_timeouts out of range");
       }
       x.vf = e.at("vf");
       x.attachment = e.at("attachment");

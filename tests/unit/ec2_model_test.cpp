@@ -1158,6 +1158,28 @@ TEST_F(Ec2ModelTest, LoadingACorruptDocumentThrowsAndKeepsTheModel) {
   }
 }
 
+// A saved model the actions could not have made is refused at load, before
+// it reaches the VFs: else venicd starts once and then saves VFs that its
+// next start refuses.  Found by tests/fuzz/state_loader_fuzz.
+TEST_F(Ec2ModelTest, LoadRefusesWhatNoActionCouldHaveMade) {
+  std::string s = subnet(vpc());
+  run("m5.large", s);
+  const json good = m_.to_json();
+  std::vector<json> bad;
+  auto broken = [&](const std::function<void(json&)>& f) {
+    json j = good;
+    f(j);
+    bad.push_back(j);
+  };
+  broken([](json& j) { j["enis"][0]["conntrack_timeouts"] = {954362, 180, 30}; });
+  broken([](json& j) { j["enis"][0]["conntrack_timeouts"] = {60, 59, 30}; });
+  broken([](json& j) { j["enis"][0]["conntrack_timeouts"] = {60, 60, 61}; });
+  for (const auto& doc : bad) {
+    EXPECT_TRUE(throws_ec2([&] { m_.load(doc); }, "InvalidState", {"corrupt"}, "internal")) << doc.dump();
+    EXPECT_EQ(m_.to_json(), good) << "a failed load changed the model";
+  }
+}
+
 // ---- the service over a VF table -----------------------------------------------
 
 // No fast path: publishing is a no-op, but count it.
