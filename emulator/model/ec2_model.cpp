@@ -1104,17 +1104,18 @@ void Ec2Model::load(const json& j) {
     for (const auto& g : j.at("placement_groups"))
       s.placement[g.at("name")] = {g.at("id"), g.at("name"), g.at("strategy")};
     for (const auto& i : j.at("instances")) {
-      Instance in{
-          i.at("id"),
-          i.at("type"),
-          i.at("subnet"),
-          i.at("az"),
-          i.at("placement_group"),
-          i.at("reservation"),
-          i.at("running").get<bool>(),
-          whole(i.at("owner_uid"), -1, kU32),
-          static_cast<uint32_t>(i.contains("conntrack_limit") ? whole(i["conntrack_limit"], 0, vf::kMaxConntrack) : 0),
-          {}};
+      const int64_t owner = whole(i.at("owner_uid"), -1, kU32);
+      const int64_t conntrack = i.contains("conntrack_limit") ? whole(i["conntrack_limit"], 0, vf::kMaxConntrack) : 0;
+      Instance in{i.at("id"),
+                  i.at("type"),
+                  i.at("subnet"),
+                  i.at("az"),
+                  i.at("placement_group"),
+                  i.at("reservation"),
+                  i.at("running").get<bool>(),
+                  owner,
+                  static_cast<uint32_t>(conntrack),
+                  {}};
       for (auto& [idx, e] : i.at("enis").items()) in.enis[std::stoi(idx)] = e.get<std::string>();
       if (!find_instance_type(in.type)) throw std::runtime_error("unknown instance type " + in.type);
       s.instances[in.id] = in;
