@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "conntrack.h"
+#include "desc_check.h"
 #include "fault_guard.h"
 #include "flow_meter.h"
 #include "l4_checksum.h"
@@ -24,27 +25,9 @@ namespace {
 
 using vf::counter_add;
 
-constexpr uint32_t kMaxBufferLen = 65535;
-
-struct Segment {
-  const uint8_t* ptr;
-  uint32_t len;
-};
-
-// Resolves a descriptor to daemon memory, or nullptr when any part of it is
-// outside what that VF may use (its own buffer area, or memory it registered).
-const uint8_t* translate(const PortView& p, const venic_desc& d) {
-  // One buffer may be larger than a frame (an RX buffer sized for 9 KiB and
-  // headroom) but never larger than an mbuf can describe.
-  if (d.len == 0 || d.len > kMaxBufferLen) return nullptr;
-  if (d.mem_id == VENIC_MEM_REGION_BUFS) {
-    if (d.addr < p.buf_lo || d.addr >= p.buf_hi || d.len > p.buf_hi - d.addr) return nullptr;
-    return p.base + d.addr;
-  }
-  if (d.mem_id > p.n_dma) return nullptr;
-  const vf::DmaRegion& r = p.dma[d.mem_id - 1];
-  if (d.addr >= r.len || d.len > r.len - d.addr) return nullptr;
-  return r.base + d.addr;
+// What that VF's descriptors may name (its own buffer area, or memory it registered).
+DescMemory memory_of(const PortView& p) {
+  return {p.base, p.buf_lo, p.buf_hi, p.dma, p.n_dma};
 }
 
 void note_bad_desc(const PortView& p, uint32_t n = 1) {
@@ -160,7 +143,7 @@ class RxBatch {
       }
       venic_desc d = rings.rx_desc[idx & mask];  // one read, then only the copy
       rte_compiler_barrier();                    // ...which the compiler may not replace by re-reads
-      const uint8_t* buf = translate(dst, d);
+      const uint8_t* buf = translate(memory_of(dst), d);
       if (!buf) {
         note_bad_desc(dst);
         counter_add(rq.c.drops[VENIC_DROP_BAD_DESC], 1);
@@ -436,25 +419,15 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
   uint8_t mac_cache[6];
   const uint8_t* last_mac = nullptr;
   const PortView* last_dst = nullptr;
+  const DescMemory mem = memory_of(port);
   uint32_t i = 0, consumed = 0;
   while (i < n) {
-    // Find the packet's last descriptor; wait for the rest of a packet the
-    // driver has not finished publishing.
-    uint32_t end = i;
-    while (end < n && (d[end].flags & VENIC_DESC_F_MORE) && end - i < VENIC_MAX_SEGS) end++;
-    if (end == n) break;
-    const uint32_t nseg = end - i + 1;
-    Segment segs[VENIC_MAX_SEGS + 1];
-    uint32_t total = 0;
-    bool bad = (d[end].flags & VENIC_DESC_F_MORE) != 0;  // more than VENIC_MAX_SEGS
-    bool zero_copy = true;
-    for (uint32_t s = 0; s < nseg && !bad; s++) {
-      const uint8_t* p = translate(port, d[i + s]);
-      if (!p) bad = true;
-      segs[s] = {p, d[i + s].len};
-      total += d[i + s].len;
-      zero_copy = zero_copy && d[i + s].mem_id != VENIC_MEM_REGION_BUFS;
-    }
+    // Wait for the rest of a packet the driver has not finished publishing.
+    TxPacket tx;
+    if (!gather_tx_packet(mem, d, n, i, tx)) break;
+    const uint32_t end = tx.end, nseg = tx.nseg, total = tx.total;
+    const bool bad = tx.bad, zero_copy = tx.zero_copy;
+    const Segment* segs = tx.segs;
     // Only frames that may leave are shaped: runts and oversize frames (which
     // could exceed a bucket's depth and be held for ever) are dropped below.
     if (port.shaped_out && !bad && total >= 14 && total <= port.frame_max) {

@@ -1,10 +1,13 @@
 #include "ec2_model.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <random>
 #include <regex>
 #include <set>
+
+#include "venic_abi.h"
 
 namespace venic::model {
 
@@ -109,9 +112,11 @@ Cidr4 cidr(const std::string& s, const char* name, const char* aws_range_code) {
   return *c;
 }
 void only(const json& p, std::initializer_list<const char*> allowed) {
-  for (auto& [k, v] : p.items())
+  for (const auto& item : p.items()) {
+    const std::string& k = item.key();  // clang 14 (the fuzz build) cannot capture a structured binding
     if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) == allowed.end())
       fail(kInvalid, "UnknownParameter", "The parameter " + k + " is not recognized");
+  }
 }
 
 std::string ip_s(uint32_t a) {
@@ -1106,6 +1111,16 @@ json Ec2Model::to_json() const {
 void Ec2Model::load(const json& j) {
   State s;
   try {
+    // A number in [lo, hi]: get<>() would take 1e300 or -1 for a small
+    // unsigned field without a word (wrapping it, or undefined behaviour).
+    auto whole = [](const json& v, int64_t lo, int64_t hi) {
+      if (!v.is_number_integer()) throw std::runtime_error("not an integer: " + v.dump());
+      const bool in = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
+                                             : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+      if (!in) throw std::runtime_error(v.dump() + " is out of range");
+      return v.get<int64_t>();
+    };
+    constexpr int64_t kU32 = UINT32_MAX;
     auto c4 = [](const json& v) {
       auto c = parse_cidr4(v.get<std::string>());
       if (!c) throw std::runtime_error("bad CIDR " + v.dump());
@@ -1121,8 +1136,8 @@ void Ec2Model::load(const json& j) {
       for (const auto& r : list) {
         SgRule x;
         x.protocol = r.at("IpProtocol").get<std::string>();
-        x.from_port = r.value("FromPort", -1);
-        x.to_port = r.value("ToPort", -1);
+        x.from_port = r.contains("FromPort") ? static_cast<int>(whole(r["FromPort"], -1, 65535)) : -1;
+        x.to_port = r.contains("ToPort") ? static_cast<int>(whole(r["ToPort"], -1, 65535)) : -1;
         for (const auto& c : r.at("IpRanges")) x.cidrs.push_back(c4(c.at("CidrIp")));
         for (const auto& g : r.at("UserIdGroupPairs")) x.groups.push_back(g.at("GroupId").get<std::string>());
         for (const auto& c : r.value("Ipv6Ranges", json::array())) {
@@ -1151,6 +1166,9 @@ void Ec2Model::load(const json& j) {
     for (const auto& g : j.at("placement_groups"))
       s.placement[g.at("name")] = {g.at("id"), g.at("name"), g.at("strategy")};
     for (const auto& i : j.at("instances")) {
+      // -1 was "root only" before every instance had an owner.
+      const int64_t owner_uid = whole(i.at("owner_uid"), -1, 0x7fffffff);
+      const int64_t conntrack = i.contains("conntrack_limit") ? whole(i["conntrack_limit"], 0, vf::kMaxConntrack) : 0;
       Instance in{i.at("id"),
                   i.at("type"),
                   i.at("subnet"),
@@ -1158,9 +1176,8 @@ void Ec2Model::load(const json& j) {
                   i.at("placement_group"),
                   i.at("reservation"),
                   i.at("running").get<bool>(),
-                  // -1 was "root only" before every instance had an owner.
-                  i.at("owner_uid").get<int64_t>() == -1 ? 0 : owner(i, "owner_uid"),
-                  i.value("conntrack_limit", 0u),
+                  owner_uid == -1 ? 0 : owner_uid,
+                  static_cast<uint32_t>(conntrack),
                   {}};
       for (auto& [idx, e] : i.at("enis").items()) in.enis[std::stoi(idx)] = e.get<std::string>();
       if (!find_instance_type(in.type)) throw std::runtime_error("unknown instance type " + in.type);
@@ -1184,18 +1201,20 @@ void Ec2Model::load(const json& j) {
       x.efa = e.at("efa");
       x.vhost_user = e.value("vhost_user", false);
       if (e.contains("conntrack_timeouts")) {
-        const auto t = e.at("conntrack_timeouts").get<std::vector<uint32_t>>();
-        if (t.size() != 3) throw std::runtime_error("ENI " + x.id + ": bad conntrack_timeouts");
-        x.timeouts = {t[0], t[1], t[2]};
+        const json& t = e.at("conntrack_timeouts");
+        if (!t.is_array() || t.size() != 3) throw std::runtime_error("ENI " + x.id + ": bad conntrack_timeouts");
+        x.timeouts = {static_cast<uint32_t>(whole(t[0], 0, kU32)), static_cast<uint32_t>(whole(t[1], 0, kU32)),
+                      static_cast<uint32_t>(whole(t[2], 0, kU32))};
+        if (!x.timeouts.in_range()) throw std::runtime_error("ENI " + x.id + ": conntrack_timeouts out of range");
       }
-      x.vf = e.at("vf");
+      x.vf = static_cast<uint16_t>(whole(e.at("vf"), 0, VENIC_MAX_VFS - 1));
       x.attachment = e.at("attachment");
       x.instance = e.at("instance");
-      x.device_index = e.at("device_index");
+      x.device_index = static_cast<int>(whole(e.at("device_index"), -1, INT32_MAX));
       if (!s.subnets.count(x.subnet)) throw std::runtime_error("ENI " + x.id + " names no known subnet");
       s.enis[x.id] = x;
     }
-    s.next_public = j.at("next_public");
+    s.next_public = static_cast<uint32_t>(whole(j.at("next_public"), 0, kU32));
     // Every reference must resolve: describe and detach follow them blindly.
     auto need = [](bool ok, const std::string& what) {
       if (!ok) throw std::runtime_error(what);
@@ -1212,7 +1231,9 @@ void Ec2Model::load(const json& j) {
         need(s.enis.count(e) && s.enis.at(e).instance == id && s.enis.at(e).device_index == idx,
              "instance " + id + " and ENI " + e + " disagree on the attachment");
     }
+    std::set<uint16_t> vfs;
     for (auto& [id, e] : s.enis) {
+      need(vfs.insert(e.vf).second, "ENI " + id + " has the VF of another ENI");
       for (const auto& g : e.groups) need(s.groups.count(g), "ENI " + id + " names an unknown group " + g);
       if (!e.instance.empty())
         need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.device_index) &&

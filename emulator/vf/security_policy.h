@@ -32,6 +32,10 @@ struct ConntrackTimeouts {
   uint32_t tcp_established = 432000;  // 60-432000
   uint32_t udp_stream = 180;          // 60-180: UDP seen both ways
   uint32_t udp = 30;                  // 30-60: UDP seen one way
+  bool in_range() const {
+    return tcp_established >= 60 && tcp_established <= 432000 && udp_stream >= 60 && udp_stream <= 180 && udp >= 30 &&
+           udp <= 60;
+  }
   bool operator==(const ConntrackTimeouts&) const = default;
 };
 

@@ -1344,6 +1344,47 @@ TEST(AccountId, IsTheUidInTwelveDigits) {
   EXPECT_EQ(account_id(2147483647), "002147483647");
 }
 
+// A saved model the actions could not have made is refused at load, before
+// it reaches the VFs: else venicd starts once and then saves VFs that its
+// next start refuses.  Found by tests/fuzz/state_loader_fuzz.
+TEST_F(Ec2ModelTest, LoadRefusesWhatNoActionCouldHaveMade) {
+  std::string s = subnet(vpc());
+  run("m5.large", s);
+  eni(s);
+  const json good = m_.to_json();
+  std::vector<json> bad;
+  auto broken = [&](const std::function<void(json&)>& f) {
+    json j = good;
+    f(j);
+    bad.push_back(j);
+  };
+  broken([](json& j) { j["enis"][0]["conntrack_timeouts"] = {954362, 180, 30}; });
+  broken([](json& j) { j["enis"][0]["conntrack_timeouts"] = {60, 59, 30}; });
+  broken([](json& j) { j["enis"][0]["conntrack_timeouts"] = {60, 60, 61}; });
+  // Numbers that are not whole or do not fit their field (converting them
+  // was undefined behaviour, or wrapped).
+  broken([](json& j) { j["enis"][0]["conntrack_timeouts"] = {3.1e46, 180, 30}; });
+  broken([](json& j) { j["enis"][0]["conntrack_timeouts"] = {-1, 180, 30}; });
+  broken([](json& j) { j["enis"][0]["vf"] = 1e10; });
+  broken([](json& j) { j["enis"][0]["vf"] = -1; });
+  broken([](json& j) { j["enis"][0]["vf"] = 1.5; });
+  broken([](json& j) { j["enis"][0]["vf"] = VENIC_MAX_VFS; });
+  broken([](json& j) { j["enis"][0]["device_index"] = 1e12; });
+  broken([](json& j) { j["next_public"] = -5; });
+  broken([](json& j) { j["next_public"] = 1e30; });
+  broken([](json& j) { j["instances"][0]["owner_uid"] = 1e300; });
+  broken([](json& j) { j["instances"][0]["conntrack_limit"] = -1; });
+  broken([](json& j) { j["instances"][0]["conntrack_limit"] = 1e20; });
+  broken([](json& j) { j["security_groups"][0]["ingress"][0]["FromPort"] = 1e20; });
+  broken([](json& j) { j["security_groups"][0]["ingress"][0]["ToPort"] = 65536; });
+  // Two ENIs backed by one VF.
+  broken([](json& j) { j["enis"][1]["vf"] = j["enis"][0]["vf"]; });
+  for (const auto& doc : bad) {
+    EXPECT_TRUE(throws_ec2([&] { m_.load(doc); }, "InvalidState", {"corrupt"}, "internal")) << doc.dump();
+    EXPECT_EQ(m_.to_json(), good) << "a failed load changed the model";
+  }
+}
+
 // ---- the service over a VF table -----------------------------------------------
 
 // No fast path: publishing is a no-op, but count it.
