@@ -177,15 +177,17 @@ void VfTable::remove(uint16_t id) {
   std::unique_ptr<Vf> gone = std::move(vfs_[id]);
   vfs_.erase(id);
   try {
-    publisher_.publish(*this);  // after this no worker touches `gone`
+    publisher_.publish(*this);
   } catch (...) {
     vfs_[id] = std::move(gone);  // workers may still see it: keep it alive
     throw;
   }
-  // Announced only now that no worker can touch it: its driver may then
-  // recycle every buffer it had posted.
-  __atomic_store_n(&gone->region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
-  if (gone->attached()) gone->region->post_event(VENIC_EVENT_REMOVAL, 0);
+  // Announced, and freed, only once no worker can touch it: its driver may
+  // then recycle every buffer it had posted.
+  publisher_.defer([gone = std::shared_ptr<Vf>(std::move(gone))] {
+    __atomic_store_n(&gone->region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
+    if (gone->attached()) gone->region->post_event(VENIC_EVENT_REMOVAL, 0);
+  });
 }
 
 const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
@@ -264,8 +266,12 @@ void VfTable::evict(uint16_t id) {
   detach_session(v.session);  // workers are out of the old rings when this returns
   // Last word on the old page (detach_session republished the state there).
   __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
+  // The published snapshot still points into the old region: it goes after
+  // the snapshot that replaces it.
+  std::shared_ptr<VfRegion> old(std::move(v.region));
   v.region = std::make_unique<VfRegion>(v.cfg);
   publisher_.publish(*this);
+  publisher_.defer([old] {});
 }
 
 const Vf& VfTable::replace_config(const VfConfig& cfg) {
@@ -291,7 +297,8 @@ const Vf& VfTable::replace_config(const VfConfig& cfg) {
 void VfTable::stop_queues(Vf& v) {
   v.started = false;
   v.active_qps = 0;
-  publisher_.publish(*this);  // workers are out of this VF's rings now
+  publisher_.publish(*this);
+  publisher_.synchronize();  // workers are out of this VF's rings now
   v.region->reset_queue_rings();
   v.rt->reset_indices();
   v.region->publish_state(v.cfg, v.flags(), 0);
