@@ -17,8 +17,8 @@ const char* const kAllowanceNames[VENIC_ALLOW_MAX] = {"bw_in_allowance_exceeded"
                                                       "linklocal_allowance_exceeded", "flow_allowance_exceeded"};
 
 const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {
-    "no_route",  "bad_desc", "oversize",  "runt",      "rx_no_buffer", "rx_oversize", "rx_down",
-    "spoof_mac", "spoof_ip", "dst_check", "sg_egress", "sg_ingress",   "ttl_expired", "not_flooded"};
+    "no_route", "bad_desc",  "oversize",  "runt",       "rx_no_buffer", "rx_oversize", "rx_down",  "spoof_mac",
+    "spoof_ip", "dst_check", "sg_egress", "sg_ingress", "ttl_expired",  "not_flooded", "ethertype"};
 
 QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   QueueCounters t;
