@@ -43,7 +43,6 @@ class Dataplane : public vf::Publisher {
   // shutdown and for work that must follow the workers out of memory they
   // poll; it does not run deferred frees.
   void synchronize() override;
-  size_t deferred_pending() const { return reclaim_ ? reclaim_->pending() : 0; }
   unsigned workers() const { return static_cast<unsigned>(lcores_.size()); }
   // A device beside the Ethernet path (EFA): the first worker polls it, table
   // changes and upkeep reach it.  Set before start(); null: none.

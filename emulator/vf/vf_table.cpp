@@ -268,10 +268,15 @@ void VfTable::evict(uint16_t id) {
   __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
   // The published snapshot still points into the old region: it goes after
   // the snapshot that replaces it.
-  std::shared_ptr<VfRegion> old(std::move(v.region));
-  v.region = std::make_unique<VfRegion>(v.cfg);
-  publisher_.publish(*this);
-  publisher_.defer([old] {});
+  std::unique_ptr<VfRegion> old = std::make_unique<VfRegion>(v.cfg);
+  std::swap(v.region, old);  // the VF takes the fresh one; old is the old one
+  try {
+    publisher_.publish(*this);
+  } catch (...) {
+    std::swap(v.region, old);  // still published: keep it
+    throw;
+  }
+  publisher_.defer([old = std::shared_ptr<VfRegion>(std::move(old))] {});
 }
 
 const Vf& VfTable::replace_config(const VfConfig& cfg) {
