@@ -17,6 +17,7 @@ static const char *const drop_names[] = {
 	[VENIC_DROP_SPOOF_IP] = "drop_spoof_ip",	 [VENIC_DROP_DST_CHECK] = "drop_dst_check",
 	[VENIC_DROP_SG_EGRESS] = "drop_sg_egress",	 [VENIC_DROP_SG_INGRESS] = "drop_sg_ingress",
 	[VENIC_DROP_TTL_EXPIRED] = "drop_ttl_expired",	 [VENIC_DROP_NOT_FLOODED] = "drop_not_flooded",
+	[VENIC_DROP_ETHERTYPE] = "drop_ethertype",
 };
 /* ENA's names; flow_allowance_exceeded (the per-flow cap) is venic's own. */
 static const char *const allowance_names[] = {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * venic device ABI, version 1.2 — the one contract between venicd (the
+ * venic device ABI, version 1.3 — the one contract between venicd (the
  * emulated NIC) and every driver (drivers/ena, the net_vena PMD, tools).
  *
  * A VF is one shared-memory region (a sealed memfd) that the daemon creates and
@@ -38,7 +38,7 @@ extern "C" {
 
 #define VENIC_ABI_MAGIC 0x43494e56u /* "VNIC" little-endian */
 #define VENIC_ABI_MAJOR 1	    /* incompatible layout changes */
-#define VENIC_ABI_MINOR 2	    /* compatible additions */
+#define VENIC_ABI_MINOR 3	    /* compatible additions */
 
 #define VENIC_MAX_VFS	 256
 #define VENIC_MAX_QPS	 8
@@ -229,6 +229,7 @@ enum venic_drop_reason {
 	VENIC_DROP_SG_INGRESS = 11,  /* rx: no ingress security-group rule allows a new flow */
 	VENIC_DROP_TTL_EXPIRED = 12, /* tx: routed between subnets with TTL / hop limit 1 or 0 */
 	VENIC_DROP_NOT_FLOODED = 13, /* tx: broadcast, multicast or unanswerable ARP/ND in a VPC */
+	VENIC_DROP_ETHERTYPE = 14,   /* tx: a VPC port sent neither IPv4, IPv6 nor ARP */
 	VENIC_DROP_REASONS_MAX = 16
 };
 

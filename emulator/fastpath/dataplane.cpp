@@ -46,11 +46,13 @@ Dataplane::Dataplane(unsigned workers, unsigned idle_sleep_us) : idle_sleep_us_(
   size_t sz = rte_rcu_qsbr_get_memsize(workers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("venic_qsbr", sz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, workers) != 0) throw std::runtime_error("cannot set up RCU");
+  reclaim_ = std::make_unique<ReclaimQueue>(qsbr_);
 }
 
 Dataplane::~Dataplane() {
   stop();
   delete current_.exchange(nullptr);
+  reclaim_.reset();  // no worker runs: everything retired goes now
   rte_free(qsbr_);
 }
 
@@ -76,6 +78,7 @@ std::shared_ptr<Conntrack> Dataplane::conntrack_for(const vf::Vf& v) {
 }
 
 void Dataplane::upkeep() {
+  reclaim_->reclaim();
   const uint64_t now = rte_rdtsc();
   for (auto& [group, ct] : conntrack_) ct->sweep(now, kSweepPerTick);
   if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) d->tick();
@@ -98,15 +101,22 @@ void Dataplane::publish(const vf::VfTable& table) {
   for (auto it = conntrack_.begin(); it != conntrack_.end();)
     it = used.count(it->first) ? std::next(it) : conntrack_.erase(it);
   const Snapshot* old = current_.exchange(next, std::memory_order_acq_rel);
-  // Every worker that might hold `old` passes a quiescent state first.
-  synchronize();
-  delete old;
+  // Freed once every worker that might hold `old` has passed a quiescent state.
+  if (old) defer([old] { delete old; });
   if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) d->on_table(table);
+}
+
+void Dataplane::defer(std::function<void()> free_fn) {
+  reclaim_->defer(std::move(free_fn));
 }
 
 void Dataplane::synchronize() {
   control::PhaseTimer timed(control::Phase::kGracePeriod);
-  rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  const uint64_t token = rte_rcu_qsbr_start(qsbr_);
+  // Nap rather than spin (as rte_rcu_qsbr_synchronize does): on a busy
+  // machine the worker this waits for may need this very core.
+  const timespec nap{0, 50 * 1000};
+  while (rte_rcu_qsbr_check(qsbr_, token, false) != 1) nanosleep(&nap, nullptr);
 }
 
 int Dataplane::worker_main(void* arg) {

@@ -1,7 +1,8 @@
 // The poll-mode workers and the publication of snapshots to them.  Publishing
-// swaps the snapshot pointer and waits for every worker to pass a quiescent
-// state (rte_rcu_qsbr) before freeing the old one, so workers take no locks
-// to read configuration.
+// swaps the snapshot pointer and retires the old one to a deferred-free queue
+// (reclaim_queue.h): it is freed once every worker has passed a quiescent
+// state (rte_rcu_qsbr), checked on the next publish and on each housekeeping
+// tick, so workers take no locks and the control thread never waits on them.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 
 #include "device_poller.h"
 #include "flow_meter.h"
+#include "reclaim_queue.h"
 #include "snapshot.h"
 #include "vf_table.h"
 
@@ -29,11 +31,18 @@ class Dataplane : public vf::Publisher {
   void start();
   void stop();
   void publish(const vf::VfTable& table) override;
+  // Also frees what the workers have moved past.
   void upkeep() override;
   nlohmann::json conntrack_usage(const vf::Vf& v) const override;
+  // Runs free_fn (on the control thread) once every worker has passed a
+  // quiescent state after this call; never waits, unless the queue is over
+  // its bound (then briefly, logged).  Control thread only.
+  void defer(std::function<void()> free_fn) override;
   // Returns once every worker has passed a quiescent state (finished the
-  // loop iteration it was in); callable from any non-worker thread.
-  void synchronize();
+  // loop iteration it was in); callable from any non-worker thread.  For
+  // shutdown and for work that must follow the workers out of memory they
+  // poll; it does not run deferred frees.
+  void synchronize() override;
   unsigned workers() const { return static_cast<unsigned>(lcores_.size()); }
   // A device beside the Ethernet path (EFA): the first worker polls it, table
   // changes and upkeep reach it.  Set before start(); null: none.
@@ -48,6 +57,7 @@ class Dataplane : public vf::Publisher {
 
   std::vector<unsigned> lcores_;
   rte_rcu_qsbr* qsbr_ = nullptr;
+  std::unique_ptr<ReclaimQueue> reclaim_;          // control thread only
   std::vector<std::unique_ptr<FlowMeter>> flows_;  // one per worker
   // Conntrack tables by group (control thread only); a snapshot holds its own
   // references, so a table dropped here lives until no worker can use it.

@@ -17,6 +17,7 @@
 #include "l4_checksum.h"
 #include "packet_parser.h"
 #include "rss.h"
+#include "sg_scope.h"
 #include "vpc_router.h"
 
 namespace venic::fastpath {
@@ -282,21 +283,6 @@ bool to_link_local_service(const ParsedPacket& pkt) {
   return false;
 }
 
-// EC2's security groups do not filter what the VPC itself serves: link-local
-// services, neighbour discovery and link-local IPv6, broadcast and multicast.
-bool outside_security_groups(const ParsedPacket& pkt) {
-  if (pkt.is_multicast()) return true;
-  if (pkt.l3 == L3::kIpv4) {
-    const uint32_t a = pkt.dst_ip4;
-    return a == 0xffffffffu || (a >> 28) == 0xe || link_local_service4(a) || link_local_service4(pkt.src_ip4);
-  }
-  // Neighbour discovery (router/neighbour solicitation, advertisement, redirect).
-  if (pkt.ip_proto == IPPROTO_ICMPV6 && pkt.icmp_type >= 133 && pkt.icmp_type <= 137) return true;
-  const uint8_t* d = pkt.dst_ip6;
-  const uint8_t* s = pkt.src_ip6;
-  return d[0] == 0xff || ipv6_link_local(d) || ipv6_link_local(s) || link_local_service6(d) || link_local_service6(s);
-}
-
 enum class SgVerdict : uint8_t { kPass, kDenied, kConntrackFull };
 
 // One crossing of port's security groups: a tracked flow passes; a new one
@@ -305,7 +291,7 @@ enum class SgVerdict : uint8_t { kPass, kDenied, kConntrackFull };
 SgVerdict security_groups(const PortView& port, const ParsedPacket& pkt, CtDir dir, uint64_t now) {
   if (!port.sg.enforced || (pkt.l3 != L3::kIpv4 && pkt.l3 != L3::kIpv6)) return SgVerdict::kPass;
   if (!pkt.l3_addresses) return SgVerdict::kDenied;  // an IP header too short to judge
-  if (outside_security_groups(pkt)) return SgVerdict::kPass;
+  if (outside_security_groups(pkt, dir, port.gateway)) return SgVerdict::kPass;
   CtKey key;
   // A later fragment carries no ports: its first fragment was judged.
   if (!ct_key(pkt, port.vf, dir, key)) return SgVerdict::kPass;
@@ -477,6 +463,10 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
 
     if (int reason = source_violation(port, pkt); reason >= 0) {
       counter_add(tq.c.drops[reason], 1);
+      continue;
+    }
+    if ((port.vpc || port.sg.enforced) && !vpc_carries(pkt)) {
+      counter_add(tq.c.drops[VENIC_DROP_ETHERTYPE], 1);
       continue;
     }
     if (const SgVerdict sg = security_groups(port, pkt, CtDir::kOut, now); sg != SgVerdict::kPass) {

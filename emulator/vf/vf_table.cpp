@@ -18,8 +18,8 @@ const char* const kAllowanceNames[VENIC_ALLOW_MAX] = {"bw_in_allowance_exceeded"
                                                       "linklocal_allowance_exceeded", "flow_allowance_exceeded"};
 
 const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {
-    "no_route",  "bad_desc", "oversize",  "runt",      "rx_no_buffer", "rx_oversize", "rx_down",
-    "spoof_mac", "spoof_ip", "dst_check", "sg_egress", "sg_ingress",   "ttl_expired", "not_flooded"};
+    "no_route", "bad_desc",  "oversize",  "runt",       "rx_no_buffer", "rx_oversize", "rx_down",  "spoof_mac",
+    "spoof_ip", "dst_check", "sg_egress", "sg_ingress", "ttl_expired",  "not_flooded", "ethertype"};
 
 QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   QueueCounters t;
@@ -178,15 +178,17 @@ void VfTable::remove(uint16_t id) {
   std::unique_ptr<Vf> gone = std::move(vfs_[id]);
   vfs_.erase(id);
   try {
-    publisher_.publish(*this);  // after this no worker touches `gone`
+    publisher_.publish(*this);
   } catch (...) {
     vfs_[id] = std::move(gone);  // workers may still see it: keep it alive
     throw;
   }
-  // Announced only now that no worker can touch it: its driver may then
-  // recycle every buffer it had posted.
-  __atomic_store_n(&gone->region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
-  if (gone->attached()) gone->region->post_event(VENIC_EVENT_REMOVAL, 0);
+  // Announced, and freed, only once no worker can touch it: its driver may
+  // then recycle every buffer it had posted.
+  publisher_.defer([gone = std::shared_ptr<Vf>(std::move(gone))] {
+    __atomic_store_n(&gone->region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
+    if (gone->attached()) gone->region->post_event(VENIC_EVENT_REMOVAL, 0);
+  });
 }
 
 const Vf& VfTable::set(uint16_t id, const nlohmann::json& p) {
@@ -264,8 +266,17 @@ void VfTable::evict(uint16_t id) {
   detach_session(v.session);  // workers are out of the old rings when this returns
   // Last word on the old page (detach_session republished the state there).
   __atomic_store_n(&v.region->regs()->link_status, VENIC_LINK_DOWN, __ATOMIC_RELEASE);
-  v.region = std::make_unique<VfRegion>(v.cfg);
-  publisher_.publish(*this);
+  // The published snapshot still points into the old region: it goes after
+  // the snapshot that replaces it.
+  std::unique_ptr<VfRegion> old = std::make_unique<VfRegion>(v.cfg);
+  std::swap(v.region, old);  // the VF takes the fresh one; old is the old one
+  try {
+    publisher_.publish(*this);
+  } catch (...) {
+    std::swap(v.region, old);  // still published: keep it
+    throw;
+  }
+  publisher_.defer([old = std::shared_ptr<VfRegion>(std::move(old))] {});
 }
 
 const Vf& VfTable::replace_config(const VfConfig& cfg) {
@@ -291,7 +302,8 @@ const Vf& VfTable::replace_config(const VfConfig& cfg) {
 void VfTable::stop_queues(Vf& v) {
   v.started = false;
   v.active_qps = 0;
-  publisher_.publish(*this);  // workers are out of this VF's rings now
+  publisher_.publish(*this);
+  publisher_.synchronize();  // workers are out of this VF's rings now
   v.region->reset_queue_rings();
   v.rt->reset_indices();
   v.region->publish_state(v.cfg, v.flags(), 0);

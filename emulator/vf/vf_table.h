@@ -1,9 +1,11 @@
 // The daemon's VF table: create/set/delete, attach/detach, admin queues and
 // periodic upkeep.  Used only from the control thread; every change that the
-// fast path must see goes out through the Publisher, which returns only once
-// no worker can still see the previous state.
+// fast path must see goes out through the Publisher, which returns at once:
+// what the workers may still reach through the previous state is handed to
+// Publisher::defer and freed after their grace period.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -26,7 +28,15 @@ class VfTable;
 class Publisher {
  public:
   virtual ~Publisher() = default;
+  // Makes the table the fast path's; returns without waiting for workers.
   virtual void publish(const VfTable& table) = 0;
+  // Runs free_fn once no worker can reach anything that a publish before
+  // this call replaced (a VF's old region, a deleted VF).  Without workers,
+  // at once.
+  virtual void defer(std::function<void()> free_fn) { free_fn(); }
+  // Returns once no worker sees anything published before the call: for work
+  // that must follow the workers out (resetting rings they poll).
+  virtual void synchronize() {}
   // Fast-path housekeeping on the control thread (VfTable::tick).
   virtual void upkeep() {}
   // The VF's connection tracking ({"tracked", "max"}) or null when it has none.

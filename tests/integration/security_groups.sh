@@ -10,6 +10,11 @@
 # - A's 17th and later flows are refused as conntrack_allowance_exceeded.
 # - From B (testpmd stopped, venic-traffic sending), a segment on a flow A
 #   opened reaches A; one to a port A never used is dropped at A.
+# - What EC2 does not exempt: TCP/UDP between link-local IPv6 addresses
+#   (fe80::1 -> fe80::2, ports 22 and 161) and TCP from 169.254.169.254 (B
+#   with its source/destination check off) are A's groups' to judge, and
+#   dropped; a frame that is neither IPv4, IPv6 nor ARP never leaves B
+#   (counted as ethertype).
 source "$(dirname "$0")/lib.sh"
 start_venicd
 
@@ -18,15 +23,15 @@ subnet=$(new_subnet "$vpc" 10.0.1.0/24)
 web=$(ec2 create-security-group --group-name web --description "TCP 5001 only" --vpc-id "$vpc" | field "j['GroupId']")
 ec2 authorize-security-group-ingress --group-id "$web" --protocol tcp --port 5001 --cidr 10.0.0.0/16 >/dev/null
 client=$(ec2 create-security-group --group-name client --description "nothing in" --vpc-id "$vpc" | field "j['GroupId']")
-run() { # IP GROUP [more run-instances flags]: prints "VF MAC"
+run() { # IP GROUP [more run-instances flags]: prints "VF MAC ENI"
   local ip=$1 group=$2
   shift 2
   ec2 run-instances --instance-type m5.large --subnet-id "$subnet" --private-ip-address "$ip" \
     --security-group-ids "$group" "$@" |
-    field "(lambda n: f\"{n['VenicVfId']} {n['MacAddress']}\")(j['Instances'][0]['NetworkInterfaces'][0])"
+    field "(lambda n: f\"{n['VenicVfId']} {n['MacAddress']} {n['NetworkInterfaceId']}\")(j['Instances'][0]['NetworkInterfaces'][0])"
 }
-read -r vf_b mac_b < <(run 10.0.1.11 "$web")
-read -r vf_a mac_a < <(run 10.0.1.10 "$client" --conntrack-limit 16)
+read -r vf_b mac_b eni_b < <(run 10.0.1.11 "$web")
+read -r vf_a mac_a _ < <(run 10.0.1.10 "$client" --conntrack-limit 16)
 log "A: VF $vf_a $mac_a 10.0.1.10 ($client); B: VF $vf_b $mac_b 10.0.1.11 ($web)"
 [ "$(ctl vf show "$vf_a" --json | json_get "j['conntrack']['max']")" -eq 16 ] || die "A's conntrack limit is not 16"
 
@@ -67,16 +72,21 @@ testpmd_stop server
 
 # From B: on the flow 10.0.1.10:10000 <-> 10.0.1.11:5001 that A opened, and
 # to a port A never used.
-from_b() { # LABEL SRC-PORT DST-PORT: frames A received of 20
+send_b_to_a() { # LABEL SEND-FLAGS...: frames A received of 20 that B sent with these flags
+  local label=$1
+  shift
   "$TRAFFIC" --socket "$SOCK" --vf "$vf_a" recv --count 20 --timeout 3 --idle 1 >"$WORK/recv.out" &
   local r=$!
   PIDS+=("$r")
   for _ in $(seq 50); do [ "$(ctl vf show "$vf_a" --json | json_get "j['started']")" = True ] && break; sleep 0.1; done
-  "$TRAFFIC" --socket "$SOCK" --vf "$vf_b" send --dst-mac "$mac_a" --count 20 --size 128 --flows 1 --proto tcp \
-    --src-ip 10.0.1.11 --dst-ip 10.0.1.10 --src-port "$2" --dst-port "$3" >/dev/null || die "$1: send from B failed"
+  "$TRAFFIC" --socket "$SOCK" --vf "$vf_b" send --dst-mac "$mac_a" --count 20 --size 128 "$@" >/dev/null ||
+    die "$label: send from B failed"
   wait "$r" || true
-  log "$1: $(cat "$WORK/recv.out")" >&2
+  log "$label: $(cat "$WORK/recv.out")" >&2
   json_get "j['received']" <"$WORK/recv.out"
+}
+from_b() { # LABEL SRC-PORT DST-PORT: frames A received of 20
+  send_b_to_a "$1" --flows 1 --proto tcp --src-ip 10.0.1.11 --dst-ip 10.0.1.10 --src-port "$2" --dst-port "$3"
 }
 before=$(stat_of "$vf_a" drops.sg_ingress)
 got=$(from_b "B to A on A's flow" 5001 10000)
@@ -84,5 +94,30 @@ got=$(from_b "B to A on A's flow" 5001 10000)
 got=$(from_b "B to A port 30000" 5001 30000)
 [ "$got" -eq 0 ] || die "B reached A's port 30000 ($got frames) though A allows nothing in"
 [ "$(($(stat_of "$vf_a" drops.sg_ingress) - before))" -eq 20 ] || die "A did not count 20 sg_ingress drops"
+
+# Link-local IPv6 between instances: judged by A's groups (which admit
+# nothing).  B's group lets all IPv6 out, so that A's is what drops it.
+ec2 authorize-security-group-egress --group-id "$web" \
+  --ip-permissions '[{"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}]' >/dev/null
+for row in "tcp 22" "udp 161"; do
+  set -- $row
+  before=$(stat_of "$vf_a" drops.sg_ingress)
+  got=$(send_b_to_a "$1 fe80::1 -> fe80::2:$2" --flows 1 --proto "$1" --src-ip6 fe80::1 --dst-ip6 fe80::2 --dst-port "$2")
+  [ "$got" -eq 0 ] || die "$1 from fe80::1 to fe80::2 port $2 reached A ($got frames) though A allows nothing in"
+  [ "$(($(stat_of "$vf_a" drops.sg_ingress) - before))" -eq 20 ] || die "A did not count the link-local $1 as sg_ingress"
+done
+
+# Neither IPv4, IPv6 nor ARP: never leaves B.
+got=$(send_b_to_a "ethertype 0x88b5" --flows 0)
+[ "$got" -eq 0 ] || die "$got frames of ethertype 0x88b5 reached A"
+[ "$(stat_of "$vf_b" drops.ethertype)" -eq 20 ] || die "B counted $(stat_of "$vf_b" drops.ethertype) ethertype drops, not 20"
+
+# B with its source/destination check off, sending as the metadata service.
+ec2 modify-network-interface-attribute --network-interface-id "$eni_b" --no-source-dest-check >/dev/null
+before=$(stat_of "$vf_a" drops.sg_ingress)
+got=$(send_b_to_a "TCP from 169.254.169.254" --flows 1 --proto tcp --src-ip 169.254.169.254 --dst-ip 10.0.1.10 \
+  --src-port 80 --dst-port 22)
+[ "$got" -eq 0 ] || die "TCP from 169.254.169.254 reached A ($got frames) though A allows nothing in"
+[ "$(($(stat_of "$vf_a" drops.sg_ingress) - before))" -eq 20 ] || die "A did not count the 169.254 TCP as sg_ingress"
 assert_venicd_alive
 log "PASS"

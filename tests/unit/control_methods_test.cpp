@@ -12,9 +12,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,11 +31,36 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // No fast path: publishing is a no-op, but count it to see that changes go out.
+// With hold set it keeps what the table retires, as workers that have not yet
+// passed a quiescent state would, until release().
 class CountingPublisher : public vf::Publisher {
  public:
   void publish(const vf::VfTable&) override { count++; }
+  void defer(std::function<void()> fn) override { hold ? held.push_back(std::move(fn)) : fn(); }
+  void synchronize() override { syncs++; }
+  void release() {
+    for (auto& fn : held) fn();
+    held.clear();
+  }
   int count = 0;
+  int syncs = 0;
+  bool hold = false;
+  std::vector<std::function<void()>> held;
 };
+
+// How many mappings of this process are of the file with inode ino.
+int mappings_of(ino_t ino) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  int n = 0;
+  while (std::getline(maps, line)) {
+    std::istringstream f(line);
+    std::string range, perms, offset, dev;
+    unsigned long inode = 0;
+    if (f >> range >> perms >> offset >> dev >> inode && inode == ino) n++;
+  }
+  return n;
+}
 
 DaemonInfo info() {
   DaemonInfo i;
@@ -461,9 +489,9 @@ TEST_F(ControlMethodsTest, StatsStartAtZeroWithEveryDropReason) {
   for (const char* k :
        {"tx_pkts", "tx_bytes", "rx_pkts", "rx_bytes", "tx_zero_copy_pkts", "rx_zero_copy_pkts", "mdd_resets"})
     EXPECT_EQ(s[k], 0) << k;
-  const std::set<std::string> want{"no_route",    "bad_desc",   "oversize",    "runt",       "rx_no_buffer",
-                                   "rx_oversize", "rx_down",    "spoof_mac",   "spoof_ip",   "dst_check",
-                                   "sg_egress",   "sg_ingress", "ttl_expired", "not_flooded"};
+  const std::set<std::string> want{"no_route",    "bad_desc",   "oversize",    "runt",        "rx_no_buffer",
+                                   "rx_oversize", "rx_down",    "spoof_mac",   "spoof_ip",    "dst_check",
+                                   "sg_egress",   "sg_ingress", "ttl_expired", "not_flooded", "ethertype"};
   std::set<std::string> got;
   for (auto& [k, v] : s["drops"].items()) {
     got.insert(k);
@@ -512,6 +540,54 @@ TEST_F(ControlMethodsTest, StatsResetMovesTheBaseline) {
 }
 
 // ---- attach / detach -----------------------------------------------------------
+
+// A worker may still be in a deleted VF's rings: its region is announced
+// down and unmapped only once the workers have moved on, never at once.
+TEST_F(ControlMethodsTest, ADeletedVfGoesOnlyAfterTheWorkersMovedOn) {
+  pub_.hold = true;
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  ASSERT_EQ(fds_out_.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::fstat(fds_out_[0], &st), 0);
+  const size_t size = table_->get(0).region->size();
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fds_out_[0], 0);
+  ASSERT_NE(p, MAP_FAILED);
+  const auto* regs = static_cast<const venic_regs*>(p);
+  const int daemon_and_driver = mappings_of(st.st_ino);
+  ASSERT_GE(daemon_and_driver, 2);
+  EXPECT_EQ(regs->link_status, uint32_t(VENIC_LINK_UP));
+
+  ok("vf.delete", {{"vf", 0}});
+  EXPECT_TRUE(is_error(call("vf.show", {{"vf", 0}}), "not_found")) << "gone from the table at once";
+  EXPECT_EQ(regs->link_status, uint32_t(VENIC_LINK_UP)) << "announced before the workers moved on";
+  EXPECT_EQ(mappings_of(st.st_ino), daemon_and_driver) << "unmapped before the workers moved on";
+  EXPECT_EQ(pub_.syncs, 0) << "the request waited for the workers";
+
+  pub_.release();
+  EXPECT_EQ(regs->link_status, uint32_t(VENIC_LINK_DOWN));
+  EXPECT_EQ(mappings_of(st.st_ino), 1) << "only the driver's mapping is left";
+  ::munmap(p, size);
+}
+
+// Evicting a VF (its ENI detached) gives it a fresh region; the old one, which
+// the last published table still points into, stays mapped until then.
+TEST_F(ControlMethodsTest, AnEvictedVfsOldRegionGoesOnlyAfterTheWorkersMovedOn) {
+  pub_.hold = true;
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  ASSERT_EQ(fds_out_.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(::fstat(fds_out_[0], &st), 0);
+  ::close(fds_out_[0]);
+  fds_out_.clear();
+  ASSERT_GE(mappings_of(st.st_ino), 1);
+  table_->evict(0);
+  EXPECT_GE(pub_.syncs, 1) << "stopping the queues waits for the workers to leave the rings";
+  EXPECT_GE(mappings_of(st.st_ino), 1) << "the old region was unmapped before the workers moved on";
+  pub_.release();
+  EXPECT_EQ(mappings_of(st.st_ino), 0);
+}
 
 TEST_F(ControlMethodsTest, AttachHandsOverTheRegion) {
   ASSERT_TRUE(create(1).contains("result"));

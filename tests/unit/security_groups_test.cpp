@@ -17,6 +17,7 @@
 #include "ec2_service.h"
 #include "packet_parser.h"
 #include "security_policy.h"
+#include "sg_scope.h"
 #include "vf_config.h"
 
 namespace venic {
@@ -426,6 +427,133 @@ TEST_F(EniPolicy, ConnectionTrackingSpecificationSetsTheTimeouts) {
   model::Ec2Model copy;
   copy.load(m_.to_json());
   EXPECT_EQ(model::security_policy(copy, copy.enis().at(eni)).timeouts.tcp_established, 3600u) << "persisted";
+}
+
+// ---- what the groups judge (sg_scope.h) -------------------------------------------
+
+// A frame of 128 bytes, parsed: raw (any ethertype), IPv4 or IPv6 with a
+// TCP/UDP header (ports) or an ICMPv6 one (type in sport's place).
+struct Wire {
+  uint8_t b[128]{};
+  fastpath::ParsedPacket p;
+  explicit Wire(uint16_t ethertype, bool multicast = false) {
+    b[0] = multicast ? 0x33 : 0x02;
+    b[6] = 0x02;
+    b[11] = 1;
+    b[12] = uint8_t(ethertype >> 8);
+    b[13] = uint8_t(ethertype);
+  }
+  void parse() { fastpath::parse_packet({b, sizeof b}, sizeof b, p); }
+  static Wire ip4(uint8_t proto, const char* src, uint16_t sport, const char* dst, uint16_t dport) {
+    Wire w(0x0800);
+    w.b[14] = 0x45;
+    w.b[17] = 128 - 14;
+    w.b[22] = 64;
+    w.b[23] = proto;
+    inet_pton(AF_INET, src, &w.b[26]);
+    inet_pton(AF_INET, dst, &w.b[30]);
+    w.ports(34, sport, dport);
+    w.parse();
+    return w;
+  }
+  static Wire ip6(uint8_t proto, const char* src, uint16_t sport, const char* dst, uint16_t dport,
+                  bool multicast = false) {
+    Wire w(0x86dd, multicast);
+    w.b[14] = 0x60;
+    w.b[19] = 128 - 54;
+    w.b[20] = proto;
+    w.b[21] = proto == IPPROTO_ICMPV6 ? 255 : 64;
+    inet_pton(AF_INET6, src, &w.b[22]);
+    inet_pton(AF_INET6, dst, &w.b[38]);
+    if (proto == IPPROTO_ICMPV6)
+      w.b[54] = uint8_t(sport);
+    else
+      w.ports(54, sport, dport);
+    w.parse();
+    return w;
+  }
+  void ports(int off, uint16_t sport, uint16_t dport) {
+    b[off] = uint8_t(sport >> 8);
+    b[off + 1] = uint8_t(sport);
+    b[off + 2] = uint8_t(dport >> 8);
+    b[off + 3] = uint8_t(dport);
+    b[off + 12] = 0x50;  // TCP data offset, harmless for UDP
+  }
+};
+
+constexpr uint32_t kGateway = 0x0a000101;  // 10.0.1.1
+using fastpath::CtDir;
+
+bool judged(const Wire& w, CtDir dir) {
+  return !fastpath::outside_security_groups(w.p, dir, kGateway);
+}
+
+TEST(SgScope, OnlyIpv4Ipv6AndArpLeaveAVpcPort) {
+  for (uint16_t t : {0x88b5, 0x88cc, 0x8906, 0x1234}) {
+    Wire w(t);
+    w.parse();
+    EXPECT_FALSE(fastpath::vpc_carries(w.p)) << std::hex << t;
+  }
+  Wire vlan(0x8100);  // a tagged frame of another ethertype
+  vlan.b[16] = 0x88;
+  vlan.b[17] = 0xb5;
+  vlan.parse();
+  EXPECT_FALSE(fastpath::vpc_carries(vlan.p));
+  Wire arp(0x0806);
+  arp.b[14 + 1] = 1;
+  arp.b[14 + 2] = 0x08;
+  arp.b[14 + 4] = 6;
+  arp.b[14 + 5] = 4;
+  arp.parse();
+  EXPECT_TRUE(fastpath::vpc_carries(arp.p));
+  EXPECT_TRUE(fastpath::vpc_carries(Wire::ip4(IPPROTO_TCP, "10.0.1.10", 1, "10.0.1.11", 2).p));
+  EXPECT_TRUE(fastpath::vpc_carries(Wire::ip6(IPPROTO_UDP, "fe80::1", 1, "fe80::2", 2).p));
+}
+
+TEST(SgScope, LinkLocalTrafficBetweenInstancesIsJudged) {
+  for (auto proto : {IPPROTO_TCP, IPPROTO_UDP})
+    for (uint16_t port : {22, 161}) {
+      Wire w = Wire::ip6(proto, "fe80::1", 40000, "fe80::2", port);
+      EXPECT_TRUE(judged(w, CtDir::kOut)) << proto << " " << port;
+      EXPECT_TRUE(judged(w, CtDir::kIn)) << proto << " " << port;
+      Wire v4 = Wire::ip4(proto, "169.254.10.1", 40000, "169.254.10.2", port);
+      EXPECT_TRUE(judged(v4, CtDir::kOut)) << proto << " " << port;
+      EXPECT_TRUE(judged(v4, CtDir::kIn)) << proto << " " << port;
+    }
+}
+
+TEST(SgScope, AServiceAddressAsSourceIsJudged) {
+  // An instance with its source/destination check off may send as anyone.
+  EXPECT_TRUE(judged(Wire::ip4(IPPROTO_TCP, "169.254.169.254", 80, "10.0.1.11", 22), CtDir::kIn));
+  EXPECT_TRUE(judged(Wire::ip4(IPPROTO_UDP, "169.254.169.123", 123, "10.0.1.11", 161), CtDir::kIn));
+  EXPECT_TRUE(judged(Wire::ip6(IPPROTO_TCP, "fd00:ec2::254", 80, "2600:1f18::11", 22), CtDir::kIn));
+  // Nor is the way in to a service's address exempt: no instance is one.
+  EXPECT_TRUE(judged(Wire::ip4(IPPROTO_TCP, "10.0.1.10", 40000, "169.254.169.254", 80), CtDir::kIn));
+}
+
+TEST(SgScope, WhatAnInstanceSendsToEc2sServicesIsNot) {
+  EXPECT_FALSE(judged(Wire::ip4(IPPROTO_TCP, "10.0.1.10", 40000, "169.254.169.254", 80), CtDir::kOut));
+  EXPECT_FALSE(judged(Wire::ip4(IPPROTO_UDP, "10.0.1.10", 40000, "169.254.169.123", 123), CtDir::kOut));
+  EXPECT_FALSE(judged(Wire::ip4(IPPROTO_UDP, "10.0.1.10", 40000, "169.254.169.253", 53), CtDir::kOut));
+  EXPECT_FALSE(judged(Wire::ip6(IPPROTO_TCP, "2600:1f18::10", 40000, "fd00:ec2::254", 80), CtDir::kOut));
+  EXPECT_FALSE(judged(Wire::ip6(IPPROTO_UDP, "2600:1f18::10", 40000, "fd00:ec2::123", 123), CtDir::kOut));
+  // DHCP: broadcast discovery, and a unicast renewal to the subnet's router.
+  EXPECT_FALSE(judged(Wire::ip4(IPPROTO_UDP, "0.0.0.0", 68, "255.255.255.255", 67), CtDir::kOut));
+  EXPECT_FALSE(judged(Wire::ip4(IPPROTO_UDP, "10.0.1.10", 68, "10.0.1.1", 67), CtDir::kOut));
+  // Anything else to the router's address, or elsewhere in 169.254/16 and
+  // fd00:ec2::/32, is judged.
+  EXPECT_TRUE(judged(Wire::ip4(IPPROTO_TCP, "10.0.1.10", 40000, "10.0.1.1", 22), CtDir::kOut));
+  EXPECT_TRUE(judged(Wire::ip4(IPPROTO_TCP, "10.0.1.10", 40000, "169.254.169.1", 80), CtDir::kOut));
+  EXPECT_TRUE(judged(Wire::ip6(IPPROTO_TCP, "2600:1f18::10", 40000, "fd00:ec2::1", 80), CtDir::kOut));
+}
+
+TEST(SgScope, NeighbourDiscoveryIsNot) {
+  for (uint8_t type : {133, 134, 135, 136, 137}) {
+    EXPECT_FALSE(judged(Wire::ip6(IPPROTO_ICMPV6, "fe80::1", type, "ff02::1:ff00:2", 0, true), CtDir::kOut));
+    EXPECT_FALSE(judged(Wire::ip6(IPPROTO_ICMPV6, "fe80::2", type, "fe80::1", 0), CtDir::kIn));
+  }
+  // Echo requests are ICMPv6 too, and judged.
+  EXPECT_TRUE(judged(Wire::ip6(IPPROTO_ICMPV6, "fe80::1", 128, "fe80::2", 0), CtDir::kIn));
 }
 
 }  // namespace
