@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
     venic::model::Ec2Service ec2(table, &store);
     ec2.restore(saved_ec2);
     // The EFA devices' data mover runs on the first worker.
-    venic::efa::EfaEngine efa([&dp] { dp.synchronize(); });
+    venic::efa::EfaEngine efa([&dp] { dp.synchronize(); }, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     efa.set_instance_resolver([&ec2](const std::string& instance) -> std::optional<uint16_t> {
       for (auto& [id, e] : ec2.model().enis())
         if (e.efa && e.instance == instance) return e.vf;

@@ -50,8 +50,8 @@ constexpr uint64_t kMaxMappedBytesPerContext = 64ull << 30;
 // driver's answer (it answers from its progress calls); then the transfer
 // fails REMOTE_ABORT and the initiator's queue goes on.
 constexpr auto kAssistTimeout = std::chrono::seconds(10);
-// Views retired without a grace period (publish(false)) before one is waited
-// for: bounds their memory.
+// Views retired without a grace period (Retire::kLater) before one is
+// waited for: bounds their memory.
 constexpr size_t kMaxRetiredViews = 64;
 
 // Random 32 bits from the kernel: keys a tenant must not guess.
@@ -157,7 +157,8 @@ bool inside(const uint64_t va, uint64_t len, uint64_t lo, uint64_t size) {
 
 }  // namespace
 
-EfaEngine::EfaEngine(std::function<void()> synchronize) : synchronize_(std::move(synchronize)) {
+EfaEngine::EfaEngine(std::function<void()> synchronize, std::function<void(std::function<void()>)> defer)
+    : synchronize_(std::move(synchronize)), defer_(std::move(defer)) {
   // RDMA touches memory objects their owners can truncate (SIGBUS).
   common::install_fault_guard();
   publish();
@@ -235,7 +236,8 @@ void EfaEngine::on_table(const vf::VfTable& table) {
     for (auto& q : ctx->qp) qps |= q != nullptr;
   // Only this thread publishes: one relaxed read of the current view is enough.
   const View* cur = current_.load(std::memory_order_relaxed);
-  if (qps || (cur && !cur->qps.empty())) publish();
+  if (qps || (cur && !cur->qps.empty()))
+    publish(Retire::kAfterGrace, std::make_shared<std::vector<std::unique_ptr<Context>>>(std::move(dead)));
 }
 
 bool EfaEngine::reachable(const View& v, uint16_t src, uint16_t dst) const {
@@ -258,7 +260,7 @@ EfaEngine::Context& EfaEngine::own_context(const nlohmann::json& p, uint64_t ses
   return *it->second;
 }
 
-void EfaEngine::publish(bool wait) {
+void EfaEngine::publish(Retire retire, std::shared_ptr<void> dead) {
   auto v = std::make_unique<View>();
   v->vf = policy_;
   for (const VfPolicy& p : policy_) v->timed |= p.efa && p.bw.limited();
@@ -296,7 +298,15 @@ void EfaEngine::publish(bool wait) {
   // or once too many are waiting.
   if (owned_) retired_.push_back(std::move(owned_));
   owned_.reset(fresh);
-  if (!wait && retired_.size() < kMaxRetiredViews) return;
+  if (retire == Retire::kLater && retired_.size() < kMaxRetiredViews) return;
+  if (retire != Retire::kNow && defer_) {
+    // Freed once every poller has passed a quiescent state, without the
+    // control thread waiting for it (a starved worker stalls no request).
+    auto views = std::make_shared<std::vector<std::unique_ptr<const View>>>(std::move(retired_));
+    retired_.clear();
+    defer_([views, dead] {});
+    return;
+  }
   if (synchronize_) synchronize_();
   retired_.clear();
 }
@@ -306,12 +316,12 @@ void EfaEngine::close_session(uint64_t session) {
   for (auto& [id, c] : ctxs_)
     if (c->session == session) ids.push_back(id);
   if (ids.empty()) return;
-  std::vector<std::unique_ptr<Context>> dead;
+  auto dead = std::make_shared<std::vector<std::unique_ptr<Context>>>();
   for (uint32_t id : ids) {
-    dead.push_back(std::move(ctxs_[id]));
+    dead->push_back(std::move(ctxs_[id]));
     ctxs_.erase(id);
   }
-  publish();
+  publish(Retire::kAfterGrace, dead);
 }
 
 nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& p, uint64_t session, pid_t pid,
@@ -440,7 +450,7 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
       rt->generation = next_generation_++;
       c.region->reset_qp(i);
       c.qp[i] = std::move(rt);
-      publish(false);  // frees nothing
+      publish(Retire::kLater);  // frees nothing
       return {{"qp", i}, {"qpn", qpn}, {"qkey", qkey}};
     }
     throw TableError("limit", "context has " + std::to_string(VENIC_EFA_MAX_QPS) + " queue pairs already");
@@ -450,8 +460,8 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     Context& c = own_context(p, session);
     uint32_t qp = static_cast<uint32_t>(u64(p, "qp", VENIC_EFA_MAX_QPS - 1));
     if (!c.qp[qp]) throw TableError("not_found", "no QP " + std::to_string(qp));
-    std::unique_ptr<QpRt> dead = std::move(c.qp[qp]);
-    publish();
+    std::shared_ptr<QpRt> dead = std::move(c.qp[qp]);
+    publish(Retire::kAfterGrace, dead);
     return {{"destroyed", qp}};
   }
   if (method == "create_ah") {
@@ -493,7 +503,7 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     // (its mapping goes with the last view that holds it).  An assisted
     // range was never reachable but through its owner's driver, which has
     // already forgotten it.
-    publish(object);
+    publish(object ? Retire::kNow : Retire::kLater);
     return {{"deregistered", key}};
   }
   if (method == "hooks") {
@@ -590,7 +600,7 @@ nlohmann::json EfaEngine::reg_mr(Context& c, const nlohmann::json& p, std::vecto
   const bool object = mr.obj != nullptr;
   m->emplace(key, std::move(mr));
   c.mrs = std::move(m);
-  publish(false);  // frees nothing
+  publish(Retire::kLater);  // frees nothing
   return {{"lkey", key}, {"rkey", key}, {"object", object}};
 }
 

@@ -62,7 +62,10 @@ class EfaEngine : public vf::DevicePoller {
  public:
   using Clock = std::chrono::steady_clock;
   // synchronize: returns once no poller uses a view published before the call.
-  explicit EfaEngine(std::function<void()> synchronize);
+  // defer (optional): runs a function once no poller can use what was
+  // published before the call, without waiting (the dataplane's reclaim
+  // queue); without it retirements wait in synchronize.
+  explicit EfaEngine(std::function<void()> synchronize, std::function<void(std::function<void()>)> defer = nullptr);
   ~EfaEngine() override;
 
   // ---- control thread
@@ -203,10 +206,12 @@ class EfaEngine : public vf::DevicePoller {
   enum class Outcome { kDone, kRetry };
 
   Context& own_context(const nlohmann::json& p, uint64_t session);
-  // wait: return only once no poller can hold what the previous view
-  // referenced (what the caller frees next); otherwise the old view is
-  // retired and freed after a later grace period.
-  void publish(bool wait = true);
+  enum class Retire {
+    kLater,       // nothing freed: the old view waits for a later grace period
+    kAfterGrace,  // the old views and `dead` are freed after the grace period (deferred)
+    kNow,         // return only once no poller holds what the old views referenced
+  };
+  void publish(Retire retire = Retire::kAfterGrace, std::shared_ptr<void> dead = nullptr);
   bool reachable(const View& v, uint16_t src, uint16_t dst) const;
 
   Outcome execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot, Clock::time_point now);
@@ -236,6 +241,7 @@ class EfaEngine : public vf::DevicePoller {
   nlohmann::json reg_mr(Context& c, const nlohmann::json& p, std::vector<UniqueFd>* fds_in);
 
   std::function<void()> synchronize_;
+  std::function<void(std::function<void()>)> defer_;
   std::function<std::optional<uint16_t>(const std::string&)> resolve_instance_;
   // Control thread:
   std::map<uint32_t, std::unique_ptr<Context>> ctxs_;
