@@ -7,6 +7,7 @@
 
 #include "ec2_service.h"
 #include "efa_engine.h"
+#include "json_depth.h"
 #include "protocol.h"
 
 namespace venic::control {
@@ -195,10 +196,17 @@ void ControlMethods::session_closed(uint64_t session) {
 
 std::string ControlMethods::handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,
                                    std::vector<int>& fds_out) {
+  if (json_nests_deeper_than(request, kMaxJsonDepth))
+    return error_reply(nullptr, err::kInvalidRequest,
+                       "request nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels")
+        .dump();
   nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
   if (req.is_discarded()) return error_reply(nullptr, err::kParse, "request is not valid JSON").dump();
   if (!req.is_object()) return error_reply(nullptr, err::kInvalidRequest, "request must be a JSON object").dump();
   nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
+  // The id is echoed back: only a scalar that names a request.
+  if (!id.is_number() && !id.is_string() && !id.is_null())
+    return error_reply(nullptr, err::kInvalidRequest, "id: must be a number, a string or null").dump();
   if (!req.contains("method") || !req["method"].is_string())
     return error_reply(id, err::kInvalidRequest, "method: missing or not a string").dump();
   nlohmann::json params = req.contains("params") ? req["params"] : nlohmann::json::object();

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "json_depth.h"
+#include "protocol.h"
 #include "state_store.h"
 #include "venic_abi.h"
 
@@ -161,6 +164,44 @@ TEST_F(ControlMethodsTest, ReplyEchoesTheRequestId) {
   EXPECT_EQ(r["id"], "abc");
   ASSERT_TRUE(r.contains("result"));
   EXPECT_EQ(r["result"]["vfs"], json::array());
+}
+
+// A request nested deeper than the limit is refused before it is parsed, so
+// nothing recursive (the reply's serializer echoing the id) ever sees it.
+TEST_F(ControlMethodsTest, DeeplyNestedRequestIsRefusedWithoutCrashing) {
+  const size_t depth = 100000;
+  std::string id = std::string(depth, '[') + std::string(depth, ']');
+  json r = raw(R"({"id":)" + id + R"(,"method":"daemon.info"})", s1_);
+  EXPECT_TRUE(is_error(r, "invalid_request", "nest"));
+  EXPECT_TRUE(r["id"].is_null());
+  // Deep inside params, or in objects, or as the whole request: the same.
+  std::string objs;
+  for (size_t i = 0; i < 1000; i++) objs += R"({"a":)";
+  objs += "1" + std::string(1000, '}');
+  EXPECT_TRUE(
+      is_error(raw(R"({"id":1,"method":"vf.list","params":{"x":)" + objs + "}}", s1_), "invalid_request", "nest"));
+  EXPECT_TRUE(is_error(raw(std::string(depth, '['), s1_), "invalid_request", "nest"));
+  // Brackets inside strings do not count.
+  json ok_reply = raw(R"({"id":")" + std::string(1000, '[') + R"(","method":"daemon.info"})", s1_);
+  EXPECT_TRUE(ok_reply.contains("result")) << ok_reply.dump().substr(0, 200);
+  // Nesting up to the limit is still served.
+  std::string at_limit = std::string(kMaxJsonDepth - 2, '[') + std::string(kMaxJsonDepth - 2, ']');
+  json served = raw(R"({"id":1,"method":"vf.list","params":{"x":)" + at_limit + "}}", s1_);
+  EXPECT_TRUE(is_error(served, "invalid_params", "x")) << "parsed and answered: " << served.dump();
+  // And a normal request afterwards works.
+  EXPECT_TRUE(ok("daemon.info").contains("version"));
+}
+
+TEST_F(ControlMethodsTest, IdIsANumberAStringOrNull) {
+  EXPECT_EQ(raw(R"({"id": 7, "method": "daemon.info"})", s1_)["id"], 7);
+  EXPECT_EQ(raw(R"({"id": "x", "method": "daemon.info"})", s1_)["id"], "x");
+  EXPECT_TRUE(raw(R"({"id": null, "method": "daemon.info"})", s1_)["id"].is_null());
+  EXPECT_TRUE(raw(R"({"method": "daemon.info"})", s1_).contains("result"));
+  for (const char* bad : {R"([1])", R"({"a": 1})", "true"}) {
+    json r = raw(std::string(R"({"id": )") + bad + R"(, "method": "daemon.info"})", s1_);
+    EXPECT_TRUE(is_error(r, "invalid_request", "id")) << bad;
+    EXPECT_TRUE(r["id"].is_null()) << "a refused id is not echoed: " << r.dump();
+  }
 }
 
 TEST_F(ControlMethodsTest, DaemonInfo) {
