@@ -239,8 +239,11 @@ int VfTable::attach(uint16_t id, uint64_t session, int pid, int64_t uid) {
     throw TableError("busy", "VF " + std::to_string(id) + " is attached by pid " + std::to_string(v.owner_pid));
   for (auto& [other, ov] : vfs_)
     if (ov->session == session) throw TableError("busy", "this connection already holds VF " + std::to_string(other));
-  // Not polled (not attached), so nothing else touches the rings now.
-  v.region->reset_rings();
+  // A region of its own, as evict gives: a previous holder that kept its
+  // mapping writes only into the old memfd, which nobody reads any more.  The
+  // VF is not polled (not attached), so no worker is in the old region; the
+  // current snapshot still names it, but only a polled VF's rings are touched.
+  v.region = std::make_unique<VfRegion>(v.cfg);
   v.rt->reset_indices();
   v.rt->bad_desc.store(0);  // a new driver starts with a clean record
   v.rt->mdd_tripped.store(false);

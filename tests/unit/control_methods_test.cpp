@@ -592,6 +592,41 @@ TEST_F(ControlMethodsTest, SecondAttachIsBusyUntilTheSessionDetaches) {
   EXPECT_EQ(fds_out_.size(), 1u);
 }
 
+// A previous holder that kept its mapping must not reach the next attacher:
+// every attach hands out a region of its own.
+TEST_F(ControlMethodsTest, ReattachGetsAFreshRegion) {
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  ASSERT_EQ(fds_out_.size(), 1u);
+  const uint64_t size = table_->get(0).region->size();
+  UniqueFd old_fd(::dup(fds_out_[0]));
+  void* old_map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, old_fd.get(), 0);
+  ASSERT_NE(old_map, MAP_FAILED);
+  table_->detach_session(s1_.id);
+
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s2_).contains("result"));
+  ASSERT_EQ(fds_out_.size(), 1u);
+  struct stat a {
+  }, b{};
+  ASSERT_EQ(::fstat(old_fd.get(), &a), 0);
+  ASSERT_EQ(::fstat(fds_out_[0], &b), 0);
+  EXPECT_NE(a.st_ino, b.st_ino) << "the second attacher got the first one's memfd";
+  void* new_map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fds_out_[0], 0);
+  ASSERT_NE(new_map, MAP_FAILED);
+  const venic_regs& r = table_->get(0).region->layout();
+  auto* old_bytes = static_cast<uint8_t*>(old_map);
+  auto* new_bytes = static_cast<const uint8_t*>(new_map);
+  // The old holder scribbles over a TX ring index, a copy buffer and the end.
+  std::memset(old_bytes + r.qp[0].tx_sq_off, 0x5a, 64);
+  std::memset(old_bytes + r.buf_area_off, 0x5a, 4096);
+  old_bytes[size - 1] = 0x5a;
+  for (uint64_t off : {r.qp[0].tx_sq_off, r.buf_area_off, size - 1}) EXPECT_NE(new_bytes[off], 0x5a) << off;
+  EXPECT_EQ(static_cast<const venic_regs*>(new_map)->magic, VENIC_ABI_MAGIC);
+  EXPECT_EQ(table_->get(0).region->base()[r.buf_area_off], 0) << "the daemon's view is the new region";
+  ::munmap(old_map, size);
+  ::munmap(new_map, size);
+}
+
 TEST_F(ControlMethodsTest, OneSessionHoldsAtMostOneVf) {
   ASSERT_TRUE(create(1).contains("result"));
   ASSERT_TRUE(create(2).contains("result"));
