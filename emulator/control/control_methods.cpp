@@ -1,5 +1,7 @@
 #include "control_methods.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -101,7 +103,17 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     } catch (const vf::ConfigError& e) {
       throw RequestError{err::kInvalidParams, e.what()};
     }
-    return table_.vf_json(table_.create(c, p.contains("id")));
+    const bool capped = s.uid != 0 && s.uid != ::geteuid();
+    if (capped && vfs_created_by(s.uid) >= max_vfs_per_uid_)
+      throw RequestError{err::kLimit, "uid " + std::to_string(s.uid) + " already has " +
+                                          std::to_string(max_vfs_per_uid_) +
+                                          " VFs, the most a uid may create (venicd --max-vfs-per-uid)"};
+    const vf::Vf& v = table_.create(c, p.contains("id"));
+    if (capped)
+      created_by_[v.cfg.id] = s.uid;
+    else
+      created_by_.erase(v.cfg.id);
+    return table_.vf_json(v);
   }
   if (method == "vf.list") {
     only_params(p, {});
@@ -123,6 +135,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     uint16_t id = vf_id(p);
     not_an_eni(table_.get(id), "delete it with delete-network-interface (detach it first)");
     table_.remove(id);
+    created_by_.erase(id);
     return {{"deleted", id}};
   }
   if (method == "stats" || method == "stats.reset") {
@@ -171,6 +184,20 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   if (method.rfind("efa.", 0) == 0 && efa_)
     return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out, s.start_time);
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
+}
+
+unsigned ControlMethods::vfs_created_by(uid_t uid) {
+  // A VF deleted (or replaced by another of the same id) no longer counts.
+  for (auto it = created_by_.begin(); it != created_by_.end();) {
+    auto v = table_.all().find(it->first);
+    if (v == table_.all().end() || !v->second->cfg.eni_id.empty())
+      it = created_by_.erase(it);
+    else
+      ++it;
+  }
+  unsigned n = 0;
+  for (auto& [id, u] : created_by_) n += u == uid;
+  return n;
 }
 
 uint64_t process_start_time(pid_t pid) {

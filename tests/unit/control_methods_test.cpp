@@ -390,6 +390,22 @@ TEST_F(ControlMethodsTest, The257thVfIsLimit) {
   EXPECT_EQ(table.all().size(), 256u);
 }
 
+TEST_F(ControlMethodsTest, AUidOtherThanRootCreatesAtMostItsCapOfVfs) {
+  methods_->set_max_vfs_per_uid(2);
+  const Session tenant{3, 1003, 4242};
+  auto create_as = [&](const Session& s, int n) {
+    return call("vf.create", {{"type", "ena"}, {"mac", mac_for(n)}, {"ip", "10.0.1." + std::to_string(n)}}, s);
+  };
+  ASSERT_TRUE(create_as(tenant, 1).contains("result"));
+  ASSERT_TRUE(create_as(tenant, 2).contains("result"));
+  EXPECT_TRUE(is_error(create_as(tenant, 3), "limit", "max-vfs-per-uid"));
+  EXPECT_TRUE(create_as(s1_, 4).contains("result")) << "root has no cap";
+  EXPECT_TRUE(create_as(Session{4, 1004, 4343}, 5).contains("result")) << "another uid has its own";
+  ASSERT_TRUE(call("vf.delete", {{"vf", 0}}, s1_).contains("result"));
+  EXPECT_TRUE(create_as(tenant, 6).contains("result")) << "a deleted VF no longer counts";
+  EXPECT_TRUE(is_error(create_as(tenant, 7), "limit"));
+}
+
 TEST_F(ControlMethodsTest, DeleteUnknownIsNotFound) {
   EXPECT_TRUE(is_error(call("vf.delete", {{"vf", 3}}), "not_found", "3"));
   EXPECT_TRUE(is_error(call("vf.show", {{"vf", 3}}), "not_found"));
