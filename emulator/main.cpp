@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
     } device_guard{dp};
     venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2, &efa);
     methods.set_max_vfs_per_uid(o.max_vfs_per_uid);
+    methods.set_tenant_socket_dir(sock_dir);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     so.max_connections_per_uid = o.max_connections_per_uid;
     venic::control::ControlServer server(so, methods, table);

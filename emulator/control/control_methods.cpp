@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "ec2_service.h"
@@ -75,6 +76,16 @@ void not_an_eni(const vf::Vf& v, const char* how) {
     throw RequestError{err::kBusy, "VF " + std::to_string(v.cfg.id) + " backs " + v.cfg.eni_id + ": " + how};
 }
 
+// True when path names an entry directly inside dir: no "..", no
+// subdirectory (which a tenant could not have made, but a link could lead).
+bool in_directory(const std::string& path, const std::string& dir) {
+  if (dir.empty()) return false;
+  const std::filesystem::path p(path);
+  const std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == ".." || p.lexically_normal() != p) return false;
+  return p.parent_path() == std::filesystem::path(dir).lexically_normal();
+}
+
 uint64_t u64_field(const nlohmann::json& o, const char* name, size_t i) {
   if (!o.contains(name) || !o[name].is_number_unsigned())
     throw RequestError{err::kInvalidParams,
@@ -104,6 +115,11 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
       throw RequestError{err::kInvalidParams, e.what()};
     }
     const bool capped = s.uid != 0 && s.uid != ::geteuid();
+    if (capped && !c.vhost_path.empty() && !in_directory(c.vhost_path, tenant_socket_dir_))
+      throw RequestError{err::kPermission,
+                         "vhost_path: uid " + std::to_string(s.uid) + " may name a socket only in " +
+                             (tenant_socket_dir_.empty() ? std::string("no directory") : tenant_socket_dir_) +
+                             " (venicd's socket directory); leave vhost_path out for the default"};
     if (capped && vfs_created_by(s.uid) >= max_vfs_per_uid_)
       throw RequestError{err::kLimit, "uid " + std::to_string(s.uid) + " already has " +
                                           std::to_string(max_vfs_per_uid_) +

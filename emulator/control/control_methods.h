@@ -59,6 +59,9 @@ class ControlMethods {
   // VFs a uid other than root and the daemon's may hold from vf.create.
   static constexpr unsigned kDefaultMaxVfsPerUid = 32;
   void set_max_vfs_per_uid(unsigned n) { max_vfs_per_uid_ = n; }
+  // The only directory a uid other than root and the daemon's may name a
+  // vhost-user socket in (the control socket's); empty: none.
+  void set_tenant_socket_dir(std::string dir) { tenant_socket_dir_ = std::move(dir); }
 
  private:
   nlohmann::json dispatch(const std::string& method, const nlohmann::json& params, const Session& session,
@@ -74,6 +77,7 @@ class ControlMethods {
   efa::EfaEngine* efa_;
   unsigned max_vfs_per_uid_ = kDefaultMaxVfsPerUid;
   std::map<uint16_t, uid_t> created_by_;
+  std::string tenant_socket_dir_;
 };
 
 }  // namespace venic::control

@@ -840,6 +840,29 @@ TEST_F(VhostTableTest, ClientModeAndExplicitPath) {
   EXPECT_TRUE(is_error(vhost(2, {{"vhost_path", "/run/qemu/g1.sock"}}), "exists", "/run/qemu/g1.sock"));
 }
 
+// A uid other than root names a vhost-user socket only in venicd's socket
+// directory: root would otherwise create (or connect to) it anywhere.
+TEST_F(VhostTableTest, ATenantsSocketStaysInTheSocketDirectory) {
+  methods_->set_tenant_socket_dir("/run/fake");
+  const Session tenant{3, 1003, 4242};
+  auto as_tenant = [&](int n, json extra) {
+    json p = {{"type", "ena"}, {"mac", mac_for(n)}, {"ip", "10.0.1." + std::to_string(n)}, {"frontend", "vhost-user"}};
+    p.update(extra);
+    return call("vf.create", p, tenant);
+  };
+  for (const char* bad :
+       {"/etc/x.sock", "/run/fake/../x.sock", "/run/fake/sub/x.sock", "/run/fakeish/x.sock", "/run/fake/"}) {
+    EXPECT_TRUE(is_error(as_tenant(1, {{"vhost_path", bad}}), "permission_denied", "vhost_path")) << bad;
+    EXPECT_TRUE(
+        is_error(as_tenant(1, {{"vhost_path", bad}, {"vhost_mode", "client"}}), "permission_denied", "vhost_path"))
+        << bad;
+  }
+  EXPECT_TRUE(fe_.exposed.empty());
+  EXPECT_TRUE(as_tenant(1, {{"vhost_path", "/run/fake/mine.sock"}}).contains("result"));
+  EXPECT_TRUE(as_tenant(2, json::object()).contains("result")) << "the default path is in the directory";
+  EXPECT_TRUE(vhost(3, {{"vhost_path", "/run/qemu/g1.sock"}}).contains("result")) << "root names any path";
+}
+
 TEST_F(VhostTableTest, BadFrontendFieldsNameTheField) {
   EXPECT_TRUE(is_error(create(1, {{"frontend", "vfio-user"}}), "invalid_params", "frontend"));
   EXPECT_TRUE(is_error(vhost(1, {{"vhost_path", "relative.sock"}}), "invalid_params", "vhost_path"));
