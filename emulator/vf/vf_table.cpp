@@ -110,7 +110,7 @@ void VfTable::restore(const std::vector<VfConfig>& saved) {
     v->region = std::make_unique<VfRegion>(c);
     if (frontends_ && c.frontend != Frontend::kShm) {
       try {
-        frontends_->expose(*v);
+        frontends_->expose(*v, /*restoring=*/true);
       } catch (const std::exception& e) {
         // The VF stays (and is saved); only its front-end is missing.
         std::fprintf(stderr, "venicd: VF %u: %s\n", c.id, e.what());
@@ -149,7 +149,7 @@ const Vf& VfTable::create(VfConfig cfg, bool has_id) {
       if (o->cfg.frontend == cfg.frontend && o->cfg.vhost_path == cfg.vhost_path)
         throw TableError("exists", "vhost_path: " + cfg.vhost_path + " is already VF " + std::to_string(id) + "'s");
     try {
-      frontends_->expose(*v);
+      frontends_->expose(*v, /*restoring=*/false);
     } catch (const std::exception& e) {
       throw TableError("invalid_params", e.what());
     }

@@ -771,7 +771,7 @@ TEST_F(ControlMethodsTest, RefusedCreateDoesNotTouchTheStateFile) {
 // Records what the table asks of its front-ends; expose fails on request.
 class FakeFrontends : public vf::Frontends {
  public:
-  void expose(vf::Vf& v) override {
+  void expose(vf::Vf& v, bool) override {
     if (fail) throw std::runtime_error("vhost_path: cannot listen on " + v.cfg.vhost_path);
     exposed.push_back(v.cfg.vhost_path);
   }
