@@ -6,8 +6,10 @@
 #include <rte_memcpy.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "conntrack.h"
@@ -584,7 +586,33 @@ thread_local uintptr_t t_fault_addr = 0;
 // Per worker, outside the guarded frame, so a jump back finds it intact.
 thread_local RxBatch t_batch;
 
+// Set while a bridge call runs: a fault in a peer's memory is patched over.
+thread_local bool t_patch_peer_faults = false;
+thread_local bool t_peer_faulted = false;
+
+// Maps a private zero page (of the mapping's page size: 4 KiB, else a huge
+// page, which cannot be split) over the faulting address, so the access
+// succeeds when the handler returns.  mmap is a plain system call here.
+bool patch_faulting_page(uintptr_t addr) {
+  for (uintptr_t page : {uintptr_t{4096}, uintptr_t{2} << 20, uintptr_t{1} << 30}) {
+    void* base = reinterpret_cast<void*>(addr & ~(page - 1));
+    if (::mmap(base, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED)
+      return true;
+    if (errno != EINVAL) return false;  // EINVAL: inside a huge-page mapping, try its size
+  }
+  return false;
+}
+
 void on_sigbus(int sig, siginfo_t* info, void*) {
+  if (t_patch_peer_faults && info->si_code == BUS_ADRERR) {
+    const int saved = errno;
+    const bool patched = patch_faulting_page(reinterpret_cast<uintptr_t>(info->si_addr));
+    errno = saved;
+    if (patched) {
+      t_peer_faulted = true;
+      return;  // the faulting access runs again, on the new page
+    }
+  }
   if (t_guard) {
     t_fault_addr = reinterpret_cast<uintptr_t>(info->si_addr);
     sigjmp_buf* env = t_guard;
@@ -622,6 +650,15 @@ void install_fault_guard() {
   sa.sa_flags = SA_SIGINFO | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGBUS, &sa, nullptr);
+}
+
+uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t), uint32_t q) {
+  t_peer_faulted = false;
+  t_patch_peer_faults = true;
+  const uint32_t n = (bridge.*call)(q);
+  t_patch_peer_faults = false;
+  if (t_peer_faulted) bridge.peer_memory_faulted();
+  return n;
 }
 
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32_t q_arg) {

@@ -300,7 +300,8 @@ nlohmann::json VhostFrontend::describe(const vf::Vf& v) const {
           {"to_guest_pkts", c.to_guest},
           {"to_guest_dropped", c.guest_full},
           {"dropped_no_guest", c.guest_gone},
-          {"dropped_too_many_segs", c.too_many_segs}};
+          {"dropped_too_many_segs", c.too_many_segs},
+          {"guests_cut_off_for_memory_faults", c.memory_faults}};
 }
 
 }  // namespace venic::frontend
