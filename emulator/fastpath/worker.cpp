@@ -589,6 +589,7 @@ thread_local RxBatch t_batch;
 // Set while a bridge call runs: a fault in a peer's memory is patched over.
 thread_local bool t_patch_peer_faults = false;
 thread_local bool t_peer_faulted = false;
+thread_local bool t_always_patch = false;  // patch_peer_faults_on_this_thread
 
 // Maps a private zero page (of the mapping's page size: 4 KiB, else a huge
 // page, which cannot be split) over the faulting address, so the access
@@ -652,11 +653,16 @@ void install_fault_guard() {
   sigaction(SIGBUS, &sa, nullptr);
 }
 
+void patch_peer_faults_on_this_thread() {
+  t_patch_peer_faults = true;
+  t_always_patch = true;
+}
+
 uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t), uint32_t q) {
   t_peer_faulted = false;
   t_patch_peer_faults = true;
   const uint32_t n = (bridge.*call)(q);
-  t_patch_peer_faults = false;
+  t_patch_peer_faults = t_always_patch;
   if (t_peer_faulted) bridge.peer_memory_faulted();
   return n;
 }

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "dataplane.h"
+#include "worker.h"
 #include "unique_fd.h"
 
 namespace venic::frontend {
@@ -87,7 +88,8 @@ void VhostFrontend::remove_created(const Port& p) {
   if (S_ISSOCK(st.st_mode) && st.st_dev == p.created->first && st.st_ino == p.created->second) ::unlink(p.path.c_str());
 }
 
-VhostFrontend::VhostFrontend(fastpath::Dataplane& dp, std::string socket_dir) : dp_(dp), dir_(std::move(socket_dir)) {
+VhostFrontend::VhostFrontend(fastpath::Dataplane& dp, std::string socket_dir)
+    : dp_(dp), dir_(std::move(socket_dir)), control_thread_(pthread_self()) {
   if (g_self) throw std::logic_error("one vhost-user front-end per process");
   g_self = this;
 }
@@ -139,6 +141,7 @@ void VhostFrontend::expose(vf::Vf& v, bool restoring) {
     rte_vhost_device_ops o{};
     o.new_device = on_new_device;
     o.destroy_device = on_destroy_device;
+    o.new_connection = on_new_connection;
     return o;
   }();
   {
@@ -196,8 +199,22 @@ void VhostFrontend::push(Event e) {
   events_.push_back(e);
 }
 
+// rte_vhost's threads read a guest's rings while handling its messages
+// (SET_VRING_ADDR, SET_VRING_KICK): a guest that truncated its memory must not
+// kill venicd there either.  The control thread, which calls rte_vhost too
+// (a client-mode connect), keeps the default.
+void VhostFrontend::guard_vhost_thread() {
+  if (!pthread_equal(pthread_self(), g_self->control_thread_)) fastpath::patch_peer_faults_on_this_thread();
+}
+
+int VhostFrontend::on_new_connection(int) {
+  guard_vhost_thread();
+  return 0;
+}
+
 int VhostFrontend::on_new_device(int vid) {
   VhostFrontend* self = g_self;
+  guard_vhost_thread();
   const std::string path = ifname(vid);
   std::lock_guard<std::mutex> l(self->mu_);
   for (auto& [id, p] : self->ports_) {
@@ -210,6 +227,7 @@ int VhostFrontend::on_new_device(int vid) {
 
 void VhostFrontend::on_destroy_device(int vid) {
   VhostFrontend* self = g_self;
+  guard_vhost_thread();
   const std::string path = ifname(vid);
   bool was_bound = false;
   uint16_t vf = 0;

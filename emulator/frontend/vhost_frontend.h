@@ -4,6 +4,8 @@
 // thread attaches or detaches the VF's bridge (vf_table.h) in poll().
 #pragma once
 
+#include <pthread.h>
+
 #include <deque>
 #include <map>
 #include <memory>
@@ -57,6 +59,8 @@ class VhostFrontend final : public vf::Frontends {
     uint16_t vf;
     int vid;
   };
+  static int on_new_connection(int vid);
+  static void guard_vhost_thread();
   static int on_new_device(int vid);
   static void on_destroy_device(int vid);
   void push(Event e);
@@ -67,6 +71,7 @@ class VhostFrontend final : public vf::Frontends {
 
   fastpath::Dataplane& dp_;
   std::string dir_;
+  pthread_t control_thread_;
   mutable std::mutex mu_;  // ports_ against the rte_vhost thread's lookups, and events_
   std::map<uint16_t, Port> ports_;
   std::deque<Event> events_;

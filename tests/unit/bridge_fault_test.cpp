@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <thread>
 
 #include "unique_fd.h"
 #include "vf.h"
@@ -72,6 +73,20 @@ TEST_F(BridgeFaultTest, TruncatedMemoryIsPatchedAndReported) {
   ASSERT_EQ(::ftruncate(fd_.get(), 0), 0);  // and the first page goes too
   EXPECT_EQ(call_bridge(b, &vf::Bridge::from_vf, 0), 7u);
   EXPECT_EQ(b.faults, 2);
+}
+
+// rte_vhost's own threads read a guest's rings while handling its messages.
+TEST_F(BridgeFaultTest, AVhostThreadSurvivesTooOnceGuarded) {
+  ASSERT_EQ(::ftruncate(fd_.get(), 0), 0);
+  uint32_t seen = 1;
+  std::thread t([&] {
+    patch_peer_faults_on_this_thread();
+    volatile uint8_t* m = mem_;
+    seen = m[kPage];
+    m[2 * kPage] = 3;
+  });
+  t.join();
+  EXPECT_EQ(seen, 0u);
 }
 
 // Outside a bridge call a SIGBUS is still fatal: nothing is patched silently.
