@@ -4,10 +4,12 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -41,7 +43,22 @@ struct Options {
   unsigned idle_sleep_us = 100;
   std::vector<unsigned> allow_uids;
   std::string group;
+  unsigned max_connections_per_uid = venic::control::ServerOptions::kDefaultMaxConnectionsPerUid;
+  unsigned max_vfs_per_uid = venic::control::ControlMethods::kDefaultMaxVfsPerUid;
 };
+
+// Every connection, region and registered memory object is an fd: take all
+// the kernel lets us (systemd's default soft limit is 1024).
+void raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == lim.rlim_max) return;
+  rlimit want = lim;
+  want.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &want) != 0)
+    std::fprintf(stderr, "venicd: cannot raise the open-file limit from %llu to %llu: %s\n",
+                 static_cast<unsigned long long>(lim.rlim_cur), static_cast<unsigned long long>(lim.rlim_max),
+                 std::strerror(errno));
+}
 
 int fail(const std::string& msg) {
   std::fprintf(stderr, "venicd: %s\n", msg.c_str());
@@ -70,6 +87,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--allow-uid", o.allow_uids, "also serve this uid (root and our own uid always are)");
   app.add_option("--group", o.group, "group that owns the control socket (mode 0660)");
+  app.add_option("--max-connections-per-uid", o.max_connections_per_uid,
+                 "control connections a uid may hold open (root and venicd's uid: no cap)")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str();
+  app.add_option("--max-vfs-per-uid", o.max_vfs_per_uid,
+                 "VFs a uid other than root and venicd's may create with vf.create")
+      ->check(CLI::Range(0u, 256u))
+      ->capture_default_str();
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
@@ -86,6 +111,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return fail(e.what() + std::string(" (see --help)"));
   }
+
+  raise_fd_limit();
 
   std::optional<gid_t> gid;
   if (!o.group.empty()) {
@@ -168,7 +195,10 @@ int main(int argc, char** argv) {
       }
     } device_guard{dp};
     venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2, &efa);
+    methods.set_max_vfs_per_uid(o.max_vfs_per_uid);
+    methods.set_tenant_socket_dir(sock_dir);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
+    so.max_connections_per_uid = o.max_connections_per_uid;
     venic::control::ControlServer server(so, methods, table);
     dp.start();
     std::printf("venicd: serving %zu VF(s) on %s with %u worker(s)\n", saved.size(), o.socket.c_str(), o.workers);

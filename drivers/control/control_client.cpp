@@ -41,6 +41,9 @@ Reply Client::call(const std::string& method, const nlohmann::json& params, std:
   std::string payload;
   Reply reply;
   long n = recv_message(sock_.get(), payload, reply.fds);
+  // Hanging up with our request unread resets our end; the reset is reported
+  // first, and the answer queued before it is still there to read.
+  if (n == -ECONNRESET) n = recv_message(sock_.get(), payload, reply.fds);
   if (sent < 0 && n <= 0) throw ControlError("transport", std::string("send to venicd: ") + std::strerror(-sent));
   if (n == 0) throw ControlError("transport", "venicd closed the connection");
   if (n == -EAGAIN || n == -EWOULDBLOCK)

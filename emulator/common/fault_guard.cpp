@@ -1,6 +1,9 @@
 #include "fault_guard.h"
 
 #include <signal.h>
+#include <sys/mman.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <cstring>
@@ -11,9 +14,33 @@ namespace {
 
 thread_local sigjmp_buf* t_guard = nullptr;
 thread_local uintptr_t t_fault_addr = 0;
+thread_local bool t_patching = false;
+thread_local bool t_patched = false;
 std::atomic<bool> g_installed{false};
 
+// Maps a private zero page (of the mapping's page size: 4 KiB, else a huge
+// page, which cannot be split) over the faulting address, so the access
+// succeeds when the handler returns.  mmap is a plain system call here.
+bool patch_faulting_page(uintptr_t addr) {
+  for (uintptr_t page : {uintptr_t{4096}, uintptr_t{2} << 20, uintptr_t{1} << 30}) {
+    void* base = reinterpret_cast<void*>(addr & ~(page - 1));
+    if (::mmap(base, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED)
+      return true;
+    if (errno != EINVAL) return false;  // EINVAL: inside a huge-page mapping, try its size
+  }
+  return false;
+}
+
 void on_sigbus(int sig, siginfo_t* info, void*) {
+  if (t_patching && info->si_code == BUS_ADRERR) {
+    const int saved = errno;
+    const bool patched = patch_faulting_page(reinterpret_cast<uintptr_t>(info->si_addr));
+    errno = saved;
+    if (patched) {
+      t_patched = true;
+      return;  // the faulting access runs again, on the new page
+    }
+  }
   if (t_guard) {
     t_fault_addr = reinterpret_cast<uintptr_t>(info->si_addr);
     sigjmp_buf* env = t_guard;
@@ -45,6 +72,16 @@ void disarm_fault_guard() {
 
 uintptr_t last_fault_address() {
   return t_fault_addr;
+}
+
+void set_fault_patching(bool on) {
+  t_patching = on;
+}
+
+bool take_patched_fault() {
+  const bool was = t_patched;
+  t_patched = false;
+  return was;
 }
 
 bool guarded_copy(void* dst, const void* src, size_t n) {

@@ -24,4 +24,12 @@ uintptr_t last_fault_address();
 // memcpy that reports a SIGBUS on either side as false instead of dying.
 bool guarded_copy(void* dst, const void* src, size_t n);
 
+// Patching, for code that cannot be jumped out of (rte_vhost holds a
+// virtqueue lock inside its calls): while on, a fault on a missing page of a
+// file (BUS_ADRERR) gets a private zero page mapped over it and the access
+// goes on; take_patched_fault says whether that happened (and clears it).
+// Patching comes before an armed guard.
+void set_fault_patching(bool on);
+bool take_patched_fault();
+
 }  // namespace venic::common

@@ -1,12 +1,16 @@
 #include "control_methods.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "ec2_service.h"
 #include "efa_engine.h"
+#include "json_depth.h"
 #include "owner.h"
 #include "protocol.h"
 
@@ -91,6 +95,16 @@ void not_an_eni(const vf::Vf& v, const char* how) {
     throw RequestError{err::kBusy, "VF " + std::to_string(v.cfg.id) + " backs " + v.cfg.eni_id + ": " + how};
 }
 
+// True when path names an entry directly inside dir: no "..", no
+// subdirectory (which a tenant could not have made, but a link could lead).
+bool in_directory(const std::string& path, const std::string& dir) {
+  if (dir.empty()) return false;
+  const std::filesystem::path p(path);
+  const std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == ".." || p.lexically_normal() != p) return false;
+  return p.parent_path() == std::filesystem::path(dir).lexically_normal();
+}
+
 uint64_t u64_field(const nlohmann::json& o, const char* name, size_t i) {
   if (!o.contains(name) || !o[name].is_number_unsigned())
     throw RequestError{err::kInvalidParams,
@@ -124,7 +138,22 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     if (!p.contains("owner_uid")) c.owner_uid = caller.uid;
     if (!caller.may_manage(c.owner_uid)) unauthorized();
     c.attach_uid = c.owner_uid;  // spelled out for every reader of attach_uid (the EFA engine's too)
-    return table_.vf_json(table_.create(c, p.contains("id")));
+    const bool capped = s.uid != 0 && s.uid != ::geteuid();
+    if (capped && !c.vhost_path.empty() && !in_directory(c.vhost_path, tenant_socket_dir_))
+      throw RequestError{err::kPermission,
+                         "vhost_path: uid " + std::to_string(s.uid) + " may name a socket only in " +
+                             (tenant_socket_dir_.empty() ? std::string("no directory") : tenant_socket_dir_) +
+                             " (venicd's socket directory); leave vhost_path out for the default"};
+    if (capped && vfs_created_by(s.uid) >= max_vfs_per_uid_)
+      throw RequestError{err::kLimit, "uid " + std::to_string(s.uid) + " already has " +
+                                          std::to_string(max_vfs_per_uid_) +
+                                          " VFs, the most a uid may create (venicd --max-vfs-per-uid)"};
+    const vf::Vf& v = table_.create(c, p.contains("id"));
+    if (capped)
+      created_by_[v.cfg.id] = s.uid;
+    else
+      created_by_.erase(v.cfg.id);
+    return table_.vf_json(v);
   }
   if (method == "vf.list") {
     only_params(p, {});
@@ -151,6 +180,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     require_owner(table_.get(id), caller);
     not_an_eni(table_.get(id), "delete it with delete-network-interface (detach it first)");
     table_.remove(id);
+    created_by_.erase(id);
     return {{"deleted", id}};
   }
   if (method == "stats" || method == "stats.reset") {
@@ -207,6 +237,20 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
 }
 
+unsigned ControlMethods::vfs_created_by(uid_t uid) {
+  // A VF deleted (or replaced by another of the same id) no longer counts.
+  for (auto it = created_by_.begin(); it != created_by_.end();) {
+    auto v = table_.all().find(it->first);
+    if (v == table_.all().end() || !v->second->cfg.eni_id.empty())
+      it = created_by_.erase(it);
+    else
+      ++it;
+  }
+  unsigned n = 0;
+  for (auto& [id, u] : created_by_) n += u == uid;
+  return n;
+}
+
 uint64_t process_start_time(pid_t pid) {
   FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "re");
   if (!f) return 0;
@@ -230,10 +274,17 @@ void ControlMethods::session_closed(uint64_t session) {
 
 std::string ControlMethods::handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,
                                    std::vector<int>& fds_out) {
+  if (json_nests_deeper_than(request, kMaxJsonDepth))
+    return error_reply(nullptr, err::kInvalidRequest,
+                       "request nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels")
+        .dump();
   nlohmann::json req = nlohmann::json::parse(request, nullptr, false);
   if (req.is_discarded()) return error_reply(nullptr, err::kParse, "request is not valid JSON").dump();
   if (!req.is_object()) return error_reply(nullptr, err::kInvalidRequest, "request must be a JSON object").dump();
   nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
+  // The id is echoed back: only a scalar that names a request.
+  if (!id.is_number() && !id.is_string() && !id.is_null())
+    return error_reply(nullptr, err::kInvalidRequest, "id: must be a number, a string or null").dump();
   if (!req.contains("method") || !req["method"].is_string())
     return error_reply(id, err::kInvalidRequest, "method: missing or not a string").dump();
   nlohmann::json params = req.contains("params") ? req["params"] : nlohmann::json::object();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,14 +56,28 @@ class ControlMethods {
   std::string handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,
                      std::vector<int>& fds_out);
 
+  // VFs a uid other than root and the daemon's may hold from vf.create.
+  static constexpr unsigned kDefaultMaxVfsPerUid = 32;
+  void set_max_vfs_per_uid(unsigned n) { max_vfs_per_uid_ = n; }
+  // The only directory a uid other than root and the daemon's may name a
+  // vhost-user socket in (the control socket's); empty: none.
+  void set_tenant_socket_dir(std::string dir) { tenant_socket_dir_ = std::move(dir); }
+
  private:
   nlohmann::json dispatch(const std::string& method, const nlohmann::json& params, const Session& session,
                           std::vector<UniqueFd>& fds_in, std::vector<int>& fds_out);
 
   vf::VfTable& table_;
   DaemonInfo info_;
+  // The plain VFs each uid capped by max_vfs_per_uid_ created (VF id ->
+  // uid), kept while the VF lives.  In memory only: a restart forgets it.
+  unsigned vfs_created_by(uid_t uid);
+
   model::Ec2Service* ec2_;
   efa::EfaEngine* efa_;
+  unsigned max_vfs_per_uid_ = kDefaultMaxVfsPerUid;
+  std::map<uint16_t, uid_t> created_by_;
+  std::string tenant_socket_dir_;
 };
 
 }  // namespace venic::control

@@ -1,6 +1,7 @@
 #include "control_server.h"
 
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -53,7 +54,39 @@ void report_if_slow(const RequestStart& s, const std::string& what, std::optiona
 }
 
 std::runtime_error sys_error(const std::string& what) {
+  if (errno == EMFILE || errno == ENFILE)
+    return std::runtime_error(what + ": venicd is out of file descriptors (" + std::strerror(errno) + ")");
   return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+// Accepts per wake-up: a flood of connections never starves the clients
+// already connected.
+constexpr int kAcceptsPerWake = 64;
+// How long the listening socket is left alone once venicd runs out of fds.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+
+std::string error_text(std::string_view code, const std::string& message) {
+  return nlohmann::json{{"id", nullptr}, {"error", {{"code", code}, {"message", message}}}}.dump();
+}
+
+// Answers a peer that is turned away at accept, then lets the caller close
+// it.  What the peer already sent is read and dropped first: closing a socket
+// with unread data resets the peer's end, and the answer with it.  (recv
+// without a control buffer: fds that came along are never installed here.)
+void refuse(int fd, std::string_view code, const std::string& message) {
+  char sink[512];
+  for (int i = 0; i < 4 && ::recv(fd, sink, sizeof(sink), MSG_DONTWAIT) >= 0; i++) {
+  }
+  send_message(fd, error_text(code, message));  // non-blocking: never waits on the peer
+}
+
+unsigned open_fds() {
+  std::error_code ec;
+  unsigned n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec))
+    n++;
+  return n;
 }
 
 sockaddr_un make_addr(const std::string& path) {
@@ -79,7 +112,7 @@ void clear_stale_socket(const std::string& path) {
 }  // namespace
 
 ControlServer::ControlServer(ServerOptions opts, ControlMethods& methods, vf::VfTable& table)
-    : opts_(std::move(opts)), methods_(methods), table_(table) {
+    : opts_(std::move(opts)), methods_(methods), table_(table), own_uid_(::geteuid()) {
   std::filesystem::path p(opts_.path);
   if (p.has_parent_path()) {
     std::error_code ec;
@@ -113,29 +146,74 @@ ControlServer::~ControlServer() {
 }
 
 bool ControlServer::allowed(uid_t uid) const {
-  if (uid == 0 || uid == ::geteuid()) return true;
+  if (uid == 0 || uid == own_uid_) return true;
   for (uid_t u : opts_.allow_uids)
     if (u == uid) return true;
   return false;
 }
 
 void ControlServer::accept_clients() {
-  for (;;) {
+  for (int i = 0; i < kAcceptsPerWake; i++) {
     int fd = ::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // The listening socket stays readable while the backlog holds peers:
+      // retrying now would spin.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepting();
+      return;
+    }
+    fd_exhaustion_logged_ = false;
     UniqueFd owned(fd);
     ucred cred{};
     socklen_t len = sizeof(cred);
-    // An unauthorised peer is told so in answer to its first request (closing
-    // at once could discard the answer along with its unread request).
-    bool refused = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !allowed(cred.uid);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) continue;
+    // Turned away before it costs an epoll entry or a session.
+    if (!allowed(cred.uid)) {
+      refuse(fd, err::kPermission, "uid " + std::to_string(cred.uid) + " may not use venicd");
+      continue;
+    }
+    unsigned& open = connections_[cred.uid];
+    if (capped(cred.uid) && open >= opts_.max_connections_per_uid) {
+      refuse(fd, err::kLimit,
+             "uid " + std::to_string(cred.uid) + " already has " + std::to_string(open) +
+                 " connections open to venicd (the most a uid may hold: --max-connections-per-uid)");
+      if (open == 0) connections_.erase(cred.uid);
+      continue;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) continue;
-    Client c{std::move(owned), Session{next_session_++, cred.pid, cred.uid, process_start_time(cred.pid)}, refused};
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) {
+      if (open == 0) connections_.erase(cred.uid);
+      continue;
+    }
+    open++;
+    Client c{std::move(owned), Session{next_session_++, cred.pid, cred.uid, process_start_time(cred.pid)}};
     clients_.emplace(fd, std::move(c));
   }
+}
+
+void ControlServer::pause_accepting() {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listen_.get(), nullptr);
+  accept_paused_until_ = std::chrono::steady_clock::now() + kAcceptBackoff;
+  if (fd_exhaustion_logged_) return;  // once per spell
+  fd_exhaustion_logged_ = true;
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  std::fprintf(stderr,
+               "venicd: venicd is out of file descriptors (%u open, limit %llu, %zu control connections): "
+               "not accepting connections for %lld ms at a time until some close\n",
+               open_fds(), static_cast<unsigned long long>(lim.rlim_cur), clients_.size(),
+               static_cast<long long>(kAcceptBackoff.count()));
+}
+
+void ControlServer::resume_accepting_when_due() {
+  if (!accept_paused_until_ || std::chrono::steady_clock::now() < *accept_paused_until_) return;
+  accept_paused_until_.reset();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_.get();
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_.get(), &ev);
 }
 
 void ControlServer::drop_client(int fd) {
@@ -144,6 +222,8 @@ void ControlServer::drop_client(int fd) {
   // A client that dies mid-transfer loses its VF; everyone else carries on.
   methods_.session_closed(it->second.session.id);
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  if (auto c = connections_.find(it->second.session.uid); c != connections_.end() && --c->second == 0)
+    connections_.erase(c);
   clients_.erase(it);
 }
 
@@ -155,20 +235,12 @@ void ControlServer::serve(int fd) {
   long n = recv_message(fd, req, fds_in);
   if (n == -EAGAIN) return;
   if (n == -EMSGSIZE) {
-    nlohmann::json e = {{"id", nullptr}, {"error", {{"code", err::kInvalidRequest}, {"message", "request too large"}}}};
-    send_message(fd, e.dump());
+    send_message(fd, error_text(err::kInvalidRequest,
+                                "request too large (over 256 KiB or 64 file descriptors), or venicd is out of file "
+                                "descriptors to receive its descriptors"));
     return;
   }
   if (n <= 0) {
-    drop_client(fd);
-    return;
-  }
-  if (it->second.refused) {
-    nlohmann::json e = {{"id", nullptr},
-                        {"error",
-                         {{"code", err::kPermission},
-                          {"message", "uid " + std::to_string(it->second.session.uid) + " may not use venicd"}}}};
-    send_message(fd, e.dump());
     drop_client(fd);
     return;
   }
@@ -184,6 +256,7 @@ void ControlServer::run(const std::atomic<bool>& stop) {
   auto next_tick = clock::now();
   epoll_event events[32];
   while (!stop.load(std::memory_order_relaxed)) {
+    resume_accepting_when_due();
     int n = ::epoll_wait(epoll_.get(), events, 32, 1);
     for (int i = 0; i < n; i++) {
       if (events[i].data.fd == listen_.get())

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,6 +21,9 @@ struct ServerOptions {
   std::string path;
   std::vector<uid_t> allow_uids;  // besides root and the daemon's own uid
   std::optional<gid_t> group;     // socket group (mode 0660), else root's
+  // Open connections a uid other than root and the daemon's may hold.
+  unsigned max_connections_per_uid = kDefaultMaxConnectionsPerUid;
+  static constexpr unsigned kDefaultMaxConnectionsPerUid = 64;
 };
 
 class ControlServer {
@@ -35,12 +39,15 @@ class ControlServer {
   struct Client {
     UniqueFd fd;
     Session session;
-    bool refused = false;  // not authorised: answered with an error, then closed
   };
   void accept_clients();
+  // Out of fds: stop watching the listening socket for a while.
+  void pause_accepting();
+  void resume_accepting_when_due();
   void serve(int fd);
   void drop_client(int fd);
   bool allowed(uid_t uid) const;
+  bool capped(uid_t uid) const { return uid != 0 && uid != own_uid_; }
 
   ServerOptions opts_;
   ControlMethods& methods_;
@@ -48,7 +55,11 @@ class ControlServer {
   UniqueFd listen_;
   UniqueFd epoll_;
   std::map<int, Client> clients_;
+  std::map<uid_t, unsigned> connections_;  // open connections per uid
+  uid_t own_uid_;
   uint64_t next_session_ = 1;
+  std::optional<std::chrono::steady_clock::time_point> accept_paused_until_;
+  bool fd_exhaustion_logged_ = false;  // once per spell of EMFILE/ENFILE
 };
 
 }  // namespace venic::control

@@ -139,9 +139,9 @@ void Dataplane::run_worker(unsigned index) {
           // An in-daemon driver: it fills the TX ring and drains the RX ring
           // around the burst, as a PMD would in its own process.
           for (uint32_t q = 0; q < p->active_qps; q++) {
-            work += p->bridge->to_vf(q);
+            work += call_bridge(*p->bridge, &vf::Bridge::to_vf, q);
             moved += process_tx_burst(*s, *p, q);
-            work += p->bridge->from_vf(q);
+            work += call_bridge(*p->bridge, &vf::Bridge::from_vf, q);
           }
           continue;
         }

@@ -6,8 +6,10 @@
 #include <rte_memcpy.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "conntrack.h"
@@ -546,6 +548,10 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q, RxBatc
 // Per worker, outside the guarded frame, so a jump back finds it intact.
 thread_local RxBatch t_batch;
 
+// Set on rte_vhost's own threads (patch_peer_faults_on_this_thread): bridge
+// calls there patch faults too, outside call_bridge.
+thread_local bool t_always_patch = false;
+
 bool owns(const PortView* p, uintptr_t addr) {
   if (!p) return false;
   for (uint32_t i = 0; i < p->n_dma; i++) {
@@ -569,6 +575,20 @@ void worker_thread_use_flows(FlowMeter* flows) {
 
 void install_fault_guard() {
   common::install_fault_guard();
+}
+
+void patch_peer_faults_on_this_thread() {
+  t_always_patch = true;
+  common::set_fault_patching(true);
+}
+
+uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t), uint32_t q) {
+  common::take_patched_fault();
+  common::set_fault_patching(true);
+  const uint32_t n = (bridge.*call)(q);
+  common::set_fault_patching(t_always_patch);
+  if (common::take_patched_fault()) bridge.peer_memory_faulted();
+  return n;
 }
 
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32_t q_arg) {

@@ -19,6 +19,19 @@ void worker_thread_use_flows(FlowMeter* flows);
 // last call (the receiver is behind: on a shared core, let it run).
 uint32_t worker_take_rx_full();
 
+// Runs (bridge.*call)(q), which reads and writes a peer's memory (a guest's,
+// through rte_vhost).  A page of it whose file was truncated under us is
+// replaced by a private zero page and the call carries on: it is never cut
+// short, since rte_vhost holds the virtqueue's lock inside it.  Afterwards
+// the bridge hears of the fault (Bridge::peer_memory_faulted).  Needs
+// install_fault_guard().
+uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t), uint32_t q);
+
+// From now on, the calling thread survives faults in a peer's memory as a
+// bridge call does (pages patched, the access completes).  For rte_vhost's
+// own threads, which read a guest's rings while handling its messages.
+void patch_peer_faults_on_this_thread();
+
 // Moves up to one burst from port's TX queue q; returns descriptors consumed.
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q);
 

@@ -1,6 +1,8 @@
 #include "vhost_frontend.h"
 
 #include <rte_vhost.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -9,9 +11,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include "dataplane.h"
+#include "worker.h"
 #include "unique_fd.h"
 
 namespace venic::frontend {
@@ -50,7 +54,8 @@ std::string ifname(int vid) {
   return buf;
 }
 
-// A socket file left by a venicd that died: removed only if nobody listens.
+// A socket file left at a restored VF's path by a venicd that died: removed
+// only if nobody listens on it.
 void remove_stale_socket(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return;
@@ -64,74 +69,127 @@ void remove_stale_socket(const std::string& path) {
   ::unlink(path.c_str());
 }
 
+// A private directory next to path (mode 0700, made by mkdtemp) where the
+// socket is bound before it is renamed into place: bind itself follows a
+// link planted at path; nothing can be planted in here.
+std::string private_dir_beside(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  std::string tmpl = dir + "/.venic-XXXXXX";
+  if (!::mkdtemp(tmpl.data()))
+    throw std::runtime_error("vhost_path: cannot make a private directory in " + dir + ": " + std::strerror(errno));
+  return tmpl;
+}
+
 }  // namespace
 
-VhostFrontend::VhostFrontend(fastpath::Dataplane& dp, std::string socket_dir) : dp_(dp), dir_(std::move(socket_dir)) {
+void VhostFrontend::remove_created(const Port& p) {
+  struct stat st {};
+  if (!p.created || ::lstat(p.path.c_str(), &st) != 0) return;
+  if (S_ISSOCK(st.st_mode) && st.st_dev == p.created->first && st.st_ino == p.created->second) ::unlink(p.path.c_str());
+}
+
+VhostFrontend::VhostFrontend(fastpath::Dataplane& dp, std::string socket_dir)
+    : dp_(dp), dir_(std::move(socket_dir)), control_thread_(pthread_self()) {
   if (g_self) throw std::logic_error("one vhost-user front-end per process");
   g_self = this;
 }
 
 VhostFrontend::~VhostFrontend() {
-  std::vector<std::string> paths;
+  std::vector<Port*> ports;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (auto& [id, p] : ports_) paths.push_back(p.path);
+    for (auto& [id, p] : ports_) ports.push_back(&p);
   }
-  for (const auto& path : paths) rte_vhost_driver_unregister(path.c_str());
+  for (Port* p : ports) {
+    rte_vhost_driver_unregister(p->rte_path.c_str());
+    remove_created(*p);
+  }
   std::lock_guard<std::mutex> l(mu_);
   ports_.clear();
   g_self = nullptr;
 }
 
-void VhostFrontend::expose(vf::Vf& v) {
+void VhostFrontend::expose(vf::Vf& v, bool restoring) {
   const std::string& path = v.cfg.vhost_path;
-  if (!v.cfg.vhost_client) remove_stale_socket(path);
   Port p;
   p.path = path;
   p.client = v.cfg.vhost_client;
+  p.rte_path = path;
+  std::string private_dir;
+  if (!p.client) {
+    struct stat st {};
+    if (restoring)
+      remove_stale_socket(path);
+    else if (::lstat(path.c_str(), &st) == 0)
+      throw std::runtime_error("vhost_path: " + path + " already exists (venicd replaces only sockets it made)");
+    private_dir = private_dir_beside(path);
+    p.rte_path = private_dir + "/s";
+    if (p.rte_path.size() >= sizeof(sockaddr_un::sun_path)) {
+      ::rmdir(private_dir.c_str());
+      throw std::runtime_error("vhost_path: the directory of " + path + " has too long a path");
+    }
+  }
   p.bridge = std::make_unique<VhostPort>(v.cfg.id, v.cfg.queues);
   // A client keeps reconnecting to a guest that is not (yet) listening.
   const uint64_t flags = p.client ? RTE_VHOST_USER_CLIENT : 0;
-  if (rte_vhost_driver_register(path.c_str(), flags) != 0)
+  const std::string rte_path = p.rte_path;
+  if (rte_vhost_driver_register(rte_path.c_str(), flags) != 0) {
+    if (!private_dir.empty()) ::rmdir(private_dir.c_str());
     throw std::runtime_error("vhost_path: cannot register " + path + " with rte_vhost");
+  }
   static const rte_vhost_device_ops ops = [] {
     rte_vhost_device_ops o{};
     o.new_device = on_new_device;
     o.destroy_device = on_destroy_device;
+    o.new_connection = on_new_connection;
     return o;
   }();
   {
     std::lock_guard<std::mutex> l(mu_);
     ports_[v.cfg.id] = std::move(p);
   }
-  const char* step = nullptr;
-  if (rte_vhost_driver_disable_features(path.c_str(), kNoOffloads) != 0)
+  std::string step;
+  if (rte_vhost_driver_disable_features(rte_path.c_str(), kNoOffloads) != 0)
     step = "disable offloads";
-  else if (rte_vhost_driver_callback_register(path.c_str(), &ops) != 0)
+  else if (rte_vhost_driver_callback_register(rte_path.c_str(), &ops) != 0)
     step = "register callbacks";
-  else if (rte_vhost_driver_start(path.c_str()) != 0)
+  else if (rte_vhost_driver_start(rte_path.c_str()) != 0)
     step = v.cfg.vhost_client ? "start connecting" : "listen";
-  else if (!v.cfg.vhost_client && ::chmod(path.c_str(), 0660) != 0)
+  else if (!v.cfg.vhost_client && ::chmod(rte_path.c_str(), 0660) != 0)
     step = "chmod 0660";  // as the control socket: root and the daemon's group
-  if (step) {
-    rte_vhost_driver_unregister(path.c_str());
+  else if (!v.cfg.vhost_client &&
+           ::renameat2(AT_FDCWD, rte_path.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0)
+    step = std::string("put the socket in place (") + std::strerror(errno) + ")";
+  if (step.empty() && !v.cfg.vhost_client) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+      std::lock_guard<std::mutex> l(mu_);
+      ports_[v.cfg.id].created = std::make_pair(st.st_dev, st.st_ino);
+    }
+  }
+  if (!private_dir.empty()) {
+    if (!step.empty()) ::unlink(rte_path.c_str());
+    ::rmdir(private_dir.c_str());
+  }
+  if (!step.empty()) {
+    rte_vhost_driver_unregister(rte_path.c_str());
     std::lock_guard<std::mutex> l(mu_);
     ports_.erase(v.cfg.id);
-    throw std::runtime_error("vhost_path: cannot " + std::string(step) + " on " + path);
+    throw std::runtime_error("vhost_path: cannot " + step + " on " + path);
   }
 }
 
 void VhostFrontend::withdraw(vf::Vf& v) {
-  std::string path;
+  Port* p = nullptr;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = ports_.find(v.cfg.id);
     if (it == ports_.end()) return;
-    path = it->second.path;
+    p = &it->second;
   }
   // Closes the connection (rte_vhost calls destroy_device in this thread).
-  rte_vhost_driver_unregister(path.c_str());
-  if (!v.cfg.vhost_client) ::unlink(path.c_str());
+  rte_vhost_driver_unregister(p->rte_path.c_str());
+  remove_created(*p);
   std::lock_guard<std::mutex> l(mu_);
   ports_.erase(v.cfg.id);  // the VF is detached: no snapshot calls this bridge any more
 }
@@ -141,12 +199,26 @@ void VhostFrontend::push(Event e) {
   events_.push_back(e);
 }
 
+// rte_vhost's threads read a guest's rings while handling its messages
+// (SET_VRING_ADDR, SET_VRING_KICK): a guest that truncated its memory must not
+// kill venicd there either.  The control thread, which calls rte_vhost too
+// (a client-mode connect), keeps the default.
+void VhostFrontend::guard_vhost_thread() {
+  if (!pthread_equal(pthread_self(), g_self->control_thread_)) fastpath::patch_peer_faults_on_this_thread();
+}
+
+int VhostFrontend::on_new_connection(int) {
+  guard_vhost_thread();
+  return 0;
+}
+
 int VhostFrontend::on_new_device(int vid) {
   VhostFrontend* self = g_self;
+  guard_vhost_thread();
   const std::string path = ifname(vid);
   std::lock_guard<std::mutex> l(self->mu_);
   for (auto& [id, p] : self->ports_) {
-    if (p.path != path) continue;
+    if (p.rte_path != path) continue;
     self->events_.push_back({true, id, vid});
     return 0;
   }
@@ -155,13 +227,14 @@ int VhostFrontend::on_new_device(int vid) {
 
 void VhostFrontend::on_destroy_device(int vid) {
   VhostFrontend* self = g_self;
+  guard_vhost_thread();
   const std::string path = ifname(vid);
   bool was_bound = false;
   uint16_t vf = 0;
   {
     std::lock_guard<std::mutex> l(self->mu_);
     for (auto& [id, p] : self->ports_) {
-      if (p.path != path) continue;
+      if (p.rte_path != path) continue;
       vf = id;
       was_bound = p.bridge->unbind_guest(vid);
       break;
@@ -245,7 +318,8 @@ nlohmann::json VhostFrontend::describe(const vf::Vf& v) const {
           {"to_guest_pkts", c.to_guest},
           {"to_guest_dropped", c.guest_full},
           {"dropped_no_guest", c.guest_gone},
-          {"dropped_too_many_segs", c.too_many_segs}};
+          {"dropped_too_many_segs", c.too_many_segs},
+          {"guests_cut_off_for_memory_faults", c.memory_faults}};
 }
 
 }  // namespace venic::frontend

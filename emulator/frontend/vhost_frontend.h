@@ -4,10 +4,15 @@
 // thread attaches or detaches the VF's bridge (vf_table.h) in poll().
 #pragma once
 
+#include <pthread.h>
+
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <sys/types.h>
+#include <utility>
 #include <string>
 
 #include "vf_table.h"
@@ -28,7 +33,7 @@ class VhostFrontend final : public vf::Frontends {
   VhostFrontend(const VhostFrontend&) = delete;
   VhostFrontend& operator=(const VhostFrontend&) = delete;
 
-  void expose(vf::Vf& v) override;
+  void expose(vf::Vf& v, bool restoring) override;
   void withdraw(vf::Vf& v) override;
   void poll(vf::VfTable& table) override;
   nlohmann::json describe(const vf::Vf& v) const override;
@@ -39,8 +44,12 @@ class VhostFrontend final : public vf::Frontends {
 
  private:
   struct Port {
-    std::string path;
+    std::string path;      // as the operator named it
+    std::string rte_path;  // as rte_vhost knows it (where a server socket was bound)
     bool client = false;
+    // The server socket venicd put at path (device, inode): the only thing
+    // there it will ever unlink.
+    std::optional<std::pair<dev_t, ino_t>> created;
     std::unique_ptr<VhostPort> bridge;
     int attached_vid = -1;  // control thread: the connection the VF is attached for
     uint32_t qps = 0;
@@ -50,14 +59,19 @@ class VhostFrontend final : public vf::Frontends {
     uint16_t vf;
     int vid;
   };
+  static int on_new_connection(int vid);
+  static void guard_vhost_thread();
   static int on_new_device(int vid);
   static void on_destroy_device(int vid);
   void push(Event e);
+  // Unlinks p.path if it is still the socket venicd created there.
+  static void remove_created(const Port& p);
   void attach(vf::VfTable& table, uint16_t id, Port& p, int vid);
   void detach(vf::VfTable& table, uint16_t id, Port& p);
 
   fastpath::Dataplane& dp_;
   std::string dir_;
+  pthread_t control_thread_;
   mutable std::mutex mu_;  // ports_ against the rte_vhost thread's lookups, and events_
   std::map<uint16_t, Port> ports_;
   std::deque<Event> events_;

@@ -100,8 +100,12 @@ void VhostPort::release() {
 }
 
 VhostCounters VhostPort::counters() const {
-  return {counter_read(c_.from_guest), counter_read(c_.to_guest), counter_read(c_.guest_full),
-          counter_read(c_.guest_gone), counter_read(c_.too_many_segs)};
+  return {counter_read(c_.from_guest), counter_read(c_.to_guest),      counter_read(c_.guest_full),
+          counter_read(c_.guest_gone), counter_read(c_.too_many_segs), counter_read(c_.memory_faults)};
+}
+
+void VhostPort::peer_memory_faulted() {
+  if (vid_.exchange(-1, std::memory_order_acq_rel) >= 0) counter_add(c_.memory_faults, 1);
 }
 
 // A descriptor for one mbuf segment: an offset into the pool chunk holding it.

@@ -30,6 +30,7 @@ struct VhostCounters {
   uint64_t guest_full = 0;     // dropped: the guest posted no RX buffer
   uint64_t guest_gone = 0;     // dropped: received while no guest was connected
   uint64_t too_many_segs = 0;  // dropped: a guest frame in more than VENIC_MAX_SEGS mbufs
+  uint64_t memory_faults = 0;  // guests cut off for truncating their memory under us
 };
 
 class VhostPort final : public vf::Bridge {
@@ -43,6 +44,9 @@ class VhostPort final : public vf::Bridge {
   // Worker side (vf::Bridge).
   uint32_t to_vf(uint32_t q) override;
   uint32_t from_vf(uint32_t q) override;
+  // The guest truncated its memory: it is served no more (until it connects
+  // again); the pages that faulted were already replaced.
+  void peer_memory_faulted() override;
 
   // Control side.  The pool's memory, as the VF's DMA table.
   std::shared_ptr<const vf::DmaTable> dma() const { return dma_; }

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "json_depth.h"
 #include "phase_clock.h"
 #include "unique_fd.h"
 
@@ -44,7 +45,10 @@ std::vector<vf::VfConfig> StateStore::load(nlohmann::json* ec2) const {
   }
   std::stringstream buf;
   buf << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(buf.str(), nullptr, false);
+  const std::string text = buf.str();
+  if (control::json_nests_deeper_than(text, control::kMaxJsonDepth))
+    corrupt(path_, "nests deeper than " + std::to_string(control::kMaxJsonDepth) + " levels");
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) corrupt(path_, "not valid JSON (truncated?)");
   if (!j.is_object() || !j.contains("version") || !j.contains("vfs")) corrupt(path_, "missing version or vfs");
   if (j["version"] != kFormatVersion) corrupt(path_, "unsupported version " + j["version"].dump());

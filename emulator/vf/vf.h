@@ -104,6 +104,10 @@ class Bridge {
   virtual uint32_t to_vf(uint32_t q) = 0;
   // The VF's RX completions out to the other side; returns frames moved.
   virtual uint32_t from_vf(uint32_t q) = 0;
+  // The other side's memory faulted during a call (its file was truncated):
+  // the pages were replaced with private ones and the call completed; the
+  // bridge stops serving that peer.  Called by the same worker.
+  virtual void peer_memory_faulted() {}
 };
 
 // Malformed descriptors tolerated before the VF is reset.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <cstring>
 #include <system_error>
 
@@ -30,6 +31,9 @@ uint64_t ring_bytes(uint32_t entries, uint64_t entry_size) {
 }
 
 [[noreturn]] void fail(const char* what) {
+  if (errno == EMFILE || errno == ENFILE)
+    throw std::system_error(errno, std::generic_category(),
+                            std::string("venicd is out of file descriptors (") + what + ")");
   throw std::system_error(errno, std::generic_category(), what);
 }
 

@@ -111,7 +111,7 @@ void VfTable::restore(const std::vector<VfConfig>& saved) {
     v->region = std::make_unique<VfRegion>(c);
     if (frontends_ && c.frontend != Frontend::kShm) {
       try {
-        frontends_->expose(*v);
+        frontends_->expose(*v, /*restoring=*/true);
       } catch (const std::exception& e) {
         // The VF stays (and is saved); only its front-end is missing.
         std::fprintf(stderr, "venicd: VF %u: %s\n", c.id, e.what());
@@ -150,7 +150,7 @@ const Vf& VfTable::create(VfConfig cfg, bool has_id) {
       if (o->cfg.frontend == cfg.frontend && o->cfg.vhost_path == cfg.vhost_path)
         throw TableError("exists", "vhost_path: " + cfg.vhost_path + " is already VF " + std::to_string(id) + "'s");
     try {
-      frontends_->expose(*v);
+      frontends_->expose(*v, /*restoring=*/false);
     } catch (const std::exception& e) {
       throw TableError("invalid_params", e.what());
     }
@@ -241,8 +241,11 @@ int VfTable::attach(uint16_t id, uint64_t session, int pid, int64_t uid) {
     throw TableError("busy", "VF " + std::to_string(id) + " is attached by pid " + std::to_string(v.owner_pid));
   for (auto& [other, ov] : vfs_)
     if (ov->session == session) throw TableError("busy", "this connection already holds VF " + std::to_string(other));
-  // Not polled (not attached), so nothing else touches the rings now.
-  v.region->reset_rings();
+  // A region of its own, as evict gives: a previous holder that kept its
+  // mapping writes only into the old memfd, which nobody reads any more.  The
+  // VF is not polled (not attached), so no worker is in the old region; the
+  // current snapshot still names it, but only a polled VF's rings are touched.
+  v.region = std::make_unique<VfRegion>(v.cfg);
   v.rt->reset_indices();
   v.rt->bad_desc.store(0);  // a new driver starts with a clean record
   v.rt->mdd_tripped.store(false);

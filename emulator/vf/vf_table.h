@@ -49,7 +49,9 @@ class Frontends {
  public:
   virtual ~Frontends() = default;
   // Starts serving v's front-end; throws std::runtime_error with the reason.
-  virtual void expose(Vf& v) = 0;
+  // restoring: v comes from the state file, so a socket left at its path by
+  // an earlier venicd is ours to replace; a new VF replaces nothing.
+  virtual void expose(Vf& v, bool restoring) = 0;
   // Stops serving it; when this returns no front-end thread touches v.
   virtual void withdraw(Vf& v) = 0;
   // Control-thread work (connections that came or went); about every ms.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -21,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "json_depth.h"
+#include "protocol.h"
 #include "state_store.h"
 #include "venic_abi.h"
 
@@ -189,6 +192,44 @@ TEST_F(ControlMethodsTest, ReplyEchoesTheRequestId) {
   EXPECT_EQ(r["id"], "abc");
   ASSERT_TRUE(r.contains("result"));
   EXPECT_EQ(r["result"]["vfs"], json::array());
+}
+
+// A request nested deeper than the limit is refused before it is parsed, so
+// nothing recursive (the reply's serializer echoing the id) ever sees it.
+TEST_F(ControlMethodsTest, DeeplyNestedRequestIsRefusedWithoutCrashing) {
+  const size_t depth = 100000;
+  std::string id = std::string(depth, '[') + std::string(depth, ']');
+  json r = raw(R"({"id":)" + id + R"(,"method":"daemon.info"})", s1_);
+  EXPECT_TRUE(is_error(r, "invalid_request", "nest"));
+  EXPECT_TRUE(r["id"].is_null());
+  // Deep inside params, or in objects, or as the whole request: the same.
+  std::string objs;
+  for (size_t i = 0; i < 1000; i++) objs += R"({"a":)";
+  objs += "1" + std::string(1000, '}');
+  EXPECT_TRUE(
+      is_error(raw(R"({"id":1,"method":"vf.list","params":{"x":)" + objs + "}}", s1_), "invalid_request", "nest"));
+  EXPECT_TRUE(is_error(raw(std::string(depth, '['), s1_), "invalid_request", "nest"));
+  // Brackets inside strings do not count.
+  json ok_reply = raw(R"({"id":")" + std::string(1000, '[') + R"(","method":"daemon.info"})", s1_);
+  EXPECT_TRUE(ok_reply.contains("result")) << ok_reply.dump().substr(0, 200);
+  // Nesting up to the limit is still served.
+  std::string at_limit = std::string(kMaxJsonDepth - 2, '[') + std::string(kMaxJsonDepth - 2, ']');
+  json served = raw(R"({"id":1,"method":"vf.list","params":{"x":)" + at_limit + "}}", s1_);
+  EXPECT_TRUE(is_error(served, "invalid_params", "x")) << "parsed and answered: " << served.dump();
+  // And a normal request afterwards works.
+  EXPECT_TRUE(ok("daemon.info").contains("version"));
+}
+
+TEST_F(ControlMethodsTest, IdIsANumberAStringOrNull) {
+  EXPECT_EQ(raw(R"({"id": 7, "method": "daemon.info"})", s1_)["id"], 7);
+  EXPECT_EQ(raw(R"({"id": "x", "method": "daemon.info"})", s1_)["id"], "x");
+  EXPECT_TRUE(raw(R"({"id": null, "method": "daemon.info"})", s1_)["id"].is_null());
+  EXPECT_TRUE(raw(R"({"method": "daemon.info"})", s1_).contains("result"));
+  for (const char* bad : {R"([1])", R"({"a": 1})", "true"}) {
+    json r = raw(std::string(R"({"id": )") + bad + R"(, "method": "daemon.info"})", s1_);
+    EXPECT_TRUE(is_error(r, "invalid_request", "id")) << bad;
+    EXPECT_TRUE(r["id"].is_null()) << "a refused id is not echoed: " << r.dump();
+  }
 }
 
 TEST_F(ControlMethodsTest, DaemonInfo) {
@@ -375,6 +416,22 @@ TEST_F(ControlMethodsTest, The257thVfIsLimit) {
   // With an explicit id every slot is taken too.
   EXPECT_TRUE(is_error(send({{"type", "ena"}, {"mac", mac_for(1000)}, {"ip", "10.0.1.1"}, {"id", 17}}), "exists"));
   EXPECT_EQ(table.all().size(), 256u);
+}
+
+TEST_F(ControlMethodsTest, AUidOtherThanRootCreatesAtMostItsCapOfVfs) {
+  methods_->set_max_vfs_per_uid(2);
+  const Session tenant{3, 1003, 4242};
+  auto create_as = [&](const Session& s, int n) {
+    return call("vf.create", {{"type", "ena"}, {"mac", mac_for(n)}, {"ip", "10.0.1." + std::to_string(n)}}, s);
+  };
+  ASSERT_TRUE(create_as(tenant, 1).contains("result"));
+  ASSERT_TRUE(create_as(tenant, 2).contains("result"));
+  EXPECT_TRUE(is_error(create_as(tenant, 3), "limit", "max-vfs-per-uid"));
+  EXPECT_TRUE(create_as(s1_, 4).contains("result")) << "root has no cap";
+  EXPECT_TRUE(create_as(Session{4, 1004, 4343}, 5).contains("result")) << "another uid has its own";
+  ASSERT_TRUE(call("vf.delete", {{"vf", 0}}, s1_).contains("result"));
+  EXPECT_TRUE(create_as(tenant, 6).contains("result")) << "a deleted VF no longer counts";
+  EXPECT_TRUE(is_error(create_as(tenant, 7), "limit"));
 }
 
 TEST_F(ControlMethodsTest, DeleteUnknownIsNotFound) {
@@ -627,6 +684,41 @@ TEST_F(ControlMethodsTest, SecondAttachIsBusyUntilTheSessionDetaches) {
   EXPECT_EQ(fds_out_.size(), 1u);
 }
 
+// A previous holder that kept its mapping must not reach the next attacher:
+// every attach hands out a region of its own.
+TEST_F(ControlMethodsTest, ReattachGetsAFreshRegion) {
+  ASSERT_TRUE(create(1).contains("result"));
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s1_).contains("result"));
+  ASSERT_EQ(fds_out_.size(), 1u);
+  const uint64_t size = table_->get(0).region->size();
+  UniqueFd old_fd(::dup(fds_out_[0]));
+  void* old_map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, old_fd.get(), 0);
+  ASSERT_NE(old_map, MAP_FAILED);
+  table_->detach_session(s1_.id);
+
+  ASSERT_TRUE(call("vf.attach", {{"vf", 0}}, s2_).contains("result"));
+  ASSERT_EQ(fds_out_.size(), 1u);
+  struct stat a {
+  }, b{};
+  ASSERT_EQ(::fstat(old_fd.get(), &a), 0);
+  ASSERT_EQ(::fstat(fds_out_[0], &b), 0);
+  EXPECT_NE(a.st_ino, b.st_ino) << "the second attacher got the first one's memfd";
+  void* new_map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fds_out_[0], 0);
+  ASSERT_NE(new_map, MAP_FAILED);
+  const venic_regs& r = table_->get(0).region->layout();
+  auto* old_bytes = static_cast<uint8_t*>(old_map);
+  auto* new_bytes = static_cast<const uint8_t*>(new_map);
+  // The old holder scribbles over a TX ring index, a copy buffer and the end.
+  std::memset(old_bytes + r.qp[0].tx_sq_off, 0x5a, 64);
+  std::memset(old_bytes + r.buf_area_off, 0x5a, 4096);
+  old_bytes[size - 1] = 0x5a;
+  for (uint64_t off : {r.qp[0].tx_sq_off, r.buf_area_off, size - 1}) EXPECT_NE(new_bytes[off], 0x5a) << off;
+  EXPECT_EQ(static_cast<const venic_regs*>(new_map)->magic, VENIC_ABI_MAGIC);
+  EXPECT_EQ(table_->get(0).region->base()[r.buf_area_off], 0) << "the daemon's view is the new region";
+  ::munmap(old_map, size);
+  ::munmap(new_map, size);
+}
+
 TEST_F(ControlMethodsTest, OneSessionHoldsAtMostOneVf) {
   ASSERT_TRUE(create(1).contains("result"));
   ASSERT_TRUE(create(2).contains("result"));
@@ -839,7 +931,7 @@ TEST_F(ControlMethodsTest, RefusedCreateDoesNotTouchTheStateFile) {
 // Records what the table asks of its front-ends; expose fails on request.
 class FakeFrontends : public vf::Frontends {
  public:
-  void expose(vf::Vf& v) override {
+  void expose(vf::Vf& v, bool) override {
     if (fail) throw std::runtime_error("vhost_path: cannot listen on " + v.cfg.vhost_path);
     exposed.push_back(v.cfg.vhost_path);
   }
@@ -906,6 +998,29 @@ TEST_F(VhostTableTest, ClientModeAndExplicitPath) {
   EXPECT_EQ(r["result"]["vhost_mode"], "client");
   EXPECT_TRUE(saved()[0].vhost_client);
   EXPECT_TRUE(is_error(vhost(2, {{"vhost_path", "/run/qemu/g1.sock"}}), "exists", "/run/qemu/g1.sock"));
+}
+
+// A uid other than root names a vhost-user socket only in venicd's socket
+// directory: root would otherwise create (or connect to) it anywhere.
+TEST_F(VhostTableTest, ATenantsSocketStaysInTheSocketDirectory) {
+  methods_->set_tenant_socket_dir("/run/fake");
+  const Session tenant{3, 1003, 4242};
+  auto as_tenant = [&](int n, json extra) {
+    json p = {{"type", "ena"}, {"mac", mac_for(n)}, {"ip", "10.0.1." + std::to_string(n)}, {"frontend", "vhost-user"}};
+    p.update(extra);
+    return call("vf.create", p, tenant);
+  };
+  for (const char* bad :
+       {"/etc/x.sock", "/run/fake/../x.sock", "/run/fake/sub/x.sock", "/run/fakeish/x.sock", "/run/fake/"}) {
+    EXPECT_TRUE(is_error(as_tenant(1, {{"vhost_path", bad}}), "permission_denied", "vhost_path")) << bad;
+    EXPECT_TRUE(
+        is_error(as_tenant(1, {{"vhost_path", bad}, {"vhost_mode", "client"}}), "permission_denied", "vhost_path"))
+        << bad;
+  }
+  EXPECT_TRUE(fe_.exposed.empty());
+  EXPECT_TRUE(as_tenant(1, {{"vhost_path", "/run/fake/mine.sock"}}).contains("result"));
+  EXPECT_TRUE(as_tenant(2, json::object()).contains("result")) << "the default path is in the directory";
+  EXPECT_TRUE(vhost(3, {{"vhost_path", "/run/qemu/g1.sock"}}).contains("result")) << "root names any path";
 }
 
 TEST_F(VhostTableTest, BadFrontendFieldsNameTheField) {

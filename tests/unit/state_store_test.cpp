@@ -193,6 +193,12 @@ TEST_F(StateStoreTest, WrongShapeIsCorrupt) {
   expect_corrupt("vfs not a list");
 }
 
+TEST_F(StateStoreTest, DeeplyNestedFileIsCorruptNotACrash) {
+  const size_t depth = 100000;
+  write_file(R"({"version": 1, "vfs": [], "ec2": {"x": )" + std::string(depth, '[') + std::string(depth, ']') + "}}");
+  expect_corrupt("100 000 levels deep");
+}
+
 TEST_F(StateStoreTest, WrongVersionIsCorrupt) {
   json j = valid_json();
   j["version"] = 2;
