@@ -1333,9 +1333,10 @@ TEST_F(OwnershipTest, OwnersSurviveARestartAndOldStateIsRoots) {
     for (auto& x : old[list]) x.erase("owner");
   for (auto& i : old["instances"]) i["owner_uid"] = -1;
   copy.load(old);
+  const json loaded = copy.to_json();  // kept: a range-for over to_json()[list] would dangle
   for (const char* list : {"vpcs", "subnets", "security_groups", "enis"})
-    for (const auto& x : copy.to_json()[list]) EXPECT_EQ(x["owner"], 0) << list;
-  for (const auto& i : copy.to_json()["instances"]) EXPECT_EQ(i["owner_uid"], 0);
+    for (const auto& x : loaded[list]) EXPECT_EQ(x["owner"], 0) << list;
+  for (const auto& i : loaded["instances"]) EXPECT_EQ(i["owner_uid"], 0);
 }
 
 TEST(AccountId, IsTheUidInTwelveDigits) {
