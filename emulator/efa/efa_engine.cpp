@@ -774,6 +774,14 @@ EfaEngine::Outcome EfaEngine::start_rdma(const View& v, const QpView& q, const v
   return step_rdma(v, q, slot, now);
 }
 
+void EfaEngine::moved(const QpView& q, uint64_t n) {
+  const bool read = q.rt->rdma.opcode == VENIC_EFA_OP_RDMA_READ;
+  q.rt->rdma_done += n;
+  bump(read ? q.ctx->counters.rdma_read_bytes : q.ctx->counters.rdma_write_bytes, n);
+  bump(read ? (*counters_)[q.ctx->vf].rdma_read_bytes : (*counters_)[q.ctx->vf].rdma_write_bytes, n);
+  q.rt->stalled = false;
+}
+
 uint8_t* EfaEngine::local_bytes(const QpView& q, const uint8_t* slot, uint64_t off) const {
   const venic_efa_wqe& w = q.rt->rdma;
   const bool read = w.opcode == VENIC_EFA_OP_RDMA_READ;
@@ -797,8 +805,8 @@ bool EfaEngine::assist_slot_free(const View& v, const Context& c, uint32_t i) co
   return true;
 }
 
-EfaEngine::Outcome EfaEngine::assist_step(const View& v, const QpView& q, const QpView& dst, const Mr& rmr, uint64_t n,
-                                          uint8_t* local, Clock::time_point now) {
+EfaEngine::Outcome EfaEngine::assist_step(const View& v, const QpView& q, const QpView& dst, uint64_t n, uint8_t* local,
+                                          Clock::time_point now) {
   const venic_efa_wqe& w = q.rt->rdma;
   const bool read = w.opcode == VENIC_EFA_OP_RDMA_READ;
   Context& t = *dst.ctx;
@@ -820,12 +828,8 @@ EfaEngine::Outcome EfaEngine::assist_step(const View& v, const QpView& q, const 
     if (status != VENIC_EFA_WC_SUCCESS) return end_rdma(q, VENIC_EFA_WC_REMOTE_ACCESS);
     if (read && !common::guarded_copy(local, t.region->assist_data(i), len))
       return end_rdma(q, VENIC_EFA_WC_LOCAL_PROT);
-    q.rt->rdma_done += len;
-    bump(q.ctx->counters.rdma_read_bytes, read ? len : 0);
-    bump(q.ctx->counters.rdma_write_bytes, read ? 0 : len);
-    bump(read ? (*counters_)[q.ctx->vf].rdma_read_bytes : (*counters_)[q.ctx->vf].rdma_write_bytes, len);
+    moved(q, len);
     bump((*counters_)[t.vf].assists);
-    q.rt->stalled = false;
     return Outcome::kDone;
   }
   uint32_t i = 0;
@@ -840,7 +844,6 @@ EfaEngine::Outcome EfaEngine::assist_step(const View& v, const QpView& q, const 
   h->rkey = w.rkey;
   h->addr = w.raddr + off;
   h->len = static_cast<uint32_t>(n);
-  (void)rmr;
   t.assist[i].seq++;
   t.assist[i].owner = q.rt;
   __atomic_store_n(&h->seq, t.assist[i].seq, __ATOMIC_RELEASE);
@@ -889,7 +892,7 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
     // The chunk at the target's driver: wait for it, or take its answer.
     uint8_t* local = local_bytes(q, slot, q.rt->rdma_done);
     if (!local) return give_up(VENIC_EFA_WC_LOCAL_PROT);
-    const Outcome o = assist_step(v, q, *dst, rmr->second, 0, local, now);
+    const Outcome o = assist_step(v, q, *dst, 0, local, now);
     if (!q.rt->rdma_active || o == Outcome::kRetry) return o;  // ended (an error), or still out
     if (q.rt->rdma_done < w.length) return Outcome::kRetry;    // the next chunk at the next poll
   } else if (q.rt->rdma_done < w.length) {
@@ -912,7 +915,7 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
     if (!local) return give_up(VENIC_EFA_WC_LOCAL_PROT);  // a private lkey, not staged
     rdma_budget_ -= std::min(rdma_budget_, n);
     if (!rmr->second.obj) {
-      const Outcome o = assist_step(v, q, *dst, rmr->second, n, local, now);
+      const Outcome o = assist_step(v, q, *dst, n, local, now);
       if (!q.rt->rdma_active) return o;                                                    // ended (an error)
       if (q.rt->assist_slot < 0 && pol.bw.limited()) bw_[q.ctx->vf].give_back(pol.bw, n);  // no free slot: not moved
       return Outcome::kRetry;
@@ -927,10 +930,7 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
           at >= reinterpret_cast<uintptr_t>(o->map) && at - reinterpret_cast<uintptr_t>(o->map) < o->map_len;
       return give_up(remote_fault ? VENIC_EFA_WC_REMOTE_ABORT : VENIC_EFA_WC_LOCAL_PROT);
     }
-    q.rt->rdma_done += n;
-    bump(read ? q.ctx->counters.rdma_read_bytes : q.ctx->counters.rdma_write_bytes, n);
-    bump(read ? (*counters_)[q.ctx->vf].rdma_read_bytes : (*counters_)[q.ctx->vf].rdma_write_bytes, n);
-    q.rt->stalled = false;
+    moved(q, n);
     if (q.rt->rdma_done < w.length) return Outcome::kRetry;  // the next chunk at the next poll
   }
   // All moved: the completions.  A write with immediate consumes a receive

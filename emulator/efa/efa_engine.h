@@ -228,8 +228,10 @@ class EfaEngine : public vf::DevicePoller {
   uint8_t* local_bytes(const QpView& q, const uint8_t* slot, uint64_t off) const;
   // Posts the next chunk of q's transfer to an assisted target, or consumes
   // the answer to the one posted.
-  Outcome assist_step(const View& v, const QpView& q, const QpView& dst, const Mr& rmr, uint64_t n, uint8_t* local,
+  Outcome assist_step(const View& v, const QpView& q, const QpView& dst, uint64_t n, uint8_t* local,
                       Clock::time_point now);
+  // n more bytes of q's active transfer are moved: progress and counters.
+  void moved(const QpView& q, uint64_t n);
   bool assist_slot_free(const View& v, const Context& c, uint32_t i) const;
   uint32_t fresh_key(const Context& c) const;
   // kDone after completing the active transfer with `status`.
