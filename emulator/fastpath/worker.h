@@ -2,12 +2,13 @@
 // fetch + validate descriptors -> copy headers -> parse -> switch -> deliver.
 #pragma once
 
+#include "burst.h"
 #include "flow_meter.h"
 #include "snapshot.h"
 
 namespace venic::fastpath {
 
-inline constexpr uint32_t kBurstDescs = 64;
+// kBurstDescs: burst.h
 
 // Lets workers survive SIGBUS from a driver's truncated registered memory.
 void install_fault_guard();
