@@ -93,6 +93,46 @@ bool Delivery::plan(const PortView& dst, uint32_t k, bool answer) {
   return true;
 }
 
+const ParsedPacket& Delivery::packet_of(const Entry& e) const {
+  return e.answer ? b_->answer_pkt[e.k] : b_->p[e.k].pkt;
+}
+
+void Delivery::judge_run(uint32_t first, uint32_t end) {
+  const PortView& dst = *queues_[entries_[first].queue].port;
+  const ParsedPacket* pkts[kBurstDescs] = {};
+  uint32_t idx[kBurstDescs];
+  uint32_t n = 0;
+  for (uint32_t i = first; i < end; i++) {
+    if (verdict_[i] >= 0) continue;  // the destination check dropped it
+    pkts[n] = &packet_of(entries_[i]);
+    idx[n++] = i;
+  }
+  if (n == 0) return;
+  SgVerdict v[kBurstDescs];
+  ingress_groups(dst, pkts, n, b_->now, v);
+  for (uint32_t j = 0; j < n; j++) {
+    if (v[j] == SgVerdict::kDenied)
+      verdict_[idx[j]] = VENIC_DROP_SG_INGRESS;
+    else if (v[j] == SgVerdict::kConntrackFull)
+      verdict_[idx[j]] = kExceeded + VENIC_ALLOW_CONNTRACK;
+  }
+}
+
+void Delivery::judge_receivers() {
+  uint32_t run_start = 0;
+  for (uint32_t i = 0; i < n_entries_; i++) {
+    const Entry& e = entries_[i];
+    const PortView& dst = *queues_[e.queue].port;
+    verdict_[i] = destination_allowed(dst, packet_of(e)) ? -1 : VENIC_DROP_DST_CHECK;
+    // A run is one receiver's consecutive entries, at most a bulk lookup's worth.
+    if (i > run_start && (queues_[entries_[run_start].queue].port != &dst || i - run_start == kBurstDescs)) {
+      judge_run(run_start, i);
+      run_start = i;
+    }
+  }
+  if (n_entries_ > run_start) judge_run(run_start, n_entries_);
+}
+
 void Delivery::lock_all() {
   // Address order, queues before allowances (a leaf inside them), each lock once.
   Queue* order[kMaxQueues];
@@ -156,27 +196,20 @@ void Delivery::run() {
     n_queues_ = 0;
     return;
   }
+  judge_receivers();
   lock_all();
   for (uint32_t i = 0; i < n_entries_; i++) {
     const Entry& e = entries_[i];
     Queue& qu = queues_[e.queue];
-    const BurstPacket& p = b_->p[e.k];
-    progress_ = std::max(progress_, p.tx.end + 1);
-    const ParsedPacket& pkt = e.answer ? b_->answer_pkt[e.k] : p.pkt;
+    progress_ = std::max(progress_, b_->p[e.k].tx.end + 1);
     const PortView& dst = *qu.port;
-    if (!destination_allowed(dst, pkt)) {
-      counter_add(qu.rq->c.drops[VENIC_DROP_DST_CHECK], 1);
+    if (verdict_[i] >= kExceeded) {
+      counter_add(qu.rq->c.allowance[verdict_[i] - kExceeded], 1);
       continue;
     }
-    switch (security_groups(dst, pkt, CtDir::kIn, b_->now)) {
-      case SgVerdict::kDenied:
-        counter_add(qu.rq->c.drops[VENIC_DROP_SG_INGRESS], 1);
-        continue;
-      case SgVerdict::kConntrackFull:
-        counter_add(qu.rq->c.allowance[VENIC_ALLOW_CONNTRACK], 1);
-        continue;
-      case SgVerdict::kPass:
-        break;
+    if (verdict_[i] >= 0) {
+      counter_add(qu.rq->c.drops[verdict_[i]], 1);
+      continue;
     }
     current_queue_ = e.queue;
     writing_ = &dst;

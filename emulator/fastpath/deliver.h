@@ -54,6 +54,11 @@ class Delivery {
     bool dirty;
   };
   int queue_index(const PortView& dst, uint32_t q);
+  // The receivers' checks for every planned entry, before any copy:
+  // destination check, then their groups (in bulk, per run of one receiver).
+  void judge_receivers();
+  void judge_run(uint32_t first, uint32_t end);
+  const ParsedPacket& packet_of(const Entry& e) const;
   void lock_all();
   void unlock_all(int skip_publish);
   void deliver_one(Queue& qu, const Entry& e);
@@ -62,6 +67,9 @@ class Delivery {
   Burst* b_ = nullptr;
   Entry entries_[kMaxEntries];
   uint32_t n_entries_ = 0;
+  // Per entry: -1 deliver, else the drop reason / (kExceeded + allowance).
+  int16_t verdict_[kMaxEntries];
+  static constexpr int16_t kExceeded = 0x100;
   Queue queues_[kMaxQueues];
   uint32_t n_queues_ = 0;
   bool locked_ = false;

@@ -26,7 +26,18 @@ struct DescMemory {
 };
 
 // d's buffer in daemon memory, or nullptr when any part of it is outside m.
-const uint8_t* translate(const DescMemory& m, const venic_desc& d);
+// Inline: the worker calls it for every descriptor, both ways.
+inline const uint8_t* translate(const DescMemory& m, const venic_desc& d) {
+  if (d.len == 0 || d.len > kMaxBufferLen) return nullptr;
+  if (d.mem_id == VENIC_MEM_REGION_BUFS) {
+    if (d.addr < m.buf_lo || d.addr >= m.buf_hi || d.len > m.buf_hi - d.addr) return nullptr;
+    return m.base + d.addr;
+  }
+  if (d.mem_id > m.n_dma) return nullptr;
+  const vf::DmaRegion& r = m.dma[d.mem_id - 1];
+  if (d.addr >= r.len || d.len > r.len - d.addr) return nullptr;
+  return r.base + d.addr;
+}
 
 struct Segment {
   const uint8_t* ptr;

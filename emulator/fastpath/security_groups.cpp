@@ -65,6 +65,35 @@ SgVerdict security_groups(const PortView& port, const ParsedPacket& pkt, CtDir d
   return judge_new(port, pkt, key, dir, now);
 }
 
+void ingress_groups(const PortView& port, const ParsedPacket* const* pkts, uint32_t n, uint64_t now,
+                    SgVerdict* verdict) {
+  CtKey keys[kBurstDescs];
+  const CtKey* key_ptr[kBurstDescs];
+  uint8_t flags[kBurstDescs];
+  uint8_t which[kBurstDescs];
+  uint32_t m = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    verdict[i] = SgVerdict::kPass;
+    switch (scope_of(port, *pkts[i], CtDir::kIn, keys[m])) {
+      case Scope::kPass:
+        continue;
+      case Scope::kDenied:
+        verdict[i] = SgVerdict::kDenied;
+        continue;
+      case Scope::kJudge:
+        key_ptr[m] = &keys[m];
+        flags[m] = pkts[i]->tcp_flags;
+        which[m++] = static_cast<uint8_t>(i);
+        break;
+    }
+  }
+  if (m == 0) return;
+  bool live[kBurstDescs] = {};
+  if (port.ct) port.ct->refresh_bulk(key_ptr, flags, m, CtDir::kIn, port.sg.timeouts, now, live);
+  for (uint32_t j = 0; j < m; j++)
+    if (!live[j]) verdict[which[j]] = judge_new(port, *pkts[which[j]], keys[j], CtDir::kIn, now);
+}
+
 void egress_groups(const PortView& port, Burst& b) {
   if (!port.sg.enforced) return;
   CtKey keys[kBurstDescs];

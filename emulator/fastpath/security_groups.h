@@ -16,6 +16,11 @@ enum class SgVerdict : uint8_t { kPass, kDenied, kConntrackFull };
 // One crossing of port's groups by pkt in direction dir.
 SgVerdict security_groups(const PortView& port, const ParsedPacket& pkt, CtDir dir, uint64_t now);
 
+// The ingress crossing of n (at most kBurstDescs) packets into the same
+// port, in order, with tracked flows looked up in bulk: verdict[i] for pkts[i].
+void ingress_groups(const PortView& port, const ParsedPacket* const* pkts, uint32_t n, uint64_t now,
+                    SgVerdict* verdict);
+
 // The egress stage over b's live packets: a denied packet is dropped as
 // sg_egress, one the conntrack table has no room for counted as
 // conntrack_allowance_exceeded.  Tracked flows are looked up in bulk.
