@@ -2,6 +2,7 @@
 // the poll-mode workers and serves the control socket until SIGTERM/SIGINT.
 #include <grp.h>
 #include <rte_eal.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -63,6 +64,23 @@ void raise_fd_limit() {
 int fail(const std::string& msg) {
   std::fprintf(stderr, "venicd: %s\n", msg.c_str());
   return 1;
+}
+
+// daemon.info's worker_load: each worker's busy share and cost per packet.
+nlohmann::json worker_load_json(const venic::fastpath::Dataplane& dp) {
+  nlohmann::json out = nlohmann::json::array();
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  unsigned i = 0;
+  for (const auto& w : dp.worker_stats()) {
+    const double total = static_cast<double>(w.busy_cycles + w.idle_cycles);
+    out.push_back({{"worker", i++},
+                   {"busy_pct", total > 0 ? 100.0 * static_cast<double>(w.busy_cycles) / total : 0.0},
+                   {"packets", w.packets},
+                   {"busy_cycles", w.busy_cycles},
+                   {"idle_cycles", w.idle_cycles},
+                   {"ns_per_packet", w.packets ? 1e9 * static_cast<double>(w.busy_cycles) / hz / w.packets : 0.0}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -194,7 +212,9 @@ int main(int argc, char** argv) {
         dp.set_device(nullptr);
       }
     } device_guard{dp};
-    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2, &efa);
+    venic::control::DaemonInfo info{kVersion, o.workers, std::chrono::steady_clock::now(), {}};
+    info.worker_load = [&dp] { return worker_load_json(dp); };
+    venic::control::ControlMethods methods(table, info, &ec2, &efa);
     methods.set_max_vfs_per_uid(o.max_vfs_per_uid);
     methods.set_tenant_socket_dir(sock_dir);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};

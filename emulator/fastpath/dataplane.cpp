@@ -42,6 +42,7 @@ Dataplane::Dataplane(unsigned workers, unsigned idle_sleep_us) : idle_sleep_us_(
                              " worker lcores but EAL has " + std::to_string(lcores_.size()) + " (give EAL e.g. -l 0-" +
                              std::to_string(workers) + ")");
   install_fault_guard();
+  load_ = std::make_unique<LoadCounters[]>(workers);
   for (unsigned i = 0; i < workers; i++) flows_.push_back(std::make_unique<FlowMeter>(i, rte_get_tsc_hz()));
   size_t sz = rte_rcu_qsbr_get_memsize(workers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("venic_qsbr", sz, RTE_CACHE_LINE_SIZE));
@@ -131,7 +132,10 @@ void Dataplane::run_worker(unsigned index) {
   rte_rcu_qsbr_thread_online(qsbr_, index);
   unsigned idle = 0, idle_long = 0;
   const timespec nap{0, static_cast<long>(idle_sleep_us_) * 1000};
+  LoadCounters& load = load_[index];
+  __atomic_store_n(&load.started_at, rte_rdtsc(), __ATOMIC_RELAXED);
   while (!stop_.load(std::memory_order_relaxed)) {
+    const uint64_t t0 = rte_rdtsc();
     uint32_t work = 0, moved = 0;
     if (const Snapshot* s = current_.load(std::memory_order_acquire)) {
       for (const PortView* p : s->shard(index)) {
@@ -156,6 +160,12 @@ void Dataplane::run_worker(unsigned index) {
     // may share this core (a guest's sender does not yield): give it up.
     if (const uint32_t full = worker_take_rx_full(); full && full >= moved) sched_yield();
     if (work) {
+      // Naps and yields below are idle time, never busy.
+      vf::counter_add(load.busy_cycles, rte_rdtsc() - t0);
+      vf::counter_add(load.busy_iterations, 1);
+      vf::counter_add(load.packets, moved);
+    }
+    if (work) {
       idle = idle_long = 0;
     } else if (idle_sleep_us_ && ++idle_long >= kIdleBeforeNap) {
       idle_long = kIdleBeforeNap;
@@ -170,6 +180,18 @@ void Dataplane::run_worker(unsigned index) {
   rte_rcu_qsbr_thread_offline(qsbr_, index);
   rte_rcu_qsbr_thread_unregister(qsbr_, index);
   worker_thread_use_flows(nullptr);
+}
+
+std::vector<WorkerStats> Dataplane::worker_stats() const {
+  std::vector<WorkerStats> out;
+  for (unsigned i = 0; i < workers(); i++) {
+    const LoadCounters& l = load_[i];
+    const uint64_t started = vf::counter_read(l.started_at), busy = vf::counter_read(l.busy_cycles);
+    const uint64_t elapsed = started ? rte_rdtsc() - started : 0;
+    out.push_back(
+        {busy, elapsed > busy ? elapsed - busy : 0, vf::counter_read(l.packets), vf::counter_read(l.busy_iterations)});
+  }
+  return out;
 }
 
 void Dataplane::start() {

@@ -21,6 +21,16 @@ struct rte_rcu_qsbr;
 
 namespace venic::fastpath {
 
+// One worker's load, as OVS's pmd-perf-show reports it: TSC cycles spent
+// in loop iterations that moved something (busy), the rest since it started
+// (idle: polling nothing, napping), and the descriptors moved.  Busy cycles per packet is the worker's cost.
+struct WorkerStats {
+  uint64_t busy_cycles = 0;
+  uint64_t idle_cycles = 0;
+  uint64_t packets = 0;
+  uint64_t busy_iterations = 0;
+};
+
 class Dataplane : public vf::Publisher {
  public:
   // Uses the first `workers` worker lcores; throws when EAL has fewer.
@@ -44,6 +54,8 @@ class Dataplane : public vf::Publisher {
   // poll; it does not run deferred frees.
   void synchronize() override;
   unsigned workers() const { return static_cast<unsigned>(lcores_.size()); }
+  // Every worker's load so far (read from any thread); the TSC's rate is rte_get_tsc_hz().
+  std::vector<WorkerStats> worker_stats() const;
   // A device beside the Ethernet path (EFA): the first worker polls it, table
   // changes and upkeep reach it.  Set before start(); null: none.
   void set_device(vf::DevicePoller* d) { device_.store(d, std::memory_order_release); }
@@ -74,6 +86,12 @@ class Dataplane : public vf::Publisher {
     unsigned index;
   };
   std::vector<Launch> launches_;
+  // Written by its worker only (relaxed), one cache line each.
+  struct alignas(64) LoadCounters {
+    uint64_t started_at = 0;  // TSC when the worker started (0: not yet)
+    uint64_t busy_cycles = 0, packets = 0, busy_iterations = 0;
+  };
+  std::unique_ptr<LoadCounters[]> load_;
 };
 
 }  // namespace venic::fastpath
