@@ -36,6 +36,7 @@ struct Burst {
   uint32_t npkt = 0;      // packets admitted (taken off the ring)
   uint32_t consumed = 0;  // descriptors those packets used
   venic_desc d[kBurstDescs];
+  Segment seg[kBurstDescs];  // seg[i]: descriptor i's buffer (a packet's segs point here)
   BurstPacket p[kBurstDescs];
   // Answers the VPC makes for the sender itself (ARP, neighbour advertisements).
   uint8_t answer[kBurstDescs][kAnswerMax];

@@ -93,12 +93,9 @@ bool Delivery::plan(const PortView& dst, uint32_t k, bool answer) {
   return true;
 }
 
-const ParsedPacket& Delivery::packet_of(const Entry& e) const {
-  return e.answer ? b_->answer_pkt[e.k] : b_->p[e.k].pkt;
-}
-
 void Delivery::judge_run(uint32_t first, uint32_t end) {
   const PortView& dst = *queues_[entries_[first].queue].port;
+  if (!dst.sg.enforced) return;  // a plain VF: no groups to cross
   const ParsedPacket* pkts[kBurstDescs] = {};
   uint32_t idx[kBurstDescs];
   uint32_t n = 0;

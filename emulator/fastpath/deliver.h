@@ -58,7 +58,7 @@ class Delivery {
   // destination check, then their groups (in bulk, per run of one receiver).
   void judge_receivers();
   void judge_run(uint32_t first, uint32_t end);
-  const ParsedPacket& packet_of(const Entry& e) const;
+  const ParsedPacket& packet_of(const Entry& e) const { return e.answer ? b_->answer_pkt[e.k] : b_->p[e.k].pkt; }
   void lock_all();
   void unlock_all(int skip_publish);
   void deliver_one(Queue& qu, const Entry& e);

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "checksum.h"
 #include "venic_abi.h"
 
 namespace venic::fastpath {
@@ -67,12 +68,6 @@ VpcVerdict arp(const Snapshot& snap, const PortView& src, const ParsedPacket& pk
   return v;
 }
 
-uint32_t sum16(const uint8_t* p, uint32_t len, uint32_t sum = 0) {
-  for (uint32_t i = 0; i + 1 < len; i += 2) sum += uint32_t(p[i]) << 8 | p[i + 1];
-  if (len & 1) sum += uint32_t(p[len - 1]) << 8;
-  return sum;
-}
-
 // IPv6 neighbour solicitation for an address of the VPC: the owner's
 // advertisement (solicited, override), with its link-layer address.
 VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, const uint8_t* hdr,
@@ -109,9 +104,8 @@ VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPack
   na[24] = 2;  // target link-layer address option, 8 bytes
   na[25] = 1;
   std::memcpy(na + 26, owner->mac.data(), 6);
-  uint32_t s = sum16(ip + 8, 32) + 32 + kIcmp6;
-  s = sum16(na, 32, s);
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  // Over the pseudo-header (addresses, length 32, next header) and the NA.
+  const uint16_t s = csum_add(na, 32, csum_add(ip + 8, 32, 32 + kIcmp6));
   put16(na + 2, static_cast<uint16_t>(~s));
   VpcVerdict v;
   v.kind = Kind::kAnswer;
@@ -130,13 +124,8 @@ VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& 
     dst = snap.lookup_ip4(src.vpc, pkt.dst_ip4);
     if (!dst) return drop(VENIC_DROP_NO_ROUTE);  // no internet or peering is modelled
     if (ip[8] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
-    // TTL - 1, and the header checksum updated for it (RFC 1624).
-    const uint16_t old_word = be16(ip + 8);
-    ip[8]--;
-    uint32_t s =
-        static_cast<uint16_t>(~be16(ip + 10)) + static_cast<uint32_t>(static_cast<uint16_t>(~old_word)) + be16(ip + 8);
-    while (s >> 16) s = (s & 0xffff) + (s >> 16);
-    put16(ip + 10, static_cast<uint16_t>(~s));
+    // TTL - 1 (the word TTL|protocol), the header checksum updated for it.
+    csum_replace16(ip + 8, static_cast<uint16_t>(be16(ip + 8) - 0x100), ip + 10);
   } else {
     if (pkt.l3_off + 40u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
     dst = snap.lookup_ip6(src.vpc, pkt.dst_ip6);

@@ -33,6 +33,7 @@ void admit(const PortView& port, vf::TxqRuntime& tq, Burst& b) {
   b.npkt = 0;
   while (i < b.ndesc) {
     BurstPacket& p = b.p[b.npkt];
+    p.tx.segs = &b.seg[i];
     if (!gather_tx_packet(mem, b.d, b.ndesc, i, p.tx)) break;
     const int invalid = invalid_reason(port, p.tx);
     // Only frames that may leave are shaped: runts and oversize frames (which

@@ -84,6 +84,7 @@ struct TestBurst {
     p = BurstPacket{};
     p.first = p.tx.end = b->npkt;
     p.tx.nseg = 1;
+    p.tx.segs = &b->seg[b->npkt];
     p.tx.total = static_cast<uint32_t>(frames.back().size());
     p.tx.segs[0] = {frames.back().data(), p.tx.total};
     b->npkt++;
@@ -173,6 +174,8 @@ TEST(ParseStage, CopiesHeadersAcrossSegments) {
   for (size_t i = 42; i < f.size(); i++) f[i] = static_cast<uint8_t>(i);
   BurstPacket& p = t[0];
   p.tx.nseg = 3;  // 10 + 30 + the rest: the header spans three segments
+  Segment segs[3];
+  p.tx.segs = segs;
   t.b->now = rte_rdtsc();
   p.tx.segs[0] = {f.data(), 10};
   p.tx.segs[1] = {f.data() + 10, 30};
