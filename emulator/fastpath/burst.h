@@ -35,6 +35,10 @@ struct Burst {
   uint32_t ndesc = 0;     // descriptors copied
   uint32_t npkt = 0;      // packets admitted (taken off the ring)
   uint32_t consumed = 0;  // descriptors those packets used
+  // Frames the instance services answer with (Dataplane::inject): the VPC's
+  // own, which security groups do not judge (EC2's groups never filter the
+  // metadata, DNS and time services).
+  bool from_services = false;
   venic_desc d[kBurstDescs];
   Segment seg[kBurstDescs];  // seg[i]: descriptor i's buffer (a packet's segs point here)
   BurstPacket p[kBurstDescs];

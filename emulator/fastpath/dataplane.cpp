@@ -7,10 +7,13 @@
 #include <rte_malloc.h>
 #include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 #include <sched.h>
 #include <time.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -26,6 +29,17 @@ constexpr unsigned kIdleBeforeYield = 64;
 // A worker idle this long (~ a few ms of polling) naps between polls, if
 // allowed: an emulator should not burn a core while no VF moves a packet.
 constexpr unsigned kIdleBeforeNap = 100000;
+// Service answers queued for delivery at most (Dataplane::inject): a
+// flood of them waits in the services' own sockets, not here.
+constexpr unsigned kInjectQueue = 1024;
+
+// One queued answer: the frame follows the header.
+struct Injected {
+  uint16_t vf;
+  uint32_t len;
+  uint8_t frame[];
+};
+
 // Flows an ENI's instance may track when its config names no figure.
 constexpr uint32_t kDefaultConntrack = 65536;
 // Table positions checked for idle flows per control tick (10 per second).
@@ -48,6 +62,35 @@ Dataplane::Dataplane(unsigned workers, unsigned idle_sleep_us) : idle_sleep_us_(
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("venic_qsbr", sz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, workers) != 0) throw std::runtime_error("cannot set up RCU");
   reclaim_ = std::make_unique<ReclaimQueue>(qsbr_);
+  static std::atomic<unsigned> serial{0};
+  const std::string name = "venic_inject" + std::to_string(serial++);
+  injected_ = rte_ring_create(name.c_str(), kInjectQueue, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  if (!injected_) throw std::runtime_error("cannot create the service answer queue");
+}
+
+bool Dataplane::inject(uint16_t vf, const uint8_t* frame, uint32_t len) {
+  if (len < 14 || len > VENIC_FRAME_MAX) return false;
+  auto* in = static_cast<Injected*>(std::malloc(sizeof(Injected) + len));
+  if (!in) return false;
+  in->vf = vf;
+  in->len = len;
+  std::memcpy(in->frame, frame, len);
+  if (rte_ring_mp_enqueue(injected_, in) != 0) {
+    std::free(in);
+    return false;
+  }
+  return true;
+}
+
+uint32_t Dataplane::drain_injected(const Snapshot& snap) {
+  void* items[32];
+  const unsigned n = rte_ring_sc_dequeue_burst(injected_, items, 32, nullptr);
+  for (unsigned i = 0; i < n; i++) {
+    auto* in = static_cast<Injected*>(items[i]);
+    deliver_from_services(snap, in->vf, in->frame, in->len);
+    std::free(in);
+  }
+  return n;
 }
 
 Dataplane::~Dataplane() {
@@ -55,6 +98,11 @@ Dataplane::~Dataplane() {
   delete current_.exchange(nullptr);
   reclaim_.reset();  // no worker runs: everything retired goes now
   rte_free(qsbr_);
+  if (injected_) {
+    void* in;
+    while (rte_ring_sc_dequeue(injected_, &in) == 0) std::free(in);
+    rte_ring_free(injected_);
+  }
 }
 
 std::string Dataplane::conntrack_group(const vf::Vf& v) {
@@ -128,6 +176,7 @@ int Dataplane::worker_main(void* arg) {
 
 void Dataplane::run_worker(unsigned index) {
   worker_thread_use_flows(flows_[index].get());
+  route_use_exception_port(exceptions_);
   rte_rcu_qsbr_thread_register(qsbr_, index);
   rte_rcu_qsbr_thread_online(qsbr_, index);
   unsigned idle = 0, idle_long = 0;
@@ -153,6 +202,8 @@ void Dataplane::run_worker(unsigned index) {
       }
       work += moved;
     }
+    if (index == 0 && rte_ring_count(injected_))
+      if (const Snapshot* s = current_.load(std::memory_order_acquire)) work += drain_injected(*s);
     if (index == 0)
       if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) work += d->poll();
     rte_rcu_qsbr_quiescent(qsbr_, index);
@@ -180,6 +231,7 @@ void Dataplane::run_worker(unsigned index) {
   rte_rcu_qsbr_thread_offline(qsbr_, index);
   rte_rcu_qsbr_thread_unregister(qsbr_, index);
   worker_thread_use_flows(nullptr);
+  route_use_exception_port(nullptr);
 }
 
 std::vector<WorkerStats> Dataplane::worker_stats() const {

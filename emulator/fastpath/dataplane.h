@@ -12,12 +12,14 @@
 #include <vector>
 
 #include "device_poller.h"
+#include "exception_port.h"
 #include "flow_meter.h"
 #include "reclaim_queue.h"
 #include "snapshot.h"
 #include "vf_table.h"
 
 struct rte_rcu_qsbr;
+struct rte_ring;
 
 namespace venic::fastpath {
 
@@ -59,6 +61,12 @@ class Dataplane : public vf::Publisher {
   // A device beside the Ethernet path (EFA): the first worker polls it, table
   // changes and upkeep reach it.  Set before start(); null: none.
   void set_device(vf::DevicePoller* d) { device_.store(d, std::memory_order_release); }
+  // Where service frames go (exception_port.h); set before start(); null: none.
+  void set_exception_port(ExceptionPort* port) { exceptions_ = port; }
+  // An answer of the instance services for VF vf, from any thread: copied
+  // and queued (bounded), delivered by the first worker.  False when the
+  // queue is full or the frame's size is impossible.
+  bool inject(uint16_t vf, const uint8_t* frame, uint32_t len);
 
  private:
   static int worker_main(void* arg);
@@ -77,6 +85,10 @@ class Dataplane : public vf::Publisher {
   uint64_t conntrack_serial_ = 0;
   std::atomic<const Snapshot*> current_{nullptr};
   std::atomic<vf::DevicePoller*> device_{nullptr};
+  ExceptionPort* exceptions_ = nullptr;
+  rte_ring* injected_ = nullptr;  // Injected* from inject(), to worker 0
+  // Delivers what inject() queued; returns frames taken.
+  uint32_t drain_injected(const Snapshot& snap);
   std::atomic<bool> stop_{false};
   bool running_ = false;
   unsigned idle_sleep_us_ = 0;

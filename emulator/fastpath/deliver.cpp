@@ -95,7 +95,7 @@ bool Delivery::plan(const PortView& dst, uint32_t k, bool answer) {
 
 void Delivery::judge_run(uint32_t first, uint32_t end) {
   const PortView& dst = *queues_[entries_[first].queue].port;
-  if (!dst.sg.enforced) return;  // a plain VF: no groups to cross
+  if (!dst.sg.enforced || b_->from_services) return;  // a plain VF, or the VPC's own answer
   const ParsedPacket* pkts[kBurstDescs] = {};
   uint32_t idx[kBurstDescs];
   uint32_t n = 0;

@@ -12,9 +12,10 @@ void police_use_flows(FlowMeter* flows) {
   t_flows = flows;
 }
 
-bool to_link_local_service(const ParsedPacket& pkt) {
+bool to_link_local_service(const PortView& port, const ParsedPacket& pkt) {
   if (!pkt.l3_addresses) return false;
-  if (pkt.l3 == L3::kIpv4) return (pkt.dst_ip4 >> 16) == 0xa9fe;
+  // The subnet's DNS server (base + 2) counts as EC2 counts the Amazon DNS.
+  if (pkt.l3 == L3::kIpv4) return (pkt.dst_ip4 >> 16) == 0xa9fe || (port.gateway && pkt.dst_ip4 == port.gateway + 1);
   if (pkt.l3 == L3::kIpv6)
     return pkt.dst_ip6[0] == 0xfd && pkt.dst_ip6[1] == 0x00 && pkt.dst_ip6[2] == 0x0e && pkt.dst_ip6[3] == 0xc2;
   return false;
@@ -23,7 +24,7 @@ bool to_link_local_service(const ParsedPacket& pkt) {
 int egress_policed(const PortView& port, const ParsedPacket& pkt, uint32_t len, uint64_t now) {
   if (pkt.l3 != L3::kIpv4 && pkt.l3 != L3::kIpv6) return -1;
   vf::AllowanceRuntime& al = port.rt->allowance;
-  if (to_link_local_service(pkt)) {
+  if (to_link_local_service(port, pkt)) {
     al.linklocal.refill(port.allow.linklocal, now);
     if (!al.linklocal.take(port.allow.linklocal, 1)) return VENIC_ALLOW_LINKLOCAL;
   }

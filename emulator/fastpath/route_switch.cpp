@@ -2,7 +2,36 @@
 
 #include <cstring>
 
+#include "exception_port.h"
+#include "parse_burst.h"
+
 namespace venic::fastpath {
+
+namespace {
+
+thread_local ExceptionPort* t_exceptions = nullptr;
+
+// A frame for the instance's services: the whole of it, to the exception port.
+void to_services(const PortView& port, BurstPacket& p) {
+  if (!t_exceptions) {
+    p.drop_as(VENIC_DROP_NO_ROUTE);
+    return;
+  }
+  static thread_local uint8_t frame[VENIC_FRAME_MAX];
+  const uint8_t* bytes = p.hdr;
+  if (p.tx.total > p.hdr_len) {
+    copy_segments(frame, p.tx.segs, p.tx.nseg, p.tx.total);
+    std::memcpy(frame, p.hdr, p.hdr_len);  // the header as judged, never re-read
+    bytes = frame;
+  }
+  if (!t_exceptions->offer(port.vf, bytes, p.tx.total)) p.drop_as(VENIC_DROP_RX_NO_BUFFER);
+}
+
+}  // namespace
+
+void route_use_exception_port(ExceptionPort* port) {
+  t_exceptions = port;
+}
 
 void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery& out) {
   // Most bursts go to one destination: remember the last lookup.
@@ -19,6 +48,10 @@ void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery&
         b.answer_len[k] = v.answer_len;
         parse_packet({b.answer[k], v.answer_len}, v.answer_len, b.answer_pkt[k]);
         out.plan(port, k, true);
+        continue;
+      }
+      if (v.kind == VpcVerdict::Kind::kService) {
+        to_services(port, p);
         continue;
       }
       if (v.kind == VpcVerdict::Kind::kDrop) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "checksum.h"
+#include "sg_scope.h"
 #include "venic_abi.h"
 
 namespace venic::fastpath {
@@ -31,6 +32,12 @@ VpcVerdict drop(int reason) {
   return v;
 }
 
+VpcVerdict service() {
+  VpcVerdict v;
+  v.kind = Kind::kService;
+  return v;
+}
+
 // ARP: an answer for a request whose target the VPC knows in the sender's
 // subnet (or the subnet's gateway); every other ARP frame stops here.
 VpcVerdict arp(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, const uint8_t* hdr, uint32_t hdr_len,
@@ -41,7 +48,7 @@ VpcVerdict arp(const Snapshot& snap, const PortView& src, const ParsedPacket& pk
   if (!ethernet_ipv4 || be16(a + 6) != 1) return drop(VENIC_DROP_NOT_FLOODED);  // replies, gratuitous ARP
   const uint32_t target = pkt.arp_target;
   const uint8_t* mac = nullptr;
-  if (target == src.gateway) {
+  if (target == src.gateway || service_address4(src, target)) {
     mac = kRouterMac;
   } else if (const PortView* owner = snap.lookup_ip4(src.vpc, target);
              owner && owner->subnet == src.subnet && owner->prefix == src.prefix) {
@@ -77,7 +84,9 @@ VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPack
     return drop(VENIC_DROP_NOT_FLOODED);
   const uint8_t* target = hdr + pkt.l4_off + 8;
   const PortView* owner = snap.lookup_ip6(src.vpc, target);
-  if (!owner) return drop(VENIC_DROP_NOT_FLOODED);
+  // The instance services' addresses are the router's, as the gateway's are.
+  const uint8_t* owner_mac = owner ? owner->mac.data() : ec2_service6(target) ? kRouterMac : nullptr;
+  if (!owner_mac) return drop(VENIC_DROP_NOT_FLOODED);
   static constexpr uint8_t kUnspecified[16] = {};
   static constexpr uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   const bool dad = std::memcmp(pkt.src_ip6, kUnspecified, 16) == 0;  // duplicate address detection
@@ -88,7 +97,7 @@ VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPack
   } else {
     std::memcpy(answer, pkt.src_mac, 6);
   }
-  std::memcpy(answer + 6, owner->mac.data(), 6);
+  std::memcpy(answer + 6, owner_mac, 6);
   put16(answer + 12, 0x86dd);
   uint8_t* ip = answer + 14;
   ip[0] = 0x60;
@@ -103,7 +112,7 @@ VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPack
   std::memcpy(na + 8, target, 16);
   na[24] = 2;  // target link-layer address option, 8 bytes
   na[25] = 1;
-  std::memcpy(na + 26, owner->mac.data(), 6);
+  std::memcpy(na + 26, owner_mac, 6);
   // Over the pseudo-header (addresses, length 32, next header) and the NA.
   const uint16_t s = csum_add(na, 32, csum_add(ip + 8, 32, 32 + kIcmp6));
   put16(na + 2, static_cast<uint16_t>(~s));
@@ -121,6 +130,7 @@ VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& 
   const PortView* dst;
   if (pkt.l3 == L3::kIpv4) {
     if (pkt.l3_off + 20u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
+    if (service_address4(src, pkt.dst_ip4)) return service();
     dst = snap.lookup_ip4(src.vpc, pkt.dst_ip4);
     if (!dst) return drop(VENIC_DROP_NO_ROUTE);  // no internet or peering is modelled
     if (ip[8] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
@@ -128,6 +138,7 @@ VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& 
     csum_replace16(ip + 8, static_cast<uint16_t>(be16(ip + 8) - 0x100), ip + 10);
   } else {
     if (pkt.l3_off + 40u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
+    if (ec2_service6(pkt.dst_ip6)) return service();
     dst = snap.lookup_ip6(src.vpc, pkt.dst_ip6);
     if (!dst) return drop(VENIC_DROP_NO_ROUTE);
     if (ip[7] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
@@ -142,6 +153,11 @@ VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& 
 }
 
 }  // namespace
+
+bool service_address4(const PortView& src, uint32_t a) {
+  // EC2 reserves every subnet's base + 2 for its DNS server, beside the VPC's.
+  return ec2_service4(a) || (src.gateway && a == src.gateway + 1);
+}
 
 VpcVerdict vpc_forward(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, uint8_t* hdr,
                        uint32_t hdr_len, uint8_t (&answer)[kAnswerMax]) {

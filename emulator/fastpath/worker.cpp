@@ -100,6 +100,7 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q) {
   if (fetch_descriptors(port, q, b) == 0) return 0;
   b.now = rte_rdtsc();
   b.consumed = 0;
+  b.from_services = false;
   admit(port, tq, b);  // fetch, validate, shape
   if (b.npkt) {
     parse_burst(b);          // header copies, L2-L4
@@ -165,6 +166,45 @@ uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t),
   common::set_fault_patching(t_always_patch);
   if (common::take_patched_fault()) bridge.peer_memory_faulted();
   return n;
+}
+
+bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len) {
+  const PortView* dst = snap.polled_port(vf);
+  if (!dst || len < 14 || len > VENIC_FRAME_MAX) return false;
+  Burst& b = t_burst;
+  b.now = rte_rdtsc();
+  b.ndesc = b.npkt = 1;
+  b.consumed = 0;
+  b.from_services = true;
+  b.seg[0] = {frame, len};
+  BurstPacket& p = b.p[0];
+  p.tx.segs = &b.seg[0];
+  p.tx.nseg = 1;
+  p.tx.end = 0;
+  p.tx.total = len;
+  p.tx.bad = false;
+  p.tx.zero_copy = false;
+  p.first = 0;
+  p.drop = -1;
+  p.exceeded = -1;
+  sigjmp_buf env;
+  if (sigsetjmp(env, 0) != 0) {
+    // Only the receiver's memory is touched here: it is the culprit.
+    const PortView* receiver = t_delivery.writing();
+    t_delivery.abandon(true);
+    if (receiver) receiver->rt->mdd_tripped.store(true, std::memory_order_release);
+    t_burst.from_services = false;
+    return false;
+  }
+  common::arm_fault_guard(&env);
+  parse_burst(b);
+  Delivery& out = t_delivery;
+  out.begin(b);
+  const bool planned = out.plan(*dst, 0);
+  out.run();
+  common::disarm_fault_guard();
+  b.from_services = false;
+  return planned;
 }
 
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32_t q_arg) {

@@ -469,5 +469,122 @@ TEST(Pipeline, EveryFrameIsCountedOnceAndEveryGoodOneDeliveredOnce) {
   EXPECT_EQ(rig.port(2).rt->rxq[0].c.pkts + rig.port(3).rt->rxq[0].c.pkts, good);
 }
 
+// ---- the exception path to the instance services -----------------------------
+
+struct CollectingPort : ExceptionPort {
+  bool offer(uint16_t vf, const uint8_t* frame, uint32_t len) override {
+    frames.push_back({vf, std::vector<uint8_t>(frame, frame + len)});
+    return frames.size() <= capacity;
+  }
+  std::vector<std::pair<uint16_t, std::vector<uint8_t>>> frames;
+  size_t capacity = 1000;
+};
+
+// Two ENIs of a VPC (one subnet), their group letting nothing in.
+std::pair<uint16_t, uint16_t> closed_enis(bench::PortRig& rig) {
+  auto vpc = rig.ec2("CreateVpc", {{"CidrBlock", "10.9.0.0/16"}})["Vpc"]["VpcId"];
+  auto sn = rig.ec2("CreateSubnet", {{"VpcId", vpc}, {"CidrBlock", "10.9.1.0/24"}, {"AvailabilityZone", "us-east-1a"}});
+  auto sg = rig.ec2("CreateSecurityGroup", {{"GroupName", "closed"}, {"Description", "nothing in"}, {"VpcId", vpc}});
+  auto run = [&] {
+    auto r = rig.ec2("RunInstances", {{"InstanceType", "c5.large"},
+                                      {"SubnetId", sn["Subnet"]["SubnetId"]},
+                                      {"MinCount", 1},
+                                      {"MaxCount", 1},
+                                      {"SecurityGroupIds", {sg["GroupId"]}}});
+    return static_cast<uint16_t>(r["Instances"][0]["NetworkInterfaces"][0]["VenicVfId"].get<int>());
+  };
+  const uint16_t a = run(), b = run();
+  rig.start(a);
+  rig.start(b);
+  return {a, b};
+}
+
+std::vector<uint8_t> arp_request(const vf::VfConfig& c, uint32_t target) {
+  std::vector<uint8_t> f(60, 0);
+  std::memset(f.data(), 0xff, 6);
+  std::memcpy(f.data() + 6, c.mac.data(), 6);
+  f[12] = 0x08;
+  f[13] = 0x06;
+  const uint8_t head[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+  std::memcpy(f.data() + 14, head, 8);
+  std::memcpy(f.data() + 22, c.mac.data(), 6);
+  const uint32_t spa = htonl(c.ip), tpa = htonl(target);
+  std::memcpy(f.data() + 28, &spa, 4);
+  std::memcpy(f.data() + 38, &tpa, 4);
+  return f;
+}
+
+TEST(ExceptionPath, ServiceFramesLeaveTheFastPathAndAnswersComeBack) {
+  bench::PortRig rig;
+  auto [a, b] = closed_enis(rig);
+  const vf::VfConfig ca = rig.table().get(a).cfg;
+  CollectingPort services;
+  route_use_exception_port(&services);
+
+  // ARP for the metadata server: the router's MAC answers.
+  rig.set_frames(a, {arp_request(ca, 0xa9fea9fe)});
+  rig.send(a, 1);
+  rig.burst(a);
+  auto reply = rig.recv(a);
+  ASSERT_EQ(reply.size(), 60u);
+  EXPECT_EQ(std::memcmp(reply.data() + 22, kRouterMac, 6), 0) << "169.254.169.254 is at the router";
+
+  // A time sync query and a DNS query to the subnet's base + 2 leave the fast
+  // path whole, tagged with the sender's VF; an ENI's own traffic does not.
+  auto ntp = udp(kRouterMac, ca.mac.data(), ca.ip, 0xa9fea97b, 123, 90);   // to 169.254.169.123
+  auto dns = udp(kRouterMac, ca.mac.data(), ca.ip, 0x0a090102, 5353, 70);  // to 10.9.1.2
+  dns[36] = 0;
+  dns[37] = 53;
+  rig.set_frames(a, {ntp, dns, to(rig, a, b, 1)});
+  rig.send(a, 3);
+  rig.burst(a);
+  ASSERT_EQ(services.frames.size(), 2u);
+  EXPECT_EQ(services.frames[0].first, a);
+  EXPECT_EQ(services.frames[0].second, ntp);
+  EXPECT_EQ(services.frames[1].second, dns);
+  EXPECT_EQ(rig.drain_rx(b), 0u) << "b's group lets nothing in";
+
+  // The answer reaches a although a's group lets nothing in: the VPC's own.
+  auto answer = udp(ca.mac.data(), kRouterMac, 0xa9fea97b, ca.ip, 123, 90);
+  EXPECT_TRUE(deliver_from_services(rig.snapshot(), a, answer.data(), static_cast<uint32_t>(answer.size())));
+  EXPECT_EQ(rig.recv(a), answer);
+  EXPECT_FALSE(deliver_from_services(rig.snapshot(), 200, answer.data(), 60)) << "no such VF";
+
+  // A full service queue drops, counted; without services, no route as before.
+  services.capacity = 0;
+  rig.set_frames(a, {ntp});
+  rig.send(a, 1);
+  rig.burst(a);
+  EXPECT_EQ(rig.port(a).rt->txq[0].c.drops[VENIC_DROP_RX_NO_BUFFER], 1u);
+  route_use_exception_port(nullptr);
+  const uint64_t no_route = rig.port(a).rt->txq[0].c.drops[VENIC_DROP_NO_ROUTE];
+  rig.send(a, 1);
+  rig.burst(a);
+  EXPECT_EQ(rig.port(a).rt->txq[0].c.drops[VENIC_DROP_NO_ROUTE], no_route + 1);
+}
+
+TEST(ExceptionPath, AFloodOfServiceFramesIsCappedByTheLinkLocalAllowance) {
+  bench::PortRig rig;
+  auto [a, b] = closed_enis(rig);
+  (void)b;
+  const vf::VfConfig ca = rig.table().get(a).cfg;
+  CollectingPort services;
+  route_use_exception_port(&services);
+  rig.set_frames(a, {udp(kRouterMac, ca.mac.data(), ca.ip, 0xa9fea9fe, 4000, 60)});
+  const uint64_t t0 = rte_rdtsc();
+  uint32_t sent = 0;
+  for (int i = 0; i < 50; i++) {
+    sent += rig.send(a, 64);
+    while (rig.tx_pending(a)) rig.burst(a);
+  }
+  const double seconds = double(rte_rdtsc() - t0) / rte_get_tsc_hz();
+  const auto& tq = rig.port(a).rt->txq[0];
+  const uint64_t capped = tq.c.allowance[VENIC_ALLOW_LINKLOCAL];
+  EXPECT_EQ(services.frames.size() + capped, sent);
+  EXPECT_LE(services.frames.size(), vf::Limits::kLinkLocalPps * seconds + rig.port(a).allow.linklocal.depth_units + 1);
+  EXPECT_GT(capped, 0u);
+  route_use_exception_port(nullptr);
+}
+
 }  // namespace
 }  // namespace venic::fastpath
