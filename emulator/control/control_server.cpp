@@ -264,6 +264,7 @@ void ControlServer::run(const std::atomic<bool>& stop) {
       else
         serve(events[i].data.fd);
     }
+    if (tasks_) tasks_->run_pending();
     const RequestStart started = request_start();
     table_.poll_admin();
     table_.poll_frontends();
