@@ -159,7 +159,7 @@ struct Node {
 };
 
 bool is_index(std::string_view s) {
-  return !s.empty() && s.size() <= 9 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 bool is_member_name(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -178,7 +178,7 @@ void insert(Node& root, const std::string& name, const std::string& value) {
     if (++depth > kMaxQueryDepth) invalid("The parameter " + name + " nests too deeply");
     if (is_index(seg)) {
       if (depth == 1) invalid("The parameter name " + name + " is malformed");
-      unsigned long i = std::stoul(seg);
+      unsigned long i = seg.size() > 9 ? 0 : std::stoul(seg);
       if (i < 1 || i > kMaxListIndex)
         invalid("The index in " + name + " is out of range 1-" + std::to_string(kMaxListIndex));
       n = &n->items[static_cast<unsigned>(i)];
