@@ -2,8 +2,9 @@
 // its own threads, each request answered by QueryApi.  Bounded: a few
 // worker threads and a short queue of accepted connections (past it the
 // listener stops accepting and the kernel's backlog holds the rest), a
-// request body size, and read/keep-alive timeouts, so slow or idle clients
-// cannot hold the workers.
+// request body size, and read/keep-alive timeouts.  cpp-httplib blocks a
+// worker per connection: a client that holds many idle connections delays
+// others by up to (its connections / threads) x the read timeout, never more.
 #pragma once
 
 #include <memory>
@@ -25,8 +26,8 @@ namespace venic::ec2api {
 struct EndpointOptions {
   std::string host = "127.0.0.1";
   int port = 0;
-  unsigned threads = 4;
-  unsigned max_pending_connections = 32;
+  unsigned threads = 8;
+  unsigned max_pending_connections = 16;
   size_t max_body = 1 << 20;
   int read_timeout_s = 5;
   int keep_alive_timeout_s = 5;

@@ -85,6 +85,7 @@ HttpAnswer QueryApi::run(const SignedRequest& req, const std::string& request_id
   const Authenticated who = authenticate(req, keys_, clock_());
   QueryRequest q = decode_query(form);
   if (q.params.contains("DryRun")) {
+    if (!q.params["DryRun"].is_boolean()) throw ApiError("InvalidParameterValue", "DryRun must be true or false");
     const bool dry = q.params["DryRun"].get<bool>();
     q.params.erase("DryRun");
     if (dry) throw ApiError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.");

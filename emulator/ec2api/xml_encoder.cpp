@@ -1,5 +1,6 @@
 #include "xml_encoder.h"
 
+#include <cctype>
 #include <pugixml.hpp>
 #include <sstream>
 #include <string_view>
@@ -65,8 +66,24 @@ std::string lower_camel(const std::string& key) {
   return s;
 }
 
+// XML 1.0 has no way to carry most control characters, even escaped: a
+// tenant's text with them reads back with '?' in their place.
+std::string xml_safe(std::string s) {
+  for (auto& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') c = '?';
+  return s;
+}
+
+// Member names become element names: anything else is not sent.
+bool element_safe(const std::string& key) {
+  if (key.empty() || !std::isalpha(static_cast<unsigned char>(key[0]))) return false;
+  for (char c : key)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  return true;
+}
+
 std::string scalar_text(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
+  if (v.is_string()) return xml_safe(v.get<std::string>());
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   return v.dump();  // numbers: JSON's and XML's spelling agree
 }
@@ -92,7 +109,7 @@ void append_value(pugi::xml_node el, const std::string& key, const json& v) {
 }
 
 void append(pugi::xml_node parent_el, const std::string& parent, const std::string& key, const json& v) {
-  if (v.is_null()) return;
+  if (v.is_null() || !element_safe(key)) return;
   append_value(parent_el.append_child(element_name(parent, key).c_str()), key, v);
 }
 
@@ -128,7 +145,7 @@ std::string xml_error(const std::string& code, const std::string& message, const
   pugi::xml_node root = doc.append_child("Response");
   pugi::xml_node err = root.append_child("Errors").append_child("Error");
   err.append_child("Code").text().set(code.c_str());
-  err.append_child("Message").text().set(message.c_str());
+  err.append_child("Message").text().set(xml_safe(message).c_str());
   root.append_child("RequestID").text().set(request_id.c_str());
   return to_text(doc);
 }

@@ -92,6 +92,33 @@ except urllib.error.HTTPError as e:
     raise SystemExit(0 if e.code == 401 and "<Code>AuthFailure</Code>" in body else 1)
 PY
 
+# ---- hostile clients: an oversized body, a burst of idle connections, concurrent callers ----
+python3 - <<'PY' || die "the endpoint did not stand up to hostile clients"
+import os, socket, urllib.request, urllib.error
+host, port = "127.0.0.1", int(os.environ["ENDPOINT"].rsplit(":", 1)[1])
+req = urllib.request.Request(os.environ["ENDPOINT"] + "/", data=b"Action=DescribeVpcs&" + b"A" * (2 << 20),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+try:
+    urllib.request.urlopen(req, timeout=20)
+    raise SystemExit("a 2 MiB body was served")
+except urllib.error.HTTPError as e:
+    assert e.code in (413, 400), e.code
+except (ConnectionError, urllib.error.URLError):
+    pass  # closed on us: refused as well
+socks = [socket.create_connection((host, port), timeout=5) for _ in range(30)]
+for s in socks:
+    s.close()
+PY
+python3 - <<'PY' || die "concurrent signed requests failed"
+import os, boto3
+from concurrent.futures import ThreadPoolExecutor
+ec2 = boto3.client("ec2", endpoint_url=os.environ["ENDPOINT"], region_name="us-east-1")
+with ThreadPoolExecutor(8) as pool:
+    answers = list(pool.map(lambda _: len(ec2.describe_vpcs()["Vpcs"]), range(40)))
+assert answers == [1] * 40, answers
+PY
+assert_venicd_alive
+
 # ---- boto3: another owner's view, ClientToken, paginators ----
 AWS_ACCESS_KEY_ID=AKIDVENICUSER1001 AWS_SECRET_ACCESS_KEY=venic-user-secret python3 - "$vpc" <<'PY' || die "boto3 checks failed"
 import os, sys, boto3, botocore

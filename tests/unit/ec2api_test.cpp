@@ -268,6 +268,18 @@ TEST(XmlEncoder, OtherListsAndEmptyResults) {
   EXPECT_EQ(element_name("Instances", "PublicIpAddress"), "ipAddress");
 }
 
+TEST(XmlEncoder, TextAndNamesAlwaysMakeAWellFormedDocument) {
+  json r = {{"Vpcs",
+             {{{"VpcId", "vpc-1"},
+               {"Description", std::string("a\x01"
+                                           "b<c>&\"d")},
+               {"not a name", 1}}}}};
+  auto doc = parse_xml(xml_response("DescribeVpcs", r, "x"));
+  EXPECT_EQ(at(doc, "/DescribeVpcsResponse/vpcSet/item/description"), "a?b<c>&\"d");
+  EXPECT_EQ(doc.select_node("/DescribeVpcsResponse/vpcSet/item").node().first_child().next_sibling().next_sibling(),
+            pugi::xml_node());
+}
+
 TEST(XmlEncoder, ErrorDocumentEscapesItsText) {
   auto doc = parse_xml(xml_error("InvalidVpcID.NotFound", "The vpc ID 'vpc-<&>' does not exist", "req-9"));
   EXPECT_EQ(at(doc, "/Response/Errors/Error/Code"), "InvalidVpcID.NotFound");
@@ -572,6 +584,9 @@ TEST(QueryApi, AnswersSignedRequestsAndEc2Errors) {
   auto dry = api.handle(ec2_request("Action=CreateVpc&CidrBlock=10.0.0.0/16&DryRun=true"));
   EXPECT_EQ(dry.status, 412);
   EXPECT_EQ(at(parse_xml(dry.body), "/Response/Errors/Error/Code"), "DryRunOperation");
+
+  auto odd_dry = api.handle(ec2_request("Action=CreateVpc&DryRun.1=true"));
+  EXPECT_EQ(at(parse_xml(odd_dry.body), "/Response/Errors/Error/Code"), "InvalidParameterValue");
 
   auto invalid = api.handle(ec2_request("Action=Nonsense"));
   EXPECT_EQ(at(parse_xml(invalid.body), "/Response/Errors/Error/Code"), "InvalidAction");
