@@ -1,6 +1,7 @@
 #include "query_decoder.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string_view>
@@ -167,7 +168,41 @@ bool is_member_name(std::string_view s) {
   });
 }
 
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF): EC2's parameters are UTF-8, and the model's JSON and the XML
+// answers can carry nothing else.
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1, cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2, cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; k++) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 void insert(Node& root, const std::string& name, const std::string& value) {
+  if (!valid_utf8(name) || !valid_utf8(value)) invalid("The request has a parameter that is not UTF-8");
   if (name.size() > kMaxNameLength) invalid("The parameter name '" + name.substr(0, 64) + "...' is too long");
   if (value.size() > kMaxValueLength) invalid("The value of " + name + " is too long");
   Node* n = &root;

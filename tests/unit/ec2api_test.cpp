@@ -164,6 +164,12 @@ TEST(QueryDecoder, RefusesWhatIsMalformedOrOutOfBounds) {
   EXPECT_EQ(error_code("Action=DescribeVpcs&VpcId.1=%zz"), "InvalidParameterValue");
   EXPECT_EQ(error_code("Action=DescribeVpcs&VpcId.1=%4"), "InvalidParameterValue");
   EXPECT_EQ(error_code("Action=DescribeVpcs&" + std::string(300, 'A') + "=x"), "InvalidParameterValue");
+  EXPECT_EQ(error_code("Action=CreateSecurityGroup&GroupName=%80"), "InvalidParameterValue");        // not UTF-8
+  EXPECT_EQ(error_code("Action=CreateSecurityGroup&GroupName=%C0%AF"), "InvalidParameterValue");     // overlong
+  EXPECT_EQ(error_code("Action=CreateSecurityGroup&GroupName=%ED%A0%80"), "InvalidParameterValue");  // surrogate
+  EXPECT_EQ(error_code("Action=CreateSecurityGroup&GroupName=%E2%82"), "InvalidParameterValue");     // cut short
+  EXPECT_EQ(decode("Action=CreateSecurityGroup&GroupName=caf%C3%A9+%E2%82%AC%F0%9F%98%80").params["GroupName"],
+            "caf\u00e9 \u20ac\U0001F600");
   std::string many = "Action=DescribeVpcs";
   for (int i = 1; i <= 1000; i++) many += "&VpcId." + std::to_string(i) + "=v";
   EXPECT_EQ(error_code(many), "InvalidParameterValue");  // 1001 parameters
