@@ -105,7 +105,9 @@ Ec2Call control_thread_call(control::ControlTasks& tasks, model::Ec2Service& ec2
   return [&tasks, &ec2](const std::string& action, const nlohmann::json& params, const Caller& caller) {
     auto done = std::make_shared<std::promise<nlohmann::json>>();
     auto result = done->get_future();
-    bool queued = tasks.post([done, &ec2, action, params, caller] {
+    // The task alone holds the promise: dropped unrun, it breaks it and the
+    // wait below ends at once.
+    bool queued = tasks.post([done = std::move(done), &ec2, action, params, caller] {
       try {
         done->set_value(ec2.call(action, params, caller));
       } catch (...) {

@@ -2,12 +2,20 @@
 // documents written from EC2's API reference, SigV4 against AWS's published
 // test-suite vectors, the request pipeline (auth, pages, errors) with a fake
 // model behind it.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <future>
+#include <thread>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <pugixml.hpp>
 
@@ -15,6 +23,9 @@
 #include "api_error.h"
 #include "control_tasks.h"
 #include "ec2_model.h"
+#include "ec2_service.h"
+#include "state_store.h"
+#include "vf_table.h"
 #include "form_params.h"
 #include "http_endpoint.h"
 #include "pagination.h"
@@ -624,4 +635,104 @@ TEST(ListenAddress, ParsesHostAndPort) {
   EXPECT_EQ(parse_listen_address("[::1]:80").host, "::1");
   for (const char* bad : {"8773", ":8773", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:http"})
     EXPECT_THROW(parse_listen_address(bad), std::invalid_argument) << bad;
+}
+
+// ---- the HTTP endpoint, with the control thread's queue ----------------------------
+
+namespace {
+
+int free_port() {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+class NoPublisher : public venic::vf::Publisher {
+ public:
+  void publish(const venic::vf::VfTable&) override {}
+};
+
+TEST(HttpEndpoint, ServesOverHttpThroughTheControlThreadAndStopsCleanly) {
+  // A real model behind the real hand-off (control_thread_call), as venicd wires them.
+  char dir[] = "/tmp/venic-ec2api-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  NoPublisher pub;
+  venic::state::StateStore store(std::string(dir) + "/state.json");
+  venic::vf::VfTable table(pub, &store);
+  venic::model::Ec2Service svc(table, &store);
+  svc.restore(json());
+  AccessKeys keys = test_keys();
+  venic::control::ControlTasks tasks;
+  QueryApi api(keys, control_thread_call(tasks, svc), [] { return at_time(kSignedAt); });
+  EndpointOptions opts;
+  opts.port = free_port();
+  HttpEndpoint endpoint(opts, api);
+
+  // Signed as botocore signs, for the Host header httplib's client sends.
+  auto post = [&](const std::string& body) {
+    SignedRequest r;
+    r.method = "POST";
+    r.path = "/";
+    r.headers = {{"Host", "127.0.0.1:" + std::to_string(opts.port)},
+                 {"X-Amz-Date", "20150830T123600Z"},
+                 {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    r.body = body;
+    const std::string scope = "20150830/us-east-1/ec2/aws4_request";
+    std::string sig = signature(
+        signing_key(kKeySecret, "20150830", "us-east-1", "ec2"),
+        string_to_sign("20150830T123600Z", scope, canonical_request(r, {"content-type", "host", "x-amz-date"}, false)));
+    httplib::Client c("127.0.0.1", opts.port);
+    c.set_read_timeout(40, 0);
+    httplib::Headers h{{"X-Amz-Date", "20150830T123600Z"},
+                       {"Authorization", std::string("AWS4-HMAC-SHA256 Credential=") + kKeyId + "/" + scope +
+                                             ", SignedHeaders=content-type;host;x-amz-date, Signature=" + sig}};
+    return c.Post("/", h, body, "application/x-www-form-urlencoded; charset=utf-8");
+  };
+
+  // The "control thread": the only one that runs the model's calls.
+  std::atomic<bool> stop{false};
+  std::thread control([&] {
+    while (!stop) {
+      tasks.run_pending();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  auto res = post("Action=CreateVpc&Version=2016-11-15&CidrBlock=10.9.0.0%2F16");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(at(parse_xml(res->body), "/CreateVpcResponse/vpc/ownerId"), "000000001001");
+  res = post("Action=CreateVpc&CidrBlock=10.9.0.0%2F33");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  stop = true;
+  control.join();
+  ASSERT_EQ(svc.model().to_json()["vpcs"].size(), 1u) << svc.model().to_json().dump();
+
+  // venicd stopping with a request queued: it is dropped unrun, its caller
+  // hears ServiceUnavailable at once, and later ones RequestLimitExceeded.
+  std::thread closer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    tasks.close();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  res = post("Action=DescribeVpcs");
+  closer.join();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(at(parse_xml(res->body), "/Response/Errors/Error/Code"), "ServiceUnavailable");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  res = post("Action=DescribeVpcs");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(at(parse_xml(res->body), "/Response/Errors/Error/Code"), "RequestLimitExceeded");
+  endpoint.stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
