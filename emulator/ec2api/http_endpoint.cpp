@@ -146,6 +146,9 @@ HttpEndpoint::HttpEndpoint(const EndpointOptions& opts, const QueryApi& api)
     throw std::runtime_error("--ec2-api: cannot listen on " + opts.host + ":" + std::to_string(opts.port));
   port_ = opts.port;
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() before the server runs would find nothing to stop and join a
+  // thread that then serves for ever: return once it is running.
+  for (int i = 0; i < 5000 && !server_->is_running(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 HttpEndpoint::~HttpEndpoint() {
