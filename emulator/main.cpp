@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "dataplane.h"
 #include "ec2_service.h"
 #include "efa_engine.h"
+#include "http_endpoint.h"
 #include "protocol.h"
 #include "state_store.h"
 #include "vf_table.h"
@@ -46,6 +48,8 @@ struct Options {
   std::string group;
   unsigned max_connections_per_uid = venic::control::ServerOptions::kDefaultMaxConnectionsPerUid;
   unsigned max_vfs_per_uid = venic::control::ControlMethods::kDefaultMaxVfsPerUid;
+  std::string ec2_api;          // HOST:PORT of the EC2 Query API; empty: off
+  std::string ec2_access_keys;  // its access keys (ec2api/access_keys.h)
 };
 
 // Every connection, region and registered memory object is an fd: take all
@@ -113,6 +117,11 @@ int main(int argc, char** argv) {
                  "VFs a uid other than root and venicd's may create with vf.create")
       ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
+  app.add_option("--ec2-api", o.ec2_api,
+                 "serve the EC2 Query API (aws CLI, boto3) over HTTP on HOST:PORT, e.g. 127.0.0.1:8773 "
+                 "(off unless given; needs --ec2-access-keys)");
+  app.add_option("--ec2-access-keys", o.ec2_access_keys,
+                 "the EC2 API's access keys: lines 'ACCESS_KEY_ID SECRET UID' or JSON, mode 0600");
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
@@ -131,6 +140,23 @@ int main(int argc, char** argv) {
   }
 
   raise_fd_limit();
+
+  // The EC2 API's settings and keys are checked before anything starts.
+  std::optional<venic::ec2api::EndpointOptions> ec2_api;
+  venic::ec2api::AccessKeys ec2_keys;
+  if (!o.ec2_api.empty()) {
+    try {
+      ec2_api = venic::ec2api::parse_listen_address(o.ec2_api);
+    } catch (const std::invalid_argument& e) {
+      return fail("--ec2-api " + o.ec2_api + ": " + e.what());
+    }
+    if (o.ec2_access_keys.empty()) return fail("--ec2-api needs --ec2-access-keys FILE (see docs/ec2-api.md)");
+    try {
+      ec2_keys = venic::ec2api::AccessKeys::load(o.ec2_access_keys);
+    } catch (const std::runtime_error& e) {
+      return fail(e.what());
+    }
+  }
 
   std::optional<gid_t> gid;
   if (!o.group.empty()) {
@@ -220,6 +246,24 @@ int main(int argc, char** argv) {
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     so.max_connections_per_uid = o.max_connections_per_uid;
     venic::control::ControlServer server(so, methods, table);
+    // The EC2 API's threads hand each action to this (the control) thread.
+    venic::control::ControlTasks ec2_tasks;
+    server.set_tasks(&ec2_tasks);
+    venic::ec2api::QueryApi ec2_query(ec2_keys, venic::ec2api::control_thread_call(ec2_tasks, ec2));
+    std::unique_ptr<venic::ec2api::HttpEndpoint> ec2_endpoint;
+    if (ec2_api) ec2_endpoint = std::make_unique<venic::ec2api::HttpEndpoint>(*ec2_api, ec2_query);
+    // Requests still waiting for this thread are answered before it goes.
+    struct Ec2ApiGuard {
+      venic::control::ControlTasks& tasks;
+      std::unique_ptr<venic::ec2api::HttpEndpoint>& endpoint;
+      ~Ec2ApiGuard() {
+        tasks.close();
+        if (endpoint) endpoint->stop();
+      }
+    } ec2_api_guard{ec2_tasks, ec2_endpoint};
+    if (ec2_endpoint)
+      std::printf("venicd: EC2 API on http://%s:%d/ (%zu access key(s))\n", ec2_api->host.c_str(), ec2_endpoint->port(),
+                  ec2_keys.size());
     dp.start();
     std::printf("venicd: serving %zu VF(s) on %s with %u worker(s)\n", saved.size(), o.socket.c_str(), o.workers);
     std::fflush(stdout);
