@@ -22,8 +22,11 @@
 #include "ec2_service.h"
 #include "efa_engine.h"
 #include "protocol.h"
+#include "snapshot_builder.h"
 #include "state_store.h"
+#include "stats_snapshot.h"
 #include "vf_table.h"
+#include "venic_telemetry.h"
 #include "vhost_frontend.h"
 
 namespace {
@@ -45,7 +48,19 @@ struct Options {
   std::string group;
   unsigned max_connections_per_uid = venic::control::ServerOptions::kDefaultMaxConnectionsPerUid;
   unsigned max_vfs_per_uid = venic::control::ControlMethods::kDefaultMaxVfsPerUid;
+  bool no_telemetry = false;
 };
+
+// EAL's runtime directory (the telemetry socket's) is /var/run/dpdk/<prefix>
+// (root) or $XDG_RUNTIME_DIR/dpdk/<prefix>; several venicds on one prefix get
+// dpdk_telemetry.v2, dpdk_telemetry.v2:1, ... (dpdk-telemetry.py -i N).
+constexpr const char* kFilePrefix = "venicd";
+
+bool has_eal_option(const std::vector<std::string>& args, const std::string& opt) {
+  for (auto& a : args)
+    if (a == opt || a.rfind(opt + "=", 0) == 0) return true;
+  return false;
+}
 
 // Every connection, region and registered memory object is an fd: take all
 // the kernel lets us (systemd's default soft limit is 1024).
@@ -95,10 +110,13 @@ int main(int argc, char** argv) {
                  "VFs a uid other than root and venicd's may create with vf.create")
       ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
+  app.add_flag("--no-telemetry", o.no_telemetry,
+               "no rte_telemetry socket (dpdk-telemetry.py -f venicd reads /venic/* commands by default)");
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
-      "  -l 0-<workers> --no-pci --no-huge -m 128 --no-shconf --no-telemetry --log-level=lib.eal:notice\n\n"
+      "  -l 0-<workers> --no-pci --no-huge -m 128 --no-shconf --file-prefix venicd --log-level=lib.eal:notice\n"
+      "(--file-prefix venicd is added when the EAL arguments name no prefix; --no-telemetry is passed on)\n\n"
       "Examples:\n"
       "  venicd --socket /run/venic/venicd.sock --state /var/lib/venic/state.json\n"
       "  venicd --workers 2 -- -l 0-2 --no-pci --no-huge -m 128 --no-shconf\n");
@@ -150,12 +168,16 @@ int main(int argc, char** argv) {
   if (split < argc) {
     for (int i = split + 1; i < argc; i++) eal_args.push_back(argv[i]);
   } else {
-    for (const char* a :
-         {"--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:notice"})
+    for (const char* a : {"--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--log-level=lib.eal:notice"})
       eal_args.push_back(a);
     eal_args.push_back("-l");
     eal_args.push_back("0-" + std::to_string(o.workers));
   }
+  if (!has_eal_option(eal_args, "--file-prefix") && !has_eal_option(eal_args, "--in-memory")) {
+    eal_args.push_back("--file-prefix");
+    eal_args.push_back(kFilePrefix);
+  }
+  if (o.no_telemetry && !has_eal_option(eal_args, "--no-telemetry")) eal_args.push_back("--no-telemetry");
   std::vector<char*> eal_argv;
   for (auto& a : eal_args) eal_argv.push_back(a.data());
   if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
@@ -199,6 +221,20 @@ int main(int argc, char** argv) {
     methods.set_tenant_socket_dir(sock_dir);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     so.max_connections_per_uid = o.max_connections_per_uid;
+    // Telemetry and metrics readers see the counters through a snapshot the
+    // control thread builds when asked.
+    auto snapshot = std::make_shared<venic::observe::StatsSnapshot>();
+    venic::observe::SnapshotSources sources{&table, &ec2, &efa, kVersion, o.workers, std::chrono::steady_clock::now(),
+                                            {}};
+    so.housekeeping = [&sources, snapshot] {
+      if (snapshot->wanted()) snapshot->publish(venic::observe::build_snapshot(sources));
+    };
+    struct ObserveGuard {
+      ~ObserveGuard() { venic::observe::unregister_telemetry(); }
+    } observe_guard;
+    if (!o.no_telemetry)
+      if (int trc = venic::observe::register_telemetry(snapshot); trc != 0)
+        std::fprintf(stderr, "venicd: telemetry commands not registered: %s\n", std::strerror(-trc));
     venic::control::ControlServer server(so, methods, table);
     dp.start();
     std::printf("venicd: serving %zu VF(s) on %s with %u worker(s)\n", saved.size(), o.socket.c_str(), o.workers);
