@@ -22,6 +22,7 @@
 #include "ec2_service.h"
 #include "efa_engine.h"
 #include "protocol.h"
+#include "metrics_server.h"
 #include "snapshot_builder.h"
 #include "state_store.h"
 #include "stats_snapshot.h"
@@ -49,6 +50,7 @@ struct Options {
   unsigned max_connections_per_uid = venic::control::ServerOptions::kDefaultMaxConnectionsPerUid;
   unsigned max_vfs_per_uid = venic::control::ControlMethods::kDefaultMaxVfsPerUid;
   bool no_telemetry = false;
+  std::string metrics;  // HOST:PORT of the Prometheus endpoint; empty: none
 };
 
 // EAL's runtime directory (the telemetry socket's) is /var/run/dpdk/<prefix>
@@ -112,6 +114,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-telemetry", o.no_telemetry,
                "no rte_telemetry socket (dpdk-telemetry.py -f venicd reads /venic/* commands by default)");
+  app.add_option("--metrics", o.metrics,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; off unless given)");
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
@@ -235,6 +239,15 @@ int main(int argc, char** argv) {
     if (!o.no_telemetry)
       if (int trc = venic::observe::register_telemetry(snapshot); trc != 0)
         std::fprintf(stderr, "venicd: telemetry commands not registered: %s\n", std::strerror(-trc));
+    std::optional<venic::observe::MetricsServer> metrics;
+    if (!o.metrics.empty()) {
+      metrics.emplace(o.metrics, snapshot);
+      std::string host;
+      int port = 0;
+      venic::observe::split_host_port(o.metrics, host, port);
+      std::printf("venicd: metrics on http://%s:%d/metrics\n",
+                  host.find(':') != std::string::npos ? ("[" + host + "]").c_str() : host.c_str(), metrics->port());
+    }
     venic::control::ControlServer server(so, methods, table);
     dp.start();
     std::printf("venicd: serving %zu VF(s) on %s with %u worker(s)\n", saved.size(), o.socket.c_str(), o.workers);
