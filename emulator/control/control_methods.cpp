@@ -205,6 +205,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
       if (efa_ && v.cfg.type == vf::Personality::kEfa) j["efa"] = efa_->vf_stats(id);
       list.push_back(std::move(j));
     }
+    // The workers serve every tenant: their load is the operator's to see.
+    if (worker_stats_ && caller.admin && !p.contains("vf")) return {{"vfs", list}, {"workers", worker_stats_()}};
     return {{"vfs", list}};
   }
   if (method == "vf.attach") {

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -62,6 +63,9 @@ class ControlMethods {
   // The only directory a uid other than root and the daemon's may name a
   // vhost-user socket in (the control socket's); empty: none.
   void set_tenant_socket_dir(std::string dir) { tenant_socket_dir_ = std::move(dir); }
+  // Per-worker load for stats (all VFs) to root and the daemon's uid, as
+  // "workers": one object a worker (busy_cycles, idle_cycles, packets).
+  void set_worker_stats(std::function<nlohmann::json()> f) { worker_stats_ = std::move(f); }
 
  private:
   nlohmann::json dispatch(const std::string& method, const nlohmann::json& params, const Session& session,
@@ -78,6 +82,7 @@ class ControlMethods {
   unsigned max_vfs_per_uid_ = kDefaultMaxVfsPerUid;
   std::map<uint16_t, uid_t> created_by_;
   std::string tenant_socket_dir_;
+  std::function<nlohmann::json()> worker_stats_;
 };
 
 }  // namespace venic::control

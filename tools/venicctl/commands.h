@@ -65,4 +65,8 @@ struct WatchOptions {
 void watch_stats(const std::string& socket_path, const Request& request, const OutputOptions& output,
                  const WatchOptions& watch, std::ostream& out);
 
+// venicctl top: a screen (top.h) every interval until SIGINT, or `count`
+// screens (0: no end).
+void watch_top(const std::string& socket_path, const WatchOptions& watch, unsigned count, std::ostream& out);
+
 }  // namespace venic::ctl
