@@ -174,13 +174,13 @@ void watch_stats(const std::string& socket_path, const Request& request, const O
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(watch.interval_seconds));
 
   // A first sample only to measure from, so the first table already has
-  // rates (taken after a short wait, at most a second).
+  // rates (taken after a short wait, at most 250 ms).
   std::optional<json> previous_vfs;
   Clock::time_point previous_at;
   if (!output.json) {
     previous_vfs = vfs_of(client.call(request.method, request.params).result);
     previous_at = Clock::now();
-    const auto prime = std::min<Clock::duration>(interval, std::chrono::seconds(1));
+    const auto prime = std::min<Clock::duration>(interval, std::chrono::milliseconds(250));
     if (!sleep_until(previous_at + prime, interrupt)) return;
   }
   Clock::time_point next_sample = Clock::now();
@@ -230,8 +230,8 @@ void watch_top(const std::string& socket_path, const WatchOptions& watch, unsign
   };
   TopSample before = sample();
   Clock::time_point before_at = Clock::now();
-  // The first screen after a short wait (at most a second), already with rates.
-  Clock::time_point next = before_at + std::min<Clock::duration>(interval, std::chrono::seconds(1));
+  // The first screen after a short wait (at most 250 ms), already with rates.
+  Clock::time_point next = before_at + std::min<Clock::duration>(interval, std::chrono::milliseconds(250));
   if (watch.clear_screen) out << "\033[2J";
   for (unsigned drawn = 0; count == 0 || drawn < count; drawn++) {
     if (!sleep_until(next, interrupt)) break;
