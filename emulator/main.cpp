@@ -1,6 +1,7 @@
 // venicd: the venic daemon.  Parses its options, restores the VF table, starts
 // the poll-mode workers and serves the control socket until SIGTERM/SIGINT.
 #include <grp.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -22,6 +24,8 @@
 #include "ec2_service.h"
 #include "efa_engine.h"
 #include "protocol.h"
+#include "flow_log_config.h"
+#include "flow_log_writer.h"
 #include "metrics_server.h"
 #include "snapshot_builder.h"
 #include "state_store.h"
@@ -51,6 +55,7 @@ struct Options {
   unsigned max_vfs_per_uid = venic::control::ControlMethods::kDefaultMaxVfsPerUid;
   bool no_telemetry = false;
   std::string metrics;  // HOST:PORT of the Prometheus endpoint; empty: none
+  std::string flow_log_dir = "/var/log/venic/flow-logs";
 };
 
 // EAL's runtime directory (the telemetry socket's) is /var/run/dpdk/<prefix>
@@ -116,6 +121,8 @@ int main(int argc, char** argv) {
                "no rte_telemetry socket (dpdk-telemetry.py -f venicd reads /venic/* commands by default)");
   app.add_option("--metrics", o.metrics,
                  "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; off unless given)");
+  app.add_option("--flow-log-dir", o.flow_log_dir, "VPC Flow Logs' files: <dir>/<account-id>/<LogDestination>")
+      ->capture_default_str();
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
@@ -230,8 +237,29 @@ int main(int argc, char** argv) {
     auto snapshot = std::make_shared<venic::observe::StatsSnapshot>();
     venic::observe::SnapshotSources sources{&table, &ec2, &efa, kVersion, o.workers, std::chrono::steady_clock::now(),
                                             {}};
-    so.housekeeping = [&sources, snapshot] {
+    // VPC Flow Logs: ec2.CreateFlowLogs & co., and the writer that collects
+    // the workers' tables (flow_log_table.h: the fast path records into
+    // flow_writer.table(worker) for the VFs flow_writer.selection() marks).
+    venic::observe::FlowLogs flow_logs;
+    methods.set_ec2_extension([&flow_logs, &ec2](const std::string& action, const nlohmann::json& p,
+                                                 const venic::Caller& c) -> std::optional<nlohmann::json> {
+      if (!venic::observe::FlowLogs::handles(action)) return std::nullopt;
+      return flow_logs.call(action, p, c, ec2.model().to_json());
+    });
+    venic::observe::FlowLogWriter flow_writer(
+        flow_logs, o.flow_log_dir, o.workers,
+        [&ec2](uint16_t vf) -> std::optional<venic::observe::FlowLogWriter::Place> {
+          const venic::model::Eni* e = ec2.model().eni_by_vf(vf);
+          if (!e) return std::nullopt;
+          const venic::model::Subnet* s = ec2.model().subnet(e->subnet);
+          return venic::observe::FlowLogWriter::Place{{e->id, e->subnet, s ? s->vpc : ""}, e->owner};
+        },
+        [&dp](std::function<void()> f) { dp.defer(std::move(f)); },
+        {rte_get_tsc_hz(), [] { return rte_rdtsc(); }, [] { return static_cast<int64_t>(std::time(nullptr)); }},
+        venic::observe::FlowLogWriter::window_from_env());
+    so.housekeeping = [&sources, snapshot, &flow_writer] {
       if (snapshot->wanted()) snapshot->publish(venic::observe::build_snapshot(sources));
+      flow_writer.tick();
     };
     struct ObserveGuard {
       ~ObserveGuard() { venic::observe::unregister_telemetry(); }

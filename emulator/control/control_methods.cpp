@@ -233,6 +233,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     for (auto& f : fds_in) fds.push_back(f.get());
     return {{"mem_ids", table_.register_memory(s.id, ranges, fds)}};
   }
+  if (method.rfind("ec2.", 0) == 0 && ec2_extension_)
+    if (auto r = ec2_extension_(method.substr(4), p, caller)) return *r;
   if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p, caller);
   if (method.rfind("efa.", 0) == 0 && efa_)
     return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out, s.start_time, &fds_in);

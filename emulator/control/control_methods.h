@@ -8,9 +8,11 @@
 #include <functional>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "owner.h"
 #include "unique_fd.h"
 #include "vf_table.h"
 
@@ -66,6 +68,11 @@ class ControlMethods {
   // Per-worker load for stats (all VFs) to root and the daemon's uid, as
   // "workers": one object a worker (busy_cycles, idle_cycles, packets).
   void set_worker_stats(std::function<nlohmann::json()> f) { worker_stats_ = std::move(f); }
+  // More ec2.* actions served outside the model (flow logs): returns the
+  // result, or nullopt for an action it does not serve; throws Ec2Error.
+  using Ec2Extension =
+      std::function<std::optional<nlohmann::json>(const std::string& action, const nlohmann::json&, const Caller&)>;
+  void set_ec2_extension(Ec2Extension f) { ec2_extension_ = std::move(f); }
 
  private:
   nlohmann::json dispatch(const std::string& method, const nlohmann::json& params, const Session& session,
@@ -83,6 +90,7 @@ class ControlMethods {
   std::map<uint16_t, uid_t> created_by_;
   std::string tenant_socket_dir_;
   std::function<nlohmann::json()> worker_stats_;
+  Ec2Extension ec2_extension_;
 };
 
 }  // namespace venic::control
