@@ -24,6 +24,7 @@
 #include "ec2_service.h"
 #include "efa_engine.h"
 #include "protocol.h"
+#include "capture_service.h"
 #include "flow_log_config.h"
 #include "flow_log_writer.h"
 #include "metrics_server.h"
@@ -257,9 +258,17 @@ int main(int argc, char** argv) {
         [&dp](std::function<void()> f) { dp.defer(std::move(f)); },
         {rte_get_tsc_hz(), [] { return rte_rdtsc(); }, [] { return static_cast<int64_t>(std::time(nullptr)); }},
         venic::observe::FlowLogWriter::window_from_env());
-    so.housekeeping = [&sources, snapshot, &flow_writer] {
+    // Per-VF packet capture (capture.*; the fast path offers frames to
+    // captures.tap(vf) while it is active).
+    venic::observe::CaptureService captures(table, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
+    methods.set_extension(
+        [&captures](const std::string& m, const nlohmann::json& p, const venic::Caller& c, uint64_t session,
+                    std::vector<venic::UniqueFd>& fds) { return captures.call(m, p, c, session, fds); },
+        [&captures](uint64_t session) { captures.session_closed(session); });
+    so.housekeeping = [&sources, snapshot, &flow_writer, &captures] {
       if (snapshot->wanted()) snapshot->publish(venic::observe::build_snapshot(sources));
       flow_writer.tick();
+      captures.tick();
     };
     struct ObserveGuard {
       ~ObserveGuard() { venic::observe::unregister_telemetry(); }

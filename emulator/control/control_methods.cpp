@@ -238,6 +238,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p, caller);
   if (method.rfind("efa.", 0) == 0 && efa_)
     return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out, s.start_time, &fds_in);
+  if (extension_)
+    if (auto r = extension_(method, p, caller, s.id, fds_in)) return *r;
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
 }
 
@@ -274,6 +276,7 @@ uint64_t process_start_time(pid_t pid) {
 void ControlMethods::session_closed(uint64_t session) {
   table_.detach_session(session);
   if (efa_) efa_->close_session(session);
+  if (extension_closed_) extension_closed_(session);
 }
 
 std::string ControlMethods::handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,

@@ -73,6 +73,16 @@ class ControlMethods {
   using Ec2Extension =
       std::function<std::optional<nlohmann::json>(const std::string& action, const nlohmann::json&, const Caller&)>;
   void set_ec2_extension(Ec2Extension f) { ec2_extension_ = std::move(f); }
+  // More methods served outside this class (capture.*), with the request's
+  // fds: the result, or nullopt for a method it does not serve; closed(s)
+  // hears of every connection that closes.
+  using Extension =
+      std::function<std::optional<nlohmann::json>(const std::string& method, const nlohmann::json&, const Caller&,
+                                                  uint64_t session, std::vector<UniqueFd>& fds_in)>;
+  void set_extension(Extension f, std::function<void(uint64_t session)> closed) {
+    extension_ = std::move(f);
+    extension_closed_ = std::move(closed);
+  }
 
  private:
   nlohmann::json dispatch(const std::string& method, const nlohmann::json& params, const Session& session,
@@ -91,6 +101,8 @@ class ControlMethods {
   std::string tenant_socket_dir_;
   std::function<nlohmann::json()> worker_stats_;
   Ec2Extension ec2_extension_;
+  Extension extension_;
+  std::function<void(uint64_t)> extension_closed_;
 };
 
 }  // namespace venic::control

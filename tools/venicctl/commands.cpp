@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <ctime>
 #include <optional>
 #include <random>
@@ -250,6 +252,44 @@ void watch_top(const std::string& socket_path, const WatchOptions& watch, unsign
     next += interval;
     if (next < Clock::now()) next = Clock::now() + interval;
   }
+}
+
+void run_capture(const std::string& socket_path, const CaptureOptions& c, std::ostream& err) {
+  char* end = nullptr;
+  const long vf = std::strtol(c.vf.c_str(), &end, 10);
+  if (c.vf.empty() || *end || vf < 0 || vf > 255) throw UsageError("invalid VF " + c.vf + " (expected 0-255)");
+  const bool to_stdout = c.path == "-";
+  const int fd =
+      to_stdout ? ::dup(STDOUT_FILENO) : ::open(c.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw UsageError("cannot write " + c.path + ": " + std::strerror(errno));
+  const InterruptCatcher interrupt;
+  auto client = control::Client::connect(socket_path);
+  json params = {{"vf", vf}, {"direction", c.direction}, {"count", c.count}};
+  const int fds[] = {fd};
+  json started;
+  try {
+    started = client.call("capture.start", params, fds).result;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);  // venicd holds its own copy
+  const json id = started.value("capture", json(0));
+  err << "capturing VF " << vf << " (" << c.direction << ") to " << (to_stdout ? "stdout" : c.path)
+      << (c.count ? ", " + std::to_string(c.count) + " packets" : std::string(", Ctrl-C to stop")) << "\n";
+  json st;
+  using Clock = std::chrono::steady_clock;
+  auto next = Clock::now();
+  for (;;) {
+    st = client.call("capture.status", {{"capture", id}}).result;
+    if (st.value("done", false)) break;
+    next += std::chrono::milliseconds(100);
+    if (!sleep_until(next, interrupt)) break;
+  }
+  st = client.call("capture.stop", {{"capture", id}}).result;
+  err << st.value("written", 0) << " packets written";
+  if (st.value("lost", 0) > 0) err << ", " << st.value("lost", 0) << " lost (capture ring full)";
+  err << "\n";
 }
 
 }  // namespace venic::ctl
