@@ -1,7 +1,6 @@
 // venicd: the venic daemon.  Parses its options, restores the VF table, starts
 // the poll-mode workers and serves the control socket until SIGTERM/SIGINT.
 #include <grp.h>
-#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <signal.h>
@@ -10,7 +9,6 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
-#include <ctime>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -23,16 +21,10 @@
 #include "dataplane.h"
 #include "ec2_service.h"
 #include "efa_engine.h"
+#include "observer.h"
 #include "protocol.h"
-#include "capture_service.h"
-#include "flow_log_config.h"
-#include "flow_log_writer.h"
-#include "metrics_server.h"
-#include "snapshot_builder.h"
 #include "state_store.h"
-#include "stats_snapshot.h"
 #include "vf_table.h"
-#include "venic_telemetry.h"
 #include "vhost_frontend.h"
 
 namespace {
@@ -233,58 +225,13 @@ int main(int argc, char** argv) {
     methods.set_tenant_socket_dir(sock_dir);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     so.max_connections_per_uid = o.max_connections_per_uid;
-    // Telemetry and metrics readers see the counters through a snapshot the
-    // control thread builds when asked.
-    auto snapshot = std::make_shared<venic::observe::StatsSnapshot>();
-    venic::observe::SnapshotSources sources{&table, &ec2, &efa, kVersion, o.workers, std::chrono::steady_clock::now(),
-                                            {}};
-    // VPC Flow Logs: ec2.CreateFlowLogs & co., and the writer that collects
-    // the workers' tables (flow_log_table.h: the fast path records into
-    // flow_writer.table(worker) for the VFs flow_writer.selection() marks).
-    venic::observe::FlowLogs flow_logs;
-    methods.set_ec2_extension([&flow_logs, &ec2](const std::string& action, const nlohmann::json& p,
-                                                 const venic::Caller& c) -> std::optional<nlohmann::json> {
-      if (!venic::observe::FlowLogs::handles(action)) return std::nullopt;
-      return flow_logs.call(action, p, c, ec2.model().to_json());
-    });
-    venic::observe::FlowLogWriter flow_writer(
-        flow_logs, o.flow_log_dir, o.workers,
-        [&ec2](uint16_t vf) -> std::optional<venic::observe::FlowLogWriter::Place> {
-          const venic::model::Eni* e = ec2.model().eni_by_vf(vf);
-          if (!e) return std::nullopt;
-          const venic::model::Subnet* s = ec2.model().subnet(e->subnet);
-          return venic::observe::FlowLogWriter::Place{{e->id, e->subnet, s ? s->vpc : ""}, e->owner};
-        },
-        [&dp](std::function<void()> f) { dp.defer(std::move(f)); },
-        {rte_get_tsc_hz(), [] { return rte_rdtsc(); }, [] { return static_cast<int64_t>(std::time(nullptr)); }},
-        venic::observe::FlowLogWriter::window_from_env());
-    // Per-VF packet capture (capture.*; the fast path offers frames to
-    // captures.tap(vf) while it is active).
-    venic::observe::CaptureService captures(table, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
-    methods.set_extension(
-        [&captures](const std::string& m, const nlohmann::json& p, const venic::Caller& c, uint64_t session,
-                    std::vector<venic::UniqueFd>& fds) { return captures.call(m, p, c, session, fds); },
-        [&captures](uint64_t session) { captures.session_closed(session); });
-    so.housekeeping = [&sources, snapshot, &flow_writer, &captures] {
-      if (snapshot->wanted()) snapshot->publish(venic::observe::build_snapshot(sources));
-      flow_writer.tick();
-      captures.tick();
-    };
-    struct ObserveGuard {
-      ~ObserveGuard() { venic::observe::unregister_telemetry(); }
-    } observe_guard;
-    if (!o.no_telemetry)
-      if (int trc = venic::observe::register_telemetry(snapshot); trc != 0)
-        std::fprintf(stderr, "venicd: telemetry commands not registered: %s\n", std::strerror(-trc));
-    std::optional<venic::observe::MetricsServer> metrics;
-    if (!o.metrics.empty()) {
-      metrics.emplace(o.metrics, snapshot);
-      std::string host;
-      int port = 0;
-      venic::observe::split_host_port(o.metrics, host, port);
-      std::printf("venicd: metrics on http://%s:%d/metrics\n",
-                  host.find(':') != std::string::npos ? ("[" + host + "]").c_str() : host.c_str(), metrics->port());
-    }
+    // Telemetry, metrics, flow logs and capture (emulator/observe/).  The
+    // fast path's hooks: observer.flow_log_writer() and observer.captures();
+    // its per-worker load: observer.set_worker_stats.
+    venic::observe::Observer observer({kVersion, o.workers, !o.no_telemetry, o.metrics, o.flow_log_dir}, table, ec2,
+                                      efa, methods, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
+    so.housekeeping = [&observer] { observer.housekeeping(); };
+    if (std::string url = observer.metrics_url(); !url.empty()) std::printf("venicd: metrics on %s\n", url.c_str());
     venic::control::ControlServer server(so, methods, table);
     dp.start();
     std::printf("venicd: serving %zu VF(s) on %s with %u worker(s)\n", saved.size(), o.socket.c_str(), o.workers);
