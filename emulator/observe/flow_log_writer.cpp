@@ -162,9 +162,17 @@ void FlowLogWriter::write(const FlowLog& log, Window& w, int64_t end) {
                  std::strerror(errno));
     return;
   }
+  // The owner's folder is theirs: append only to a plain file of theirs (or
+  // ours, just made) with one name, never through a hard link to another.
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_uid != static_cast<uid_t>(log.owner))
-    (void)!::fchown(fd, static_cast<uid_t>(log.owner), -1);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+      (st.st_uid != static_cast<uid_t>(log.owner) && st.st_uid != ::geteuid())) {
+    std::fprintf(stderr, "venicd: flow log %s: %s is not a plain file of its owner; not written\n", log.id.c_str(),
+                 path.c_str());
+    ::close(fd);
+    return;
+  }
+  if (st.st_uid != static_cast<uid_t>(log.owner)) (void)!::fchown(fd, static_cast<uid_t>(log.owner), -1);
   size_t off = 0;
   while (off < text.size()) {
     ssize_t n = ::write(fd, text.data() + off, text.size() - off);
