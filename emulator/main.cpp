@@ -277,6 +277,9 @@ int main(int argc, char** argv) {
     venic::observe::Observer observer({kVersion, o.workers, !o.no_telemetry, o.metrics, o.flow_log_dir}, table, ec2,
                                       efa, methods, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     observer.set_worker_stats([&dp] { return worker_load_json(dp); });
+    dp.set_observe(
+        &observer.flow_log_writer().selection(),
+        [&observer](unsigned w) { return &observer.flow_log_writer().table(w); }, &observer.captures().tap(0));
     so.housekeeping = [&observer] { observer.housekeeping(); };
     if (std::string url = observer.metrics_url(); !url.empty()) std::printf("venicd: metrics on %s\n", url.c_str());
     venic::control::ControlServer server(so, methods, table);
