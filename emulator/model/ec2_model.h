@@ -77,6 +77,7 @@ struct SecurityGroup {
 
 struct PlacementGroup {
   std::string id, name, strategy;
+  int64_t owner = 0;
 };
 
 struct Eni {
@@ -96,12 +97,16 @@ struct Eni {
   // Attachment.
   std::string attachment, instance;
   int device_index = -1;
+  bool delete_on_termination = false;  // EC2: true for a primary ENI made at launch, false for one attached
+  int64_t attach_time = 0;             // seconds since the epoch
   bool attached() const { return !instance.empty(); }
 };
 
 struct Instance {
-  std::string id, type, subnet, az, placement_group, reservation;
+  std::string id, type, subnet, az, placement_group, reservation, image_id;
   bool running = true;
+  int64_t launch_time = 0;          // seconds since the epoch
+  int64_t terminated_at = 0;        // a terminated instance's record: when (it holds no ENI, no VF)
   int64_t owner_uid = 0;            // its owner, whose processes may attach its VFs
   uint32_t conntrack_limit = 0;     // venic: tracked flows at most; 0: the type's figure
   std::map<int, std::string> enis;  // device index -> ENI id
@@ -111,7 +116,16 @@ class Ec2Model {
  public:
   // Where ids and MACs come from (tests make them deterministic).
   using Random = std::function<uint64_t()>;
-  explicit Ec2Model(Random random = {});
+  // Seconds since the epoch (LaunchTime, AttachTime, how long a terminated
+  // instance stays listed); tests make it a counter.
+  using Clock = std::function<int64_t()>;
+  explicit Ec2Model(Random random = {}, Clock clock = {});
+
+  // A terminated instance stays listed (State "terminated", no ENIs) this
+  // long, as EC2 lists one for about an hour, and at most kMaxTerminated of
+  // them (the oldest go first); then DescribeInstances no longer knows it.
+  static constexpr int64_t kTerminatedListedSeconds = 3600;
+  static constexpr size_t kMaxTerminated = 1024;
 
   // Runs one EC2 action (e.g. "CreateVpc") on params for caller; returns
   // its result.  new_eni(eni) is called for every ENI the action creates, to
@@ -142,8 +156,11 @@ class Ec2Model {
     std::map<std::string, PlacementGroup> placement;  // by name
     std::map<std::string, Instance> instances;
     std::map<std::string, Eni> enis;
-    uint32_t next_public = 0;  // public IPv4 pool cursor
+    std::map<std::string, Instance> terminated;  // listed for a while, holding nothing
+    uint32_t next_public = 0;                    // public IPv4 pool cursor
   };
+  // Forgets terminated instances listed long enough (or too many).
+  void forget_terminated();
   std::string new_id(const char* prefix);
   // The ENI called id in the working copy; throws InvalidNetworkInterfaceID.NotFound.
   Eni& eni_named(const std::string& id);
@@ -169,6 +186,17 @@ class Ec2Model {
   nlohmann::json modify_eni(const nlohmann::json& p);
   nlohmann::json assign_ips(const nlohmann::json& p);
   nlohmann::json assign_ipv6(const nlohmann::json& p);
+  // The lifecycle's end (ec2_lifecycle.cpp).
+  nlohmann::json terminate_instances(const nlohmann::json& p);
+  nlohmann::json delete_vpc(const nlohmann::json& p);
+  nlohmann::json delete_subnet(const nlohmann::json& p);
+  nlohmann::json delete_security_group(const nlohmann::json& p);
+  nlohmann::json revoke(const nlohmann::json& p, bool ingress);
+  nlohmann::json unassign_ips(const nlohmann::json& p);
+  nlohmann::json unassign_ipv6(const nlohmann::json& p);
+  nlohmann::json delete_placement_group(const nlohmann::json& p);
+  // One IpPermissions entry as a rule of group g, checked (authorize, revoke).
+  SgRule permission(const nlohmann::json& e, const SecurityGroup& g) const;
   nlohmann::json describe(const std::string& what, const nlohmann::json& p) const;
 
   // Builds an ENI in subnet (addresses, MAC, public IP, groups) without
@@ -189,6 +217,7 @@ class Ec2Model {
   nlohmann::json instance_json(const Instance& i) const;
 
   Random random_;
+  Clock clock_;
   State s_;
   Caller caller_;  // the current call's
 };

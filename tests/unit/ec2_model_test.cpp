@@ -148,7 +148,8 @@ class Ec2ModelTest : public ::testing::Test {
   void stop(const std::string& inst) { call("StopInstances", {{"InstanceIds", {inst}}}); }
   void start(const std::string& inst) { call("StartInstances", {{"InstanceIds", {inst}}}); }
 
-  Ec2Model m_{counter()};
+  int64_t now_ = 1800000000;  // the model's clock: 2027-01-15T08:00:00Z until a test moves it
+  Ec2Model m_{counter(), [this] { return now_; }};
   uint16_t next_vf_ = 0;
   std::vector<std::string> new_enis_;
   Caller who_{};  // root, unless a test acts as a tenant
@@ -666,8 +667,14 @@ TEST_F(Ec2ModelTest, AttachRefusesDeviceIndexZeroAndUnknownIds) {
   EXPECT_TRUE(has_id_shape(a, "eni-attach")) << a;
   json d = describe_eni(e);
   EXPECT_EQ(d["Status"], "in-use");
-  EXPECT_EQ(d["Attachment"],
-            json({{"AttachmentId", a}, {"InstanceId", i}, {"DeviceIndex", 1}, {"Status", "attached"}}));
+  EXPECT_EQ(d["Attachment"], json({{"AttachmentId", a},
+                                   {"InstanceId", i},
+                                   {"InstanceOwnerId", "000000000000"},
+                                   {"DeviceIndex", 1},
+                                   {"NetworkCardIndex", 0},
+                                   {"AttachTime", "2027-01-15T08:00:00.000Z"},
+                                   {"DeleteOnTermination", false},
+                                   {"Status", "attached"}}));
   EXPECT_EQ(describe_instance(i)["NetworkInterfaces"].size(), 2u);
 }
 
@@ -1998,6 +2005,227 @@ TEST(ClientTokens, KeepTheMostRecentPerOwner) {
   EXPECT_THROW(t.replay(7, "t1", "CreateSubnet", p), Ec2Error);
   EXPECT_TRUE(ClientTokens::idempotent("RunInstances"));
   EXPECT_FALSE(ClientTokens::idempotent("DescribeVpcs"));
+}
+
+}  // namespace
+}  // namespace venic::model
+
+// ---- the lifecycle's end: terminate, delete, revoke, unassign ------------------
+
+namespace venic::model {
+namespace {
+
+TEST_F(Ec2ModelTest, TerminateDeletesThePrimaryAndDetachesTheOthers) {
+  const std::string s = subnet(vpc());
+  const json in = run("m5.large", s);
+  const std::string i = in["InstanceId"], primary = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  EXPECT_EQ(in["NetworkInterfaces"][0]["Attachment"]["DeleteOnTermination"], true);
+  const std::string extra = eni(s)["NetworkInterfaceId"];
+  attach(extra, i, 1);
+  const json r = call("TerminateInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(r, json({{"TerminatingInstances",
+                      {{{"InstanceId", i},
+                        {"PreviousState", {{"Code", 16}, {"Name", "running"}}},
+                        {"CurrentState", {{"Code", 48}, {"Name", "terminated"}}}}}}}));
+  EXPECT_TRUE(refused("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {primary}}},
+                      "InvalidNetworkInterfaceID.NotFound", {primary}));
+  const json x = describe_eni(extra);
+  EXPECT_EQ(x["Status"], "available");
+  EXPECT_FALSE(x.contains("Attachment"));
+  // Listed as terminated, holding nothing, for an hour; then unknown.
+  const json t = describe_instance(i);
+  EXPECT_EQ(t["State"]["Name"], "terminated");
+  EXPECT_EQ(t["NetworkInterfaces"], json::array());
+  EXPECT_FALSE(t.contains("PrivateIpAddress"));
+  EXPECT_TRUE(refused("StopInstances", {{"InstanceIds", {i}}}, "IncorrectInstanceState", {i}));
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", extra}, {"InstanceId", i}, {"DeviceIndex", 1}},
+                      "IncorrectInstanceState", {i}));
+  EXPECT_EQ(call("TerminateInstances", {{"InstanceIds", {i}}})["TerminatingInstances"][0]["PreviousState"]["Name"],
+            "terminated")
+      << "a repeat answers the state it is in";
+  now_ += Ec2Model::kTerminatedListedSeconds;
+  call("DescribeVpcs", json::object());  // any call forgets what was listed long enough
+  EXPECT_TRUE(refused("DescribeInstances", {{"InstanceIds", {i}}}, "InvalidInstanceID.NotFound", {i}));
+  EXPECT_TRUE(refused("TerminateInstances", {{"InstanceIds", {i}}}, "InvalidInstanceID.NotFound", {i}));
+  EXPECT_TRUE(refused("TerminateInstances", json::object(), "MissingParameter", {"InstanceIds"}));
+}
+
+TEST_F(Ec2ModelTest, ATerminatedInstanceSurvivesARestart) {
+  const std::string i = run("m5.large", subnet(vpc()))["InstanceId"];
+  call("TerminateInstances", {{"InstanceIds", {i}}});
+  Ec2Model other(counter(), [this] { return now_; });
+  other.load(m_.to_json());
+  EXPECT_EQ(other.to_json(), m_.to_json());
+}
+
+TEST_F(Ec2ModelTest, DeleteVpcNeedsNoSubnetsNorGroups) {
+  const std::string v = vpc(), s = subnet(v), g = group(v, "web"), dflt = default_group(v);
+  EXPECT_TRUE(refused("DeleteVpc", {{"VpcId", v}}, "DependencyViolation", {v, s}, "busy"));
+  call("DeleteSubnet", {{"SubnetId", s}});
+  EXPECT_TRUE(refused("DeleteVpc", {{"VpcId", v}}, "DependencyViolation", {v, g}));
+  call("DeleteSecurityGroup", {{"GroupId", g}});
+  EXPECT_EQ(call("DeleteVpc", {{"VpcId", v}}), json::object());
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"GroupIds", {dflt}}}, "InvalidGroup.NotFound", {dflt}))
+      << "the default group goes with its VPC";
+  EXPECT_TRUE(refused("DeleteVpc", {{"VpcId", v}}, "InvalidVpcID.NotFound", {v}, "not_found"));
+  EXPECT_TRUE(refused("DeleteVpc", json::object(), "MissingParameter", {"VpcId"}));
+}
+
+TEST_F(Ec2ModelTest, DeleteSubnetNeedsNoInterfaces) {
+  const std::string s = subnet(vpc());
+  const std::string e = eni(s)["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("DeleteSubnet", {{"SubnetId", s}}, "DependencyViolation", {s, e}));
+  call("DeleteNetworkInterface", {{"NetworkInterfaceId", e}});
+  const std::string i = run("t3.micro", s)["InstanceId"];
+  EXPECT_TRUE(refused("DeleteSubnet", {{"SubnetId", s}}, "DependencyViolation", {s}));
+  call("TerminateInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(call("DeleteSubnet", {{"SubnetId", s}}), json::object()) << "a terminated instance holds nothing";
+  EXPECT_EQ(describe_instance(i)["State"]["Name"], "terminated") << "and is still listed without its subnet";
+  EXPECT_TRUE(refused("DeleteSubnet", {{"SubnetId", s}}, "InvalidSubnetID.NotFound", {s}));
+}
+
+// All traffic to or from a block, as one IpPermissions entry.
+json all_to(const std::string& cidr) {
+  return {{"IpProtocol", "-1"}, {"IpRanges", json::array({{{"CidrIp", cidr}}})}};
+}
+
+// All traffic from group g's members, as one IpPermissions entry.
+json all_from(const std::string& g) {
+  return {{"IpProtocol", "-1"}, {"UserIdGroupPairs", json::array({{{"GroupId", g}}})}};
+}
+
+TEST_F(Ec2ModelTest, DeleteSecurityGroupRefusesTheDefaultAndAGroupInUse) {
+  const std::string v = vpc(), s = subnet(v), web = group(v, "web"), db = group(v, "db");
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", default_group(v)}}, "CannotDelete", {default_group(v)}));
+  // Referenced by another group's rule; its own self-reference does not count.
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", db}, {"IpPermissions", json::array({all_from(web)})}});
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", web}, {"IpPermissions", json::array({all_from(web)})}});
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", web}}, "DependencyViolation", {web, db}));
+  call("RevokeSecurityGroupIngress", {{"GroupId", db}, {"IpPermissions", json::array({all_from(web)})}});
+  const std::string e = eni(s, {{"Groups", {web}}})["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", web}}, "DependencyViolation", {web, e}));
+  call("DeleteNetworkInterface", {{"NetworkInterfaceId", e}});
+  EXPECT_EQ(call("DeleteSecurityGroup", {{"GroupId", web}}), json::object());
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", web}}, "InvalidGroup.NotFound", {web}));
+}
+
+TEST_F(Ec2ModelTest, RevokeRemovesEachPeerAndRefusesARuleThatIsNotThere) {
+  const std::string v = vpc(), g = group(v, "web");
+  json two = tcp(22, 22, "10.0.0.0/8");
+  two["IpRanges"].push_back({{"CidrIp", "192.168.0.0/16"}});
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {two, tcp(80, 80, "0.0.0.0/0")}}});
+  EXPECT_TRUE(refused("RevokeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {tcp(23, 23, "10.0.0.0/8")}}},
+                      "InvalidPermission.NotFound", {g}, "not_found"));
+  EXPECT_TRUE(refused("RevokeSecurityGroupEgress", {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "10.0.0.0/8")}}},
+                      "InvalidPermission.NotFound", {g}));
+  // One peer of the two goes; the rule keeps the other.
+  call("RevokeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "10.0.0.0/8")}}});
+  json in = describe_group(g)["IpPermissions"];
+  ASSERT_EQ(in.size(), 2u);
+  EXPECT_EQ(in[0]["IpRanges"], json({{{"CidrIp", "192.168.0.0/16"}}}));
+  call("RevokeSecurityGroupIngress",
+       {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "192.168.0.0/16"), tcp(80, 80, "0.0.0.0/0")}}});
+  EXPECT_EQ(describe_group(g)["IpPermissions"], json::array());
+  // The egress rule a group is made with can go too.
+  call("RevokeSecurityGroupEgress", {{"GroupId", g}, {"IpPermissions", json::array({all_to("0.0.0.0/0")})}});
+  EXPECT_EQ(describe_group(g)["IpPermissionsEgress"], json::array());
+  EXPECT_TRUE(refused("RevokeSecurityGroupIngress", {{"GroupId", g}}, "MissingParameter", {"IpPermissions"}));
+}
+
+TEST_F(Ec2ModelTest, UnassignPrivateAndIpv6Addresses) {
+  const std::string v =
+      call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:aa:b00::/56"}})["Vpc"]["VpcId"];
+  const json e = eni(subnet(v), {{"SecondaryPrivateIpAddressCount", 2}});
+  const std::string id = e["NetworkInterfaceId"];
+  const auto ips = ips_of(e);
+  EXPECT_TRUE(refused("UnassignPrivateIpAddresses", {{"NetworkInterfaceId", id}, {"PrivateIpAddresses", {ips[0]}}},
+                      "InvalidParameterValue", {"primary"}));
+  EXPECT_TRUE(refused("UnassignPrivateIpAddresses",
+                      {{"NetworkInterfaceId", id}, {"PrivateIpAddresses", {ips[1], "10.0.1.200"}}},
+                      "InvalidParameterValue", {"10.0.1.200"}));
+  EXPECT_EQ(call("UnassignPrivateIpAddresses", {{"NetworkInterfaceId", id}, {"PrivateIpAddresses", {ips[1]}}}),
+            json::object());
+  EXPECT_EQ(ips_of(describe_eni(id)), std::vector<std::string>({ips[0], ips[2]}));
+  call("AssignIpv6Addresses", {{"NetworkInterfaceId", id}, {"Ipv6Addresses", {"2600:1f18:aa:b01::10"}}});
+  EXPECT_TRUE(refused("UnassignIpv6Addresses",
+                      {{"NetworkInterfaceId", id}, {"Ipv6Addresses", {"2600:1f18:aa:b01::11"}}},
+                      "InvalidParameterValue", {"2600:1f18:aa:b01::11"}));
+  EXPECT_EQ(call("UnassignIpv6Addresses", {{"NetworkInterfaceId", id}, {"Ipv6Addresses", {"2600:1f18:aa:b01:0::10"}}}),
+            json({{"NetworkInterfaceId", id}, {"UnassignedIpv6Addresses", {"2600:1f18:aa:b01::10"}}}));
+  EXPECT_EQ(describe_eni(id)["Ipv6Addresses"], json::array());
+}
+
+TEST_F(Ec2ModelTest, DeletePlacementGroupOnlyWhenNoInstanceIsInIt) {
+  const std::string s = subnet(vpc());
+  call("CreatePlacementGroup", {{"GroupName", "hpc"}, {"Strategy", "cluster"}});
+  const std::string i = run("c5n.18xlarge", s, {{"Placement", {{"GroupName", "hpc"}}}})["InstanceId"];
+  EXPECT_TRUE(refused("DeletePlacementGroup", {{"GroupName", "hpc"}}, "InvalidPlacementGroup.InUse", {"hpc", i}));
+  call("TerminateInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(call("DeletePlacementGroup", {{"GroupName", "hpc"}}), json::object());
+  EXPECT_TRUE(refused("DeletePlacementGroup", {{"GroupName", "hpc"}}, "InvalidPlacementGroup.Unknown", {"hpc"}));
+}
+
+TEST_F(OwnershipTest, ATenantCannotDeleteAnothersResources) {
+  EXPECT_TRUE(unauthorized("TerminateInstances", {{"InstanceIds", {c_.instance}}}));
+  EXPECT_TRUE(unauthorized("UnassignPrivateIpAddresses",
+                           {{"NetworkInterfaceId", c_.spare}, {"PrivateIpAddresses", {"10.2.1.4"}}}));
+  // What it cannot see, it cannot find.
+  EXPECT_TRUE(refused("DeleteVpc", {{"VpcId", c_.vpc}}, "InvalidVpcID.NotFound", {c_.vpc}));
+  EXPECT_TRUE(refused("DeleteSubnet", {{"SubnetId", c_.subnet}}, "InvalidSubnetID.NotFound", {c_.subnet}));
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", c_.group}}, "InvalidGroup.NotFound", {c_.group}));
+  EXPECT_TRUE(refused("RevokeSecurityGroupEgress",
+                      {{"GroupId", c_.group}, {"IpPermissions", json::array({all_to("0.0.0.0/0")})}},
+                      "InvalidGroup.NotFound", {c_.group}));
+  as(kUidC);
+  call("CreatePlacementGroup", {{"GroupName", "c-only"}, {"Strategy", "spread"}});
+  as(kUidB);
+  EXPECT_TRUE(refused("DeletePlacementGroup", {{"GroupName", "c-only"}}, "InvalidPlacementGroup.Unknown", {"c-only"}));
+}
+
+// A full network built and torn down 100 times: the model, the VF table
+// and the saved state come back to where they started, every time.
+TEST_F(Ec2ServiceTest, BuildingAndTearingDownANetworkLeaksNothing) {
+  int64_t now = 1800000000;
+  svc_ = std::make_unique<Ec2Service>(*table_, store_.get(), counter(), [&now] { return now; });
+  svc_->restore(json());
+  const json empty_model = svc_->model().to_json();
+  for (int round = 0; round < 100; round++) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const std::string v =
+        call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:aa:b00::/56"}})["Vpc"]["VpcId"];
+    const std::string a = subnet(v, "10.0.1.0/24"), b = subnet(v, "10.0.2.0/24");
+    const std::string g =
+        call("CreateSecurityGroup", {{"GroupName", "web"}, {"Description", "w"}, {"VpcId", v}})["GroupId"];
+    call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "10.0.0.0/8")}}});
+    call("CreatePlacementGroup", {{"GroupName", "pg"}, {"Strategy", "cluster"}});
+    const json i1 = run("c5n.18xlarge", a, {{"Placement", {{"GroupName", "pg"}}}, {"SecurityGroupIds", {g}}});
+    const json i2 = run("m5.large", a);
+    const json e = eni(a, {{"SecondaryPrivateIpAddressCount", 2}});
+    const std::string eid = e["NetworkInterfaceId"];
+    call("AssignIpv6Addresses", {{"NetworkInterfaceId", eid}, {"Ipv6AddressCount", 1}});
+    const std::string att = attach(eid, i1["InstanceId"], 1);
+    call("DetachNetworkInterface", {{"AttachmentId", att}});
+    attach(eid, i2["InstanceId"], 1);
+    eni(b);
+    ASSERT_EQ(table_->all().size(), 4u);
+    call("TerminateInstances", {{"InstanceIds", {i1["InstanceId"], i2["InstanceId"]}}});
+    ASSERT_EQ(table_->all().size(), 2u) << "the primaries' VFs go with their instances";
+    EXPECT_EQ(table_->get(e["VenicVfId"].get<uint16_t>()).cfg.link_up, false) << "the detached ENI's VF is down";
+    const json left = call("DescribeNetworkInterfaces", json::object());
+    for (const auto& n : left["NetworkInterfaces"])
+      call("DeleteNetworkInterface", {{"NetworkInterfaceId", n["NetworkInterfaceId"]}});
+    call("RevokeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "10.0.0.0/8")}}});
+    call("DeleteSecurityGroup", {{"GroupId", g}});
+    call("DeleteSubnet", {{"SubnetId", a}});
+    call("DeleteSubnet", {{"SubnetId", b}});
+    call("DeletePlacementGroup", {{"GroupName", "pg"}});
+    call("DeleteVpc", {{"VpcId", v}});
+    EXPECT_TRUE(table_->all().empty());
+    EXPECT_TRUE(saved_ids().empty());
+    now += Ec2Model::kTerminatedListedSeconds;  // the terminated instances are no longer listed
+    call("DescribeVpcs", json::object());
+    ASSERT_EQ(svc_->model().to_json(), empty_model);
+  }
 }
 
 }  // namespace

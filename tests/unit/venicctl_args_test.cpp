@@ -871,9 +871,14 @@ TEST(VenicctlEc2Requests, SecurityGroupsAndTheAuthorizeShorthand) {
   EXPECT_EQ(with({"--protocol", "icmp", "--port", "3--1", "--cidr", "0.0.0.0/0"}, ingress)
                 .params["IpPermissions"][0]["ToPort"],
             -1);
-  EXPECT_EQ(with({"--protocol", "tcp", "--port", "-1", "--cidr", "0.0.0.0/0"}, ingress)
-                .params["IpPermissions"][0]["FromPort"],
-            -1);
+  // tcp/udp: -1, the default, is every port, which EC2 takes as 0-65535.
+  for (const std::vector<std::string>& all_ports :
+       {std::vector<std::string>{"--protocol", "tcp", "--port", "-1", "--cidr", "0.0.0.0/0"},
+        std::vector<std::string>{"--protocol", "udp", "--cidr", "0.0.0.0/0"}}) {
+    const json p = with(all_ports, ingress).params["IpPermissions"][0];
+    EXPECT_EQ(p["FromPort"], 0) << p;
+    EXPECT_EQ(p["ToPort"], 65535) << p;
+  }
   // As the AWS CLI: a --source-group that is no sg- id is a group name.
   EXPECT_EQ(with({"--protocol", "tcp", "--port", "80", "--source-group", "web"}, ingress)
                 .params["IpPermissions"][0]["UserIdGroupPairs"],
@@ -885,6 +890,30 @@ TEST(VenicctlEc2Requests, SecurityGroupsAndTheAuthorizeShorthand) {
   request = ec2({"authorize-security-group-egress", "--group-id", "sg-1", "--ip-permissions", permissions});
   EXPECT_EQ(request.method, "ec2.AuthorizeSecurityGroupEgress");
   EXPECT_EQ(request.params, json({{"GroupId", "sg-1"}, {"IpPermissions", json::parse(permissions)}}));
+}
+
+TEST(VenicctlEc2Requests, TheLifecyclesEnd) {
+  EXPECT_EQ(ec2({"terminate-instances", "--instance-ids", "i-1", "i-2"}).params,
+            json::parse(R"({"InstanceIds": ["i-1", "i-2"]})"));
+  EXPECT_EQ(ec2({"terminate-instances", "--instance-ids", "i-1"}).method, "ec2.TerminateInstances");
+  EXPECT_EQ(ec2({"delete-vpc", "--vpc-id", "vpc-1"}).params, json({{"VpcId", "vpc-1"}}));
+  EXPECT_EQ(ec2({"delete-subnet", "--subnet-id", "subnet-1"}).params, json({{"SubnetId", "subnet-1"}}));
+  EXPECT_EQ(ec2({"delete-security-group", "--group-id", "sg-1"}).params, json({{"GroupId", "sg-1"}}));
+  EXPECT_EQ(ec2({"delete-placement-group", "--group-name", "hpc"}).params, json({{"GroupName", "hpc"}}));
+  const Request revoke =
+      ec2({"revoke-security-group-egress", "--group-id", "sg-1", "--protocol", "all", "--cidr", "0.0.0.0/0"});
+  EXPECT_EQ(revoke.method, "ec2.RevokeSecurityGroupEgress");
+  EXPECT_EQ(revoke.params, json::parse(R"({"GroupId": "sg-1", "IpPermissions": [
+              {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]})"));
+  EXPECT_EQ(ec2({"unassign-private-ip-addresses", "--network-interface-id", "eni-1", "--private-ip-addresses",
+                 "10.0.1.30", "10.0.1.31"})
+                .params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1", "PrivateIpAddresses": ["10.0.1.30", "10.0.1.31"]})"));
+  EXPECT_EQ(ec2({"unassign-ipv6-addresses", "--network-interface-id", "eni-1", "--ipv6-addresses", "2600::10"}).params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1", "Ipv6Addresses": ["2600::10"]})"));
+  EXPECT_EQ(ec2({"run-instances", "--instance-type", "m5.large", "--subnet-id", "s-1", "--image-id", "ami-12345678"})
+                .params["ImageId"],
+            "ami-12345678");
 }
 
 TEST(VenicctlEc2Requests, AuthorizeShorthandErrors) {
@@ -1112,7 +1141,7 @@ std::vector<std::string> shell_words(const std::string& line) {
 
 TEST(VenicctlEc2Cli, EveryCommandHasHelpAndExamplesThatParse) {
   const std::vector<std::string> names = ec2_command_names();
-  EXPECT_EQ(names.size(), 24u);  // the methods of docs/ec2-api.md
+  EXPECT_EQ(names.size(), 33u);  // the methods of docs/ec2-api.md
   const std::string top = run_venicctl({"--help"}).out;
   EXPECT_NE(top.find("EC2 commands"), std::string::npos) << top;
   EXPECT_NE(top.find("venicctl create-vpc --cidr-block 10.0.0.0/16"), std::string::npos) << top;

@@ -290,13 +290,13 @@ void ip_permissions(const Given& given, json& params) {
   if (protocol != "tcp" && protocol != "udp" && protocol != "icmp" && protocol != "-1")
     throw UsageError("invalid value " + in_quotes(protocol) + " for --protocol (expected tcp, udp, icmp, all or -1)");
   json permission = {{"IpProtocol", protocol}};
-  if (given.count("--port")) {
-    const auto [from, to] = port_range(given.at("--port").front());
-    permission["FromPort"] = from;
+  const auto [from, to] = given.count("--port") ? port_range(given.at("--port").front()) : std::pair{-1, -1};
+  if ((protocol == "tcp" || protocol == "udp") && from == -1 && to == -1) {
+    permission["FromPort"] = 0;  // -1, the default, is every port: EC2 takes that as 0-65535
+    permission["ToPort"] = 65535;
+  } else if (protocol != "-1") {
+    permission["FromPort"] = from;  // for icmp the type and code, -1 for all
     permission["ToPort"] = to;
-  } else if (protocol == "icmp") {
-    permission["FromPort"] = -1;  // every type and code
-    permission["ToPort"] = -1;
   }
   const bool cidr = given.count("--cidr") > 0, group = given.count("--source-group") > 0;
   if (cidr && group) throw UsageError("give --cidr or --source-group, not both (one rule each)");
@@ -315,6 +315,7 @@ void ip_permissions(const Given& given, json& params) {
   params["IpPermissions"] = json::array({permission});
 }
 
+// revoke-security-group-*: the same flags; the rule must match one given before.
 std::vector<Flag> authorize_flags(const char* direction) {
   return {
       {"--group-id", "GroupId", Kind::kString, Need::kRequired, "the security group", "SG-ID"},
@@ -346,6 +347,11 @@ venicctl create-vpc --cidr-block 10.1.0.0/16 --ipv6-cidr-block 2600:1f18:1234:56
        {{"--vpc-ids", "VpcIds", Kind::kList, Need::kOptional, "only these (default: all)", "VPC-ID"}},
        R"(venicctl describe-vpcs
 venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0)"},
+      {"delete-vpc",
+       "DeleteVpc",
+       "delete a VPC with no subnet and no security group but its default one (which goes with it)",
+       {{"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"}},
+       R"(venicctl delete-vpc --vpc-id vpc-0123456789abcdef0)"},
       {"create-subnet",
        "CreateSubnet",
        "create a subnet in a VPC",
@@ -364,6 +370,11 @@ venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0)"},
        R"(venicctl modify-subnet-attribute --subnet-id subnet-0123456789abcdef0 --map-public-ip-on-launch
 venicctl modify-subnet-attribute --subnet-id subnet-0123456789abcdef0 --no-map-public-ip-on-launch)",
        {"--map-public-ip-on-launch"}},
+      {"delete-subnet",
+       "DeleteSubnet",
+       "delete a subnet with no ENI (no instance) left in it",
+       {{"--subnet-id", "SubnetId", Kind::kString, Need::kRequired, "the subnet", "SUBNET-ID"}},
+       R"(venicctl delete-subnet --subnet-id subnet-0123456789abcdef0)"},
       {"describe-subnets",
        "DescribeSubnets",
        "describe subnets",
@@ -397,6 +408,26 @@ venicctl authorize-security-group-ingress --group-id sg-0123456789abcdef0 --ip-p
 venicctl authorize-security-group-egress --group-id sg-0123456789abcdef0 --protocol udp --port 1024-65535 --source-group sg-0123456789abcdef1)",
        {},
        ip_permissions},
+      {"revoke-security-group-ingress",
+       "RevokeSecurityGroupIngress",
+       "remove inbound rules from a security group (each must exist)",
+       authorize_flags("from this IPv4 block..."),
+       R"(venicctl revoke-security-group-ingress --group-id sg-0123456789abcdef0 --protocol tcp --port 22 --cidr 10.0.0.0/16
+venicctl revoke-security-group-ingress --group-id sg-0123456789abcdef0 --ip-permissions '[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-0123456789abcdef0"}]}]')",
+       {},
+       ip_permissions},
+      {"revoke-security-group-egress",
+       "RevokeSecurityGroupEgress",
+       "remove outbound rules from a security group (each must exist)",
+       authorize_flags("to this IPv4 block..."),
+       R"(venicctl revoke-security-group-egress --group-id sg-0123456789abcdef0 --protocol all --cidr 0.0.0.0/0  # the rule every group starts with)",
+       {},
+       ip_permissions},
+      {"delete-security-group",
+       "DeleteSecurityGroup",
+       "delete a security group (no ENI may use it, no other group's rule name it; not the default group)",
+       {{"--group-id", "GroupId", Kind::kString, Need::kRequired, "the security group", "SG-ID"}},
+       R"(venicctl delete-security-group --group-id sg-0123456789abcdef0)"},
       {"describe-security-groups",
        "DescribeSecurityGroups",
        "describe security groups and their rules",
@@ -412,6 +443,11 @@ venicctl describe-security-groups --group-ids sg-0123456789abcdef0)"},
         {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
          "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl create-placement-group --group-name hpc --strategy cluster)"},
+      {"delete-placement-group",
+       "DeletePlacementGroup",
+       "delete a placement group no instance is in",
+       {{"--group-name", "GroupName", Kind::kString, Need::kRequired, "its name", "NAME"}},
+       R"(venicctl delete-placement-group --group-name hpc)"},
       {"describe-placement-groups",
        "DescribePlacementGroups",
        "describe placement groups",
@@ -435,6 +471,8 @@ venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
          "security groups (default: the VPC's default group)", "SG-ID"},
         {"--private-ip-address", "PrivateIpAddress", Kind::kIpv4, Need::kOptional,
          "the primary ENI's address (with a count of 1)", "IPV4"},
+        {"--image-id", "ImageId", Kind::kString, Need::kOptional,
+         "shown as the instances' ImageId (venic boots no image; default ami-00000000000000000)", "AMI-ID"},
         {"--network-interface-type", "NetworkInterfaceType", Kind::kEnum, Need::kOptional,
          "venic: efa makes the primary ENI an EFA (default interface)", "efa|interface"},
         {"--owner-uid", "OwnerUid", Kind::kInteger, Need::kOptional,
@@ -463,6 +501,11 @@ venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abc
        "start stopped instances",
        {{"--instance-ids", "InstanceIds", Kind::kList, Need::kRequired, "the instances", "INSTANCE-ID"}},
        R"(venicctl start-instances --instance-ids i-0123456789abcdef0 i-0123456789abcdef1)"},
+      {"terminate-instances",
+       "TerminateInstances",
+       "terminate instances: ENIs with DeleteOnTermination (the primary) go with their VFs, the others are detached",
+       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kRequired, "the instances", "INSTANCE-ID"}},
+       R"(venicctl terminate-instances --instance-ids i-0123456789abcdef0 i-0123456789abcdef1)"},
       {"describe-instances",
        "DescribeInstances",
        "describe instances and their ENIs",
@@ -552,6 +595,18 @@ venicctl assign-private-ip-addresses --network-interface-id eni-0123456789abcdef
        R"(venicctl assign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ipv6-addresses 2600:1f18:aa:b01::10
 venicctl assign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ipv6-address-count 2)",
        {"--ipv6-addresses", "--ipv6-address-count"}},
+      {"unassign-private-ip-addresses",
+       "UnassignPrivateIpAddresses",
+       "remove secondary private IPv4s from an ENI",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
+        {"--private-ip-addresses", "PrivateIpAddresses", Kind::kIpv4List, Need::kRequired, "these addresses", "IPV4"}},
+       R"(venicctl unassign-private-ip-addresses --network-interface-id eni-0123456789abcdef0 --private-ip-addresses 10.0.1.30 10.0.1.31)"},
+      {"unassign-ipv6-addresses",
+       "UnassignIpv6Addresses",
+       "remove IPv6 addresses from an ENI",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
+        {"--ipv6-addresses", "Ipv6Addresses", Kind::kList, Need::kRequired, "these addresses", "IPV6"}},
+       R"(venicctl unassign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ipv6-addresses 2600:1f18:aa:b01::10)"},
       {"describe-network-interfaces",
        "DescribeNetworkInterfaces",
        "describe ENIs (VenicVfId: the VF a driver attaches)",
