@@ -9,6 +9,7 @@
 #include <set>
 
 #include "ec2_params.h"
+#include "ec2_validation.h"
 #include "venic_abi.h"
 
 namespace venic::model {
@@ -159,6 +160,7 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
   forget_terminated();
   State before = s_;
   try {
+    check_id_shapes(p);
     if (action == "CreateVpc") return create_vpc(p);
     if (action == "CreateSubnet") return create_subnet(p);
     if (action == "ModifySubnetAttribute") return modify_subnet_attribute(p);
@@ -196,7 +198,7 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
 // ---- VPCs and subnets ---------------------------------------------------------
 
 json Ec2Model::create_vpc(const json& p) {
-  only(p, {"CidrBlock", "Ipv6CidrBlock"});
+  only(p, {"CidrBlock", "Ipv6CidrBlock", "AmazonProvidedIpv6CidrBlock"});
   Cidr4 c = cidr(str(p, "CidrBlock"), "CidrBlock", "InvalidVpc.Range");
   if (c.prefix < 16 || c.prefix > 28)
     fail(kInvalid, "InvalidVpc.Range", "The CIDR '" + format_cidr4(c) + "' is invalid: the netmask must be /16 to /28");
@@ -205,6 +207,26 @@ json Ec2Model::create_vpc(const json& p) {
   v.owner = caller_.uid;
   v.cidr = c;
   v.ipv6_cidr = opt_str(p, "Ipv6CidrBlock");
+  const json* amazon = field(p, "AmazonProvidedIpv6CidrBlock");
+  if (amazon && !amazon->is_boolean()) bad_param("AmazonProvidedIpv6CidrBlock must be true or false");
+  if (!v.ipv6_cidr.empty()) {
+    if (amazon && amazon->get<bool>())
+      fail(kInvalid, "InvalidParameterCombination", "Give Ipv6CidrBlock or AmazonProvidedIpv6CidrBlock, not both");
+    v.ipv6_cidr = ipv6_block56(v.ipv6_cidr);
+  } else if (amazon && amazon->get<bool>()) {
+    // A /56 of 2600:1f18::/32, as Amazon's pool hands them out, unique here.
+    for (;;) {
+      const uint32_t r = static_cast<uint32_t>(random_() & 0xffffff);
+      char buf[48];
+      std::snprintf(buf, sizeof(buf), "2600:1f18:%x:%x00::/56", r >> 8, r & 0xff);
+      bool used = false;
+      for (auto& [id, o] : s_.vpcs) used = used || o.ipv6_cidr == buf;
+      if (!used) {
+        v.ipv6_cidr = buf;
+        break;
+      }
+    }
+  }
   // Every VPC has a default group: all traffic from its own members, all out.
   SecurityGroup g;
   g.id = new_id("sg");
@@ -299,15 +321,18 @@ json Ec2Model::create_security_group(const json& p) {
 SgRule Ec2Model::permission(const json& e, const SecurityGroup& g) const {
   if (!e.is_object()) bad_param("IpPermissions entries must be objects");
   SgRule r;
-  r.protocol = str(e, "IpProtocol");
-  if (r.protocol == "all") r.protocol = "-1";
-  if (r.protocol != "tcp" && r.protocol != "udp" && r.protocol != "icmp" && r.protocol != "-1")
-    fail(kInvalid, "InvalidPermission.Malformed", "Invalid IP protocol '" + r.protocol + "' (tcp, udp, icmp, -1)");
+  const std::string protocol = str(e, "IpProtocol");
+  const auto canonical = canonical_protocol(protocol);
+  if (!canonical)
+    bad_param("Invalid value '" + protocol.substr(0, 32) +
+              "' for IP protocol (tcp, udp, icmp, icmpv6, their numbers 6, 17, 1, 58, or -1: all)");
+  r.protocol = *canonical;
   if (r.protocol == "tcp" || r.protocol == "udp") {
+    // EC2 needs both ports for tcp and udp (0-65535: all of them).
     r.from_port = static_cast<int>(integer(e, "FromPort", 0, 65535));
     r.to_port = static_cast<int>(integer(e, "ToPort", 0, 65535));
     if (r.from_port > r.to_port) fail(kInvalid, "InvalidParameterValue", "FromPort must not be above ToPort");
-  } else if (r.protocol == "icmp") {
+  } else if (r.protocol == "icmp" || r.protocol == "icmpv6") {
     r.from_port = static_cast<int>(integer(e, "FromPort", -1, 255, -1));
     r.to_port = static_cast<int>(integer(e, "ToPort", -1, 255, -1));
   }
@@ -818,6 +843,19 @@ json Ec2Model::subnet_json(const Subnet& s) const {
           {"AvailableIpAddressCount", s.cidr.size() - 5 - used},
           {"MapPublicIpOnLaunch", s.map_public_ip},
           {"State", "available"}};
+}
+
+std::string ipv6_block56(const std::string& s) {
+  const auto slash = s.find('/');
+  const auto base = slash == std::string::npos ? std::nullopt : vf::parse_ipv6(s.substr(0, slash));
+  if (!base || s.substr(slash + 1) != "56")
+    fail(kInvalid, "InvalidParameterValue",
+         "Invalid value '" + s.substr(0, 64) + "' for Ipv6CidrBlock: an IPv6 /56, e.g. 2600:1f18:1234:5600::/56");
+  for (int byte = 7; byte < 16; byte++)
+    if ((*base)[byte] != 0)
+      fail(kInvalid, "InvalidParameterValue",
+           "Invalid value '" + s + "' for Ipv6CidrBlock: the address has bits set past the /56");
+  return vf::format_ipv6(*base) + "/56";
 }
 
 std::optional<std::string> canonical_cidr6(const std::string& s) {

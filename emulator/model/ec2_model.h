@@ -66,6 +66,10 @@ struct SgRule {
   std::vector<std::string> ipv6_cidrs;  // canonical ADDRESS/LEN
 };
 
+// A VPC's Ipv6CidrBlock: an IPv6 /56 with no host bits, in canonical text;
+// throws Ec2Error InvalidParameterValue for anything else.
+std::string ipv6_block56(const std::string& s);
+
 // An IPv6 block in canonical text, or nullopt when s is none.
 std::optional<std::string> canonical_cidr6(const std::string& s);
 

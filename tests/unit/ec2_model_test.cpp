@@ -421,7 +421,7 @@ TEST_F(Ec2ModelTest, AuthorizeChecksTheRuleShapes) {
   EXPECT_TRUE(refused(in, auth(tcp(90, 80, "0.0.0.0/0")), "InvalidParameterValue", {"FromPort", "ToPort"}));
   json gre = tcp(0, 0, "0.0.0.0/0");
   gre["IpProtocol"] = "gre";
-  EXPECT_TRUE(refused(in, auth(gre), "InvalidPermission.Malformed", {"gre"}));
+  EXPECT_TRUE(refused(in, auth(gre), "InvalidParameterValue", {"gre"}));
   EXPECT_TRUE(refused(in, auth({{"IpProtocol", "udp"}, {"FromPort", 53}, {"ToPort", 53}}), "MissingParameter",
                       {"IpRanges", "UserIdGroupPairs"}));
   EXPECT_TRUE(refused(in, auth(tcp(80, 80, "10.0.0.1/8")), "InvalidParameterValue", {"10.0.0.1/8"}));
@@ -782,8 +782,8 @@ TEST_F(Ec2ModelTest, DetachRefusesThePrimaryAndUnknownAttachments) {
   EXPECT_EQ(describe_instance(i)["NetworkInterfaces"].size(), 1u);
   // An attachment is gone once detached; an empty id is no detached ENI's.
   EXPECT_TRUE(refused("DetachNetworkInterface", {{"AttachmentId", a}}, "InvalidAttachmentID.NotFound", {a}));
-  EXPECT_TRUE(
-      refused("DetachNetworkInterface", {{"AttachmentId", ""}}, "InvalidAttachmentID.NotFound", {}, "not_found"));
+  EXPECT_TRUE(refused("DetachNetworkInterface", {{"AttachmentId", ""}}, "InvalidParameterValue", {"eni-attach-"},
+                      "invalid_params"));
   // Its device index is free again.
   attach(e, i, 1);
 }
@@ -2226,6 +2226,122 @@ TEST_F(Ec2ServiceTest, BuildingAndTearingDownANetworkLeaksNothing) {
     call("DescribeVpcs", json::object());
     ASSERT_EQ(svc_->model().to_json(), empty_model);
   }
+}
+
+}  // namespace
+}  // namespace venic::model
+
+// ---- validation as EC2 does it --------------------------------------------------
+
+namespace venic::model {
+namespace {
+
+TEST_F(Ec2ModelTest, AMalformedIdIsToldApartFromAnUnknownOne) {
+  const std::string v = vpc(), s = subnet(v);
+  const std::string unknown = "0000000000000dead";
+  struct Case {
+    const char* action;
+    const char* param;
+    const char* prefix;
+    bool list;
+    const char* malformed;
+    const char* not_found;
+  };
+  const Case cases[] = {
+      {"DescribeVpcs", "VpcIds", "vpc", true, "InvalidVpcID.Malformed", "InvalidVpcID.NotFound"},
+      {"DeleteVpc", "VpcId", "vpc", false, "InvalidVpcID.Malformed", "InvalidVpcID.NotFound"},
+      {"DescribeSubnets", "SubnetIds", "subnet", true, "InvalidSubnetID.Malformed", "InvalidSubnetID.NotFound"},
+      {"DeleteSubnet", "SubnetId", "subnet", false, "InvalidSubnetID.Malformed", "InvalidSubnetID.NotFound"},
+      {"DescribeSecurityGroups", "GroupIds", "sg", true, "InvalidGroupId.Malformed", "InvalidGroup.NotFound"},
+      {"DeleteSecurityGroup", "GroupId", "sg", false, "InvalidGroupId.Malformed", "InvalidGroup.NotFound"},
+      {"DescribeInstances", "InstanceIds", "i", true, "InvalidInstanceID.Malformed", "InvalidInstanceID.NotFound"},
+      {"TerminateInstances", "InstanceIds", "i", true, "InvalidInstanceID.Malformed", "InvalidInstanceID.NotFound"},
+      {"DescribeNetworkInterfaces", "NetworkInterfaceIds", "eni", true, "InvalidNetworkInterfaceID.Malformed",
+       "InvalidNetworkInterfaceID.NotFound"},
+      {"DeleteNetworkInterface", "NetworkInterfaceId", "eni", false, "InvalidNetworkInterfaceID.Malformed",
+       "InvalidNetworkInterfaceID.NotFound"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.action);
+    for (const std::string& bad : {std::string(c.prefix) + "-nope", std::string(c.prefix) + "-DEADBEEF",
+                                   std::string(c.prefix) + "-123", std::string("x-") + unknown, std::string("")}) {
+      const json id = c.list ? json::array({bad}) : json(bad);
+      EXPECT_TRUE(refused(c.action, {{c.param, id}}, c.malformed, {bad}, "invalid_params"));
+    }
+    for (const std::string& good : {std::string(c.prefix) + "-" + unknown, std::string(c.prefix) + "-0000dead"}) {
+      const json id = c.list ? json::array({good}) : json(good);
+      EXPECT_TRUE(refused(c.action, {{c.param, id}}, c.not_found, {good}, "not_found"));
+    }
+  }
+  EXPECT_TRUE(refused("CreateSubnet",
+                      {{"VpcId", "vpc-x"}, {"CidrBlock", "10.0.2.0/24"}, {"AvailabilityZone", "us-east-1a"}},
+                      "InvalidVpcID.Malformed", {"vpc-x"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"SecurityGroupIds", {"web"}}},
+                      "InvalidGroupId.Malformed", {"web"}));
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress",
+                      {{"GroupId", default_group(v)},
+                       {"IpPermissions", {{{"IpProtocol", "-1"}, {"UserIdGroupPairs", {{{"GroupId", "sg-zz"}}}}}}}},
+                      "InvalidGroupId.Malformed", {"sg-zz"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"ImageId", "linux"}},
+                      "InvalidAMIID.Malformed", {"linux"}));
+}
+
+TEST_F(Ec2ModelTest, AVpcsIpv6BlockIsARealSlash56) {
+  for (const char* bad : {"not-an-ipv6-block", "2600:1f18:1::/64", "2600:1f18:1::/48", "2600:1f18:1::1/56",
+                          "2600:1f18:1:ff::/56", "10.0.0.0/56", "2600:1f18:1::", "2600:1f18:1::/5x"})
+    EXPECT_TRUE(refused("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", bad}}, "InvalidParameterValue",
+                        {bad}, "invalid_params"));
+  const json v =
+      call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1F18:0001:5600::/56"}})["Vpc"];
+  EXPECT_EQ(v["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"], "2600:1f18:1:5600::/56") << "in canonical form";
+  const json a = call("CreateVpc", {{"CidrBlock", "10.1.0.0/16"}, {"AmazonProvidedIpv6CidrBlock", true}})["Vpc"];
+  const std::string block = a["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"];
+  EXPECT_TRUE(std::regex_match(block, std::regex("2600:1f18:[0-9a-f]+:[0-9a-f]*00::/56"))) << block;
+  EXPECT_TRUE(refused(
+      "CreateVpc",
+      {{"CidrBlock", "10.2.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:2::/56"}, {"AmazonProvidedIpv6CidrBlock", true}},
+      "InvalidParameterCombination", {"AmazonProvidedIpv6CidrBlock"}));
+}
+
+TEST_F(Ec2ModelTest, ProtocolsByNameAndNumber) {
+  const std::string g = group(vpc(), "web");
+  auto rule = [](const std::string& proto, json ports = json::object()) {
+    json r = {{"IpProtocol", proto}, {"IpRanges", {{{"CidrIp", "10.0.0.0/8"}}}}};
+    r.update(ports);
+    return r;
+  };
+  const json ports = {{"FromPort", 22}, {"ToPort", 22}};
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("6", ports)}}});
+  EXPECT_EQ(describe_group(g)["IpPermissions"][0]["IpProtocol"], "tcp");
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("TCP", ports)}}},
+                      "InvalidPermission.Duplicate", {g}))
+      << "6 and TCP are tcp";
+  call("AuthorizeSecurityGroupIngress",
+       {{"GroupId", g}, {"IpPermissions", {rule("17", {{"FromPort", 53}, {"ToPort", 53}})}}});
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("1"), rule("58")}}});
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("all")}}});
+  std::vector<std::string> protos;
+  const json rules = describe_group(g)["IpPermissions"];
+  for (const auto& r : rules) protos.push_back(r["IpProtocol"]);
+  EXPECT_EQ(protos, std::vector<std::string>({"tcp", "udp", "icmp", "icmpv6", "-1"}));
+  for (const char* bad : {"gre", "47", "256", "", "tcp "})
+    EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule(bad, ports)}}},
+                        "InvalidParameterValue", {"IP protocol"}));
+  // tcp and udp need both ports, as EC2 does.
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("udp")}}},
+                      "MissingParameter", {"FromPort"}));
+}
+
+TEST_F(Ec2ModelTest, EnumsAreCheckedWithInvalidParameterValue) {
+  const std::string s = subnet(vpc());
+  EXPECT_TRUE(refused("CreatePlacementGroup", {{"GroupName", "p"}, {"Strategy", "tight"}}, "InvalidParameterValue",
+                      {"tight", "Strategy"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.huge"}, {"SubnetId", s}}, "InvalidParameterValue",
+                      {"m5.huge", "InstanceType"}));
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", s}, {"InterfaceType", "trunk"}}, "InvalidParameterValue",
+                      {"trunk"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"NetworkInterfaceType", "x"}},
+                      "InvalidParameterValue", {"NetworkInterfaceType"}));
 }
 
 }  // namespace

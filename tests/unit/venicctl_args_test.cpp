@@ -871,6 +871,9 @@ TEST(VenicctlEc2Requests, SecurityGroupsAndTheAuthorizeShorthand) {
   EXPECT_EQ(with({"--protocol", "icmp", "--port", "3--1", "--cidr", "0.0.0.0/0"}, ingress)
                 .params["IpPermissions"][0]["ToPort"],
             -1);
+  EXPECT_EQ(with({"--protocol", "6", "--port", "443", "--cidr", "0.0.0.0/0"}, ingress)
+                .params["IpPermissions"][0]["IpProtocol"],
+            "tcp");
   // tcp/udp: -1, the default, is every port, which EC2 takes as 0-65535.
   for (const std::vector<std::string>& all_ports :
        {std::vector<std::string>{"--protocol", "tcp", "--port", "-1", "--cidr", "0.0.0.0/0"},
@@ -929,7 +932,7 @@ TEST(VenicctlEc2Requests, AuthorizeShorthandErrors) {
   EXPECT_EQ(error({"--protocol", "tcp", "--cidr", "10.0.0.0/16", "--source-group", "sg-2"}),
             "give --cidr or --source-group, not both (one rule each)");
   EXPECT_EQ(error({"--protocol", "gre", "--cidr", "10.0.0.0/16"}),
-            "invalid value 'gre' for --protocol (expected tcp, udp, icmp, all or -1)");
+            "invalid value 'gre' for --protocol (expected tcp, udp, icmp, icmpv6, all, or a number 6, 17, 1, 58, -1)");
   for (const char* port : {"http", "22-", "-", "70000", "1-2-3", "22-x", "1.5"})
     EXPECT_EQ(error({"--protocol", "tcp", "--port", port, "--cidr", "10.0.0.0/16"}),
               "invalid value '" + std::string(port) + "' for --port (expected N, N-M or -1)");

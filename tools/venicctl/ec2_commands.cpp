@@ -285,10 +285,16 @@ void ip_permissions(const Given& given, json& params) {
   if (!given.count("--protocol"))
     throw UsageError(shorthand ? "--port, --cidr and --source-group need --protocol"
                                : "give --protocol with --cidr or --source-group (and --port), or --ip-permissions");
-  std::string protocol = given.at("--protocol").front();
-  if (protocol == "all") protocol = "-1";
-  if (protocol != "tcp" && protocol != "udp" && protocol != "icmp" && protocol != "-1")
-    throw UsageError("invalid value " + in_quotes(protocol) + " for --protocol (expected tcp, udp, icmp, all or -1)");
+  // EC2's names, or their numbers, as the API takes them.
+  static const std::map<std::string, std::string> kProtocols = {
+      {"tcp", "tcp"}, {"6", "tcp"},         {"udp", "udp"},   {"17", "udp"}, {"icmp", "icmp"},
+      {"1", "icmp"},  {"icmpv6", "icmpv6"}, {"58", "icmpv6"}, {"all", "-1"}, {"-1", "-1"}};
+  const std::string& text = given.at("--protocol").front();
+  auto known = kProtocols.find(text);
+  if (known == kProtocols.end())
+    throw UsageError("invalid value " + in_quotes(text) +
+                     " for --protocol (expected tcp, udp, icmp, icmpv6, all, or a number 6, 17, 1, 58, -1)");
+  const std::string protocol = known->second;
   json permission = {{"IpProtocol", protocol}};
   const auto [from, to] = given.count("--port") ? port_range(given.at("--port").front()) : std::pair{-1, -1};
   if ((protocol == "tcp" || protocol == "udp") && from == -1 && to == -1) {
@@ -320,9 +326,9 @@ std::vector<Flag> authorize_flags(const char* direction) {
   return {
       {"--group-id", "GroupId", Kind::kString, Need::kRequired, "the security group", "SG-ID"},
       {"--protocol", nullptr, Kind::kLocal, Need::kOptional, "the rule's protocol (all = -1: every protocol)",
-       "tcp|udp|icmp|all|-1"},
+       "tcp|udp|icmp|icmpv6|all|-1"},
       {"--port", nullptr, Kind::kLocal, Need::kOptional,
-       "port or range for tcp/udp; ICMP type-code for icmp (default -1: all)", "N|N-M|-1"},
+       "port or range for tcp/udp; ICMP type-code for icmp (default -1: all; for tcp/udp sent as 0-65535)", "N|N-M|-1"},
       {"--cidr", nullptr, Kind::kLocal, Need::kOptional, direction, "CIDR"},
       {"--source-group", nullptr, Kind::kLocal, Need::kOptional, "...or this security group's members", "SG-ID"},
       {"--ip-permissions", "IpPermissions", Kind::kJsonArray, Need::kOptional,
