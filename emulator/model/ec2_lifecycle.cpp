@@ -53,6 +53,7 @@ json Ec2Model::terminate_instances(const json& p) {
       e.attachment.clear();
       e.instance.clear();
       e.device_index = -1;
+      e.network_card = 0;
       e.delete_on_termination = false;
       e.attach_time = 0;
     }

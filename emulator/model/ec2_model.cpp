@@ -67,8 +67,9 @@ std::string format_cidr4(const Cidr4& c) {
 
 vf::Limits limits_for(const InstanceType& t, bool cluster_placement) {
   vf::Limits l;
-  l.bw_in_mbps = l.bw_out_mbps = static_cast<uint64_t>(t.baseline_gbps * 1000);
-  l.pps = t.pps;
+  // Each network card has its own allowance (p4d.24xlarge: 4 x 100 Gbps).
+  l.bw_in_mbps = l.bw_out_mbps = static_cast<uint64_t>(t.card_baseline_gbps() * 1000);
+  l.pps = t.pps / t.network_cards;
   // EC2: one flow gets 5 Gbps, 10 Gbps between members of a cluster placement group.
   l.flow_mbps = cluster_placement ? 10000 : 5000;
   return l;
@@ -531,7 +532,7 @@ json Ec2Model::delete_network_interface(const json& p) {
   return json::object();
 }
 
-void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index) const {
+void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index, int card) const {
   const InstanceType& t = *find_instance_type(in.type);
   const Subnet& esn = s_.subnets.at(e.subnet);
   const Subnet& isn = s_.subnets.at(in.subnet);
@@ -542,13 +543,29 @@ void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index) 
              esn.az + ", " + in.az + ")");
   if (esn.vpc != isn.vpc)
     fail(kInvalid, "InvalidParameterCombination", "The network interface and the instance are in different VPCs");
-  if (in.enis.count(device_index))
+  if (card < 0 || static_cast<uint32_t>(card) >= t.network_cards)
+    bad_param("Invalid value '" + std::to_string(card) + "' for NetworkCardIndex: " + in.type + " has " +
+              std::to_string(t.network_cards) + " network card(s), 0-" + std::to_string(t.network_cards - 1));
+  if (in.enis.count(card * Eni::kSlotsPerCard + device_index))
     fail(kBusy, "InvalidParameterValue",
          "Instance '" + in.id + "' already has an interface attached at device index '" + std::to_string(device_index) +
-             "'.");
+             "'" + (card ? " of network card " + std::to_string(card) : std::string()) + ".");
   if (in.enis.size() + 1 > t.max_enis)
     fail(kLimit, "AttachmentLimitExceeded",
          "Interface count " + std::to_string(in.enis.size() + 1) + " exceeds the limit for " + in.type);
+  uint32_t on_card = 1, efas = e.efa ? 1 : 0;
+  for (auto& [slot, id] : in.enis) {
+    on_card += slot / Eni::kSlotsPerCard == card;
+    efas += s_.enis.at(id).efa;
+  }
+  if (on_card > t.enis_per_card())
+    fail(kLimit, "AttachmentLimitExceeded",
+         "Interface count " + std::to_string(on_card) + " on network card " + std::to_string(card) +
+             " exceeds the limit of " + std::to_string(t.enis_per_card()) + " for " + in.type);
+  if (e.efa && t.efa && efas > t.max_efa)
+    fail(kLimit, "AttachmentLimitExceeded",
+         "EFA interface count " + std::to_string(efas) + " exceeds the limit of " + std::to_string(t.max_efa) +
+             " for " + in.type);
   if (1 + e.secondary_ips.size() > t.ipv4_per_eni)
     fail(kLimit, "PrivateIpAddressLimitExceeded",
          "Number of private addresses " + std::to_string(1 + e.secondary_ips.size()) + " exceeds the limit of " +
@@ -560,9 +577,10 @@ void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index) 
 }
 
 json Ec2Model::attach(const json& p) {
-  only(p, {"NetworkInterfaceId", "InstanceId", "DeviceIndex"});
+  only(p, {"NetworkInterfaceId", "InstanceId", "DeviceIndex", "NetworkCardIndex"});
   std::string eid = str(p, "NetworkInterfaceId"), iid = str(p, "InstanceId");
-  int index = static_cast<int>(integer(p, "DeviceIndex", 0, 63));
+  int index = static_cast<int>(integer(p, "DeviceIndex", 0, Eni::kSlotsPerCard - 1));
+  const int card = static_cast<int>(integer(p, "NetworkCardIndex", 0, 31, 0));
   auto eit = s_.enis.find(eid);
   owned_eni(eid);  // InvalidNetworkInterfaceID.NotFound, UnauthorizedOperation
   auto iit = s_.instances.find(iid);
@@ -573,16 +591,17 @@ json Ec2Model::attach(const json& p) {
     fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + iid + "' does not exist");
   }
   require_owner(iit->second.owner_uid);
-  if (index == 0)
+  if (index == 0 && card == 0)
     fail(kInvalid, "InvalidParameterValue", "Device index 0 is the primary network interface's, set at launch");
-  check_attach(eit->second, iit->second, index);
+  check_attach(eit->second, iit->second, index, card);
   Eni& e = eit->second;
   e.attachment = new_id("eni-attach");
   e.instance = iid;
   e.device_index = index;
+  e.network_card = card;
   e.delete_on_termination = false;  // EC2's default for an interface attached after launch
   e.attach_time = clock_();
-  iit->second.enis[index] = eid;
+  iit->second.enis[e.slot()] = eid;
   return {{"AttachmentId", e.attachment}};
 }
 
@@ -595,16 +614,17 @@ json Ec2Model::detach(const json& p) {
     // Either side of the attachment may end it (an admin may have joined a
     // tenant's ENI to another's instance); nobody else may.
     if (!visible(e.owner)) require_owner(in.owner_uid);
-    if (e.device_index == 0)
+    if (e.slot() == 0)
       fail(kInvalid, "OperationNotPermitted",
            "The network interface at device index 0 cannot be detached (it is " + in.id + "'s primary)");
     if (e.efa && in.running)
       fail(kInvalid, "IncorrectInstanceState",
            "An EFA interface can be detached only while the instance is stopped; stop '" + in.id + "' first");
-    in.enis.erase(e.device_index);
+    in.enis.erase(e.slot());
     e.attachment.clear();
     e.instance.clear();
     e.device_index = -1;
+    e.network_card = 0;
     e.delete_on_termination = false;
     e.attach_time = 0;
     return json::object();
@@ -928,7 +948,7 @@ json Ec2Model::eni_json(const Eni& e) const {
                        {"InstanceId", e.instance},
                        {"InstanceOwnerId", account_id(s_.instances.at(e.instance).owner_uid)},
                        {"DeviceIndex", e.device_index},
-                       {"NetworkCardIndex", 0},
+                       {"NetworkCardIndex", e.network_card},
                        {"AttachTime", iso8601(e.attach_time)},
                        {"DeleteOnTermination", e.delete_on_termination},
                        {"Status", "attached"}};
@@ -1049,15 +1069,26 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
     json out = json::array();
     for (const auto& t : instance_types()) {
       if (!names.empty() && std::find(names.begin(), names.end(), t.name) == names.end()) continue;
+      json cards = json::array();
+      for (uint32_t c = 0; c < t.network_cards; c++)
+        cards.push_back({{"NetworkCardIndex", c},
+                         {"NetworkPerformance", t.card_performance},
+                         {"MaximumNetworkInterfaces", t.enis_per_card()},
+                         {"BaselineBandwidthInGbps", t.card_baseline_gbps()},
+                         {"PeakBandwidthInGbps", t.card_peak_gbps()}});
+      json info = {{"NetworkPerformance", t.performance},
+                   {"MaximumNetworkInterfaces", t.max_enis},
+                   {"MaximumNetworkCards", t.network_cards},
+                   {"DefaultNetworkCardIndex", 0},
+                   {"NetworkCards", cards},
+                   {"Ipv4AddressesPerInterface", t.ipv4_per_eni},
+                   {"Ipv6AddressesPerInterface", t.ipv6_per_eni},
+                   {"Ipv6Supported", true},
+                   {"EnaSupport", "required"},
+                   {"EfaSupported", t.efa}};
+      if (t.efa) info["EfaInfo"] = {{"MaximumEfaInterfaces", t.max_efa}};
       out.push_back({{"InstanceType", t.name},
-                     {"NetworkInfo",
-                      {{"NetworkPerformance", t.performance},
-                       {"MaximumNetworkInterfaces", t.max_enis},
-                       {"Ipv4AddressesPerInterface", t.ipv4_per_eni},
-                       {"Ipv6AddressesPerInterface", t.ipv6_per_eni},
-                       {"EfaSupported", t.efa},
-                       {"BaselineBandwidthInGbps", t.baseline_gbps},
-                       {"PeakBandwidthInGbps", t.peak_gbps}}},
+                     {"NetworkInfo", info},
                      {"VenicPpsAllowance", t.pps},
                      {"VenicConntrackAllowance", t.conntrack}});
     }
@@ -1147,6 +1178,7 @@ json Ec2Model::to_json() const {
                     {"attachment", e.attachment},
                     {"instance", e.instance},
                     {"device_index", e.device_index},
+                    {"network_card", e.network_card},
                     {"delete_on_termination", e.delete_on_termination},
                     {"attach_time", e.attach_time}});
   }
@@ -1263,7 +1295,8 @@ void Ec2Model::load(const json& j) {
       x.vf = static_cast<uint16_t>(whole(e.at("vf"), 0, VENIC_MAX_VFS - 1));
       x.attachment = e.at("attachment");
       x.instance = e.at("instance");
-      x.device_index = static_cast<int>(whole(e.at("device_index"), -1, INT32_MAX));
+      x.device_index = static_cast<int>(whole(e.at("device_index"), -1, Eni::kSlotsPerCard - 1));
+      x.network_card = static_cast<int>(e.contains("network_card") ? whole(e.at("network_card"), 0, 31) : 0);
       // Before it was kept: EC2's defaults, the primary's true.
       x.delete_on_termination =
           e.contains("delete_on_termination") ? e.at("delete_on_termination").get<bool>() : x.device_index == 0;
@@ -1302,7 +1335,7 @@ void Ec2Model::load(const json& j) {
            "instance " + id + " names an unknown placement group");
       need(in.enis.count(0), "instance " + id + " has no primary ENI");
       for (auto& [idx, e] : in.enis)
-        need(s.enis.count(e) && s.enis.at(e).instance == id && s.enis.at(e).device_index == idx,
+        need(s.enis.count(e) && s.enis.at(e).instance == id && s.enis.at(e).slot() == idx,
              "instance " + id + " and ENI " + e + " disagree on the attachment");
     }
     std::set<uint16_t> vfs;
@@ -1310,8 +1343,7 @@ void Ec2Model::load(const json& j) {
       need(vfs.insert(e.vf).second, "ENI " + id + " has the VF of another ENI");
       for (const auto& g : e.groups) need(s.groups.count(g), "ENI " + id + " names an unknown group " + g);
       if (!e.instance.empty())
-        need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.device_index) &&
-                 !e.attachment.empty(),
+        need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.slot()) && !e.attachment.empty(),
              "ENI " + id + " is attached to an unknown instance " + e.instance);
     }
   } catch (const std::exception& e) {

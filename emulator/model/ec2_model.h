@@ -101,8 +101,12 @@ struct Eni {
   // Attachment.
   std::string attachment, instance;
   int device_index = -1;
-  bool delete_on_termination = false;  // EC2: true for a primary ENI made at launch, false for one attached
-  int64_t attach_time = 0;             // seconds since the epoch
+  int network_card = 0;  // NetworkCardIndex: the instance's card it is on
+  // Its key in Instance::enis: a device index is unique per network card.
+  int slot() const { return network_card * kSlotsPerCard + device_index; }
+  static constexpr int kSlotsPerCard = 64;  // DeviceIndex is 0-63
+  bool delete_on_termination = false;       // EC2: true for a primary ENI made at launch, false for one attached
+  int64_t attach_time = 0;                  // seconds since the epoch
   bool attached() const { return !instance.empty(); }
 };
 
@@ -113,7 +117,7 @@ struct Instance {
   int64_t terminated_at = 0;        // a terminated instance's record: when (it holds no ENI, no VF)
   int64_t owner_uid = 0;            // its owner, whose processes may attach its VFs
   uint32_t conntrack_limit = 0;     // venic: tracked flows at most; 0: the type's figure
-  std::map<int, std::string> enis;  // device index -> ENI id
+  std::map<int, std::string> enis;  // Eni::slot() (the device index on card 0) -> ENI id
 };
 
 class Ec2Model {
@@ -212,7 +216,7 @@ class Ec2Model {
   void claim_ip(const Subnet& sn, uint32_t a, std::vector<uint32_t>& taken) const;
   bool ip_used(const Subnet& sn, uint32_t ip) const;
   void check_groups(const std::vector<std::string>& groups, const std::string& vpc) const;
-  void check_attach(const Eni& e, const Instance& in, int device_index) const;
+  void check_attach(const Eni& e, const Instance& in, int device_index, int card) const;
 
   nlohmann::json vpc_json(const Vpc& v) const;
   nlohmann::json subnet_json(const Subnet& s) const;

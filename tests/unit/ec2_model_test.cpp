@@ -1037,7 +1037,13 @@ TEST_F(Ec2ModelTest, DescribeInstanceTypesHasEc2sFigures) {
   EXPECT_EQ(n["Ipv6AddressesPerInterface"], 50);
   EXPECT_EQ(n["EfaSupported"], true);
   EXPECT_EQ(n["NetworkPerformance"], "100 Gigabit");
-  EXPECT_EQ(n["BaselineBandwidthInGbps"], 100.0);
+  EXPECT_EQ(n["MaximumNetworkCards"], 1);
+  EXPECT_EQ(n["NetworkCards"], json::parse(R"([{"NetworkCardIndex": 0, "NetworkPerformance": "100 Gigabit",
+      "MaximumNetworkInterfaces": 15, "BaselineBandwidthInGbps": 100.0, "PeakBandwidthInGbps": 100.0}])"));
+  EXPECT_EQ(n["EfaInfo"], json({{"MaximumEfaInterfaces", 1}}));
+  EXPECT_EQ(n["EnaSupport"], "required");
+  EXPECT_EQ(n["Ipv6Supported"], true);
+  EXPECT_FALSE(n.contains("BaselineBandwidthInGbps")) << "EC2 has it per network card only";
   EXPECT_TRUE(c5n[0]["VenicPpsAllowance"].is_number_unsigned());
   EXPECT_EQ(c5n[0]["VenicConntrackAllowance"], find_instance_type("c5n.18xlarge")->conntrack);
 
@@ -1052,8 +1058,9 @@ TEST_F(Ec2ModelTest, DescribeInstanceTypesHasEc2sFigures) {
       EXPECT_EQ(t["InstanceType"], "m5.large");
       EXPECT_EQ(t["NetworkInfo"]["MaximumNetworkInterfaces"], 3);
       EXPECT_EQ(t["NetworkInfo"]["Ipv4AddressesPerInterface"], 10);
-      EXPECT_EQ(t["NetworkInfo"]["BaselineBandwidthInGbps"], 0.75);
-      EXPECT_EQ(t["NetworkInfo"]["PeakBandwidthInGbps"], 10.0);
+      EXPECT_EQ(t["NetworkInfo"]["NetworkCards"][0]["BaselineBandwidthInGbps"], 0.75);
+      EXPECT_EQ(t["NetworkInfo"]["NetworkCards"][0]["PeakBandwidthInGbps"], 10.0);
+      EXPECT_FALSE(t["NetworkInfo"].contains("EfaInfo"));
       EXPECT_EQ(t["NetworkInfo"]["NetworkPerformance"], "Up to 10 Gigabit");
       EXPECT_EQ(t["NetworkInfo"]["EfaSupported"], false);
     }
@@ -1520,6 +1527,15 @@ TEST_F(Ec2ServiceTest, AllowancesComeFromTheInstanceType) {
   EXPECT_EQ(cfg_of(spread["NetworkInterfaces"][0]).limits.flow_mbps, 5000u);
   json big = run("c5n.18xlarge", s);
   EXPECT_EQ(cfg_of(big["NetworkInterfaces"][0]).limits.bw_out_mbps, 100000u);
+  // p4d.24xlarge: 400 Gbps in four cards; each ENI's VF has its card's 100 Gbps.
+  json p4d = run("p4d.24xlarge", s);
+  EXPECT_EQ(cfg_of(p4d["NetworkInterfaces"][0]).limits.bw_out_mbps, 100000u);
+  json on_card_3 = eni(s);
+  call("AttachNetworkInterface", {{"NetworkInterfaceId", on_card_3["NetworkInterfaceId"]},
+                                  {"InstanceId", p4d["InstanceId"]},
+                                  {"DeviceIndex", 1},
+                                  {"NetworkCardIndex", 3}});
+  EXPECT_EQ(cfg_of(on_card_3).limits.bw_in_mbps, 100000u);
 }
 
 TEST_F(Ec2ServiceTest, LinkIsDownWhileDetachedOrStopped) {
@@ -2342,6 +2358,74 @@ TEST_F(Ec2ModelTest, EnumsAreCheckedWithInvalidParameterValue) {
                       {"trunk"}));
   EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"NetworkInterfaceType", "x"}},
                       "InvalidParameterValue", {"NetworkInterfaceType"}));
+}
+
+}  // namespace
+}  // namespace venic::model
+
+// ---- network cards and EFA limits -------------------------------------------
+
+namespace venic::model {
+namespace {
+
+TEST_F(Ec2ModelTest, P4dHasFourNetworkCardsOfFifteenInterfaces) {
+  const json t = call("DescribeInstanceTypes", {{"InstanceTypes", {"p4d.24xlarge"}}})["InstanceTypes"][0];
+  const json& n = t["NetworkInfo"];
+  EXPECT_EQ(n["MaximumNetworkCards"], 4);
+  EXPECT_EQ(n["MaximumNetworkInterfaces"], 60);
+  EXPECT_EQ(n["EfaInfo"]["MaximumEfaInterfaces"], 4);
+  ASSERT_EQ(n["NetworkCards"].size(), 4u);
+  for (int c = 0; c < 4; c++) {
+    EXPECT_EQ(n["NetworkCards"][c]["NetworkCardIndex"], c);
+    EXPECT_EQ(n["NetworkCards"][c]["MaximumNetworkInterfaces"], 15);
+    EXPECT_EQ(n["NetworkCards"][c]["BaselineBandwidthInGbps"], 100.0);
+    EXPECT_EQ(n["NetworkCards"][c]["NetworkPerformance"], "100 Gigabit");
+  }
+  // Device indexes are per card; a card holds 15; there are cards 0-3.
+  const std::string s = subnet(vpc(), "10.0.0.0/20");
+  const std::string i = run("p4d.24xlarge", s)["InstanceId"];
+  auto attach_on = [&](int card, int index) {
+    const std::string e = eni(s)["NetworkInterfaceId"];
+    return json{{"NetworkInterfaceId", e}, {"InstanceId", i}, {"DeviceIndex", index}, {"NetworkCardIndex", card}};
+  };
+  call("AttachNetworkInterface", attach_on(1, 0));
+  call("AttachNetworkInterface", attach_on(1, 1));
+  EXPECT_EQ(describe_eni(attach_on(2, 1)["NetworkInterfaceId"])["Status"], "available");
+  json twice = attach_on(1, 1);
+  EXPECT_TRUE(refused("AttachNetworkInterface", twice, "InvalidParameterValue", {"device index '1'", "card 1"}));
+  EXPECT_TRUE(refused("AttachNetworkInterface", attach_on(4, 1), "InvalidParameterValue", {"NetworkCardIndex"}));
+  for (int index = 2; index < 15; index++) call("AttachNetworkInterface", attach_on(1, index));
+  EXPECT_TRUE(refused("AttachNetworkInterface", attach_on(1, 15), "AttachmentLimitExceeded", {"network card 1", "15"}));
+  const json in = describe_instance(i);
+  int on_card_1 = 0;
+  for (const auto& nic : in["NetworkInterfaces"]) on_card_1 += nic["Attachment"]["NetworkCardIndex"] == 1;
+  EXPECT_EQ(on_card_1, 15);
+  // Survives a restart.
+  Ec2Model other(counter(), [this] { return now_; });
+  other.load(m_.to_json());
+  EXPECT_EQ(other.to_json(), m_.to_json());
+}
+
+TEST_F(Ec2ModelTest, AnInstanceTakesAtMostItsTypesEfaInterfaces) {
+  const std::string s = subnet(vpc());
+  // c5n.18xlarge: one EFA, its primary here.
+  const std::string i = run("c5n.18xlarge", s, {{"NetworkInterfaceType", "efa"}})["InstanceId"];
+  stop(i);
+  const std::string efa = eni(s, {{"InterfaceType", "efa"}})["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", efa}, {"InstanceId", i}, {"DeviceIndex", 1}},
+                      "AttachmentLimitExceeded", {"EFA", "1", "c5n.18xlarge"}));
+  attach(eni(s)["NetworkInterfaceId"], i, 1);  // a plain ENI is fine
+  // p4d.24xlarge: four, one per card.
+  const std::string p = run("p4d.24xlarge", s, {{"NetworkInterfaceType", "efa"}})["InstanceId"];
+  stop(p);
+  for (int card = 1; card < 4; card++)
+    call("AttachNetworkInterface", {{"NetworkInterfaceId", eni(s, {{"InterfaceType", "efa"}})["NetworkInterfaceId"]},
+                                    {"InstanceId", p},
+                                    {"DeviceIndex", 1},
+                                    {"NetworkCardIndex", card}});
+  EXPECT_TRUE(refused("AttachNetworkInterface",
+                      {{"NetworkInterfaceId", efa}, {"InstanceId", p}, {"DeviceIndex", 2}, {"NetworkCardIndex", 3}},
+                      "AttachmentLimitExceeded", {"EFA", "4"}));
 }
 
 }  // namespace
