@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "ec2_filters.h"
 #include "ec2_params.h"
 #include "ec2_validation.h"
 #include "venic_abi.h"
@@ -1007,42 +1008,62 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
     }
     return out;
   };
+  // Then Filters, and MaxResults/NextToken pages (the token: where the next
+  // page starts).
+  const Filters filters(p, filter_names(what));
+  auto page = [&](const char* key, json list) {
+    const auto max = static_cast<size_t>(integer(p, "MaxResults", 5, 1000, 0));
+    size_t from = 0;
+    if (const json* t = field(p, "NextToken")) {
+      const std::string token = t->is_string() ? t->get<std::string>() : "";
+      if (token.empty() || token.size() > 7 || token.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(token) > list.size())
+        bad_param("Invalid NextToken");
+      from = std::stoul(token);
+    }
+    const size_t to = max ? std::min(list.size(), from + max) : list.size();
+    json out = {{key, json::array()}};
+    for (size_t i = from; i < to; i++) out[key].push_back(std::move(list[i]));
+    if (to < list.size()) out["NextToken"] = std::to_string(to);
+    return out;
+  };
   if (what == "Vpcs") {
-    only(p, {"VpcIds"});
-    return {{"Vpcs", pick(
-                         "VpcIds", s_.vpcs, [&](const Vpc& v) { return vpc_json(v); }, "InvalidVpcID.NotFound",
-                         "vpc ID", [](const Vpc& v) { return v.owner; })}};
+    only(p, {"VpcIds", "Filters", "MaxResults", "NextToken"});
+    return page("Vpcs", filters.keep(pick(
+                            "VpcIds", s_.vpcs, [&](const Vpc& v) { return vpc_json(v); }, "InvalidVpcID.NotFound",
+                            "vpc ID", [](const Vpc& v) { return v.owner; })));
   }
   if (what == "Subnets") {
-    only(p, {"SubnetIds"});
-    return {{"Subnets", pick(
-                            "SubnetIds", s_.subnets, [&](const Subnet& v) { return subnet_json(v); },
-                            "InvalidSubnetID.NotFound", "subnet ID", [](const Subnet& v) { return v.owner; })}};
+    only(p, {"SubnetIds", "Filters", "MaxResults", "NextToken"});
+    return page("Subnets", filters.keep(pick(
+                               "SubnetIds", s_.subnets, [&](const Subnet& v) { return subnet_json(v); },
+                               "InvalidSubnetID.NotFound", "subnet ID", [](const Subnet& v) { return v.owner; })));
   }
   if (what == "SecurityGroups") {
-    only(p, {"GroupIds"});
-    return {{"SecurityGroups",
-             pick(
-                 "GroupIds", s_.groups, [&](const SecurityGroup& g) { return group_json(g); }, "InvalidGroup.NotFound",
-                 "security group", [](const SecurityGroup& g) { return g.owner; })}};
+    only(p, {"GroupIds", "Filters", "MaxResults", "NextToken"});
+    return page("SecurityGroups",
+                filters.keep(pick(
+                    "GroupIds", s_.groups, [&](const SecurityGroup& g) { return group_json(g); },
+                    "InvalidGroup.NotFound", "security group", [](const SecurityGroup& g) { return g.owner; })));
   }
   if (what == "PlacementGroups") {
-    only(p, {"GroupNames"});
+    only(p, {"GroupNames", "Filters", "MaxResults", "NextToken"});
     auto to = [](const PlacementGroup& g) {
       return json{{"GroupName", g.name}, {"GroupId", g.id}, {"Strategy", g.strategy}, {"State", "available"}};
     };
-    return {{"PlacementGroups", pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
-                                     [](const PlacementGroup& g) { return g.owner; })}};
+    return page("PlacementGroups",
+                filters.keep(pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
+                                  [](const PlacementGroup& g) { return g.owner; })));
   }
   if (what == "NetworkInterfaces") {
-    only(p, {"NetworkInterfaceIds"});
-    return {{"NetworkInterfaces",
-             pick(
-                 "NetworkInterfaceIds", s_.enis, [&](const Eni& e) { return eni_json(e); },
-                 "InvalidNetworkInterfaceID.NotFound", "networkInterface ID", [](const Eni& e) { return e.owner; })}};
+    only(p, {"NetworkInterfaceIds", "Filters", "MaxResults", "NextToken"});
+    return page("NetworkInterfaces", filters.keep(pick(
+                                         "NetworkInterfaceIds", s_.enis, [&](const Eni& e) { return eni_json(e); },
+                                         "InvalidNetworkInterfaceID.NotFound", "networkInterface ID",
+                                         [](const Eni& e) { return e.owner; })));
   }
   if (what == "Instances") {
-    only(p, {"InstanceIds"});
+    only(p, {"InstanceIds", "Filters", "MaxResults", "NextToken"});
     // The live ones and those terminated a short while ago.
     std::map<std::string, const Instance*> listed;
     for (auto& [id, in] : s_.instances) listed[id] = &in;
@@ -1055,16 +1076,20 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
     for (auto& i : all) {
       const Instance& in = *listed.at(i["InstanceId"].get<std::string>());
       const std::string& r = in.reservation;
+      i["ReservationId"] = r;  // for the reservation-id filter only
+      const bool keep = filters.matches(i);
+      i.erase("ReservationId");
+      if (!keep) continue;
       if (!by_res.count(r))
         by_res[r] = {{"ReservationId", r}, {"OwnerId", account_id(in.owner_uid)}, {"Instances", json::array()}};
       by_res[r]["Instances"].push_back(i);
     }
     json res = json::array();
     for (auto& [r, j] : by_res) res.push_back(j);
-    return {{"Reservations", res}};
+    return page("Reservations", res);
   }
   if (what == "InstanceTypes") {
-    only(p, {"InstanceTypes"});
+    only(p, {"InstanceTypes", "Filters", "MaxResults", "NextToken"});
     auto names = str_list(p, "InstanceTypes");
     json out = json::array();
     for (const auto& t : instance_types()) {
@@ -1095,7 +1120,7 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
     for (const auto& n : names)
       if (!find_instance_type(n))
         fail(kInvalid, "InvalidInstanceType", "The following supplied instance types do not exist: [" + n + "]");
-    return {{"InstanceTypes", out}};
+    return page("InstanceTypes", filters.keep(out));
   }
   fail("unknown_method", "InvalidAction", "The action Describe" + what + " is not valid for this web service");
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "control_methods.h"
+#include "ec2_filters.h"
 #include "ec2_service.h"
 #include "state_store.h"
 #include "venic_abi.h"
@@ -2426,6 +2427,121 @@ TEST_F(Ec2ModelTest, AnInstanceTakesAtMostItsTypesEfaInterfaces) {
   EXPECT_TRUE(refused("AttachNetworkInterface",
                       {{"NetworkInterfaceId", efa}, {"InstanceId", p}, {"DeviceIndex", 2}, {"NetworkCardIndex", 3}},
                       "AttachmentLimitExceeded", {"EFA", "4"}));
+}
+
+}  // namespace
+}  // namespace venic::model
+
+// ---- Filters and pages on Describe* ----------------------------------------------
+
+namespace venic::model {
+namespace {
+
+TEST(Ec2Filters, WildcardsAsEc2HasThem) {
+  EXPECT_TRUE(wildcard_match("vpc-1", "vpc-1"));
+  EXPECT_FALSE(wildcard_match("vpc-1", "vpc-12"));
+  EXPECT_TRUE(wildcard_match("vpc-*", "vpc-12"));
+  EXPECT_TRUE(wildcard_match("*", ""));
+  EXPECT_TRUE(wildcard_match("*-east-*a", "us-east-1a"));
+  EXPECT_FALSE(wildcard_match("*-east-*a", "us-east-1b"));
+  EXPECT_TRUE(wildcard_match("us-east-1?", "us-east-1b"));
+  EXPECT_FALSE(wildcard_match("us-east-1?", "us-east-1"));
+  EXPECT_TRUE(wildcard_match("a\\*b", "a*b"));
+  EXPECT_FALSE(wildcard_match("a\\*b", "axb"));
+  EXPECT_TRUE(wildcard_match("a\\?", "a?"));
+  EXPECT_FALSE(wildcard_match("a\\?", "ab"));
+  EXPECT_TRUE(wildcard_match("**a*", "bab"));
+  EXPECT_FALSE(wildcard_match("", "x"));
+}
+
+TEST_F(Ec2ModelTest, DescribeFiltersByEc2sNames) {
+  const std::string v1 = vpc("10.0.0.0/16"), v2 = vpc("10.1.0.0/16");
+  const std::string s1 = subnet(v1, "10.0.1.0/24", "us-east-1a"), s2 = subnet(v2, "10.1.1.0/24", "us-west-2b");
+  const std::string web = group(v1, "web");
+  const json i1 = run("m5.large", s1, {{"SecurityGroupIds", {web}}}), i2 = run("t3.micro", s2);
+  const std::string e = eni(s1)["NetworkInterfaceId"];
+  attach(e, i1["InstanceId"], 1);
+  stop(i2["InstanceId"]);
+  auto f = [](const std::string& name, std::vector<std::string> values) {
+    return json{{"Filters", json::array({{{"Name", name}, {"Values", values}}})}};
+  };
+  auto ids = [&](const std::string& action, const json& params, const char* list, const char* key) {
+    std::vector<std::string> out;
+    const json r = call(action, params);
+    if (std::string(list) == "Reservations") {
+      for (const auto& res : r["Reservations"])
+        for (const auto& i : res["Instances"]) out.push_back(i["InstanceId"]);
+    } else {
+      for (const auto& x : r[list]) out.push_back(x[key]);
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids("DescribeVpcs", f("vpc-id", {v2}), "Vpcs", "VpcId"), V({v2}));
+  EXPECT_EQ(ids("DescribeVpcs", f("cidr", {"10.1.*"}), "Vpcs", "VpcId"), V({v2}));
+  EXPECT_EQ(ids("DescribeSubnets", f("vpc-id", {v1}), "Subnets", "SubnetId"), V({s1}));
+  EXPECT_EQ(ids("DescribeSubnets", f("availability-zone", {"us-west-*"}), "Subnets", "SubnetId"), V({s2}));
+  EXPECT_EQ(ids("DescribeSubnets", f("subnet-id", {s1, s2}), "Subnets", "SubnetId").size(), 2u);
+  EXPECT_EQ(ids("DescribeSecurityGroups", f("group-name", {"web"}), "SecurityGroups", "GroupId"), V({web}));
+  EXPECT_EQ(ids("DescribeSecurityGroups", f("group-id", {web}), "SecurityGroups", "GroupId"), V({web}));
+  EXPECT_EQ(ids("DescribeSecurityGroups", f("vpc-id", {v2}), "SecurityGroups", "GroupName"), V({"default"}));
+  EXPECT_EQ(ids("DescribeInstances", f("instance-state-name", {"stopped"}), "Reservations", ""), V({i2["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeInstances", f("instance-id", {i1["InstanceId"]}), "Reservations", ""), V({i1["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeInstances", f("instance.group-name", {"web"}), "Reservations", ""), V({i1["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeInstances", f("availability-zone", {"us-east-1a"}), "Reservations", ""),
+            V({i1["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeInstances", f("instance-type", {"t3.*"}), "Reservations", ""), V({i2["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeNetworkInterfaces", f("attachment.instance-id", {i1["InstanceId"]}), "NetworkInterfaces",
+                "NetworkInterfaceId")
+                .size(),
+            2u);
+  EXPECT_EQ(
+      ids("DescribeNetworkInterfaces", f("attachment.device-index", {"1"}), "NetworkInterfaces", "NetworkInterfaceId"),
+      V({e}));
+  EXPECT_EQ(ids("DescribeNetworkInterfaces", f("network-interface-id", {e}), "NetworkInterfaces", "NetworkInterfaceId"),
+            V({e}));
+  EXPECT_EQ(ids("DescribeNetworkInterfaces", f("subnet-id", {s2}), "NetworkInterfaces", "NetworkInterfaceId").size(),
+            1u);
+  EXPECT_EQ(
+      ids("DescribeInstanceTypes", f("network-info.efa-supported", {"true"}), "InstanceTypes", "InstanceType").size(),
+      4u);
+  // Filters AND; values OR; with ids, both.
+  json two = f("vpc-id", {v1, v2});
+  two["Filters"].push_back({{"Name", "availability-zone"}, {"Values", {"us-east-1a"}}});
+  EXPECT_EQ(ids("DescribeSubnets", two, "Subnets", "SubnetId"), V({s1}));
+  json with_ids = f("vpc-id", {v2});
+  with_ids["SubnetIds"] = {s1};
+  EXPECT_EQ(ids("DescribeSubnets", with_ids, "Subnets", "SubnetId"), V());
+  // Refused: an unknown name, no values, bad shapes.
+  EXPECT_TRUE(refused("DescribeVpcs", f("colour", {"red"}), "InvalidParameterValue", {"colour"}));
+  EXPECT_TRUE(refused("DescribeSubnets", f("instance-id", {"i-1"}), "InvalidParameterValue", {"instance-id"}));
+  EXPECT_TRUE(refused("DescribeVpcs", f("vpc-id", {}), "MissingParameter", {"vpc-id"}));
+  EXPECT_TRUE(refused("DescribeVpcs", {{"Filters", "vpc-id=x"}}, "InvalidParameterValue", {"Filters"}));
+  EXPECT_TRUE(refused("DescribeVpcs", {{"Filters", {{{"Values", {"x"}}}}}}, "MissingParameter", {"Name"}));
+  EXPECT_TRUE(refused("DescribeVpcs", f("vpc-id", {std::string(256, 'x')}), "InvalidParameterValue", {"255"}));
+  EXPECT_TRUE(
+      refused("DescribeVpcs", f("vpc-id", std::vector<std::string>(201, "x")), "InvalidParameterValue", {"200"}));
+}
+
+TEST_F(Ec2ModelTest, DescribePagesWithMaxResultsAndNextToken) {
+  const std::string v = vpc();
+  for (int i = 0; i < 6; i++) group(v, "g" + std::to_string(i));  // 7 groups with the default
+  std::vector<std::string> seen;
+  json p = {{"MaxResults", 5}};
+  int pages = 0;
+  for (;;) {
+    const json r = call("DescribeSecurityGroups", p);
+    pages++;
+    for (const auto& g : r["SecurityGroups"]) seen.push_back(g["GroupId"]);
+    if (!r.contains("NextToken")) break;
+    p["NextToken"] = r["NextToken"];
+  }
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 7u);
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"NextToken", "x"}}, "InvalidParameterValue", {"NextToken"}));
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"NextToken", "99"}}, "InvalidParameterValue", {"NextToken"}));
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"MaxResults", 4}}, "InvalidParameterValue", {"MaxResults"}));
 }
 
 }  // namespace
