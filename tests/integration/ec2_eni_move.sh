@@ -87,6 +87,9 @@ receive_on_x "after the restart"
 # Terminating B deletes its primary ENI and that VF; the moved ENI
 # (DeleteOnTermination false) is detached and stays, its VF down.  Then the
 # whole network goes, and no VF is left.
+on_b=$(ec2 describe-network-interfaces --filters "Name=attachment.instance-id,Values=$inst_b" |
+  field "' '.join(sorted(n['NetworkInterfaceId'] for n in j['NetworkInterfaces']))")
+[ "$(wc -w <<<"$on_b")" -eq 2 ] && grep -q "$eni" <<<"$on_b" || die "--filters attachment.instance-id: $on_b"
 ec2 terminate-instances --instance-ids "$inst_b" >"$WORK/term.json"
 [ "$(field "j['TerminatingInstances'][0]['CurrentState']['Name']" <"$WORK/term.json")" = terminated ] ||
   die "terminate-instances: $(cat "$WORK/term.json")"

@@ -919,6 +919,21 @@ TEST(VenicctlEc2Requests, TheLifecyclesEnd) {
             "ami-12345678");
 }
 
+TEST(VenicctlEc2Requests, FiltersInTheAwsShorthand) {
+  EXPECT_EQ(ec2({"describe-vpcs", "--filters", "Name=vpc-id,Values=vpc-1"}).params,
+            json::parse(R"({"Filters": [{"Name": "vpc-id", "Values": ["vpc-1"]}]})"));
+  EXPECT_EQ(ec2({"describe-instances", "--filters", "Name=instance-state-name,Values=running,stopped",
+                 "Name=vpc-id,Values=[vpc-1]"})
+                .params,
+            json::parse(R"({"Filters": [{"Name": "instance-state-name", "Values": ["running", "stopped"]},
+                                         {"Name": "vpc-id", "Values": ["vpc-1"]}]})"));
+  for (const char* name : {"describe-vpcs", "describe-subnets", "describe-security-groups", "describe-placement-groups",
+                           "describe-instance-types", "describe-instances", "describe-network-interfaces"})
+    EXPECT_EQ(ec2({name, "--filters", "Name=x,Values=y"}).params["Filters"][0]["Name"], "x") << name;
+  for (const char* bad : {"Name=vpc-id", "Values=x", "vpc-id=x", "Name=,Values=x"})
+    EXPECT_NE(ec2_error({"describe-vpcs", "--filters", bad}).find("--filters"), std::string::npos) << bad;
+}
+
 TEST(VenicctlEc2Requests, AuthorizeShorthandErrors) {
   auto error = [](std::vector<std::string> extra) {
     std::vector<std::string> args = {"authorize-security-group-ingress", "--group-id", "sg-1"};
@@ -1177,6 +1192,18 @@ TEST(VenicctlEc2Cli, EveryCommandHasHelpAndExamplesThatParse) {
       EXPECT_EQ(ec2_error(words), "accepted") << line;
     }
   }
+}
+
+TEST(VenicctlEc2Cli, VersionAndUnknownCommands) {
+  const Outcome version = run_venicctl({"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_EQ(version.out, VENIC_VERSION "\n");
+  const Outcome unknown = run_venicctl({"--socket", "/nonexistent", "frobnicate", "--json"});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_EQ(unknown.err.rfind("venicctl: unknown command 'frobnicate'", 0), 0u) << unknown.err;
+  const Outcome none = run_venicctl({});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_EQ(none.err, "venicctl: no command given (see 'venicctl --help')\n");
 }
 
 TEST(VenicctlEc2Cli, BadValuesExitTwoAbsentDaemonOne) {

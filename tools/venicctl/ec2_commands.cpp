@@ -33,6 +33,7 @@ enum class Kind {
   kShorthand,    // Key=Value[,Key=Value...] (whole numbers become numbers) or a JSON object
   kCount,        // N or MIN:MAX: MinCount and MaxCount
   kJsonArray,    // a JSON list, passed through
+  kFilters,      // Name=N,Values=V1,V2 ... (the AWS CLI's shorthand, one filter per value): Filters
   kLocal,        // no parameter of its own: read by the command's `finish`
 };
 
@@ -153,7 +154,37 @@ void count(const std::string& flag, const std::string& text, json& params) {
 }
 
 bool is_list(const Flag& flag) {
-  return flag.kind == Kind::kList || flag.kind == Kind::kIpv4List || flag.kind == Kind::kPrivateIps;
+  return flag.kind == Kind::kList || flag.kind == Kind::kIpv4List || flag.kind == Kind::kPrivateIps ||
+         flag.kind == Kind::kFilters;
+}
+
+// --filters: each value Name=NAME,Values=V1[,V2...] (the AWS CLI's
+// shorthand; brackets around the values allowed).  Which names exist is
+// venicd's call.
+json filters(const std::string& flag, const std::vector<std::string>& values) {
+  json out = json::array();
+  for (const std::string& text : values) {
+    const std::string usage = flag + ": expected Name=NAME,Values=VALUE[,VALUE...], got " + in_quotes(text);
+    json filter = {{"Values", json::array()}};
+    bool in_values = false;
+    for (std::string part : split(text, ',')) {
+      if (part.rfind("Name=", 0) == 0) {
+        filter["Name"] = part.substr(5);
+        in_values = false;
+      } else if (part.rfind("Values=", 0) == 0 || in_values) {
+        if (!in_values) part = part.substr(7);
+        in_values = true;
+        if (!part.empty() && part.front() == '[') part.erase(0, 1);
+        if (!part.empty() && part.back() == ']') part.pop_back();
+        filter["Values"].push_back(part);
+      } else {
+        throw UsageError(usage);
+      }
+    }
+    if (!filter.contains("Name") || filter["Name"] == "" || filter["Values"].empty()) throw UsageError(usage);
+    out.push_back(filter);
+  }
+  return out;
 }
 
 bool toggles(const Flag& flag) {
@@ -225,6 +256,9 @@ void add_param(const Flag& flag, const std::vector<std::string>& values, json& p
       if (param.is_discarded() || !param.is_array())
         throw UsageError(name + ": expected a JSON list, e.g. '[{\"IpProtocol\": \"tcp\", \"FromPort\": 22, " +
                          "\"ToPort\": 22, \"IpRanges\": [{\"CidrIp\": \"10.0.0.0/16\"}]}]'");
+      break;
+    case Kind::kFilters:
+      param = filters(name, values);
       break;
     case Kind::kCount:
     case Kind::kLocal:
@@ -336,6 +370,14 @@ std::vector<Flag> authorize_flags(const char* direction) {
   };
 }
 
+// Every describe-*'s --filters.
+const Flag kFiltersFlag = {"--filters",
+                           "Filters",
+                           Kind::kFilters,
+                           Need::kOptional,
+                           "only those matching: EC2's filter names, * and ? wildcards (docs/ec2-api.md)",
+                           "Name=NAME,Values=V1[,V2...]"};
+
 const std::vector<Command>& table() {
   static const std::vector<Command> commands = {
       {"create-vpc",
@@ -350,9 +392,10 @@ venicctl create-vpc --cidr-block 10.1.0.0/16 --ipv6-cidr-block 2600:1f18:1234:56
       {"describe-vpcs",
        "DescribeVpcs",
        "describe VPCs",
-       {{"--vpc-ids", "VpcIds", Kind::kList, Need::kOptional, "only these (default: all)", "VPC-ID"}},
+       {{"--vpc-ids", "VpcIds", Kind::kList, Need::kOptional, "only these (default: all)", "VPC-ID"}, kFiltersFlag},
        R"(venicctl describe-vpcs
-venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0)"},
+venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0
+venicctl describe-vpcs --filters Name=cidr,Values=10.0.*)"},
       {"delete-vpc",
        "DeleteVpc",
        "delete a VPC with no subnet and no security group but its default one (which goes with it)",
@@ -384,7 +427,8 @@ venicctl modify-subnet-attribute --subnet-id subnet-0123456789abcdef0 --no-map-p
       {"describe-subnets",
        "DescribeSubnets",
        "describe subnets",
-       {{"--subnet-ids", "SubnetIds", Kind::kList, Need::kOptional, "only these (default: all)", "SUBNET-ID"}},
+       {{"--subnet-ids", "SubnetIds", Kind::kList, Need::kOptional, "only these (default: all)", "SUBNET-ID"},
+        kFiltersFlag},
        R"(venicctl describe-subnets
 venicctl describe-subnets --subnet-ids subnet-0123456789abcdef0 subnet-0123456789abcdef1)"},
       {"create-security-group",
@@ -437,7 +481,7 @@ venicctl revoke-security-group-ingress --group-id sg-0123456789abcdef0 --ip-perm
       {"describe-security-groups",
        "DescribeSecurityGroups",
        "describe security groups and their rules",
-       {{"--group-ids", "GroupIds", Kind::kList, Need::kOptional, "only these (default: all)", "SG-ID"}},
+       {{"--group-ids", "GroupIds", Kind::kList, Need::kOptional, "only these (default: all)", "SG-ID"}, kFiltersFlag},
        R"(venicctl describe-security-groups
 venicctl describe-security-groups --group-ids sg-0123456789abcdef0)"},
       {"create-placement-group",
@@ -457,13 +501,15 @@ venicctl describe-security-groups --group-ids sg-0123456789abcdef0)"},
       {"describe-placement-groups",
        "DescribePlacementGroups",
        "describe placement groups",
-       {{"--group-names", "GroupNames", Kind::kList, Need::kOptional, "only these (default: all)", "NAME"}},
+       {{"--group-names", "GroupNames", Kind::kList, Need::kOptional, "only these (default: all)", "NAME"},
+        kFiltersFlag},
        R"(venicctl describe-placement-groups
 venicctl describe-placement-groups --group-names hpc)"},
       {"describe-instance-types",
        "DescribeInstanceTypes",
        "describe instance types and their network figures",
-       {{"--instance-types", "InstanceTypes", Kind::kList, Need::kOptional, "only these (default: all)", "TYPE"}},
+       {{"--instance-types", "InstanceTypes", Kind::kList, Need::kOptional, "only these (default: all)", "TYPE"},
+        kFiltersFlag},
        R"(venicctl describe-instance-types
 venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
       {"run-instances",
@@ -515,9 +561,11 @@ venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abc
       {"describe-instances",
        "DescribeInstances",
        "describe instances and their ENIs",
-       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kOptional, "only these (default: all)", "INSTANCE-ID"}},
+       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kOptional, "only these (default: all)", "INSTANCE-ID"},
+        kFiltersFlag},
        R"(venicctl describe-instances
-venicctl describe-instances --instance-ids i-0123456789abcdef0)"},
+venicctl describe-instances --instance-ids i-0123456789abcdef0
+venicctl describe-instances --filters Name=instance-state-name,Values=running Name=vpc-id,Values=vpc-0123456789abcdef0)"},
       {"create-network-interface",
        "CreateNetworkInterface",
        "create an ENI (a VF) in a subnet",
@@ -621,9 +669,11 @@ venicctl assign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ip
        "DescribeNetworkInterfaces",
        "describe ENIs (VenicVfId: the VF a driver attaches)",
        {{"--network-interface-ids", "NetworkInterfaceIds", Kind::kList, Need::kOptional, "only these (default: all)",
-         "ENI-ID"}},
+         "ENI-ID"},
+        kFiltersFlag},
        R"(venicctl describe-network-interfaces
-venicctl describe-network-interfaces --network-interface-ids eni-0123456789abcdef0)"},
+venicctl describe-network-interfaces --network-interface-ids eni-0123456789abcdef0
+venicctl describe-network-interfaces --filters Name=attachment.instance-id,Values=i-0123456789abcdef0)"},
   };
   return commands;
 }
