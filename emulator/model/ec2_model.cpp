@@ -259,7 +259,19 @@ json Ec2Model::create_subnet(const json& p) {
   for (auto& [id, sn] : s_.subnets)
     if (sn.vpc == vpc_id && sn.cidr.overlaps(c))
       fail(kExists, "InvalidSubnet.Conflict", "The CIDR '" + format_cidr4(c) + "' conflicts with another subnet");
-  std::string az = str(p, "AvailabilityZone");
+  // EC2 picks a zone when none is given: here the zone of one of the VPC's
+  // subnets (so it stays in their region), else us-east-1a.
+  std::string az;
+  if (field(p, "AvailabilityZone")) {
+    az = str(p, "AvailabilityZone");
+  } else {
+    az = "us-east-1a";
+    for (auto& [id, sn] : s_.subnets)
+      if (sn.vpc == vpc_id) {
+        az = sn.az;
+        break;
+      }
+  }
   static const std::regex kAz("[a-z]{2}(-[a-z]+)+-[0-9][a-z]");
   if (!std::regex_match(az, kAz))
     bad_param("Value (" + az + ") for parameter availabilityZone is invalid (e.g. us-east-1a)");

@@ -296,10 +296,16 @@ TEST_F(Ec2ModelTest, CreateSubnetChecksTheAvailabilityZoneSyntax) {
     json p = {{"VpcId", v}, {"CidrBlock", "10.0." + std::to_string(n++) + ".0/24"}, {"AvailabilityZone", az}};
     EXPECT_TRUE(refused("CreateSubnet", p, "InvalidParameterValue", {std::string("(") + az + ")"})) << az;
   }
-  EXPECT_TRUE(
-      refused("CreateSubnet", {{"VpcId", v}, {"CidrBlock", "10.0.1.0/24"}}, "MissingParameter", {"AvailabilityZone"}));
+  // None given: us-east-1a in a VPC without subnets, else the zone of one of its subnets.
+  const std::string v2 = vpc("10.9.0.0/16");
+  const json first = call("CreateSubnet", {{"VpcId", v2}, {"CidrBlock", "10.9.1.0/24"}})["Subnet"];
+  EXPECT_EQ(first["AvailabilityZone"], "us-east-1a");
   for (const char* az : {"us-east-1a", "eu-central-1b", "us-gov-west-1c", "ap-southeast-2z"})
     EXPECT_EQ(describe_subnet(subnet(v, "10.0." + std::to_string(n++) + ".0/24", az))["AvailabilityZone"], az);
+  const std::string picked =
+      call("CreateSubnet", {{"VpcId", v}, {"CidrBlock", "10.0.99.0/24"}})["Subnet"]["AvailabilityZone"];
+  EXPECT_TRUE(std::set<std::string>({"us-east-1a", "eu-central-1b", "us-gov-west-1c", "ap-southeast-2z"}).count(picked))
+      << picked;
 }
 
 TEST_F(Ec2ModelTest, CreateSubnetInAnUnknownVpc) {

@@ -830,8 +830,9 @@ TEST(VenicctlEc2Requests, LocalValidationNamesTheFlag) {
   EXPECT_EQ(ec2_error({"create-vpc", "--cidr-block", "10.0.0.0/16", "--ipv6-cidr-block", "10.0.0.0/16"}),
             "--ipv6-cidr-block: invalid IPv6 CIDR block '10.0.0.0/16' (expected ADDRESS/n, n 0-128)");
   EXPECT_EQ(ec2_error({"create-vpc"}), "--cidr-block is required");
-  EXPECT_EQ(ec2_error({"create-subnet", "--vpc-id", "vpc-1", "--cidr-block", "10.0.1.0/24"}),
-            "--availability-zone is required");
+  EXPECT_EQ(ec2({"create-subnet", "--vpc-id", "vpc-1", "--cidr-block", "10.0.1.0/24"}).params,
+            json({{"VpcId", "vpc-1"}, {"CidrBlock", "10.0.1.0/24"}}))
+      << "venicd picks the zone, as EC2 does";
   EXPECT_NE(ec2_error({"create-vpc", "--cidr-block", "10.0.0.0/16", "--vpc-ids", "vpc-1"}).find("--vpc-ids"),
             std::string::npos);  // another command's flag
   // Semantic checks are venicd's: a /8 VPC or host bits are sent as typed.
