@@ -646,12 +646,25 @@ json Ec2Model::detach(const json& p) {
 }
 
 json Ec2Model::modify_eni(const json& p) {
-  only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups", "ConnectionTrackingSpecification"});
+  only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups", "ConnectionTrackingSpecification",
+           "Attachment"});
   std::string id = str(p, "NetworkInterfaceId");
   Eni& e = owned_eni(id);
   if (p.size() != 2)
     fail(kInvalid, "InvalidParameterCombination",
-         "Give exactly one of SourceDestCheck, Description, Groups, ConnectionTrackingSpecification");
+         "Give exactly one of SourceDestCheck, Description, Groups, ConnectionTrackingSpecification, Attachment");
+  if (const json* a = field(p, "Attachment")) {
+    // {"AttachmentId", "DeleteOnTermination"}: whether the ENI goes with its instance.
+    if (!a->is_object()) bad_param("Attachment must be {\"AttachmentId\", \"DeleteOnTermination\"}");
+    only(*a, {"AttachmentId", "DeleteOnTermination"});
+    const std::string aid = str(*a, "AttachmentId");
+    const json* d = field(*a, "DeleteOnTermination");
+    if (!d || !d->is_boolean())
+      fail(kInvalid, "MissingParameter", "The request must contain the parameter Attachment.DeleteOnTermination");
+    if (!e.attached() || e.attachment != aid)
+      fail(kNotFound, "InvalidAttachmentID.NotFound", "The attachment ID '" + aid + "' does not exist on " + id);
+    e.delete_on_termination = d->get<bool>();
+  }
   conntrack_spec(p, e.timeouts);
   if (auto v = bool_value(p, "SourceDestCheck")) e.src_dst_check = *v;
   if (const json* d = field(p, "Description")) {

@@ -61,6 +61,8 @@ void check_id_shapes(const nlohmann::json& params) {
       check_one(*it, id);
     }
   }
+  if (auto a = params.find("Attachment"); a != params.end() && a->is_object() && a->contains("AttachmentId"))
+    check_one((*a)["AttachmentId"], kIdParams[12]);
   auto perms = params.find("IpPermissions");
   if (perms == params.end() || !perms->is_array()) return;
   for (const auto& p : *perms) {

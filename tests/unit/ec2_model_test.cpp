@@ -2073,6 +2073,30 @@ TEST_F(Ec2ModelTest, TerminateDeletesThePrimaryAndDetachesTheOthers) {
   EXPECT_TRUE(refused("TerminateInstances", json::object(), "MissingParameter", {"InstanceIds"}));
 }
 
+TEST_F(Ec2ModelTest, DeleteOnTerminationCanBeChanged) {
+  const std::string s = subnet(vpc());
+  const json in = run("m5.large", s);
+  const std::string i = in["InstanceId"], primary = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  const std::string keep_primary = in["NetworkInterfaces"][0]["Attachment"]["AttachmentId"];
+  const std::string extra = eni(s)["NetworkInterfaceId"];
+  const std::string a = attach(extra, i, 1);
+  auto set = [&](const std::string& eni_id, const std::string& att, bool del) {
+    return json{{"NetworkInterfaceId", eni_id}, {"Attachment", {{"AttachmentId", att}, {"DeleteOnTermination", del}}}};
+  };
+  call("ModifyNetworkInterfaceAttribute", set(extra, a, true));
+  call("ModifyNetworkInterfaceAttribute", set(primary, keep_primary, false));
+  EXPECT_EQ(describe_eni(extra)["Attachment"]["DeleteOnTermination"], true);
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute", set(extra, keep_primary, false),
+                      "InvalidAttachmentID.NotFound", {keep_primary}));
+  EXPECT_TRUE(
+      refused("ModifyNetworkInterfaceAttribute", set(extra, "att-1", false), "InvalidParameterValue", {"att-1"}));
+  call("TerminateInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(describe_eni(primary)["Status"], "available") << "kept, as asked";
+  EXPECT_TRUE(refused("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {extra}}},
+                      "InvalidNetworkInterfaceID.NotFound", {extra}))
+      << "deleted with its instance, as asked";
+}
+
 TEST_F(Ec2ModelTest, ATerminatedInstanceSurvivesARestart) {
   const std::string i = run("m5.large", subnet(vpc()))["InstanceId"];
   call("TerminateInstances", {{"InstanceIds", {i}}});

@@ -935,6 +935,18 @@ TEST(VenicctlEc2Requests, FiltersInTheAwsShorthand) {
     EXPECT_NE(ec2_error({"describe-vpcs", "--filters", bad}).find("--filters"), std::string::npos) << bad;
 }
 
+TEST(VenicctlEc2Requests, DeleteOnTerminationShorthand) {
+  EXPECT_EQ(ec2({"modify-network-interface-attribute", "--network-interface-id", "eni-1", "--attachment",
+                 "AttachmentId=eni-attach-1,DeleteOnTermination=true"})
+                .params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1",
+                            "Attachment": {"AttachmentId": "eni-attach-1", "DeleteOnTermination": true}})"));
+  EXPECT_NE(ec2_error({"modify-network-interface-attribute", "--network-interface-id", "eni-1", "--attachment",
+                       "AttachmentId=eni-attach-1,DeleteOnTermination=yes"})
+                .find("true or false"),
+            std::string::npos);
+}
+
 TEST(VenicctlEc2Requests, AuthorizeShorthandErrors) {
   auto error = [](std::vector<std::string> extra) {
     std::vector<std::string> args = {"authorize-security-group-ingress", "--group-id", "sg-1"};
@@ -1099,11 +1111,11 @@ TEST(VenicctlEc2Requests, ModifyNetworkInterfaceTakesOneAttribute) {
 
   EXPECT_EQ(ec2_error(base),
             "modify-network-interface-attribute needs one of --source-dest-check/--no-source-dest-check, "
-            "--description, --groups or --connection-tracking-specification");
+            "--description, --groups, --connection-tracking-specification or --attachment");
   EXPECT_EQ(ec2_error(with({"--no-source-dest-check", "--groups", "sg-1"})),
             "modify-network-interface-attribute takes one of --source-dest-check/--no-source-dest-check, "
-            "--description, --groups or --connection-tracking-specification at a time (got --no-source-dest-check "
-            "and --groups)");
+            "--description, --groups, --connection-tracking-specification or --attachment at a time (got "
+            "--no-source-dest-check and --groups)");
   EXPECT_EQ(ec2_error(with({"--source-dest-check", "--no-source-dest-check"})),
             "give --source-dest-check or --no-source-dest-check, not both");
 }

@@ -33,6 +33,7 @@ enum class Kind {
   kShorthand,    // Key=Value[,Key=Value...] (whole numbers become numbers) or a JSON object
   kCount,        // N or MIN:MAX: MinCount and MaxCount
   kJsonArray,    // a JSON list, passed through
+  kAttachment,   // AttachmentId=ID,DeleteOnTermination=true|false (or a JSON object)
   kFilters,      // Name=N,Values=V1,V2 ... (the AWS CLI's shorthand, one filter per value): Filters
   kLocal,        // no parameter of its own: read by the command's `finish`
 };
@@ -259,6 +260,15 @@ void add_param(const Flag& flag, const std::vector<std::string>& values, json& p
       break;
     case Kind::kFilters:
       param = filters(name, values);
+      break;
+    case Kind::kAttachment:
+      param = key_values(name, text, "AttachmentId=ID,DeleteOnTermination=true|false", false);
+      if (param.contains("DeleteOnTermination") && param["DeleteOnTermination"].is_string()) {
+        const std::string v = param["DeleteOnTermination"];
+        if (v != "true" && v != "false")
+          throw UsageError(name + ": DeleteOnTermination is true or false, got " + in_quotes(v));
+        param["DeleteOnTermination"] = v == "true";
+      }
       break;
     case Kind::kCount:
     case Kind::kLocal:
@@ -628,12 +638,15 @@ venicctl detach-network-interface --attachment-id eni-attach-0123456789abcdef0 -
         {"--connection-tracking-specification", "ConnectionTrackingSpecification", Kind::kShorthand, Need::kOptional,
          "idle timeouts in seconds (TcpEstablishedTimeout 60-432000, UdpStreamTimeout 60-180, "
          "UdpTimeout 30-60)",
-         "TcpEstablishedTimeout=N,UdpStreamTimeout=N,UdpTimeout=N"}},
+         "TcpEstablishedTimeout=N,UdpStreamTimeout=N,UdpTimeout=N"},
+        {"--attachment", "Attachment", Kind::kAttachment, Need::kOptional,
+         "whether the ENI is deleted when its instance is terminated", "AttachmentId=ID,DeleteOnTermination=BOOL"}},
        R"(venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --no-source-dest-check
 venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --description "NAT instance"
 venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --groups sg-0123456789abcdef0 sg-0123456789abcdef1
-venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --connection-tracking-specification TcpEstablishedTimeout=3600,UdpTimeout=60)",
-       {"--source-dest-check", "--description", "--groups", "--connection-tracking-specification"}},
+venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --connection-tracking-specification TcpEstablishedTimeout=3600,UdpTimeout=60
+venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --attachment AttachmentId=eni-attach-0123456789abcdef0,DeleteOnTermination=true)",
+       {"--source-dest-check", "--description", "--groups", "--connection-tracking-specification", "--attachment"}},
       {"assign-private-ip-addresses",
        "AssignPrivateIpAddresses",
        "add secondary private IPv4s to an ENI",
