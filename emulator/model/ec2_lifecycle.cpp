@@ -107,8 +107,23 @@ json Ec2Model::delete_subnet(const json& p) {
 }
 
 json Ec2Model::delete_security_group(const json& p) {
-  only(p, {"GroupId"});
-  const std::string id = str(p, "GroupId");
+  only(p, {"GroupId", "GroupName"});
+  if (field(p, "GroupId") && field(p, "GroupName"))
+    fail(kInvalid, "InvalidParameterCombination", "Give GroupId or GroupName, not both");
+  std::string id;
+  if (field(p, "GroupName")) {
+    // By name, as the AWS CLI's --group-name: it must name one group the caller sees.
+    const std::string name = str(p, "GroupName");
+    int found = 0;
+    for (auto& [gid, g] : s_.groups)
+      if (g.name == name && visible(g.owner)) found++, id = gid;
+    if (found == 0) fail(kNotFound, "InvalidGroup.NotFound", "The security group '" + name + "' does not exist");
+    if (found > 1)
+      fail(kInvalid, "InvalidParameterCombination",
+           "The security group name '" + name + "' is in several VPCs: give GroupId");
+  } else {
+    id = str(p, "GroupId");
+  }
   auto it = s_.groups.find(id);
   if (it == s_.groups.end() || !visible(it->second.owner))
     fail(kNotFound, "InvalidGroup.NotFound", "The security group '" + id + "' does not exist");

@@ -2154,6 +2154,16 @@ TEST_F(Ec2ModelTest, DeleteSecurityGroupRefusesTheDefaultAndAGroupInUse) {
   call("DeleteNetworkInterface", {{"NetworkInterfaceId", e}});
   EXPECT_EQ(call("DeleteSecurityGroup", {{"GroupId", web}}), json::object());
   EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", web}}, "InvalidGroup.NotFound", {web}));
+  // By name: one group of that name, or say which.
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupName", "default"}}, "CannotDelete", {default_group(v)}));
+  const std::string other = vpc("10.5.0.0/16");
+  group(other, "db");
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupName", "db"}}, "InvalidParameterCombination", {"db"}));
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupName", "nope"}}, "InvalidGroup.NotFound", {"nope"}));
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupName", "db"}, {"GroupId", db}}, "InvalidParameterCombination",
+                      {"GroupName"}));
+  call("DeleteSecurityGroup", {{"GroupId", db}});
+  EXPECT_EQ(call("DeleteSecurityGroup", {{"GroupName", "db"}}), json::object());
 }
 
 TEST_F(Ec2ModelTest, RevokeRemovesEachPeerAndRefusesARuleThatIsNotThere) {
