@@ -193,6 +193,7 @@ void define_commands(CLI::App& app, CommandLine& cl) {
   // come after the command too ("venicctl vf list --json").
   app.fallthrough();
   app.require_subcommand(1);
+  app.set_version_flag("--version", VENIC_VERSION);
   app.add_option("--socket", cl.socket_path, "venicd's control socket")
       ->type_name("PATH")
       ->envname("VENIC_SOCKET")
@@ -355,6 +356,28 @@ std::string command_path(CLI::App& app) {
   return path;
 }
 
+// The first word of the command line that should have been a command and is
+// none ("" when the command line has one): CLI11 alone would say "A
+// subcommand is required".
+std::string unknown_command(CLI::App& app, int argc, const char* const* argv) {
+  if (!app.get_subcommands().empty()) return "";
+  for (int i = 1; i < argc; i++) {
+    const std::string word = argv[i];
+    if (word == "--socket") {
+      i++;  // its value
+      continue;
+    }
+    if (word.empty() || word[0] == '-') continue;
+    try {
+      app.get_subcommand(word);
+      return "";
+    } catch (const CLI::OptionNotFound&) {
+      return word;
+    }
+  }
+  return "";
+}
+
 // Validates the parsed command line into a request and runs it.
 void execute(const CommandLine& cl, std::ostream& out) {
   const OutputOptions output{cl.json};
@@ -448,6 +471,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     } catch (const CLI::ParseError& e) {
       // --help and friends are "errors" with exit code 0.
       if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e, out, err);
+      if (std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+        err << "venicctl: unknown command '" << unknown
+            << "' (see 'venicctl --help' for the commands; EC2 ones are named as in the AWS CLI)\n";
+        return kExitUsage;
+      }
+      if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+        err << "venicctl: no command given (see 'venicctl --help')\n";
+        return kExitUsage;
+      }
       err << "venicctl: " << e.what() << " (see '" << command_path(app) << " --help')\n";
       return kExitUsage;
     }
