@@ -21,10 +21,15 @@ PY
 
 vpc=$(new_vpc 10.0.0.0/16)
 subnet=$(new_subnet "$vpc" 10.0.1.0/24)
-eni() { ec2 run-instances --instance-type m5.large --subnet-id "$subnet" --private-ip-address "$1" |
-  field "j['Instances'][0]['NetworkInterfaces'][0]['NetworkInterfaceId']"; }
-eni_a=$(eni 10.0.1.10)
-eni_b=$(eni 10.0.1.11)
+# B's group lets in UDP 5001 from the VPC, nothing else.
+web=$(ec2 create-security-group --group-name web --description "UDP 5001 only" --vpc-id "$vpc" | field "j['GroupId']")
+ec2 authorize-security-group-ingress --group-id "$web" --protocol udp --port 5001 --cidr 10.0.0.0/16 >/dev/null
+eni() { # IP [GROUP]: "ENI VF MAC"
+  ec2 run-instances --instance-type m5.large --subnet-id "$subnet" --private-ip-address "$1" ${2:+--security-group-ids "$2"} |
+    field "(lambda n: f\"{n['NetworkInterfaceId']} {n['VenicVfId']} {n['MacAddress']}\")(j['Instances'][0]['NetworkInterfaces'][0])"
+}
+read -r eni_a vf_a _ < <(eni 10.0.1.10)
+read -r eni_b vf_b mac_b < <(eni 10.0.1.11 "$web")
 
 bad=$(call ec2.CreateFlowLogs "{\"ResourceIds\": [\"$vpc\"], \"ResourceType\": \"VPC\", \"LogDestination\": \"../../etc/x\"}")
 echo "$bad" | grep -q '"aws_code":"InvalidParameter"' || die "a LogDestination outside the directory was not refused: $bad"
@@ -45,6 +50,31 @@ head -n 2 "$file" | sed "s/^/[$TEST_NAME]   /"
 for e in "$eni_a" "$eni_b"; do
   grep -Eq "^2 000000000000 $e - - - - - - - [0-9]+ [0-9]+ - NODATA$" "$file" || die "no NODATA record for $e"
 done
+
+# Real traffic, A to B: 30 packets of a flow B's group admits, 20 of one it
+# does not.  A's log accepts both (its egress allows all); B's accepts the
+# first and rejects the second, with the 5-tuples and the packet counts.
+"$TRAFFIC" --socket "$SOCK" --vf "$vf_b" recv --count 30 --timeout 5 --idle 2 >"$WORK/recv.out" &
+recv=$!
+PIDS+=("$recv")
+sleep 0.3
+# The refused flow first: the receiver leaves once it has the 30 admitted.
+"$TRAFFIC" --socket "$SOCK" --vf "$vf_a" send --dst-mac "$mac_b" --count 20 --flows 1 --src-port 40001 \
+  --dst-port 5002 --src-ip 10.0.1.10 --dst-ip 10.0.1.11 >/dev/null || die "sending the refused flow failed"
+"$TRAFFIC" --socket "$SOCK" --vf "$vf_a" send --dst-mac "$mac_b" --count 30 --flows 1 --src-port 40000 \
+  --dst-port 5001 --src-ip 10.0.1.10 --dst-ip 10.0.1.11 >/dev/null || die "sending the admitted flow failed"
+wait "$recv" || true
+# count RECORD-PATTERN: the packets of the records that match, summed over windows.
+count() { awk -v pat="$1" '$0 ~ pat { n += $9 } END { print n + 0 }' "$file"; }
+accept_a="^2 000000000000 $eni_a 10.0.1.10 10.0.1.11 40000 5001 17 [0-9]+ [0-9]+ [0-9]+ [0-9]+ ACCEPT OK$"
+reject_b="^2 000000000000 $eni_b 10.0.1.10 10.0.1.11 40001 5002 17 [0-9]+ [0-9]+ [0-9]+ [0-9]+ REJECT OK$"
+accept_b="^2 000000000000 $eni_b 10.0.1.10 10.0.1.11 40000 5001 17 [0-9]+ [0-9]+ [0-9]+ [0-9]+ ACCEPT OK$"
+for _ in $(seq 60); do [ "$(count "$reject_b")" -ge 20 ] && [ "$(count "$accept_b")" -ge 30 ] && break; sleep 0.1; done
+grep -E " (ACCEPT|REJECT) OK$" "$file" | sed "s/^/[$TEST_NAME]   /"
+[ "$(count "$accept_a")" -eq 30 ] || die "A's ACCEPT record for 40000->5001 counts $(count "$accept_a") packets, not 30"
+[ "$(count "$accept_b")" -eq 30 ] || die "B's ACCEPT record for 40000->5001 counts $(count "$accept_b") packets, not 30"
+[ "$(count "$reject_b")" -eq 20 ] || die "B's REJECT record for 40001->5002 counts $(count "$reject_b") packets, not 20"
+! grep -Eq "^2 000000000000 $eni_b .* 40000 5001 .* REJECT" "$file" || die "an admitted flow was logged as REJECT"
 
 reply=$(call ec2.DeleteFlowLogs "{\"FlowLogIds\": [\"$fl\"]}")
 [ "$(echo "$reply" | json_get "len(j['result']['Unsuccessful'])")" = 0 ] || die "DeleteFlowLogs: $reply"
