@@ -24,6 +24,7 @@
 #include <rdma/providers/fi_prov.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -88,7 +89,8 @@ struct DevInfo {
 // vefa_init.cpp
 int probe_device(DevInfo* out);
 // vefa_attr.cpp
-int build_infos(const DevInfo& dev, uint32_t version, const struct fi_info* hints, struct fi_info** out);
+int build_infos(const DevInfo& dev, uint32_t version, uint64_t flags, const struct fi_info* hints,
+                struct fi_info** out);
 uint64_t rdm_caps();
 uint64_t dgram_caps();
 size_t atomic_max_count(uint32_t mtu, enum fi_datatype dt);
@@ -207,11 +209,38 @@ struct Cq {
   std::vector<Ep*> eps;  // progressed by reads
   int refs = 0;
   unsigned empty_reads = 0;  // in a row: an idle poller yields now and then
+  // Waiting (vefa_cq.cpp): fi_cq_signal ends an fi_cq_sread; with
+  // FI_WAIT_FD the wait fd is a timerfd that fi_trywait arms (progress is
+  // manual: a blocked consumer is woken to make it) and that a completion
+  // or fi_cq_signal fires at once.
+  std::atomic<bool> signaled{false};
+  int wait_fd = -1;
+  bool fd_armed = false;  // fi_trywait armed it; the next completion fires it
 
-  void push(const Comp& c) { comps.push_back(c); }
-  void push_err(const fi_cq_err_entry& e) { errs.push_back(e); }
+  void push(const Comp& c) {
+    comps.push_back(c);
+    if (fd_armed) wake_fd();
+  }
+  void push_err(const fi_cq_err_entry& e) {
+    errs.push_back(e);
+    if (fd_armed) wake_fd();
+  }
   void progress();
+  void wake_fd();
+  int trywait();  // fi_trywait for this CQ: 0, or -FI_EAGAIN when entries are ready
 };
+
+// fi_poll_open: the CQs and counters to look at together.
+struct PollSet {
+  struct fid_poll poll {};
+  Domain* dom = nullptr;
+  struct Member {
+    struct fid* fid;
+    uint64_t cntr_seen;  // counters: the value fi_poll last reported
+  };
+  std::vector<Member> members;
+};
+int poll_open(struct fid_domain* domain, struct fi_poll_attr* attr, struct fid_poll** poll);
 
 struct Cntr {
   struct fid_cntr cntr {};

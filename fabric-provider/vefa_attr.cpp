@@ -164,15 +164,19 @@ static fi_info* make_info(const DevInfo& dev, enum fi_ep_type type, uint32_t ver
   return fi;
 }
 
-// Whether the application's mr_mode accepts ours.
-static bool mr_mode_ok(int hint, uint32_t version) {
-  if (hint == FI_MR_UNSPEC || hint == FI_MR_BASIC) return true;
-  if (hint == FI_MR_SCALABLE) return false;
-  if (version < FI_VERSION(1, 5)) return false;
-  // Bits we need that the application did not offer.  FI_MR_ALLOCATED we can
-  // do without (the daemon reads whatever is at the address).
-  uint64_t need = FI_MR_VIRT_ADDR | FI_MR_PROV_KEY;
-  return (need & ~static_cast<uint64_t>(hint)) == 0;
+// The mr_mode vefa answers for the application's: -1 when the application
+// does not allow what vefa needs (keys the provider picks, virtual
+// addresses).  The answer names only bits the application offered
+// (fi_getinfo(3)); FI_MR_ALLOCATED vefa does without (the daemon reaches
+// whatever is at the address), FI_MR_LOCAL and the rest it never needs.
+static int mr_mode_for(int hint, uint32_t version) {
+  if (hint == FI_MR_UNSPEC) return version < FI_VERSION(1, 5) ? FI_MR_BASIC : static_cast<int>(kMrModeBits);
+  if (hint == FI_MR_BASIC) return FI_MR_BASIC;           // = VIRT_ADDR | ALLOCATED | PROV_KEY
+  if (hint & (FI_MR_BASIC | FI_MR_SCALABLE)) return -1;  // scalable, or the old names mixed with bits
+  if (version < FI_VERSION(1, 5)) return -1;
+  constexpr uint64_t need = FI_MR_VIRT_ADDR | FI_MR_PROV_KEY;
+  if (need & ~static_cast<uint64_t>(hint)) return -1;
+  return static_cast<int>(static_cast<uint64_t>(hint) & kMrModeBits);
 }
 
 // Narrows tmpl by hints; false when the hints ask for more than we have.
@@ -190,7 +194,11 @@ static bool apply_hints(fi_info* fi, const fi_info* h, uint32_t version) {
     const fi_domain_attr* d = h->domain_attr;
     if (d->name && strcmp(d->name, fi->domain_attr->name) != 0) return false;
     if (d->control_progress == FI_PROGRESS_AUTO || d->data_progress == FI_PROGRESS_AUTO) return false;
-    if (!mr_mode_ok(d->mr_mode, version)) return false;
+    int mr_mode = mr_mode_for(d->mr_mode, version);
+    if (mr_mode < 0) return false;
+    fi->domain_attr->mr_mode = mr_mode;
+    // No shared transmit or receive contexts.
+    if (d->max_ep_stx_ctx || d->max_ep_srx_ctx) return false;
     if (d->cq_data_size > fi->domain_attr->cq_data_size) return false;
     if (d->av_type != FI_AV_UNSPEC) {
       if (d->av_type != FI_AV_MAP && d->av_type != FI_AV_TABLE) return false;
@@ -249,7 +257,25 @@ static bool apply_hints(fi_info* fi, const fi_info* h, uint32_t version) {
   return true;
 }
 
-int build_infos(const DevInfo& dev, uint32_t version, const fi_info* hints, fi_info** out) {
+// The info's source address: the hints' own, or (FI_SOURCE) this device's
+// address with no QP yet (an endpoint's name is known once it is enabled).
+static bool set_src_addr(fi_info* fi, const DevInfo& dev, uint64_t flags, const fi_info* h) {
+  EpName name = {};
+  if (h && h->src_addr) {
+    memcpy(&name, h->src_addr, sizeof(name));  // length checked by apply_hints
+  } else if (flags & FI_SOURCE) {
+    memcpy(name.gid, dev.gid, sizeof(name.gid));
+  } else {
+    return true;
+  }
+  fi->src_addr = malloc(sizeof(name));
+  if (!fi->src_addr) return false;
+  memcpy(fi->src_addr, &name, sizeof(name));
+  fi->src_addrlen = sizeof(name);
+  return true;
+}
+
+int build_infos(const DevInfo& dev, uint32_t version, uint64_t flags, const fi_info* hints, fi_info** out) {
   fi_info* head = nullptr;
   fi_info** tail = &head;
   for (enum fi_ep_type type : {FI_EP_RDM, FI_EP_DGRAM}) {
@@ -261,6 +287,11 @@ int build_infos(const DevInfo& dev, uint32_t version, const fi_info* hints, fi_i
     if (!apply_hints(fi, hints, version)) {
       fi_freeinfo(fi);
       continue;
+    }
+    if (!set_src_addr(fi, dev, flags, hints)) {
+      fi_freeinfo(fi);
+      fi_freeinfo(head);
+      return -FI_ENOMEM;
     }
     *tail = fi;
     tail = &fi->next;

@@ -69,9 +69,6 @@ static int domain_close(struct fid* fid) {
 static int dom_scalable_ep(struct fid_domain*, struct fi_info*, struct fid_ep**, void*) {
   return -FI_ENOSYS;
 }
-static int dom_poll_open(struct fid_domain*, struct fi_poll_attr*, struct fid_poll**) {
-  return -FI_ENOSYS;
-}
 static int dom_stx_ctx(struct fid_domain*, struct fi_tx_attr*, struct fid_stx**, void*) {
   return -FI_ENOSYS;
 }
@@ -98,7 +95,7 @@ static struct fi_ops_domain g_domain_ops = {
     ep_open,
     dom_scalable_ep,
     cntr_open,
-    dom_poll_open,
+    poll_open,
     dom_stx_ctx,
     dom_srx_ctx,
     query_atomic,
