@@ -53,6 +53,16 @@ extern struct fi_provider g_prov;
 
 inline constexpr const char* kProvName = "vefa";
 inline constexpr const char* kFabricName = "venic";
+// Under VENIC_FI_NAME=efa the provider registers as "efa", with the names
+// and attributes libfabric's efa provider reports (vefa_names.cpp); the
+// choice is made once, when libfabric loads the provider.
+void choose_name();
+bool efa_named();
+const char* prov_name();    // "vefa" or "efa"
+const char* fabric_name();  // "venic" or "efa"
+// The domain name of an info: the device's, or EFA's "<device>-rdm" /
+// "<device>-dgrm".
+std::string domain_name(const std::string& dev, enum fi_ep_type type);
 inline constexpr uint32_t kProvVersion = FI_VERSION(1, 0);
 inline constexpr size_t kIovLimit = 4;
 // Operations an endpoint accepts before -FI_EAGAIN (per direction); they are

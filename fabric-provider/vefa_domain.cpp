@@ -108,7 +108,9 @@ int domain_open(struct fid_fabric* fabric, struct fi_info* info, struct fid_doma
   DevInfo dev;
   int rc = probe_device(&dev);
   if (rc) return rc;
-  if (info && info->domain_attr && info->domain_attr->name && dev.name != info->domain_attr->name) return -FI_EINVAL;
+  enum fi_ep_type type = info && info->ep_attr && info->ep_attr->type == FI_EP_DGRAM ? FI_EP_DGRAM : FI_EP_RDM;
+  if (info && info->domain_attr && info->domain_attr->name && domain_name(dev.name, type) != info->domain_attr->name)
+    return -FI_EINVAL;
   auto d = std::make_unique<Domain>();
   char err[256] = "";
   rc = vefa_open_default(&d->ctx, err, sizeof(err));

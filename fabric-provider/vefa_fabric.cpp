@@ -63,7 +63,7 @@ static struct fi_ops_fabric g_fabric_ops = {
 };
 
 int fabric_open(struct fi_fabric_attr* attr, struct fid_fabric** fabric, void* context) {
-  if (attr && attr->name && strcmp(attr->name, kFabricName) != 0) return -FI_ENODATA;
+  if (attr && attr->name && strcmp(attr->name, fabric_name()) != 0) return -FI_ENODATA;
   auto* f = new (std::nothrow) Fabric;
   if (!f) return -FI_ENOMEM;
   f->fab.fid.fclass = FI_CLASS_FABRIC;

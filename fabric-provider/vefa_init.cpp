@@ -141,5 +141,6 @@ struct fi_provider g_prov = {
 }  // namespace vefa
 
 extern "C" FI_EXT_INI {
+  vefa::choose_name();
   return &vefa::g_prov;
 }
