@@ -60,6 +60,7 @@ void choose_name();
 bool efa_named();
 const char* prov_name();    // "vefa" or "efa"
 const char* fabric_name();  // "venic" or "efa"
+uint32_t prov_version();    // 1.0, or efa's (libfabric's version, 117.0)
 // The domain name of an info: the device's, or EFA's "<device>-rdm" /
 // "<device>-dgrm".
 std::string domain_name(const std::string& dev, enum fi_ep_type type);

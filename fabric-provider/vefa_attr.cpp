@@ -184,7 +184,7 @@ static fi_info* make_info(const DevInfo& dev, enum fi_ep_type type, uint32_t ver
 
   fi->fabric_attr->name = dup(fabric_name());
   fi->fabric_attr->prov_name = nullptr;  // the core fills in the provider name
-  fi->fabric_attr->prov_version = kProvVersion;
+  fi->fabric_attr->prov_version = prov_version();
   fi->fabric_attr->api_version = FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION);
   return fi;
 }

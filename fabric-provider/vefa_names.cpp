@@ -18,6 +18,13 @@ void choose_name() {
   if (n && *n && !g_efa && strcmp(n, kProvName) != 0)
     VEFA_WARN(FI_LOG_CORE, "VENIC_FI_NAME=%s: only \"efa\" or \"vefa\"; registering as vefa\n", n);
   g_prov.name = g_efa ? "efa" : kProvName;
+  g_prov.version = prov_version();
+}
+
+// As efa: libfabric's own version as 100 * major + minor (Open MPI's btl ofi
+// refuses an "efa" older than 110.0, from before FI_DELIVERY_COMPLETE).
+uint32_t prov_version() {
+  return g_efa ? FI_VERSION(FI_MAJOR_VERSION * 100 + FI_MINOR_VERSION, 0) : kProvVersion;
 }
 
 bool efa_named() {
