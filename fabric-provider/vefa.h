@@ -71,6 +71,9 @@ inline constexpr size_t kIovLimit = 4;
 inline constexpr size_t kTxDepth = 1024;
 inline constexpr size_t kRxDepth = 1024;
 inline constexpr size_t kDefaultMinMultiRecv = 64;
+// A CQ's depth when fi_cq_open asks for none (size 0), and the most it may ask.
+inline constexpr size_t kDefaultCqSize = kTxDepth + kRxDepth;
+inline constexpr size_t kMaxCqSize = 1u << 20;
 inline constexpr uint64_t kMrModeBits = FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
 // Bytes of unexpected (eager, medium) messages an endpoint stages before it
 // stops reposting RQ slots: senders then wait in the device's RNR retry
@@ -198,6 +201,7 @@ struct Av {
   enum fi_av_type type = FI_AV_TABLE;
   AvCore core;
   int refs = 0;
+  std::vector<Ep*> eps;  // bound endpoints: fi_av_remove prunes their peers
 };
 
 // One completion, in the widest format; the CQ narrows it when read.
@@ -236,6 +240,11 @@ struct Cq {
     errs.push_back(e);
     if (fd_armed) wake_fd();
   }
+  // Entries at most: posting stops (-FI_EAGAIN) and endpoints stop taking
+  // device completions at this depth, so the queue exceeds it by at most
+  // what one device poll yields (the device CQ holds the rest).
+  size_t cap = kDefaultCqSize;
+  bool full() const { return comps.size() + errs.size() >= cap; }
   void progress();
   void wake_fd();
   int trywait();  // fi_trywait for this CQ: 0, or -FI_EAGAIN when entries are ready
@@ -305,6 +314,7 @@ struct TxEntry {
   PktType proto = PktType::kEager;
   uint8_t pkt_flags = 0;
   uint32_t seq = 0;
+  uint32_t conn = 0;  // the incarnation its packets name (Peer::tx_salt)
   uint64_t tag = 0, cq_data = 0;
   std::vector<struct iovec> iov;
   std::vector<uint8_t> owned;  // the data, when it had to be copied (inject, gather for RTS)
@@ -375,6 +385,11 @@ struct RxEntry {
 struct Peer {
   uint16_t ah = 0, qpn = 0;
   uint32_t qkey = 0;
+  // Message packets to this peer name our incarnation as conn_id ^ tx_salt,
+  // a value new with every Peer: one forgotten (fi_av_remove) and made
+  // again starts its sequence at 0 as a new incarnation the receiver
+  // resets for, instead of colliding with the old sequence.
+  uint32_t tx_salt = 0;
   uint32_t tx_seq = 0;
   uint32_t tx_conn = 0;  // the incarnation tx_seq counts for
   bool rx_conn_known = false;
@@ -425,6 +440,7 @@ struct Ep {
 
   // Protocol state.
   uint64_t next_id = 1;
+  uint32_t peers_made = 0;  // Peer::tx_salt
   std::unordered_map<uint64_t, std::unique_ptr<TxEntry>> txs;
   std::deque<uint64_t> tx_queue;  // tx entries with work requests still to post
   std::unordered_map<uint64_t, std::unique_ptr<RxEntry>> rxs;
@@ -518,7 +534,13 @@ struct Ep {
   void discard_msg(RxEntry& r);
   TxEntry* new_tx();
   RxEntry* new_rx();
-  bool tx_full() const { return txs.size() >= kTxDepth; }
+  // Back-pressure: a post returns -FI_EAGAIN when its queue is at depth or
+  // the CQ its completion goes to is full (the application must read it).
+  bool tx_full() const { return txs.size() >= kTxDepth || (tx_cq && tx_cq->full()); }
+  bool rx_full() const { return rx_posted >= kRxDepth || (rx_cq && rx_cq->full()); }
+  // Drops what this endpoint keeps for peer `key` (fi_av_remove); pending
+  // operations with it fail with FI_ECANCELED.
+  void forget_peer(uint64_t key);
 };
 
 extern struct fi_ops_msg g_msg_ops;

@@ -254,8 +254,10 @@ int cq_open(struct fid_domain* domain, struct fi_cq_attr* attr, struct fid_cq** 
       return -FI_ENOSYS;
   }
   if (attr->flags & FI_AFFINITY) return -FI_ENOSYS;
+  if (attr->size > kMaxCqSize) return -FI_EINVAL;
   auto cq = std::make_unique<Cq>();
   cq->dom = d;
+  if (attr->size) cq->cap = attr->size;
   switch (attr->format) {
     case FI_CQ_FORMAT_UNSPEC:
       cq->format = FI_CQ_FORMAT_CONTEXT;

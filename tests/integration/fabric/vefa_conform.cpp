@@ -514,6 +514,145 @@ static void test_peek_claim_discard() {
   CHECK(read_one(B, &c, &e) == -1 && e.err == FI_ENOMSG, "both are gone: FI_PEEK finds nothing");
 }
 
+// ------------------------------------------------------- bounded state --
+
+// An endpoint of its own on a CQ of `cq_size`, in the shared AV.
+struct Extra {
+  fid_ep* ep = nullptr;
+  fid_cq* cq = nullptr;
+  fi_addr_t addr = FI_ADDR_UNSPEC;
+  void open(size_t cq_size) {
+    fi_cq_attr ca = {};
+    ca.format = FI_CQ_FORMAT_TAGGED;
+    ca.size = cq_size;
+    TRY(fi_endpoint(g_domain, g_info, &ep, nullptr));
+    TRY(fi_cq_open(g_domain, &ca, &cq, nullptr));
+    TRY(fi_ep_bind(ep, &g_av->fid, 0));
+    TRY(fi_ep_bind(ep, &cq->fid, FI_TRANSMIT | FI_RECV));
+    TRY(fi_enable(ep));
+    char name[64];
+    size_t len = sizeof(name);
+    TRY(fi_getname(&ep->fid, name, &len));
+    TRY(fi_av_insert(g_av, name, 1, &addr, 0, nullptr) == 1 ? 0 : -1);
+  }
+};
+
+static void test_cq_bound() {
+  // A CQ of 4 entries: sends stop with -FI_EAGAIN once 4 completions wait
+  // unread, and go on once they are read; none is lost.
+  Extra x;
+  x.open(4);
+  static char rx[64][8];
+  for (auto& b : rx) TRY(fi_trecv(B.ep, b, sizeof(b), nullptr, FI_ADDR_UNSPEC, 21, 0, b));
+  char tx[8] = "bound";
+  int posted = 0, eagain_at = -1, received = 0;
+  auto t0 = Clock::now();
+  while (posted < 64 && ms_since(t0) < 10000) {
+    fi_cq_tagged_entry c;
+    received += fi_cq_read(B.cq, &c, 1) == 1;  // the receiver keeps up
+    fi_cq_read(x.cq, nullptr, 0);              // the sender progresses, reads nothing
+    ssize_t r = fi_tsend(x.ep, tx, sizeof(tx), nullptr, B.addr, 21, nullptr);
+    if (r == 0) {
+      ++posted;
+    } else if (r == -FI_EAGAIN) {
+      if (eagain_at < 0) eagain_at = posted;
+      if (posted >= 8) break;  // the CQ is full and nobody reads it: as it should be
+    } else {
+      break;
+    }
+  }
+  CHECK(eagain_at >= 4 && eagain_at <= 4 + 64, "a 4-entry CQ left unread pushes back with -FI_EAGAIN (after %d sends)",
+        eagain_at);
+  int done = 0;
+  t0 = Clock::now();
+  while (done < posted && ms_since(t0) < 10000) {
+    fi_cq_tagged_entry c[4];
+    ssize_t rr = fi_cq_read(B.cq, c, 4);
+    if (rr > 0) received += static_cast<int>(rr);
+    ssize_t r = fi_cq_read(x.cq, c, 4);
+    if (r > 0) done += static_cast<int>(r);
+    if (done >= posted && posted < 64 && fi_tsend(x.ep, tx, sizeof(tx), nullptr, B.addr, 21, nullptr) == 0) ++posted;
+  }
+  CHECK(done == posted && posted == 64, "reading it lets every send through and complete (%d of %d)", done, posted);
+  t0 = Clock::now();
+  while (received < 64 && ms_since(t0) < 10000) {
+    fi_cq_tagged_entry c;
+    received += fi_cq_read(B.cq, &c, 1) == 1;
+  }
+  CHECK(received == 64, "and the receiver got all 64 (%d)", received);
+  fi_close(&x.ep->fid);
+  fi_close(&x.cq->fid);
+}
+
+static void test_flush_on_close() {
+  // Work outstanding when an endpoint closes completes as flushed.
+  Extra x;
+  x.open(0);
+  char never[16];
+  TRY(fi_trecv(x.ep, never, sizeof(never), nullptr, FI_ADDR_UNSPEC, 0xf1, 0, never));
+  // A long send (RTS) waits for a receive B never posts.
+  std::vector<uint8_t> big(5 << 20, 0x3c);
+  TRY(fi_tsend(x.ep, big.data(), big.size(), nullptr, B.addr, 0xf2, big.data()));
+  fi_cq_tagged_entry c;
+  for (int i = 0; i < 200; ++i) {
+    fi_cq_read(x.cq, &c, 1);
+    fi_cq_read(B.cq, &c, 1);
+  }
+  CHECK(fi_close(&x.ep->fid) == 0, "an endpoint with work outstanding closes");
+  int flushed_rx = 0, flushed_tx = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (fi_cq_read(x.cq, &c, 1) != -FI_EAVAIL) break;
+    fi_cq_err_entry e = {};
+    fi_cq_readerr(x.cq, &e, 0);
+    if (e.err == FI_ECANCELED && e.op_context == never) ++flushed_rx;
+    if (e.err == FI_ECANCELED && e.op_context == big.data()) ++flushed_tx;
+  }
+  CHECK(flushed_rx == 1 && flushed_tx == 1,
+        "its pending receive and send complete with FI_ECANCELED (receive %d, send %d)", flushed_rx, flushed_tx);
+  fi_close(&x.cq->fid);
+  // B drops the RTS it was holding (its sender is gone): peek finds it or
+  // not, but B keeps working.
+  fi_av_remove(g_av, &x.addr, 1, 0);
+}
+
+static void test_av_remove() {
+  // A removed peer is forgotten; inserted again it is reached again.
+  Extra x;
+  x.open(0);
+  char rx[16] = {}, tx[16] = "again";
+  TRY(fi_trecv(x.ep, rx, sizeof(rx), nullptr, FI_ADDR_UNSPEC, 31, 0, rx));
+  TRY(fi_tsend(A.ep, tx, sizeof(tx), nullptr, x.addr, 31, nullptr));
+  fi_cq_tagged_entry c;
+  bool ok = false;
+  auto t0 = Clock::now();
+  while (!ok && ms_since(t0) < 10000) {
+    fi_cq_read(A.cq, &c, 1);
+    ok = fi_cq_read(x.cq, &c, 1) == 1;
+  }
+  for (int i = 0; i < 100; ++i) fi_cq_read(A.cq, &c, 1);
+  char name[64];
+  size_t len = sizeof(name);
+  TRY(fi_getname(&x.ep->fid, name, &len));
+  CHECK(ok && fi_av_remove(g_av, &x.addr, 1, 0) == 0, "fi_av_remove of a peer that was used");
+  CHECK(fi_tsend(A.ep, tx, sizeof(tx), nullptr, x.addr, 31, nullptr) != 0, "a send to the removed address fails");
+  fi_addr_t again;
+  TRY(fi_av_insert(g_av, name, 1, &again, 0, nullptr) == 1 ? 0 : -1);
+  memset(rx, 0, sizeof(rx));
+  TRY(fi_trecv(x.ep, rx, sizeof(rx), nullptr, FI_ADDR_UNSPEC, 31, 0, rx));
+  TRY(fi_tsend(A.ep, tx, sizeof(tx), nullptr, again, 31, nullptr));
+  ok = false;
+  t0 = Clock::now();
+  while (!ok && ms_since(t0) < 10000) {
+    fi_cq_read(A.cq, &c, 1);
+    ok = fi_cq_read(x.cq, &c, 1) == 1 && strcmp(rx, tx) == 0;
+  }
+  for (int i = 0; i < 100; ++i) fi_cq_read(A.cq, &c, 1);
+  CHECK(ok, "inserted again, it is reached again");
+  fi_av_remove(g_av, &again, 1, 0);
+  fi_close(&x.ep->fid);
+  fi_close(&x.cq->fid);
+}
+
 int main() {
   if (const char* p = std::getenv("VEFA_PROV")) g_prov = p;
   test_source_addr();
@@ -538,6 +677,9 @@ int main() {
   test_poll_set();
   test_wait_set();
   test_peek_claim_discard();
+  test_cq_bound();
+  test_flush_on_close();
+  test_av_remove();
 
   for (Side* s : {&A, &B}) fi_close(&s->ep->fid);
   for (Side* s : {&A, &B}) fi_close(&s->cq->fid);
