@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "vefa_avcore.h"
+#include "vefa_idtable.h"
 #include "vefa_dev.h"
 #include "vefa_proto.h"
 #include "vefa_reasm.h"
@@ -340,6 +341,19 @@ struct TxEntry {
   bool all_posted = false;
   int err = 0;
   int prov_errno = 0;
+
+  // Back to a fresh entry for reuse (IdTable), keeping the capacity of its
+  // small lists (an inject copy too, up to kInjectSize).
+  void reset() {
+    auto i = std::move(iov);
+    auto w = std::move(wqes);
+    auto h = std::move(held_regs);
+    auto o = std::move(owned);
+    i.clear(), w.clear(), h.clear(), o.clear();
+    if (o.capacity() > kInjectSize) std::vector<uint8_t>().swap(o);
+    *this = TxEntry{};
+    iov = std::move(i), wqes = std::move(w), held_regs = std::move(h), owned = std::move(o);
+  }
 };
 
 struct RxEntry {
@@ -380,6 +394,16 @@ struct RxEntry {
   bool peer_lost = false;  // its sender is gone: no EOR to send
   int err = 0;
   int prov_errno = 0;
+
+  // Back to a fresh entry for reuse (IdTable), keeping its small lists'
+  // capacity (staged data is released).
+  void reset() {
+    auto i = std::move(iov);
+    auto h = std::move(held_regs);
+    i.clear(), h.clear();
+    *this = RxEntry{};
+    iov = std::move(i), held_regs = std::move(h);
+  }
 };
 
 struct Peer {
@@ -439,11 +463,10 @@ struct Ep {
   struct vefa_cq_view cv {};
 
   // Protocol state.
-  uint64_t next_id = 1;
-  uint32_t peers_made = 0;  // Peer::tx_salt
-  std::unordered_map<uint64_t, std::unique_ptr<TxEntry>> txs;
+  uint32_t peers_made = 0;        // Peer::tx_salt
+  IdTable<TxEntry> txs;           // ids index arrays: no allocation or hashing per operation
   std::deque<uint64_t> tx_queue;  // tx entries with work requests still to post
-  std::unordered_map<uint64_t, std::unique_ptr<RxEntry>> rxs;
+  IdTable<RxEntry> rxs;
   MatchQueues msg_q, tag_q;
   std::unordered_map<uint64_t, Peer> peers;
   std::deque<CtrlPkt> ctrl_queue;

@@ -80,19 +80,11 @@ int status_to_fi(uint8_t status) {
 // ------------------------------------------------------------- helpers --
 
 TxEntry* Ep::new_tx() {
-  auto t = std::make_unique<TxEntry>();
-  t->id = next_id++;
-  TxEntry* raw = t.get();
-  txs.emplace(raw->id, std::move(t));
-  return raw;
+  return txs.alloc();
 }
 
 RxEntry* Ep::new_rx() {
-  auto r = std::make_unique<RxEntry>();
-  r->id = next_id++;
-  RxEntry* raw = r.get();
-  rxs.emplace(raw->id, std::move(r));
-  return raw;
+  return rxs.alloc();
 }
 
 Peer& Ep::peer_for(uint64_t key) {
