@@ -24,6 +24,7 @@
 #include <rdma/providers/fi_prov.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "vefa_avcore.h"
+#include "vefa_idtable.h"
 #include "vefa_dev.h"
 #include "vefa_proto.h"
 #include "vefa_reasm.h"
@@ -52,6 +54,17 @@ extern struct fi_provider g_prov;
 
 inline constexpr const char* kProvName = "vefa";
 inline constexpr const char* kFabricName = "venic";
+// Under VENIC_FI_NAME=efa the provider registers as "efa", with the names
+// and attributes libfabric's efa provider reports (vefa_names.cpp); the
+// choice is made once, when libfabric loads the provider.
+void choose_name();
+bool efa_named();
+const char* prov_name();    // "vefa" or "efa"
+const char* fabric_name();  // "venic" or "efa"
+uint32_t prov_version();    // 1.0, or efa's (libfabric's version, 117.0)
+// The domain name of an info: the device's, or EFA's "<device>-rdm" /
+// "<device>-dgrm".
+std::string domain_name(const std::string& dev, enum fi_ep_type type);
 inline constexpr uint32_t kProvVersion = FI_VERSION(1, 0);
 inline constexpr size_t kIovLimit = 4;
 // Operations an endpoint accepts before -FI_EAGAIN (per direction); they are
@@ -59,6 +72,9 @@ inline constexpr size_t kIovLimit = 4;
 inline constexpr size_t kTxDepth = 1024;
 inline constexpr size_t kRxDepth = 1024;
 inline constexpr size_t kDefaultMinMultiRecv = 64;
+// A CQ's depth when fi_cq_open asks for none (size 0), and the most it may ask.
+inline constexpr size_t kDefaultCqSize = kTxDepth + kRxDepth;
+inline constexpr size_t kMaxCqSize = 1u << 20;
 inline constexpr uint64_t kMrModeBits = FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
 // Bytes of unexpected (eager, medium) messages an endpoint stages before it
 // stops reposting RQ slots: senders then wait in the device's RNR retry
@@ -88,7 +104,8 @@ struct DevInfo {
 // vefa_init.cpp
 int probe_device(DevInfo* out);
 // vefa_attr.cpp
-int build_infos(const DevInfo& dev, uint32_t version, const struct fi_info* hints, struct fi_info** out);
+int build_infos(const DevInfo& dev, uint32_t version, uint64_t flags, const struct fi_info* hints,
+                struct fi_info** out);
 uint64_t rdm_caps();
 uint64_t dgram_caps();
 size_t atomic_max_count(uint32_t mtu, enum fi_datatype dt);
@@ -185,6 +202,7 @@ struct Av {
   enum fi_av_type type = FI_AV_TABLE;
   AvCore core;
   int refs = 0;
+  std::vector<Ep*> eps;  // bound endpoints: fi_av_remove prunes their peers
 };
 
 // One completion, in the widest format; the CQ narrows it when read.
@@ -207,11 +225,43 @@ struct Cq {
   std::vector<Ep*> eps;  // progressed by reads
   int refs = 0;
   unsigned empty_reads = 0;  // in a row: an idle poller yields now and then
+  // Waiting (vefa_cq.cpp): fi_cq_signal ends an fi_cq_sread; with
+  // FI_WAIT_FD the wait fd is a timerfd that fi_trywait arms (progress is
+  // manual: a blocked consumer is woken to make it) and that a completion
+  // or fi_cq_signal fires at once.
+  std::atomic<bool> signaled{false};
+  int wait_fd = -1;
+  bool fd_armed = false;  // fi_trywait armed it; the next completion fires it
 
-  void push(const Comp& c) { comps.push_back(c); }
-  void push_err(const fi_cq_err_entry& e) { errs.push_back(e); }
+  void push(const Comp& c) {
+    comps.push_back(c);
+    if (fd_armed) wake_fd();
+  }
+  void push_err(const fi_cq_err_entry& e) {
+    errs.push_back(e);
+    if (fd_armed) wake_fd();
+  }
+  // Entries at most: posting stops (-FI_EAGAIN) and endpoints stop taking
+  // device completions at this depth, so the queue exceeds it by at most
+  // what one device poll yields (the device CQ holds the rest).
+  size_t cap = kDefaultCqSize;
+  bool full() const { return comps.size() + errs.size() >= cap; }
   void progress();
+  void wake_fd();
+  int trywait();  // fi_trywait for this CQ: 0, or -FI_EAGAIN when entries are ready
 };
+
+// fi_poll_open: the CQs and counters to look at together.
+struct PollSet {
+  struct fid_poll poll {};
+  Domain* dom = nullptr;
+  struct Member {
+    struct fid* fid;
+    uint64_t cntr_seen;  // counters: the value fi_poll last reported
+  };
+  std::vector<Member> members;
+};
+int poll_open(struct fid_domain* domain, struct fi_poll_attr* attr, struct fid_poll** poll);
 
 struct Cntr {
   struct fid_cntr cntr {};
@@ -265,6 +315,7 @@ struct TxEntry {
   PktType proto = PktType::kEager;
   uint8_t pkt_flags = 0;
   uint32_t seq = 0;
+  uint32_t conn = 0;  // the incarnation its packets name (Peer::tx_salt)
   uint64_t tag = 0, cq_data = 0;
   std::vector<struct iovec> iov;
   std::vector<uint8_t> owned;  // the data, when it had to be copied (inject, gather for RTS)
@@ -290,6 +341,19 @@ struct TxEntry {
   bool all_posted = false;
   int err = 0;
   int prov_errno = 0;
+
+  // Back to a fresh entry for reuse (IdTable), keeping the capacity of its
+  // small lists (an inject copy too, up to kInjectSize).
+  void reset() {
+    auto i = std::move(iov);
+    auto w = std::move(wqes);
+    auto h = std::move(held_regs);
+    auto o = std::move(owned);
+    i.clear(), w.clear(), h.clear(), o.clear();
+    if (o.capacity() > kInjectSize) std::vector<uint8_t>().swap(o);
+    *this = TxEntry{};
+    iov = std::move(i), wqes = std::move(w), held_regs = std::move(h), owned = std::move(o);
+  }
 };
 
 struct RxEntry {
@@ -330,11 +394,26 @@ struct RxEntry {
   bool peer_lost = false;  // its sender is gone: no EOR to send
   int err = 0;
   int prov_errno = 0;
+
+  // Back to a fresh entry for reuse (IdTable), keeping its small lists'
+  // capacity (staged data is released).
+  void reset() {
+    auto i = std::move(iov);
+    auto h = std::move(held_regs);
+    i.clear(), h.clear();
+    *this = RxEntry{};
+    iov = std::move(i), held_regs = std::move(h);
+  }
 };
 
 struct Peer {
   uint16_t ah = 0, qpn = 0;
   uint32_t qkey = 0;
+  // Message packets to this peer name our incarnation as conn_id ^ tx_salt,
+  // a value new with every Peer: one forgotten (fi_av_remove) and made
+  // again starts its sequence at 0 as a new incarnation the receiver
+  // resets for, instead of colliding with the old sequence.
+  uint32_t tx_salt = 0;
   uint32_t tx_seq = 0;
   uint32_t tx_conn = 0;  // the incarnation tx_seq counts for
   bool rx_conn_known = false;
@@ -384,10 +463,10 @@ struct Ep {
   struct vefa_cq_view cv {};
 
   // Protocol state.
-  uint64_t next_id = 1;
-  std::unordered_map<uint64_t, std::unique_ptr<TxEntry>> txs;
+  uint32_t peers_made = 0;        // Peer::tx_salt
+  IdTable<TxEntry> txs;           // ids index arrays: no allocation or hashing per operation
   std::deque<uint64_t> tx_queue;  // tx entries with work requests still to post
-  std::unordered_map<uint64_t, std::unique_ptr<RxEntry>> rxs;
+  IdTable<RxEntry> rxs;
   MatchQueues msg_q, tag_q;
   std::unordered_map<uint64_t, Peer> peers;
   std::deque<CtrlPkt> ctrl_queue;
@@ -478,7 +557,13 @@ struct Ep {
   void discard_msg(RxEntry& r);
   TxEntry* new_tx();
   RxEntry* new_rx();
-  bool tx_full() const { return txs.size() >= kTxDepth; }
+  // Back-pressure: a post returns -FI_EAGAIN when its queue is at depth or
+  // the CQ its completion goes to is full (the application must read it).
+  bool tx_full() const { return txs.size() >= kTxDepth || (tx_cq && tx_cq->full()); }
+  bool rx_full() const { return rx_posted >= kRxDepth || (rx_cq && rx_cq->full()); }
+  // Drops what this endpoint keeps for peer `key` (fi_av_remove); pending
+  // operations with it fail with FI_ECANCELED.
+  void forget_peer(uint64_t key);
 };
 
 extern struct fi_ops_msg g_msg_ops;

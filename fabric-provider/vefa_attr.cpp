@@ -88,6 +88,29 @@ size_t atomic_max_count(uint32_t mtu, enum fi_datatype dt) {
   return (mtu - sizeof(AtomicReqHdr)) / (2 * sz);
 }
 
+// The mr_mode vefa answers for the application's: -1 when the application
+// does not allow what vefa needs (keys the provider picks, virtual
+// addresses).  The answer names only bits the application offered
+// (fi_getinfo(3)); FI_MR_ALLOCATED vefa does without (the daemon reaches
+// whatever is at the address), FI_MR_LOCAL and the rest it never needs.
+static int mr_mode_for(int hint, uint32_t version, enum fi_ep_type type) {
+  bool efa_dgram = efa_named() && type == FI_EP_DGRAM;
+  if (hint == FI_MR_UNSPEC)
+    return version < FI_VERSION(1, 5) ? FI_MR_BASIC : static_cast<int>(kMrModeBits | (efa_dgram ? FI_MR_LOCAL : 0));
+  if (hint == FI_MR_BASIC) return FI_MR_BASIC;           // = VIRT_ADDR | ALLOCATED | PROV_KEY
+  if (hint & (FI_MR_BASIC | FI_MR_SCALABLE)) return -1;  // scalable, or the old names mixed with bits
+  if (version < FI_VERSION(1, 5)) return -1;
+  uint64_t need = FI_MR_VIRT_ADDR | FI_MR_PROV_KEY;
+  uint64_t answer = kMrModeBits;
+  // As efa: DGRAM requires local registrations, RDM takes them when offered.
+  if (efa_named()) {
+    if (efa_dgram) need |= FI_MR_LOCAL;
+    answer |= FI_MR_LOCAL;
+  }
+  if (need & ~static_cast<uint64_t>(hint)) return -1;
+  return static_cast<int>(static_cast<uint64_t>(hint) & answer);
+}
+
 static char* dup(const char* s) {
   return s ? strdup(s) : nullptr;
 }
@@ -122,7 +145,9 @@ static fi_info* make_info(const DevInfo& dev, enum fi_ep_type type, uint32_t ver
   fi->rx_attr->iov_limit = kIovLimit;
 
   fi->ep_attr->type = type;
-  fi->ep_attr->protocol = FI_PROTO_UNSPEC;  // our own protocol, not efa's wire format
+  // Our own protocol, not efa's wire format; named FI_PROTO_EFA when vefa
+  // stands in for efa (consumers check it to pick their EFA paths).
+  fi->ep_attr->protocol = efa_named() ? FI_PROTO_EFA : FI_PROTO_UNSPEC;
   fi->ep_attr->protocol_version = kProtoVersion;
   fi->ep_attr->max_msg_size = max_msg;
   fi->ep_attr->msg_prefix_size = 0;
@@ -133,14 +158,14 @@ static fi_info* make_info(const DevInfo& dev, enum fi_ep_type type, uint32_t ver
   fi->ep_attr->tx_ctx_cnt = 1;
   fi->ep_attr->rx_ctx_cnt = 1;
 
-  fi->domain_attr->name = dup(dev.name.c_str());
+  fi->domain_attr->name = dup(domain_name(dev.name, type).c_str());
   fi->domain_attr->threading = FI_THREAD_SAFE;
   fi->domain_attr->control_progress = FI_PROGRESS_MANUAL;
   fi->domain_attr->data_progress = FI_PROGRESS_MANUAL;
   fi->domain_attr->resource_mgmt = FI_RM_ENABLED;
   fi->domain_attr->av_type = FI_AV_UNSPEC;
   // Pre-1.5 applications know only the basic/scalable enumeration.
-  fi->domain_attr->mr_mode = version < FI_VERSION(1, 5) ? static_cast<int>(FI_MR_BASIC) : static_cast<int>(kMrModeBits);
+  fi->domain_attr->mr_mode = mr_mode_for(FI_MR_UNSPEC, version, type);
   fi->domain_attr->mr_key_size = sizeof(uint32_t);
   fi->domain_attr->cq_data_size = rdm ? 4 : 0;  // RDMA write immediate is 32 bits
   fi->domain_attr->cq_cnt = 1024;               // CQs are software queues
@@ -157,22 +182,11 @@ static fi_info* make_info(const DevInfo& dev, enum fi_ep_type type, uint32_t ver
   fi->domain_attr->mode = 0;
   fi->domain_attr->mr_cnt = dev.max_mr;
 
-  fi->fabric_attr->name = dup(kFabricName);
+  fi->fabric_attr->name = dup(fabric_name());
   fi->fabric_attr->prov_name = nullptr;  // the core fills in the provider name
-  fi->fabric_attr->prov_version = kProvVersion;
+  fi->fabric_attr->prov_version = prov_version();
   fi->fabric_attr->api_version = FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION);
   return fi;
-}
-
-// Whether the application's mr_mode accepts ours.
-static bool mr_mode_ok(int hint, uint32_t version) {
-  if (hint == FI_MR_UNSPEC || hint == FI_MR_BASIC) return true;
-  if (hint == FI_MR_SCALABLE) return false;
-  if (version < FI_VERSION(1, 5)) return false;
-  // Bits we need that the application did not offer.  FI_MR_ALLOCATED we can
-  // do without (the daemon reads whatever is at the address).
-  uint64_t need = FI_MR_VIRT_ADDR | FI_MR_PROV_KEY;
-  return (need & ~static_cast<uint64_t>(hint)) == 0;
 }
 
 // Narrows tmpl by hints; false when the hints ask for more than we have.
@@ -183,14 +197,18 @@ static bool apply_hints(fi_info* fi, const fi_info* h, uint32_t version) {
   if (h->ep_attr && h->ep_attr->type != FI_EP_UNSPEC && h->ep_attr->type != fi->ep_attr->type) return false;
   if (h->addr_format != FI_FORMAT_UNSPEC && h->addr_format != FI_ADDR_EFA) return false;
   if (h->fabric_attr) {
-    if (h->fabric_attr->prov_name && strcasecmp(h->fabric_attr->prov_name, kProvName) != 0) return false;
-    if (h->fabric_attr->name && strcmp(h->fabric_attr->name, kFabricName) != 0) return false;
+    if (h->fabric_attr->prov_name && strcasecmp(h->fabric_attr->prov_name, prov_name()) != 0) return false;
+    if (h->fabric_attr->name && strcmp(h->fabric_attr->name, fabric_name()) != 0) return false;
   }
   if (h->domain_attr) {
     const fi_domain_attr* d = h->domain_attr;
     if (d->name && strcmp(d->name, fi->domain_attr->name) != 0) return false;
     if (d->control_progress == FI_PROGRESS_AUTO || d->data_progress == FI_PROGRESS_AUTO) return false;
-    if (!mr_mode_ok(d->mr_mode, version)) return false;
+    int mr_mode = mr_mode_for(d->mr_mode, version, fi->ep_attr->type);
+    if (mr_mode < 0) return false;
+    fi->domain_attr->mr_mode = mr_mode;
+    // No shared transmit or receive contexts.
+    if (d->max_ep_stx_ctx || d->max_ep_srx_ctx) return false;
     if (d->cq_data_size > fi->domain_attr->cq_data_size) return false;
     if (d->av_type != FI_AV_UNSPEC) {
       if (d->av_type != FI_AV_MAP && d->av_type != FI_AV_TABLE) return false;
@@ -249,7 +267,25 @@ static bool apply_hints(fi_info* fi, const fi_info* h, uint32_t version) {
   return true;
 }
 
-int build_infos(const DevInfo& dev, uint32_t version, const fi_info* hints, fi_info** out) {
+// The info's source address: the hints' own, or (FI_SOURCE) this device's
+// address with no QP yet (an endpoint's name is known once it is enabled).
+static bool set_src_addr(fi_info* fi, const DevInfo& dev, uint64_t flags, const fi_info* h) {
+  EpName name = {};
+  if (h && h->src_addr) {
+    memcpy(&name, h->src_addr, sizeof(name));  // length checked by apply_hints
+  } else if (flags & FI_SOURCE) {
+    memcpy(name.gid, dev.gid, sizeof(name.gid));
+  } else {
+    return true;
+  }
+  fi->src_addr = malloc(sizeof(name));
+  if (!fi->src_addr) return false;
+  memcpy(fi->src_addr, &name, sizeof(name));
+  fi->src_addrlen = sizeof(name);
+  return true;
+}
+
+int build_infos(const DevInfo& dev, uint32_t version, uint64_t flags, const fi_info* hints, fi_info** out) {
   fi_info* head = nullptr;
   fi_info** tail = &head;
   for (enum fi_ep_type type : {FI_EP_RDM, FI_EP_DGRAM}) {
@@ -261,6 +297,11 @@ int build_infos(const DevInfo& dev, uint32_t version, const fi_info* hints, fi_i
     if (!apply_hints(fi, hints, version)) {
       fi_freeinfo(fi);
       continue;
+    }
+    if (!set_src_addr(fi, dev, flags, hints)) {
+      fi_freeinfo(fi);
+      fi_freeinfo(head);
+      return -FI_ENOMEM;
     }
     *tail = fi;
     tail = &fi->next;

@@ -53,8 +53,18 @@ static int av_remove(struct fid_av* fav, fi_addr_t* fi_addr, size_t count, uint6
   Av* av = av_of(fav);
   std::lock_guard<std::recursive_mutex> g(av->dom->lock);
   int rc = 0;
-  for (size_t i = 0; i < count; ++i)
-    if (!av->core.remove(fi_addr[i])) rc = -FI_EINVAL;
+  for (size_t i = 0; i < count; ++i) {
+    const AvCore::Entry* e = av->core.lookup(fi_addr[i]);
+    uint64_t key = e ? e->key() : 0;
+    if (!av->core.remove(fi_addr[i])) {
+      rc = -FI_EINVAL;
+      continue;
+    }
+    // The last entry for that peer: the endpoints forget it (their per-peer
+    // state would otherwise grow with every peer ever inserted).
+    if (!av->core.reverse(key))
+      for (Ep* ep : av->eps) ep->forget_peer(key);
+  }
   return rc;
 }
 

@@ -109,7 +109,8 @@ int cntr_open(struct fid_domain* domain, struct fi_cntr_attr* attr, struct fid_c
   Domain* d = reinterpret_cast<Domain*>(domain);
   if (attr) {
     if (attr->events != FI_CNTR_EVENTS_COMP) return -FI_ENOSYS;
-    if (attr->wait_obj != FI_WAIT_NONE && attr->wait_obj != FI_WAIT_UNSPEC) return -FI_ENOSYS;
+    if (attr->wait_obj != FI_WAIT_NONE && attr->wait_obj != FI_WAIT_UNSPEC && attr->wait_obj != FI_WAIT_YIELD)
+      return -FI_ENOSYS;
   }
   auto c = std::make_unique<Cntr>();
   c->dom = d;

@@ -4,7 +4,9 @@
 // they progress.  Reads drive progress (FI_PROGRESS_MANUAL).  Errors queue
 // separately: fi_cq_read answers -FI_EAVAIL while one is pending.
 #include <sched.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -14,6 +16,35 @@ namespace vefa {
 
 void Cq::progress() {
   for (Ep* e : eps) e->progress();
+}
+
+// How long a consumer blocked on the wait fd sleeps before it is woken to
+// make progress (vefa's progress is manual: nothing else moves the device's
+// completions into this CQ while every thread sleeps).
+constexpr long kWaitTickNs = 200 * 1000;
+
+static void arm(int fd, long ns) {
+  struct itimerspec t = {};
+  t.it_value.tv_nsec = ns;
+  timerfd_settime(fd, 0, &t, nullptr);
+}
+
+void Cq::wake_fd() {
+  fd_armed = false;
+  arm(wait_fd, 1);
+}
+
+int Cq::trywait() {
+  progress();
+  if (!comps.empty() || !errs.empty()) return -FI_EAGAIN;
+  if (wait_fd >= 0) {
+    uint64_t expirations;
+    while (read(wait_fd, &expirations, sizeof(expirations)) > 0) {
+    }
+    arm(wait_fd, kWaitTickNs);
+    fd_armed = true;
+  }
+  return 0;
 }
 
 static Cq* cq_of(struct fid_cq* c) {
@@ -134,11 +165,14 @@ static uint64_t now_ms() {
 static ssize_t cq_sreadfrom(struct fid_cq* fcq, void* buf, size_t count, fi_addr_t* src, const void* cond,
                             int timeout) {
   (void)cond;
+  Cq* cq = cq_of(fcq);
   uint64_t deadline = timeout < 0 ? UINT64_MAX : now_ms() + static_cast<uint64_t>(timeout);
   unsigned spins = 0;
   for (;;) {
     ssize_t rc = cq_readfrom(fcq, buf, count, src);
     if (rc != -FI_EAGAIN) return rc;
+    // fi_cq_signal: the waiter returns as if it timed out.
+    if (cq->signaled.exchange(false)) return -FI_EAGAIN;
     if (now_ms() >= deadline) return -FI_EAGAIN;
     // Progress is ours to make: poll, yielding the core now and then (the
     // peer may be on the same machine).
@@ -150,7 +184,10 @@ static ssize_t cq_sread(struct fid_cq* fcq, void* buf, size_t count, const void*
   return cq_sreadfrom(fcq, buf, count, nullptr, cond, timeout);
 }
 
-static int cq_signal(struct fid_cq*) {
+static int cq_signal(struct fid_cq* fcq) {
+  Cq* cq = cq_of(fcq);
+  cq->signaled = true;
+  if (cq->wait_fd >= 0) arm(cq->wait_fd, 1);
   return 0;
 }
 
@@ -182,12 +219,17 @@ static int cq_close(struct fid* fid) {
     if (cq->refs) return -FI_EBUSY;
     d->refs--;
   }
+  if (cq->wait_fd >= 0) close(cq->wait_fd);
   delete cq;
   return 0;
 }
 
-static int cq_control(struct fid*, int command, void*) {
-  return command == FI_GETWAIT ? -FI_ENODATA : -FI_ENOSYS;
+static int cq_control(struct fid* fid, int command, void* arg) {
+  Cq* cq = reinterpret_cast<Cq*>(fid);
+  if (command != FI_GETWAIT) return -FI_ENOSYS;
+  if (cq->wait_fd < 0) return -FI_ENODATA;
+  *static_cast<int*>(arg) = cq->wait_fd;
+  return 0;
 }
 
 static struct fi_ops g_cq_fi_ops = {
@@ -200,11 +242,22 @@ static struct fi_ops_cq g_cq_ops = {
 int cq_open(struct fid_domain* domain, struct fi_cq_attr* attr, struct fid_cq** out, void* context) {
   Domain* d = reinterpret_cast<Domain*>(domain);
   if (!attr) return -FI_EINVAL;
-  // Waiting is done by polling inside fi_cq_sread; there is no fd to give.
-  if (attr->wait_obj != FI_WAIT_NONE && attr->wait_obj != FI_WAIT_UNSPEC) return -FI_ENOSYS;
+  // fi_cq_sread polls (progress is ours to make); FI_WAIT_FD gives a
+  // timerfd (Cq::trywait).  No wait sets, no mutex/condition pairs.
+  switch (attr->wait_obj) {
+    case FI_WAIT_NONE:
+    case FI_WAIT_UNSPEC:
+    case FI_WAIT_YIELD:
+    case FI_WAIT_FD:
+      break;
+    default:
+      return -FI_ENOSYS;
+  }
   if (attr->flags & FI_AFFINITY) return -FI_ENOSYS;
+  if (attr->size > kMaxCqSize) return -FI_EINVAL;
   auto cq = std::make_unique<Cq>();
   cq->dom = d;
+  if (attr->size) cq->cap = attr->size;
   switch (attr->format) {
     case FI_CQ_FORMAT_UNSPEC:
       cq->format = FI_CQ_FORMAT_CONTEXT;
@@ -217,6 +270,10 @@ int cq_open(struct fid_domain* domain, struct fi_cq_attr* attr, struct fid_cq** 
       break;
     default:
       return -FI_ENOSYS;
+  }
+  if (attr->wait_obj == FI_WAIT_FD) {
+    cq->wait_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (cq->wait_fd < 0) return -FI_ENOMEM;
   }
   cq->cq.fid.fclass = FI_CLASS_CQ;
   cq->cq.fid.context = context;

@@ -69,9 +69,6 @@ static int domain_close(struct fid* fid) {
 static int dom_scalable_ep(struct fid_domain*, struct fi_info*, struct fid_ep**, void*) {
   return -FI_ENOSYS;
 }
-static int dom_poll_open(struct fid_domain*, struct fi_poll_attr*, struct fid_poll**) {
-  return -FI_ENOSYS;
-}
 static int dom_stx_ctx(struct fid_domain*, struct fi_tx_attr*, struct fid_stx**, void*) {
   return -FI_ENOSYS;
 }
@@ -98,7 +95,7 @@ static struct fi_ops_domain g_domain_ops = {
     ep_open,
     dom_scalable_ep,
     cntr_open,
-    dom_poll_open,
+    poll_open,
     dom_stx_ctx,
     dom_srx_ctx,
     query_atomic,
@@ -111,7 +108,9 @@ int domain_open(struct fid_fabric* fabric, struct fi_info* info, struct fid_doma
   DevInfo dev;
   int rc = probe_device(&dev);
   if (rc) return rc;
-  if (info && info->domain_attr && info->domain_attr->name && dev.name != info->domain_attr->name) return -FI_EINVAL;
+  enum fi_ep_type type = info && info->ep_attr && info->ep_attr->type == FI_EP_DGRAM ? FI_EP_DGRAM : FI_EP_RDM;
+  if (info && info->domain_attr && info->domain_attr->name && domain_name(dev.name, type) != info->domain_attr->name)
+    return -FI_EINVAL;
   auto d = std::make_unique<Domain>();
   char err[256] = "";
   rc = vefa_open_default(&d->ctx, err, sizeof(err));

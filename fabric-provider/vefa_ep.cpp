@@ -80,25 +80,18 @@ int status_to_fi(uint8_t status) {
 // ------------------------------------------------------------- helpers --
 
 TxEntry* Ep::new_tx() {
-  auto t = std::make_unique<TxEntry>();
-  t->id = next_id++;
-  TxEntry* raw = t.get();
-  txs.emplace(raw->id, std::move(t));
-  return raw;
+  return txs.alloc();
 }
 
 RxEntry* Ep::new_rx() {
-  auto r = std::make_unique<RxEntry>();
-  r->id = next_id++;
-  RxEntry* raw = r.get();
-  rxs.emplace(raw->id, std::move(r));
-  return raw;
+  return rxs.alloc();
 }
 
 Peer& Ep::peer_for(uint64_t key) {
   auto it = peers.find(key);
   if (it != peers.end()) return it->second;
   Peer& p = peers[key];
+  p.tx_salt = peers_made++ * 0x9e3779b9u;  // 0 for the first
   p.ah = static_cast<uint16_t>(key >> 16);
   p.qpn = static_cast<uint16_t>(key & 0xffff);
   return p;
@@ -200,6 +193,9 @@ static int ep_close(struct fid* fid) {
   Domain* d = e->dom;
   {
     std::lock_guard<std::recursive_mutex> g(d->lock);
+    // Work still outstanding completes as flushed (FI_ECANCELED), as a
+    // verbs QP's does when it is destroyed.
+    if (e->enabled && !e->dev_down) e->fail_all(FI_ECANCELED);
     for (Cq* cq : {e->tx_cq, e->rx_cq})
       if (cq) {
         unlink(cq->eps, e);
@@ -210,7 +206,10 @@ static int ep_close(struct fid* fid) {
         unlink(c->eps, e);
         c->refs--;
       }
-    if (e->av) e->av->refs--;
+    if (e->av) {
+      unlink(e->av->eps, e);
+      e->av->refs--;
+    }
     // Long-message sends hold registrations until their EOR.
     for (auto& [id, t] : e->txs) e->release_tx_regs(*t);
     for (auto& [id, r] : e->rxs)
@@ -240,6 +239,7 @@ static int ep_bind(struct fid* fid, struct fid* bfid, uint64_t flags) {
       if (e->av) return -FI_EINVAL;
       e->av = av;
       av->refs++;
+      av->eps.push_back(e);
       return 0;
     }
     case FI_CLASS_CQ: {

@@ -30,8 +30,16 @@ static int fabric_passive_ep(struct fid_fabric*, struct fi_info*, struct fid_pep
 static int fabric_wait_open(struct fid_fabric*, struct fi_wait_attr*, struct fid_wait**) {
   return -FI_ENOSYS;
 }
-// Nothing of ours blocks on a wait object, so a wait may always go ahead.
-static int fabric_trywait(struct fid_fabric*, struct fid**, int) {
+// A wait may go ahead unless a CQ has entries ready (Cq::trywait arms a
+// wait fd's wake-up).  Counters have no wait fd.
+static int fabric_trywait(struct fid_fabric*, struct fid** fids, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (fids[i]->fclass != FI_CLASS_CQ) continue;
+    Cq* cq = reinterpret_cast<Cq*>(fids[i]);
+    std::lock_guard<std::recursive_mutex> g(cq->dom->lock);
+    int rc = cq->trywait();
+    if (rc) return rc;
+  }
   return 0;
 }
 static int fabric_domain2(struct fid_fabric* fabric, struct fi_info* info, struct fid_domain** dom, uint64_t flags,
@@ -55,7 +63,7 @@ static struct fi_ops_fabric g_fabric_ops = {
 };
 
 int fabric_open(struct fi_fabric_attr* attr, struct fid_fabric** fabric, void* context) {
-  if (attr && attr->name && strcmp(attr->name, kFabricName) != 0) return -FI_ENODATA;
+  if (attr && attr->name && strcmp(attr->name, fabric_name()) != 0) return -FI_ENODATA;
   auto* f = new (std::nothrow) Fabric;
   if (!f) return -FI_ENOMEM;
   f->fab.fid.fclass = FI_CLASS_FABRIC;

@@ -128,7 +128,7 @@ static int vefa_getinfo(uint32_t version, const char* node, const char* service,
   DevInfo dev;
   int rc = probe_device(&dev);
   if (rc) return rc;
-  return build_infos(dev, version, hints, info);
+  return build_infos(dev, version, flags, hints, info);
 }
 
 static void vefa_cleanup() {}
@@ -141,5 +141,6 @@ struct fi_provider g_prov = {
 }  // namespace vefa
 
 extern "C" FI_EXT_INI {
+  vefa::choose_name();
   return &vefa::g_prov;
 }

@@ -29,6 +29,7 @@ ssize_t Ep::send_common(const struct iovec* iov, size_t count, fi_addr_t dest, u
   Peer& p = tx_peer(*e);
   TxEntry* t = new_tx();
   t->kind = TxKind::kMsg;
+  t->conn = conn_id ^ p.tx_salt;
   t->context = context;
   t->comp_flags = FI_SEND | (tagged ? FI_TAGGED : FI_MSG);
   t->cntr_flag = FI_SEND;
@@ -80,9 +81,9 @@ ssize_t Ep::recv_common(const struct iovec* iov, size_t count, fi_addr_t src, ui
   std::lock_guard<std::recursive_mutex> g(dom->lock);
   if (!enabled) return -FI_EOPBADSTATE;
   if (count > kIovLimit || (count && !iov)) return -FI_EINVAL;
-  if (rx_posted >= kRxDepth) {
+  if (rx_full()) {
     progress();
-    if (rx_posted >= kRxDepth) return -FI_EAGAIN;
+    if (rx_full()) return -FI_EAGAIN;
   }
   uint64_t src_key = kAnySrc;
   // Without FI_DIRECTED_RECV the source is ignored, as the API says.

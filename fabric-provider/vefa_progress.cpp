@@ -39,6 +39,9 @@ void Ep::progress() {
   int seen = vefa_serve_assists(dom->ctx);
   // A bounded number of batches: a busy peer must not keep us here forever.
   for (int batch = 0; batch < 8; ++batch) {
+    // A full CQ holds the device's completions back (in the device CQ)
+    // until the application reads it.
+    if ((tx_cq && tx_cq->full()) || (rx_cq && rx_cq->full())) break;
     int n = vefa_cq_poll(&cv, cqes, 64);
     seen += n;
     for (int i = 0; i < n; ++i) handle_cqe(cqes[i]);
@@ -222,6 +225,16 @@ void Ep::fail_all(int err) {
   peers.clear();
 }
 
+void Ep::forget_peer(uint64_t key) {
+  bool pending = false;
+  for (auto& [id, t] : txs)
+    if (peer_key(t->ah, t->qpn) == key) pending = true;
+  for (auto& [id, r] : rxs)
+    if (r->has_msg && r->peer == key && !r->data_done) pending = true;
+  if (pending) fail_peer(key, FI_ECANCELED, 0);
+  peers.erase(key);
+}
+
 uint64_t Ep::rdma_chunk(bool) const {
   uint64_t m = dom->dev.max_rdma_size ? dom->dev.max_rdma_size : VENIC_EFA_MAX_RDMA_SIZE;
   return qv.stage && kStagedReadChunk < m ? kStagedReadChunk : m;
@@ -297,6 +310,7 @@ bool Ep::post_tx(TxEntry& t) {
     if (vefa_sq_space(&qv) == 0) return false;
     RtsHdr h = {};
     h.msg.base = base(PktType::kRts, t.pkt_flags);
+    h.msg.base.conn_id = t.conn;
     h.msg.seq = t.seq;
     h.msg.tag = t.tag;
     h.msg.cq_data = t.cq_data;
@@ -318,6 +332,7 @@ bool Ep::post_tx(TxEntry& t) {
       uint8_t* slot = vefa_sq_next_slot(&qv);
       MsgHdr h = {};
       h.base = base(t.proto, t.pkt_flags);
+      h.base.conn_id = t.conn;
       h.seq = t.seq;
       h.seg_size = s.seg_size;
       h.tag = t.tag;
