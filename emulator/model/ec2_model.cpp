@@ -256,6 +256,7 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
     if (action == "ModifyNetworkInterfaceAttribute") return modify_eni(p);
     if (action == "AssignPrivateIpAddresses") return assign_ips(p);
     if (action == "AssignIpv6Addresses") return assign_ipv6(p);
+    if (action == "ModifyInstanceMetadataOptions") return modify_instance_metadata_options(p);
     if (action.rfind("Describe", 0) == 0) return describe(action.substr(8), p);
   } catch (...) {
     s_ = std::move(before);
@@ -744,7 +745,8 @@ json Ec2Model::assign_ipv6(const json& p) {
 
 json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   only(p, {"InstanceType", "SubnetId", "MinCount", "MaxCount", "Placement", "SecurityGroupIds", "PrivateIpAddress",
-           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit", "VenicFrontend"});
+           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit", "VenicFrontend", "UserData", "MetadataOptions",
+           "IamInstanceProfile"});
   std::string type = str(p, "InstanceType");
   const InstanceType* t = find_instance_type(type);
   if (!t) bad_param("Invalid value '" + type + "' for InstanceType (see describe-instance-types)");
@@ -777,6 +779,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   const auto conntrack = static_cast<uint32_t>(integer(p, "ConntrackLimit", 0, vf::kMaxConntrack, 0));
   const bool vhost_user = vhost_frontend(p);
   auto groups = str_list(p, "SecurityGroupIds");
+  const InstanceMetadata meta = metadata_from_run(p);
   std::string reservation = new_id("r");
   json out = json::array();
   for (long n = 0; n < max; n++) {
@@ -789,6 +792,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     in.reservation = reservation;
     in.owner_uid = uid;
     in.conntrack_limit = conntrack;
+    in.meta = meta;
     Eni e = make_eni(*sn, ip, {}, 0, groups, nic_type == "efa");
     e.owner = uid;
     e.description = "Primary network interface";
@@ -936,7 +940,8 @@ json Ec2Model::instance_json(const Instance& i) const {
             {"PrivateIpAddress", primary.id.empty() ? "" : ip_s(primary.ip)},
             {"NetworkInterfaces", nics},
             {"VenicOwnerUid", i.owner_uid},
-            {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack}};
+            {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack},
+            {"MetadataOptions", metadata_options_json(i.meta.options)}};
   if (primary.public_ip) j["PublicIpAddress"] = ip_s(primary.public_ip);
   return j;
 }
@@ -1079,7 +1084,8 @@ json Ec2Model::to_json() const {
                          {"running", i.running},
                          {"owner_uid", i.owner_uid},
                          {"conntrack_limit", i.conntrack_limit},
-                         {"enis", nics}});
+                         {"enis", nics},
+                         {"metadata", metadata_to_json(i.meta)}});
   }
   for (auto& [id, e] : s_.enis) {
     json sec = json::array(), v6 = json::array();
@@ -1178,7 +1184,8 @@ void Ec2Model::load(const json& j) {
                   i.at("running").get<bool>(),
                   owner_uid == -1 ? 0 : owner_uid,
                   static_cast<uint32_t>(conntrack),
-                  {}};
+                  {},
+                  metadata_from_json(i.value("metadata", json()))};
       for (auto& [idx, e] : i.at("enis").items()) in.enis[std::stoi(idx)] = e.get<std::string>();
       if (!find_instance_type(in.type)) throw std::runtime_error("unknown instance type " + in.type);
       s.instances[in.id] = in;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "instance_metadata.h"
 #include "instance_types.h"
 #include "owner.h"
 #include "vf_config.h"
@@ -105,6 +106,7 @@ struct Instance {
   int64_t owner_uid = 0;            // its owner, whose processes may attach its VFs
   uint32_t conntrack_limit = 0;     // venic: tracked flows at most; 0: the type's figure
   std::map<int, std::string> enis;  // device index -> ENI id
+  InstanceMetadata meta;            // what its metadata service tells (instance_metadata.h)
 };
 
 class Ec2Model {
@@ -127,6 +129,10 @@ class Ec2Model {
   const Eni* eni_by_vf(uint16_t vf) const;
   const Instance* instance(const std::string& id) const;
   const Subnet* subnet(const std::string& id) const;
+  const Vpc* vpc(const std::string& id) const {
+    auto it = s_.vpcs.find(id);
+    return it == s_.vpcs.end() ? nullptr : &it->second;
+  }
   const PlacementGroup* placement_group(const std::string& name) const;
   const SecurityGroup* security_group(const std::string& id) const;
   // EFA's OS-bypass traffic needs one of the ENI's groups to allow all
@@ -169,6 +175,7 @@ class Ec2Model {
   nlohmann::json modify_eni(const nlohmann::json& p);
   nlohmann::json assign_ips(const nlohmann::json& p);
   nlohmann::json assign_ipv6(const nlohmann::json& p);
+  nlohmann::json modify_instance_metadata_options(const nlohmann::json& p);  // instance_metadata.cpp
   nlohmann::json describe(const std::string& what, const nlohmann::json& p) const;
 
   // Builds an ENI in subnet (addresses, MAC, public IP, groups) without
