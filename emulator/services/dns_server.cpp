@@ -29,24 +29,21 @@ bool read_all(int fd, uint8_t* p, size_t n) {
 
 }  // namespace
 
-DnsServer::DnsServer(const DirectoryBoard& dir, int port) : dir_(dir) {
-  udp_ = bind_dual_stack(SOCK_DGRAM, port);
+DnsServer::DnsServer(const DirectoryBoard& dir) : dir_(dir) {
+  tcp_ = bind_dual_stack(SOCK_STREAM, addr::kDnsPort);
   try {
-    tcp_ = bind_dual_stack(SOCK_STREAM, port == 0 ? bound_port(udp_) : port);
+    udp_.push_back(bind_udp4(addr::kDns4, addr::kDnsPort));
   } catch (...) {
-    ::close(udp_);
+    ::close(tcp_);
     throw;
   }
+  if (int v6 = bind_udp6(addr::kDns6, addr::kDnsPort); v6 >= 0) udp_.push_back(v6);
 }
 
 DnsServer::~DnsServer() {
   stop();
-  ::close(udp_);
+  for (int fd : udp_) ::close(fd);
   ::close(tcp_);
-}
-
-int DnsServer::udp_port() const {
-  return bound_port(udp_);
 }
 
 void DnsServer::start() {
@@ -63,16 +60,17 @@ void DnsServer::stop() {
 void DnsServer::serve_udp() {
   std::vector<uint8_t> buf(dns::kMaxMessage + 1);
   while (!stop_) {
-    if (!wait_readable(udp_, kPollMs)) continue;
+    const int fd = wait_any(udp_, kPollMs);
+    if (fd < 0) continue;
     sockaddr_storage from{};
     socklen_t flen = sizeof(from);
-    const ssize_t n = ::recvfrom(udp_, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
+    const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
     if (n <= 0) continue;
     auto vf = vf_of_client(peer_text(from));
     if (!vf) continue;
     auto reply = answer_dns(*dir_.get(), *vf, {buf.data(), static_cast<size_t>(n)});
     if (!reply.empty())
-      ::sendto(udp_, reply.data(), reply.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), flen);
+      ::sendto(fd, reply.data(), reply.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), flen);
   }
 }
 

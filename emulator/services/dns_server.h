@@ -1,10 +1,12 @@
-// Amazon DNS's sockets: UDP and TCP port 53 on every address of the
-// namespace (v4 and v6), answers from dns_resolver.h for the VF that asks.
-// Sockets are made by the constructor, in the calling thread's namespace.
+// Amazon DNS's sockets: UDP port 53 at 169.254.169.253 and [fd00:ec2::253],
+// TCP port 53 on every address of the namespace; answers from
+// dns_resolver.h for the VF that asks.  Sockets are made by the
+// constructor, in the calling thread's namespace.
 #pragma once
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "directory.h"
 
@@ -12,19 +14,19 @@ namespace venic::services {
 
 class DnsServer {
  public:
-  // port: 53, or 0 for any (tests); throws std::runtime_error.
-  DnsServer(const DirectoryBoard& dir, int port = 53);
+  // Throws std::runtime_error.
+  explicit DnsServer(const DirectoryBoard& dir);
   ~DnsServer();
   void start();
   void stop();
-  int udp_port() const;
 
  private:
   void serve_udp();
   void serve_tcp();
 
   const DirectoryBoard& dir_;
-  int udp_ = -1, tcp_ = -1;
+  std::vector<int> udp_;
+  int tcp_ = -1;
   std::atomic<bool> stop_{false};
   std::thread udp_thread_, tcp_thread_;
 };

@@ -45,6 +45,16 @@ ImdsServer::ImdsServer(const DirectoryBoard& dir, ImdsTokens& tokens, WhoAsks wh
   };
   http_->Get(".*", serve);
   http_->Put(".*", serve);
+  // httplib reads a PUT's body until the connection closes when it has no
+  // Content-Length, and `curl -X PUT` (EC2's documented token request)
+  // sends none: answer such a PUT before httplib waits for a body.
+  http_->set_pre_routing_handler([serve](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "PUT" || req.has_header("Transfer-Encoding") ||
+        (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0"))
+      return httplib::Server::HandlerResponse::Unhandled;
+    serve(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
 }
 
 ImdsServer::~ImdsServer() {

@@ -11,15 +11,14 @@
 
 namespace venic::services {
 
-NtpServer::NtpServer(int port) : fd_(bind_dual_stack(SOCK_DGRAM, port)) {}
+NtpServer::NtpServer() {
+  fds_.push_back(bind_udp4(addr::kTime4, addr::kTimePort));
+  if (int v6 = bind_udp6(addr::kTime6, addr::kTimePort); v6 >= 0) fds_.push_back(v6);
+}
 
 NtpServer::~NtpServer() {
   stop();
-  ::close(fd_);
-}
-
-int NtpServer::port() const {
-  return bound_port(fd_);
+  for (int fd : fds_) ::close(fd);
 }
 
 void NtpServer::start() {
@@ -34,17 +33,18 @@ void NtpServer::stop() {
 void NtpServer::serve() {
   uint8_t buf[512];
   while (!stop_) {
-    if (!wait_readable(fd_, 200)) continue;
+    const int fd = wait_any(fds_, 200);
+    if (fd < 0) continue;
     sockaddr_storage from{};
     socklen_t flen = sizeof(from);
-    const ssize_t n = ::recvfrom(fd_, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
+    const ssize_t n = ::recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
     timespec rx{};
     ::clock_gettime(CLOCK_REALTIME, &rx);
     if (n <= 0 || !vf_of_client(peer_text(from))) continue;
     timespec tx{};
     ::clock_gettime(CLOCK_REALTIME, &tx);
     if (auto r = ntp_reply({buf, static_cast<size_t>(n)}, rx, tx))
-      ::sendto(fd_, r->data(), r->size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), flen);
+      ::sendto(fd, r->data(), r->size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), flen);
   }
 }
 

@@ -33,8 +33,7 @@ struct ServicePort::Running {
       : imds(
             p.dir_, tokens, [](const std::string& ip) { return vf_of_client(ip); },
             [&p](uint16_t vf, int port, int hops) { p.limit_hops(vf, port, hops); }),
-        dns(p.dir_, addr::kDnsPort),
-        ntp(addr::kTimePort) {
+        dns(p.dir_) {
     if (imds.bind("::", addr::kImdsPort) < 0) throw std::runtime_error("instance services: IMDS cannot bind port 80");
   }
 };
