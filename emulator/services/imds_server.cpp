@@ -13,6 +13,7 @@ namespace {
 constexpr const char* kTokenHeader = "X-aws-ec2-metadata-token";
 constexpr const char* kTtlHeader = "X-aws-ec2-metadata-token-ttl-seconds";
 constexpr size_t kMaxPath = 1024;
+constexpr size_t kThreads = 8;  // connections served at once, all instances together
 
 std::optional<int> parse_ttl(const std::string& s) {
   int v = 0;
@@ -32,10 +33,11 @@ ImdsServer::ImdsServer(const DirectoryBoard& dir, ImdsTokens& tokens, WhoAsks wh
   // Bounded: small requests, few threads, short timeouts (a tenant's guest
   // is the client).
   http_->set_payload_max_length(4096);
-  http_->set_read_timeout(5, 0);
-  http_->set_write_timeout(5, 0);
+  http_->set_read_timeout(2, 0);
+  http_->set_write_timeout(2, 0);
   http_->set_keep_alive_max_count(100);
-  http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  http_->set_keep_alive_timeout(1);  // an idle connection holds a thread: not for long
+  http_->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   auto serve = [this](const httplib::Request& req, httplib::Response& res) {
     auto header = [&req](const char* name) { return req.get_header_value(name); };
     Reply r = handle(req.method, req.path, header, req.has_header("X-Forwarded-For"), req.remote_addr, req.remote_port);

@@ -53,11 +53,17 @@ def ask(dst, port, payload):
 name = b"".join(bytes([len(l)]) + l for l in b"ip-10-0-1-6.ec2.internal".split(b".")) + b"\0"
 r = ask("169.254.169.253", 53, struct.pack(">HHHHHH", 7, 0x100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1))
 assert r[3] & 15 == 0 and r[-4:] == bytes([10, 0, 1, 6]), r
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.bind((me, 0)); t.settimeout(5); t.connect(("169.254.169.253", 53))
+q = struct.pack(">HHHHHH", 8, 0x100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+t.sendall(struct.pack(">H", len(q)) + q)
+r = t.recv(1024)
+assert struct.unpack(">H", r[:2])[0] == len(r) - 2 and r[-4:] == bytes([10, 0, 1, 6]), r
 r = ask("169.254.169.123", 123, bytes([0x23]) + bytes(47))
 assert r[0] & 7 == 4 and r[1] == 3, r
 secs = struct.unpack(">I", r[40:44])[0] - 2208988800
 assert abs(secs - time.time()) < 5, secs
 PY
-log "DNS resolves ip-10-0-1-6.ec2.internal; NTP answers at stratum 3"
+log "DNS (UDP and TCP) resolves ip-10-0-1-6.ec2.internal; NTP answers at stratum 3"
 stop_venicd
 log "PASS"

@@ -244,6 +244,60 @@ TEST_F(Port, DnsAndNtpAtLinkLocal) {
   EXPECT_EQ(ip[29], kNtpStratum);
 }
 
+// An Ethernet/IPv6/UDP frame from src to dst:dport.
+std::vector<uint8_t> frame6(const EniView& e, const Ip6& src, const Ip6& dst, uint16_t sport, uint16_t dport,
+                            const std::vector<uint8_t>& payload) {
+  std::vector<uint8_t> f(14 + 40 + 8 + payload.size(), 0);
+  std::memcpy(f.data(), kRouter.data(), 6);
+  std::memcpy(f.data() + 6, e.mac.data(), 6);
+  put16(&f[12], 0x86dd);
+  uint8_t* ip = &f[14];
+  ip[0] = 0x60;
+  put16(ip + 4, static_cast<uint16_t>(8 + payload.size()));
+  ip[6] = IPPROTO_UDP;
+  ip[7] = 64;
+  std::memcpy(ip + 8, src.data(), 16);
+  std::memcpy(ip + 24, dst.data(), 16);
+  uint8_t* u = ip + 40;
+  put16(u, sport);
+  put16(u + 2, dport);
+  put16(u + 4, static_cast<uint16_t>(8 + payload.size()));
+  std::memcpy(u + 8, payload.data(), payload.size());
+  put16(u + 6, static_cast<uint16_t>(
+                   ~ones_sum(u, 8 + payload.size(), ones_sum(ip + 8, 32) + 8 + payload.size() + IPPROTO_UDP)));
+  return f;
+}
+
+TEST_F(Port, NtpOverIpv6) {
+  auto vpc =
+      w.call("CreateVpc", {{"CidrBlock", "10.9.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:aa:b00::/56"}})["Vpc"]["VpcId"];
+  auto sn =
+      w.call("CreateSubnet",
+             {{"VpcId", vpc}, {"CidrBlock", "10.9.1.0/24"}, {"AvailabilityZone", "us-east-1a"}})["Subnet"]["SubnetId"];
+  auto in = w.call("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", sn}})["Instances"][0];
+  const uint16_t vf = in["NetworkInterfaces"][0]["VenicVfId"];
+  w.call("AssignIpv6Addresses",
+         {{"NetworkInterfaceId", in["NetworkInterfaces"][0]["NetworkInterfaceId"]}, {"Ipv6AddressCount", 1}});
+  port.publish(w.dir());
+  const EniView& e = eni(vf);
+  ASSERT_EQ(e.ipv6.size(), 1u);
+  std::vector<uint8_t> ntp(48, 0);
+  ntp[0] = 4 << 3 | 3;
+  auto f = frame6(e, e.ipv6[0], addr::kTime6, 40123, 123, ntp);
+  ASSERT_TRUE(port.offer(vf, f.data(), static_cast<uint32_t>(f.size())));
+  auto r = next();
+  if (!r && port.stats().to_services == 1) GTEST_SKIP() << "IPv6 is off in this kernel";
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, vf);
+  const uint8_t* ip = r->second.data() + 14;
+  EXPECT_EQ(0, std::memcmp(ip + 8, addr::kTime6.data(), 16));
+  EXPECT_EQ(0, std::memcmp(ip + 24, e.ipv6[0].data(), 16));
+  const uint8_t* u = ip + 40;
+  EXPECT_EQ(get16(u + 2), 40123);
+  EXPECT_EQ(ones_sum(u, get16(ip + 4), ones_sum(ip + 8, 32) + get16(ip + 4) + IPPROTO_UDP), 0xffff);  // checksum
+  EXPECT_EQ(u[8] & 7, 4);
+}
+
 TEST_F(Port, RefusesWhatIsNoService) {
   auto f = frame4(eni(w.vf_a), 0x0a000105, addr::kImds4, IPPROTO_UDP, 1, 80, {1});
   ASSERT_TRUE(port.offer(w.vf_a, f.data(), static_cast<uint32_t>(f.size())));
