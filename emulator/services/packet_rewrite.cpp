@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "checksum.h"
+#include "inet_checksum.h"
 
 namespace venic::services {
 

@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "address_map.h"
-#include "checksum.h"
+#include "inet_checksum.h"
 #include "dns_message.h"
 #include "ntp_packet.h"
 #include "packet_rewrite.h"

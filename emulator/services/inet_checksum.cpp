@@ -1,4 +1,4 @@
-#include "checksum.h"
+#include "inet_checksum.h"
 
 namespace venic::services {
 
