@@ -46,7 +46,10 @@ std::optional<std::string> read_name(std::span<const uint8_t> m, size_t* pos) {
     wire += 1 + len;
     if (wire + 1 > kMaxName) return std::nullopt;
     if (!name.empty()) name += '.';
-    for (size_t i = 0; i < len; i++) name += static_cast<char>(std::tolower(m[at + 1 + i]));
+    for (size_t i = 0; i < len; i++) {
+      if (m[at + 1 + i] == '.') return std::nullopt;  // no host name has one inside a label
+      name += static_cast<char>(std::tolower(m[at + 1 + i]));
+    }
     at += 1 + len;
   }
 }
