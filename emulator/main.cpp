@@ -2,6 +2,7 @@
 // the poll-mode workers and serves the control socket until SIGTERM/SIGINT.
 #include <grp.h>
 #include <rte_eal.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "dataplane.h"
 #include "ec2_service.h"
 #include "efa_engine.h"
+#include "http_endpoint.h"
 #include "protocol.h"
 #include "service_port.h"
 #include "snapshot.h"
@@ -49,6 +52,8 @@ struct Options {
   std::string group;
   unsigned max_connections_per_uid = venic::control::ServerOptions::kDefaultMaxConnectionsPerUid;
   unsigned max_vfs_per_uid = venic::control::ControlMethods::kDefaultMaxVfsPerUid;
+  std::string ec2_api;          // HOST:PORT of the EC2 Query API; empty: off
+  std::string ec2_access_keys;  // its access keys (ec2api/access_keys.h)
 };
 
 // Every connection, region and registered memory object is an fd: take all
@@ -64,9 +69,33 @@ void raise_fd_limit() {
                  std::strerror(errno));
 }
 
+// The fast path's exception port is the instance services' queue.
+struct ServiceExceptions final : venic::fastpath::ExceptionPort {
+  explicit ServiceExceptions(venic::services::ServicePort& p) : port(p) {}
+  bool offer(uint16_t vf, const uint8_t* frame, uint32_t len) override { return port.offer(vf, frame, len); }
+  venic::services::ServicePort& port;
+};
+
 int fail(const std::string& msg) {
   std::fprintf(stderr, "venicd: %s\n", msg.c_str());
   return 1;
+}
+
+// daemon.info's worker_load: each worker's busy share and cost per packet.
+nlohmann::json worker_load_json(const venic::fastpath::Dataplane& dp) {
+  nlohmann::json out = nlohmann::json::array();
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  unsigned i = 0;
+  for (const auto& w : dp.worker_stats()) {
+    const double total = static_cast<double>(w.busy_cycles + w.idle_cycles);
+    out.push_back({{"worker", i++},
+                   {"busy_pct", total > 0 ? 100.0 * static_cast<double>(w.busy_cycles) / total : 0.0},
+                   {"packets", w.packets},
+                   {"busy_cycles", w.busy_cycles},
+                   {"idle_cycles", w.idle_cycles},
+                   {"ns_per_packet", w.packets ? 1e9 * static_cast<double>(w.busy_cycles) / hz / w.packets : 0.0}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -99,6 +128,11 @@ int main(int argc, char** argv) {
                  "VFs a uid other than root and venicd's may create with vf.create")
       ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
+  app.add_option("--ec2-api", o.ec2_api,
+                 "serve the EC2 Query API (aws CLI, boto3) over HTTP on HOST:PORT, e.g. 127.0.0.1:8773 "
+                 "(off unless given; needs --ec2-access-keys)");
+  app.add_option("--ec2-access-keys", o.ec2_access_keys,
+                 "the EC2 API's access keys: lines 'ACCESS_KEY_ID SECRET UID' or JSON, mode 0600");
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
@@ -117,6 +151,23 @@ int main(int argc, char** argv) {
   }
 
   raise_fd_limit();
+
+  // The EC2 API's settings and keys are checked before anything starts.
+  std::optional<venic::ec2api::EndpointOptions> ec2_api;
+  venic::ec2api::AccessKeys ec2_keys;
+  if (!o.ec2_api.empty()) {
+    try {
+      ec2_api = venic::ec2api::parse_listen_address(o.ec2_api);
+    } catch (const std::invalid_argument& e) {
+      return fail("--ec2-api " + o.ec2_api + ": " + e.what());
+    }
+    if (o.ec2_access_keys.empty()) return fail("--ec2-api needs --ec2-access-keys FILE (see docs/ec2-api.md)");
+    try {
+      ec2_keys = venic::ec2api::AccessKeys::load(o.ec2_access_keys);
+    } catch (const std::runtime_error& e) {
+      return fail(e.what());
+    }
+  }
 
   std::optional<gid_t> gid;
   if (!o.group.empty()) {
@@ -187,8 +238,12 @@ int main(int argc, char** argv) {
     ec2.set_on_change(
         [&services](const venic::model::Ec2Model& m) { services.publish(venic::services::build_directory(m)); });
     ec2.restore(saved_ec2);
+    services.set_inject([&dp](uint16_t vf, const uint8_t* frame, uint32_t len) { return dp.inject(vf, frame, len); });
+    ServiceExceptions exceptions(services);
     if (std::string why = services.start(); !why.empty())
       std::fprintf(stderr, "venicd: %s; the instance services are off\n", why.c_str());
+    else
+      dp.set_exception_port(&exceptions);
     // The EFA devices' data mover runs on the first worker.
     venic::efa::EfaEngine efa([&dp] { dp.synchronize(); }, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     efa.set_instance_resolver([&ec2](const std::string& instance) -> std::optional<uint16_t> {
@@ -207,12 +262,32 @@ int main(int argc, char** argv) {
         dp.set_device(nullptr);
       }
     } device_guard{dp};
-    venic::control::ControlMethods methods(table, {kVersion, o.workers, std::chrono::steady_clock::now()}, &ec2, &efa);
+    venic::control::DaemonInfo info{kVersion, o.workers, std::chrono::steady_clock::now(), {}};
+    info.worker_load = [&dp] { return worker_load_json(dp); };
+    venic::control::ControlMethods methods(table, info, &ec2, &efa);
     methods.set_max_vfs_per_uid(o.max_vfs_per_uid);
     methods.set_tenant_socket_dir(sock_dir);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     so.max_connections_per_uid = o.max_connections_per_uid;
     venic::control::ControlServer server(so, methods, table);
+    // The EC2 API's threads hand each action to this (the control) thread.
+    venic::control::ControlTasks ec2_tasks;
+    server.set_tasks(&ec2_tasks);
+    venic::ec2api::QueryApi ec2_query(ec2_keys, venic::ec2api::control_thread_call(ec2_tasks, ec2));
+    std::unique_ptr<venic::ec2api::HttpEndpoint> ec2_endpoint;
+    if (ec2_api) ec2_endpoint = std::make_unique<venic::ec2api::HttpEndpoint>(*ec2_api, ec2_query);
+    // Requests still waiting for this thread are answered before it goes.
+    struct Ec2ApiGuard {
+      venic::control::ControlTasks& tasks;
+      std::unique_ptr<venic::ec2api::HttpEndpoint>& endpoint;
+      ~Ec2ApiGuard() {
+        tasks.close();
+        if (endpoint) endpoint->stop();
+      }
+    } ec2_api_guard{ec2_tasks, ec2_endpoint};
+    if (ec2_endpoint)
+      std::printf("venicd: EC2 API on http://%s:%d/ (%zu access key(s))\n", ec2_api->host.c_str(), ec2_endpoint->port(),
+                  ec2_keys.size());
     dp.start();
     std::printf("venicd: serving %zu VF(s) on %s with %u worker(s)\n", saved.size(), o.socket.c_str(), o.workers);
     std::fflush(stdout);

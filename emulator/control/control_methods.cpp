@@ -119,10 +119,12 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
   const Caller caller = caller_for_uid(s.uid);
   if (method == "daemon.info") {
     auto up = std::chrono::steady_clock::now() - info_.started;
-    return {
+    nlohmann::json out = {
         {"version", info_.version},   {"abi", std::to_string(VENIC_ABI_MAJOR) + "." + std::to_string(VENIC_ABI_MINOR)},
         {"vfs", table_.all().size()}, {"max_vfs", VENIC_MAX_VFS},
         {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
+    if (info_.worker_load) out["worker_load"] = info_.worker_load();
+    return out;
   }
   if (method == "vf.create") {
     only_params(p, {"id",        "type",          "mac",           "ip",         "prefix",     "mtu",         "trusted",

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -39,6 +40,8 @@ struct DaemonInfo {
   std::string version;
   unsigned workers = 0;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Each worker's load for daemon.info ("worker_load"); unset: not shown.
+  std::function<nlohmann::json()> worker_load;
 };
 
 class ControlMethods {

@@ -264,6 +264,11 @@ void ControlServer::run(const std::atomic<bool>& stop) {
       else
         serve(events[i].data.fd);
     }
+    if (tasks_) {
+      const RequestStart api_started = request_start();
+      tasks_->run_pending();
+      report_if_slow(api_started, "EC2 API requests", std::nullopt);
+    }
     const RequestStart started = request_start();
     table_.poll_admin();
     table_.poll_frontends();

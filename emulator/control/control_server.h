@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "control_methods.h"
+#include "control_tasks.h"
 #include "unique_fd.h"
 
 namespace venic::control {
@@ -34,6 +35,9 @@ class ControlServer {
 
   // Serves until stop becomes true.
   void run(const std::atomic<bool>& stop);
+  // Work other threads queue for this one (the EC2 API's requests): run
+  // between requests, so only this thread ever touches the model.
+  void set_tasks(ControlTasks* tasks) { tasks_ = tasks; }
 
  private:
   struct Client {
@@ -60,6 +64,7 @@ class ControlServer {
   uint64_t next_session_ = 1;
   std::optional<std::chrono::steady_clock::time_point> accept_paused_until_;
   bool fd_exhaustion_logged_ = false;  // once per spell of EMFILE/ENFILE
+  ControlTasks* tasks_ = nullptr;
 };
 
 }  // namespace venic::control

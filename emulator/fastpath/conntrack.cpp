@@ -117,6 +117,30 @@ bool Conntrack::refresh(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf
   return live;
 }
 
+void Conntrack::refresh_bulk(const CtKey* const* keys, const uint8_t* tcp_flags, uint32_t n, CtDir dir,
+                             const vf::ConntrackTimeouts& t, uint64_t now, bool* live) {
+  int32_t pos[kBulk];
+  lock_.lock();
+  const void* key_ptrs[kBulk];
+  for (uint32_t i = 0; i < n; i++) key_ptrs[i] = keys[i];
+  rte_hash_lookup_bulk(table_, key_ptrs, n, pos);
+  bool removed = false;  // positions looked up before a removal may be stale
+  for (uint32_t i = 0; i < n; i++) {
+    const int32_t at = removed ? find(*keys[i]) : pos[i];
+    live[i] = false;
+    if (at < 0) continue;
+    Entry& e = entries_[at];
+    if (e.deadline > now) {
+      update(e, dir, keys[i]->proto, tcp_flags[i], t, now);
+      live[i] = true;
+    } else if (e.deadline != 0) {
+      remove(*keys[i], at);
+      removed = true;
+    }
+  }
+  lock_.unlock();
+}
+
 bool Conntrack::add(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf::ConntrackTimeouts& t, uint64_t now) {
   lock_.lock();
   int32_t pos = find(key);

@@ -53,6 +53,11 @@ class Conntrack {
 
   // The packet belongs to a tracked, live flow: refresh it, true.
   bool refresh(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf::ConntrackTimeouts& t, uint64_t now);
+  // refresh() for up to kBulk keys of one direction under one lock and one
+  // bulk hash lookup; live[i] tells which were tracked and live.
+  static constexpr uint32_t kBulk = 64;
+  void refresh_bulk(const CtKey* const* keys, const uint8_t* tcp_flags, uint32_t n, CtDir dir,
+                    const vf::ConntrackTimeouts& t, uint64_t now, bool* live);
   // Starts tracking a flow the rules allowed; false when the table is full
   // of live flows (conntrack_allowance_exceeded).
   bool add(const CtKey& key, CtDir dir, uint8_t tcp_flags, const vf::ConntrackTimeouts& t, uint64_t now);

@@ -7,10 +7,13 @@
 #include <rte_malloc.h>
 #include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 #include <sched.h>
 #include <time.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -26,6 +29,17 @@ constexpr unsigned kIdleBeforeYield = 64;
 // A worker idle this long (~ a few ms of polling) naps between polls, if
 // allowed: an emulator should not burn a core while no VF moves a packet.
 constexpr unsigned kIdleBeforeNap = 100000;
+// Service answers queued for delivery at most (Dataplane::inject): a
+// flood of them waits in the services' own sockets, not here.
+constexpr unsigned kInjectQueue = 1024;
+
+// One queued answer: the frame follows the header.
+struct Injected {
+  uint16_t vf;
+  uint32_t len;
+  uint8_t frame[];
+};
+
 // Flows an ENI's instance may track when its config names no figure.
 constexpr uint32_t kDefaultConntrack = 65536;
 // Table positions checked for idle flows per control tick (10 per second).
@@ -42,11 +56,41 @@ Dataplane::Dataplane(unsigned workers, unsigned idle_sleep_us) : idle_sleep_us_(
                              " worker lcores but EAL has " + std::to_string(lcores_.size()) + " (give EAL e.g. -l 0-" +
                              std::to_string(workers) + ")");
   install_fault_guard();
+  load_ = std::make_unique<LoadCounters[]>(workers);
   for (unsigned i = 0; i < workers; i++) flows_.push_back(std::make_unique<FlowMeter>(i, rte_get_tsc_hz()));
   size_t sz = rte_rcu_qsbr_get_memsize(workers);
   qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("venic_qsbr", sz, RTE_CACHE_LINE_SIZE));
   if (!qsbr_ || rte_rcu_qsbr_init(qsbr_, workers) != 0) throw std::runtime_error("cannot set up RCU");
   reclaim_ = std::make_unique<ReclaimQueue>(qsbr_);
+  static std::atomic<unsigned> serial{0};
+  const std::string name = "venic_inject" + std::to_string(serial++);
+  injected_ = rte_ring_create(name.c_str(), kInjectQueue, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  if (!injected_) throw std::runtime_error("cannot create the service answer queue");
+}
+
+bool Dataplane::inject(uint16_t vf, const uint8_t* frame, uint32_t len) {
+  if (len < 14 || len > VENIC_FRAME_MAX) return false;
+  auto* in = static_cast<Injected*>(std::malloc(sizeof(Injected) + len));
+  if (!in) return false;
+  in->vf = vf;
+  in->len = len;
+  std::memcpy(in->frame, frame, len);
+  if (rte_ring_mp_enqueue(injected_, in) != 0) {
+    std::free(in);
+    return false;
+  }
+  return true;
+}
+
+uint32_t Dataplane::drain_injected(const Snapshot& snap) {
+  void* items[32];
+  const unsigned n = rte_ring_sc_dequeue_burst(injected_, items, 32, nullptr);
+  for (unsigned i = 0; i < n; i++) {
+    auto* in = static_cast<Injected*>(items[i]);
+    deliver_from_services(snap, in->vf, in->frame, in->len);
+    std::free(in);
+  }
+  return n;
 }
 
 Dataplane::~Dataplane() {
@@ -54,6 +98,11 @@ Dataplane::~Dataplane() {
   delete current_.exchange(nullptr);
   reclaim_.reset();  // no worker runs: everything retired goes now
   rte_free(qsbr_);
+  if (injected_) {
+    void* in;
+    while (rte_ring_sc_dequeue(injected_, &in) == 0) std::free(in);
+    rte_ring_free(injected_);
+  }
 }
 
 std::string Dataplane::conntrack_group(const vf::Vf& v) {
@@ -127,11 +176,15 @@ int Dataplane::worker_main(void* arg) {
 
 void Dataplane::run_worker(unsigned index) {
   worker_thread_use_flows(flows_[index].get());
+  route_use_exception_port(exceptions_);
   rte_rcu_qsbr_thread_register(qsbr_, index);
   rte_rcu_qsbr_thread_online(qsbr_, index);
   unsigned idle = 0, idle_long = 0;
   const timespec nap{0, static_cast<long>(idle_sleep_us_) * 1000};
+  LoadCounters& load = load_[index];
+  __atomic_store_n(&load.started_at, rte_rdtsc(), __ATOMIC_RELAXED);
   while (!stop_.load(std::memory_order_relaxed)) {
+    const uint64_t t0 = rte_rdtsc();
     uint32_t work = 0, moved = 0;
     if (const Snapshot* s = current_.load(std::memory_order_acquire)) {
       for (const PortView* p : s->shard(index)) {
@@ -149,12 +202,20 @@ void Dataplane::run_worker(unsigned index) {
       }
       work += moved;
     }
+    if (index == 0 && rte_ring_count(injected_))
+      if (const Snapshot* s = current_.load(std::memory_order_acquire)) work += drain_injected(*s);
     if (index == 0)
       if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) work += d->poll();
     rte_rcu_qsbr_quiescent(qsbr_, index);
     // Everything it moved met a full RX ring: the receivers are behind, and
     // may share this core (a guest's sender does not yield): give it up.
     if (const uint32_t full = worker_take_rx_full(); full && full >= moved) sched_yield();
+    if (work) {
+      // Naps and yields below are idle time, never busy.
+      vf::counter_add(load.busy_cycles, rte_rdtsc() - t0);
+      vf::counter_add(load.busy_iterations, 1);
+      vf::counter_add(load.packets, moved);
+    }
     if (work) {
       idle = idle_long = 0;
     } else if (idle_sleep_us_ && ++idle_long >= kIdleBeforeNap) {
@@ -170,6 +231,19 @@ void Dataplane::run_worker(unsigned index) {
   rte_rcu_qsbr_thread_offline(qsbr_, index);
   rte_rcu_qsbr_thread_unregister(qsbr_, index);
   worker_thread_use_flows(nullptr);
+  route_use_exception_port(nullptr);
+}
+
+std::vector<WorkerStats> Dataplane::worker_stats() const {
+  std::vector<WorkerStats> out;
+  for (unsigned i = 0; i < workers(); i++) {
+    const LoadCounters& l = load_[i];
+    const uint64_t started = vf::counter_read(l.started_at), busy = vf::counter_read(l.busy_cycles);
+    const uint64_t elapsed = started ? rte_rdtsc() - started : 0;
+    out.push_back(
+        {busy, elapsed > busy ? elapsed - busy : 0, vf::counter_read(l.packets), vf::counter_read(l.busy_iterations)});
+  }
+  return out;
 }
 
 void Dataplane::start() {

@@ -12,14 +12,26 @@
 #include <vector>
 
 #include "device_poller.h"
+#include "exception_port.h"
 #include "flow_meter.h"
 #include "reclaim_queue.h"
 #include "snapshot.h"
 #include "vf_table.h"
 
 struct rte_rcu_qsbr;
+struct rte_ring;
 
 namespace venic::fastpath {
+
+// One worker's load, as OVS's pmd-perf-show reports it: TSC cycles spent
+// in loop iterations that moved something (busy), the rest since it started
+// (idle: polling nothing, napping), and the descriptors moved.  Busy cycles per packet is the worker's cost.
+struct WorkerStats {
+  uint64_t busy_cycles = 0;
+  uint64_t idle_cycles = 0;
+  uint64_t packets = 0;
+  uint64_t busy_iterations = 0;
+};
 
 class Dataplane : public vf::Publisher {
  public:
@@ -44,9 +56,17 @@ class Dataplane : public vf::Publisher {
   // poll; it does not run deferred frees.
   void synchronize() override;
   unsigned workers() const { return static_cast<unsigned>(lcores_.size()); }
+  // Every worker's load so far (read from any thread); the TSC's rate is rte_get_tsc_hz().
+  std::vector<WorkerStats> worker_stats() const;
   // A device beside the Ethernet path (EFA): the first worker polls it, table
   // changes and upkeep reach it.  Set before start(); null: none.
   void set_device(vf::DevicePoller* d) { device_.store(d, std::memory_order_release); }
+  // Where service frames go (exception_port.h); set before start(); null: none.
+  void set_exception_port(ExceptionPort* port) { exceptions_ = port; }
+  // An answer of the instance services for VF vf, from any thread: copied
+  // and queued (bounded), delivered by the first worker.  False when the
+  // queue is full or the frame's size is impossible.
+  bool inject(uint16_t vf, const uint8_t* frame, uint32_t len);
 
  private:
   static int worker_main(void* arg);
@@ -65,6 +85,10 @@ class Dataplane : public vf::Publisher {
   uint64_t conntrack_serial_ = 0;
   std::atomic<const Snapshot*> current_{nullptr};
   std::atomic<vf::DevicePoller*> device_{nullptr};
+  ExceptionPort* exceptions_ = nullptr;
+  rte_ring* injected_ = nullptr;  // Injected* from inject(), to worker 0
+  // Delivers what inject() queued; returns frames taken.
+  uint32_t drain_injected(const Snapshot& snap);
   std::atomic<bool> stop_{false};
   bool running_ = false;
   unsigned idle_sleep_us_ = 0;
@@ -74,6 +98,12 @@ class Dataplane : public vf::Publisher {
     unsigned index;
   };
   std::vector<Launch> launches_;
+  // Written by its worker only (relaxed), one cache line each.
+  struct alignas(64) LoadCounters {
+    uint64_t started_at = 0;  // TSC when the worker started (0: not yet)
+    uint64_t busy_cycles = 0, packets = 0, busy_iterations = 0;
+  };
+  std::unique_ptr<LoadCounters[]> load_;
 };
 
 }  // namespace venic::fastpath

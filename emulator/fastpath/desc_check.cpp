@@ -2,18 +2,6 @@
 
 namespace venic::fastpath {
 
-const uint8_t* translate(const DescMemory& m, const venic_desc& d) {
-  if (d.len == 0 || d.len > kMaxBufferLen) return nullptr;
-  if (d.mem_id == VENIC_MEM_REGION_BUFS) {
-    if (d.addr < m.buf_lo || d.addr >= m.buf_hi || d.len > m.buf_hi - d.addr) return nullptr;
-    return m.base + d.addr;
-  }
-  if (d.mem_id > m.n_dma) return nullptr;
-  const vf::DmaRegion& r = m.dma[d.mem_id - 1];
-  if (d.addr >= r.len || d.len > r.len - d.addr) return nullptr;
-  return r.base + d.addr;
-}
-
 bool gather_tx_packet(const DescMemory& m, const venic_desc* d, uint32_t n, uint32_t first, TxPacket& out) {
   // Up to the VENIC_MAX_SEGS-th descriptor: when that one still says MORE,
   // the packet is longer than the ABI allows.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "checksum.h"
 #include "venic_abi.h"
 
 namespace venic::fastpath {
@@ -33,11 +34,6 @@ uint32_t sum_range(const Chunk* chunks, uint32_t n, uint32_t off, uint32_t len) 
     pos = end;
   }
   return sum;
-}
-
-uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
 }
 
 }  // namespace
@@ -70,7 +66,7 @@ uint16_t l4_csum_verdict(const ParsedPacket& pkt, const uint8_t* hdr, const Chun
           rte_cpu_to_be_16(static_cast<uint16_t>(l4_len)) + rte_cpu_to_be_16(proto);
   }
   sum += sum_range(chunks, n, pkt.l4_off, l4_len);
-  return fold(sum) == 0xffff ? VENIC_CQE_F_L4_CSUM_OK : VENIC_CQE_F_L4_CSUM_BAD;
+  return csum_fold(sum) == 0xffff ? VENIC_CQE_F_L4_CSUM_OK : VENIC_CQE_F_L4_CSUM_BAD;
 }
 
 }  // namespace venic::fastpath

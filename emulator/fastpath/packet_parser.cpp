@@ -1,5 +1,6 @@
 #include "packet_parser.h"
 
+#include "checksum.h"
 #include "venic_abi.h"
 
 namespace venic::fastpath {
@@ -90,11 +91,7 @@ bool parse_packet(std::span<const uint8_t> h, uint32_t frame_len, ParsedPacket& 
     out.src_ip4 = be32(&h[off + 12]);
     out.dst_ip4 = be32(&h[off + 16]);
     out.l3_addresses = true;
-    // The header checksum: ones' complement sum over the header is 0xffff.
-    uint32_t sum = 0;
-    for (uint32_t i = 0; i < ihl; i += 2) sum += be16(&h[off + i]);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    out.l3_csum = sum == 0xffff ? VENIC_CQE_F_L3_CSUM_OK : VENIC_CQE_F_L3_CSUM_BAD;
+    out.l3_csum = ipv4_header_ok(&h[off], ihl) ? VENIC_CQE_F_L3_CSUM_OK : VENIC_CQE_F_L3_CSUM_BAD;
     uint16_t frag = be16(&h[off + 6]);
     if (frag & 0x1fff) {
       out.fragment = true;

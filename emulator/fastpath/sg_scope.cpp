@@ -51,6 +51,10 @@ bool outside_security_groups(const ParsedPacket& pkt, CtDir dir, uint32_t gatewa
     const uint32_t a = pkt.dst_ip4;
     if (a == 0xffffffffu || (a >> 28) == 0xe) return true;
     if (ec2_service4(a)) return true;
+    // The Amazon DNS at the subnet's base + 2 (the gateway's next address).
+    if (gateway && a == gateway + 1 && pkt.dst_port == 53 &&
+        (pkt.ip_proto == IPPROTO_UDP || pkt.ip_proto == IPPROTO_TCP))
+      return true;
     return a == gateway && pkt.ip_proto == IPPROTO_UDP && pkt.dst_port == kDhcpServerPort;
   }
   return pkt.l3 == L3::kIpv6 && ec2_service6(pkt.dst_ip6);

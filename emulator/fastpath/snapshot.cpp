@@ -150,7 +150,11 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     }
     // A VF always belongs to the same worker: were it to move, the old and
     // the new worker could both be in its TX ring across a publication.
-    if (p.polled) shards_[p.vf % workers].push_back(&p);
+    if (p.polled) {
+      shards_[p.vf % workers].push_back(&p);
+      if (by_id_.size() <= p.vf) by_id_.resize(p.vf + 1u, nullptr);
+      by_id_[p.vf] = &p;
+    }
     if (p.vpc) continue;  // a VPC floods nothing
     for (auto& peer : ports_) {
       if (&peer == &p || !peer.polled || peer.vpc || peer.subnet != p.subnet || peer.prefix != p.prefix) continue;

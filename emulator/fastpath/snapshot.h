@@ -115,10 +115,13 @@ class Snapshot {
   const PortView* lookup_ip4(uint16_t vpc, uint32_t ip) const;
   const PortView* lookup_ip6(uint16_t vpc, const uint8_t* ip) const;
   const std::vector<const PortView*>& shard(unsigned worker) const { return shards_[worker]; }
+  // VF id's port when it is polled, else nullptr.
+  const PortView* polled_port(uint16_t vf) const { return vf < by_id_.size() ? by_id_[vf] : nullptr; }
 
  private:
   std::vector<PortView> ports_;
   std::vector<std::vector<const PortView*>> shards_;
+  std::vector<const PortView*> by_id_;  // polled ports by VF id
   std::vector<std::shared_ptr<const vf::DmaTable>> dma_refs_;
   std::vector<std::shared_ptr<Conntrack>> ct_refs_;
   rte_hash* l2_ = nullptr;

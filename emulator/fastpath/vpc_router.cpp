@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "checksum.h"
+#include "sg_scope.h"
 #include "venic_abi.h"
 
 namespace venic::fastpath {
@@ -30,6 +32,12 @@ VpcVerdict drop(int reason) {
   return v;
 }
 
+VpcVerdict service() {
+  VpcVerdict v;
+  v.kind = Kind::kService;
+  return v;
+}
+
 // ARP: an answer for a request whose target the VPC knows in the sender's
 // subnet (or the subnet's gateway); every other ARP frame stops here.
 VpcVerdict arp(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, const uint8_t* hdr, uint32_t hdr_len,
@@ -40,7 +48,7 @@ VpcVerdict arp(const Snapshot& snap, const PortView& src, const ParsedPacket& pk
   if (!ethernet_ipv4 || be16(a + 6) != 1) return drop(VENIC_DROP_NOT_FLOODED);  // replies, gratuitous ARP
   const uint32_t target = pkt.arp_target;
   const uint8_t* mac = nullptr;
-  if (target == src.gateway) {
+  if (target == src.gateway || service_address4(src, target)) {
     mac = kRouterMac;
   } else if (const PortView* owner = snap.lookup_ip4(src.vpc, target);
              owner && owner->subnet == src.subnet && owner->prefix == src.prefix) {
@@ -67,12 +75,6 @@ VpcVerdict arp(const Snapshot& snap, const PortView& src, const ParsedPacket& pk
   return v;
 }
 
-uint32_t sum16(const uint8_t* p, uint32_t len, uint32_t sum = 0) {
-  for (uint32_t i = 0; i + 1 < len; i += 2) sum += uint32_t(p[i]) << 8 | p[i + 1];
-  if (len & 1) sum += uint32_t(p[len - 1]) << 8;
-  return sum;
-}
-
 // IPv6 neighbour solicitation for an address of the VPC: the owner's
 // advertisement (solicited, override), with its link-layer address.
 VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, const uint8_t* hdr,
@@ -82,7 +84,9 @@ VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPack
     return drop(VENIC_DROP_NOT_FLOODED);
   const uint8_t* target = hdr + pkt.l4_off + 8;
   const PortView* owner = snap.lookup_ip6(src.vpc, target);
-  if (!owner) return drop(VENIC_DROP_NOT_FLOODED);
+  // The instance services' addresses are the router's, as the gateway's are.
+  const uint8_t* owner_mac = owner ? owner->mac.data() : ec2_service6(target) ? kRouterMac : nullptr;
+  if (!owner_mac) return drop(VENIC_DROP_NOT_FLOODED);
   static constexpr uint8_t kUnspecified[16] = {};
   static constexpr uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   const bool dad = std::memcmp(pkt.src_ip6, kUnspecified, 16) == 0;  // duplicate address detection
@@ -93,7 +97,7 @@ VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPack
   } else {
     std::memcpy(answer, pkt.src_mac, 6);
   }
-  std::memcpy(answer + 6, owner->mac.data(), 6);
+  std::memcpy(answer + 6, owner_mac, 6);
   put16(answer + 12, 0x86dd);
   uint8_t* ip = answer + 14;
   ip[0] = 0x60;
@@ -108,10 +112,9 @@ VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPack
   std::memcpy(na + 8, target, 16);
   na[24] = 2;  // target link-layer address option, 8 bytes
   na[25] = 1;
-  std::memcpy(na + 26, owner->mac.data(), 6);
-  uint32_t s = sum16(ip + 8, 32) + 32 + kIcmp6;
-  s = sum16(na, 32, s);
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  std::memcpy(na + 26, owner_mac, 6);
+  // Over the pseudo-header (addresses, length 32, next header) and the NA.
+  const uint16_t s = csum_add(na, 32, csum_add(ip + 8, 32, 32 + kIcmp6));
   put16(na + 2, static_cast<uint16_t>(~s));
   VpcVerdict v;
   v.kind = Kind::kAnswer;
@@ -127,18 +130,15 @@ VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& 
   const PortView* dst;
   if (pkt.l3 == L3::kIpv4) {
     if (pkt.l3_off + 20u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
+    if (service_address4(src, pkt.dst_ip4)) return service();
     dst = snap.lookup_ip4(src.vpc, pkt.dst_ip4);
     if (!dst) return drop(VENIC_DROP_NO_ROUTE);  // no internet or peering is modelled
     if (ip[8] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
-    // TTL - 1, and the header checksum updated for it (RFC 1624).
-    const uint16_t old_word = be16(ip + 8);
-    ip[8]--;
-    uint32_t s =
-        static_cast<uint16_t>(~be16(ip + 10)) + static_cast<uint32_t>(static_cast<uint16_t>(~old_word)) + be16(ip + 8);
-    while (s >> 16) s = (s & 0xffff) + (s >> 16);
-    put16(ip + 10, static_cast<uint16_t>(~s));
+    // TTL - 1 (the word TTL|protocol), the header checksum updated for it.
+    csum_replace16(ip + 8, static_cast<uint16_t>(be16(ip + 8) - 0x100), ip + 10);
   } else {
     if (pkt.l3_off + 40u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
+    if (ec2_service6(pkt.dst_ip6)) return service();
     dst = snap.lookup_ip6(src.vpc, pkt.dst_ip6);
     if (!dst) return drop(VENIC_DROP_NO_ROUTE);
     if (ip[7] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
@@ -153,6 +153,11 @@ VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& 
 }
 
 }  // namespace
+
+bool service_address4(const PortView& src, uint32_t a) {
+  // EC2 reserves every subnet's base + 2 for its DNS server, beside the VPC's.
+  return ec2_service4(a) || (src.gateway && a == src.gateway + 1);
+}
 
 VpcVerdict vpc_forward(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, uint8_t* hdr,
                        uint32_t hdr_len, uint8_t (&answer)[kAnswerMax]) {

@@ -17,16 +17,21 @@ inline constexpr uint32_t kAnswerMax = 96;  // the largest answer built (an NA: 
 
 struct VpcVerdict {
   enum class Kind : uint8_t {
-    kSwitch,  // plain unicast to a MAC of the sender's subnet: switch it
-    kAnswer,  // `answer` holds answer_len bytes for the sender itself
-    kRouted,  // the header copy was rewritten (MACs, TTL) for dst
-    kDrop,    // drop, counted as `drop` (venic_drop_reason)
+    kSwitch,   // plain unicast to a MAC of the sender's subnet: switch it
+    kAnswer,   // `answer` holds answer_len bytes for the sender itself
+    kRouted,   // the header copy was rewritten (MACs, TTL) for dst
+    kDrop,     // drop, counted as `drop` (venic_drop_reason)
+    kService,  // for the instance's own services: the exception path (exception_port.h)
   };
   Kind kind = Kind::kSwitch;
   const PortView* dst = nullptr;
   uint32_t answer_len = 0;
   int drop = 0;
 };
+
+// An address of the instance services a VPC port reaches (exception_port.h):
+// a is host order.
+bool service_address4(const PortView& src, uint32_t a);
 
 // src is a VPC port (src.vpc != 0); hdr is the sender's private header copy
 // (hdr_len bytes, what pkt was parsed from), rewritten in place when routed.

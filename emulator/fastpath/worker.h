@@ -2,12 +2,14 @@
 // fetch + validate descriptors -> copy headers -> parse -> switch -> deliver.
 #pragma once
 
+#include "burst.h"
+#include "exception_port.h"
 #include "flow_meter.h"
 #include "snapshot.h"
 
 namespace venic::fastpath {
 
-inline constexpr uint32_t kBurstDescs = 64;
+// kBurstDescs: burst.h
 
 // Lets workers survive SIGBUS from a driver's truncated registered memory.
 void install_fault_guard();
@@ -31,6 +33,13 @@ uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t),
 // bridge call does (pages patched, the access completes).  For rte_vhost's
 // own threads, which read a guest's rings while handling its messages.
 void patch_peer_faults_on_this_thread();
+
+// Delivers one frame the instance services answer with (Dataplane::inject)
+// into VF vf's RX ring, as the VPC's own: the destination check and the
+// inbound allowances apply, security groups do not.  Guarded as a burst is
+// (a receiver whose memory vanished is reset).  False when vf is not polled
+// or the frame is malformed.
+bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len);
 
 // Moves up to one burst from port's TX queue q; returns descriptors consumed.
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q);

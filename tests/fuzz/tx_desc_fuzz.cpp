@@ -78,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const venic_desc* d = ring.data() + cons;
     uint32_t i = 0;
     while (i < n) {
-      TxPacket tx;
+      OwnedTxPacket tx;
       if (!venic::fastpath::gather_tx_packet(mem, d, n, i, tx)) break;
       require(tx.end >= i && tx.end < n && tx.nseg == tx.end - i + 1, "the packet lies in the burst");
       require(tx.nseg <= VENIC_MAX_SEGS, "a packet is at most VENIC_MAX_SEGS descriptors");

@@ -35,6 +35,14 @@ log "testpmd sent $sent, received $received (missed $missed); venicd vf0 tx $d_t
 [ "$received" -gt 0 ] || die "nothing received"
 grep -q "Operation not permitted" "$WORK/tx.log" || die "promiscuous mode was not refused for an untrusted VF"
 
+# The worker's own load: it moved at least every descriptor VF0 sent, at a cost per packet.
+load=$(ctl info --json)
+moved=$(json_get 'sum(w["packets"] for w in j["worker_load"])' <<<"$load")
+nspp=$(json_get 'j["worker_load"][0]["ns_per_packet"]' <<<"$load")
+log "worker moved $moved descriptors, $nspp ns each while busy"
+[ "$moved" -ge "$sent" ] || die "worker_load counts $moved descriptors moved, fewer than the $sent sent"
+awk -v n="$nspp" 'BEGIN { exit !(n > 0) }' || die "worker_load ns_per_packet is $nspp"
+
 # Link changes reach the application as ethdev LSC events.
 testpmd_start lsc 1 "${EAL_MODE[@]}" -- --forward-mode=rxonly
 ctl vf set 1 --link down >/dev/null

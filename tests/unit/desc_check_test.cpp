@@ -42,7 +42,7 @@ TEST_F(DescCheckTest, APacketHasAtMostMaxSegsDescriptors) {
     std::vector<venic_desc> d;
     for (uint32_t s = 0; s < segs; s++) d.push_back(desc(1024 + 64 * s, 64, 0, s + 1 < segs));
     d.push_back(desc(1024, 64, 0));  // the next packet
-    TxPacket tx;
+    OwnedTxPacket tx;
     ASSERT_TRUE(gather_tx_packet(mem_, d.data(), static_cast<uint32_t>(d.size()), 0, tx)) << segs;
     if (segs <= kMax) {
       EXPECT_FALSE(tx.bad) << segs;
@@ -57,13 +57,13 @@ TEST_F(DescCheckTest, APacketHasAtMostMaxSegsDescriptors) {
 
 TEST_F(DescCheckTest, AnUnfinishedPacketWaits) {
   const venic_desc d[] = {desc(1024, 64, 0, true), desc(1088, 64, 1, true)};
-  TxPacket tx;
+  OwnedTxPacket tx;
   EXPECT_FALSE(gather_tx_packet(mem_, d, 2, 0, tx));
 }
 
 TEST_F(DescCheckTest, OneBadBufferSpoilsThePacket) {
   const venic_desc d[] = {desc(1024, 64, 0, true), desc(4090, 64, 1, true), desc(0, 64, 1)};
-  TxPacket tx;
+  OwnedTxPacket tx;
   ASSERT_TRUE(gather_tx_packet(mem_, d, 3, 0, tx));
   EXPECT_TRUE(tx.bad);
   EXPECT_EQ(tx.end, 2u);

@@ -319,7 +319,17 @@ std::string format_daemon_info(const json& info) {
                                                             {"vfs", vfs},
                                                             {"workers", text_of(info, "workers")},
                                                             {"uptime", uptime_text(field(info, "uptime_s"))}};
-  append_unknown_fields(info, {"version", "abi", "vfs", "max_vfs", "workers", "uptime_s"}, lines);
+  // Each worker's load: its busy share, and what a packet costs it.
+  if (const json* load = field(info, "worker_load"); load != nullptr && load->is_array()) {
+    for (const json& w : *load) {
+      if (!w.is_object()) continue;
+      char text[128];
+      std::snprintf(text, sizeof text, "%.1f%% busy, %.1f ns/packet, %s packets", w.value("busy_pct", 0.0),
+                    w.value("ns_per_packet", 0.0), text_of(w, "packets").c_str());
+      lines.push_back({"worker " + text_of(w, "worker"), text});
+    }
+  }
+  append_unknown_fields(info, {"version", "abi", "vfs", "max_vfs", "workers", "uptime_s", "worker_load"}, lines);
   return key_value_lines(lines);
 }
 

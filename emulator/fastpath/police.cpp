@@ -1,0 +1,47 @@
+#include "police.h"
+
+namespace venic::fastpath {
+
+namespace {
+
+thread_local FlowMeter* t_flows = nullptr;
+
+}  // namespace
+
+void police_use_flows(FlowMeter* flows) {
+  t_flows = flows;
+}
+
+bool to_link_local_service(const PortView& port, const ParsedPacket& pkt) {
+  if (!pkt.l3_addresses) return false;
+  // The subnet's DNS server (base + 2) counts as EC2 counts the Amazon DNS.
+  if (pkt.l3 == L3::kIpv4) return (pkt.dst_ip4 >> 16) == 0xa9fe || (port.gateway && pkt.dst_ip4 == port.gateway + 1);
+  if (pkt.l3 == L3::kIpv6)
+    return pkt.dst_ip6[0] == 0xfd && pkt.dst_ip6[1] == 0x00 && pkt.dst_ip6[2] == 0x0e && pkt.dst_ip6[3] == 0xc2;
+  return false;
+}
+
+int egress_policed(const PortView& port, const ParsedPacket& pkt, uint32_t len, uint64_t now) {
+  if (pkt.l3 != L3::kIpv4 && pkt.l3 != L3::kIpv6) return -1;
+  vf::AllowanceRuntime& al = port.rt->allowance;
+  if (to_link_local_service(port, pkt)) {
+    al.linklocal.refill(port.allow.linklocal, now);
+    if (!al.linklocal.take(port.allow.linklocal, 1)) return VENIC_ALLOW_LINKLOCAL;
+  }
+  if (!port.allow.flow.limited() || !t_flows) return -1;
+  if (FlowMeter::gate_passes(al.flow_gate, port.allow.flow, now, len)) return -1;
+  FlowKey key;
+  if (flow_key(pkt, port.vf, key) && !t_flows->conform_flow(key, al.flow_gate.epoch, port.allow.flow, now, len))
+    return VENIC_ALLOW_FLOW;
+  return -1;
+}
+
+void police_burst(const PortView& port, Burst& b) {
+  for (uint32_t k = 0; k < b.npkt; k++) {
+    BurstPacket& p = b.p[k];
+    if (!p.alive()) continue;
+    if (int exceeded = egress_policed(port, p.pkt, p.tx.total, b.now); exceeded >= 0) p.exceed(exceeded);
+  }
+}
+
+}  // namespace venic::fastpath

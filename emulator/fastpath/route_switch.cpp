@@ -1,0 +1,91 @@
+#include "route_switch.h"
+
+#include <cstring>
+
+#include "exception_port.h"
+#include "parse_burst.h"
+
+namespace venic::fastpath {
+
+namespace {
+
+thread_local ExceptionPort* t_exceptions = nullptr;
+
+// A frame for the instance's services: the whole of it, to the exception port.
+void to_services(const PortView& port, BurstPacket& p) {
+  if (!t_exceptions) {
+    p.drop_as(VENIC_DROP_NO_ROUTE);
+    return;
+  }
+  static thread_local uint8_t frame[VENIC_FRAME_MAX];
+  const uint8_t* bytes = p.hdr;
+  if (p.tx.total > p.hdr_len) {
+    copy_segments(frame, p.tx.segs, p.tx.nseg, p.tx.total);
+    std::memcpy(frame, p.hdr, p.hdr_len);  // the header as judged, never re-read
+    bytes = frame;
+  }
+  if (!t_exceptions->offer(port.vf, bytes, p.tx.total)) p.drop_as(VENIC_DROP_RX_NO_BUFFER);
+}
+
+}  // namespace
+
+void route_use_exception_port(ExceptionPort* port) {
+  t_exceptions = port;
+}
+
+void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery& out) {
+  // Most bursts go to one destination: remember the last lookup.
+  uint8_t mac_cache[6];
+  const uint8_t* last_mac = nullptr;
+  const PortView* last_dst = nullptr;
+  for (uint32_t k = 0; k < b.npkt; k++) {
+    BurstPacket& p = b.p[k];
+    if (!p.alive()) continue;
+    const ParsedPacket& pkt = p.pkt;
+    if (port.vpc) {
+      const VpcVerdict v = vpc_forward(snap, port, pkt, p.hdr, p.hdr_len, b.answer[k]);
+      if (v.kind == VpcVerdict::Kind::kAnswer) {
+        b.answer_len[k] = v.answer_len;
+        parse_packet({b.answer[k], v.answer_len}, v.answer_len, b.answer_pkt[k]);
+        out.plan(port, k, true);
+        continue;
+      }
+      if (v.kind == VpcVerdict::Kind::kService) {
+        to_services(port, p);
+        continue;
+      }
+      if (v.kind == VpcVerdict::Kind::kDrop) {
+        p.drop_as(v.drop);
+        continue;
+      }
+      if (v.kind == VpcVerdict::Kind::kRouted) {
+        if (!v.dst->polled || !out.plan(*v.dst, k)) p.drop_as(VENIC_DROP_RX_DOWN);
+        continue;
+      }
+    }
+    if (pkt.is_multicast()) {
+      for (const PortView* peer : port.flood) out.plan(*peer, k);
+      continue;
+    }
+    const PortView* dst;
+    if (last_mac && std::memcmp(last_mac, pkt.dst_mac, 6) == 0) {
+      dst = last_dst;
+    } else {
+      dst = snap.lookup(port.vpc, port.subnet, port.prefix, pkt.dst_mac);
+      std::memcpy(mac_cache, pkt.dst_mac, 6);
+      last_mac = mac_cache;
+      last_dst = dst;
+    }
+    if (dst && dst->polled) {
+      if (!out.plan(*dst, k)) p.drop_as(VENIC_DROP_RX_DOWN);
+    } else if (dst) {
+      p.drop_as(VENIC_DROP_RX_DOWN);
+    } else if (!port.promisc_peers.empty()) {
+      for (const PortView* peer : port.promisc_peers) out.plan(*peer, k);
+    } else {
+      p.drop_as(VENIC_DROP_NO_ROUTE);
+    }
+  }
+}
+
+}  // namespace venic::fastpath
