@@ -26,6 +26,7 @@
 #include "ec2_service.h"
 #include "efa_engine.h"
 #include "http_endpoint.h"
+#include "observer.h"
 #include "protocol.h"
 #include "service_port.h"
 #include "snapshot.h"
@@ -54,7 +55,21 @@ struct Options {
   unsigned max_vfs_per_uid = venic::control::ControlMethods::kDefaultMaxVfsPerUid;
   std::string ec2_api;          // HOST:PORT of the EC2 Query API; empty: off
   std::string ec2_access_keys;  // its access keys (ec2api/access_keys.h)
+  bool no_telemetry = false;
+  std::string metrics;  // HOST:PORT of the Prometheus endpoint; empty: none
+  std::string flow_log_dir = "/var/log/venic/flow-logs";
 };
+
+// EAL's runtime directory (the telemetry socket's) is /var/run/dpdk/<prefix>
+// (root) or $XDG_RUNTIME_DIR/dpdk/<prefix>; several venicds on one prefix get
+// dpdk_telemetry.v2, dpdk_telemetry.v2:1, ... (dpdk-telemetry.py -i N).
+constexpr const char* kFilePrefix = "venicd";
+
+bool has_eal_option(const std::vector<std::string>& args, const std::string& opt) {
+  for (auto& a : args)
+    if (a == opt || a.rfind(opt + "=", 0) == 0) return true;
+  return false;
+}
 
 // Every connection, region and registered memory object is an fd: take all
 // the kernel lets us (systemd's default soft limit is 1024).
@@ -133,10 +148,17 @@ int main(int argc, char** argv) {
                  "(off unless given; needs --ec2-access-keys)");
   app.add_option("--ec2-access-keys", o.ec2_access_keys,
                  "the EC2 API's access keys: lines 'ACCESS_KEY_ID SECRET UID' or JSON, mode 0600");
+  app.add_flag("--no-telemetry", o.no_telemetry,
+               "no rte_telemetry socket (dpdk-telemetry.py -f venicd reads /venic/* commands by default)");
+  app.add_option("--metrics", o.metrics,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; off unless given)");
+  app.add_option("--flow-log-dir", o.flow_log_dir, "VPC Flow Logs' files: <dir>/<account-id>/<LogDestination>")
+      ->capture_default_str();
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
-      "  -l 0-<workers> --no-pci --no-huge -m 128 --no-shconf --no-telemetry --log-level=lib.eal:notice\n\n"
+      "  -l 0-<workers> --no-pci --no-huge -m 128 --no-shconf --file-prefix venicd --log-level=lib.eal:notice\n"
+      "(--file-prefix venicd is added when the EAL arguments name no prefix; --no-telemetry is passed on)\n\n"
       "Examples:\n"
       "  venicd --socket /run/venic/venicd.sock --state /var/lib/venic/state.json\n"
       "  venicd --workers 2 -- -l 0-2 --no-pci --no-huge -m 128 --no-shconf\n");
@@ -205,12 +227,16 @@ int main(int argc, char** argv) {
   if (split < argc) {
     for (int i = split + 1; i < argc; i++) eal_args.push_back(argv[i]);
   } else {
-    for (const char* a :
-         {"--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:notice"})
+    for (const char* a : {"--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--log-level=lib.eal:notice"})
       eal_args.push_back(a);
     eal_args.push_back("-l");
     eal_args.push_back("0-" + std::to_string(o.workers));
   }
+  if (!has_eal_option(eal_args, "--file-prefix") && !has_eal_option(eal_args, "--in-memory")) {
+    eal_args.push_back("--file-prefix");
+    eal_args.push_back(kFilePrefix);
+  }
+  if (o.no_telemetry && !has_eal_option(eal_args, "--no-telemetry")) eal_args.push_back("--no-telemetry");
   std::vector<char*> eal_argv;
   for (auto& a : eal_args) eal_argv.push_back(a.data());
   if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
@@ -269,6 +295,17 @@ int main(int argc, char** argv) {
     methods.set_tenant_socket_dir(sock_dir);
     venic::control::ServerOptions so{o.socket, {o.allow_uids.begin(), o.allow_uids.end()}, gid};
     so.max_connections_per_uid = o.max_connections_per_uid;
+    // Telemetry, metrics, flow logs and capture (emulator/observe/).  The
+    // fast path's hooks: observer.flow_log_writer() and observer.captures();
+    // its per-worker load: observer.set_worker_stats.
+    venic::observe::Observer observer({kVersion, o.workers, !o.no_telemetry, o.metrics, o.flow_log_dir}, table, ec2,
+                                      efa, methods, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
+    observer.set_worker_stats([&dp] { return worker_load_json(dp); });
+    dp.set_observe(
+        &observer.flow_log_writer().selection(),
+        [&observer](unsigned w) { return &observer.flow_log_writer().table(w); }, &observer.captures().tap(0));
+    so.housekeeping = [&observer] { observer.housekeeping(); };
+    if (std::string url = observer.metrics_url(); !url.empty()) std::printf("venicd: metrics on %s\n", url.c_str());
     venic::control::ControlServer server(so, methods, table);
     // The EC2 API's threads hand each action to this (the control) thread.
     venic::control::ControlTasks ec2_tasks;

@@ -207,6 +207,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
       if (efa_ && v.cfg.type == vf::Personality::kEfa) j["efa"] = efa_->vf_stats(id);
       list.push_back(std::move(j));
     }
+    // The workers serve every tenant: their load is the operator's to see.
+    if (worker_stats_ && caller.admin && !p.contains("vf")) return {{"vfs", list}, {"workers", worker_stats_()}};
     return {{"vfs", list}};
   }
   if (method == "vf.attach") {
@@ -233,9 +235,13 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     for (auto& f : fds_in) fds.push_back(f.get());
     return {{"mem_ids", table_.register_memory(s.id, ranges, fds)}};
   }
+  if (method.rfind("ec2.", 0) == 0 && ec2_extension_)
+    if (auto r = ec2_extension_(method.substr(4), p, caller)) return *r;
   if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p, caller);
   if (method.rfind("efa.", 0) == 0 && efa_)
     return efa_->call(method.substr(4), p, s.id, s.pid, s.uid, fds_out, s.start_time, &fds_in);
+  if (extension_)
+    if (auto r = extension_(method, p, caller, s.id, fds_in)) return *r;
   throw RequestError{err::kUnknownMethod, "unknown method '" + method + "'"};
 }
 
@@ -272,6 +278,7 @@ uint64_t process_start_time(pid_t pid) {
 void ControlMethods::session_closed(uint64_t session) {
   table_.detach_session(session);
   if (efa_) efa_->close_session(session);
+  if (extension_closed_) extension_closed_(session);
 }
 
 std::string ControlMethods::handle(const std::string& request, const Session& session, std::vector<UniqueFd>& fds_in,

@@ -8,9 +8,11 @@
 #include <functional>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "owner.h"
 #include "unique_fd.h"
 #include "vf_table.h"
 
@@ -65,6 +67,24 @@ class ControlMethods {
   // The only directory a uid other than root and the daemon's may name a
   // vhost-user socket in (the control socket's); empty: none.
   void set_tenant_socket_dir(std::string dir) { tenant_socket_dir_ = std::move(dir); }
+  // Per-worker load for stats (all VFs) to root and the daemon's uid, as
+  // "workers": one object a worker (busy_cycles, idle_cycles, packets).
+  void set_worker_stats(std::function<nlohmann::json()> f) { worker_stats_ = std::move(f); }
+  // More ec2.* actions served outside the model (flow logs): returns the
+  // result, or nullopt for an action it does not serve; throws Ec2Error.
+  using Ec2Extension =
+      std::function<std::optional<nlohmann::json>(const std::string& action, const nlohmann::json&, const Caller&)>;
+  void set_ec2_extension(Ec2Extension f) { ec2_extension_ = std::move(f); }
+  // More methods served outside this class (capture.*), with the request's
+  // fds: the result, or nullopt for a method it does not serve; closed(s)
+  // hears of every connection that closes.
+  using Extension =
+      std::function<std::optional<nlohmann::json>(const std::string& method, const nlohmann::json&, const Caller&,
+                                                  uint64_t session, std::vector<UniqueFd>& fds_in)>;
+  void set_extension(Extension f, std::function<void(uint64_t session)> closed) {
+    extension_ = std::move(f);
+    extension_closed_ = std::move(closed);
+  }
 
  private:
   nlohmann::json dispatch(const std::string& method, const nlohmann::json& params, const Session& session,
@@ -81,6 +101,10 @@ class ControlMethods {
   unsigned max_vfs_per_uid_ = kDefaultMaxVfsPerUid;
   std::map<uint16_t, uid_t> created_by_;
   std::string tenant_socket_dir_;
+  std::function<nlohmann::json()> worker_stats_;
+  Ec2Extension ec2_extension_;
+  Extension extension_;
+  std::function<void(uint64_t)> extension_closed_;
 };
 
 }  // namespace venic::control

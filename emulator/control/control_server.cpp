@@ -276,6 +276,7 @@ void ControlServer::run(const std::atomic<bool>& stop) {
       table_.tick();
       next_tick = clock::now() + std::chrono::milliseconds(100);
     }
+    if (opts_.housekeeping) opts_.housekeeping();
     // Requests wait behind this work, so it is named when it is slow too.
     report_if_slow(started, "housekeeping (admin queues, front-ends, tick)", std::nullopt);
   }

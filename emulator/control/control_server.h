@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,10 @@ struct ServerOptions {
   // Open connections a uid other than root and the daemon's may hold.
   unsigned max_connections_per_uid = kDefaultMaxConnectionsPerUid;
   static constexpr unsigned kDefaultMaxConnectionsPerUid = 64;
+  // More control-thread work, run about every millisecond with the
+  // housekeeping (a stats snapshot a reader asked for); must return at once
+  // when it has nothing to do.
+  std::function<void()> housekeeping = nullptr;
 };
 
 class ControlServer {

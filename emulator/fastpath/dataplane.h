@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "device_poller.h"
 #include "exception_port.h"
+#include "observe_taps.h"
 #include "flow_meter.h"
 #include "reclaim_queue.h"
 #include "snapshot.h"
@@ -61,6 +63,14 @@ class Dataplane : public vf::Publisher {
   // A device beside the Ethernet path (EFA): the first worker polls it, table
   // changes and upkeep reach it.  Set before start(); null: none.
   void set_device(vf::DevicePoller* d) { device_.store(d, std::memory_order_release); }
+  // Flow logs and capture (observe_taps.h): the selection of logged VFs,
+  // each worker's flow table, the 256 capture taps.  Set before start().
+  void set_observe(const observe::FlowLogSelection* logged,
+                   std::function<observe::FlowLogTable*(unsigned worker)> table, observe::CaptureTap* capture) {
+    observe_logged_ = logged;
+    observe_table_ = std::move(table);
+    observe_capture_ = capture;
+  }
   // Where service frames go (exception_port.h); set before start(); null: none.
   void set_exception_port(ExceptionPort* port) { exceptions_ = port; }
   // An answer of the instance services for VF vf, from any thread: copied
@@ -86,6 +96,9 @@ class Dataplane : public vf::Publisher {
   std::atomic<const Snapshot*> current_{nullptr};
   std::atomic<vf::DevicePoller*> device_{nullptr};
   ExceptionPort* exceptions_ = nullptr;
+  const observe::FlowLogSelection* observe_logged_ = nullptr;
+  std::function<observe::FlowLogTable*(unsigned)> observe_table_;
+  observe::CaptureTap* observe_capture_ = nullptr;
   rte_ring* injected_ = nullptr;  // Injected* from inject(), to worker 0
   // Delivers what inject() queued; returns frames taken.
   uint32_t drain_injected(const Snapshot& snap);

@@ -7,6 +7,7 @@
 
 #include "fetch.h"
 #include "l4_checksum.h"
+#include "observe_taps.h"
 #include "security_groups.h"
 #include "src_dst_check.h"
 
@@ -74,7 +75,8 @@ int Delivery::queue_index(const PortView& dst, uint32_t q) {
   for (uint32_t i = 0; i < n_queues_; i++)
     if (queues_[i].port == &dst && queues_[i].q == q) return static_cast<int>(i);
   if (n_queues_ == kMaxQueues) return -1;
-  queues_[n_queues_] = {&dst, q, &dst.rt->rxq[q], dst.policed_in ? &dst.rt->allowance : nullptr, 0, false};
+  queues_[n_queues_] = {&dst, q,     &dst.rt->rxq[q],   dst.policed_in ? &dst.rt->allowance : nullptr,
+                        0,    false, observe_wants(dst)};
   return static_cast<int>(n_queues_++);
 }
 
@@ -200,19 +202,21 @@ void Delivery::run() {
     Queue& qu = queues_[e.queue];
     progress_ = std::max(progress_, b_->p[e.k].tx.end + 1);
     const PortView& dst = *qu.port;
+    int verdict;
     if (verdict_[i] >= kExceeded) {
       counter_add(qu.rq->c.allowance[verdict_[i] - kExceeded], 1);
-      continue;
-    }
-    if (verdict_[i] >= 0) {
+      verdict = kCaptureAllowance + verdict_[i] - kExceeded;
+    } else if (verdict_[i] >= 0) {
       counter_add(qu.rq->c.drops[verdict_[i]], 1);
-      continue;
+      verdict = verdict_[i];
+    } else {
+      current_queue_ = e.queue;
+      writing_ = &dst;
+      verdict = deliver_one(qu, e);
+      writing_ = nullptr;
+      current_queue_ = -1;
     }
-    current_queue_ = e.queue;
-    writing_ = &dst;
-    deliver_one(qu, e);
-    writing_ = nullptr;
-    current_queue_ = -1;
+    if (qu.observed) observe_received(dst, *b_, e.k, e.answer, verdict);
   }
   unlock_all(-1);
   n_entries_ = n_queues_ = 0;
@@ -231,22 +235,22 @@ uint32_t Delivery::take_rx_full() {
   return n;
 }
 
-bool Delivery::within_allowance(Queue& qu, uint32_t len) {
+int Delivery::within_allowance(Queue& qu, uint32_t len) {
   const PortView& dst = *qu.port;
   vf::AllowanceRuntime& a = *qu.allow;
   if (dst.allow.pps.limited() && !a.pps.take(dst.allow.pps, 1)) {
     counter_add(qu.rq->c.allowance[VENIC_ALLOW_PPS], 1);
-    return false;
+    return VENIC_ALLOW_PPS;
   }
   if (dst.allow.bw_in.limited() && !a.bw_in.take(dst.allow.bw_in, len)) {
     if (dst.allow.pps.limited()) a.pps.give_back(dst.allow.pps, 1);
     counter_add(qu.rq->c.allowance[VENIC_ALLOW_BW_IN], 1);
-    return false;
+    return VENIC_ALLOW_BW_IN;
   }
-  return true;
+  return -1;
 }
 
-void Delivery::deliver_one(Queue& qu, const Entry& e) {
+int Delivery::deliver_one(Queue& qu, const Entry& e) {
   const BurstPacket& p = b_->p[e.k];
   const uint32_t len = e.answer ? b_->answer_len[e.k] : p.tx.total;
   FrameReader frame =
@@ -258,9 +262,12 @@ void Delivery::deliver_one(Queue& qu, const Entry& e) {
   const uint32_t mask = dst.ring_size - 1;
   if (len > dst.frame_max) {
     counter_add(rq.c.drops[VENIC_DROP_RX_OVERSIZE], 1);
-    return;
+    return VENIC_DROP_RX_OVERSIZE;
   }
-  if (qu.allow && !within_allowance(qu, len)) return;
+  if (qu.allow) {
+    const int exceeded = within_allowance(qu, len);
+    if (exceeded >= 0) return kCaptureAllowance + exceeded;
+  }
   uint32_t idx = rq.cons, left = len;
   bool zero_copy = true;
   Chunk written[VENIC_MAX_SEGS];
@@ -268,7 +275,7 @@ void Delivery::deliver_one(Queue& qu, const Entry& e) {
     if (idx == qu.sq_prod || idx - rq.cons >= VENIC_MAX_SEGS) {
       counter_add(rq.c.drops[VENIC_DROP_RX_NO_BUFFER], 1);
       rx_full_++;
-      return;  // nothing published: the entries written so far are reused
+      return VENIC_DROP_RX_NO_BUFFER;  // nothing published: the entries written so far are reused
     }
     venic_desc d = rings.rx_desc[idx & mask];  // one read, then only the copy
     rte_compiler_barrier();                    // ...which the compiler may not replace by re-reads
@@ -276,7 +283,7 @@ void Delivery::deliver_one(Queue& qu, const Entry& e) {
     if (!buf) {
       note_bad_desc(dst);
       counter_add(rq.c.drops[VENIC_DROP_BAD_DESC], 1);
-      return;
+      return VENIC_DROP_BAD_DESC;
     }
     uint32_t n = std::min(left, d.len);
     if (n == len && frame.in_header(len))
@@ -304,6 +311,7 @@ void Delivery::deliver_one(Queue& qu, const Entry& e) {
   counter_add(rq.c.pkts, 1);
   counter_add(rq.c.bytes, len);
   if (zero_copy) counter_add(rq.c.zero_copy_pkts, 1);
+  return -1;
 }
 
 }  // namespace venic::fastpath

@@ -52,6 +52,7 @@ class Delivery {
     vf::AllowanceRuntime* allow;  // locked with the queues when the port polices inbound
     uint32_t sq_prod;
     bool dirty;
+    bool observed;  // a flow log or a capture wants its frames
   };
   int queue_index(const PortView& dst, uint32_t q);
   // The receivers' checks for every planned entry, before any copy:
@@ -61,8 +62,10 @@ class Delivery {
   const ParsedPacket& packet_of(const Entry& e) const { return e.answer ? b_->answer_pkt[e.k] : b_->p[e.k].pkt; }
   void lock_all();
   void unlock_all(int skip_publish);
-  void deliver_one(Queue& qu, const Entry& e);
-  bool within_allowance(Queue& qu, uint32_t len);
+  // Returns the frame's verdict: -1 delivered, else why not (observe_taps.h).
+  int deliver_one(Queue& qu, const Entry& e);
+  // The inbound allowance a frame of len bytes exceeds (counted), or -1.
+  int within_allowance(Queue& qu, uint32_t len);
 
   Burst* b_ = nullptr;
   Entry entries_[kMaxEntries];

@@ -7,6 +7,7 @@
 
 #include "deliver.h"
 #include "fault_guard.h"
+#include "observe_taps.h"
 #include "fetch.h"
 #include "parse_burst.h"
 #include "police.h"
@@ -40,6 +41,7 @@ void admit(const PortView& port, vf::TxqRuntime& tq, Burst& b) {
     // could exceed a bucket's depth and be held for ever) are dropped below.
     if (shaper.active() && invalid < 0 && !shaper.admit(p.tx.total, tq.cons + i)) break;
     p.first = i;
+    p.hdr_len = 0;  // (parsed only if it lives)
     p.drop = -1;
     p.exceeded = -1;
     i = p.tx.end + 1;
@@ -113,7 +115,8 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q) {
     route_burst(snap, port, b, out);  // VPC router, L2 switch, flood
     for (uint32_t k = 0; k < b.npkt; k++)
       if ((sent >> k & 1) && b.p[k].drop >= 0) counter_add(tq.c.drops[b.p[k].drop], 1);
-    out.run();  // destination check, groups in, allowances in, copy
+    out.run();              // destination check, groups in, allowances in, copy
+    observe_sent(port, b);  // flow logs and capture, when on
   }
   const uint32_t consumed = b.consumed;
   if (consumed) {

@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <random>
 #include <regex>
 #include <set>
 
+#include "ec2_filters.h"
+#include "ec2_params.h"
+#include "ec2_validation.h"
 #include "venic_abi.h"
 
 namespace venic::model {
@@ -14,120 +18,36 @@ namespace venic::model {
 namespace {
 
 using nlohmann::json;
-
-// venic's error classes (control/protocol.h) for EC2's codes.
-constexpr const char* kInvalid = "invalid_params";
-constexpr const char* kNotFound = "not_found";
-constexpr const char* kExists = "exists";
-constexpr const char* kLimit = "limit";
-constexpr const char* kBusy = "busy";
-constexpr const char* kPermission = "permission_denied";
-
-[[noreturn]] void fail(const char* code, const std::string& aws, const std::string& msg) {
-  throw Ec2Error(code, aws, msg);
-}
-[[noreturn]] void bad_param(const std::string& msg) {
-  fail(kInvalid, "InvalidParameterValue", msg);
-}
+using namespace params;
 
 // Public addresses come from TEST-NET-3 (RFC 5737): labels only, nothing
 // routes to them.
 constexpr uint32_t kPublicPool = 0xcb007100;  // 203.0.113.0/24
 
-// ---- parameters -------------------------------------------------------------
-
-const json* field(const json& p, const char* name) {
-  auto it = p.find(name);
-  return it == p.end() || it->is_null() ? nullptr : &*it;
-}
-std::string str(const json& p, const char* name) {
-  const json* v = field(p, name);
-  if (!v) fail(kInvalid, "MissingParameter", std::string("The request must contain the parameter ") + name);
-  if (!v->is_string()) bad_param(std::string(name) + " must be a string");
-  return v->get<std::string>();
-}
-std::string opt_str(const json& p, const char* name, std::string dflt = "") {
-  return field(p, name) ? str(p, name) : dflt;
-}
-// venic's VenicFrontend: "shm" (a driver over the device ABI, the default)
-// or "vhost-user" (venicd serves the VF on a vhost-user socket for a guest).
-bool vhost_frontend(const json& p) {
-  const std::string f = opt_str(p, "VenicFrontend", "shm");
-  if (f != "shm" && f != "vhost-user") bad_param("Invalid value '" + f + "' for VenicFrontend (shm, vhost-user)");
-  return f == "vhost-user";
-}
-
-long integer(const json& p, const char* name, long lo, long hi, std::optional<long> dflt);
-void only(const json& p, std::initializer_list<const char*> allowed);
-
-// ConnectionTrackingSpecification into t (EC2's ranges); absent keys keep t's.
-void conntrack_spec(const json& p, vf::ConntrackTimeouts& t) {
-  const json* spec = field(p, "ConnectionTrackingSpecification");
-  if (!spec) return;
-  if (!spec->is_object()) bad_param("ConnectionTrackingSpecification must be an object");
-  only(*spec, {"TcpEstablishedTimeout", "UdpStreamTimeout", "UdpTimeout"});
-  t.tcp_established = static_cast<uint32_t>(integer(*spec, "TcpEstablishedTimeout", 60, 432000, t.tcp_established));
-  t.udp_stream = static_cast<uint32_t>(integer(*spec, "UdpStreamTimeout", 60, 180, t.udp_stream));
-  t.udp = static_cast<uint32_t>(integer(*spec, "UdpTimeout", 30, 60, t.udp));
-}
-
-long integer(const json& p, const char* name, long lo, long hi, std::optional<long> dflt = std::nullopt) {
-  const json* v = field(p, name);
-  if (!v) {
-    if (dflt) return *dflt;
-    fail(kInvalid, "MissingParameter", std::string("The request must contain the parameter ") + name);
-  }
-  if (!v->is_number_integer() || v->get<long>() < lo || v->get<long>() > hi)
-    bad_param("Invalid value '" + v->dump() + "' for " + name + " (an integer in " + std::to_string(lo) + "-" +
-              std::to_string(hi) + ")");
-  return v->get<long>();
-}
-std::vector<std::string> str_list(const json& p, const char* name) {
-  const json* v = field(p, name);
-  if (!v) return {};
-  if (!v->is_array()) bad_param(std::string(name) + " must be a list of strings");
-  std::vector<std::string> out;
-  for (const auto& e : *v) {
-    if (!e.is_string()) bad_param(std::string(name) + " must be a list of strings");
-    out.push_back(e.get<std::string>());
-  }
-  return out;
-}
-// {"Value": bool} (the API's AttributeBooleanValue), or a bare bool.
-std::optional<bool> bool_value(const json& p, const char* name) {
-  const json* v = field(p, name);
-  if (!v) return std::nullopt;
-  if (v->is_object() && v->contains("Value")) v = &(*v)["Value"];
-  if (!v->is_boolean()) bad_param(std::string(name) + " must be {\"Value\": true|false}");
-  return v->get<bool>();
-}
-uint32_t ipv4(const std::string& s, const char* name) {
-  auto a = vf::parse_ipv4(s);
-  if (!a) bad_param("Invalid value '" + s + "' for " + name + " (an IPv4 address)");
-  return *a;
-}
-Cidr4 cidr(const std::string& s, const char* name, const char* aws_range_code) {
-  auto c = parse_cidr4(s);
-  if (!c) fail(kInvalid, aws_range_code, "The CIDR '" + s + "' is invalid for " + name);
-  return *c;
-}
-void only(const json& p, std::initializer_list<const char*> allowed) {
-  for (const auto& item : p.items()) {
-    const std::string& k = item.key();  // clang 14 (the fuzz build) cannot capture a structured binding
-    if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) == allowed.end())
-      fail(kInvalid, "UnknownParameter", "The parameter " + k + " is not recognized");
-  }
-}
-
-std::string ip_s(uint32_t a) {
-  return vf::format_ipv4(a);
-}
-
-json state_json(bool running) {
-  return running ? json{{"Code", 16}, {"Name", "running"}} : json{{"Code", 80}, {"Name", "stopped"}};
-}
+// What ImageId says when RunInstances names none: venic boots no image.
+constexpr const char* kDefaultImage = "ami-00000000000000000";
 
 }  // namespace
+
+namespace params {
+
+json state_json(const Instance& i) {
+  if (i.terminated_at) return {{"Code", 48}, {"Name", "terminated"}};
+  return i.running ? json{{"Code", 16}, {"Name", "running"}} : json{{"Code", 80}, {"Name", "stopped"}};
+}
+
+std::string iso8601(int64_t seconds) {
+  const time_t t = static_cast<time_t>(seconds);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  return buf;
+}
+
+}  // namespace params
+
+namespace {}  // namespace
 
 std::optional<Cidr4> parse_cidr4(const std::string& s) {
   auto slash = s.find('/');
@@ -148,14 +68,16 @@ std::string format_cidr4(const Cidr4& c) {
 
 vf::Limits limits_for(const InstanceType& t, bool cluster_placement) {
   vf::Limits l;
-  l.bw_in_mbps = l.bw_out_mbps = static_cast<uint64_t>(t.baseline_gbps * 1000);
-  l.pps = t.pps;
+  // Each network card has its own allowance (p4d.24xlarge: 4 x 100 Gbps).
+  l.bw_in_mbps = l.bw_out_mbps = static_cast<uint64_t>(t.card_baseline_gbps() * 1000);
+  l.pps = t.pps / t.network_cards;
   // EC2: one flow gets 5 Gbps, 10 Gbps between members of a cluster placement group.
   l.flow_mbps = cluster_placement ? 10000 : 5000;
   return l;
 }
 
-Ec2Model::Ec2Model(Random random) : random_(std::move(random)) {
+Ec2Model::Ec2Model(Random random, Clock clock) : random_(std::move(random)), clock_(std::move(clock)) {
+  if (!clock_) clock_ = [] { return static_cast<int64_t>(::time(nullptr)); };
   if (!random_) {
     auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
     random_ = [gen] { return (*gen)(); };
@@ -169,8 +91,8 @@ std::string Ec2Model::new_id(const char* prefix) {
     const unsigned high = static_cast<unsigned>(random_() & 0xf);
     std::snprintf(buf, sizeof(buf), "%s-%x%016llx", prefix, high, static_cast<unsigned long long>(random_()));
     std::string id = buf;
-    bool used =
-        s_.vpcs.count(id) || s_.subnets.count(id) || s_.groups.count(id) || s_.instances.count(id) || s_.enis.count(id);
+    bool used = s_.vpcs.count(id) || s_.subnets.count(id) || s_.groups.count(id) || s_.instances.count(id) ||
+                s_.enis.count(id) || s_.terminated.count(id);
     for (auto& [n, g] : s_.placement) used = used || g.id == id;
     for (auto& [n, e] : s_.enis) used = used || e.attachment == id;
     if (!used) return id;
@@ -237,8 +159,10 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
                     const Caller& caller) {
   caller_ = caller;
   if (!p.is_object()) bad_param("the parameters must be an object");
+  forget_terminated();
   State before = s_;
   try {
+    check_id_shapes(p);
     if (action == "CreateVpc") return create_vpc(p);
     if (action == "CreateSubnet") return create_subnet(p);
     if (action == "ModifySubnetAttribute") return modify_subnet_attribute(p);
@@ -257,6 +181,15 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
     if (action == "AssignPrivateIpAddresses") return assign_ips(p);
     if (action == "AssignIpv6Addresses") return assign_ipv6(p);
     if (action == "ModifyInstanceMetadataOptions") return modify_instance_metadata_options(p);
+    if (action == "TerminateInstances") return terminate_instances(p);
+    if (action == "DeleteVpc") return delete_vpc(p);
+    if (action == "DeleteSubnet") return delete_subnet(p);
+    if (action == "DeleteSecurityGroup") return delete_security_group(p);
+    if (action == "RevokeSecurityGroupIngress") return revoke(p, true);
+    if (action == "RevokeSecurityGroupEgress") return revoke(p, false);
+    if (action == "UnassignPrivateIpAddresses") return unassign_ips(p);
+    if (action == "UnassignIpv6Addresses") return unassign_ipv6(p);
+    if (action == "DeletePlacementGroup") return delete_placement_group(p);
     if (action.rfind("Describe", 0) == 0) return describe(action.substr(8), p);
   } catch (...) {
     s_ = std::move(before);
@@ -268,7 +201,7 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
 // ---- VPCs and subnets ---------------------------------------------------------
 
 json Ec2Model::create_vpc(const json& p) {
-  only(p, {"CidrBlock", "Ipv6CidrBlock"});
+  only(p, {"CidrBlock", "Ipv6CidrBlock", "AmazonProvidedIpv6CidrBlock"});
   Cidr4 c = cidr(str(p, "CidrBlock"), "CidrBlock", "InvalidVpc.Range");
   if (c.prefix < 16 || c.prefix > 28)
     fail(kInvalid, "InvalidVpc.Range", "The CIDR '" + format_cidr4(c) + "' is invalid: the netmask must be /16 to /28");
@@ -277,6 +210,26 @@ json Ec2Model::create_vpc(const json& p) {
   v.owner = caller_.uid;
   v.cidr = c;
   v.ipv6_cidr = opt_str(p, "Ipv6CidrBlock");
+  const json* amazon = field(p, "AmazonProvidedIpv6CidrBlock");
+  if (amazon && !amazon->is_boolean()) bad_param("AmazonProvidedIpv6CidrBlock must be true or false");
+  if (!v.ipv6_cidr.empty()) {
+    if (amazon && amazon->get<bool>())
+      fail(kInvalid, "InvalidParameterCombination", "Give Ipv6CidrBlock or AmazonProvidedIpv6CidrBlock, not both");
+    v.ipv6_cidr = ipv6_block56(v.ipv6_cidr);
+  } else if (amazon && amazon->get<bool>()) {
+    // A /56 of 2600:1f18::/32, as Amazon's pool hands them out, unique here.
+    for (;;) {
+      const uint32_t r = static_cast<uint32_t>(random_() & 0xffffff);
+      char buf[48];
+      std::snprintf(buf, sizeof(buf), "2600:1f18:%x:%x00::/56", r >> 8, r & 0xff);
+      bool used = false;
+      for (auto& [id, o] : s_.vpcs) used = used || o.ipv6_cidr == buf;
+      if (!used) {
+        v.ipv6_cidr = buf;
+        break;
+      }
+    }
+  }
   // Every VPC has a default group: all traffic from its own members, all out.
   SecurityGroup g;
   g.id = new_id("sg");
@@ -307,7 +260,19 @@ json Ec2Model::create_subnet(const json& p) {
   for (auto& [id, sn] : s_.subnets)
     if (sn.vpc == vpc_id && sn.cidr.overlaps(c))
       fail(kExists, "InvalidSubnet.Conflict", "The CIDR '" + format_cidr4(c) + "' conflicts with another subnet");
-  std::string az = str(p, "AvailabilityZone");
+  // EC2 picks a zone when none is given: here the zone of one of the VPC's
+  // subnets (so it stays in their region), else us-east-1a.
+  std::string az;
+  if (field(p, "AvailabilityZone")) {
+    az = str(p, "AvailabilityZone");
+  } else {
+    az = "us-east-1a";
+    for (auto& [id, sn] : s_.subnets)
+      if (sn.vpc == vpc_id) {
+        az = sn.az;
+        break;
+      }
+  }
   static const std::regex kAz("[a-z]{2}(-[a-z]+)+-[0-9][a-z]");
   if (!std::regex_match(az, kAz))
     bad_param("Value (" + az + ") for parameter availabilityZone is invalid (e.g. us-east-1a)");
@@ -368,6 +333,62 @@ json Ec2Model::create_security_group(const json& p) {
   return {{"GroupId", g.id}};
 }
 
+SgRule Ec2Model::permission(const json& e, const SecurityGroup& g) const {
+  if (!e.is_object()) bad_param("IpPermissions entries must be objects");
+  SgRule r;
+  const std::string protocol = str(e, "IpProtocol");
+  const auto canonical = canonical_protocol(protocol);
+  if (!canonical)
+    bad_param("Invalid value '" + protocol.substr(0, 32) +
+              "' for IP protocol (tcp, udp, icmp, icmpv6, their numbers 6, 17, 1, 58, or -1: all)");
+  r.protocol = *canonical;
+  if (r.protocol == "tcp" || r.protocol == "udp") {
+    // EC2 needs both ports for tcp and udp (0-65535: all of them).
+    r.from_port = static_cast<int>(integer(e, "FromPort", 0, 65535));
+    r.to_port = static_cast<int>(integer(e, "ToPort", 0, 65535));
+    if (r.from_port > r.to_port) fail(kInvalid, "InvalidParameterValue", "FromPort must not be above ToPort");
+  } else if (r.protocol == "icmp" || r.protocol == "icmpv6") {
+    r.from_port = static_cast<int>(integer(e, "FromPort", -1, 255, -1));
+    r.to_port = static_cast<int>(integer(e, "ToPort", -1, 255, -1));
+  }
+  if (const json* ranges = field(e, "IpRanges")) {
+    if (!ranges->is_array()) bad_param("IpRanges must be a list");
+    for (const auto& rg : *ranges) r.cidrs.push_back(cidr(str(rg, "CidrIp"), "CidrIp", "InvalidParameterValue"));
+  }
+  if (const json* ranges = field(e, "Ipv6Ranges")) {
+    if (!ranges->is_array()) bad_param("Ipv6Ranges must be a list");
+    for (const auto& rg : *ranges) {
+      const std::string c = str(rg, "CidrIpv6");
+      auto canon = canonical_cidr6(c);
+      if (!canon) bad_param("Invalid IPv6 CIDR '" + c + "' for CidrIpv6");
+      r.ipv6_cidrs.push_back(*canon);
+    }
+  }
+  if (const json* pairs = field(e, "UserIdGroupPairs")) {
+    if (!pairs->is_array()) bad_param("UserIdGroupPairs must be a list");
+    for (const auto& pr : *pairs) {
+      if (!pr.is_object()) bad_param("UserIdGroupPairs entries must be objects");
+      if (field(pr, "GroupId") || !field(pr, "GroupName")) {
+        r.groups.push_back(str(pr, "GroupId"));
+        continue;
+      }
+      // A name, as the AWS CLI sends --source-group NAME: the group of that name in g's VPC.
+      const std::string name = str(pr, "GroupName");
+      auto named = std::find_if(s_.groups.begin(), s_.groups.end(), [&](const auto& x) {
+        return x.second.vpc == g.vpc && x.second.name == name && visible(x.second.owner);
+      });
+      if (named == s_.groups.end())
+        fail(kNotFound, "InvalidGroup.NotFound",
+             "The security group '" + name + "' does not exist in VPC '" + g.vpc + "'");
+      r.groups.push_back(named->first);
+    }
+    check_groups(r.groups, g.vpc);
+  }
+  if (r.cidrs.empty() && r.groups.empty() && r.ipv6_cidrs.empty())
+    fail(kInvalid, "MissingParameter", "A permission needs IpRanges, Ipv6Ranges or UserIdGroupPairs");
+  return r;
+}
+
 json Ec2Model::authorize(const json& p, bool ingress) {
   only(p, {"GroupId", "IpPermissions"});
   std::string id = str(p, "GroupId");
@@ -379,40 +400,7 @@ json Ec2Model::authorize(const json& p, bool ingress) {
     fail(kInvalid, "MissingParameter", "The request must contain the parameter IpPermissions");
   std::vector<SgRule>& rules = ingress ? it->second.ingress : it->second.egress;
   for (const auto& e : *perms) {
-    if (!e.is_object()) bad_param("IpPermissions entries must be objects");
-    SgRule r;
-    r.protocol = str(e, "IpProtocol");
-    if (r.protocol == "all") r.protocol = "-1";
-    if (r.protocol != "tcp" && r.protocol != "udp" && r.protocol != "icmp" && r.protocol != "-1")
-      fail(kInvalid, "InvalidPermission.Malformed", "Invalid IP protocol '" + r.protocol + "' (tcp, udp, icmp, -1)");
-    if (r.protocol == "tcp" || r.protocol == "udp") {
-      r.from_port = static_cast<int>(integer(e, "FromPort", 0, 65535));
-      r.to_port = static_cast<int>(integer(e, "ToPort", 0, 65535));
-      if (r.from_port > r.to_port) fail(kInvalid, "InvalidParameterValue", "FromPort must not be above ToPort");
-    } else if (r.protocol == "icmp") {
-      r.from_port = static_cast<int>(integer(e, "FromPort", -1, 255, -1));
-      r.to_port = static_cast<int>(integer(e, "ToPort", -1, 255, -1));
-    }
-    if (const json* ranges = field(e, "IpRanges")) {
-      if (!ranges->is_array()) bad_param("IpRanges must be a list");
-      for (const auto& rg : *ranges) r.cidrs.push_back(cidr(str(rg, "CidrIp"), "CidrIp", "InvalidParameterValue"));
-    }
-    if (const json* ranges = field(e, "Ipv6Ranges")) {
-      if (!ranges->is_array()) bad_param("Ipv6Ranges must be a list");
-      for (const auto& rg : *ranges) {
-        const std::string c = str(rg, "CidrIpv6");
-        auto canon = canonical_cidr6(c);
-        if (!canon) bad_param("Invalid IPv6 CIDR '" + c + "' for CidrIpv6");
-        r.ipv6_cidrs.push_back(*canon);
-      }
-    }
-    if (const json* pairs = field(e, "UserIdGroupPairs")) {
-      if (!pairs->is_array()) bad_param("UserIdGroupPairs must be a list");
-      for (const auto& pr : *pairs) r.groups.push_back(str(pr, "GroupId"));
-      check_groups(r.groups, it->second.vpc);
-    }
-    if (r.cidrs.empty() && r.groups.empty() && r.ipv6_cidrs.empty())
-      fail(kInvalid, "MissingParameter", "A permission needs IpRanges, Ipv6Ranges or UserIdGroupPairs");
+    const SgRule r = permission(e, it->second);
     for (const auto& o : rules)
       if (o.protocol == r.protocol && o.from_port == r.from_port && o.to_port == r.to_port && o.groups == r.groups &&
           o.ipv6_cidrs == r.ipv6_cidrs && o.cidrs.size() == r.cidrs.size() &&
@@ -432,7 +420,7 @@ json Ec2Model::create_placement_group(const json& p) {
     bad_param("Invalid value '" + strategy + "' for Strategy (cluster, spread, partition)");
   if (s_.placement.count(name))
     fail(kExists, "InvalidPlacementGroup.Duplicate", "The placement group '" + name + "' already exists");
-  PlacementGroup g{new_id("pg"), name, strategy};
+  PlacementGroup g{new_id("pg"), name, strategy, caller_.uid};
   s_.placement[name] = g;
   return {{"PlacementGroup", {{"GroupName", name}, {"GroupId", g.id}, {"Strategy", strategy}, {"State", "available"}}}};
 }
@@ -558,7 +546,7 @@ json Ec2Model::delete_network_interface(const json& p) {
   return json::object();
 }
 
-void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index) const {
+void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index, int card) const {
   const InstanceType& t = *find_instance_type(in.type);
   const Subnet& esn = s_.subnets.at(e.subnet);
   const Subnet& isn = s_.subnets.at(in.subnet);
@@ -569,13 +557,29 @@ void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index) 
              esn.az + ", " + in.az + ")");
   if (esn.vpc != isn.vpc)
     fail(kInvalid, "InvalidParameterCombination", "The network interface and the instance are in different VPCs");
-  if (in.enis.count(device_index))
+  if (card < 0 || static_cast<uint32_t>(card) >= t.network_cards)
+    bad_param("Invalid value '" + std::to_string(card) + "' for NetworkCardIndex: " + in.type + " has " +
+              std::to_string(t.network_cards) + " network card(s), 0-" + std::to_string(t.network_cards - 1));
+  if (in.enis.count(card * Eni::kSlotsPerCard + device_index))
     fail(kBusy, "InvalidParameterValue",
          "Instance '" + in.id + "' already has an interface attached at device index '" + std::to_string(device_index) +
-             "'.");
+             "'" + (card ? " of network card " + std::to_string(card) : std::string()) + ".");
   if (in.enis.size() + 1 > t.max_enis)
     fail(kLimit, "AttachmentLimitExceeded",
          "Interface count " + std::to_string(in.enis.size() + 1) + " exceeds the limit for " + in.type);
+  uint32_t on_card = 1, efas = e.efa ? 1 : 0;
+  for (auto& [slot, id] : in.enis) {
+    on_card += slot / Eni::kSlotsPerCard == card;
+    efas += s_.enis.at(id).efa;
+  }
+  if (on_card > t.enis_per_card())
+    fail(kLimit, "AttachmentLimitExceeded",
+         "Interface count " + std::to_string(on_card) + " on network card " + std::to_string(card) +
+             " exceeds the limit of " + std::to_string(t.enis_per_card()) + " for " + in.type);
+  if (e.efa && t.efa && efas > t.max_efa)
+    fail(kLimit, "AttachmentLimitExceeded",
+         "EFA interface count " + std::to_string(efas) + " exceeds the limit of " + std::to_string(t.max_efa) +
+             " for " + in.type);
   if (1 + e.secondary_ips.size() > t.ipv4_per_eni)
     fail(kLimit, "PrivateIpAddressLimitExceeded",
          "Number of private addresses " + std::to_string(1 + e.secondary_ips.size()) + " exceeds the limit of " +
@@ -587,23 +591,31 @@ void Ec2Model::check_attach(const Eni& e, const Instance& in, int device_index) 
 }
 
 json Ec2Model::attach(const json& p) {
-  only(p, {"NetworkInterfaceId", "InstanceId", "DeviceIndex"});
+  only(p, {"NetworkInterfaceId", "InstanceId", "DeviceIndex", "NetworkCardIndex"});
   std::string eid = str(p, "NetworkInterfaceId"), iid = str(p, "InstanceId");
-  int index = static_cast<int>(integer(p, "DeviceIndex", 0, 63));
+  int index = static_cast<int>(integer(p, "DeviceIndex", 0, Eni::kSlotsPerCard - 1));
+  const int card = static_cast<int>(integer(p, "NetworkCardIndex", 0, 31, 0));
   auto eit = s_.enis.find(eid);
   owned_eni(eid);  // InvalidNetworkInterfaceID.NotFound, UnauthorizedOperation
   auto iit = s_.instances.find(iid);
-  if (iit == s_.instances.end())
+  if (iit == s_.instances.end()) {
+    auto t = s_.terminated.find(iid);
+    if (t != s_.terminated.end() && visible(t->second.owner_uid))
+      fail(kInvalid, "IncorrectInstanceState", "The instance '" + iid + "' is terminated");
     fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + iid + "' does not exist");
+  }
   require_owner(iit->second.owner_uid);
-  if (index == 0)
+  if (index == 0 && card == 0)
     fail(kInvalid, "InvalidParameterValue", "Device index 0 is the primary network interface's, set at launch");
-  check_attach(eit->second, iit->second, index);
+  check_attach(eit->second, iit->second, index, card);
   Eni& e = eit->second;
   e.attachment = new_id("eni-attach");
   e.instance = iid;
   e.device_index = index;
-  iit->second.enis[index] = eid;
+  e.network_card = card;
+  e.delete_on_termination = false;  // EC2's default for an interface attached after launch
+  e.attach_time = clock_();
+  iit->second.enis[e.slot()] = eid;
   return {{"AttachmentId", e.attachment}};
 }
 
@@ -616,28 +628,44 @@ json Ec2Model::detach(const json& p) {
     // Either side of the attachment may end it (an admin may have joined a
     // tenant's ENI to another's instance); nobody else may.
     if (!visible(e.owner)) require_owner(in.owner_uid);
-    if (e.device_index == 0)
+    if (e.slot() == 0)
       fail(kInvalid, "OperationNotPermitted",
            "The network interface at device index 0 cannot be detached (it is " + in.id + "'s primary)");
     if (e.efa && in.running)
       fail(kInvalid, "IncorrectInstanceState",
            "An EFA interface can be detached only while the instance is stopped; stop '" + in.id + "' first");
-    in.enis.erase(e.device_index);
+    in.enis.erase(e.slot());
     e.attachment.clear();
     e.instance.clear();
     e.device_index = -1;
+    e.network_card = 0;
+    e.delete_on_termination = false;
+    e.attach_time = 0;
     return json::object();
   }
   fail(kNotFound, "InvalidAttachmentID.NotFound", "The attachment ID '" + aid + "' does not exist");
 }
 
 json Ec2Model::modify_eni(const json& p) {
-  only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups", "ConnectionTrackingSpecification"});
+  only(p, {"NetworkInterfaceId", "SourceDestCheck", "Description", "Groups", "ConnectionTrackingSpecification",
+           "Attachment"});
   std::string id = str(p, "NetworkInterfaceId");
   Eni& e = owned_eni(id);
   if (p.size() != 2)
     fail(kInvalid, "InvalidParameterCombination",
-         "Give exactly one of SourceDestCheck, Description, Groups, ConnectionTrackingSpecification");
+         "Give exactly one of SourceDestCheck, Description, Groups, ConnectionTrackingSpecification, Attachment");
+  if (const json* a = field(p, "Attachment")) {
+    // {"AttachmentId", "DeleteOnTermination"}: whether the ENI goes with its instance.
+    if (!a->is_object()) bad_param("Attachment must be {\"AttachmentId\", \"DeleteOnTermination\"}");
+    only(*a, {"AttachmentId", "DeleteOnTermination"});
+    const std::string aid = str(*a, "AttachmentId");
+    const json* d = field(*a, "DeleteOnTermination");
+    if (!d || !d->is_boolean())
+      fail(kInvalid, "MissingParameter", "The request must contain the parameter Attachment.DeleteOnTermination");
+    if (!e.attached() || e.attachment != aid)
+      fail(kNotFound, "InvalidAttachmentID.NotFound", "The attachment ID '" + aid + "' does not exist on " + id);
+    e.delete_on_termination = d->get<bool>();
+  }
   conntrack_spec(p, e.timeouts);
   if (auto v = bool_value(p, "SourceDestCheck")) e.src_dst_check = *v;
   if (const json* d = field(p, "Description")) {
@@ -745,8 +773,8 @@ json Ec2Model::assign_ipv6(const json& p) {
 
 json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   only(p, {"InstanceType", "SubnetId", "MinCount", "MaxCount", "Placement", "SecurityGroupIds", "PrivateIpAddress",
-           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit", "VenicFrontend", "UserData", "MetadataOptions",
-           "IamInstanceProfile"});
+           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit", "VenicFrontend", "ImageId", "UserData",
+           "MetadataOptions", "IamInstanceProfile"});
   std::string type = str(p, "InstanceType");
   const InstanceType* t = find_instance_type(type);
   if (!t) bad_param("Invalid value '" + type + "' for InstanceType (see describe-instance-types)");
@@ -780,6 +808,10 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   const bool vhost_user = vhost_frontend(p);
   auto groups = str_list(p, "SecurityGroupIds");
   const InstanceMetadata meta = metadata_from_run(p);
+  const std::string image = opt_str(p, "ImageId", kDefaultImage);
+  static const std::regex kAmi("ami-([0-9a-f]{8}|[0-9a-f]{17})");
+  if (!std::regex_match(image, kAmi))
+    fail(kInvalid, "InvalidAMIID.Malformed", "Invalid id: \"" + image + "\" (expecting \"ami-...\")");
   std::string reservation = new_id("r");
   json out = json::array();
   for (long n = 0; n < max; n++) {
@@ -793,6 +825,8 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     in.owner_uid = uid;
     in.conntrack_limit = conntrack;
     in.meta = meta;
+    in.image_id = image;
+    in.launch_time = clock_();
     Eni e = make_eni(*sn, ip, {}, 0, groups, nic_type == "efa");
     e.owner = uid;
     e.description = "Primary network interface";
@@ -800,6 +834,8 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     e.attachment = new_id("eni-attach");
     e.instance = in.id;
     e.device_index = 0;
+    e.delete_on_termination = true;  // the primary goes with its instance
+    e.attach_time = in.launch_time;
     in.enis[0] = e.id;
     s_.instances[in.id] = in;
     e.vf = new_eni(e);  // after the instance exists: the VF takes its allowances
@@ -816,12 +852,18 @@ json Ec2Model::set_instance_state(const json& p, bool run) {
   json out = json::array();
   for (const auto& id : ids) {
     auto it = s_.instances.find(id);
-    if (it == s_.instances.end())
+    if (it == s_.instances.end()) {
+      auto t = s_.terminated.find(id);
+      if (t != s_.terminated.end() && visible(t->second.owner_uid))
+        fail(kInvalid, "IncorrectInstanceState",
+             "The instance '" + id + "' is not in a state from which it can be " + (run ? "started" : "stopped") +
+                 " (it is terminated)");
       fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
+    }
     require_owner(it->second.owner_uid);
-    out.push_back(
-        {{"InstanceId", id}, {"PreviousState", state_json(it->second.running)}, {"CurrentState", state_json(run)}});
+    const json previous = state_json(it->second);
     it->second.running = run;
+    out.push_back({{"InstanceId", id}, {"PreviousState", previous}, {"CurrentState", state_json(it->second)}});
   }
   return {{run ? "StartingInstances" : "StoppingInstances", out}};
 }
@@ -851,6 +893,19 @@ json Ec2Model::subnet_json(const Subnet& s) const {
           {"AvailableIpAddressCount", s.cidr.size() - 5 - used},
           {"MapPublicIpOnLaunch", s.map_public_ip},
           {"State", "available"}};
+}
+
+std::string ipv6_block56(const std::string& s) {
+  const auto slash = s.find('/');
+  const auto base = slash == std::string::npos ? std::nullopt : vf::parse_ipv6(s.substr(0, slash));
+  if (!base || s.substr(slash + 1) != "56")
+    fail(kInvalid, "InvalidParameterValue",
+         "Invalid value '" + s.substr(0, 64) + "' for Ipv6CidrBlock: an IPv6 /56, e.g. 2600:1f18:1234:5600::/56");
+  for (int byte = 7; byte < 16; byte++)
+    if ((*base)[byte] != 0)
+      fail(kInvalid, "InvalidParameterValue",
+           "Invalid value '" + s + "' for Ipv6CidrBlock: the address has bits set past the /56");
+  return vf::format_ipv6(*base) + "/56";
 }
 
 std::optional<std::string> canonical_cidr6(const std::string& s) {
@@ -921,27 +976,43 @@ json Ec2Model::eni_json(const Eni& e) const {
   if (e.attached())
     j["Attachment"] = {{"AttachmentId", e.attachment},
                        {"InstanceId", e.instance},
+                       {"InstanceOwnerId", account_id(s_.instances.at(e.instance).owner_uid)},
                        {"DeviceIndex", e.device_index},
+                       {"NetworkCardIndex", e.network_card},
+                       {"AttachTime", iso8601(e.attach_time)},
+                       {"DeleteOnTermination", e.delete_on_termination},
                        {"Status", "attached"}};
   return j;
 }
 
 json Ec2Model::instance_json(const Instance& i) const {
-  const Eni& primary = s_.enis.count(i.enis.at(0)) ? s_.enis.at(i.enis.at(0)) : Eni{};
-  json nics = json::array();
-  for (auto& [idx, id] : i.enis)
-    if (s_.enis.count(id)) nics.push_back(eni_json(s_.enis.at(id)));
   json j = {{"InstanceId", i.id},
             {"InstanceType", i.type},
-            {"State", state_json(i.running)},
-            {"SubnetId", i.subnet},
-            {"VpcId", s_.subnets.at(i.subnet).vpc},
-            {"Placement", {{"AvailabilityZone", i.az}, {"GroupName", i.placement_group}}},
-            {"PrivateIpAddress", primary.id.empty() ? "" : ip_s(primary.ip)},
-            {"NetworkInterfaces", nics},
+            {"ImageId", i.image_id},
+            {"LaunchTime", iso8601(i.launch_time)},
+            {"OwnerId", account_id(i.owner_uid)},
+            {"State", state_json(i)},
+            {"Placement", {{"AvailabilityZone", i.az}, {"GroupName", i.placement_group}, {"Tenancy", "default"}}},
             {"VenicOwnerUid", i.owner_uid},
             {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack},
             {"MetadataOptions", metadata_options_json(i.meta.options)}};
+  if (i.terminated_at) {
+    // As EC2 lists a terminated instance: no network, no addresses.
+    j["NetworkInterfaces"] = json::array();
+    j["SecurityGroups"] = json::array();
+    j["StateTransitionReason"] = "User initiated (" + iso8601(i.terminated_at) + ")";
+    return j;
+  }
+  const Eni& primary = s_.enis.at(i.enis.at(0));
+  json nics = json::array();
+  for (auto& [idx, id] : i.enis) nics.push_back(eni_json(s_.enis.at(id)));
+  json groups = json::array();
+  for (const auto& g : primary.groups) groups.push_back({{"GroupId", g}, {"GroupName", s_.groups.at(g).name}});
+  j["SubnetId"] = i.subnet;
+  j["VpcId"] = s_.subnets.at(i.subnet).vpc;
+  j["PrivateIpAddress"] = ip_s(primary.ip);
+  j["NetworkInterfaces"] = nics;
+  j["SecurityGroups"] = groups;
   if (primary.public_ip) j["PublicIpAddress"] = ip_s(primary.public_ip);
   return j;
 }
@@ -967,80 +1038,119 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
     }
     return out;
   };
+  // Then Filters, and MaxResults/NextToken pages (the token: where the next
+  // page starts).
+  const Filters filters(p, filter_names(what));
+  auto page = [&](const char* key, json list) {
+    const auto max = static_cast<size_t>(integer(p, "MaxResults", 5, 1000, 0));
+    size_t from = 0;
+    if (const json* t = field(p, "NextToken")) {
+      const std::string token = t->is_string() ? t->get<std::string>() : "";
+      if (token.empty() || token.size() > 7 || token.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(token) > list.size())
+        bad_param("Invalid NextToken");
+      from = std::stoul(token);
+    }
+    const size_t to = max ? std::min(list.size(), from + max) : list.size();
+    json out = {{key, json::array()}};
+    for (size_t i = from; i < to; i++) out[key].push_back(std::move(list[i]));
+    if (to < list.size()) out["NextToken"] = std::to_string(to);
+    return out;
+  };
   if (what == "Vpcs") {
-    only(p, {"VpcIds"});
-    return {{"Vpcs", pick(
-                         "VpcIds", s_.vpcs, [&](const Vpc& v) { return vpc_json(v); }, "InvalidVpcID.NotFound",
-                         "vpc ID", [](const Vpc& v) { return v.owner; })}};
+    only(p, {"VpcIds", "Filters", "MaxResults", "NextToken"});
+    return page("Vpcs", filters.keep(pick(
+                            "VpcIds", s_.vpcs, [&](const Vpc& v) { return vpc_json(v); }, "InvalidVpcID.NotFound",
+                            "vpc ID", [](const Vpc& v) { return v.owner; })));
   }
   if (what == "Subnets") {
-    only(p, {"SubnetIds"});
-    return {{"Subnets", pick(
-                            "SubnetIds", s_.subnets, [&](const Subnet& v) { return subnet_json(v); },
-                            "InvalidSubnetID.NotFound", "subnet ID", [](const Subnet& v) { return v.owner; })}};
+    only(p, {"SubnetIds", "Filters", "MaxResults", "NextToken"});
+    return page("Subnets", filters.keep(pick(
+                               "SubnetIds", s_.subnets, [&](const Subnet& v) { return subnet_json(v); },
+                               "InvalidSubnetID.NotFound", "subnet ID", [](const Subnet& v) { return v.owner; })));
   }
   if (what == "SecurityGroups") {
-    only(p, {"GroupIds"});
-    return {{"SecurityGroups",
-             pick(
-                 "GroupIds", s_.groups, [&](const SecurityGroup& g) { return group_json(g); }, "InvalidGroup.NotFound",
-                 "security group", [](const SecurityGroup& g) { return g.owner; })}};
+    only(p, {"GroupIds", "Filters", "MaxResults", "NextToken"});
+    return page("SecurityGroups",
+                filters.keep(pick(
+                    "GroupIds", s_.groups, [&](const SecurityGroup& g) { return group_json(g); },
+                    "InvalidGroup.NotFound", "security group", [](const SecurityGroup& g) { return g.owner; })));
   }
   if (what == "PlacementGroups") {
-    only(p, {"GroupNames"});
+    only(p, {"GroupNames", "Filters", "MaxResults", "NextToken"});
     auto to = [](const PlacementGroup& g) {
       return json{{"GroupName", g.name}, {"GroupId", g.id}, {"Strategy", g.strategy}, {"State", "available"}};
     };
-    return {{"PlacementGroups", pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
-                                     [this](const PlacementGroup&) { return caller_.uid; })}};
+    return page("PlacementGroups",
+                filters.keep(pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
+                                  [](const PlacementGroup& g) { return g.owner; })));
   }
   if (what == "NetworkInterfaces") {
-    only(p, {"NetworkInterfaceIds"});
-    return {{"NetworkInterfaces",
-             pick(
-                 "NetworkInterfaceIds", s_.enis, [&](const Eni& e) { return eni_json(e); },
-                 "InvalidNetworkInterfaceID.NotFound", "networkInterface ID", [](const Eni& e) { return e.owner; })}};
+    only(p, {"NetworkInterfaceIds", "Filters", "MaxResults", "NextToken"});
+    return page("NetworkInterfaces", filters.keep(pick(
+                                         "NetworkInterfaceIds", s_.enis, [&](const Eni& e) { return eni_json(e); },
+                                         "InvalidNetworkInterfaceID.NotFound", "networkInterface ID",
+                                         [](const Eni& e) { return e.owner; })));
   }
   if (what == "Instances") {
-    only(p, {"InstanceIds"});
+    only(p, {"InstanceIds", "Filters", "MaxResults", "NextToken"});
+    // The live ones and those terminated a short while ago.
+    std::map<std::string, const Instance*> listed;
+    for (auto& [id, in] : s_.instances) listed[id] = &in;
+    for (auto& [id, in] : s_.terminated) listed[id] = &in;
     json all = pick(
-        "InstanceIds", s_.instances, [&](const Instance& i) { return instance_json(i); }, "InvalidInstanceID.NotFound",
-        "instance ID", [](const Instance& i) { return i.owner_uid; });
+        "InstanceIds", listed, [&](const Instance* i) { return instance_json(*i); }, "InvalidInstanceID.NotFound",
+        "instance ID", [](const Instance* i) { return i->owner_uid; });
     // One reservation per RunInstances call, as EC2 groups them.
     std::map<std::string, json> by_res;
     for (auto& i : all) {
-      const Instance& in = s_.instances.at(i["InstanceId"].get<std::string>());
+      const Instance& in = *listed.at(i["InstanceId"].get<std::string>());
       const std::string& r = in.reservation;
+      i["ReservationId"] = r;  // for the reservation-id filter only
+      const bool keep = filters.matches(i);
+      i.erase("ReservationId");
+      if (!keep) continue;
       if (!by_res.count(r))
         by_res[r] = {{"ReservationId", r}, {"OwnerId", account_id(in.owner_uid)}, {"Instances", json::array()}};
       by_res[r]["Instances"].push_back(i);
     }
     json res = json::array();
     for (auto& [r, j] : by_res) res.push_back(j);
-    return {{"Reservations", res}};
+    return page("Reservations", res);
   }
   if (what == "InstanceTypes") {
-    only(p, {"InstanceTypes"});
+    only(p, {"InstanceTypes", "Filters", "MaxResults", "NextToken"});
     auto names = str_list(p, "InstanceTypes");
     json out = json::array();
     for (const auto& t : instance_types()) {
       if (!names.empty() && std::find(names.begin(), names.end(), t.name) == names.end()) continue;
+      json cards = json::array();
+      for (uint32_t c = 0; c < t.network_cards; c++)
+        cards.push_back({{"NetworkCardIndex", c},
+                         {"NetworkPerformance", t.card_performance},
+                         {"MaximumNetworkInterfaces", t.enis_per_card()},
+                         {"BaselineBandwidthInGbps", t.card_baseline_gbps()},
+                         {"PeakBandwidthInGbps", t.card_peak_gbps()}});
+      json info = {{"NetworkPerformance", t.performance},
+                   {"MaximumNetworkInterfaces", t.max_enis},
+                   {"MaximumNetworkCards", t.network_cards},
+                   {"DefaultNetworkCardIndex", 0},
+                   {"NetworkCards", cards},
+                   {"Ipv4AddressesPerInterface", t.ipv4_per_eni},
+                   {"Ipv6AddressesPerInterface", t.ipv6_per_eni},
+                   {"Ipv6Supported", true},
+                   {"EnaSupport", "required"},
+                   {"EfaSupported", t.efa}};
+      if (t.efa) info["EfaInfo"] = {{"MaximumEfaInterfaces", t.max_efa}};
       out.push_back({{"InstanceType", t.name},
-                     {"NetworkInfo",
-                      {{"NetworkPerformance", t.performance},
-                       {"MaximumNetworkInterfaces", t.max_enis},
-                       {"Ipv4AddressesPerInterface", t.ipv4_per_eni},
-                       {"Ipv6AddressesPerInterface", t.ipv6_per_eni},
-                       {"EfaSupported", t.efa},
-                       {"BaselineBandwidthInGbps", t.baseline_gbps},
-                       {"PeakBandwidthInGbps", t.peak_gbps}}},
+                     {"NetworkInfo", info},
                      {"VenicPpsAllowance", t.pps},
                      {"VenicConntrackAllowance", t.conntrack}});
     }
     for (const auto& n : names)
       if (!find_instance_type(n))
         fail(kInvalid, "InvalidInstanceType", "The following supplied instance types do not exist: [" + n + "]");
-    return {{"InstanceTypes", out}};
+    return page("InstanceTypes", filters.keep(out));
   }
   fail("unknown_method", "InvalidAction", "The action Describe" + what + " is not valid for this web service");
 }
@@ -1071,11 +1181,26 @@ json Ec2Model::to_json() const {
                       {"vpc", g.vpc},
                       {"ingress", rules_json(g.ingress)},
                       {"egress", rules_json(g.egress)}});
-  for (auto& [n, g] : s_.placement) pgs.push_back({{"id", g.id}, {"name", n}, {"strategy", g.strategy}});
+  for (auto& [n, g] : s_.placement)
+    pgs.push_back({{"id", g.id}, {"name", n}, {"strategy", g.strategy}, {"owner", g.owner}});
+  json terminated = json::array();
+  for (auto& [id, i] : s_.terminated)
+    terminated.push_back({{"id", id},
+                          {"type", i.type},
+                          {"az", i.az},
+                          {"placement_group", i.placement_group},
+                          {"reservation", i.reservation},
+                          {"image_id", i.image_id},
+                          {"launch_time", i.launch_time},
+                          {"terminated_at", i.terminated_at},
+                          {"owner_uid", i.owner_uid},
+                          {"conntrack_limit", i.conntrack_limit}});
   for (auto& [id, i] : s_.instances) {
     json nics = json::object();
     for (auto& [idx, e] : i.enis) nics[std::to_string(idx)] = e;
     instances.push_back({{"id", id},
+                         {"image_id", i.image_id},
+                         {"launch_time", i.launch_time},
                          {"type", i.type},
                          {"subnet", i.subnet},
                          {"az", i.az},
@@ -1108,10 +1233,13 @@ json Ec2Model::to_json() const {
                     {"vf", e.vf},
                     {"attachment", e.attachment},
                     {"instance", e.instance},
-                    {"device_index", e.device_index}});
+                    {"device_index", e.device_index},
+                    {"network_card", e.network_card},
+                    {"delete_on_termination", e.delete_on_termination},
+                    {"attach_time", e.attach_time}});
   }
-  return {{"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},    {"placement_groups", pgs},
-          {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}};
+  return {{"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
+          {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
 }
 
 void Ec2Model::load(const json& j) {
@@ -1170,22 +1298,29 @@ void Ec2Model::load(const json& j) {
       s.groups[g.at("id")] = {g.at("id"),        g.at("name"),           g.at("description"),  g.at("vpc"),
                               owner(g, "owner"), rules(g.at("ingress")), rules(g.at("egress"))};
     for (const auto& g : j.at("placement_groups"))
-      s.placement[g.at("name")] = {g.at("id"), g.at("name"), g.at("strategy")};
+      s.placement[g.at("name")] = {g.at("id"), g.at("name"), g.at("strategy"), owner(g, "owner")};
+    // Times from before they were kept: the load's.
+    const int64_t now = clock_();
+    auto time_of = [&](const json& x, const char* key) {
+      return x.contains(key) ? whole(x.at(key), 0, INT64_MAX) : now;
+    };
     for (const auto& i : j.at("instances")) {
       // -1 was "root only" before every instance had an owner.
       const int64_t owner_uid = whole(i.at("owner_uid"), -1, 0x7fffffff);
       const int64_t conntrack = i.contains("conntrack_limit") ? whole(i["conntrack_limit"], 0, vf::kMaxConntrack) : 0;
-      Instance in{i.at("id"),
-                  i.at("type"),
-                  i.at("subnet"),
-                  i.at("az"),
-                  i.at("placement_group"),
-                  i.at("reservation"),
-                  i.at("running").get<bool>(),
-                  owner_uid == -1 ? 0 : owner_uid,
-                  static_cast<uint32_t>(conntrack),
-                  {},
-                  metadata_from_json(i.value("metadata", json()))};
+      Instance in;
+      in.id = i.at("id");
+      in.type = i.at("type");
+      in.subnet = i.at("subnet");
+      in.az = i.at("az");
+      in.placement_group = i.at("placement_group");
+      in.reservation = i.at("reservation");
+      in.image_id = i.value("image_id", std::string(kDefaultImage));
+      in.running = i.at("running").get<bool>();
+      in.launch_time = time_of(i, "launch_time");
+      in.owner_uid = owner_uid == -1 ? 0 : owner_uid;
+      in.conntrack_limit = static_cast<uint32_t>(conntrack);
+      in.meta = metadata_from_json(i.value("metadata", json()));
       for (auto& [idx, e] : i.at("enis").items()) in.enis[std::stoi(idx)] = e.get<std::string>();
       if (!find_instance_type(in.type)) throw std::runtime_error("unknown instance type " + in.type);
       s.instances[in.id] = in;
@@ -1217,11 +1352,33 @@ void Ec2Model::load(const json& j) {
       x.vf = static_cast<uint16_t>(whole(e.at("vf"), 0, VENIC_MAX_VFS - 1));
       x.attachment = e.at("attachment");
       x.instance = e.at("instance");
-      x.device_index = static_cast<int>(whole(e.at("device_index"), -1, INT32_MAX));
+      x.device_index = static_cast<int>(whole(e.at("device_index"), -1, Eni::kSlotsPerCard - 1));
+      x.network_card = static_cast<int>(e.contains("network_card") ? whole(e.at("network_card"), 0, 31) : 0);
+      // Before it was kept: EC2's defaults, the primary's true.
+      x.delete_on_termination =
+          e.contains("delete_on_termination") ? e.at("delete_on_termination").get<bool>() : x.device_index == 0;
+      x.attach_time = x.attachment.empty() ? 0 : time_of(e, "attach_time");
       if (!s.subnets.count(x.subnet)) throw std::runtime_error("ENI " + x.id + " names no known subnet");
       s.enis[x.id] = x;
     }
     s.next_public = static_cast<uint32_t>(whole(j.at("next_public"), 0, kU32));
+    for (const auto& i : j.value("terminated", json::array())) {
+      Instance in;
+      in.id = i.at("id");
+      in.type = i.at("type");
+      in.az = i.at("az");
+      in.placement_group = i.at("placement_group");
+      in.reservation = i.at("reservation");
+      in.image_id = i.at("image_id");
+      in.running = false;
+      in.launch_time = whole(i.at("launch_time"), 0, INT64_MAX);
+      in.terminated_at = whole(i.at("terminated_at"), 1, INT64_MAX);
+      in.owner_uid = owner(i, "owner_uid");
+      in.conntrack_limit = static_cast<uint32_t>(whole(i.at("conntrack_limit"), 0, vf::kMaxConntrack));
+      if (!find_instance_type(in.type)) throw std::runtime_error("unknown instance type " + in.type);
+      if (s.instances.count(in.id)) throw std::runtime_error("instance " + in.id + " is both live and terminated");
+      s.terminated[in.id] = in;
+    }
     // Every reference must resolve: describe and detach follow them blindly.
     auto need = [](bool ok, const std::string& what) {
       if (!ok) throw std::runtime_error(what);
@@ -1235,7 +1392,7 @@ void Ec2Model::load(const json& j) {
            "instance " + id + " names an unknown placement group");
       need(in.enis.count(0), "instance " + id + " has no primary ENI");
       for (auto& [idx, e] : in.enis)
-        need(s.enis.count(e) && s.enis.at(e).instance == id && s.enis.at(e).device_index == idx,
+        need(s.enis.count(e) && s.enis.at(e).instance == id && s.enis.at(e).slot() == idx,
              "instance " + id + " and ENI " + e + " disagree on the attachment");
     }
     std::set<uint16_t> vfs;
@@ -1243,8 +1400,7 @@ void Ec2Model::load(const json& j) {
       need(vfs.insert(e.vf).second, "ENI " + id + " has the VF of another ENI");
       for (const auto& g : e.groups) need(s.groups.count(g), "ENI " + id + " names an unknown group " + g);
       if (!e.instance.empty())
-        need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.device_index) &&
-                 !e.attachment.empty(),
+        need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.slot()) && !e.attachment.empty(),
              "ENI " + id + " is attached to an unknown instance " + e.instance);
     }
   } catch (const std::exception& e) {

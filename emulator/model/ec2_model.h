@@ -67,6 +67,10 @@ struct SgRule {
   std::vector<std::string> ipv6_cidrs;  // canonical ADDRESS/LEN
 };
 
+// A VPC's Ipv6CidrBlock: an IPv6 /56 with no host bits, in canonical text;
+// throws Ec2Error InvalidParameterValue for anything else.
+std::string ipv6_block56(const std::string& s);
+
 // An IPv6 block in canonical text, or nullopt when s is none.
 std::optional<std::string> canonical_cidr6(const std::string& s);
 
@@ -78,6 +82,7 @@ struct SecurityGroup {
 
 struct PlacementGroup {
   std::string id, name, strategy;
+  int64_t owner = 0;
 };
 
 struct Eni {
@@ -97,15 +102,23 @@ struct Eni {
   // Attachment.
   std::string attachment, instance;
   int device_index = -1;
+  int network_card = 0;  // NetworkCardIndex: the instance's card it is on
+  // Its key in Instance::enis: a device index is unique per network card.
+  int slot() const { return network_card * kSlotsPerCard + device_index; }
+  static constexpr int kSlotsPerCard = 64;  // DeviceIndex is 0-63
+  bool delete_on_termination = false;       // EC2: true for a primary ENI made at launch, false for one attached
+  int64_t attach_time = 0;                  // seconds since the epoch
   bool attached() const { return !instance.empty(); }
 };
 
 struct Instance {
-  std::string id, type, subnet, az, placement_group, reservation;
+  std::string id, type, subnet, az, placement_group, reservation, image_id;
   bool running = true;
+  int64_t launch_time = 0;          // seconds since the epoch
+  int64_t terminated_at = 0;        // a terminated instance's record: when (it holds no ENI, no VF)
   int64_t owner_uid = 0;            // its owner, whose processes may attach its VFs
   uint32_t conntrack_limit = 0;     // venic: tracked flows at most; 0: the type's figure
-  std::map<int, std::string> enis;  // device index -> ENI id
+  std::map<int, std::string> enis;  // Eni::slot() (the device index on card 0) -> ENI id
   InstanceMetadata meta;            // what its metadata service tells (instance_metadata.h)
 };
 
@@ -113,7 +126,16 @@ class Ec2Model {
  public:
   // Where ids and MACs come from (tests make them deterministic).
   using Random = std::function<uint64_t()>;
-  explicit Ec2Model(Random random = {});
+  // Seconds since the epoch (LaunchTime, AttachTime, how long a terminated
+  // instance stays listed); tests make it a counter.
+  using Clock = std::function<int64_t()>;
+  explicit Ec2Model(Random random = {}, Clock clock = {});
+
+  // A terminated instance stays listed (State "terminated", no ENIs) this
+  // long, as EC2 lists one for about an hour, and at most kMaxTerminated of
+  // them (the oldest go first); then DescribeInstances no longer knows it.
+  static constexpr int64_t kTerminatedListedSeconds = 3600;
+  static constexpr size_t kMaxTerminated = 1024;
 
   // Runs one EC2 action (e.g. "CreateVpc") on params for caller; returns
   // its result.  new_eni(eni) is called for every ENI the action creates, to
@@ -148,8 +170,11 @@ class Ec2Model {
     std::map<std::string, PlacementGroup> placement;  // by name
     std::map<std::string, Instance> instances;
     std::map<std::string, Eni> enis;
-    uint32_t next_public = 0;  // public IPv4 pool cursor
+    std::map<std::string, Instance> terminated;  // listed for a while, holding nothing
+    uint32_t next_public = 0;                    // public IPv4 pool cursor
   };
+  // Forgets terminated instances listed long enough (or too many).
+  void forget_terminated();
   std::string new_id(const char* prefix);
   // The ENI called id in the working copy; throws InvalidNetworkInterfaceID.NotFound.
   Eni& eni_named(const std::string& id);
@@ -175,6 +200,17 @@ class Ec2Model {
   nlohmann::json modify_eni(const nlohmann::json& p);
   nlohmann::json assign_ips(const nlohmann::json& p);
   nlohmann::json assign_ipv6(const nlohmann::json& p);
+  // The lifecycle's end (ec2_lifecycle.cpp).
+  nlohmann::json terminate_instances(const nlohmann::json& p);
+  nlohmann::json delete_vpc(const nlohmann::json& p);
+  nlohmann::json delete_subnet(const nlohmann::json& p);
+  nlohmann::json delete_security_group(const nlohmann::json& p);
+  nlohmann::json revoke(const nlohmann::json& p, bool ingress);
+  nlohmann::json unassign_ips(const nlohmann::json& p);
+  nlohmann::json unassign_ipv6(const nlohmann::json& p);
+  nlohmann::json delete_placement_group(const nlohmann::json& p);
+  // One IpPermissions entry as a rule of group g, checked (authorize, revoke).
+  SgRule permission(const nlohmann::json& e, const SecurityGroup& g) const;
   nlohmann::json modify_instance_metadata_options(const nlohmann::json& p);  // instance_metadata.cpp
   nlohmann::json describe(const std::string& what, const nlohmann::json& p) const;
 
@@ -187,7 +223,7 @@ class Ec2Model {
   void claim_ip(const Subnet& sn, uint32_t a, std::vector<uint32_t>& taken) const;
   bool ip_used(const Subnet& sn, uint32_t ip) const;
   void check_groups(const std::vector<std::string>& groups, const std::string& vpc) const;
-  void check_attach(const Eni& e, const Instance& in, int device_index) const;
+  void check_attach(const Eni& e, const Instance& in, int device_index, int card) const;
 
   nlohmann::json vpc_json(const Vpc& v) const;
   nlohmann::json subnet_json(const Subnet& s) const;
@@ -196,6 +232,7 @@ class Ec2Model {
   nlohmann::json instance_json(const Instance& i) const;
 
   Random random_;
+  Clock clock_;
   State s_;
   Caller caller_;  // the current call's
 };

@@ -88,8 +88,8 @@ vf::SecurityPolicy security_policy(const Ec2Model& m, const Eni& e) {
   return p;
 }
 
-Ec2Service::Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::Random random)
-    : table_(table), store_(store), model_(std::move(random)) {}
+Ec2Service::Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::Random random, Ec2Model::Clock clock)
+    : table_(table), store_(store), model_(std::move(random), std::move(clock)) {}
 
 vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   vf::VfConfig c;

@@ -21,7 +21,7 @@ vf::SecurityPolicy security_policy(const Ec2Model& m, const Eni& e);
 
 class Ec2Service {
  public:
-  Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::Random random = {});
+  Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::Random random = {}, Ec2Model::Clock clock = {});
 
   // Restores the saved model (null: none) and brings the VFs in line with it.
   void restore(const nlohmann::json& saved);

@@ -10,17 +10,19 @@ namespace {
 // specifications).  The PPS and conntrack columns are venic's: about 1 Mpps
 // per 7 Gbps of baseline, at least 100 kpps; tracked flows by size, kept
 // within what a daemon can hold for many instances (about 100 bytes a flow).
+// Then the network cards (p4d.24xlarge: 4 of 15 ENIs and 100 Gbps each),
+// EfaInfo.MaximumEfaInterfaces and each card's NetworkPerformance.
 constexpr std::array<InstanceType, 10> kTypes = {{
-    {"t3.nano", 2, 2, 2, 0.032, 5, "Up to 5 Gigabit", false, 100000, 2048},
-    {"t3.micro", 2, 2, 2, 0.064, 5, "Up to 5 Gigabit", false, 100000, 4096},
-    {"t3.large", 3, 12, 12, 0.512, 5, "Up to 5 Gigabit", false, 100000, 16384},
-    {"m5.large", 3, 10, 10, 0.75, 10, "Up to 10 Gigabit", false, 120000, 16384},
-    {"m5.xlarge", 4, 15, 15, 1.25, 10, "Up to 10 Gigabit", false, 200000, 32768},
-    {"c5.large", 3, 10, 10, 0.75, 10, "Up to 10 Gigabit", false, 120000, 16384},
-    {"c5n.18xlarge", 15, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536},
-    {"c6gn.16xlarge", 15, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536},
-    {"hpc6a.48xlarge", 2, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536},
-    {"p4d.24xlarge", 60, 50, 50, 400, 400, "4x 100 Gigabit", true, 56000000, 131072},
+    {"t3.nano", 2, 2, 2, 0.032, 5, "Up to 5 Gigabit", false, 100000, 2048, 1, 0, "Up to 5 Gigabit"},
+    {"t3.micro", 2, 2, 2, 0.064, 5, "Up to 5 Gigabit", false, 100000, 4096, 1, 0, "Up to 5 Gigabit"},
+    {"t3.large", 3, 12, 12, 0.512, 5, "Up to 5 Gigabit", false, 100000, 16384, 1, 0, "Up to 5 Gigabit"},
+    {"m5.large", 3, 10, 10, 0.75, 10, "Up to 10 Gigabit", false, 120000, 16384, 1, 0, "Up to 10 Gigabit"},
+    {"m5.xlarge", 4, 15, 15, 1.25, 10, "Up to 10 Gigabit", false, 200000, 32768, 1, 0, "Up to 10 Gigabit"},
+    {"c5.large", 3, 10, 10, 0.75, 10, "Up to 10 Gigabit", false, 120000, 16384, 1, 0, "Up to 10 Gigabit"},
+    {"c5n.18xlarge", 15, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536, 1, 1, "100 Gigabit"},
+    {"c6gn.16xlarge", 15, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536, 1, 1, "100 Gigabit"},
+    {"hpc6a.48xlarge", 2, 50, 50, 100, 100, "100 Gigabit", true, 14000000, 65536, 1, 1, "100 Gigabit"},
+    {"p4d.24xlarge", 60, 50, 50, 400, 400, "4x 100 Gigabit", true, 56000000, 131072, 4, 4, "100 Gigabit"},
 }};
 
 }  // namespace

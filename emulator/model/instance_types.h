@@ -9,15 +9,22 @@ namespace venic::model {
 
 struct InstanceType {
   std::string_view name;
-  uint32_t max_enis;             // MaximumNetworkInterfaces
-  uint32_t ipv4_per_eni;         // Ipv4AddressesPerInterface (the primary included)
-  uint32_t ipv6_per_eni;         // Ipv6AddressesPerInterface
-  double baseline_gbps;          // BaselineBandwidthInGbps
-  double peak_gbps;              // PeakBandwidthInGbps
-  std::string_view performance;  // NetworkPerformance
-  bool efa;                      // EfaSupported
-  uint64_t pps;                  // venic's PPS allowance: EC2 publishes none
-  uint32_t conntrack;            // venic's conntrack allowance (tracked flows): EC2 publishes none
+  uint32_t max_enis;                  // MaximumNetworkInterfaces
+  uint32_t ipv4_per_eni;              // Ipv4AddressesPerInterface (the primary included)
+  uint32_t ipv6_per_eni;              // Ipv6AddressesPerInterface
+  double baseline_gbps;               // BaselineBandwidthInGbps
+  double peak_gbps;                   // PeakBandwidthInGbps
+  std::string_view performance;       // NetworkPerformance
+  bool efa;                           // EfaSupported
+  uint64_t pps;                       // venic's PPS allowance: EC2 publishes none
+  uint32_t conntrack;                 // venic's conntrack allowance (tracked flows): EC2 publishes none
+  uint32_t network_cards;             // MaximumNetworkCards: max_enis, baseline and peak are split evenly among them
+  uint32_t max_efa;                   // EfaInfo.MaximumEfaInterfaces (0 without EFA)
+  std::string_view card_performance;  // each card's NetworkPerformance
+
+  uint32_t enis_per_card() const { return max_enis / network_cards; }
+  double card_baseline_gbps() const { return baseline_gbps / network_cards; }
+  double card_peak_gbps() const { return peak_gbps / network_cards; }
 };
 
 std::span<const InstanceType> instance_types();

@@ -76,7 +76,8 @@ std::shared_ptr<const Directory> build_directory(const model::Ec2Model& m) {
         iv = std::make_shared<InstanceView>();
         iv->id = in->id;
         iv->type = in->type;
-        iv->ami_id = kAmiId;
+        iv->ami_id = in->image_id;
+        if (iv->ami_id.empty()) iv->ami_id = kAmiId;
         iv->az = in->az;
         iv->region = region_of(in->az);
         iv->private_dns_suffix = private_dns_suffix(iv->region);

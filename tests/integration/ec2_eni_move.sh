@@ -5,7 +5,8 @@
 # nothing it sends afterwards leaves the VF; attached to instance B, the ENI
 # keeps its MAC and addresses and traffic to them reaches B's driver.  A
 # restart of venicd restores the whole model, and the VFs come back with the
-# same MACs and addresses.
+# same MACs and addresses.  Terminating the instances and deleting the rest
+# leaves no VF behind.
 source "$(dirname "$0")/lib.sh"
 start_venicd
 
@@ -82,5 +83,27 @@ key = lambda f: sorted((v["id"], v["mac"], v["ip"], tuple(v["secondary_ips"]), v
 sys.exit(0 if key(sys.argv[1]) == key(sys.argv[2]) else 1)
 PY
 receive_on_x "after the restart"
+
+# Terminating B deletes its primary ENI and that VF; the moved ENI
+# (DeleteOnTermination false) is detached and stays, its VF down.  Then the
+# whole network goes, and no VF is left.
+on_b=$(ec2 describe-network-interfaces --filters "Name=attachment.instance-id,Values=$inst_b" |
+  field "' '.join(sorted(n['NetworkInterfaceId'] for n in j['NetworkInterfaces']))")
+[ "$(wc -w <<<"$on_b")" -eq 2 ] && grep -q "$eni" <<<"$on_b" || die "--filters attachment.instance-id: $on_b"
+ec2 terminate-instances --instance-ids "$inst_b" >"$WORK/term.json"
+[ "$(field "j['TerminatingInstances'][0]['CurrentState']['Name']" <"$WORK/term.json")" = terminated ] ||
+  die "terminate-instances: $(cat "$WORK/term.json")"
+out=$(ctl vf show "$vf_b" 2>&1) && die "B's primary VF $vf_b outlived its instance: $out"
+[ "$(ctl vf show "$vf_x" --json | json_get "j['link']")" = down ] || die "the ENI left by B still has its link up"
+[ "$(ec2 describe-instances --instance-ids "$inst_b" | field "j['Reservations'][0]['Instances'][0]['State']['Name']")" = terminated ] ||
+  die "B is not listed as terminated"
+out=$(ctl delete-subnet --subnet-id "$subnet" 2>&1) && die "a subnet with ENIs was deleted"
+grep -q DependencyViolation <<<"$out" || die "delete-subnet with ENIs: $out"
+ec2 terminate-instances --instance-ids "$inst_a" >/dev/null
+ec2 delete-network-interface --network-interface-id "$eni" >/dev/null
+ec2 delete-subnet --subnet-id "$subnet" >/dev/null
+ec2 delete-vpc --vpc-id "$vpc" >/dev/null
+[ "$(ctl vf list --json | json_get "len(j['vfs'])")" -eq 0 ] || die "VFs left after the network was deleted: $(ctl vf list)"
+[ "$(ec2 describe-vpcs | field "len(j['Vpcs'])")" -eq 0 ] || die "the VPC is still listed"
 assert_venicd_alive
 log "PASS"

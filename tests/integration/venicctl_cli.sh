@@ -14,6 +14,10 @@ expect_error() { # EXIT-CODE PATTERN ARGS...
 }
 
 expect_error 1 "is venicd running" --socket "$WORK/absent.sock" vf list
+expect_error 2 "unknown command 'frobnicate'" --socket "$WORK/absent.sock" frobnicate
+expect_error 2 "no command given" --socket "$WORK/absent.sock"
+[ "$("$VENICCTL" --version)" = "$(sed -n 's/^project(venic VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")" ] ||
+  die "venicctl --version: $("$VENICCTL" --version 2>&1)"
 start_venicd
 expect_error 2 "invalid MAC" --socket "$SOCK" vf create --type ena --mac 02:00:00:00:00 --ip 10.0.0.1
 expect_error 2 "multicast" --socket "$SOCK" vf create --type ena --mac 03:00:00:00:00:01 --ip 10.0.0.1

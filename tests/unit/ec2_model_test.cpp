@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "control_methods.h"
+#include "ec2_filters.h"
 #include "ec2_service.h"
 #include "state_store.h"
 #include "venic_abi.h"
@@ -148,7 +149,8 @@ class Ec2ModelTest : public ::testing::Test {
   void stop(const std::string& inst) { call("StopInstances", {{"InstanceIds", {inst}}}); }
   void start(const std::string& inst) { call("StartInstances", {{"InstanceIds", {inst}}}); }
 
-  Ec2Model m_{counter()};
+  int64_t now_ = 1800000000;  // the model's clock: 2027-01-15T08:00:00Z until a test moves it
+  Ec2Model m_{counter(), [this] { return now_; }};
   uint16_t next_vf_ = 0;
   std::vector<std::string> new_enis_;
   Caller who_{};  // root, unless a test acts as a tenant
@@ -294,10 +296,16 @@ TEST_F(Ec2ModelTest, CreateSubnetChecksTheAvailabilityZoneSyntax) {
     json p = {{"VpcId", v}, {"CidrBlock", "10.0." + std::to_string(n++) + ".0/24"}, {"AvailabilityZone", az}};
     EXPECT_TRUE(refused("CreateSubnet", p, "InvalidParameterValue", {std::string("(") + az + ")"})) << az;
   }
-  EXPECT_TRUE(
-      refused("CreateSubnet", {{"VpcId", v}, {"CidrBlock", "10.0.1.0/24"}}, "MissingParameter", {"AvailabilityZone"}));
+  // None given: us-east-1a in a VPC without subnets, else the zone of one of its subnets.
+  const std::string v2 = vpc("10.9.0.0/16");
+  const json first = call("CreateSubnet", {{"VpcId", v2}, {"CidrBlock", "10.9.1.0/24"}})["Subnet"];
+  EXPECT_EQ(first["AvailabilityZone"], "us-east-1a");
   for (const char* az : {"us-east-1a", "eu-central-1b", "us-gov-west-1c", "ap-southeast-2z"})
     EXPECT_EQ(describe_subnet(subnet(v, "10.0." + std::to_string(n++) + ".0/24", az))["AvailabilityZone"], az);
+  const std::string picked =
+      call("CreateSubnet", {{"VpcId", v}, {"CidrBlock", "10.0.99.0/24"}})["Subnet"]["AvailabilityZone"];
+  EXPECT_TRUE(std::set<std::string>({"us-east-1a", "eu-central-1b", "us-gov-west-1c", "ap-southeast-2z"}).count(picked))
+      << picked;
 }
 
 TEST_F(Ec2ModelTest, CreateSubnetInAnUnknownVpc) {
@@ -420,7 +428,7 @@ TEST_F(Ec2ModelTest, AuthorizeChecksTheRuleShapes) {
   EXPECT_TRUE(refused(in, auth(tcp(90, 80, "0.0.0.0/0")), "InvalidParameterValue", {"FromPort", "ToPort"}));
   json gre = tcp(0, 0, "0.0.0.0/0");
   gre["IpProtocol"] = "gre";
-  EXPECT_TRUE(refused(in, auth(gre), "InvalidPermission.Malformed", {"gre"}));
+  EXPECT_TRUE(refused(in, auth(gre), "InvalidParameterValue", {"gre"}));
   EXPECT_TRUE(refused(in, auth({{"IpProtocol", "udp"}, {"FromPort", 53}, {"ToPort", 53}}), "MissingParameter",
                       {"IpRanges", "UserIdGroupPairs"}));
   EXPECT_TRUE(refused(in, auth(tcp(80, 80, "10.0.0.1/8")), "InvalidParameterValue", {"10.0.0.1/8"}));
@@ -666,8 +674,14 @@ TEST_F(Ec2ModelTest, AttachRefusesDeviceIndexZeroAndUnknownIds) {
   EXPECT_TRUE(has_id_shape(a, "eni-attach")) << a;
   json d = describe_eni(e);
   EXPECT_EQ(d["Status"], "in-use");
-  EXPECT_EQ(d["Attachment"],
-            json({{"AttachmentId", a}, {"InstanceId", i}, {"DeviceIndex", 1}, {"Status", "attached"}}));
+  EXPECT_EQ(d["Attachment"], json({{"AttachmentId", a},
+                                   {"InstanceId", i},
+                                   {"InstanceOwnerId", "000000000000"},
+                                   {"DeviceIndex", 1},
+                                   {"NetworkCardIndex", 0},
+                                   {"AttachTime", "2027-01-15T08:00:00.000Z"},
+                                   {"DeleteOnTermination", false},
+                                   {"Status", "attached"}}));
   EXPECT_EQ(describe_instance(i)["NetworkInterfaces"].size(), 2u);
 }
 
@@ -775,8 +789,8 @@ TEST_F(Ec2ModelTest, DetachRefusesThePrimaryAndUnknownAttachments) {
   EXPECT_EQ(describe_instance(i)["NetworkInterfaces"].size(), 1u);
   // An attachment is gone once detached; an empty id is no detached ENI's.
   EXPECT_TRUE(refused("DetachNetworkInterface", {{"AttachmentId", a}}, "InvalidAttachmentID.NotFound", {a}));
-  EXPECT_TRUE(
-      refused("DetachNetworkInterface", {{"AttachmentId", ""}}, "InvalidAttachmentID.NotFound", {}, "not_found"));
+  EXPECT_TRUE(refused("DetachNetworkInterface", {{"AttachmentId", ""}}, "InvalidParameterValue", {"eni-attach-"},
+                      "invalid_params"));
   // Its device index is free again.
   attach(e, i, 1);
 }
@@ -1030,7 +1044,13 @@ TEST_F(Ec2ModelTest, DescribeInstanceTypesHasEc2sFigures) {
   EXPECT_EQ(n["Ipv6AddressesPerInterface"], 50);
   EXPECT_EQ(n["EfaSupported"], true);
   EXPECT_EQ(n["NetworkPerformance"], "100 Gigabit");
-  EXPECT_EQ(n["BaselineBandwidthInGbps"], 100.0);
+  EXPECT_EQ(n["MaximumNetworkCards"], 1);
+  EXPECT_EQ(n["NetworkCards"], json::parse(R"([{"NetworkCardIndex": 0, "NetworkPerformance": "100 Gigabit",
+      "MaximumNetworkInterfaces": 15, "BaselineBandwidthInGbps": 100.0, "PeakBandwidthInGbps": 100.0}])"));
+  EXPECT_EQ(n["EfaInfo"], json({{"MaximumEfaInterfaces", 1}}));
+  EXPECT_EQ(n["EnaSupport"], "required");
+  EXPECT_EQ(n["Ipv6Supported"], true);
+  EXPECT_FALSE(n.contains("BaselineBandwidthInGbps")) << "EC2 has it per network card only";
   EXPECT_TRUE(c5n[0]["VenicPpsAllowance"].is_number_unsigned());
   EXPECT_EQ(c5n[0]["VenicConntrackAllowance"], find_instance_type("c5n.18xlarge")->conntrack);
 
@@ -1045,8 +1065,9 @@ TEST_F(Ec2ModelTest, DescribeInstanceTypesHasEc2sFigures) {
       EXPECT_EQ(t["InstanceType"], "m5.large");
       EXPECT_EQ(t["NetworkInfo"]["MaximumNetworkInterfaces"], 3);
       EXPECT_EQ(t["NetworkInfo"]["Ipv4AddressesPerInterface"], 10);
-      EXPECT_EQ(t["NetworkInfo"]["BaselineBandwidthInGbps"], 0.75);
-      EXPECT_EQ(t["NetworkInfo"]["PeakBandwidthInGbps"], 10.0);
+      EXPECT_EQ(t["NetworkInfo"]["NetworkCards"][0]["BaselineBandwidthInGbps"], 0.75);
+      EXPECT_EQ(t["NetworkInfo"]["NetworkCards"][0]["PeakBandwidthInGbps"], 10.0);
+      EXPECT_FALSE(t["NetworkInfo"].contains("EfaInfo"));
       EXPECT_EQ(t["NetworkInfo"]["NetworkPerformance"], "Up to 10 Gigabit");
       EXPECT_EQ(t["NetworkInfo"]["EfaSupported"], false);
     }
@@ -1513,6 +1534,15 @@ TEST_F(Ec2ServiceTest, AllowancesComeFromTheInstanceType) {
   EXPECT_EQ(cfg_of(spread["NetworkInterfaces"][0]).limits.flow_mbps, 5000u);
   json big = run("c5n.18xlarge", s);
   EXPECT_EQ(cfg_of(big["NetworkInterfaces"][0]).limits.bw_out_mbps, 100000u);
+  // p4d.24xlarge: 400 Gbps in four cards; each ENI's VF has its card's 100 Gbps.
+  json p4d = run("p4d.24xlarge", s);
+  EXPECT_EQ(cfg_of(p4d["NetworkInterfaces"][0]).limits.bw_out_mbps, 100000u);
+  json on_card_3 = eni(s);
+  call("AttachNetworkInterface", {{"NetworkInterfaceId", on_card_3["NetworkInterfaceId"]},
+                                  {"InstanceId", p4d["InstanceId"]},
+                                  {"DeviceIndex", 1},
+                                  {"NetworkCardIndex", 3}});
+  EXPECT_EQ(cfg_of(on_card_3).limits.bw_in_mbps, 100000u);
 }
 
 TEST_F(Ec2ServiceTest, LinkIsDownWhileDetachedOrStopped) {
@@ -1998,6 +2028,560 @@ TEST(ClientTokens, KeepTheMostRecentPerOwner) {
   EXPECT_THROW(t.replay(7, "t1", "CreateSubnet", p), Ec2Error);
   EXPECT_TRUE(ClientTokens::idempotent("RunInstances"));
   EXPECT_FALSE(ClientTokens::idempotent("DescribeVpcs"));
+}
+
+}  // namespace
+}  // namespace venic::model
+
+// ---- the lifecycle's end: terminate, delete, revoke, unassign ------------------
+
+namespace venic::model {
+namespace {
+
+TEST_F(Ec2ModelTest, TerminateDeletesThePrimaryAndDetachesTheOthers) {
+  const std::string s = subnet(vpc());
+  const json in = run("m5.large", s);
+  const std::string i = in["InstanceId"], primary = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  EXPECT_EQ(in["NetworkInterfaces"][0]["Attachment"]["DeleteOnTermination"], true);
+  const std::string extra = eni(s)["NetworkInterfaceId"];
+  attach(extra, i, 1);
+  const json r = call("TerminateInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(r, json({{"TerminatingInstances",
+                      {{{"InstanceId", i},
+                        {"PreviousState", {{"Code", 16}, {"Name", "running"}}},
+                        {"CurrentState", {{"Code", 48}, {"Name", "terminated"}}}}}}}));
+  EXPECT_TRUE(refused("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {primary}}},
+                      "InvalidNetworkInterfaceID.NotFound", {primary}));
+  const json x = describe_eni(extra);
+  EXPECT_EQ(x["Status"], "available");
+  EXPECT_FALSE(x.contains("Attachment"));
+  // Listed as terminated, holding nothing, for an hour; then unknown.
+  const json t = describe_instance(i);
+  EXPECT_EQ(t["State"]["Name"], "terminated");
+  EXPECT_EQ(t["NetworkInterfaces"], json::array());
+  EXPECT_FALSE(t.contains("PrivateIpAddress"));
+  EXPECT_TRUE(refused("StopInstances", {{"InstanceIds", {i}}}, "IncorrectInstanceState", {i}));
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", extra}, {"InstanceId", i}, {"DeviceIndex", 1}},
+                      "IncorrectInstanceState", {i}));
+  EXPECT_EQ(call("TerminateInstances", {{"InstanceIds", {i}}})["TerminatingInstances"][0]["PreviousState"]["Name"],
+            "terminated")
+      << "a repeat answers the state it is in";
+  now_ += Ec2Model::kTerminatedListedSeconds;
+  call("DescribeVpcs", json::object());  // any call forgets what was listed long enough
+  EXPECT_TRUE(refused("DescribeInstances", {{"InstanceIds", {i}}}, "InvalidInstanceID.NotFound", {i}));
+  EXPECT_TRUE(refused("TerminateInstances", {{"InstanceIds", {i}}}, "InvalidInstanceID.NotFound", {i}));
+  EXPECT_TRUE(refused("TerminateInstances", json::object(), "MissingParameter", {"InstanceIds"}));
+}
+
+TEST_F(Ec2ModelTest, DeleteOnTerminationCanBeChanged) {
+  const std::string s = subnet(vpc());
+  const json in = run("m5.large", s);
+  const std::string i = in["InstanceId"], primary = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  const std::string keep_primary = in["NetworkInterfaces"][0]["Attachment"]["AttachmentId"];
+  const std::string extra = eni(s)["NetworkInterfaceId"];
+  const std::string a = attach(extra, i, 1);
+  auto set = [&](const std::string& eni_id, const std::string& att, bool del) {
+    return json{{"NetworkInterfaceId", eni_id}, {"Attachment", {{"AttachmentId", att}, {"DeleteOnTermination", del}}}};
+  };
+  call("ModifyNetworkInterfaceAttribute", set(extra, a, true));
+  call("ModifyNetworkInterfaceAttribute", set(primary, keep_primary, false));
+  EXPECT_EQ(describe_eni(extra)["Attachment"]["DeleteOnTermination"], true);
+  EXPECT_TRUE(refused("ModifyNetworkInterfaceAttribute", set(extra, keep_primary, false),
+                      "InvalidAttachmentID.NotFound", {keep_primary}));
+  EXPECT_TRUE(
+      refused("ModifyNetworkInterfaceAttribute", set(extra, "att-1", false), "InvalidParameterValue", {"att-1"}));
+  call("TerminateInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(describe_eni(primary)["Status"], "available") << "kept, as asked";
+  EXPECT_TRUE(refused("DescribeNetworkInterfaces", {{"NetworkInterfaceIds", {extra}}},
+                      "InvalidNetworkInterfaceID.NotFound", {extra}))
+      << "deleted with its instance, as asked";
+}
+
+TEST_F(Ec2ModelTest, ATerminatedInstanceSurvivesARestart) {
+  const std::string i = run("m5.large", subnet(vpc()))["InstanceId"];
+  call("TerminateInstances", {{"InstanceIds", {i}}});
+  Ec2Model other(counter(), [this] { return now_; });
+  other.load(m_.to_json());
+  EXPECT_EQ(other.to_json(), m_.to_json());
+}
+
+TEST_F(Ec2ModelTest, DeleteVpcNeedsNoSubnetsNorGroups) {
+  const std::string v = vpc(), s = subnet(v), g = group(v, "web"), dflt = default_group(v);
+  EXPECT_TRUE(refused("DeleteVpc", {{"VpcId", v}}, "DependencyViolation", {v, s}, "busy"));
+  call("DeleteSubnet", {{"SubnetId", s}});
+  EXPECT_TRUE(refused("DeleteVpc", {{"VpcId", v}}, "DependencyViolation", {v, g}));
+  call("DeleteSecurityGroup", {{"GroupId", g}});
+  EXPECT_EQ(call("DeleteVpc", {{"VpcId", v}}), json::object());
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"GroupIds", {dflt}}}, "InvalidGroup.NotFound", {dflt}))
+      << "the default group goes with its VPC";
+  EXPECT_TRUE(refused("DeleteVpc", {{"VpcId", v}}, "InvalidVpcID.NotFound", {v}, "not_found"));
+  EXPECT_TRUE(refused("DeleteVpc", json::object(), "MissingParameter", {"VpcId"}));
+}
+
+TEST_F(Ec2ModelTest, DeleteSubnetNeedsNoInterfaces) {
+  const std::string s = subnet(vpc());
+  const std::string e = eni(s)["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("DeleteSubnet", {{"SubnetId", s}}, "DependencyViolation", {s, e}));
+  call("DeleteNetworkInterface", {{"NetworkInterfaceId", e}});
+  const std::string i = run("t3.micro", s)["InstanceId"];
+  EXPECT_TRUE(refused("DeleteSubnet", {{"SubnetId", s}}, "DependencyViolation", {s}));
+  call("TerminateInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(call("DeleteSubnet", {{"SubnetId", s}}), json::object()) << "a terminated instance holds nothing";
+  EXPECT_EQ(describe_instance(i)["State"]["Name"], "terminated") << "and is still listed without its subnet";
+  EXPECT_TRUE(refused("DeleteSubnet", {{"SubnetId", s}}, "InvalidSubnetID.NotFound", {s}));
+}
+
+// All traffic to or from a block, as one IpPermissions entry.
+json all_to(const std::string& cidr) {
+  return {{"IpProtocol", "-1"}, {"IpRanges", json::array({{{"CidrIp", cidr}}})}};
+}
+
+// All traffic from group g's members, as one IpPermissions entry.
+json all_from(const std::string& g) {
+  return {{"IpProtocol", "-1"}, {"UserIdGroupPairs", json::array({{{"GroupId", g}}})}};
+}
+
+TEST_F(Ec2ModelTest, DeleteSecurityGroupRefusesTheDefaultAndAGroupInUse) {
+  const std::string v = vpc(), s = subnet(v), web = group(v, "web"), db = group(v, "db");
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", default_group(v)}}, "CannotDelete", {default_group(v)}));
+  // Referenced by another group's rule; its own self-reference does not count.
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", db}, {"IpPermissions", json::array({all_from(web)})}});
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", web}, {"IpPermissions", json::array({all_from(web)})}});
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", web}}, "DependencyViolation", {web, db}));
+  call("RevokeSecurityGroupIngress", {{"GroupId", db}, {"IpPermissions", json::array({all_from(web)})}});
+  const std::string e = eni(s, {{"Groups", {web}}})["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", web}}, "DependencyViolation", {web, e}));
+  call("DeleteNetworkInterface", {{"NetworkInterfaceId", e}});
+  EXPECT_EQ(call("DeleteSecurityGroup", {{"GroupId", web}}), json::object());
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", web}}, "InvalidGroup.NotFound", {web}));
+  // By name: one group of that name, or say which.
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupName", "default"}}, "CannotDelete", {default_group(v)}));
+  const std::string other = vpc("10.5.0.0/16");
+  group(other, "db");
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupName", "db"}}, "InvalidParameterCombination", {"db"}));
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupName", "nope"}}, "InvalidGroup.NotFound", {"nope"}));
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupName", "db"}, {"GroupId", db}}, "InvalidParameterCombination",
+                      {"GroupName"}));
+  call("DeleteSecurityGroup", {{"GroupId", db}});
+  EXPECT_EQ(call("DeleteSecurityGroup", {{"GroupName", "db"}}), json::object());
+}
+
+TEST_F(Ec2ModelTest, RevokeRemovesEachPeerAndRefusesARuleThatIsNotThere) {
+  const std::string v = vpc(), g = group(v, "web");
+  json two = tcp(22, 22, "10.0.0.0/8");
+  two["IpRanges"].push_back({{"CidrIp", "192.168.0.0/16"}});
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {two, tcp(80, 80, "0.0.0.0/0")}}});
+  EXPECT_TRUE(refused("RevokeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {tcp(23, 23, "10.0.0.0/8")}}},
+                      "InvalidPermission.NotFound", {g}, "not_found"));
+  EXPECT_TRUE(refused("RevokeSecurityGroupEgress", {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "10.0.0.0/8")}}},
+                      "InvalidPermission.NotFound", {g}));
+  // One peer of the two goes; the rule keeps the other.
+  call("RevokeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "10.0.0.0/8")}}});
+  json in = describe_group(g)["IpPermissions"];
+  ASSERT_EQ(in.size(), 2u);
+  EXPECT_EQ(in[0]["IpRanges"], json({{{"CidrIp", "192.168.0.0/16"}}}));
+  call("RevokeSecurityGroupIngress",
+       {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "192.168.0.0/16"), tcp(80, 80, "0.0.0.0/0")}}});
+  EXPECT_EQ(describe_group(g)["IpPermissions"], json::array());
+  // The egress rule a group is made with can go too.
+  call("RevokeSecurityGroupEgress", {{"GroupId", g}, {"IpPermissions", json::array({all_to("0.0.0.0/0")})}});
+  EXPECT_EQ(describe_group(g)["IpPermissionsEgress"], json::array());
+  EXPECT_TRUE(refused("RevokeSecurityGroupIngress", {{"GroupId", g}}, "MissingParameter", {"IpPermissions"}));
+}
+
+TEST_F(Ec2ModelTest, UnassignPrivateAndIpv6Addresses) {
+  const std::string v =
+      call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:aa:b00::/56"}})["Vpc"]["VpcId"];
+  const json e = eni(subnet(v), {{"SecondaryPrivateIpAddressCount", 2}});
+  const std::string id = e["NetworkInterfaceId"];
+  const auto ips = ips_of(e);
+  EXPECT_TRUE(refused("UnassignPrivateIpAddresses", {{"NetworkInterfaceId", id}, {"PrivateIpAddresses", {ips[0]}}},
+                      "InvalidParameterValue", {"primary"}));
+  EXPECT_TRUE(refused("UnassignPrivateIpAddresses",
+                      {{"NetworkInterfaceId", id}, {"PrivateIpAddresses", {ips[1], "10.0.1.200"}}},
+                      "InvalidParameterValue", {"10.0.1.200"}));
+  EXPECT_EQ(call("UnassignPrivateIpAddresses", {{"NetworkInterfaceId", id}, {"PrivateIpAddresses", {ips[1]}}}),
+            json::object());
+  EXPECT_EQ(ips_of(describe_eni(id)), std::vector<std::string>({ips[0], ips[2]}));
+  call("AssignIpv6Addresses", {{"NetworkInterfaceId", id}, {"Ipv6Addresses", {"2600:1f18:aa:b01::10"}}});
+  EXPECT_TRUE(refused("UnassignIpv6Addresses",
+                      {{"NetworkInterfaceId", id}, {"Ipv6Addresses", {"2600:1f18:aa:b01::11"}}},
+                      "InvalidParameterValue", {"2600:1f18:aa:b01::11"}));
+  EXPECT_EQ(call("UnassignIpv6Addresses", {{"NetworkInterfaceId", id}, {"Ipv6Addresses", {"2600:1f18:aa:b01:0::10"}}}),
+            json({{"NetworkInterfaceId", id}, {"UnassignedIpv6Addresses", {"2600:1f18:aa:b01::10"}}}));
+  EXPECT_EQ(describe_eni(id)["Ipv6Addresses"], json::array());
+}
+
+TEST_F(Ec2ModelTest, DeletePlacementGroupOnlyWhenNoInstanceIsInIt) {
+  const std::string s = subnet(vpc());
+  call("CreatePlacementGroup", {{"GroupName", "hpc"}, {"Strategy", "cluster"}});
+  const std::string i = run("c5n.18xlarge", s, {{"Placement", {{"GroupName", "hpc"}}}})["InstanceId"];
+  EXPECT_TRUE(refused("DeletePlacementGroup", {{"GroupName", "hpc"}}, "InvalidPlacementGroup.InUse", {"hpc", i}));
+  call("TerminateInstances", {{"InstanceIds", {i}}});
+  EXPECT_EQ(call("DeletePlacementGroup", {{"GroupName", "hpc"}}), json::object());
+  EXPECT_TRUE(refused("DeletePlacementGroup", {{"GroupName", "hpc"}}, "InvalidPlacementGroup.Unknown", {"hpc"}));
+}
+
+TEST_F(OwnershipTest, ATenantCannotDeleteAnothersResources) {
+  EXPECT_TRUE(unauthorized("TerminateInstances", {{"InstanceIds", {c_.instance}}}));
+  EXPECT_TRUE(unauthorized("UnassignPrivateIpAddresses",
+                           {{"NetworkInterfaceId", c_.spare}, {"PrivateIpAddresses", {"10.2.1.4"}}}));
+  // What it cannot see, it cannot find.
+  EXPECT_TRUE(refused("DeleteVpc", {{"VpcId", c_.vpc}}, "InvalidVpcID.NotFound", {c_.vpc}));
+  EXPECT_TRUE(refused("DeleteSubnet", {{"SubnetId", c_.subnet}}, "InvalidSubnetID.NotFound", {c_.subnet}));
+  EXPECT_TRUE(refused("DeleteSecurityGroup", {{"GroupId", c_.group}}, "InvalidGroup.NotFound", {c_.group}));
+  EXPECT_TRUE(refused("RevokeSecurityGroupEgress",
+                      {{"GroupId", c_.group}, {"IpPermissions", json::array({all_to("0.0.0.0/0")})}},
+                      "InvalidGroup.NotFound", {c_.group}));
+  as(kUidC);
+  call("CreatePlacementGroup", {{"GroupName", "c-only"}, {"Strategy", "spread"}});
+  as(kUidB);
+  EXPECT_TRUE(refused("DeletePlacementGroup", {{"GroupName", "c-only"}}, "InvalidPlacementGroup.Unknown", {"c-only"}));
+}
+
+// A full network built and torn down 100 times: the model, the VF table
+// and the saved state come back to where they started, every time.
+TEST_F(Ec2ServiceTest, BuildingAndTearingDownANetworkLeaksNothing) {
+  int64_t now = 1800000000;
+  svc_ = std::make_unique<Ec2Service>(*table_, store_.get(), counter(), [&now] { return now; });
+  svc_->restore(json());
+  const json empty_model = svc_->model().to_json();
+  for (int round = 0; round < 100; round++) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const std::string v =
+        call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:aa:b00::/56"}})["Vpc"]["VpcId"];
+    const std::string a = subnet(v, "10.0.1.0/24"), b = subnet(v, "10.0.2.0/24");
+    const std::string g =
+        call("CreateSecurityGroup", {{"GroupName", "web"}, {"Description", "w"}, {"VpcId", v}})["GroupId"];
+    call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "10.0.0.0/8")}}});
+    call("CreatePlacementGroup", {{"GroupName", "pg"}, {"Strategy", "cluster"}});
+    const json i1 = run("c5n.18xlarge", a, {{"Placement", {{"GroupName", "pg"}}}, {"SecurityGroupIds", {g}}});
+    const json i2 = run("m5.large", a);
+    const json e = eni(a, {{"SecondaryPrivateIpAddressCount", 2}});
+    const std::string eid = e["NetworkInterfaceId"];
+    call("AssignIpv6Addresses", {{"NetworkInterfaceId", eid}, {"Ipv6AddressCount", 1}});
+    const std::string att = attach(eid, i1["InstanceId"], 1);
+    call("DetachNetworkInterface", {{"AttachmentId", att}});
+    attach(eid, i2["InstanceId"], 1);
+    eni(b);
+    ASSERT_EQ(table_->all().size(), 4u);
+    call("TerminateInstances", {{"InstanceIds", {i1["InstanceId"], i2["InstanceId"]}}});
+    ASSERT_EQ(table_->all().size(), 2u) << "the primaries' VFs go with their instances";
+    EXPECT_EQ(table_->get(e["VenicVfId"].get<uint16_t>()).cfg.link_up, false) << "the detached ENI's VF is down";
+    const json left = call("DescribeNetworkInterfaces", json::object());
+    for (const auto& n : left["NetworkInterfaces"])
+      call("DeleteNetworkInterface", {{"NetworkInterfaceId", n["NetworkInterfaceId"]}});
+    call("RevokeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {tcp(22, 22, "10.0.0.0/8")}}});
+    call("DeleteSecurityGroup", {{"GroupId", g}});
+    call("DeleteSubnet", {{"SubnetId", a}});
+    call("DeleteSubnet", {{"SubnetId", b}});
+    call("DeletePlacementGroup", {{"GroupName", "pg"}});
+    call("DeleteVpc", {{"VpcId", v}});
+    EXPECT_TRUE(table_->all().empty());
+    EXPECT_TRUE(saved_ids().empty());
+    now += Ec2Model::kTerminatedListedSeconds;  // the terminated instances are no longer listed
+    call("DescribeVpcs", json::object());
+    ASSERT_EQ(svc_->model().to_json(), empty_model);
+  }
+}
+
+}  // namespace
+}  // namespace venic::model
+
+// ---- validation as EC2 does it --------------------------------------------------
+
+namespace venic::model {
+namespace {
+
+TEST_F(Ec2ModelTest, AMalformedIdIsToldApartFromAnUnknownOne) {
+  const std::string v = vpc(), s = subnet(v);
+  const std::string unknown = "0000000000000dead";
+  struct Case {
+    const char* action;
+    const char* param;
+    const char* prefix;
+    bool list;
+    const char* malformed;
+    const char* not_found;
+  };
+  const Case cases[] = {
+      {"DescribeVpcs", "VpcIds", "vpc", true, "InvalidVpcID.Malformed", "InvalidVpcID.NotFound"},
+      {"DeleteVpc", "VpcId", "vpc", false, "InvalidVpcID.Malformed", "InvalidVpcID.NotFound"},
+      {"DescribeSubnets", "SubnetIds", "subnet", true, "InvalidSubnetID.Malformed", "InvalidSubnetID.NotFound"},
+      {"DeleteSubnet", "SubnetId", "subnet", false, "InvalidSubnetID.Malformed", "InvalidSubnetID.NotFound"},
+      {"DescribeSecurityGroups", "GroupIds", "sg", true, "InvalidGroupId.Malformed", "InvalidGroup.NotFound"},
+      {"DeleteSecurityGroup", "GroupId", "sg", false, "InvalidGroupId.Malformed", "InvalidGroup.NotFound"},
+      {"DescribeInstances", "InstanceIds", "i", true, "InvalidInstanceID.Malformed", "InvalidInstanceID.NotFound"},
+      {"TerminateInstances", "InstanceIds", "i", true, "InvalidInstanceID.Malformed", "InvalidInstanceID.NotFound"},
+      {"DescribeNetworkInterfaces", "NetworkInterfaceIds", "eni", true, "InvalidNetworkInterfaceID.Malformed",
+       "InvalidNetworkInterfaceID.NotFound"},
+      {"DeleteNetworkInterface", "NetworkInterfaceId", "eni", false, "InvalidNetworkInterfaceID.Malformed",
+       "InvalidNetworkInterfaceID.NotFound"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.action);
+    for (const std::string& bad : {std::string(c.prefix) + "-nope", std::string(c.prefix) + "-DEADBEEF",
+                                   std::string(c.prefix) + "-123", std::string("x-") + unknown, std::string("")}) {
+      const json id = c.list ? json::array({bad}) : json(bad);
+      EXPECT_TRUE(refused(c.action, {{c.param, id}}, c.malformed, {bad}, "invalid_params"));
+    }
+    for (const std::string& good : {std::string(c.prefix) + "-" + unknown, std::string(c.prefix) + "-0000dead"}) {
+      const json id = c.list ? json::array({good}) : json(good);
+      EXPECT_TRUE(refused(c.action, {{c.param, id}}, c.not_found, {good}, "not_found"));
+    }
+  }
+  EXPECT_TRUE(refused("CreateSubnet",
+                      {{"VpcId", "vpc-x"}, {"CidrBlock", "10.0.2.0/24"}, {"AvailabilityZone", "us-east-1a"}},
+                      "InvalidVpcID.Malformed", {"vpc-x"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"SecurityGroupIds", {"web"}}},
+                      "InvalidGroupId.Malformed", {"web"}));
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress",
+                      {{"GroupId", default_group(v)},
+                       {"IpPermissions", {{{"IpProtocol", "-1"}, {"UserIdGroupPairs", {{{"GroupId", "sg-zz"}}}}}}}},
+                      "InvalidGroupId.Malformed", {"sg-zz"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"ImageId", "linux"}},
+                      "InvalidAMIID.Malformed", {"linux"}));
+}
+
+TEST_F(Ec2ModelTest, AVpcsIpv6BlockIsARealSlash56) {
+  for (const char* bad : {"not-an-ipv6-block", "2600:1f18:1::/64", "2600:1f18:1::/48", "2600:1f18:1::1/56",
+                          "2600:1f18:1:ff::/56", "10.0.0.0/56", "2600:1f18:1::", "2600:1f18:1::/5x"})
+    EXPECT_TRUE(refused("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", bad}}, "InvalidParameterValue",
+                        {bad}, "invalid_params"));
+  const json v =
+      call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}, {"Ipv6CidrBlock", "2600:1F18:0001:5600::/56"}})["Vpc"];
+  EXPECT_EQ(v["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"], "2600:1f18:1:5600::/56") << "in canonical form";
+  const json a = call("CreateVpc", {{"CidrBlock", "10.1.0.0/16"}, {"AmazonProvidedIpv6CidrBlock", true}})["Vpc"];
+  const std::string block = a["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"];
+  EXPECT_TRUE(std::regex_match(block, std::regex("2600:1f18:[0-9a-f]+:[0-9a-f]*00::/56"))) << block;
+  EXPECT_TRUE(refused(
+      "CreateVpc",
+      {{"CidrBlock", "10.2.0.0/16"}, {"Ipv6CidrBlock", "2600:1f18:2::/56"}, {"AmazonProvidedIpv6CidrBlock", true}},
+      "InvalidParameterCombination", {"AmazonProvidedIpv6CidrBlock"}));
+}
+
+TEST_F(Ec2ModelTest, ProtocolsByNameAndNumber) {
+  const std::string g = group(vpc(), "web");
+  auto rule = [](const std::string& proto, json ports = json::object()) {
+    json r = {{"IpProtocol", proto}, {"IpRanges", {{{"CidrIp", "10.0.0.0/8"}}}}};
+    r.update(ports);
+    return r;
+  };
+  const json ports = {{"FromPort", 22}, {"ToPort", 22}};
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("6", ports)}}});
+  EXPECT_EQ(describe_group(g)["IpPermissions"][0]["IpProtocol"], "tcp");
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("TCP", ports)}}},
+                      "InvalidPermission.Duplicate", {g}))
+      << "6 and TCP are tcp";
+  call("AuthorizeSecurityGroupIngress",
+       {{"GroupId", g}, {"IpPermissions", {rule("17", {{"FromPort", 53}, {"ToPort", 53}})}}});
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("1"), rule("58")}}});
+  call("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("all")}}});
+  std::vector<std::string> protos;
+  const json rules = describe_group(g)["IpPermissions"];
+  for (const auto& r : rules) protos.push_back(r["IpProtocol"]);
+  EXPECT_EQ(protos, std::vector<std::string>({"tcp", "udp", "icmp", "icmpv6", "-1"}));
+  for (const char* bad : {"gre", "47", "256", "", "tcp "})
+    EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule(bad, ports)}}},
+                        "InvalidParameterValue", {"IP protocol"}));
+  // tcp and udp need both ports, as EC2 does.
+  EXPECT_TRUE(refused("AuthorizeSecurityGroupIngress", {{"GroupId", g}, {"IpPermissions", {rule("udp")}}},
+                      "MissingParameter", {"FromPort"}));
+}
+
+TEST_F(Ec2ModelTest, EnumsAreCheckedWithInvalidParameterValue) {
+  const std::string s = subnet(vpc());
+  EXPECT_TRUE(refused("CreatePlacementGroup", {{"GroupName", "p"}, {"Strategy", "tight"}}, "InvalidParameterValue",
+                      {"tight", "Strategy"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.huge"}, {"SubnetId", s}}, "InvalidParameterValue",
+                      {"m5.huge", "InstanceType"}));
+  EXPECT_TRUE(refused("CreateNetworkInterface", {{"SubnetId", s}, {"InterfaceType", "trunk"}}, "InvalidParameterValue",
+                      {"trunk"}));
+  EXPECT_TRUE(refused("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"NetworkInterfaceType", "x"}},
+                      "InvalidParameterValue", {"NetworkInterfaceType"}));
+}
+
+}  // namespace
+}  // namespace venic::model
+
+// ---- network cards and EFA limits -------------------------------------------
+
+namespace venic::model {
+namespace {
+
+TEST_F(Ec2ModelTest, P4dHasFourNetworkCardsOfFifteenInterfaces) {
+  const json t = call("DescribeInstanceTypes", {{"InstanceTypes", {"p4d.24xlarge"}}})["InstanceTypes"][0];
+  const json& n = t["NetworkInfo"];
+  EXPECT_EQ(n["MaximumNetworkCards"], 4);
+  EXPECT_EQ(n["MaximumNetworkInterfaces"], 60);
+  EXPECT_EQ(n["EfaInfo"]["MaximumEfaInterfaces"], 4);
+  ASSERT_EQ(n["NetworkCards"].size(), 4u);
+  for (int c = 0; c < 4; c++) {
+    EXPECT_EQ(n["NetworkCards"][c]["NetworkCardIndex"], c);
+    EXPECT_EQ(n["NetworkCards"][c]["MaximumNetworkInterfaces"], 15);
+    EXPECT_EQ(n["NetworkCards"][c]["BaselineBandwidthInGbps"], 100.0);
+    EXPECT_EQ(n["NetworkCards"][c]["NetworkPerformance"], "100 Gigabit");
+  }
+  // Device indexes are per card; a card holds 15; there are cards 0-3.
+  const std::string s = subnet(vpc(), "10.0.0.0/20");
+  const std::string i = run("p4d.24xlarge", s)["InstanceId"];
+  auto attach_on = [&](int card, int index) {
+    const std::string e = eni(s)["NetworkInterfaceId"];
+    return json{{"NetworkInterfaceId", e}, {"InstanceId", i}, {"DeviceIndex", index}, {"NetworkCardIndex", card}};
+  };
+  call("AttachNetworkInterface", attach_on(1, 0));
+  call("AttachNetworkInterface", attach_on(1, 1));
+  EXPECT_EQ(describe_eni(attach_on(2, 1)["NetworkInterfaceId"])["Status"], "available");
+  json twice = attach_on(1, 1);
+  EXPECT_TRUE(refused("AttachNetworkInterface", twice, "InvalidParameterValue", {"device index '1'", "card 1"}));
+  EXPECT_TRUE(refused("AttachNetworkInterface", attach_on(4, 1), "InvalidParameterValue", {"NetworkCardIndex"}));
+  for (int index = 2; index < 15; index++) call("AttachNetworkInterface", attach_on(1, index));
+  EXPECT_TRUE(refused("AttachNetworkInterface", attach_on(1, 15), "AttachmentLimitExceeded", {"network card 1", "15"}));
+  const json in = describe_instance(i);
+  int on_card_1 = 0;
+  for (const auto& nic : in["NetworkInterfaces"]) on_card_1 += nic["Attachment"]["NetworkCardIndex"] == 1;
+  EXPECT_EQ(on_card_1, 15);
+  // Survives a restart.
+  Ec2Model other(counter(), [this] { return now_; });
+  other.load(m_.to_json());
+  EXPECT_EQ(other.to_json(), m_.to_json());
+}
+
+TEST_F(Ec2ModelTest, AnInstanceTakesAtMostItsTypesEfaInterfaces) {
+  const std::string s = subnet(vpc());
+  // c5n.18xlarge: one EFA, its primary here.
+  const std::string i = run("c5n.18xlarge", s, {{"NetworkInterfaceType", "efa"}})["InstanceId"];
+  stop(i);
+  const std::string efa = eni(s, {{"InterfaceType", "efa"}})["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", efa}, {"InstanceId", i}, {"DeviceIndex", 1}},
+                      "AttachmentLimitExceeded", {"EFA", "1", "c5n.18xlarge"}));
+  attach(eni(s)["NetworkInterfaceId"], i, 1);  // a plain ENI is fine
+  // p4d.24xlarge: four, one per card.
+  const std::string p = run("p4d.24xlarge", s, {{"NetworkInterfaceType", "efa"}})["InstanceId"];
+  stop(p);
+  for (int card = 1; card < 4; card++)
+    call("AttachNetworkInterface", {{"NetworkInterfaceId", eni(s, {{"InterfaceType", "efa"}})["NetworkInterfaceId"]},
+                                    {"InstanceId", p},
+                                    {"DeviceIndex", 1},
+                                    {"NetworkCardIndex", card}});
+  EXPECT_TRUE(refused("AttachNetworkInterface",
+                      {{"NetworkInterfaceId", efa}, {"InstanceId", p}, {"DeviceIndex", 2}, {"NetworkCardIndex", 3}},
+                      "AttachmentLimitExceeded", {"EFA", "4"}));
+}
+
+}  // namespace
+}  // namespace venic::model
+
+// ---- Filters and pages on Describe* ----------------------------------------------
+
+namespace venic::model {
+namespace {
+
+TEST(Ec2Filters, WildcardsAsEc2HasThem) {
+  EXPECT_TRUE(wildcard_match("vpc-1", "vpc-1"));
+  EXPECT_FALSE(wildcard_match("vpc-1", "vpc-12"));
+  EXPECT_TRUE(wildcard_match("vpc-*", "vpc-12"));
+  EXPECT_TRUE(wildcard_match("*", ""));
+  EXPECT_TRUE(wildcard_match("*-east-*a", "us-east-1a"));
+  EXPECT_FALSE(wildcard_match("*-east-*a", "us-east-1b"));
+  EXPECT_TRUE(wildcard_match("us-east-1?", "us-east-1b"));
+  EXPECT_FALSE(wildcard_match("us-east-1?", "us-east-1"));
+  EXPECT_TRUE(wildcard_match("a\\*b", "a*b"));
+  EXPECT_FALSE(wildcard_match("a\\*b", "axb"));
+  EXPECT_TRUE(wildcard_match("a\\?", "a?"));
+  EXPECT_FALSE(wildcard_match("a\\?", "ab"));
+  EXPECT_TRUE(wildcard_match("**a*", "bab"));
+  EXPECT_FALSE(wildcard_match("", "x"));
+}
+
+TEST_F(Ec2ModelTest, DescribeFiltersByEc2sNames) {
+  const std::string v1 = vpc("10.0.0.0/16"), v2 = vpc("10.1.0.0/16");
+  const std::string s1 = subnet(v1, "10.0.1.0/24", "us-east-1a"), s2 = subnet(v2, "10.1.1.0/24", "us-west-2b");
+  const std::string web = group(v1, "web");
+  const json i1 = run("m5.large", s1, {{"SecurityGroupIds", {web}}}), i2 = run("t3.micro", s2);
+  const std::string e = eni(s1)["NetworkInterfaceId"];
+  attach(e, i1["InstanceId"], 1);
+  stop(i2["InstanceId"]);
+  auto f = [](const std::string& name, std::vector<std::string> values) {
+    return json{{"Filters", json::array({{{"Name", name}, {"Values", values}}})}};
+  };
+  auto ids = [&](const std::string& action, const json& params, const char* list, const char* key) {
+    std::vector<std::string> out;
+    const json r = call(action, params);
+    if (std::string(list) == "Reservations") {
+      for (const auto& res : r["Reservations"])
+        for (const auto& i : res["Instances"]) out.push_back(i["InstanceId"]);
+    } else {
+      for (const auto& x : r[list]) out.push_back(x[key]);
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids("DescribeVpcs", f("vpc-id", {v2}), "Vpcs", "VpcId"), V({v2}));
+  EXPECT_EQ(ids("DescribeVpcs", f("cidr", {"10.1.*"}), "Vpcs", "VpcId"), V({v2}));
+  EXPECT_EQ(ids("DescribeSubnets", f("vpc-id", {v1}), "Subnets", "SubnetId"), V({s1}));
+  EXPECT_EQ(ids("DescribeSubnets", f("availability-zone", {"us-west-*"}), "Subnets", "SubnetId"), V({s2}));
+  EXPECT_EQ(ids("DescribeSubnets", f("subnet-id", {s1, s2}), "Subnets", "SubnetId").size(), 2u);
+  EXPECT_EQ(ids("DescribeSecurityGroups", f("group-name", {"web"}), "SecurityGroups", "GroupId"), V({web}));
+  EXPECT_EQ(ids("DescribeSecurityGroups", f("group-id", {web}), "SecurityGroups", "GroupId"), V({web}));
+  EXPECT_EQ(ids("DescribeSecurityGroups", f("vpc-id", {v2}), "SecurityGroups", "GroupName"), V({"default"}));
+  EXPECT_EQ(ids("DescribeInstances", f("instance-state-name", {"stopped"}), "Reservations", ""), V({i2["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeInstances", f("instance-id", {i1["InstanceId"]}), "Reservations", ""), V({i1["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeInstances", f("instance.group-name", {"web"}), "Reservations", ""), V({i1["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeInstances", f("availability-zone", {"us-east-1a"}), "Reservations", ""),
+            V({i1["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeInstances", f("instance-type", {"t3.*"}), "Reservations", ""), V({i2["InstanceId"]}));
+  EXPECT_EQ(ids("DescribeNetworkInterfaces", f("attachment.instance-id", {i1["InstanceId"]}), "NetworkInterfaces",
+                "NetworkInterfaceId")
+                .size(),
+            2u);
+  EXPECT_EQ(
+      ids("DescribeNetworkInterfaces", f("attachment.device-index", {"1"}), "NetworkInterfaces", "NetworkInterfaceId"),
+      V({e}));
+  EXPECT_EQ(ids("DescribeNetworkInterfaces", f("network-interface-id", {e}), "NetworkInterfaces", "NetworkInterfaceId"),
+            V({e}));
+  EXPECT_EQ(ids("DescribeNetworkInterfaces", f("subnet-id", {s2}), "NetworkInterfaces", "NetworkInterfaceId").size(),
+            1u);
+  EXPECT_EQ(
+      ids("DescribeInstanceTypes", f("network-info.efa-supported", {"true"}), "InstanceTypes", "InstanceType").size(),
+      4u);
+  // Filters AND; values OR; with ids, both.
+  json two = f("vpc-id", {v1, v2});
+  two["Filters"].push_back({{"Name", "availability-zone"}, {"Values", {"us-east-1a"}}});
+  EXPECT_EQ(ids("DescribeSubnets", two, "Subnets", "SubnetId"), V({s1}));
+  json with_ids = f("vpc-id", {v2});
+  with_ids["SubnetIds"] = {s1};
+  EXPECT_EQ(ids("DescribeSubnets", with_ids, "Subnets", "SubnetId"), V());
+  // Refused: an unknown name, no values, bad shapes.
+  EXPECT_TRUE(refused("DescribeVpcs", f("colour", {"red"}), "InvalidParameterValue", {"colour"}));
+  EXPECT_TRUE(refused("DescribeSubnets", f("instance-id", {"i-1"}), "InvalidParameterValue", {"instance-id"}));
+  EXPECT_TRUE(refused("DescribeVpcs", f("vpc-id", {}), "MissingParameter", {"vpc-id"}));
+  EXPECT_TRUE(refused("DescribeVpcs", {{"Filters", "vpc-id=x"}}, "InvalidParameterValue", {"Filters"}));
+  EXPECT_TRUE(refused("DescribeVpcs", {{"Filters", {{{"Values", {"x"}}}}}}, "MissingParameter", {"Name"}));
+  EXPECT_TRUE(refused("DescribeVpcs", f("vpc-id", {std::string(256, 'x')}), "InvalidParameterValue", {"255"}));
+  EXPECT_TRUE(
+      refused("DescribeVpcs", f("vpc-id", std::vector<std::string>(201, "x")), "InvalidParameterValue", {"200"}));
+}
+
+TEST_F(Ec2ModelTest, DescribePagesWithMaxResultsAndNextToken) {
+  const std::string v = vpc();
+  for (int i = 0; i < 6; i++) group(v, "g" + std::to_string(i));  // 7 groups with the default
+  std::vector<std::string> seen;
+  json p = {{"MaxResults", 5}};
+  int pages = 0;
+  for (;;) {
+    const json r = call("DescribeSecurityGroups", p);
+    pages++;
+    for (const auto& g : r["SecurityGroups"]) seen.push_back(g["GroupId"]);
+    if (!r.contains("NextToken")) break;
+    p["NextToken"] = r["NextToken"];
+  }
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 7u);
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"NextToken", "x"}}, "InvalidParameterValue", {"NextToken"}));
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"NextToken", "99"}}, "InvalidParameterValue", {"NextToken"}));
+  EXPECT_TRUE(refused("DescribeSecurityGroups", {{"MaxResults", 4}}, "InvalidParameterValue", {"MaxResults"}));
 }
 
 }  // namespace

@@ -830,8 +830,9 @@ TEST(VenicctlEc2Requests, LocalValidationNamesTheFlag) {
   EXPECT_EQ(ec2_error({"create-vpc", "--cidr-block", "10.0.0.0/16", "--ipv6-cidr-block", "10.0.0.0/16"}),
             "--ipv6-cidr-block: invalid IPv6 CIDR block '10.0.0.0/16' (expected ADDRESS/n, n 0-128)");
   EXPECT_EQ(ec2_error({"create-vpc"}), "--cidr-block is required");
-  EXPECT_EQ(ec2_error({"create-subnet", "--vpc-id", "vpc-1", "--cidr-block", "10.0.1.0/24"}),
-            "--availability-zone is required");
+  EXPECT_EQ(ec2({"create-subnet", "--vpc-id", "vpc-1", "--cidr-block", "10.0.1.0/24"}).params,
+            json({{"VpcId", "vpc-1"}, {"CidrBlock", "10.0.1.0/24"}}))
+      << "venicd picks the zone, as EC2 does";
   EXPECT_NE(ec2_error({"create-vpc", "--cidr-block", "10.0.0.0/16", "--vpc-ids", "vpc-1"}).find("--vpc-ids"),
             std::string::npos);  // another command's flag
   // Semantic checks are venicd's: a /8 VPC or host bits are sent as typed.
@@ -871,9 +872,17 @@ TEST(VenicctlEc2Requests, SecurityGroupsAndTheAuthorizeShorthand) {
   EXPECT_EQ(with({"--protocol", "icmp", "--port", "3--1", "--cidr", "0.0.0.0/0"}, ingress)
                 .params["IpPermissions"][0]["ToPort"],
             -1);
-  EXPECT_EQ(with({"--protocol", "tcp", "--port", "-1", "--cidr", "0.0.0.0/0"}, ingress)
-                .params["IpPermissions"][0]["FromPort"],
-            -1);
+  EXPECT_EQ(with({"--protocol", "6", "--port", "443", "--cidr", "0.0.0.0/0"}, ingress)
+                .params["IpPermissions"][0]["IpProtocol"],
+            "tcp");
+  // tcp/udp: -1, the default, is every port, which EC2 takes as 0-65535.
+  for (const std::vector<std::string>& all_ports :
+       {std::vector<std::string>{"--protocol", "tcp", "--port", "-1", "--cidr", "0.0.0.0/0"},
+        std::vector<std::string>{"--protocol", "udp", "--cidr", "0.0.0.0/0"}}) {
+    const json p = with(all_ports, ingress).params["IpPermissions"][0];
+    EXPECT_EQ(p["FromPort"], 0) << p;
+    EXPECT_EQ(p["ToPort"], 65535) << p;
+  }
   // As the AWS CLI: a --source-group that is no sg- id is a group name.
   EXPECT_EQ(with({"--protocol", "tcp", "--port", "80", "--source-group", "web"}, ingress)
                 .params["IpPermissions"][0]["UserIdGroupPairs"],
@@ -885,6 +894,57 @@ TEST(VenicctlEc2Requests, SecurityGroupsAndTheAuthorizeShorthand) {
   request = ec2({"authorize-security-group-egress", "--group-id", "sg-1", "--ip-permissions", permissions});
   EXPECT_EQ(request.method, "ec2.AuthorizeSecurityGroupEgress");
   EXPECT_EQ(request.params, json({{"GroupId", "sg-1"}, {"IpPermissions", json::parse(permissions)}}));
+}
+
+TEST(VenicctlEc2Requests, TheLifecyclesEnd) {
+  EXPECT_EQ(ec2({"terminate-instances", "--instance-ids", "i-1", "i-2"}).params,
+            json::parse(R"({"InstanceIds": ["i-1", "i-2"]})"));
+  EXPECT_EQ(ec2({"terminate-instances", "--instance-ids", "i-1"}).method, "ec2.TerminateInstances");
+  EXPECT_EQ(ec2({"delete-vpc", "--vpc-id", "vpc-1"}).params, json({{"VpcId", "vpc-1"}}));
+  EXPECT_EQ(ec2({"delete-subnet", "--subnet-id", "subnet-1"}).params, json({{"SubnetId", "subnet-1"}}));
+  EXPECT_EQ(ec2({"delete-security-group", "--group-id", "sg-1"}).params, json({{"GroupId", "sg-1"}}));
+  EXPECT_EQ(ec2({"delete-placement-group", "--group-name", "hpc"}).params, json({{"GroupName", "hpc"}}));
+  const Request revoke =
+      ec2({"revoke-security-group-egress", "--group-id", "sg-1", "--protocol", "all", "--cidr", "0.0.0.0/0"});
+  EXPECT_EQ(revoke.method, "ec2.RevokeSecurityGroupEgress");
+  EXPECT_EQ(revoke.params, json::parse(R"({"GroupId": "sg-1", "IpPermissions": [
+              {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]})"));
+  EXPECT_EQ(ec2({"unassign-private-ip-addresses", "--network-interface-id", "eni-1", "--private-ip-addresses",
+                 "10.0.1.30", "10.0.1.31"})
+                .params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1", "PrivateIpAddresses": ["10.0.1.30", "10.0.1.31"]})"));
+  EXPECT_EQ(ec2({"unassign-ipv6-addresses", "--network-interface-id", "eni-1", "--ipv6-addresses", "2600::10"}).params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1", "Ipv6Addresses": ["2600::10"]})"));
+  EXPECT_EQ(ec2({"run-instances", "--instance-type", "m5.large", "--subnet-id", "s-1", "--image-id", "ami-12345678"})
+                .params["ImageId"],
+            "ami-12345678");
+}
+
+TEST(VenicctlEc2Requests, FiltersInTheAwsShorthand) {
+  EXPECT_EQ(ec2({"describe-vpcs", "--filters", "Name=vpc-id,Values=vpc-1"}).params,
+            json::parse(R"({"Filters": [{"Name": "vpc-id", "Values": ["vpc-1"]}]})"));
+  EXPECT_EQ(ec2({"describe-instances", "--filters", "Name=instance-state-name,Values=running,stopped",
+                 "Name=vpc-id,Values=[vpc-1]"})
+                .params,
+            json::parse(R"({"Filters": [{"Name": "instance-state-name", "Values": ["running", "stopped"]},
+                                         {"Name": "vpc-id", "Values": ["vpc-1"]}]})"));
+  for (const char* name : {"describe-vpcs", "describe-subnets", "describe-security-groups", "describe-placement-groups",
+                           "describe-instance-types", "describe-instances", "describe-network-interfaces"})
+    EXPECT_EQ(ec2({name, "--filters", "Name=x,Values=y"}).params["Filters"][0]["Name"], "x") << name;
+  for (const char* bad : {"Name=vpc-id", "Values=x", "vpc-id=x", "Name=,Values=x"})
+    EXPECT_NE(ec2_error({"describe-vpcs", "--filters", bad}).find("--filters"), std::string::npos) << bad;
+}
+
+TEST(VenicctlEc2Requests, DeleteOnTerminationShorthand) {
+  EXPECT_EQ(ec2({"modify-network-interface-attribute", "--network-interface-id", "eni-1", "--attachment",
+                 "AttachmentId=eni-attach-1,DeleteOnTermination=true"})
+                .params,
+            json::parse(R"({"NetworkInterfaceId": "eni-1",
+                            "Attachment": {"AttachmentId": "eni-attach-1", "DeleteOnTermination": true}})"));
+  EXPECT_NE(ec2_error({"modify-network-interface-attribute", "--network-interface-id", "eni-1", "--attachment",
+                       "AttachmentId=eni-attach-1,DeleteOnTermination=yes"})
+                .find("true or false"),
+            std::string::npos);
 }
 
 TEST(VenicctlEc2Requests, AuthorizeShorthandErrors) {
@@ -900,7 +960,7 @@ TEST(VenicctlEc2Requests, AuthorizeShorthandErrors) {
   EXPECT_EQ(error({"--protocol", "tcp", "--cidr", "10.0.0.0/16", "--source-group", "sg-2"}),
             "give --cidr or --source-group, not both (one rule each)");
   EXPECT_EQ(error({"--protocol", "gre", "--cidr", "10.0.0.0/16"}),
-            "invalid value 'gre' for --protocol (expected tcp, udp, icmp, all or -1)");
+            "invalid value 'gre' for --protocol (expected tcp, udp, icmp, icmpv6, all, or a number 6, 17, 1, 58, -1)");
   for (const char* port : {"http", "22-", "-", "70000", "1-2-3", "22-x", "1.5"})
     EXPECT_EQ(error({"--protocol", "tcp", "--port", port, "--cidr", "10.0.0.0/16"}),
               "invalid value '" + std::string(port) + "' for --port (expected N, N-M or -1)");
@@ -1051,11 +1111,11 @@ TEST(VenicctlEc2Requests, ModifyNetworkInterfaceTakesOneAttribute) {
 
   EXPECT_EQ(ec2_error(base),
             "modify-network-interface-attribute needs one of --source-dest-check/--no-source-dest-check, "
-            "--description, --groups or --connection-tracking-specification");
+            "--description, --groups, --connection-tracking-specification or --attachment");
   EXPECT_EQ(ec2_error(with({"--no-source-dest-check", "--groups", "sg-1"})),
             "modify-network-interface-attribute takes one of --source-dest-check/--no-source-dest-check, "
-            "--description, --groups or --connection-tracking-specification at a time (got --no-source-dest-check "
-            "and --groups)");
+            "--description, --groups, --connection-tracking-specification or --attachment at a time (got "
+            "--no-source-dest-check and --groups)");
   EXPECT_EQ(ec2_error(with({"--source-dest-check", "--no-source-dest-check"})),
             "give --source-dest-check or --no-source-dest-check, not both");
 }
@@ -1112,7 +1172,7 @@ std::vector<std::string> shell_words(const std::string& line) {
 
 TEST(VenicctlEc2Cli, EveryCommandHasHelpAndExamplesThatParse) {
   const std::vector<std::string> names = ec2_command_names();
-  EXPECT_EQ(names.size(), 25u);  // the methods of docs/ec2-api.md
+  EXPECT_EQ(names.size(), 34u);  // the methods of docs/ec2-api.md
   const std::string top = run_venicctl({"--help"}).out;
   EXPECT_NE(top.find("EC2 commands"), std::string::npos) << top;
   EXPECT_NE(top.find("venicctl create-vpc --cidr-block 10.0.0.0/16"), std::string::npos) << top;
@@ -1145,6 +1205,18 @@ TEST(VenicctlEc2Cli, EveryCommandHasHelpAndExamplesThatParse) {
       EXPECT_EQ(ec2_error(words), "accepted") << line;
     }
   }
+}
+
+TEST(VenicctlEc2Cli, VersionAndUnknownCommands) {
+  const Outcome version = run_venicctl({"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_EQ(version.out, VENIC_VERSION "\n");
+  const Outcome unknown = run_venicctl({"--socket", "/nonexistent", "frobnicate", "--json"});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_EQ(unknown.err.rfind("venicctl: unknown command 'frobnicate'", 0), 0u) << unknown.err;
+  const Outcome none = run_venicctl({});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_EQ(none.err, "venicctl: no command given (see 'venicctl --help')\n");
 }
 
 TEST(VenicctlEc2Cli, BadValuesExitTwoAbsentDaemonOne) {

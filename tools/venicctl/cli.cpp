@@ -34,7 +34,9 @@ constexpr const char* kExamples = R"(Examples:
   venicctl vf set 1 --bw-in-mbps unlimited --bw-out-mbps 500 --burst-ms 100
   venicctl vf delete 7
   venicctl stats                 # counters of every VF
-  venicctl stats 0 --watch 2     # VF 0 every 2 s with packet rates; Ctrl-C stops
+  venicctl stats 0 --watch 2     # VF 0 every 2 s with packet and bit rates; Ctrl-C stops
+  venicctl top                   # Mpps/Gbps per VF and queue, drops, allowances, workers
+  venicctl capture 0 --count 100 -w vf0.pcapng   # pcapng with each packet's verdict
   venicctl stats --reset
   venicctl info --json
   VENIC_SOCKET=/tmp/venicd.sock venicctl vf list
@@ -129,6 +131,11 @@ struct CommandLine {
   CLI::App* vf_delete = nullptr;
   CLI::App* stats_command = nullptr;
   CLI::App* info = nullptr;
+  CLI::App* top = nullptr;
+  CLI::App* capture = nullptr;
+  CaptureOptions capture_opts;
+  std::string top_interval_text;
+  unsigned top_count = 0;
   CLI::App* efa_list = nullptr;
   CLI::App* efa_hooks = nullptr;
   std::string hooks_reorder_text;
@@ -186,6 +193,7 @@ void define_commands(CLI::App& app, CommandLine& cl) {
   // come after the command too ("venicctl vf list --json").
   app.fallthrough();
   app.require_subcommand(1);
+  app.set_version_flag("--version", VENIC_VERSION);
   app.add_option("--socket", cl.socket_path, "venicd's control socket")
       ->type_name("PATH")
       ->envname("VENIC_SOCKET")
@@ -281,6 +289,26 @@ void define_commands(CLI::App& app, CommandLine& cl) {
 
   cl.info = app.add_subcommand("info", "show venicd's version, VF count and uptime");
 
+  cl.capture =
+      app.add_subcommand("capture", "capture a VF's packets to a pcapng file (each packet's verdict as its comment)");
+  cl.capture->add_option("VF", cl.capture_opts.vf, "VF id, 0-255")->type_name("")->required();
+  cl.capture->add_option("--direction", cl.capture_opts.direction, "in (delivered to the VF), out (sent by it) or both")
+      ->check(CLI::IsMember({"in", "out", "both"}))
+      ->capture_default_str();
+  cl.capture->add_option("--count", cl.capture_opts.count, "stop after this many packets (default: until Ctrl-C)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10000000}));
+  cl.capture->add_option("-w", cl.capture_opts.path, "the pcapng file to write (- for stdout)")->required();
+  cl.capture->footer(
+      "Examples:\n  venicctl capture 0 -w vf0.pcapng\n  venicctl capture 1 --direction in --count 100 -w in.pcapng\n"
+      "  tshark -r vf0.pcapng -T fields -e frame.comment\n");
+
+  cl.top = app.add_subcommand("top", "live view: Mpps and Gbps per VF and queue, drops, allowances, worker load");
+  cl.top->add_option("--interval", cl.top_interval_text, "seconds between screens (default 1)")->type_name("SECONDS");
+  cl.top->add_option("--count", cl.top_count, "stop after this many screens (default: until Ctrl-C)")
+      ->check(CLI::Range(1u, 1000000u));
+  cl.top->footer(
+      "Examples:\n  venicctl top\n  venicctl top --interval 0.5 --count 10 > top.log   # plain blocks, no redraw\n");
+
   CLI::App* efa = app.add_subcommand("efa", "EFA devices: the processes' open contexts, and test hooks");
   efa->require_subcommand(1);
   cl.efa_list = efa->add_subcommand("list", "list the open EFA contexts (process, VF, queue pairs)");
@@ -326,6 +354,28 @@ std::string command_path(CLI::App& app) {
     path += " " + current->get_name();
   }
   return path;
+}
+
+// The first word of the command line that should have been a command and is
+// none ("" when the command line has one): CLI11 alone would say "A
+// subcommand is required".
+std::string unknown_command(CLI::App& app, int argc, const char* const* argv) {
+  if (!app.get_subcommands().empty()) return "";
+  for (int i = 1; i < argc; i++) {
+    const std::string word = argv[i];
+    if (word == "--socket") {
+      i++;  // its value
+      continue;
+    }
+    if (word.empty() || word[0] == '-') continue;
+    try {
+      app.get_subcommand(word);
+      return "";
+    } catch (const CLI::OptionNotFound&) {
+      return word;
+    }
+  }
+  return "";
 }
 
 // Validates the parsed command line into a request and runs it.
@@ -385,6 +435,11 @@ void execute(const CommandLine& cl, std::ostream& out) {
           cl.socket_path, request, output, [](const json& result) { return format_stats_table(vfs_member(result)); },
           out);
     }
+  } else if (cl.capture->parsed()) {
+    run_capture(cl.socket_path, cl.capture_opts, std::cerr);
+  } else if (cl.top->parsed()) {
+    const WatchOptions watch{watch_interval(cl.top_interval_text), &out == &std::cout && ::isatty(STDOUT_FILENO)};
+    watch_top(cl.socket_path, watch, cl.top_count, out);
   } else if (cl.info->parsed()) {
     run_request(cl.socket_path, build_daemon_info(), output, format_daemon_info, out);
   } else if (cl.efa_list->parsed()) {
@@ -416,6 +471,15 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     } catch (const CLI::ParseError& e) {
       // --help and friends are "errors" with exit code 0.
       if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e, out, err);
+      if (std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+        err << "venicctl: unknown command '" << unknown
+            << "' (see 'venicctl --help' for the commands; EC2 ones are named as in the AWS CLI)\n";
+        return kExitUsage;
+      }
+      if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+        err << "venicctl: no command given (see 'venicctl --help')\n";
+        return kExitUsage;
+      }
       err << "venicctl: " << e.what() << " (see '" << command_path(app) << " --help')\n";
       return kExitUsage;
     }

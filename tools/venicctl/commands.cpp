@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <ctime>
 #include <optional>
 #include <random>
@@ -19,6 +21,7 @@
 #include "control_client.h"
 #include "format.h"
 #include "protocol.h"
+#include "top.h"
 #include "seqpacket.h"
 
 namespace venic::ctl {
@@ -86,6 +89,17 @@ std::string interval_text(double seconds) {
   std::array<char, 32> buffer{};
   std::snprintf(buffer.data(), buffer.size(), "%g", seconds);
   return std::string(buffer.data()) + "s";
+}
+
+// One screen, drawn over the last in place: cursor home, each line erased to
+// its end, the rest of the screen erased (no blank flash, fine in tmux).
+void draw_in_place(std::ostream& out, const std::string& text) {
+  std::string screen = "\033[H";
+  for (char c : text) {
+    if (c == '\n') screen += "\033[K";
+    screen += c;
+  }
+  out << screen << "\033[J";
 }
 
 const json& vfs_of(const json& result) {
@@ -161,9 +175,18 @@ void watch_stats(const std::string& socket_path, const Request& request, const O
   const auto interval =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(watch.interval_seconds));
 
+  // A first sample only to measure from, so the first table already has
+  // rates (taken after a short wait, at most 250 ms).
   std::optional<json> previous_vfs;
   Clock::time_point previous_at;
+  if (!output.json) {
+    previous_vfs = vfs_of(client.call(request.method, request.params).result);
+    previous_at = Clock::now();
+    const auto prime = std::min<Clock::duration>(interval, std::chrono::milliseconds(250));
+    if (!sleep_until(previous_at + prime, interrupt)) return;
+  }
   Clock::time_point next_sample = Clock::now();
+  bool first = true;
   while (!interrupt.interrupted()) {
     const control::Reply reply = client.call(request.method, request.params);
     const Clock::time_point sampled_at = Clock::now();
@@ -177,12 +200,13 @@ void watch_stats(const std::string& socket_path, const Request& request, const O
       if (previous_vfs)
         rates =
             compute_packet_rates(*previous_vfs, vfs, std::chrono::duration<double>(sampled_at - previous_at).count());
+      const std::string text = local_timestamp() + "  every " + interval_text(watch.interval_seconds) +
+                               ", Ctrl-C to stop\n" + format_stats_table(vfs, rates);
       if (watch.clear_screen)
-        out << "\033[H\033[2J";  // cursor home, erase screen
-      else if (previous_vfs)
-        out << "\n";
-      out << local_timestamp() << "  every " << interval_text(watch.interval_seconds) << ", Ctrl-C to stop\n"
-          << format_stats_table(vfs, rates);
+        draw_in_place(out, text);
+      else
+        out << (first ? "" : "\n") << text;
+      first = false;
       previous_vfs = vfs;
       previous_at = sampled_at;
     }
@@ -194,6 +218,78 @@ void watch_stats(const std::string& socket_path, const Request& request, const O
     if (next_sample < Clock::now()) next_sample = Clock::now() + interval;
     if (!sleep_until(next_sample, interrupt)) break;
   }
+}
+
+void watch_top(const std::string& socket_path, const WatchOptions& watch, unsigned count, std::ostream& out) {
+  using Clock = std::chrono::steady_clock;
+  const InterruptCatcher interrupt;
+  auto client = control::Client::connect(socket_path);
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(watch.interval_seconds));
+  auto sample = [&] {
+    TopSample s{client.call("stats", json::object()).result, client.call("vf.list", json::object()).result};
+    return s;
+  };
+  TopSample before = sample();
+  Clock::time_point before_at = Clock::now();
+  // The first screen after a short wait (at most 250 ms), already with rates.
+  Clock::time_point next = before_at + std::min<Clock::duration>(interval, std::chrono::milliseconds(250));
+  if (watch.clear_screen) out << "\033[2J";
+  for (unsigned drawn = 0; count == 0 || drawn < count; drawn++) {
+    if (!sleep_until(next, interrupt)) break;
+    TopSample now = sample();
+    const Clock::time_point now_at = Clock::now();
+    const std::string text = "venicctl top  " + local_timestamp() + "  every " + interval_text(watch.interval_seconds) +
+                             ", Ctrl-C to stop\n\n" +
+                             format_top(before, now, std::chrono::duration<double>(now_at - before_at).count());
+    if (watch.clear_screen)
+      draw_in_place(out, text);
+    else
+      out << (drawn ? "\n" : "") << text;
+    out.flush();
+    before = std::move(now);
+    before_at = now_at;
+    next += interval;
+    if (next < Clock::now()) next = Clock::now() + interval;
+  }
+}
+
+void run_capture(const std::string& socket_path, const CaptureOptions& c, std::ostream& err) {
+  char* end = nullptr;
+  const long vf = std::strtol(c.vf.c_str(), &end, 10);
+  if (c.vf.empty() || *end || vf < 0 || vf > 255) throw UsageError("invalid VF " + c.vf + " (expected 0-255)");
+  const bool to_stdout = c.path == "-";
+  const int fd =
+      to_stdout ? ::dup(STDOUT_FILENO) : ::open(c.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw UsageError("cannot write " + c.path + ": " + std::strerror(errno));
+  const InterruptCatcher interrupt;
+  auto client = control::Client::connect(socket_path);
+  json params = {{"vf", vf}, {"direction", c.direction}, {"count", c.count}};
+  const int fds[] = {fd};
+  json started;
+  try {
+    started = client.call("capture.start", params, fds).result;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);  // venicd holds its own copy
+  const json id = started.value("capture", json(0));
+  err << "capturing VF " << vf << " (" << c.direction << ") to " << (to_stdout ? "stdout" : c.path)
+      << (c.count ? ", " + std::to_string(c.count) + " packets" : std::string(", Ctrl-C to stop")) << "\n";
+  json st;
+  using Clock = std::chrono::steady_clock;
+  auto next = Clock::now();
+  for (;;) {
+    st = client.call("capture.status", {{"capture", id}}).result;
+    if (st.value("done", false)) break;
+    next += std::chrono::milliseconds(100);
+    if (!sleep_until(next, interrupt)) break;
+  }
+  st = client.call("capture.stop", {{"capture", id}}).result;
+  err << st.value("written", 0) << " packets written";
+  if (st.value("lost", 0) > 0) err << ", " << st.value("lost", 0) << " lost (capture ring full)";
+  err << "\n";
 }
 
 }  // namespace venic::ctl

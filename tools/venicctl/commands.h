@@ -65,4 +65,17 @@ struct WatchOptions {
 void watch_stats(const std::string& socket_path, const Request& request, const OutputOptions& output,
                  const WatchOptions& watch, std::ostream& out);
 
+// venicctl top: a screen (top.h) every interval until SIGINT, or `count`
+// screens (0: no end).
+void watch_top(const std::string& socket_path, const WatchOptions& watch, unsigned count, std::ostream& out);
+
+// venicctl capture: opens `path` (as the caller), hands it to venicd with
+// capture.start, reports progress until `count` packets (0: Ctrl-C), then
+// capture.stop.  Messages go to `err` (stdout may be the capture itself).
+struct CaptureOptions {
+  std::string vf, direction = "both", path;
+  uint64_t count = 0;
+};
+void run_capture(const std::string& socket_path, const CaptureOptions& c, std::ostream& err);
+
 }  // namespace venic::ctl

@@ -37,6 +37,8 @@ enum class Kind {
   kShorthand,    // Key=Value[,Key=Value...] (whole numbers become numbers) or a JSON object
   kCount,        // N or MIN:MAX: MinCount and MaxCount
   kJsonArray,    // a JSON list, passed through
+  kAttachment,   // AttachmentId=ID,DeleteOnTermination=true|false (or a JSON object)
+  kFilters,      // Name=N,Values=V1,V2 ... (the AWS CLI's shorthand, one filter per value): Filters
   kLocal,        // no parameter of its own: read by the command's `finish`
 };
 
@@ -157,7 +159,37 @@ void count(const std::string& flag, const std::string& text, json& params) {
 }
 
 bool is_list(const Flag& flag) {
-  return flag.kind == Kind::kList || flag.kind == Kind::kIpv4List || flag.kind == Kind::kPrivateIps;
+  return flag.kind == Kind::kList || flag.kind == Kind::kIpv4List || flag.kind == Kind::kPrivateIps ||
+         flag.kind == Kind::kFilters;
+}
+
+// --filters: each value Name=NAME,Values=V1[,V2...] (the AWS CLI's
+// shorthand; brackets around the values allowed).  Which names exist is
+// venicd's call.
+json filters(const std::string& flag, const std::vector<std::string>& values) {
+  json out = json::array();
+  for (const std::string& text : values) {
+    const std::string usage = flag + ": expected Name=NAME,Values=VALUE[,VALUE...], got " + in_quotes(text);
+    json filter = {{"Values", json::array()}};
+    bool in_values = false;
+    for (std::string part : split(text, ',')) {
+      if (part.rfind("Name=", 0) == 0) {
+        filter["Name"] = part.substr(5);
+        in_values = false;
+      } else if (part.rfind("Values=", 0) == 0 || in_values) {
+        if (!in_values) part = part.substr(7);
+        in_values = true;
+        if (!part.empty() && part.front() == '[') part.erase(0, 1);
+        if (!part.empty() && part.back() == ']') part.pop_back();
+        filter["Values"].push_back(part);
+      } else {
+        throw UsageError(usage);
+      }
+    }
+    if (!filter.contains("Name") || filter["Name"] == "" || filter["Values"].empty()) throw UsageError(usage);
+    out.push_back(filter);
+  }
+  return out;
 }
 
 bool toggles(const Flag& flag) {
@@ -230,6 +262,18 @@ void add_param(const Flag& flag, const std::vector<std::string>& values, json& p
         throw UsageError(name + ": expected a JSON list, e.g. '[{\"IpProtocol\": \"tcp\", \"FromPort\": 22, " +
                          "\"ToPort\": 22, \"IpRanges\": [{\"CidrIp\": \"10.0.0.0/16\"}]}]'");
       break;
+    case Kind::kFilters:
+      param = filters(name, values);
+      break;
+    case Kind::kAttachment:
+      param = key_values(name, text, "AttachmentId=ID,DeleteOnTermination=true|false", false);
+      if (param.contains("DeleteOnTermination") && param["DeleteOnTermination"].is_string()) {
+        const std::string v = param["DeleteOnTermination"];
+        if (v != "true" && v != "false")
+          throw UsageError(name + ": DeleteOnTermination is true or false, got " + in_quotes(v));
+        param["DeleteOnTermination"] = v == "true";
+      }
+      break;
     case Kind::kCount:
     case Kind::kLocal:
       break;
@@ -289,18 +333,24 @@ void ip_permissions(const Given& given, json& params) {
   if (!given.count("--protocol"))
     throw UsageError(shorthand ? "--port, --cidr and --source-group need --protocol"
                                : "give --protocol with --cidr or --source-group (and --port), or --ip-permissions");
-  std::string protocol = given.at("--protocol").front();
-  if (protocol == "all") protocol = "-1";
-  if (protocol != "tcp" && protocol != "udp" && protocol != "icmp" && protocol != "-1")
-    throw UsageError("invalid value " + in_quotes(protocol) + " for --protocol (expected tcp, udp, icmp, all or -1)");
+  // EC2's names, or their numbers, as the API takes them.
+  static const std::map<std::string, std::string> kProtocols = {
+      {"tcp", "tcp"}, {"6", "tcp"},         {"udp", "udp"},   {"17", "udp"}, {"icmp", "icmp"},
+      {"1", "icmp"},  {"icmpv6", "icmpv6"}, {"58", "icmpv6"}, {"all", "-1"}, {"-1", "-1"}};
+  const std::string& text = given.at("--protocol").front();
+  auto known = kProtocols.find(text);
+  if (known == kProtocols.end())
+    throw UsageError("invalid value " + in_quotes(text) +
+                     " for --protocol (expected tcp, udp, icmp, icmpv6, all, or a number 6, 17, 1, 58, -1)");
+  const std::string protocol = known->second;
   json permission = {{"IpProtocol", protocol}};
-  if (given.count("--port")) {
-    const auto [from, to] = port_range(given.at("--port").front());
-    permission["FromPort"] = from;
+  const auto [from, to] = given.count("--port") ? port_range(given.at("--port").front()) : std::pair{-1, -1};
+  if ((protocol == "tcp" || protocol == "udp") && from == -1 && to == -1) {
+    permission["FromPort"] = 0;  // -1, the default, is every port: EC2 takes that as 0-65535
+    permission["ToPort"] = 65535;
+  } else if (protocol != "-1") {
+    permission["FromPort"] = from;  // for icmp the type and code, -1 for all
     permission["ToPort"] = to;
-  } else if (protocol == "icmp") {
-    permission["FromPort"] = -1;  // every type and code
-    permission["ToPort"] = -1;
   }
   const bool cidr = given.count("--cidr") > 0, group = given.count("--source-group") > 0;
   if (cidr && group) throw UsageError("give --cidr or --source-group, not both (one rule each)");
@@ -319,13 +369,14 @@ void ip_permissions(const Given& given, json& params) {
   params["IpPermissions"] = json::array({permission});
 }
 
+// revoke-security-group-*: the same flags; the rule must match one given before.
 std::vector<Flag> authorize_flags(const char* direction) {
   return {
       {"--group-id", "GroupId", Kind::kString, Need::kRequired, "the security group", "SG-ID"},
       {"--protocol", nullptr, Kind::kLocal, Need::kOptional, "the rule's protocol (all = -1: every protocol)",
-       "tcp|udp|icmp|all|-1"},
+       "tcp|udp|icmp|icmpv6|all|-1"},
       {"--port", nullptr, Kind::kLocal, Need::kOptional,
-       "port or range for tcp/udp; ICMP type-code for icmp (default -1: all)", "N|N-M|-1"},
+       "port or range for tcp/udp; ICMP type-code for icmp (default -1: all; for tcp/udp sent as 0-65535)", "N|N-M|-1"},
       {"--cidr", nullptr, Kind::kLocal, Need::kOptional, direction, "CIDR"},
       {"--source-group", nullptr, Kind::kLocal, Need::kOptional, "...or this security group's members", "SG-ID"},
       {"--ip-permissions", "IpPermissions", Kind::kJsonArray, Need::kOptional,
@@ -352,6 +403,14 @@ void user_data(const Given& given, json& params) {
   params["UserData"] = b64;
 }
 
+// Every describe-*'s --filters.
+const Flag kFiltersFlag = {"--filters",
+                           "Filters",
+                           Kind::kFilters,
+                           Need::kOptional,
+                           "only those matching: EC2's filter names, * and ? wildcards (docs/ec2-api.md)",
+                           "Name=NAME,Values=V1[,V2...]"};
+
 const std::vector<Command>& table() {
   static const std::vector<Command> commands = {
       {"create-vpc",
@@ -366,15 +425,22 @@ venicctl create-vpc --cidr-block 10.1.0.0/16 --ipv6-cidr-block 2600:1f18:1234:56
       {"describe-vpcs",
        "DescribeVpcs",
        "describe VPCs",
-       {{"--vpc-ids", "VpcIds", Kind::kList, Need::kOptional, "only these (default: all)", "VPC-ID"}},
+       {{"--vpc-ids", "VpcIds", Kind::kList, Need::kOptional, "only these (default: all)", "VPC-ID"}, kFiltersFlag},
        R"(venicctl describe-vpcs
-venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0)"},
+venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0
+venicctl describe-vpcs --filters Name=cidr,Values=10.0.*)"},
+      {"delete-vpc",
+       "DeleteVpc",
+       "delete a VPC with no subnet and no security group but its default one (which goes with it)",
+       {{"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"}},
+       R"(venicctl delete-vpc --vpc-id vpc-0123456789abcdef0)"},
       {"create-subnet",
        "CreateSubnet",
        "create a subnet in a VPC",
        {{"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"},
         {"--cidr-block", "CidrBlock", Kind::kCidr, Need::kRequired, "IPv4 block inside the VPC's, /16 to /28"},
-        {"--availability-zone", "AvailabilityZone", Kind::kString, Need::kRequired, "e.g. us-east-1a", "AZ"},
+        {"--availability-zone", "AvailabilityZone", Kind::kString, Need::kOptional,
+         "e.g. us-east-1a (default: the zone of one of the VPC's subnets, else us-east-1a)", "AZ"},
         {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
          "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl create-subnet --vpc-id vpc-0123456789abcdef0 --cidr-block 10.0.1.0/24 --availability-zone us-east-1a)"},
@@ -387,10 +453,16 @@ venicctl describe-vpcs --vpc-ids vpc-0123456789abcdef0)"},
        R"(venicctl modify-subnet-attribute --subnet-id subnet-0123456789abcdef0 --map-public-ip-on-launch
 venicctl modify-subnet-attribute --subnet-id subnet-0123456789abcdef0 --no-map-public-ip-on-launch)",
        {"--map-public-ip-on-launch"}},
+      {"delete-subnet",
+       "DeleteSubnet",
+       "delete a subnet with no ENI (no instance) left in it",
+       {{"--subnet-id", "SubnetId", Kind::kString, Need::kRequired, "the subnet", "SUBNET-ID"}},
+       R"(venicctl delete-subnet --subnet-id subnet-0123456789abcdef0)"},
       {"describe-subnets",
        "DescribeSubnets",
        "describe subnets",
-       {{"--subnet-ids", "SubnetIds", Kind::kList, Need::kOptional, "only these (default: all)", "SUBNET-ID"}},
+       {{"--subnet-ids", "SubnetIds", Kind::kList, Need::kOptional, "only these (default: all)", "SUBNET-ID"},
+        kFiltersFlag},
        R"(venicctl describe-subnets
 venicctl describe-subnets --subnet-ids subnet-0123456789abcdef0 subnet-0123456789abcdef1)"},
       {"create-security-group",
@@ -420,10 +492,34 @@ venicctl authorize-security-group-ingress --group-id sg-0123456789abcdef0 --ip-p
 venicctl authorize-security-group-egress --group-id sg-0123456789abcdef0 --protocol udp --port 1024-65535 --source-group sg-0123456789abcdef1)",
        {},
        ip_permissions},
+      {"revoke-security-group-ingress",
+       "RevokeSecurityGroupIngress",
+       "remove inbound rules from a security group (each must exist)",
+       authorize_flags("from this IPv4 block..."),
+       R"(venicctl revoke-security-group-ingress --group-id sg-0123456789abcdef0 --protocol tcp --port 22 --cidr 10.0.0.0/16
+venicctl revoke-security-group-ingress --group-id sg-0123456789abcdef0 --ip-permissions '[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-0123456789abcdef0"}]}]')",
+       {},
+       ip_permissions},
+      {"revoke-security-group-egress",
+       "RevokeSecurityGroupEgress",
+       "remove outbound rules from a security group (each must exist)",
+       authorize_flags("to this IPv4 block..."),
+       R"(venicctl revoke-security-group-egress --group-id sg-0123456789abcdef0 --protocol all --cidr 0.0.0.0/0  # the rule every group starts with)",
+       {},
+       ip_permissions},
+      {"delete-security-group",
+       "DeleteSecurityGroup",
+       "delete a security group (no ENI may use it, no other group's rule name it; not the default group)",
+       {{"--group-id", "GroupId", Kind::kString, Need::kOptional, "the security group", "SG-ID"},
+        {"--group-name", "GroupName", Kind::kString, Need::kOptional, "...or its name, if only one VPC has it",
+         "NAME"}},
+       R"(venicctl delete-security-group --group-id sg-0123456789abcdef0
+venicctl delete-security-group --group-name web)",
+       {"--group-id", "--group-name"}},
       {"describe-security-groups",
        "DescribeSecurityGroups",
        "describe security groups and their rules",
-       {{"--group-ids", "GroupIds", Kind::kList, Need::kOptional, "only these (default: all)", "SG-ID"}},
+       {{"--group-ids", "GroupIds", Kind::kList, Need::kOptional, "only these (default: all)", "SG-ID"}, kFiltersFlag},
        R"(venicctl describe-security-groups
 venicctl describe-security-groups --group-ids sg-0123456789abcdef0)"},
       {"create-placement-group",
@@ -435,16 +531,23 @@ venicctl describe-security-groups --group-ids sg-0123456789abcdef0)"},
         {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
          "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl create-placement-group --group-name hpc --strategy cluster)"},
+      {"delete-placement-group",
+       "DeletePlacementGroup",
+       "delete a placement group no instance is in",
+       {{"--group-name", "GroupName", Kind::kString, Need::kRequired, "its name", "NAME"}},
+       R"(venicctl delete-placement-group --group-name hpc)"},
       {"describe-placement-groups",
        "DescribePlacementGroups",
        "describe placement groups",
-       {{"--group-names", "GroupNames", Kind::kList, Need::kOptional, "only these (default: all)", "NAME"}},
+       {{"--group-names", "GroupNames", Kind::kList, Need::kOptional, "only these (default: all)", "NAME"},
+        kFiltersFlag},
        R"(venicctl describe-placement-groups
 venicctl describe-placement-groups --group-names hpc)"},
       {"describe-instance-types",
        "DescribeInstanceTypes",
        "describe instance types and their network figures",
-       {{"--instance-types", "InstanceTypes", Kind::kList, Need::kOptional, "only these (default: all)", "TYPE"}},
+       {{"--instance-types", "InstanceTypes", Kind::kList, Need::kOptional, "only these (default: all)", "TYPE"},
+        kFiltersFlag},
        R"(venicctl describe-instance-types
 venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
       {"run-instances",
@@ -458,6 +561,8 @@ venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
          "security groups (default: the VPC's default group)", "SG-ID"},
         {"--private-ip-address", "PrivateIpAddress", Kind::kIpv4, Need::kOptional,
          "the primary ENI's address (with a count of 1)", "IPV4"},
+        {"--image-id", "ImageId", Kind::kString, Need::kOptional,
+         "shown as the instances' ImageId (venic boots no image; default ami-00000000000000000)", "AMI-ID"},
         {"--network-interface-type", "NetworkInterfaceType", Kind::kEnum, Need::kOptional,
          "venic: efa makes the primary ENI an EFA (default interface)", "efa|interface"},
         {"--owner-uid", "OwnerUid", Kind::kInteger, Need::kOptional,
@@ -510,12 +615,19 @@ venicctl modify-instance-metadata-options --instance-id i-0123456789abcdef0 --ht
        "start stopped instances",
        {{"--instance-ids", "InstanceIds", Kind::kList, Need::kRequired, "the instances", "INSTANCE-ID"}},
        R"(venicctl start-instances --instance-ids i-0123456789abcdef0 i-0123456789abcdef1)"},
+      {"terminate-instances",
+       "TerminateInstances",
+       "terminate instances: ENIs with DeleteOnTermination (the primary) go with their VFs, the others are detached",
+       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kRequired, "the instances", "INSTANCE-ID"}},
+       R"(venicctl terminate-instances --instance-ids i-0123456789abcdef0 i-0123456789abcdef1)"},
       {"describe-instances",
        "DescribeInstances",
        "describe instances and their ENIs",
-       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kOptional, "only these (default: all)", "INSTANCE-ID"}},
+       {{"--instance-ids", "InstanceIds", Kind::kList, Need::kOptional, "only these (default: all)", "INSTANCE-ID"},
+        kFiltersFlag},
        R"(venicctl describe-instances
-venicctl describe-instances --instance-ids i-0123456789abcdef0)"},
+venicctl describe-instances --instance-ids i-0123456789abcdef0
+venicctl describe-instances --filters Name=instance-state-name,Values=running Name=vpc-id,Values=vpc-0123456789abcdef0)"},
       {"create-network-interface",
        "CreateNetworkInterface",
        "create an ENI (a VF) in a subnet",
@@ -551,10 +663,14 @@ venicctl create-network-interface --subnet-id subnet-0123456789abcdef0 --interfa
        "attach an ENI to an instance",
        {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
         {"--instance-id", "InstanceId", Kind::kString, Need::kRequired, "the instance", "INSTANCE-ID"},
-        {"--device-index", "DeviceIndex", Kind::kInteger, Need::kRequired, "1 and up (0 is the primary ENI)", "N"},
+        {"--device-index", "DeviceIndex", Kind::kInteger, Need::kRequired,
+         "1 and up (0 is the primary ENI); each network card counts its own", "N"},
+        {"--network-card-index", "NetworkCardIndex", Kind::kInteger, Need::kOptional,
+         "the instance's network card, each with its own allowance (default 0; p4d.24xlarge has 0-3)", "N"},
         {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
          "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
-       R"(venicctl attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id i-0123456789abcdef0 --device-index 1)"},
+       R"(venicctl attach-network-interface --network-interface-id eni-0123456789abcdef0 --instance-id i-0123456789abcdef0 --device-index 1
+venicctl attach-network-interface --network-interface-id eni-0123456789abcdef1 --instance-id i-0123456789abcdef0 --device-index 1 --network-card-index 3)"},
       {"detach-network-interface",
        "DetachNetworkInterface",
        "detach an ENI from its instance",
@@ -573,12 +689,15 @@ venicctl detach-network-interface --attachment-id eni-attach-0123456789abcdef0 -
         {"--connection-tracking-specification", "ConnectionTrackingSpecification", Kind::kShorthand, Need::kOptional,
          "idle timeouts in seconds (TcpEstablishedTimeout 60-432000, UdpStreamTimeout 60-180, "
          "UdpTimeout 30-60)",
-         "TcpEstablishedTimeout=N,UdpStreamTimeout=N,UdpTimeout=N"}},
+         "TcpEstablishedTimeout=N,UdpStreamTimeout=N,UdpTimeout=N"},
+        {"--attachment", "Attachment", Kind::kAttachment, Need::kOptional,
+         "whether the ENI is deleted when its instance is terminated", "AttachmentId=ID,DeleteOnTermination=BOOL"}},
        R"(venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --no-source-dest-check
 venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --description "NAT instance"
 venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --groups sg-0123456789abcdef0 sg-0123456789abcdef1
-venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --connection-tracking-specification TcpEstablishedTimeout=3600,UdpTimeout=60)",
-       {"--source-dest-check", "--description", "--groups", "--connection-tracking-specification"}},
+venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --connection-tracking-specification TcpEstablishedTimeout=3600,UdpTimeout=60
+venicctl modify-network-interface-attribute --network-interface-id eni-0123456789abcdef0 --attachment AttachmentId=eni-attach-0123456789abcdef0,DeleteOnTermination=true)",
+       {"--source-dest-check", "--description", "--groups", "--connection-tracking-specification", "--attachment"}},
       {"assign-private-ip-addresses",
        "AssignPrivateIpAddresses",
        "add secondary private IPv4s to an ENI",
@@ -599,13 +718,27 @@ venicctl assign-private-ip-addresses --network-interface-id eni-0123456789abcdef
        R"(venicctl assign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ipv6-addresses 2600:1f18:aa:b01::10
 venicctl assign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ipv6-address-count 2)",
        {"--ipv6-addresses", "--ipv6-address-count"}},
+      {"unassign-private-ip-addresses",
+       "UnassignPrivateIpAddresses",
+       "remove secondary private IPv4s from an ENI",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
+        {"--private-ip-addresses", "PrivateIpAddresses", Kind::kIpv4List, Need::kRequired, "these addresses", "IPV4"}},
+       R"(venicctl unassign-private-ip-addresses --network-interface-id eni-0123456789abcdef0 --private-ip-addresses 10.0.1.30 10.0.1.31)"},
+      {"unassign-ipv6-addresses",
+       "UnassignIpv6Addresses",
+       "remove IPv6 addresses from an ENI",
+       {{"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kRequired, "the ENI", "ENI-ID"},
+        {"--ipv6-addresses", "Ipv6Addresses", Kind::kList, Need::kRequired, "these addresses", "IPV6"}},
+       R"(venicctl unassign-ipv6-addresses --network-interface-id eni-0123456789abcdef0 --ipv6-addresses 2600:1f18:aa:b01::10)"},
       {"describe-network-interfaces",
        "DescribeNetworkInterfaces",
        "describe ENIs (VenicVfId: the VF a driver attaches)",
        {{"--network-interface-ids", "NetworkInterfaceIds", Kind::kList, Need::kOptional, "only these (default: all)",
-         "ENI-ID"}},
+         "ENI-ID"},
+        kFiltersFlag},
        R"(venicctl describe-network-interfaces
-venicctl describe-network-interfaces --network-interface-ids eni-0123456789abcdef0)"},
+venicctl describe-network-interfaces --network-interface-ids eni-0123456789abcdef0
+venicctl describe-network-interfaces --filters Name=attachment.instance-id,Values=i-0123456789abcdef0)"},
   };
   return commands;
 }

@@ -349,9 +349,27 @@ RatesByVf compute_packet_rates(const json& previous_vfs, const json& current_vfs
     if (!id) continue;
     auto before = previous_by_id.find(*id);
     if (before == previous_by_id.end()) continue;
-    rates[*id] = {rate(*before->second, stats, "tx_pkts"), rate(*before->second, stats, "rx_pkts")};
+    rates[*id] = {rate(*before->second, stats, "tx_pkts"), rate(*before->second, stats, "rx_pkts"),
+                  8 * rate(*before->second, stats, "tx_bytes"), 8 * rate(*before->second, stats, "rx_bytes")};
   }
   return rates;
+}
+
+std::string si_rate(double per_second) {
+  static constexpr const char* kPrefixes[] = {"", "k", "M", "G", "T"};
+  if (!(per_second >= 1)) return "0";
+  size_t i = 0;
+  while (per_second >= 1000 && i + 1 < std::size(kPrefixes)) {
+    per_second /= 1000;
+    i++;
+  }
+  std::array<char, 32> buffer{};
+  std::snprintf(buffer.data(), buffer.size(),
+                i == 0            ? "%.0f%s"
+                : per_second < 10 ? "%.2f%s"
+                                  : "%.1f%s",
+                per_second, kPrefixes[i]);
+  return buffer.data();
 }
 
 std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& rates) {
@@ -363,7 +381,9 @@ std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& 
                                         {"RX-BYTES", Align::kRight}, {"DROPS", Align::kRight}};
   if (rates) {
     columns.push_back({"TX-PKT/S", Align::kRight});
+    columns.push_back({"TX-BIT/S", Align::kRight});
     columns.push_back({"RX-PKT/S", Align::kRight});
+    columns.push_back({"RX-BIT/S", Align::kRight});
   }
   Table table(std::move(columns));
   std::string drop_lines, allowance_lines, efa_lines;
@@ -379,8 +399,11 @@ std::string format_stats_table(const json& vfs, const std::optional<RatesByVf>& 
     if (rates) {
       auto id = id_of(stats, "vf");
       auto found = id ? rates->find(*id) : rates->end();
-      row.push_back(found == rates->end() ? "-" : per_second(found->second.tx_pps));
-      row.push_back(found == rates->end() ? "-" : per_second(found->second.rx_pps));
+      const bool known = found != rates->end();
+      row.push_back(known ? per_second(found->second.tx_pps) : "-");
+      row.push_back(known ? si_rate(found->second.tx_bps) : "-");
+      row.push_back(known ? per_second(found->second.rx_pps) : "-");
+      row.push_back(known ? si_rate(found->second.rx_bps) : "-");
     }
     table.add_row(std::move(row));
 

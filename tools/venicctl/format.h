@@ -32,10 +32,12 @@ std::string format_daemon_info(const nlohmann::json& info);
 std::string format_efa_contexts(const nlohmann::json& result);
 std::string format_efa_hooks(const nlohmann::json& result);
 
-// Packets per second of one VF between two stats samples.
+// Packets and bits per second of one VF between two stats samples.
 struct PacketRates {
   double tx_pps = 0;
   double rx_pps = 0;
+  double tx_bps = 0;
+  double rx_bps = 0;
 };
 using RatesByVf = std::map<long, PacketRates>;
 
@@ -47,9 +49,13 @@ RatesByVf compute_packet_rates(const nlohmann::json& previous_vfs, const nlohman
 // The stats "vfs" array as a table (VF TX-PKTS TX-BYTES RX-PKTS RX-BYTES
 // DROPS), followed by the non-zero drop reasons of each VF that dropped and
 // the non-zero "allowance_exceeded" counters (ENA's names) of each VF.
-// With `rates` the table gains TX-PKT/S and RX-PKT/S columns ("-" for a VF
-// absent from the map, e.g. on the first --watch sample).
+// With `rates` the table gains TX-PKT/S, TX-BIT/S, RX-PKT/S and RX-BIT/S
+// columns ("-" for a VF absent from the map: one created since the last
+// sample).
 std::string format_stats_table(const nlohmann::json& vfs, const std::optional<RatesByVf>& rates = std::nullopt);
+
+// A rate with an SI prefix: 0, 950, 12.3k, 1.23M, 9.87G.
+std::string si_rate(double per_second);
 
 // stats.reset's {"reset": [N, ...]}.
 std::string format_stats_reset(const nlohmann::json& result);

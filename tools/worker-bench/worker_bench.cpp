@@ -22,7 +22,9 @@
 #include <vector>
 
 #include "desc_check.h"
+#include "flow_log_table.h"
 #include "flow_meter.h"
+#include "observe_taps.h"
 #include "port_rig.h"
 #include "worker.h"
 
@@ -148,7 +150,8 @@ struct Config {
   std::string name;
   uint16_t a = 0, b = 0;
   std::vector<std::vector<uint8_t>> frames;
-  uint32_t segs = 1;  // descriptors per frame
+  uint32_t segs = 1;      // descriptors per frame
+  bool flow_log = false;  // both VFs in a VPC Flow Log
 };
 
 venic::vf::VfConfig plain(uint16_t id, bool check, uint16_t mtu) {
@@ -204,7 +207,7 @@ int main(int argc, char** argv) {
   unsigned reps = 3;
   app.add_option("--packets", packets, "packets per measurement")->capture_default_str();
   app.add_option("--reps", reps, "measurements per configuration (the best is kept)")->capture_default_str();
-  app.add_option("--only", only, "comma list of: l2,srcdst,sg,routed,allowances,jumbo");
+  app.add_option("--only", only, "comma list of: l2,srcdst,allowances,sg,sg+flowlog,routed,jumbo");
   CLI11_PARSE(app, argc, argv);
   if (!venic::bench::init_eal(argv[0])) {
     std::fprintf(stderr, "worker-bench: EAL did not start\n");
@@ -216,7 +219,7 @@ int main(int argc, char** argv) {
     return only.empty() || ("," + only + ",").find("," + n + ",") != std::string::npos;
   };
 
-  std::printf("%-11s %6s %9s %9s %10s %7s  %s\n", "config", "bytes", "ns/pkt", "Mpps", "floor ns", "ratio",
+  std::printf("%-12s %6s %9s %9s %10s %7s  %s\n", "config", "bytes", "ns/pkt", "Mpps", "floor ns", "ratio",
               "delivered");
   int failures = 0;
   auto measure = [&](const std::string& name, const std::function<void(PortRig&, Config&)>& setup, uint32_t len) {
@@ -230,6 +233,14 @@ int main(int argc, char** argv) {
     rig.set_frames(c.a, c.frames);
     const PortView& pa = rig.port(c.a);
     const PortView& pb = rig.port(c.b);
+    venic::observe::FlowLogSelection logged;
+    venic::observe::FlowLogTable flow_table;
+    if (c.flow_log) {
+      std::vector<bool> vfs(256);
+      vfs[c.a] = vfs[c.b] = true;
+      logged.set(vfs);
+      venic::fastpath::observe_use({&logged, &flow_table, nullptr});
+    }
     double best = 1e9, best_floor = 1e9;
     Result last;
     for (unsigned i = 0; i < reps; i++) {
@@ -242,11 +253,12 @@ int main(int argc, char** argv) {
     // Every frame that left the ring arrived, exactly once (the floor's too).
     const bool ok = last.delivered == last.sent && last.sent > 0;
     failures += !ok;
-    std::printf("%-11s %6u %9.1f %9.2f %10.1f %7.2f  %lu/%lu%s\n", name.c_str(), len, best, 1e3 / best, best_floor,
+    std::printf("%-12s %6u %9.1f %9.2f %10.1f %7.2f  %lu/%lu%s\n", name.c_str(), len, best, 1e3 / best, best_floor,
                 best / best_floor, (unsigned long)last.delivered, (unsigned long)last.sent, ok ? "" : "  LOST");
     if (!ok)
       for (uint16_t id : {c.a, c.b})
         std::printf("  VF %u: %s\n", id, rig.table().stats_json(rig.table().get(id)).dump().c_str());
+    venic::fastpath::observe_use({});
     std::printf("RESULT %s %u %.2f %.3f %.2f %.3f\n", name.c_str(), len, best, 1e3 / best, best_floor,
                 best / best_floor);
   };
@@ -287,6 +299,15 @@ int main(int argc, char** argv) {
         std::tie(c.a, c.b) = two_enis(rig, false);
         Endpoint a = endpoint_of(rig, c.a), b = endpoint_of(rig, c.b);
         c.frames = flow_frames(b.mac.data(), a, b.ip, small, 64);
+      },
+      small);
+  measure(
+      "sg+flowlog",
+      [&](PortRig& rig, Config& c) {
+        std::tie(c.a, c.b) = two_enis(rig, false);
+        Endpoint a = endpoint_of(rig, c.a), b = endpoint_of(rig, c.b);
+        c.frames = flow_frames(b.mac.data(), a, b.ip, small, 64);
+        c.flow_log = true;
       },
       small);
   measure(
