@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cerrno>
@@ -26,6 +28,8 @@
 #include "http_endpoint.h"
 #include "observer.h"
 #include "protocol.h"
+#include "service_port.h"
+#include "snapshot.h"
 #include "state_store.h"
 #include "vf_table.h"
 #include "vhost_frontend.h"
@@ -79,6 +83,13 @@ void raise_fd_limit() {
                  static_cast<unsigned long long>(lim.rlim_cur), static_cast<unsigned long long>(lim.rlim_max),
                  std::strerror(errno));
 }
+
+// The fast path's exception port is the instance services' queue.
+struct ServiceExceptions final : venic::fastpath::ExceptionPort {
+  explicit ServiceExceptions(venic::services::ServicePort& p) : port(p) {}
+  bool offer(uint16_t vf, const uint8_t* frame, uint32_t len) override { return port.offer(vf, frame, len); }
+  venic::services::ServicePort& port;
+};
 
 int fail(const std::string& msg) {
   std::fprintf(stderr, "venicd: %s\n", msg.c_str());
@@ -245,7 +256,20 @@ int main(int argc, char** argv) {
     venic::vf::VfTable table(dp, &store, &vhost);
     table.restore(saved);
     venic::model::Ec2Service ec2(table, &store);
+    // The instance's own services (IMDS, Amazon DNS, Time Sync): they learn
+    // every change of the model; the fast path offers them its frames.
+    std::array<uint8_t, 6> router_mac;
+    std::copy(std::begin(venic::fastpath::kRouterMac), std::end(venic::fastpath::kRouterMac), router_mac.begin());
+    venic::services::ServicePort services({router_mac, 512});
+    ec2.set_on_change(
+        [&services](const venic::model::Ec2Model& m) { services.publish(venic::services::build_directory(m)); });
     ec2.restore(saved_ec2);
+    services.set_inject([&dp](uint16_t vf, const uint8_t* frame, uint32_t len) { return dp.inject(vf, frame, len); });
+    ServiceExceptions exceptions(services);
+    if (std::string why = services.start(); !why.empty())
+      std::fprintf(stderr, "venicd: %s; the instance services are off\n", why.c_str());
+    else
+      dp.set_exception_port(&exceptions);
     // The EFA devices' data mover runs on the first worker.
     venic::efa::EfaEngine efa([&dp] { dp.synchronize(); }, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     efa.set_instance_resolver([&ec2](const std::string& instance) -> std::optional<uint16_t> {

@@ -180,6 +180,7 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
     if (action == "ModifyNetworkInterfaceAttribute") return modify_eni(p);
     if (action == "AssignPrivateIpAddresses") return assign_ips(p);
     if (action == "AssignIpv6Addresses") return assign_ipv6(p);
+    if (action == "ModifyInstanceMetadataOptions") return modify_instance_metadata_options(p);
     if (action == "TerminateInstances") return terminate_instances(p);
     if (action == "DeleteVpc") return delete_vpc(p);
     if (action == "DeleteSubnet") return delete_subnet(p);
@@ -772,7 +773,8 @@ json Ec2Model::assign_ipv6(const json& p) {
 
 json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
   only(p, {"InstanceType", "SubnetId", "MinCount", "MaxCount", "Placement", "SecurityGroupIds", "PrivateIpAddress",
-           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit", "VenicFrontend", "ImageId"});
+           "NetworkInterfaceType", "OwnerUid", "ConntrackLimit", "VenicFrontend", "ImageId", "UserData",
+           "MetadataOptions", "IamInstanceProfile"});
   std::string type = str(p, "InstanceType");
   const InstanceType* t = find_instance_type(type);
   if (!t) bad_param("Invalid value '" + type + "' for InstanceType (see describe-instance-types)");
@@ -805,6 +807,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   const auto conntrack = static_cast<uint32_t>(integer(p, "ConntrackLimit", 0, vf::kMaxConntrack, 0));
   const bool vhost_user = vhost_frontend(p);
   auto groups = str_list(p, "SecurityGroupIds");
+  const InstanceMetadata meta = metadata_from_run(p);
   const std::string image = opt_str(p, "ImageId", kDefaultImage);
   static const std::regex kAmi("ami-([0-9a-f]{8}|[0-9a-f]{17})");
   if (!std::regex_match(image, kAmi))
@@ -821,6 +824,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     in.reservation = reservation;
     in.owner_uid = uid;
     in.conntrack_limit = conntrack;
+    in.meta = meta;
     in.image_id = image;
     in.launch_time = clock_();
     Eni e = make_eni(*sn, ip, {}, 0, groups, nic_type == "efa");
@@ -990,7 +994,8 @@ json Ec2Model::instance_json(const Instance& i) const {
             {"State", state_json(i)},
             {"Placement", {{"AvailabilityZone", i.az}, {"GroupName", i.placement_group}, {"Tenancy", "default"}}},
             {"VenicOwnerUid", i.owner_uid},
-            {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack}};
+            {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack},
+            {"MetadataOptions", metadata_options_json(i.meta.options)}};
   if (i.terminated_at) {
     // As EC2 lists a terminated instance: no network, no addresses.
     j["NetworkInterfaces"] = json::array();
@@ -1204,7 +1209,8 @@ json Ec2Model::to_json() const {
                          {"running", i.running},
                          {"owner_uid", i.owner_uid},
                          {"conntrack_limit", i.conntrack_limit},
-                         {"enis", nics}});
+                         {"enis", nics},
+                         {"metadata", metadata_to_json(i.meta)}});
   }
   for (auto& [id, e] : s_.enis) {
     json sec = json::array(), v6 = json::array();
@@ -1314,6 +1320,7 @@ void Ec2Model::load(const json& j) {
       in.launch_time = time_of(i, "launch_time");
       in.owner_uid = owner_uid == -1 ? 0 : owner_uid;
       in.conntrack_limit = static_cast<uint32_t>(conntrack);
+      in.meta = metadata_from_json(i.value("metadata", json()));
       for (auto& [idx, e] : i.at("enis").items()) in.enis[std::stoi(idx)] = e.get<std::string>();
       if (!find_instance_type(in.type)) throw std::runtime_error("unknown instance type " + in.type);
       s.instances[in.id] = in;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "instance_metadata.h"
 #include "instance_types.h"
 #include "owner.h"
 #include "vf_config.h"
@@ -118,6 +119,7 @@ struct Instance {
   int64_t owner_uid = 0;            // its owner, whose processes may attach its VFs
   uint32_t conntrack_limit = 0;     // venic: tracked flows at most; 0: the type's figure
   std::map<int, std::string> enis;  // Eni::slot() (the device index on card 0) -> ENI id
+  InstanceMetadata meta;            // what its metadata service tells (instance_metadata.h)
 };
 
 class Ec2Model {
@@ -149,6 +151,10 @@ class Ec2Model {
   const Eni* eni_by_vf(uint16_t vf) const;
   const Instance* instance(const std::string& id) const;
   const Subnet* subnet(const std::string& id) const;
+  const Vpc* vpc(const std::string& id) const {
+    auto it = s_.vpcs.find(id);
+    return it == s_.vpcs.end() ? nullptr : &it->second;
+  }
   const PlacementGroup* placement_group(const std::string& name) const;
   const SecurityGroup* security_group(const std::string& id) const;
   // EFA's OS-bypass traffic needs one of the ENI's groups to allow all
@@ -205,6 +211,7 @@ class Ec2Model {
   nlohmann::json delete_placement_group(const nlohmann::json& p);
   // One IpPermissions entry as a rule of group g, checked (authorize, revoke).
   SgRule permission(const nlohmann::json& e, const SecurityGroup& g) const;
+  nlohmann::json modify_instance_metadata_options(const nlohmann::json& p);  // instance_metadata.cpp
   nlohmann::json describe(const std::string& what, const nlohmann::json& p) const;
 
   // Builds an ENI in subnet (addresses, MAC, public IP, groups) without

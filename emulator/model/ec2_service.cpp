@@ -130,6 +130,7 @@ void Ec2Service::restore(const nlohmann::json& saved) {
     if (!v->cfg.eni_id.empty() && !backing.count(id)) orphans.push_back(id);
   for (uint16_t id : orphans) table_.remove(id);
   reconcile(attachments(model_));
+  if (on_change_) on_change_(model_);
 }
 
 void Ec2Service::reconcile(const std::map<std::string, std::string>& before) {
@@ -160,6 +161,7 @@ nlohmann::json Ec2Service::call(const std::string& action, const nlohmann::json&
     if (auto first = tokens_.replay(caller.uid, token, action, params)) return *first;
   }
   nlohmann::json result = apply(action, params, caller);
+  if (on_change_ && action.rfind("Describe", 0) != 0) on_change_(model_);
   if (!token.empty()) tokens_.remember(caller.uid, token, action, params, result);
   return result;
 }

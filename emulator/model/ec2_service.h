@@ -4,6 +4,7 @@
 // Control thread only.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -29,6 +30,9 @@ class Ec2Service {
   nlohmann::json call(const std::string& action, const nlohmann::json& params, const Caller& caller = {});
 
   const Ec2Model& model() const { return model_; }
+  // Called (control thread) after restore and after every action that ran,
+  // with the model as it now is: how the instance services learn of changes.
+  void set_on_change(std::function<void(const Ec2Model&)> f) { on_change_ = std::move(f); }
 
  private:
   // The action itself, with the VFs kept in line and the model saved.
@@ -42,6 +46,7 @@ class Ec2Service {
   state::StateStore* store_;
   Ec2Model model_;
   ClientTokens tokens_;
+  std::function<void(const Ec2Model&)> on_change_;
 };
 
 }  // namespace venic::model

@@ -1,8 +1,12 @@
 #include "ec2_commands.h"
 
+#include <openssl/evp.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <deque>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string_view>
@@ -380,6 +384,25 @@ std::vector<Flag> authorize_flags(const char* direction) {
   };
 }
 
+// --user-data TEXT or file://PATH, as the aws CLI takes it: the API wants
+// base64 (UserData); the daemon checks the 16 KB limit.
+void user_data(const Given& given, json& params) {
+  auto it = given.find("--user-data");
+  if (it == given.end()) return;
+  std::string data = it->second.front();
+  if (data.rfind("file://", 0) == 0) {
+    std::ifstream in(data.substr(7), std::ios::binary);
+    if (!in) throw UsageError("--user-data: cannot read " + in_quotes(data.substr(7)));
+    data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (data.size() > 64 * 1024) throw UsageError("--user-data: at most 16 KB");
+  std::string b64(4 * ((data.size() + 2) / 3) + 1, '\0');
+  b64.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                                 reinterpret_cast<const unsigned char*>(data.data()),
+                                                 static_cast<int>(data.size()))));
+  params["UserData"] = b64;
+}
+
 // Every describe-*'s --filters.
 const Flag kFiltersFlag = {"--filters",
                            "Filters",
@@ -551,13 +574,37 @@ venicctl describe-instance-types --instance-types c5n.18xlarge m5.large)"},
          "venic: how the primary ENI's driver reaches it: shm (net_vena) or vhost-user (a QEMU guest, on "
          "vf<VenicVfId>.vhost beside the control socket)",
          "shm|vhost-user"},
+        {"--user-data", nullptr, Kind::kLocal, Need::kOptional,
+         "what the instance reads at http://169.254.169.254/latest/user-data (text, or file://PATH)", "TEXT"},
+        {"--metadata-options", "MetadataOptions", Kind::kShorthand, Need::kOptional,
+         "its instance metadata service: HttpTokens=optional|required, HttpPutResponseHopLimit=1-64, "
+         "HttpEndpoint=enabled|disabled, InstanceMetadataTags=enabled|disabled",
+         "Key=Value,..."},
+        {"--iam-instance-profile", "IamInstanceProfile", Kind::kShorthand, Need::kOptional,
+         "a role whose credentials its metadata serves", "Name=ROLE"},
         {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
          "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
        R"(venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abcdef0
 venicctl run-instances --instance-type c5n.18xlarge --subnet-id subnet-0123456789abcdef0 --count 2 --placement GroupName=hpc --network-interface-type efa
 venicctl run-instances --instance-type t3.micro --subnet-id subnet-0123456789abcdef0 --private-ip-address 10.0.1.10 --security-group-ids sg-0123456789abcdef0 --owner-uid 1000
 venicctl run-instances --instance-type t3.nano --subnet-id subnet-0123456789abcdef0 --conntrack-limit 64
-venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abcdef0 --venic-frontend vhost-user)"},
+venicctl run-instances --instance-type m5.large --subnet-id subnet-0123456789abcdef0 --venic-frontend vhost-user
+venicctl run-instances --instance-type t3.micro --subnet-id subnet-0123456789abcdef0 --user-data 'hello from venic' --metadata-options HttpTokens=required,HttpPutResponseHopLimit=2)",
+       {},
+       user_data},
+      {"modify-instance-metadata-options",
+       "ModifyInstanceMetadataOptions",
+       "change how an instance's metadata service answers (IMDSv2, hop limit, on/off)",
+       {{"--instance-id", "InstanceId", Kind::kString, Need::kRequired, "the instance", "INSTANCE-ID"},
+        {"--http-tokens", "HttpTokens", Kind::kEnum, Need::kOptional, "required: IMDSv2 only", "optional|required"},
+        {"--http-put-response-hop-limit", "HttpPutResponseHopLimit", Kind::kInteger, Need::kOptional,
+         "IP hops a token's response may travel, 1-64 (default 1)", "N"},
+        {"--http-endpoint", "HttpEndpoint", Kind::kEnum, Need::kOptional, "disabled: no metadata at all",
+         "enabled|disabled"},
+        {"--instance-metadata-tags", "InstanceMetadataTags", Kind::kEnum, Need::kOptional,
+         "the instance's tags under meta-data/tags/instance", "enabled|disabled"}},
+       R"(venicctl modify-instance-metadata-options --instance-id i-0123456789abcdef0 --http-tokens required
+venicctl modify-instance-metadata-options --instance-id i-0123456789abcdef0 --http-put-response-hop-limit 2 --http-endpoint enabled)"},
       {"stop-instances",
        "StopInstances",
        "stop instances (their VFs' links go down)",
