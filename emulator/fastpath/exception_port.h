@@ -1,7 +1,7 @@
 // The exception path: frames the fast path does not switch itself leave it
 // here — those a VPC port sends to the instance's own services (metadata
 // 169.254.169.254, time sync 169.254.169.123, DNS 169.254.169.253 and the
-// subnet's base + 2, and fd00:ec2::254/::123/::253) — and their answers come
+// VPC's base + 2, and fd00:ec2::254/::123/::253) — and their answers come
 // back through Dataplane::inject.  The services live above the fast path
 // (emulator/services); this is all the fast path knows of them.
 #pragma once

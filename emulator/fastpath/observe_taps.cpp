@@ -73,7 +73,7 @@ void observe_sent(const PortView& port, const Burst& b) {
     const BurstPacket& p = b.p[k];
     if (log && (p.alive() || p.drop == VENIC_DROP_SG_EGRESS)) {
       observe::FlowLogKey key;
-      if (!outside_security_groups(p.pkt, CtDir::kOut, port.gateway) && flow_key(p.pkt, port.vf, key))
+      if (!outside_security_groups(p.pkt, CtDir::kOut, port.gateway, port.vpc_dns) && flow_key(p.pkt, port.vf, key))
         t_taps.flow_table->record(key, p.drop != VENIC_DROP_SG_EGRESS, p.tx.total, b.now);
     }
     if (tap && p.hdr_len) {
@@ -95,7 +95,8 @@ void observe_received(const PortView& dst, const Burst& b, uint32_t k, bool answ
   // What the receiver's groups judged: everything past its destination check
   // that is in their scope, but the VPC's own answers.
   const bool judged = verdict != VENIC_DROP_DST_CHECK && verdict != kCaptureAllowance + VENIC_ALLOW_CONNTRACK &&
-                      !answer && !b.from_services && !outside_security_groups(pkt, CtDir::kIn, dst.gateway);
+                      !answer && !b.from_services &&
+                      !outside_security_groups(pkt, CtDir::kIn, dst.gateway, dst.vpc_dns);
   if (judged && logged(dst)) {
     observe::FlowLogKey key;
     if (flow_key(pkt, dst.vf, key)) t_taps.flow_table->record(key, verdict != VENIC_DROP_SG_INGRESS, p.tx.total, b.now);

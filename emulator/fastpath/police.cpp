@@ -14,8 +14,8 @@ void police_use_flows(FlowMeter* flows) {
 
 bool to_link_local_service(const PortView& port, const ParsedPacket& pkt) {
   if (!pkt.l3_addresses) return false;
-  // The subnet's DNS server (base + 2) counts as EC2 counts the Amazon DNS.
-  if (pkt.l3 == L3::kIpv4) return (pkt.dst_ip4 >> 16) == 0xa9fe || (port.gateway && pkt.dst_ip4 == port.gateway + 1);
+  // The VPC's DNS server (its base + 2) counts as the Amazon DNS it is.
+  if (pkt.l3 == L3::kIpv4) return (pkt.dst_ip4 >> 16) == 0xa9fe || (port.vpc_dns && pkt.dst_ip4 == port.vpc_dns);
   if (pkt.l3 == L3::kIpv6)
     return pkt.dst_ip6[0] == 0xfd && pkt.dst_ip6[1] == 0x00 && pkt.dst_ip6[2] == 0x0e && pkt.dst_ip6[3] == 0xc2;
   return false;

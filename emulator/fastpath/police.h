@@ -20,7 +20,7 @@ int egress_policed(const PortView& port, const ParsedPacket& pkt, uint32_t len, 
 void police_burst(const PortView& port, Burst& b);
 
 // EC2's link-local services (Amazon DNS, instance metadata, time sync) live
-// in 169.254.0.0/16 and fd00:ec2::/32; a VPC port's DNS also at its subnet's base + 2.
+// in 169.254.0.0/16 and fd00:ec2::/32; a VPC port's DNS also at its VPC's base + 2.
 bool to_link_local_service(const PortView& port, const ParsedPacket& pkt);
 
 }  // namespace venic::fastpath

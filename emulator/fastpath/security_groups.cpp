@@ -15,7 +15,7 @@ enum class Scope : uint8_t { kJudge, kPass, kDenied };
 Scope scope_of(const PortView& port, const ParsedPacket& pkt, CtDir dir, CtKey& key) {
   if (!port.sg.enforced || (pkt.l3 != L3::kIpv4 && pkt.l3 != L3::kIpv6)) return Scope::kPass;
   if (!pkt.l3_addresses) return Scope::kDenied;
-  if (outside_security_groups(pkt, dir, port.gateway)) return Scope::kPass;
+  if (outside_security_groups(pkt, dir, port.gateway, port.vpc_dns)) return Scope::kPass;
   // A later fragment carries no ports: its first fragment was judged.
   if (!ct_key(pkt, port.vf, dir, key)) return Scope::kPass;
   return Scope::kJudge;

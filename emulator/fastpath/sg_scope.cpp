@@ -40,7 +40,7 @@ bool ec2_service6(const uint8_t* a) {
   return last == 0x254 || last == 0x123 || last == 0x253;
 }
 
-bool outside_security_groups(const ParsedPacket& pkt, CtDir dir, uint32_t gateway) {
+bool outside_security_groups(const ParsedPacket& pkt, CtDir dir, uint32_t gateway, uint32_t vpc_dns) {
   if (neighbour_discovery(pkt)) return true;
   // Everything else a port receives was sent by an instance: judged.
   if (dir == CtDir::kIn) return false;
@@ -51,9 +51,8 @@ bool outside_security_groups(const ParsedPacket& pkt, CtDir dir, uint32_t gatewa
     const uint32_t a = pkt.dst_ip4;
     if (a == 0xffffffffu || (a >> 28) == 0xe) return true;
     if (ec2_service4(a)) return true;
-    // The Amazon DNS at the subnet's base + 2 (the gateway's next address).
-    if (gateway && a == gateway + 1 && pkt.dst_port == 53 &&
-        (pkt.ip_proto == IPPROTO_UDP || pkt.ip_proto == IPPROTO_TCP))
+    // The Amazon DNS at the VPC's base + 2.
+    if (vpc_dns && a == vpc_dns && pkt.dst_port == 53 && (pkt.ip_proto == IPPROTO_UDP || pkt.ip_proto == IPPROTO_TCP))
       return true;
     return a == gateway && pkt.ip_proto == IPPROTO_UDP && pkt.dst_port == kDhcpServerPort;
   }

@@ -25,6 +25,7 @@ bool ec2_service6(const uint8_t* a);
 // True when pkt, crossing a port in direction dir, is not for the port's
 // groups to judge.  gateway is the port's subnet router (host order), the
 // VPC's DHCP server.
-bool outside_security_groups(const ParsedPacket& pkt, CtDir dir, uint32_t gateway);
+// vpc_dns: the VPC's Amazon DNS (its base + 2, host order), 0: none.
+bool outside_security_groups(const ParsedPacket& pkt, CtDir dir, uint32_t gateway, uint32_t vpc_dns = 0);
 
 }  // namespace venic::fastpath

@@ -67,6 +67,7 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     if (!v.cfg.vpc_id.empty()) {
       p.vpc = vpcs.emplace(v.cfg.vpc_id, static_cast<uint16_t>(vpcs.size() + 1)).first->second;
       p.gateway = p.subnet + 1;
+      p.vpc_dns = v.cfg.vpc_dns;
       addresses += 1 + v.cfg.secondary_ips.size() + v.cfg.ipv6.size();
     }
     p.mac = v.cfg.mac;

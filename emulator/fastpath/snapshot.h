@@ -30,6 +30,7 @@ struct PortView {
   uint16_t vf = 0;
   uint16_t vpc = 0;      // the VPC (1...) an ENI-backed VF is in; 0: a plain VF
   uint32_t gateway = 0;  // VPC ports: the implied router's address in the subnet (its base + 1)
+  uint32_t vpc_dns = 0;  // VPC ports: the Amazon DNS (the VPC's base + 2)
   bool polled = false;   // attached, started, link up
   bool promisc = false;
   uint32_t subnet = 0;

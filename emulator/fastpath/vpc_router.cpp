@@ -155,8 +155,7 @@ VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& 
 }  // namespace
 
 bool service_address4(const PortView& src, uint32_t a) {
-  // EC2 reserves every subnet's base + 2 for its DNS server, beside the VPC's.
-  return ec2_service4(a) || (src.gateway && a == src.gateway + 1);
+  return ec2_service4(a) || (src.vpc_dns && a == src.vpc_dns);
 }
 
 VpcVerdict vpc_forward(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, uint8_t* hdr,

@@ -105,6 +105,7 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   c.ipv6 = e.ipv6;
   c.eni_id = e.id;
   c.vpc_id = model_.subnet(e.subnet)->vpc;
+  if (const Vpc* vpc = model_.vpc(c.vpc_id)) c.vpc_dns = vpc->cidr.addr + 2;
   c.frontend = e.vhost_user ? vf::Frontend::kVhostUser : vf::Frontend::kShm;
   c.owner_uid = e.owner;
   c.attach_uid = 0;  // a detached ENI is no instance's: root only

@@ -63,42 +63,44 @@ bool is_unicast(const MacAddr& m) {
 }
 
 nlohmann::json to_json(const VfConfig& c) {
-  return {{"id", c.id},
-          {"type", c.type == Personality::kEna ? "ena" : "efa"},
-          {"mac", format_mac(c.mac)},
-          {"ip", format_ipv4(c.ip)},
-          {"prefix", c.prefix},
-          {"subnet", format_ipv4(c.subnet()) + "/" + std::to_string(c.prefix)},
-          {"mtu", c.mtu},
-          {"trusted", c.trusted},
-          {"queues", c.queues},
-          {"link", c.link_up ? "up" : "down"},
-          {"src_dst_check", c.src_dst_check},
-          {"secondary_ips",
-           [&] {
-             nlohmann::json l = nlohmann::json::array();
-             for (uint32_t a : c.secondary_ips) l.push_back(format_ipv4(a));
-             return l;
-           }()},
-          {"ipv6",
-           [&] {
-             nlohmann::json l = nlohmann::json::array();
-             for (const auto& a : c.ipv6) l.push_back(format_ipv6(a));
-             return l;
-           }()},
-          {"bw_in_mbps", c.limits.bw_in_mbps},
-          {"bw_out_mbps", c.limits.bw_out_mbps},
-          {"pps", c.limits.pps},
-          {"flow_mbps", c.limits.flow_mbps},
-          {"burst_ms", c.limits.burst_ms},
-          {"frontend", c.frontend == Frontend::kVhostUser ? "vhost-user" : "shm"},
-          {"vhost_path", c.vhost_path},
-          {"vhost_mode", c.vhost_client ? "client" : "server"},
-          {"eni_id", c.eni_id},
-          {"vpc_id", c.vpc_id},
-          {"owner_uid", c.owner_uid},
-          {"attach_uid", c.attach_uid},
-          {"security", to_json(c.security)}};
+  nlohmann::json j = {{"id", c.id},
+                      {"type", c.type == Personality::kEna ? "ena" : "efa"},
+                      {"mac", format_mac(c.mac)},
+                      {"ip", format_ipv4(c.ip)},
+                      {"prefix", c.prefix},
+                      {"subnet", format_ipv4(c.subnet()) + "/" + std::to_string(c.prefix)},
+                      {"mtu", c.mtu},
+                      {"trusted", c.trusted},
+                      {"queues", c.queues},
+                      {"link", c.link_up ? "up" : "down"},
+                      {"src_dst_check", c.src_dst_check},
+                      {"secondary_ips",
+                       [&] {
+                         nlohmann::json l = nlohmann::json::array();
+                         for (uint32_t a : c.secondary_ips) l.push_back(format_ipv4(a));
+                         return l;
+                       }()},
+                      {"ipv6",
+                       [&] {
+                         nlohmann::json l = nlohmann::json::array();
+                         for (const auto& a : c.ipv6) l.push_back(format_ipv6(a));
+                         return l;
+                       }()},
+                      {"bw_in_mbps", c.limits.bw_in_mbps},
+                      {"bw_out_mbps", c.limits.bw_out_mbps},
+                      {"pps", c.limits.pps},
+                      {"flow_mbps", c.limits.flow_mbps},
+                      {"burst_ms", c.limits.burst_ms},
+                      {"frontend", c.frontend == Frontend::kVhostUser ? "vhost-user" : "shm"},
+                      {"vhost_path", c.vhost_path},
+                      {"vhost_mode", c.vhost_client ? "client" : "server"},
+                      {"eni_id", c.eni_id},
+                      {"vpc_id", c.vpc_id},
+                      {"owner_uid", c.owner_uid},
+                      {"attach_uid", c.attach_uid},
+                      {"security", to_json(c.security)}};
+  if (c.vpc_dns) j["vpc_dns"] = format_ipv4(c.vpc_dns);
+  return j;
 }
 
 namespace {
@@ -204,6 +206,11 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
   if (j.contains("vhost_path")) c.vhost_path = string_field(j, "vhost_path");
   if (j.contains("eni_id")) c.eni_id = string_field(j, "eni_id");
   if (j.contains("vpc_id")) c.vpc_id = string_field(j, "vpc_id");
+  if (j.contains("vpc_dns") && !string_field(j, "vpc_dns").empty()) {
+    const auto dns = parse_ipv4(string_field(j, "vpc_dns"));
+    if (!dns) throw ConfigError("vpc_dns: not an IPv4 address");
+    c.vpc_dns = *dns;
+  }
   if (j.contains("owner_uid")) c.owner_uid = integer_field<int64_t>(j, "owner_uid", 0, 0x7fffffff);
   if (j.contains("attach_uid")) c.attach_uid = integer_field<int64_t>(j, "attach_uid", -1, 0x7fffffff);
   if (j.contains("security")) c.security = security_policy_from_json(j["security"]);

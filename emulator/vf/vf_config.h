@@ -49,6 +49,9 @@ struct VfConfig {
   // neighbour discovery from the model, routes between subnets through the
   // VPC's implied router, and floods nothing.  "": a plain VF (an L2 segment).
   std::string vpc_id;
+  // The VPC's Amazon DNS server, its CIDR's base + 2 (host order; 0: none),
+  // which the fast path hands to the instance services.
+  uint32_t vpc_dns = 0;
   // Its owner (docs/ownership.md): who created it, or the ENI's owner.
   int64_t owner_uid = 0;
   // Who may attach besides root and the daemon's uid: this uid (the owner of

@@ -529,10 +529,10 @@ TEST(ExceptionPath, ServiceFramesLeaveTheFastPathAndAnswersComeBack) {
   ASSERT_EQ(reply.size(), 60u);
   EXPECT_EQ(std::memcmp(reply.data() + 22, kRouterMac, 6), 0) << "169.254.169.254 is at the router";
 
-  // A time sync query and a DNS query to the subnet's base + 2 leave the fast
+  // A time sync query and a DNS query to the VPC's base + 2 leave the fast
   // path whole, tagged with the sender's VF; an ENI's own traffic does not.
   auto ntp = udp(kRouterMac, ca.mac.data(), ca.ip, 0xa9fea97b, 123, 90);   // to 169.254.169.123
-  auto dns = udp(kRouterMac, ca.mac.data(), ca.ip, 0x0a090102, 5353, 70);  // to 10.9.1.2
+  auto dns = udp(kRouterMac, ca.mac.data(), ca.ip, 0x0a090002, 5353, 70);  // to 10.9.0.2, the VPC's DNS
   dns[36] = 0;
   dns[37] = 53;
   rig.set_frames(a, {ntp, dns, to(rig, a, b, 1)});
