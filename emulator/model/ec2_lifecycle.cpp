@@ -50,12 +50,7 @@ json Ec2Model::terminate_instances(const json& p) {
         s_.enis.erase(eid);
         continue;
       }
-      e.attachment.clear();
-      e.instance.clear();
-      e.device_index = -1;
-      e.network_card = 0;
-      e.delete_on_termination = false;
-      e.attach_time = 0;
+      e.clear_attachment();
     }
     s_.instances.erase(it);
     in.enis.clear();

@@ -635,12 +635,7 @@ json Ec2Model::detach(const json& p) {
       fail(kInvalid, "IncorrectInstanceState",
            "An EFA interface can be detached only while the instance is stopped; stop '" + in.id + "' first");
     in.enis.erase(e.slot());
-    e.attachment.clear();
-    e.instance.clear();
-    e.device_index = -1;
-    e.network_card = 0;
-    e.delete_on_termination = false;
-    e.attach_time = 0;
+    e.clear_attachment();
     return json::object();
   }
   fail(kNotFound, "InvalidAttachmentID.NotFound", "The attachment ID '" + aid + "' does not exist");

@@ -109,6 +109,15 @@ struct Eni {
   bool delete_on_termination = false;       // EC2: true for a primary ENI made at launch, false for one attached
   int64_t attach_time = 0;                  // seconds since the epoch
   bool attached() const { return !instance.empty(); }
+  // Forgets the attachment (detach, or its instance terminated).
+  void clear_attachment() {
+    attachment.clear();
+    instance.clear();
+    device_index = -1;
+    network_card = 0;
+    delete_on_termination = false;
+    attach_time = 0;
+  }
 };
 
 struct Instance {

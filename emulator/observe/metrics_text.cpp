@@ -148,18 +148,16 @@ std::string prometheus_text(const nlohmann::json& snap) {
   }
   if (snap.contains("vfs"))
     for (auto& v : snap["vfs"]) vf_metrics(e, v);
-  // Worker load: counters (cycles, packets) or gauges, as the source names them.
+  // Worker load: the raw counters only (busy share and cost per packet are
+  // ratios of them, for the query to take over any window).
   if (snap.contains("workers"))
     for (size_t w = 0; w < snap["workers"].size(); w++) {
       const auto& wk = snap["workers"][w];
       if (!wk.is_object()) continue;
-      for (auto& [k, n] : wk.items()) {
-        if (!n.is_number()) continue;
-        const std::string name = metric_name(k);
-        const bool counter = name.find("cycles") != std::string::npos || name.find("packets") != std::string::npos ||
-                             name.find("pkts") != std::string::npos;
-        e.add(counter ? "venic_worker_" + name + "_total" : "venic_worker_" + name, counter ? "counter" : "gauge",
-              "Worker " + k + ".", {{"worker", std::to_string(w)}}, u64(wk, k.c_str()));
+      for (const char* k : {"busy_cycles", "idle_cycles", "packets"}) {
+        if (!wk.contains(k) || !wk[k].is_number()) continue;
+        e.add(std::string("venic_worker_") + k + "_total", "counter",
+              std::string("Worker ") + k + " (TSC cycles, packets).", {{"worker", std::to_string(w)}}, u64(wk, k));
       }
     }
   return e.text();
