@@ -31,8 +31,13 @@ ip link set eth0 up
 ip route add default via 10.0.0.1
 M=http://169.254.169.254/latest
 if timeout 10 wget -q -O /tmp/v1 \$M/meta-data/instance-id 2>/dev/null; then echo VENIC-V1-ANSWERED; else echo VENIC-V1-REFUSED; fi
-TOKEN=\$(printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n' |
-  timeout 10 nc 169.254.169.254 80 | tail -n 1)
+# nc's stdin stays open until the answer is in (busybox nc may stop at its
+# input's end), and a lost first try is tried again.
+for try in 1 2 3; do
+  TOKEN=\$( { printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n'; sleep 3; } |
+    timeout 10 nc 169.254.169.254 80 | tail -n 1)
+  [ -n "\$TOKEN" ] && break
+done
 get() { timeout 10 wget -qO- --header "X-aws-ec2-metadata-token: \$TOKEN" "\$M/\$1" | tr '\n' ' '; }
 echo "VENIC-IID=\$(get meta-data/instance-id)="
 echo "VENIC-IPS=\$(get meta-data/network/interfaces/macs/$mac/local-ipv4s)="
