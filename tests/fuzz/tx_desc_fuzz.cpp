@@ -17,7 +17,7 @@
 #include "fuzz_check.h"
 
 using venic::fastpath::DescMemory;
-using venic::fastpath::TxPacket;
+using venic::fastpath::OwnedTxPacket;
 using venic::fuzz::require;
 
 namespace {
