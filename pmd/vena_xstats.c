@@ -9,16 +9,6 @@
 
 #include "vena_pmd.h"
 
-static const char *const drop_names[] = {
-	[VENIC_DROP_NO_ROUTE] = "drop_no_route",	 [VENIC_DROP_BAD_DESC] = "drop_bad_desc",
-	[VENIC_DROP_OVERSIZE] = "drop_oversize",	 [VENIC_DROP_RUNT] = "drop_runt",
-	[VENIC_DROP_RX_NO_BUFFER] = "drop_rx_no_buffer", [VENIC_DROP_RX_OVERSIZE] = "drop_rx_oversize",
-	[VENIC_DROP_RX_DOWN] = "drop_rx_down",		 [VENIC_DROP_SPOOF_MAC] = "drop_spoof_mac",
-	[VENIC_DROP_SPOOF_IP] = "drop_spoof_ip",	 [VENIC_DROP_DST_CHECK] = "drop_dst_check",
-	[VENIC_DROP_SG_EGRESS] = "drop_sg_egress",	 [VENIC_DROP_SG_INGRESS] = "drop_sg_ingress",
-	[VENIC_DROP_TTL_EXPIRED] = "drop_ttl_expired",	 [VENIC_DROP_NOT_FLOODED] = "drop_not_flooded",
-	[VENIC_DROP_ETHERTYPE] = "drop_ethertype",
-};
 /* ENA's names; flow_allowance_exceeded (the per-flow cap) is venic's own. */
 static const char *const allowance_names[] = {
 	[VENIC_ALLOW_BW_IN] = "bw_in_allowance_exceeded",
@@ -28,7 +18,7 @@ static const char *const allowance_names[] = {
 	[VENIC_ALLOW_LINKLOCAL] = "linklocal_allowance_exceeded",
 	[VENIC_ALLOW_FLOW] = "flow_allowance_exceeded",
 };
-#define N_DROPS	  RTE_DIM(drop_names)
+#define N_DROPS	  VENIC_DROP_REASONS_USED
 #define N_ALLOW	  RTE_DIM(allowance_names)
 #define N_DEV	  (N_DROPS + 1 + N_ALLOW) /* drops, mdd_resets, allowances */
 #define RXQ_STATS 3			  /* cnt, bytes, mbuf_alloc_fail */
@@ -55,7 +45,7 @@ int vena_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *na
 		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "tx_q%u_errors", q);
 	}
 	for (unsigned int r = 0; r < N_DROPS; r++)
-		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", drop_names[r]);
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "drop_%s", venic_drop_name((int)r));
 	snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "mdd_resets");
 	for (unsigned int a = 0; a < N_ALLOW; a++)
 		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", allowance_names[a]);

@@ -37,8 +37,8 @@ extern "C" {
 #endif
 
 #define VENIC_ABI_MAGIC 0x43494e56u /* "VNIC" little-endian */
-#define VENIC_ABI_MAJOR 1	    /* incompatible layout changes */
-#define VENIC_ABI_MINOR 3	    /* compatible additions */
+#define VENIC_ABI_MAJOR 2	    /* incompatible layout changes (2.0: 24 drop reasons) */
+#define VENIC_ABI_MINOR 0	    /* compatible additions */
 
 #define VENIC_MAX_VFS	 256
 #define VENIC_MAX_QPS	 8
@@ -230,8 +230,41 @@ enum venic_drop_reason {
 	VENIC_DROP_TTL_EXPIRED = 12, /* tx: routed between subnets with TTL / hop limit 1 or 0 */
 	VENIC_DROP_NOT_FLOODED = 13, /* tx: broadcast, multicast or unanswerable ARP/ND in a VPC */
 	VENIC_DROP_ETHERTYPE = 14,   /* tx: a VPC port sent neither IPv4, IPv6 nor ARP */
-	VENIC_DROP_REASONS_MAX = 16
+	VENIC_DROP_NACL_INGRESS = 15, /* rx: the receiver subnet's network ACL denies it */
+	VENIC_DROP_NACL_EGRESS = 16,  /* tx: the sender subnet's network ACL denies it */
+	VENIC_DROP_BLACKHOLE = 17,    /* tx: its route's target is gone (a blackhole route) */
+	VENIC_DROP_NO_PUBLIC_IP = 18, /* tx: to the internet gateway without a public address */
+	VENIC_DROP_REASONS_MAX = 24
 };
+
+/* A drop reason's name, as counters, xstats and captures show it ("" when unused). */
+static inline const char *venic_drop_name(int reason)
+{
+	switch (reason) {
+	case VENIC_DROP_NO_ROUTE: return "no_route";
+	case VENIC_DROP_BAD_DESC: return "bad_desc";
+	case VENIC_DROP_OVERSIZE: return "oversize";
+	case VENIC_DROP_RUNT: return "runt";
+	case VENIC_DROP_RX_NO_BUFFER: return "rx_no_buffer";
+	case VENIC_DROP_RX_OVERSIZE: return "rx_oversize";
+	case VENIC_DROP_RX_DOWN: return "rx_down";
+	case VENIC_DROP_SPOOF_MAC: return "spoof_mac";
+	case VENIC_DROP_SPOOF_IP: return "spoof_ip";
+	case VENIC_DROP_DST_CHECK: return "dst_check";
+	case VENIC_DROP_SG_EGRESS: return "sg_egress";
+	case VENIC_DROP_SG_INGRESS: return "sg_ingress";
+	case VENIC_DROP_TTL_EXPIRED: return "ttl_expired";
+	case VENIC_DROP_NOT_FLOODED: return "not_flooded";
+	case VENIC_DROP_ETHERTYPE: return "ethertype";
+	case VENIC_DROP_NACL_INGRESS: return "nacl_ingress";
+	case VENIC_DROP_NACL_EGRESS: return "nacl_egress";
+	case VENIC_DROP_BLACKHOLE: return "blackhole";
+	case VENIC_DROP_NO_PUBLIC_IP: return "no_public_ip";
+	default: return "";
+	}
+}
+/* The reasons in use: 0 .. VENIC_DROP_REASONS_USED - 1. */
+#define VENIC_DROP_REASONS_USED 19
 
 /*
  * Allowances the daemon enforces, as ENA names their counters: packets queued

@@ -177,6 +177,7 @@ int Dataplane::worker_main(void* arg) {
 void Dataplane::run_worker(unsigned index) {
   worker_thread_use_flows(flows_[index].get());
   route_use_exception_port(exceptions_);
+  route_use_gateway_port(gateways_);
   observe_use({observe_logged_, observe_table_ ? observe_table_(index) : nullptr, observe_capture_});
   rte_rcu_qsbr_thread_register(qsbr_, index);
   rte_rcu_qsbr_thread_online(qsbr_, index);
@@ -233,6 +234,7 @@ void Dataplane::run_worker(unsigned index) {
   rte_rcu_qsbr_thread_unregister(qsbr_, index);
   worker_thread_use_flows(nullptr);
   route_use_exception_port(nullptr);
+  route_use_gateway_port(nullptr);
   observe_use({});
 }
 

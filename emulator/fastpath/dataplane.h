@@ -14,6 +14,7 @@
 
 #include "device_poller.h"
 #include "exception_port.h"
+#include "gateway_port.h"
 #include "observe_taps.h"
 #include "flow_meter.h"
 #include "reclaim_queue.h"
@@ -73,6 +74,8 @@ class Dataplane : public vf::Publisher {
   }
   // Where service frames go (exception_port.h); set before start(); null: none.
   void set_exception_port(ExceptionPort* port) { exceptions_ = port; }
+  // Where frames for internet and NAT gateways go (gateway_port.h); set before start(); null: none.
+  void set_gateway_port(GatewayPort* port) { gateways_ = port; }
   // An answer of the instance services for VF vf, from any thread: copied
   // and queued (bounded), delivered by the first worker.  False when the
   // queue is full or the frame's size is impossible.
@@ -96,6 +99,7 @@ class Dataplane : public vf::Publisher {
   std::atomic<const Snapshot*> current_{nullptr};
   std::atomic<vf::DevicePoller*> device_{nullptr};
   ExceptionPort* exceptions_ = nullptr;
+  GatewayPort* gateways_ = nullptr;
   const observe::FlowLogSelection* observe_logged_ = nullptr;
   std::function<observe::FlowLogTable*(unsigned)> observe_table_;
   observe::CaptureTap* observe_capture_ = nullptr;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "exception_port.h"
+#include "gateway_port.h"
 #include "parse_burst.h"
 
 namespace venic::fastpath {
@@ -10,6 +11,16 @@ namespace venic::fastpath {
 namespace {
 
 thread_local ExceptionPort* t_exceptions = nullptr;
+thread_local GatewayPort* t_gateways = nullptr;
+
+// The whole frame, its header as judged (never re-read from the sender).
+const uint8_t* whole_frame(const BurstPacket& p) {
+  static thread_local uint8_t frame[VENIC_FRAME_MAX];
+  if (p.tx.total <= p.hdr_len) return p.hdr;
+  copy_segments(frame, p.tx.segs, p.tx.nseg, p.tx.total);
+  std::memcpy(frame, p.hdr, p.hdr_len);
+  return frame;
+}
 
 // A frame for the instance's services: the whole of it, to the exception port.
 void to_services(const PortView& port, BurstPacket& p) {
@@ -17,20 +28,26 @@ void to_services(const PortView& port, BurstPacket& p) {
     p.drop_as(VENIC_DROP_NO_ROUTE);
     return;
   }
-  static thread_local uint8_t frame[VENIC_FRAME_MAX];
-  const uint8_t* bytes = p.hdr;
-  if (p.tx.total > p.hdr_len) {
-    copy_segments(frame, p.tx.segs, p.tx.nseg, p.tx.total);
-    std::memcpy(frame, p.hdr, p.hdr_len);  // the header as judged, never re-read
-    bytes = frame;
+  if (!t_exceptions->offer(port.vf, whole_frame(p), p.tx.total)) p.drop_as(VENIC_DROP_RX_NO_BUFFER);
+}
+
+// A frame for an internet or NAT gateway: the whole of it, to the gateway port.
+void to_gateway(const PortView& port, BurstPacket& p, const char* gateway) {
+  if (!t_gateways) {
+    p.drop_as(VENIC_DROP_NO_ROUTE);
+    return;
   }
-  if (!t_exceptions->offer(port.vf, bytes, p.tx.total)) p.drop_as(VENIC_DROP_RX_NO_BUFFER);
+  if (!t_gateways->offer(port.vf, gateway, whole_frame(p), p.tx.total)) p.drop_as(VENIC_DROP_RX_NO_BUFFER);
 }
 
 }  // namespace
 
 void route_use_exception_port(ExceptionPort* port) {
   t_exceptions = port;
+}
+
+void route_use_gateway_port(GatewayPort* port) {
+  t_gateways = port;
 }
 
 void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery& out) {
@@ -52,6 +69,10 @@ void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery&
       }
       if (v.kind == VpcVerdict::Kind::kService) {
         to_services(port, p);
+        continue;
+      }
+      if (v.kind == VpcVerdict::Kind::kGateway) {
+        to_gateway(port, p, v.gateway);
         continue;
       }
       if (v.kind == VpcVerdict::Kind::kDrop) {

@@ -1,5 +1,8 @@
 #include "snapshot.h"
 
+#include "network_acl.h"
+#include "route_table.h"
+
 #include <rte_hash.h>
 #include <rte_cycles.h>
 #include <rte_jhash.h>
@@ -51,9 +54,12 @@ uint8_t open_bits(const std::vector<vf::SgRule>& rules) {
 }  // namespace
 
 Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation, const ConntrackFor& conntrack)
-    : shards_(workers) {
+    : network_(table.network()), shards_(workers) {
   ports_.reserve(table.all().size());  // stable addresses for the pointers below
-  std::map<std::string, uint16_t> vpcs;
+  std::map<std::string, uint16_t>& vpcs = vpc_numbers_;
+  // Every VPC of the model has a number, also one without a polled port (a
+  // peer's); then those only VF configs name.
+  for (auto& [id, v] : network_->vpcs) vpcs.emplace(id, static_cast<uint16_t>(vpcs.size() + 1));
   size_t addresses = 0;
   for (auto& [id, vp] : table.all()) {
     const vf::Vf& v = *vp;
@@ -115,6 +121,12 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     p.bridge = v.bridge;
     ports_.push_back(std::move(p));
   }
+  compile_network(*network_);
+  for (auto& p : ports_) {
+    if (!p.vpc) continue;
+    for (const auto& sn : subnets_)
+      if (sn->vpc == p.vpc && sn->addr == p.subnet && sn->prefix == p.prefix) p.net = sn.get();
+  }
 
   std::string name = "venic_l2_" + std::to_string(generation);
   rte_hash_parameters hp{};
@@ -164,6 +176,27 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     }
   }
 }
+
+void Snapshot::compile_network(const vf::Network& net) {
+  for (auto& [id, vpc] : net.vpcs) {
+    for (const vf::SubnetNetwork& s : vpc.subnets) {
+      auto view = std::make_unique<SubnetView>();
+      view->vpc = vpc_numbers_.at(id);
+      view->addr = s.addr;
+      view->prefix = s.prefix;
+      subnets_.push_back(std::move(view));
+    }
+  }
+}
+
+uint16_t Snapshot::vpc_number(const std::string& id) const {
+  auto it = vpc_numbers_.find(id);
+  return it == vpc_numbers_.end() ? 0 : it->second;
+}
+
+SubnetView::SubnetView() = default;
+SubnetView::~SubnetView() = default;
+SubnetView::SubnetView(SubnetView&&) noexcept = default;
 
 Snapshot::~Snapshot() {
   rte_hash_free(l2_);

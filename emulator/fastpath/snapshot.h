@@ -7,10 +7,13 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "conntrack.h"
+#include "subnet_view.h"
 #include "vf_table.h"
 
 struct rte_hash;
@@ -28,10 +31,11 @@ struct QueueRings {
 
 struct PortView {
   uint16_t vf = 0;
-  uint16_t vpc = 0;      // the VPC (1...) an ENI-backed VF is in; 0: a plain VF
-  uint32_t gateway = 0;  // VPC ports: the implied router's address in the subnet (its base + 1)
-  uint32_t vpc_dns = 0;  // VPC ports: the Amazon DNS (the VPC's base + 2)
-  bool polled = false;   // attached, started, link up
+  uint16_t vpc = 0;                 // the VPC (1...) an ENI-backed VF is in; 0: a plain VF
+  uint32_t gateway = 0;             // VPC ports: the implied router's address in the subnet (its base + 1)
+  uint32_t vpc_dns = 0;             // VPC ports: the Amazon DNS (the VPC's base + 2)
+  const SubnetView* net = nullptr;  // VPC ports: their subnet's routes and ACL (nullptr: local routes only)
+  bool polled = false;              // attached, started, link up
   bool promisc = false;
   uint32_t subnet = 0;
   uint8_t prefix = 0;
@@ -118,9 +122,18 @@ class Snapshot {
   const std::vector<const PortView*>& shard(unsigned worker) const { return shards_[worker]; }
   // VF id's port when it is polled, else nullptr.
   const PortView* polled_port(uint16_t vf) const { return vf < by_id_.size() ? by_id_[vf] : nullptr; }
+  // A VPC's number in this snapshot (PortView::vpc), 0 when unknown.
+  uint16_t vpc_number(const std::string& id) const;
+  // The VPCs' subnets (vf::Network) compiled.
+  const std::vector<std::unique_ptr<SubnetView>>& subnets() const { return subnets_; }
 
  private:
+  void compile_network(const vf::Network& net);
+
   std::vector<PortView> ports_;
+  std::map<std::string, uint16_t> vpc_numbers_;
+  std::vector<std::unique_ptr<SubnetView>> subnets_;
+  std::shared_ptr<const vf::Network> network_;  // what subnets_ was compiled from
   std::vector<std::vector<const PortView*>> shards_;
   std::vector<const PortView*> by_id_;  // polled ports by VF id
   std::vector<std::shared_ptr<const vf::DmaTable>> dma_refs_;

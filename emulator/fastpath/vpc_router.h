@@ -22,11 +22,13 @@ struct VpcVerdict {
     kRouted,   // the header copy was rewritten (MACs, TTL) for dst
     kDrop,     // drop, counted as `drop` (venic_drop_reason)
     kService,  // for the instance's own services: the exception path (exception_port.h)
+    kGateway,  // for an internet or NAT gateway: `gateway` names it (gateway_port.h)
   };
   Kind kind = Kind::kSwitch;
   const PortView* dst = nullptr;
   uint32_t answer_len = 0;
   int drop = 0;
+  const char* gateway = nullptr;  // kGateway: its id, alive as long as the snapshot
 };
 
 // An address of the instance services a VPC port reaches (exception_port.h):

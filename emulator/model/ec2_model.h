@@ -157,6 +157,8 @@ class Ec2Model {
   void load(const nlohmann::json& j);
 
   const std::map<std::string, Eni>& enis() const { return s_.enis; }
+  const std::map<std::string, Vpc>& vpcs() const { return s_.vpcs; }
+  const std::map<std::string, Subnet>& subnets() const { return s_.subnets; }
   const Eni* eni_by_vf(uint16_t vf) const;
   const Instance* instance(const std::string& id) const;
   const Subnet* subnet(const std::string& id) const;

@@ -1,5 +1,7 @@
 #include "ec2_service.h"
 
+#include "vpc_network_builder.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -131,6 +133,7 @@ void Ec2Service::restore(const nlohmann::json& saved) {
     if (!v->cfg.eni_id.empty() && !backing.count(id)) orphans.push_back(id);
   for (uint16_t id : orphans) table_.remove(id);
   reconcile(attachments(model_));
+  table_.set_network(network_of(model_));
   if (on_change_) on_change_(model_);
 }
 
@@ -195,9 +198,11 @@ nlohmann::json Ec2Service::apply(const std::string& action, const nlohmann::json
   try {
     for (uint16_t id : gone) table_.remove(id);
     reconcile(before);
+    table_.set_network(network_of(model_));
     table_.persist_all();
   } catch (...) {
     model_.load(saved);  // the model as it was; the VFs changed so far stay as saved
+    table_.set_network(network_of(model_));
     if (store_) store_->set_ec2(saved);
     throw;
   }

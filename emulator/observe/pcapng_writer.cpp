@@ -55,15 +55,12 @@ bool write_interface_block(int fd, const std::string& name) {
 }  // namespace
 
 std::string verdict_text(int verdict) {
-  static constexpr const char* kNames[VENIC_DROP_REASONS_MAX] = {
-      "no_route", "bad_desc",  "oversize",  "runt",       "rx_no_buffer", "rx_oversize", "rx_down",  "spoof_mac",
-      "spoof_ip", "dst_check", "sg_egress", "sg_ingress", "ttl_expired",  "not_flooded", "ethertype"};
   static constexpr const char* kAllowances[] = {"bw_in", "bw_out", "pps", "conntrack", "linklocal", "flow"};
   if (verdict < 0) return "delivered";
   // The fast path's verdict for an allowance that dropped it (fastpath/observe_taps.h).
   if (verdict >= 0x100 && verdict - 0x100 < static_cast<int>(std::size(kAllowances)))
     return std::string("drop: ") + kAllowances[verdict - 0x100] + "_allowance_exceeded";
-  if (verdict < VENIC_DROP_REASONS_MAX && kNames[verdict]) return std::string("drop: ") + kNames[verdict];
+  if (verdict < VENIC_DROP_REASONS_USED) return std::string("drop: ") + venic_drop_name(verdict);
   return "drop: reason " + std::to_string(verdict);
 }
 

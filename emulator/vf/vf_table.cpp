@@ -17,10 +17,6 @@ const char* const kAllowanceNames[VENIC_ALLOW_MAX] = {"bw_in_allowance_exceeded"
                                                       "pps_allowance_exceeded",       "conntrack_allowance_exceeded",
                                                       "linklocal_allowance_exceeded", "flow_allowance_exceeded"};
 
-const char* const kDropNames[VENIC_DROP_REASONS_MAX] = {
-    "no_route", "bad_desc",  "oversize",  "runt",       "rx_no_buffer", "rx_oversize", "rx_down",  "spoof_mac",
-    "spoof_ip", "dst_check", "sg_egress", "sg_ingress", "ttl_expired",  "not_flooded", "ethertype"};
-
 QueueCounters totals(const QueueCounters& a, const QueueCounters& b) {
   QueueCounters t;
   t.pkts = a.pkts + counter_read(b.pkts);
@@ -553,7 +549,7 @@ nlohmann::json VfTable::stats_json(const Vf& v) const {
   }
   nlohmann::json drops = nlohmann::json::object();
   for (int i = 0; i < VENIC_DROP_REASONS_MAX; i++)
-    if (kDropNames[i]) drops[kDropNames[i]] = tx.drops[i] + rx.drops[i];
+    if (*venic_drop_name(i)) drops[venic_drop_name(i)] = tx.drops[i] + rx.drops[i];
   nlohmann::json allowance = nlohmann::json::object();
   for (int i = 0; i < VENIC_ALLOW_MAX; i++)
     if (kAllowanceNames[i]) allowance[kAllowanceNames[i]] = tx.allowance[i] + rx.allowance[i];
@@ -578,6 +574,12 @@ void VfTable::reset_stats(uint16_t id) {
     v.rx_base[q] = totals(QueueCounters{}, v.rt->rxq[q].c);
   }
   v.mdd_base = v.rt->mdd_resets;
+}
+
+void VfTable::set_network(Network n) {
+  if (n == *network_) return;
+  network_ = std::make_shared<const Network>(std::move(n));
+  publisher_.publish(*this);
 }
 
 }  // namespace venic::vf

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "vf.h"
+#include "vpc_network.h"
 
 namespace venic::state {
 class StateStore;
@@ -120,6 +121,11 @@ class VfTable {
   nlohmann::json stats_json(const Vf& v) const;
   void reset_stats(uint16_t id);
 
+  // The VPCs' route tables, ACLs and gateways (the EC2 model sets them);
+  // published to the fast path with the VFs when they change.
+  void set_network(Network n);
+  const std::shared_ptr<const Network>& network() const { return network_; }
+
  private:
   Vf& must_find(uint16_t id);
   void check_addresses_free(const VfConfig& c) const;
@@ -131,6 +137,7 @@ class VfTable {
   state::StateStore* store_;
   Frontends* frontends_;
   std::map<uint16_t, std::unique_ptr<Vf>> vfs_;
+  std::shared_ptr<const Network> network_ = std::make_shared<const Network>();
 };
 
 }  // namespace venic::vf

@@ -546,9 +546,10 @@ TEST_F(ControlMethodsTest, StatsStartAtZeroWithEveryDropReason) {
   for (const char* k :
        {"tx_pkts", "tx_bytes", "rx_pkts", "rx_bytes", "tx_zero_copy_pkts", "rx_zero_copy_pkts", "mdd_resets"})
     EXPECT_EQ(s[k], 0) << k;
-  const std::set<std::string> want{"no_route",    "bad_desc",   "oversize",    "runt",        "rx_no_buffer",
-                                   "rx_oversize", "rx_down",    "spoof_mac",   "spoof_ip",    "dst_check",
-                                   "sg_egress",   "sg_ingress", "ttl_expired", "not_flooded", "ethertype"};
+  const std::set<std::string> want{"no_route",     "bad_desc",    "oversize",    "runt",        "rx_no_buffer",
+                                   "rx_oversize",  "rx_down",     "spoof_mac",   "spoof_ip",    "dst_check",
+                                   "sg_egress",    "sg_ingress",  "ttl_expired", "not_flooded", "ethertype",
+                                   "nacl_ingress", "nacl_egress", "blackhole",   "no_public_ip"};
   std::set<std::string> got;
   for (auto& [k, v] : s["drops"].items()) {
     got.insert(k);
