@@ -11,6 +11,8 @@
 # - A broadcast from A reaches no one and is counted (not_flooded).
 # - IPv6: a neighbour solicitation for B's IPv6 address is answered with B's
 #   MAC; UDP over IPv6 through the router reaches B with hop limit 63.
+# - ICMP echo: A pings B through the router and B (venic-traffic
+#   answer-ping) answers every request.
 source "$(dirname "$0")/lib.sh"
 start_venicd
 
@@ -86,5 +88,16 @@ got=$(to_b "straight to B's MAC" -- --dst-mac "$mac_b" "${v4[@]}")
 got=$(to_b "routed IPv6" --expect-src-mac "$router" --expect-ttl 63 -- --dst-mac "$router" \
   --src-ip6 2600:1f18:aa:b01::10 --dst-ip6 2600:1f18:aa:b02::20)
 [ "$got" -eq 50 ] || { ctl stats "$vf_a" >&2; ctl stats "$vf_b" >&2; die "routed over IPv6 to B: $got of 50 arrived with the router's MAC and hop limit 63"; }
+
+# ICMP echo across the router, as hosts do it: B answers A's pings.
+"$TRAFFIC" --socket "$SOCK" --vf "$vf_b" answer-ping --ip 10.0.2.20 --count 5 --seconds 20 >"$WORK/answer.out" &
+answer_pid=$!
+PIDS+=("$answer_pid")
+for _ in $(seq 50); do [ "$(ctl vf show "$vf_b" --json | json_get "j['started']")" = True ] && break; sleep 0.1; done
+"$TRAFFIC" --socket "$SOCK" --vf "$vf_a" ping --src-ip 10.0.1.10 --dst-ip 10.0.2.20 --count 5 --interval-ms 20 \
+  --timeout 10 >"$WORK/ping.out" || die "A's pings to B were not all answered: $(cat "$WORK/ping.out")"
+[ "$(json_get "j['from']" <"$WORK/ping.out")" = 10.0.2.20 ] || die "the echo replies did not come from B"
+wait "$answer_pid" || die "B's answer-ping failed: $(cat "$WORK/answer.out")"
+log "ping: $(cat "$WORK/ping.out")"
 assert_venicd_alive
 log "PASS"

@@ -1,6 +1,7 @@
 // venic-traffic: drives a VF directly through drivers/ena (copy mode), for
 // tests and by hand: send frames, receive and verify them, check echoes from a
-// peer (e.g. testpmd macswap), or scribble garbage into the VF's rings.
+// peer (e.g. testpmd macswap), ping or answer pings (ICMP echo) as an
+// instance would, or scribble garbage into the VF's rings.
 #include <signal.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "frame_pattern.h"
+#include "icmp_echo.h"
 #include "unique_fd.h"
 #include "vena_dev.h"
 #include "vena_queue.h"
@@ -156,6 +158,76 @@ int resolve_target(Vf& v, const std::string& target_s, uint32_t src_ip, const st
   return 1;
 }
 
+// Answers echo requests to addresses for `seconds` (or until `count`
+// answered); prints {"answered"}.
+int answer_pings(Vf& v, const std::vector<std::string>& addresses, unsigned seconds, unsigned count) {
+  std::vector<uint32_t> mine;
+  for (const auto& a : addresses) {
+    auto ip = venic::vf::parse_ipv4(a);
+    if (!ip) return fail("--ip: '" + a + "' is not an IPv4 address");
+    mine.push_back(*ip);
+  }
+  const auto end = Clock::now() + std::chrono::seconds(seconds);
+  std::vector<uint8_t> buf(VENIC_FRAME_MAX);
+  unsigned answered = 0;
+  while (Clock::now() < end && (count == 0 || answered < count)) {
+    int n = vena_rxq_recv_copy(&v.rx, buf.data(), static_cast<uint32_t>(buf.size()));
+    if (n <= 0) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    if (auto r = venic::tools::echo_reply_for(buf.data(), static_cast<uint32_t>(n), mine)) {
+      if (send_one(v, *r, Clock::now() + std::chrono::seconds(1))) answered++;
+      vena_txq_flush(&v.tx);
+    }
+  }
+  drain_tx(v, Clock::now() + std::chrono::seconds(1));
+  std::printf("{\"answered\": %u}\n", answered);
+  return 0;
+}
+
+// Pings dst through `via`; prints {"sent", "received", "from", "frag_needed_mtu"}.
+// Exit 0 when every request was answered.
+int ping_peer(Vf& v, const venic::vf::MacAddr& via, uint32_t src, uint32_t dst, unsigned count, unsigned payload,
+              bool df, double interval_ms, double timeout) {
+  const auto id = static_cast<uint16_t>(getpid());
+  std::vector<uint8_t> buf(VENIC_FRAME_MAX);
+  std::vector<bool> seen(count, false);
+  unsigned sent = 0, received = 0;
+  uint32_t from = 0;
+  int frag_mtu = -1;
+  auto next = Clock::now();
+  auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000 + count * interval_ms));
+  while (Clock::now() < deadline && received < count) {
+    if (sent < count && Clock::now() >= next) {
+      const auto f =
+          venic::tools::make_echo_request(via, v.mac, src, dst, id, static_cast<uint16_t>(sent), payload, df);
+      if (send_one(v, f, Clock::now() + std::chrono::seconds(1))) sent++;
+      vena_txq_flush(&v.tx);
+      next = Clock::now() + std::chrono::microseconds(static_cast<long>(interval_ms * 1000));
+    }
+    int n = vena_rxq_recv_copy(&v.rx, buf.data(), static_cast<uint32_t>(buf.size()));
+    if (n <= 0) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      continue;
+    }
+    if (auto r = venic::tools::parse_echo_reply(buf.data(), static_cast<uint32_t>(n), v.mac)) {
+      if (r->id == id && r->seq < count && !seen[r->seq]) {
+        seen[r->seq] = true;
+        received++;
+        from = r->from;
+      }
+    } else if (auto mtu = venic::tools::parse_frag_needed(buf.data(), static_cast<uint32_t>(n), v.mac)) {
+      frag_mtu = *mtu;
+      if (sent == count) break;
+    }
+  }
+  std::printf("{\"sent\": %u, \"received\": %u, \"from\": %s, \"frag_needed_mtu\": %s}\n", sent, received,
+              from ? ("\"" + venic::vf::format_ipv4(from) + "\"").c_str() : "null",
+              frag_mtu < 0 ? "null" : std::to_string(frag_mtu).c_str());
+  return received == count ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -252,6 +324,26 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   truncate->add_option("--dst-mac", dst_mac_s, "destination of the tx frames")->capture_default_str();
   truncate->add_option("--seconds", seconds, "keep the VF attached this long afterwards")->capture_default_str();
+  std::vector<std::string> my_ips;
+  auto* answer = app.add_subcommand("answer-ping", "answer ICMP echo requests to the VF's addresses, as a host does");
+  answer->add_option("--ip", my_ips, "an address of the VF (repeat for several)")->required();
+  answer->add_option("--seconds", seconds, "answer for this long")->capture_default_str();
+  answer->add_option("--count", count, "stop after answering this many (0: never)")->capture_default_str();
+  std::string via_mac_s = "02:76:70:63:00:01";  // every VPC router's MAC (fastpath/snapshot.h)
+  bool dont_fragment = false;
+  double interval_ms = 100;
+  unsigned payload = 56;
+  auto* ping = app.add_subcommand("ping", "send ICMP echo requests to --dst-ip through the VPC router; count replies");
+  ping->add_option("--src-ip", src_ip_s, "the VF's address")->required();
+  ping->add_option("--dst-ip", dst_ip_s, "whom to ping")->required();
+  ping->add_option("--count", count)->capture_default_str();
+  ping->add_option("--size", payload, "ICMP payload bytes (as ping -s)")
+      ->check(CLI::Range(0, 8972))
+      ->capture_default_str();
+  ping->add_flag("--dont-fragment,--df", dont_fragment, "set DF (expect 'fragmentation needed' past an MTU)");
+  ping->add_option("--interval-ms", interval_ms, "between requests")->capture_default_str();
+  ping->add_option("--timeout", timeout, "seconds to wait for the replies")->capture_default_str();
+  ping->add_option("--via-mac", via_mac_s, "next hop's MAC (default the VPC router's)")->capture_default_str();
   auto* scribble = app.add_subcommand("scribble", "write random garbage into the VF's rings (a hostile driver)");
   scribble->add_option("--seconds", seconds)->capture_default_str();
   scribble->add_option("--seed", seed)->capture_default_str();
@@ -282,6 +374,12 @@ int main(int argc, char** argv) {
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout * 1000));
   if (resolve->parsed())
     return resolve_target(v, target_s, *src_ip, src_ip6_s.empty() ? "fe80::1" : src_ip6_s, deadline);
+  if (answer->parsed()) return answer_pings(v, my_ips, seconds, count);
+  if (ping->parsed()) {
+    auto via = venic::vf::parse_mac(via_mac_s);
+    if (!via) return fail("invalid --via-mac '" + via_mac_s + "'");
+    return ping_peer(v, *via, *src_ip, *dst_ip, count, payload, dont_fragment, interval_ms, timeout);
+  }
   std::optional<venic::vf::Ipv6Addr> src_ip6, dst_ip6;
   if (!src_ip6_s.empty() || !dst_ip6_s.empty()) {
     src_ip6 = venic::vf::parse_ipv6(src_ip6_s);
