@@ -202,18 +202,21 @@ extern "C" int vena_dev_next_event(vena_dev* dev, venic_event* ev) {
 }
 
 namespace {
-bool ring_fits(vena_dev* d, uint64_t off, uint64_t entry, uint32_t n) {
-  return in_region(d, off, VENIC_RING_HDR_SIZE + entry * n);
-}
+// A queue pair's rings and copy slots inside a region of `size` bytes at base.
+struct RegionView {
+  uint8_t* base;
+  uint64_t size;
+  bool fits(uint64_t off, uint64_t len) const { return off <= size && len <= size - off; }
+  bool ring_fits(uint64_t off, uint64_t entry, uint32_t n) const { return fits(off, VENIC_RING_HDR_SIZE + entry * n); }
+};
 
 // The fields a TX and an RX queue share: their submission ring and copy slots.
 template <typename Queue>
-void bind_submission_ring(vena_dev* dev, Queue* q, uint64_t sq_off, uint64_t buf_off) {
-  const venic_regs* r = regs_of(dev);
+void bind_submission_ring(const RegionView& v, const venic_regs* r, Queue* q, uint64_t sq_off, uint64_t buf_off) {
   std::memset(q, 0, sizeof(*q));
-  q->sq = at<venic_ring>(dev, sq_off);
-  q->desc = reinterpret_cast<venic_desc*>(dev->base + sq_off + VENIC_RING_HDR_SIZE);
-  q->bufs = dev->base + buf_off;
+  q->sq = reinterpret_cast<venic_ring*>(v.base + sq_off);
+  q->desc = reinterpret_cast<venic_desc*>(v.base + sq_off + VENIC_RING_HDR_SIZE);
+  q->bufs = v.base + buf_off;
   q->bufs_off = buf_off;
   q->size = r->ring_size;
   q->mask = r->ring_size - 1;
@@ -221,31 +224,39 @@ void bind_submission_ring(vena_dev* dev, Queue* q, uint64_t sq_off, uint64_t buf
 }
 }  // namespace
 
-extern "C" int vena_txq_init(vena_dev* dev, unsigned qp, vena_txq* q) {
-  auto* r = regs_of(dev);
-  if (qp >= r->max_qps) return -EINVAL;
+extern "C" int vena_txq_bind(uint8_t* base, uint64_t size, const venic_regs* r, unsigned qp, vena_txq* q) {
+  const RegionView v{base, size};
+  if (qp >= r->max_qps || qp >= VENIC_MAX_QPS) return -EINVAL;
   const venic_qp_layout& l = r->qp[qp];
-  if (!ring_fits(dev, l.tx_sq_off, sizeof(venic_desc), r->ring_size) ||
-      !in_region(dev, l.tx_buf_off, uint64_t(r->ring_size) * r->buf_size))
+  if (!v.ring_fits(l.tx_sq_off, sizeof(venic_desc), r->ring_size) ||
+      !v.fits(l.tx_buf_off, uint64_t(r->ring_size) * r->buf_size))
     return -EINVAL;
-  bind_submission_ring(dev, q, l.tx_sq_off, l.tx_buf_off);
+  bind_submission_ring(v, r, q, l.tx_sq_off, l.tx_buf_off);
   q->prod = q->sq->prod;
   q->cons = q->sq->cons;
   return 0;
 }
 
-extern "C" int vena_rxq_init(vena_dev* dev, unsigned qp, vena_rxq* q) {
-  auto* r = regs_of(dev);
-  if (qp >= r->max_qps) return -EINVAL;
+extern "C" int vena_rxq_bind(uint8_t* base, uint64_t size, const venic_regs* r, unsigned qp, vena_rxq* q) {
+  const RegionView v{base, size};
+  if (qp >= r->max_qps || qp >= VENIC_MAX_QPS) return -EINVAL;
   const venic_qp_layout& l = r->qp[qp];
-  if (!ring_fits(dev, l.rx_sq_off, sizeof(venic_desc), r->ring_size) ||
-      !ring_fits(dev, l.rx_cq_off, sizeof(venic_cqe), r->ring_size) ||
-      !in_region(dev, l.rx_buf_off, uint64_t(r->ring_size) * r->buf_size))
+  if (!v.ring_fits(l.rx_sq_off, sizeof(venic_desc), r->ring_size) ||
+      !v.ring_fits(l.rx_cq_off, sizeof(venic_cqe), r->ring_size) ||
+      !v.fits(l.rx_buf_off, uint64_t(r->ring_size) * r->buf_size))
     return -EINVAL;
-  bind_submission_ring(dev, q, l.rx_sq_off, l.rx_buf_off);
-  q->cq = at<venic_ring>(dev, l.rx_cq_off);
-  q->cqe = reinterpret_cast<venic_cqe*>(dev->base + l.rx_cq_off + VENIC_RING_HDR_SIZE);
+  bind_submission_ring(v, r, q, l.rx_sq_off, l.rx_buf_off);
+  q->cq = reinterpret_cast<venic_ring*>(base + l.rx_cq_off);
+  q->cqe = reinterpret_cast<venic_cqe*>(base + l.rx_cq_off + VENIC_RING_HDR_SIZE);
   q->sq_prod = q->sq->prod;
   q->cq_cons = q->cq->cons;
   return 0;
+}
+
+extern "C" int vena_txq_init(vena_dev* dev, unsigned qp, vena_txq* q) {
+  return vena_txq_bind(dev->base, dev->size, regs_of(dev), qp, q);
+}
+
+extern "C" int vena_rxq_init(vena_dev* dev, unsigned qp, vena_rxq* q) {
+  return vena_rxq_bind(dev->base, dev->size, regs_of(dev), qp, q);
 }

@@ -55,6 +55,10 @@ static inline void vena_store_release(uint32_t *p, uint32_t v) {
  * page describes rings that do not fit the region. */
 int vena_txq_init(struct vena_dev *dev, unsigned int qp, struct vena_txq *q);
 int vena_rxq_init(struct vena_dev *dev, unsigned int qp, struct vena_rxq *q);
+/* The same for a region mapped at base (size bytes) whose layout r
+ * describes, without an attached device: in-process rigs and tests. */
+int vena_txq_bind(uint8_t *base, uint64_t size, const struct venic_regs *r, unsigned int qp, struct vena_txq *q);
+int vena_rxq_bind(uint8_t *base, uint64_t size, const struct venic_regs *r, unsigned int qp, struct vena_rxq *q);
 
 /* Entries the driver may still fill: completions are the daemon's cons. */
 static inline uint32_t vena_txq_space(struct vena_txq *q) {

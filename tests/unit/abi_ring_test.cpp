@@ -223,36 +223,14 @@ TEST(VfRegion, ResetRingsZeroesIndicesAndRestartsEvents) {
 // Binds queues to queue pair qp the way vena_txq_init/vena_rxq_init do, without
 // a daemon connection.
 vena_txq make_txq(VfRegion& region, unsigned qp = 0) {
-  const venic_regs* r = region.regs();
-  const venic_qp_layout& l = r->qp[qp];
   vena_txq q{};
-  q.sq = region.ring(l.tx_sq_off);
-  q.desc = region.entries<venic_desc>(l.tx_sq_off);
-  q.bufs = region.base() + l.tx_buf_off;
-  q.bufs_off = l.tx_buf_off;
-  q.size = r->ring_size;
-  q.mask = r->ring_size - 1;
-  q.buf_size = r->buf_size;
-  q.prod = q.sq->prod;
-  q.cons = q.sq->cons;
+  EXPECT_EQ(vena_txq_bind(region.base(), region.size(), region.regs(), qp, &q), 0);
   return q;
 }
 
 vena_rxq make_rxq(VfRegion& region, unsigned qp = 0) {
-  const venic_regs* r = region.regs();
-  const venic_qp_layout& l = r->qp[qp];
   vena_rxq q{};
-  q.sq = region.ring(l.rx_sq_off);
-  q.desc = region.entries<venic_desc>(l.rx_sq_off);
-  q.cq = region.ring(l.rx_cq_off);
-  q.cqe = region.entries<venic_cqe>(l.rx_cq_off);
-  q.bufs = region.base() + l.rx_buf_off;
-  q.bufs_off = l.rx_buf_off;
-  q.size = r->ring_size;
-  q.mask = r->ring_size - 1;
-  q.buf_size = r->buf_size;
-  q.sq_prod = q.sq->prod;
-  q.cq_cons = q.cq->cons;
+  EXPECT_EQ(vena_rxq_bind(region.base(), region.size(), region.regs(), qp, &q), 0);
   return q;
 }
 

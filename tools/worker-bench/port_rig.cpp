@@ -70,23 +70,9 @@ void PortRig::start(uint16_t id) {
   if (!table_.get(id).started) throw std::runtime_error("rig: VF " + std::to_string(id) + " did not start");
 
   auto d = std::make_unique<Driver>();
-  const venic_qp_layout& l = r.qp[0];
-  d->tx.sq = region.ring(l.tx_sq_off);
-  d->tx.desc = region.entries<venic_desc>(l.tx_sq_off);
-  d->tx.bufs = region.base() + l.tx_buf_off;
-  d->tx.bufs_off = l.tx_buf_off;
-  d->tx.size = r.ring_size;
-  d->tx.mask = r.ring_size - 1;
-  d->tx.buf_size = r.buf_size;
-  d->rx.sq = region.ring(l.rx_sq_off);
-  d->rx.desc = region.entries<venic_desc>(l.rx_sq_off);
-  d->rx.cq = region.ring(l.rx_cq_off);
-  d->rx.cqe = region.entries<venic_cqe>(l.rx_cq_off);
-  d->rx.bufs = region.base() + l.rx_buf_off;
-  d->rx.bufs_off = l.rx_buf_off;
-  d->rx.size = r.ring_size;
-  d->rx.mask = r.ring_size - 1;
-  d->rx.buf_size = r.buf_size;
+  if (vena_txq_bind(region.base(), region.size(), &r, 0, &d->tx) < 0 ||
+      vena_rxq_bind(region.base(), region.size(), &r, 0, &d->rx) < 0)
+    throw std::runtime_error("rig: VF " + std::to_string(id) + " has a bad queue layout");
   vena_rxq_post_copy(&d->rx);
   drivers_[id] = std::move(d);
 }
