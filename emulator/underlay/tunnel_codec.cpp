@@ -8,6 +8,7 @@
 #include <rte_udp.h>
 #include <rte_vxlan.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace venic::underlay {
@@ -81,19 +82,21 @@ std::optional<TunnelPayload> parse_tunnel_payload(Encap e, std::span<const uint8
 }
 
 uint16_t entropy_port(std::span<const uint8_t> inner) {
-  // The inner IPv4 addresses and ports when there are some, else the MACs.
-  uint32_t h;
+  // The inner IPv4 addresses and ports when there are some, else the MACs;
+  // copied into words first (rte_jhash reads 32-bit words).
+  uint32_t key[3] = {};
+  uint32_t seed = 0;
   if (inner.size() >= 14 + 20 && inner[12] == 0x08 && inner[13] == 0x00) {
     const uint8_t* ip = &inner[14];
     const uint32_t ihl = (ip[0] & 0xf) * 4u;
-    uint8_t key[12] = {};
     std::memcpy(key, ip + 12, 8);
     if ((ip[9] == IPPROTO_TCP || ip[9] == IPPROTO_UDP) && 14 + ihl + 4 <= inner.size())
-      std::memcpy(key + 8, ip + ihl, 4);
-    h = rte_jhash(key, sizeof(key), ip[9]);
+      std::memcpy(&key[2], ip + ihl, 4);
+    seed = ip[9];
   } else {
-    h = rte_jhash(inner.data(), 12, 0);
+    std::memcpy(key, inner.data(), std::min<size_t>(12, inner.size()));
   }
+  const uint32_t h = rte_jhash(key, sizeof(key), seed);
   return static_cast<uint16_t>(49152 + (h % 16384));
 }
 
