@@ -31,6 +31,7 @@ struct PortView {
   uint16_t vpc = 0;      // the VPC (1...) an ENI-backed VF is in; 0: a plain VF
   uint32_t gateway = 0;  // VPC ports: the implied router's address in the subnet (its base + 1)
   uint32_t vpc_dns = 0;  // VPC ports: the Amazon DNS (the VPC's base + 2)
+  uint32_t cluster = 0;  // its cluster placement group (1...); 0: none
   bool polled = false;   // attached, started, link up
   bool promisc = false;
   uint32_t subnet = 0;
