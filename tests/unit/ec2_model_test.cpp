@@ -2686,6 +2686,11 @@ TEST_F(Ec2ModelTest, APartitionPlacementGroupNumbersItsInstances) {
       {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"Placement", {{"GroupName", "tight"}, {"PartitionNumber", 1}}}},
       "InvalidParameterCombination", {"PartitionNumber"}));
   EXPECT_FALSE(run("m5.large", s)["Placement"].contains("PartitionNumber"));
+  const json in_3 = call("DescribeInstances",
+                         {{"Filters", {{{"Name", "placement-partition-number"}, {"Values", {"3"}}}}}})["Reservations"];
+  size_t listed = 0;
+  for (const auto& r : in_3) listed += r["Instances"].size();
+  EXPECT_EQ(listed, 3u) << "two spread there and one asked for";
   // The numbers survive a restart.
   Ec2Model copy{counter(5000)};
   copy.load(m_.to_json());
