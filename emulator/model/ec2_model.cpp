@@ -828,7 +828,8 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   if (const json* pl = field(p, "Placement")) {
     if (!pl->is_object()) bad_param("Placement must be an object");
     pg = opt_str(*pl, "GroupName");
-    if (!pg.empty() && !s_.placement.count(pg))
+    // Another owner's group is unknown: its members, zone and room are not the caller's to learn or fill.
+    if (!pg.empty() && (!s_.placement.count(pg) || !visible(s_.placement.at(pg).owner)))
       fail(kNotFound, "InvalidPlacementGroup.Unknown", "The placement group '" + pg + "' is unknown");
     if (field(*pl, "PartitionNumber")) {
       const PlacementGroup* g = pg.empty() ? nullptr : &s_.placement.at(pg);

@@ -1222,6 +1222,20 @@ class OwnershipTest : public Ec2ModelTest {
   Tenant b_, c_;
 };
 
+TEST_F(OwnershipTest, ATenantCannotLaunchIntoAnothersPlacementGroup) {
+  // C's spread group, full in us-east-1a: B neither fills it nor learns of it.
+  as(kUidC);
+  call("CreatePlacementGroup", {{"GroupName", "c-apart"}, {"Strategy", "spread"}});
+  call("CreatePlacementGroup", {{"GroupName", "c-tight"}, {"Strategy", "cluster"}});
+  run("m5.large", c_.subnet, {{"Placement", {{"GroupName", "c-tight"}}}});
+  as(kUidB);
+  for (const char* g : {"c-apart", "c-tight", "nobodys"})
+    EXPECT_TRUE(refused("RunInstances",
+                        {{"InstanceType", "m5.large"}, {"SubnetId", b_.subnet}, {"Placement", {{"GroupName", g}}}},
+                        "InvalidPlacementGroup.Unknown", {g}, "not_found"))
+        << g;
+}
+
 TEST_F(OwnershipTest, ATenantCannotDetachAnothersEni) {
   as(kUidC);
   const std::string a = attach(c_.spare, c_.instance, 1);
