@@ -60,6 +60,7 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
   // Every VPC of the model has a number, also one without a polled port (a
   // peer's); then those only VF configs name.
   for (auto& [id, v] : network_->vpcs) vpcs.emplace(id, static_cast<uint16_t>(vpcs.size() + 1));
+  std::map<std::string, uint32_t> clusters;
   size_t addresses = 0;
   for (auto& [id, vp] : table.all()) {
     const vf::Vf& v = *vp;
@@ -74,6 +75,8 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
       p.vpc = vpcs.emplace(v.cfg.vpc_id, static_cast<uint16_t>(vpcs.size() + 1)).first->second;
       p.gateway = p.subnet + 1;
       p.vpc_dns = v.cfg.vpc_dns;
+      if (!v.cfg.cluster_group.empty())
+        p.cluster = clusters.emplace(v.cfg.cluster_group, static_cast<uint32_t>(clusters.size() + 1)).first->second;
       addresses += 1 + v.cfg.secondary_ips.size() + v.cfg.ipv6.size();
     }
     p.mac = v.cfg.mac;

@@ -35,6 +35,7 @@ struct PortView {
   uint32_t gateway = 0;             // VPC ports: the implied router's address in the subnet (its base + 1)
   uint32_t vpc_dns = 0;             // VPC ports: the Amazon DNS (the VPC's base + 2)
   const SubnetView* net = nullptr;  // VPC ports: their subnet's routes and ACL (nullptr: local routes only)
+  uint32_t cluster = 0;             // its cluster placement group (1...); 0: none
   bool polled = false;              // attached, started, link up
   bool promisc = false;
   uint32_t subnet = 0;

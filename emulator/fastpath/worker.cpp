@@ -105,10 +105,10 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q) {
   b.from_services = false;
   admit(port, tq, b);  // fetch, validate, shape
   if (b.npkt) {
-    parse_burst(b);          // header copies, L2-L4
-    check_sources(port, b);  // source check, what a VPC carries
-    egress_groups(port, b);  // security groups, out
-    police_burst(port, b);   // link-local PPS, per-flow cap
+    parse_burst(b);               // header copies, L2-L4
+    check_sources(port, b);       // source check, what a VPC carries
+    egress_groups(port, b);       // security groups, out
+    police_burst(snap, port, b);  // link-local PPS, per-flow cap
     const uint64_t sent = account_sent(tq, b);
     Delivery& out = t_delivery;
     out.begin(b);

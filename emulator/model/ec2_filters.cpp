@@ -187,6 +187,7 @@ const std::vector<FilterField>& filter_names(const std::string& what) {
         {"vpc-id", "VpcId"},
         {"availability-zone", "Placement.AvailabilityZone"},
         {"placement-group-name", "Placement.GroupName"},
+        {"placement-partition-number", "Placement.PartitionNumber"},
         {"private-ip-address", "PrivateIpAddress"},
         {"ip-address", "PublicIpAddress"},
         {"instance.group-id", "SecurityGroups[].GroupId"},

@@ -66,13 +66,14 @@ std::string format_cidr4(const Cidr4& c) {
   return ip_s(c.addr) + "/" + std::to_string(c.prefix);
 }
 
-vf::Limits limits_for(const InstanceType& t, bool cluster_placement) {
+vf::Limits limits_for(const InstanceType& t) {
   vf::Limits l;
   // Each network card has its own allowance (p4d.24xlarge: 4 x 100 Gbps).
   l.bw_in_mbps = l.bw_out_mbps = static_cast<uint64_t>(t.card_baseline_gbps() * 1000);
   l.pps = t.pps / t.network_cards;
-  // EC2: one flow gets 5 Gbps, 10 Gbps between members of a cluster placement group.
-  l.flow_mbps = cluster_placement ? 10000 : 5000;
+  // EC2: one flow gets 5 Gbps (10 Gbps between members of a cluster
+  // placement group: vf::Limits::kClusterFlowMbps, chosen per flow).
+  l.flow_mbps = vf::Limits::kDefaultFlowMbps;
   return l;
 }
 
@@ -413,16 +414,30 @@ json Ec2Model::authorize(const json& p, bool ingress) {
   return {{"Return", true}};
 }
 
+namespace {
+json placement_group_json(const PlacementGroup& g) {
+  json j = {{"GroupName", g.name}, {"GroupId", g.id}, {"Strategy", g.strategy}, {"State", "available"}};
+  if (g.strategy == "partition") j["PartitionCount"] = g.partition_count;
+  return j;
+}
+}  // namespace
+
 json Ec2Model::create_placement_group(const json& p) {
-  only(p, {"GroupName", "Strategy"});
+  only(p, {"GroupName", "Strategy", "PartitionCount"});
   std::string name = str(p, "GroupName"), strategy = str(p, "Strategy");
   if (strategy != "cluster" && strategy != "spread" && strategy != "partition")
     bad_param("Invalid value '" + strategy + "' for Strategy (cluster, spread, partition)");
+  if (strategy != "partition" && field(p, "PartitionCount"))
+    fail(kInvalid, "InvalidParameterCombination", "PartitionCount is valid only with the partition strategy");
+  const int partitions = strategy == "partition"
+                             ? static_cast<int>(integer(p, "PartitionCount", 1, PlacementGroup::kMaxPartitions,
+                                                        PlacementGroup::kDefaultPartitions))
+                             : 0;
   if (s_.placement.count(name))
     fail(kExists, "InvalidPlacementGroup.Duplicate", "The placement group '" + name + "' already exists");
-  PlacementGroup g{new_id("pg"), name, strategy, caller_.uid};
+  PlacementGroup g{new_id("pg"), name, strategy, caller_.uid, partitions};
   s_.placement[name] = g;
-  return {{"PlacementGroup", {{"GroupName", name}, {"GroupId", g.id}, {"Strategy", strategy}, {"State", "available"}}}};
+  return {{"PlacementGroup", placement_group_json(g)}};
 }
 
 // ---- ENIs -------------------------------------------------------------------
@@ -494,10 +509,39 @@ Eni Ec2Model::make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::v
   }
   // The subnet's attribute decides at creation; changing it later changes no ENI.
   if (sn.map_public_ip) {
-    if (s_.next_public >= 253) fail(kLimit, "AddressLimitExceeded", "venic's public IPv4 pool is used up");
-    e.public_ip = kPublicPool + 1 + s_.next_public++;
+    e.public_ip = new_public_ip();
+    e.auto_public_ip = true;
   }
   return e;
+}
+
+uint32_t Ec2Model::new_public_ip() {
+  // From the cursor on, round the pool: a released address is taken again
+  // only after the others, as EC2 seldom hands the same one back.
+  constexpr uint32_t kPoolSize = 253;  // .1 to .253
+  for (uint32_t k = 0; k < kPoolSize; k++) {
+    const uint32_t a = kPublicPool + 1 + (s_.next_public + k) % kPoolSize;
+    bool used = false;
+    for (auto& [id, e] : s_.enis) used = used || e.public_ip == a;
+    if (used) continue;
+    s_.next_public = (s_.next_public + k + 1) % kPoolSize;
+    return a;
+  }
+  fail(kLimit, "AddressLimitExceeded", "venic's public IPv4 pool is used up");
+}
+
+void Ec2Model::release_public_ips(const Instance& in) {
+  for (auto& [slot, id] : in.enis) {
+    Eni& e = s_.enis.at(id);
+    if (e.auto_public_ip) e.public_ip = 0;
+  }
+}
+
+void Ec2Model::renew_public_ips(const Instance& in) {
+  for (auto& [slot, id] : in.enis) {
+    Eni& e = s_.enis.at(id);
+    if (e.auto_public_ip && !e.public_ip) e.public_ip = new_public_ip();
+  }
 }
 
 json Ec2Model::create_network_interface(const json& p, const std::function<uint16_t(const Eni&)>& new_eni) {
@@ -780,11 +824,23 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   long min = integer(p, "MinCount", 1, 16, 1), max = integer(p, "MaxCount", 1, 16, min);
   if (min > max) bad_param("MinCount must not be above MaxCount");
   std::string pg;
+  int partition = 0;
   if (const json* pl = field(p, "Placement")) {
     if (!pl->is_object()) bad_param("Placement must be an object");
     pg = opt_str(*pl, "GroupName");
-    if (!pg.empty() && !s_.placement.count(pg))
+    // Another owner's group is unknown: its members, zone and room are not the caller's to learn or fill.
+    if (!pg.empty() && (!s_.placement.count(pg) || !visible(s_.placement.at(pg).owner)))
       fail(kNotFound, "InvalidPlacementGroup.Unknown", "The placement group '" + pg + "' is unknown");
+    if (field(*pl, "PartitionNumber")) {
+      const PlacementGroup* g = pg.empty() ? nullptr : &s_.placement.at(pg);
+      if (!g || g->strategy != "partition")
+        fail(kInvalid, "InvalidParameterCombination", "PartitionNumber needs a partition placement group");
+      const json& v = (*pl)["PartitionNumber"];
+      if (!v.is_number_integer() || v.get<long>() < 1 || v.get<long>() > g->partition_count)
+        bad_param("Invalid value '" + v.dump() + "' for PartitionNumber: the group '" + pg + "' has partitions 1-" +
+                  std::to_string(g->partition_count));
+      partition = v.get<int>();
+    }
   }
   std::string nic_type = opt_str(p, "NetworkInterfaceType", "interface");
   if (nic_type != "interface" && nic_type != "efa")
@@ -807,15 +863,19 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   static const std::regex kAmi("ami-([0-9a-f]{8}|[0-9a-f]{17})");
   if (!std::regex_match(image, kAmi))
     fail(kInvalid, "InvalidAMIID.Malformed", "Invalid id: \"" + image + "\" (expecting \"ami-...\")");
+  const PlacementGroup* group = pg.empty() ? nullptr : &s_.placement.at(pg);
+  const long count = group ? placement_room(*group, *t, sn->az, min, max) : max;
   std::string reservation = new_id("r");
   json out = json::array();
-  for (long n = 0; n < max; n++) {
+  for (long n = 0; n < count; n++) {
     Instance in;
     in.id = new_id("i");
     in.type = type;
     in.subnet = sid;
     in.az = sn->az;
     in.placement_group = pg;
+    if (group && group->strategy == "partition")
+      in.partition = partition ? partition : emptiest_partition(*group, in.az);
     in.reservation = reservation;
     in.owner_uid = uid;
     in.conntrack_limit = conntrack;
@@ -856,8 +916,19 @@ json Ec2Model::set_instance_state(const json& p, bool run) {
       fail(kNotFound, "InvalidInstanceID.NotFound", "The instance ID '" + id + "' does not exist");
     }
     require_owner(it->second.owner_uid);
-    const json previous = state_json(it->second);
-    it->second.running = run;
+    Instance& in = it->second;
+    const json previous = state_json(in);
+    if (in.running != run) {
+      if (run && !in.placement_group.empty())
+        placement_room(s_.placement.at(in.placement_group), *find_instance_type(in.type), in.az, 1, 1);
+      // EC2 gives an automatic public IPv4 back on stop and a new one on
+      // start (an Elastic IP would stay).
+      if (run)
+        renew_public_ips(in);
+      else
+        release_public_ips(in);
+    }
+    in.running = run;
     out.push_back({{"InstanceId", id}, {"PreviousState", previous}, {"CurrentState", state_json(it->second)}});
   }
   return {{run ? "StartingInstances" : "StoppingInstances", out}};
@@ -991,6 +1062,7 @@ json Ec2Model::instance_json(const Instance& i) const {
             {"VenicOwnerUid", i.owner_uid},
             {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack},
             {"MetadataOptions", metadata_options_json(i.meta.options)}};
+  if (i.partition) j["Placement"]["PartitionNumber"] = i.partition;
   if (i.terminated_at) {
     // As EC2 lists a terminated instance: no network, no addresses.
     j["NetworkInterfaces"] = json::array();
@@ -1073,9 +1145,7 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
   }
   if (what == "PlacementGroups") {
     only(p, {"GroupNames", "Filters", "MaxResults", "NextToken"});
-    auto to = [](const PlacementGroup& g) {
-      return json{{"GroupName", g.name}, {"GroupId", g.id}, {"Strategy", g.strategy}, {"State", "available"}};
-    };
+    auto to = [](const PlacementGroup& g) { return placement_group_json(g); };
     return page("PlacementGroups",
                 filters.keep(pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
                                   [](const PlacementGroup& g) { return g.owner; })));
@@ -1177,13 +1247,18 @@ json Ec2Model::to_json() const {
                       {"ingress", rules_json(g.ingress)},
                       {"egress", rules_json(g.egress)}});
   for (auto& [n, g] : s_.placement)
-    pgs.push_back({{"id", g.id}, {"name", n}, {"strategy", g.strategy}, {"owner", g.owner}});
+    pgs.push_back({{"id", g.id},
+                   {"name", n},
+                   {"strategy", g.strategy},
+                   {"owner", g.owner},
+                   {"partition_count", g.partition_count}});
   json terminated = json::array();
   for (auto& [id, i] : s_.terminated)
     terminated.push_back({{"id", id},
                           {"type", i.type},
                           {"az", i.az},
                           {"placement_group", i.placement_group},
+                          {"partition", i.partition},
                           {"reservation", i.reservation},
                           {"image_id", i.image_id},
                           {"launch_time", i.launch_time},
@@ -1200,6 +1275,7 @@ json Ec2Model::to_json() const {
                          {"subnet", i.subnet},
                          {"az", i.az},
                          {"placement_group", i.placement_group},
+                         {"partition", i.partition},
                          {"reservation", i.reservation},
                          {"running", i.running},
                          {"owner_uid", i.owner_uid},
@@ -1220,6 +1296,7 @@ json Ec2Model::to_json() const {
                     {"secondary_ips", sec},
                     {"ipv6", v6},
                     {"public_ip", e.public_ip ? ip_s(e.public_ip) : ""},
+                    {"auto_public_ip", e.auto_public_ip},
                     {"groups", e.groups},
                     {"src_dst_check", e.src_dst_check},
                     {"efa", e.efa},
@@ -1292,8 +1369,14 @@ void Ec2Model::load(const json& j) {
     for (const auto& g : j.at("security_groups"))
       s.groups[g.at("id")] = {g.at("id"),        g.at("name"),           g.at("description"),  g.at("vpc"),
                               owner(g, "owner"), rules(g.at("ingress")), rules(g.at("egress"))};
-    for (const auto& g : j.at("placement_groups"))
-      s.placement[g.at("name")] = {g.at("id"), g.at("name"), g.at("strategy"), owner(g, "owner")};
+    for (const auto& g : j.at("placement_groups")) {
+      PlacementGroup pg{g.at("id"), g.at("name"), g.at("strategy"), owner(g, "owner")};
+      // Before it was kept: EC2's default.
+      if (pg.strategy == "partition")
+        pg.partition_count = static_cast<int>(whole(
+            g.value("partition_count", json(PlacementGroup::kDefaultPartitions)), 1, PlacementGroup::kMaxPartitions));
+      s.placement[pg.name] = pg;
+    }
     // Times from before they were kept: the load's.
     const int64_t now = clock_();
     auto time_of = [&](const json& x, const char* key) {
@@ -1309,6 +1392,7 @@ void Ec2Model::load(const json& j) {
       in.subnet = i.at("subnet");
       in.az = i.at("az");
       in.placement_group = i.at("placement_group");
+      in.partition = static_cast<int>(whole(i.value("partition", json(0)), 0, PlacementGroup::kMaxPartitions));
       in.reservation = i.at("reservation");
       in.image_id = i.value("image_id", std::string(kDefaultImage));
       in.running = i.at("running").get<bool>();
@@ -1333,6 +1417,8 @@ void Ec2Model::load(const json& j) {
       for (const auto& a : e.at("secondary_ips")) x.secondary_ips.push_back(ip4(a));
       x.ipv6 = vf::ipv6_list_from_json(e.at("ipv6"), "ipv6");
       if (!e.at("public_ip").get<std::string>().empty()) x.public_ip = ip4(e.at("public_ip"));
+      // Before it was kept: every public address was an automatic one.
+      x.auto_public_ip = e.value("auto_public_ip", x.public_ip != 0);
       x.groups = e.at("groups").get<std::vector<std::string>>();
       x.src_dst_check = e.at("src_dst_check");
       x.efa = e.at("efa");
@@ -1363,6 +1449,7 @@ void Ec2Model::load(const json& j) {
       in.type = i.at("type");
       in.az = i.at("az");
       in.placement_group = i.at("placement_group");
+      in.partition = static_cast<int>(whole(i.value("partition", json(0)), 0, PlacementGroup::kMaxPartitions));
       in.reservation = i.at("reservation");
       in.image_id = i.at("image_id");
       in.running = false;
@@ -1385,6 +1472,9 @@ void Ec2Model::load(const json& j) {
       need(s.subnets.count(in.subnet), "instance " + id + " names an unknown subnet");
       need(in.placement_group.empty() || s.placement.count(in.placement_group),
            "instance " + id + " names an unknown placement group");
+      need(in.partition == 0 ||
+               (!in.placement_group.empty() && in.partition <= s.placement.at(in.placement_group).partition_count),
+           "instance " + id + " names a partition its group does not have");
       need(in.enis.count(0), "instance " + id + " has no primary ENI");
       for (auto& [idx, e] : in.enis)
         need(s.enis.count(e) && s.enis.at(e).instance == id && s.enis.at(e).slot() == idx,

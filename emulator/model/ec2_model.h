@@ -80,9 +80,17 @@ struct SecurityGroup {
   std::vector<SgRule> ingress, egress;
 };
 
+// EC2's rules: a cluster group lives in one Availability Zone and takes
+// only types that support it; a spread group runs at most kSpreadPerZone
+// instances per zone; a partition group has partition_count partitions
+// (1..kMaxPartitions per zone), each instance in one of them.
 struct PlacementGroup {
   std::string id, name, strategy;
   int64_t owner = 0;
+  int partition_count = 0;  // partition groups only
+  static constexpr int kSpreadPerZone = 7;
+  static constexpr int kMaxPartitions = 7;
+  static constexpr int kDefaultPartitions = 2;
 };
 
 struct Eni {
@@ -93,6 +101,9 @@ struct Eni {
   std::vector<uint32_t> secondary_ips;
   std::vector<vf::Ipv6Addr> ipv6;
   uint32_t public_ip = 0;  // 0: none
+  // The public address is EC2's automatic one (MapPublicIpOnLaunch): its
+  // instance gives it back on stop and gets a new one on start.
+  bool auto_public_ip = false;
   std::vector<std::string> groups;
   bool src_dst_check = true;
   bool efa = false;
@@ -122,6 +133,7 @@ struct Eni {
 
 struct Instance {
   std::string id, type, subnet, az, placement_group, reservation, image_id;
+  int partition = 0;  // its partition (1...) in a partition placement group; 0: none
   bool running = true;
   int64_t launch_time = 0;          // seconds since the epoch
   int64_t terminated_at = 0;        // a terminated instance's record: when (it holds no ENI, no VF)
@@ -230,6 +242,17 @@ class Ec2Model {
   Eni make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::vector<uint32_t> secondaries,
                uint32_t secondary_count, std::vector<std::string> groups, bool efa);
   uint32_t free_ip(const Subnet& sn, const std::vector<uint32_t>& taken) const;
+  // A public IPv4 no ENI has, from venic's pool; throws AddressLimitExceeded.
+  uint32_t new_public_ip();
+  // The placement rules (ec2_placement.cpp): throws EC2's errors when n more
+  // running instances of type t in az would break group g's; returns how
+  // many of n fit (at least min_n).
+  long placement_room(const PlacementGroup& g, const InstanceType& t, const std::string& az, long min_n, long n) const;
+  // The partition for the next instance of g in az: the one with fewest.
+  int emptiest_partition(const PlacementGroup& g, const std::string& az) const;
+  // Gives back / gets again the automatic public addresses of in's ENIs.
+  void release_public_ips(const Instance& in);
+  void renew_public_ips(const Instance& in);
   // Adds a to taken if it is usable in sn and nobody has it; throws otherwise.
   void claim_ip(const Subnet& sn, uint32_t a, std::vector<uint32_t>& taken) const;
   bool ip_used(const Subnet& sn, uint32_t ip) const;
@@ -248,7 +271,9 @@ class Ec2Model {
   Caller caller_;  // the current call's
 };
 
-// The limits an ENI's VF gets from the instance it is attached to.
-vf::Limits limits_for(const InstanceType& t, bool cluster_placement);
+// The limits an ENI's VF gets from the instance it is attached to.  A
+// cluster placement group's 10 Gbps per flow is not here: it holds only
+// between members (VfConfig::cluster_group, the fast path's police stage).
+vf::Limits limits_for(const InstanceType& t);
 
 }  // namespace venic::model

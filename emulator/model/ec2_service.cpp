@@ -115,7 +115,8 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   c.security = security_policy(model_, e);
   if (const Instance* in = e.attached() ? model_.instance(e.instance) : nullptr) {
     const PlacementGroup* pg = in->placement_group.empty() ? nullptr : model_.placement_group(in->placement_group);
-    c.limits = limits_for(*find_instance_type(in->type), pg && pg->strategy == "cluster");
+    c.limits = limits_for(*find_instance_type(in->type));
+    if (pg && pg->strategy == "cluster") c.cluster_group = pg->id;
     c.attach_uid = in->owner_uid;
     c.link_up = in->running;  // a stopped instance's interfaces carry nothing
   }

@@ -1,5 +1,6 @@
 #include "instance_types.h"
 
+#include <algorithm>
 #include <array>
 
 namespace venic::model {
@@ -29,6 +30,13 @@ constexpr std::array<InstanceType, 10> kTypes = {{
 
 std::span<const InstanceType> instance_types() {
   return kTypes;
+}
+
+bool supports_cluster_placement(const InstanceType& t) {
+  static constexpr std::array<std::string_view, 12> kRefused = {"t1",   "t2", "t3", "t3a", "t4g", "mac1",
+                                                                "mac2", "m1", "m2", "m3",  "c1",  "cc1"};
+  const std::string_view family = t.name.substr(0, t.name.find('.'));
+  return std::find(kRefused.begin(), kRefused.end(), family) == kRefused.end();
 }
 
 const InstanceType* find_instance_type(std::string_view name) {

@@ -31,4 +31,9 @@ std::span<const InstanceType> instance_types();
 // nullptr when venic does not know the type.
 const InstanceType* find_instance_type(std::string_view name);
 
+// Whether EC2 launches the type into a cluster placement group: not the
+// burstable families (T2, T3, T3a, T4g...), Mac instances nor the oldest
+// generations (M1-M3, C1), which it refuses with InvalidParameterCombination.
+bool supports_cluster_placement(const InstanceType& t);
+
 }  // namespace venic::model

@@ -90,8 +90,10 @@ struct Limits {
   uint64_t flow_mbps = kDefaultFlowMbps;
   uint64_t burst_ms = kDefaultBurstMs;  // bucket depth, in time at the rate
 
-  // EC2: a single flow gets 5 Gbps (10 Gbps inside a cluster placement group).
+  // EC2: a single flow gets 5 Gbps, 10 Gbps between members of a cluster
+  // placement group (VfConfig::cluster_group).
   static constexpr uint64_t kDefaultFlowMbps = 5000;
+  static constexpr uint64_t kClusterFlowMbps = 10000;
   static constexpr uint64_t kDefaultBurstMs = 10;
   static constexpr uint64_t kMaxMbps = 400000;
   static constexpr uint64_t kMaxPps = 1000000000;
@@ -108,6 +110,7 @@ struct AllowanceProfile {
   BucketProfile bw_in, bw_out;  // bytes
   BucketProfile pps;            // packets
   BucketProfile flow;           // bytes, per flow
+  BucketProfile flow_cluster;   // bytes, per flow to a member of the VF's cluster placement group
   BucketProfile linklocal;      // packets
 
   static AllowanceProfile make(const Limits& l, uint64_t hz) {
@@ -126,6 +129,7 @@ struct AllowanceProfile {
     a.bw_out = bytes(l.bw_out_mbps);
     a.pps = packets(l.pps, l.burst_ms);
     a.flow = bytes(l.flow_mbps);
+    a.flow_cluster = bytes(Limits::kClusterFlowMbps);
     a.linklocal = packets(Limits::kLinkLocalPps, 0);  // a fixed EC2 limit: the minimum burst only
     return a;
   }

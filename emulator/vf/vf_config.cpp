@@ -100,6 +100,7 @@ nlohmann::json to_json(const VfConfig& c) {
                       {"attach_uid", c.attach_uid},
                       {"security", to_json(c.security)}};
   if (c.vpc_dns) j["vpc_dns"] = format_ipv4(c.vpc_dns);
+  if (!c.cluster_group.empty()) j["cluster_group"] = c.cluster_group;
   return j;
 }
 
@@ -211,6 +212,7 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
     if (!dns) throw ConfigError("vpc_dns: not an IPv4 address");
     c.vpc_dns = *dns;
   }
+  if (j.contains("cluster_group")) c.cluster_group = string_field(j, "cluster_group");
   if (j.contains("owner_uid")) c.owner_uid = integer_field<int64_t>(j, "owner_uid", 0, 0x7fffffff);
   if (j.contains("attach_uid")) c.attach_uid = integer_field<int64_t>(j, "attach_uid", -1, 0x7fffffff);
   if (j.contains("security")) c.security = security_policy_from_json(j["security"]);

@@ -52,6 +52,10 @@ struct VfConfig {
   // The VPC's Amazon DNS server, its CIDR's base + 2 (host order; 0: none),
   // which the fast path hands to the instance services.
   uint32_t vpc_dns = 0;
+  // The cluster placement group (its id) of the ENI's instance, "" when
+  // none: flows between members of one group get the cluster's per-flow
+  // cap (Limits::kClusterFlowMbps), the others limits.flow_mbps.
+  std::string cluster_group;
   // Its owner (docs/ownership.md): who created it, or the ENI's owner.
   int64_t owner_uid = 0;
   // Who may attach besides root and the daemon's uid: this uid (the owner of

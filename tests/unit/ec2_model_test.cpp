@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -1221,6 +1222,20 @@ class OwnershipTest : public Ec2ModelTest {
   Tenant b_, c_;
 };
 
+TEST_F(OwnershipTest, ATenantCannotLaunchIntoAnothersPlacementGroup) {
+  // C's spread group, full in us-east-1a: B neither fills it nor learns of it.
+  as(kUidC);
+  call("CreatePlacementGroup", {{"GroupName", "c-apart"}, {"Strategy", "spread"}});
+  call("CreatePlacementGroup", {{"GroupName", "c-tight"}, {"Strategy", "cluster"}});
+  run("m5.large", c_.subnet, {{"Placement", {{"GroupName", "c-tight"}}}});
+  as(kUidB);
+  for (const char* g : {"c-apart", "c-tight", "nobodys"})
+    EXPECT_TRUE(refused("RunInstances",
+                        {{"InstanceType", "m5.large"}, {"SubnetId", b_.subnet}, {"Placement", {{"GroupName", g}}}},
+                        "InvalidPlacementGroup.Unknown", {g}, "not_found"))
+        << g;
+}
+
 TEST_F(OwnershipTest, ATenantCannotDetachAnothersEni) {
   as(kUidC);
   const std::string a = attach(c_.spare, c_.instance, 1);
@@ -1527,11 +1542,21 @@ TEST_F(Ec2ServiceTest, AllowancesComeFromTheInstanceType) {
 
   call("CreatePlacementGroup", {{"GroupName", "tight"}, {"Strategy", "cluster"}});
   call("CreatePlacementGroup", {{"GroupName", "apart"}, {"Strategy", "spread"}});
+  // A cluster member's VF names its group: the fast path gives 10 Gbps to
+  // flows between members only, 5 Gbps to the others (police.cpp).
   json clustered = run("m5.large", s, {{"Placement", {{"GroupName", "tight"}}}});
-  EXPECT_EQ(cfg_of(clustered["NetworkInterfaces"][0]).limits.flow_mbps, 10000u);
+  const std::string tight =
+      call("DescribePlacementGroups", {{"GroupNames", {"tight"}}})["PlacementGroups"][0]["GroupId"];
+  EXPECT_EQ(cfg_of(clustered["NetworkInterfaces"][0]).limits.flow_mbps, 5000u);
+  EXPECT_EQ(cfg_of(clustered["NetworkInterfaces"][0]).cluster_group, tight);
   EXPECT_EQ(cfg_of(clustered["NetworkInterfaces"][0]).limits.bw_in_mbps, 750u);
   json spread = run("m5.large", s, {{"Placement", {{"GroupName", "apart"}}}});
   EXPECT_EQ(cfg_of(spread["NetworkInterfaces"][0]).limits.flow_mbps, 5000u);
+  EXPECT_EQ(cfg_of(spread["NetworkInterfaces"][0]).cluster_group, "");
+  EXPECT_EQ(cfg_of(in["NetworkInterfaces"][0]).cluster_group, "");
+  // The state file keeps it.
+  const vf::VfConfig back = vf::config_from_json(vf::to_json(cfg_of(clustered["NetworkInterfaces"][0])), true);
+  EXPECT_EQ(back.cluster_group, tight);
   json big = run("c5n.18xlarge", s);
   EXPECT_EQ(cfg_of(big["NetworkInterfaces"][0]).limits.bw_out_mbps, 100000u);
   // p4d.24xlarge: 400 Gbps in four cards; each ENI's VF has its card's 100 Gbps.
@@ -1745,7 +1770,7 @@ TEST_F(Ec2ServiceTest, ARestartRestoresTheModelAndItsVfs) {
     EXPECT_EQ(c.secondary_ips, en->secondary_ips);
     EXPECT_EQ(c.eni_id, en->id);
   }
-  EXPECT_EQ(table2.get(e["VenicVfId"]).cfg.limits.flow_mbps, 10000u);
+  EXPECT_FALSE(table2.get(e["VenicVfId"]).cfg.cluster_group.empty()) << "a cluster member's, after a restart too";
   EXPECT_EQ(table2.get(e["VenicVfId"]).cfg.attach_uid, 4242);
   EXPECT_FALSE(table2.get(stopped["NetworkInterfaces"][0]["VenicVfId"]).cfg.link_up);
   EXPECT_FALSE(table2.get(loose["VenicVfId"]).cfg.link_up);
@@ -2582,6 +2607,149 @@ TEST_F(Ec2ModelTest, DescribePagesWithMaxResultsAndNextToken) {
   EXPECT_TRUE(refused("DescribeSecurityGroups", {{"NextToken", "x"}}, "InvalidParameterValue", {"NextToken"}));
   EXPECT_TRUE(refused("DescribeSecurityGroups", {{"NextToken", "99"}}, "InvalidParameterValue", {"NextToken"}));
   EXPECT_TRUE(refused("DescribeSecurityGroups", {{"MaxResults", 4}}, "InvalidParameterValue", {"MaxResults"}));
+}
+
+// ---- placement groups as EC2 enforces them -------------------------------------
+
+TEST_F(Ec2ModelTest, ASpreadPlacementGroupTakesSevenRunningInstancesPerZone) {
+  const std::string v = vpc();
+  const std::string a = subnet(v, "10.0.1.0/24", "us-east-1a"), b = subnet(v, "10.0.2.0/24", "us-east-1b");
+  call("CreatePlacementGroup", {{"GroupName", "apart"}, {"Strategy", "spread"}});
+  const json in_group = {{"Placement", {{"GroupName", "apart"}}}};
+  std::vector<std::string> ids;
+  for (int k = 0; k < 7; k++) ids.push_back(run("m5.large", a, in_group)["InstanceId"]);
+  json eighth = {{"InstanceType", "m5.large"}, {"SubnetId", a}, {"Placement", {{"GroupName", "apart"}}}};
+  EXPECT_TRUE(refused("RunInstances", eighth, "InsufficientInstanceCapacity", {"apart", "7", "us-east-1a"}, "limit"));
+  // Another zone has room of its own; an instance outside the group too.
+  EXPECT_EQ(run("m5.large", b, in_group)["Placement"]["AvailabilityZone"], "us-east-1b");
+  run("m5.large", a);
+  // A stopped instance is not running: the group takes another, and the
+  // stopped one may not start again until one stops.
+  stop(ids[0]);
+  const std::string again = run("m5.large", a, in_group)["InstanceId"];
+  EXPECT_TRUE(refused("StartInstances", {{"InstanceIds", {ids[0]}}}, "InsufficientInstanceCapacity", {"apart", "7"}));
+  stop(again);
+  start(ids[0]);
+  EXPECT_EQ(describe_instance(ids[0])["State"]["Name"], "running");
+  // MinCount..MaxCount: as many as fit, or none when MinCount does not.
+  stop(ids[1]);
+  stop(ids[2]);
+  json some = eighth;
+  some["MinCount"] = 1;
+  some["MaxCount"] = 5;
+  EXPECT_EQ(call("RunInstances", some)["Instances"].size(), 2u);
+  EXPECT_TRUE(refused("RunInstances", some, "InsufficientInstanceCapacity", {"apart"}));
+}
+
+TEST_F(Ec2ModelTest, AClusterPlacementGroupIsOneZoneOfSupportedTypes) {
+  const std::string v = vpc();
+  const std::string a = subnet(v, "10.0.1.0/24", "us-east-1a"), b = subnet(v, "10.0.2.0/24", "us-east-1b");
+  call("CreatePlacementGroup", {{"GroupName", "tight"}, {"Strategy", "cluster"}});
+  const json in_group = {{"Placement", {{"GroupName", "tight"}}}};
+  json burstable = {{"InstanceType", "t3.nano"}, {"SubnetId", a}, {"Placement", {{"GroupName", "tight"}}}};
+  EXPECT_TRUE(refused("RunInstances", burstable, "InvalidParameterCombination", {"t3.nano", "Cluster"}));
+  EXPECT_FALSE(supports_cluster_placement(*find_instance_type("t3.large")));
+  EXPECT_TRUE(supports_cluster_placement(*find_instance_type("c5n.18xlarge")));
+  const std::string first = run("c5n.18xlarge", a, in_group)["InstanceId"];
+  run("m5.large", a, in_group);  // types may mix
+  json elsewhere = {{"InstanceType", "c5n.18xlarge"}, {"SubnetId", b}, {"Placement", {{"GroupName", "tight"}}}};
+  EXPECT_TRUE(refused("RunInstances", elsewhere, "InvalidPlacementGroup.InUse", {"tight", "us-east-1a"}));
+  // Stopped members still hold the group to their zone; once none is left, any zone.
+  stop(first);
+  EXPECT_TRUE(refused("RunInstances", elsewhere, "InvalidPlacementGroup.InUse", {"tight"}));
+  std::vector<std::string> all;
+  const json listed = call("DescribeInstances", json::object());
+  for (const auto& r : listed["Reservations"])
+    for (const auto& i : r["Instances"]) all.push_back(i["InstanceId"]);
+  call("TerminateInstances", {{"InstanceIds", all}});
+  EXPECT_EQ(run("c5n.18xlarge", b, in_group)["Placement"]["AvailabilityZone"], "us-east-1b");
+}
+
+TEST_F(Ec2ModelTest, APartitionPlacementGroupNumbersItsInstances) {
+  const std::string s = subnet(vpc());
+  json pg = call("CreatePlacementGroup", {{"GroupName", "racks"}, {"Strategy", "partition"}, {"PartitionCount", 3}});
+  EXPECT_EQ(pg["PlacementGroup"]["PartitionCount"], 3);
+  call("CreatePlacementGroup", {{"GroupName", "two"}, {"Strategy", "partition"}});
+  EXPECT_EQ(call("DescribePlacementGroups", {{"GroupNames", {"two"}}})["PlacementGroups"][0]["PartitionCount"], 2)
+      << "EC2's default";
+  EXPECT_TRUE(refused("CreatePlacementGroup", {{"GroupName", "x"}, {"Strategy", "partition"}, {"PartitionCount", 8}},
+                      "InvalidParameterValue", {"PartitionCount"}));
+  EXPECT_TRUE(refused("CreatePlacementGroup", {{"GroupName", "x"}, {"Strategy", "partition"}, {"PartitionCount", 0}},
+                      "InvalidParameterValue", {"PartitionCount"}));
+  EXPECT_TRUE(refused("CreatePlacementGroup", {{"GroupName", "x"}, {"Strategy", "cluster"}, {"PartitionCount", 2}},
+                      "InvalidParameterCombination", {"PartitionCount"}));
+  call("CreatePlacementGroup", {{"GroupName", "tight"}, {"Strategy", "cluster"}});
+  EXPECT_FALSE(
+      call("DescribePlacementGroups", {{"GroupNames", {"tight"}}})["PlacementGroups"][0].contains("PartitionCount"));
+
+  // Without a number, instances are spread over the partitions.
+  std::map<int, int> per;
+  for (int k = 0; k < 6; k++)
+    per[run("m5.large", s, {{"Placement", {{"GroupName", "racks"}}}})["Placement"]["PartitionNumber"].get<int>()]++;
+  EXPECT_EQ(per, (std::map<int, int>{{1, 2}, {2, 2}, {3, 2}}));
+  // With one, there.
+  json in3 = run("m5.large", s, {{"Placement", {{"GroupName", "racks"}, {"PartitionNumber", 3}}}});
+  EXPECT_EQ(in3["Placement"]["PartitionNumber"], 3);
+  EXPECT_EQ(describe_instance(in3["InstanceId"])["Placement"]["PartitionNumber"], 3);
+  EXPECT_TRUE(refused(
+      "RunInstances",
+      {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"Placement", {{"GroupName", "racks"}, {"PartitionNumber", 4}}}},
+      "InvalidParameterValue", {"PartitionNumber", "3"}));
+  EXPECT_TRUE(refused(
+      "RunInstances",
+      {{"InstanceType", "m5.large"}, {"SubnetId", s}, {"Placement", {{"GroupName", "tight"}, {"PartitionNumber", 1}}}},
+      "InvalidParameterCombination", {"PartitionNumber"}));
+  EXPECT_FALSE(run("m5.large", s)["Placement"].contains("PartitionNumber"));
+  const json in_3 = call("DescribeInstances",
+                         {{"Filters", {{{"Name", "placement-partition-number"}, {"Values", {"3"}}}}}})["Reservations"];
+  size_t listed = 0;
+  for (const auto& r : in_3) listed += r["Instances"].size();
+  EXPECT_EQ(listed, 3u) << "two spread there and one asked for";
+  // The numbers survive a restart.
+  Ec2Model copy{counter(5000)};
+  copy.load(m_.to_json());
+  EXPECT_EQ(copy.to_json(), m_.to_json());
+}
+
+// ---- public IPv4 addresses ---------------------------------------------------------
+
+TEST_F(Ec2ModelTest, AStoppedInstanceGivesItsPublicAddressBackAndGetsANewOneOnStart) {
+  const std::string s = subnet(vpc());
+  call("ModifySubnetAttribute", {{"SubnetId", s}, {"MapPublicIpOnLaunch", {{"Value", true}}}});
+  json in = run("m5.large", s);
+  const std::string id = in["InstanceId"], eni_id = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  const std::string first = in["PublicIpAddress"];
+  stop(id);
+  EXPECT_FALSE(describe_instance(id).contains("PublicIpAddress")) << "released on stop";
+  EXPECT_FALSE(describe_eni(eni_id).contains("Association"));
+  start(id);
+  const json started = describe_instance(id);
+  ASSERT_TRUE(started.contains("PublicIpAddress")) << "a new one on start";
+  EXPECT_NE(started["PublicIpAddress"], first);
+  EXPECT_EQ(describe_eni(eni_id)["Association"]["PublicIp"], started["PublicIpAddress"]);
+  // Starting a running instance changes nothing.
+  start(id);
+  EXPECT_EQ(describe_instance(id)["PublicIpAddress"], started["PublicIpAddress"]);
+  // An instance launched without one gets none on start.
+  call("ModifySubnetAttribute", {{"SubnetId", s}, {"MapPublicIpOnLaunch", {{"Value", false}}}});
+  const std::string plain = run("m5.large", s)["InstanceId"];
+  stop(plain);
+  start(plain);
+  EXPECT_FALSE(describe_instance(plain).contains("PublicIpAddress"));
+  // A released address goes back to the pool: stopping and starting never runs it dry.
+  for (int k = 0; k < 300; k++) {
+    stop(id);
+    start(id);
+  }
+  EXPECT_TRUE(describe_instance(id).contains("PublicIpAddress"));
+  // And a restart keeps who gets one on start.
+  stop(id);
+  Ec2Model copy{counter(5000)};
+  copy.load(m_.to_json());
+  auto none = [](const Eni&) -> uint16_t { return 99; };
+  copy.call("StartInstances", {{"InstanceIds", {id}}}, none);
+  EXPECT_TRUE(copy.call("DescribeInstances", {{"InstanceIds", {id}}}, none)["Reservations"][0]["Instances"][0].contains(
+      "PublicIpAddress"));
 }
 
 }  // namespace

@@ -105,6 +105,37 @@ TEST_F(Imds, OverlappingVpcsEachSeeTheirOwn) {
             "ip-10-0-1-7.eu-west-1.compute.internal");
 }
 
+TEST(ImdsModel, PlacementPartitionAndPublicAddressFollowTheModel) {
+  World w;
+  const std::string sn = w.m.instance(w.a)->subnet;
+  w.call("CreatePlacementGroup", {{"GroupName", "racks"}, {"Strategy", "partition"}, {"PartitionCount", 5}});
+  w.call("ModifySubnetAttribute", {{"SubnetId", sn}, {"MapPublicIpOnLaunch", {{"Value", true}}}});
+  auto in = w.call("RunInstances", {{"InstanceType", "m5.large"},
+                                    {"SubnetId", sn},
+                                    {"Placement", {{"GroupName", "racks"}, {"PartitionNumber", 4}}}})["Instances"][0];
+  const uint16_t vf = in["NetworkInterfaces"][0]["VenicVfId"];
+  auto lookup = [&](const std::string& path) {
+    auto d = w.dir();
+    const Directory::Entry& e = *d->find(vf);
+    return imds_lookup(*e.instance, e.eni, path);
+  };
+  EXPECT_EQ(lookup("latest/meta-data/placement/group-name").body, "racks");
+  EXPECT_EQ(lookup("latest/meta-data/placement/partition-number").body, "4");
+  const std::string first = lookup("latest/meta-data/public-ipv4").body;
+  EXPECT_EQ(first, in["PublicIpAddress"]);
+  w.call("StopInstances", {{"InstanceIds", {in["InstanceId"]}}});
+  EXPECT_EQ(lookup("latest/meta-data/public-ipv4").status, 404) << "released on stop";
+  w.call("StartInstances", {{"InstanceIds", {in["InstanceId"]}}});
+  const ImdsAnswer again = lookup("latest/meta-data/public-ipv4");
+  EXPECT_EQ(again.status, 200);
+  EXPECT_NE(again.body, first) << "a new one on start";
+  // Outside a partition group: no partition-number.
+  auto d = w.dir();
+  EXPECT_EQ(imds_lookup(*d->find(w.vf_a)->instance, d->find(w.vf_a)->eni, "latest/meta-data/placement/partition-number")
+                .status,
+            404);
+}
+
 TEST(ImdsModel, MetadataOptionsAndUserDataAreValidatedAndKept) {
   World w;
   auto r = w.call("ModifyInstanceMetadataOptions",

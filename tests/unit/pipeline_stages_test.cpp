@@ -322,6 +322,7 @@ TEST(SecurityGroupsStage, IngressRepliesOfTrackedFlowsPass) {
 // ---- police ------------------------------------------------------------------------
 
 TEST(PoliceStage, LinkLocalServicesGetTheirPpsAllowanceAndNoMore) {
+  bench::PortRig rig;  // an empty snapshot: police looks destinations up there
   FakePort a(kMacA, kIpA);
   a.view.allow = vf::AllowanceProfile::make(vf::Limits{}, rte_get_tsc_hz());
   const uint64_t t0 = rte_rdtsc();
@@ -331,7 +332,7 @@ TEST(PoliceStage, LinkLocalServicesGetTheirPpsAllowanceAndNoMore) {
     TestBurst t;
     for (uint32_t k = 0; k < kBurstDescs; k++) t.add(udp(kMacB, kMacA, kIpA, 0xa9fea9fe, 1));  // 169.254.169.254
     t.parse();
-    police_burst(a.view, *t.b);
+    police_burst(rig.snapshot(), a.view, *t.b);
     for (uint32_t k = 0; k < kBurstDescs; k++) {
       passed += t[k].alive();
       exceeded += t[k].exceeded == VENIC_ALLOW_LINKLOCAL;
@@ -360,6 +361,89 @@ std::vector<uint8_t> to(bench::PortRig& rig, uint16_t from, uint16_t dst, uint16
   const auto& a = rig.table().get(from).cfg;
   const auto& b = rig.table().get(dst).cfg;
   return udp(b.mac.data(), a.mac.data(), a.ip, b.ip, seq, len);
+}
+
+// ---- police, with the cluster placement group's cap, over the rig --------------
+
+// Three c5n.18xlarge in one subnet: a and b in a cluster placement group,
+// c outside it.  Returns their VFs (a started: the stages need its port).
+struct ClusterTrio {
+  uint16_t a, b, c;
+};
+ClusterTrio cluster_trio(bench::PortRig& rig) {
+  auto vpc = rig.ec2("CreateVpc", {{"CidrBlock", "10.8.0.0/16"}})["Vpc"]["VpcId"];
+  auto sn = rig.ec2("CreateSubnet", {{"VpcId", vpc}, {"CidrBlock", "10.8.1.0/24"}, {"AvailabilityZone", "us-east-1a"}});
+  rig.ec2("CreatePlacementGroup", {{"GroupName", "tight"}, {"Strategy", "cluster"}});
+  auto run = [&](bool member) {
+    nlohmann::json p = {{"InstanceType", "c5n.18xlarge"}, {"SubnetId", sn["Subnet"]["SubnetId"]}};
+    if (member) p["Placement"] = {{"GroupName", "tight"}};
+    auto r = rig.ec2("RunInstances", p);
+    return static_cast<uint16_t>(r["Instances"][0]["NetworkInterfaces"][0]["VenicVfId"].get<int>());
+  };
+  ClusterTrio t{run(true), run(true), run(false)};
+  for (uint16_t id : {t.a, t.b, t.c}) rig.start(id);
+  return t;
+}
+
+TEST(PoliceStage, TheClusterFlowCapIsForFlowsBetweenMembersOnly) {
+  bench::PortRig rig;
+  const ClusterTrio t = cluster_trio(rig);
+  const PortView& a = rig.port(t.a);
+  const PortView& c = rig.port(t.c);
+  EXPECT_NE(a.cluster, 0u);
+  EXPECT_EQ(a.cluster, rig.port(t.b).cluster);
+  EXPECT_EQ(c.cluster, 0u);
+  EXPECT_EQ(a.allow.flow.rate * 2, a.allow.flow_cluster.rate) << "5 and 10 Gbps";
+  TestBurst pk;
+  pk.add(to(rig, t.a, t.b, 1));
+  pk.add(to(rig, t.a, t.c, 2));
+  pk.add(to(rig, t.c, t.a, 3));
+  pk.add(udp(kRouterMac, a.mac.data(), rig.table().get(t.a).cfg.ip, 0x08080808, 4));  // out of the VPC
+  pk.parse();
+  const Snapshot& snap = rig.snapshot();
+  EXPECT_EQ(&flow_cap(snap, a, pk[0].pkt), &a.allow.flow_cluster) << "member to member";
+  EXPECT_EQ(&flow_cap(snap, a, pk[1].pkt), &a.allow.flow) << "member to a non-member";
+  EXPECT_EQ(&flow_cap(snap, c, pk[2].pkt), &c.allow.flow) << "a non-member to a member";
+  EXPECT_EQ(&flow_cap(snap, a, pk[3].pkt), &a.allow.flow) << "member to an address no member has";
+}
+
+TEST(PoliceStage, AMembersFlowToAMemberGetsTwiceTheCapOfItsOtherFlows) {
+  // On a clock of our own: 100 ms in 10 us steps, each offering both flows
+  // 2 x 9000 B (14.4 Gbps each), far above either cap.
+  bench::PortRig rig;
+  const ClusterTrio t = cluster_trio(rig);
+  const PortView& a = rig.port(t.a);
+  FlowMeter meter(77, a.allow.flow.hz);
+  police_use_flows(&meter);
+  TestBurst pk;
+  pk.add(to(rig, t.a, t.b, 1, 9000));
+  pk.add(to(rig, t.a, t.c, 2, 9000));
+  pk.parse();
+  const uint64_t hz = a.allow.flow.hz, step = hz / 100000, steps = 10000;
+  const uint64_t t0 = uint64_t{1} << 40;
+  uint64_t passed[2] = {0, 0}, exceeded[2] = {0, 0};
+  for (uint64_t s = 0; s <= steps; s++)
+    for (int k = 0; k < 4; k++) {
+      const int which = k % 2;
+      const int r = egress_policed(rig.snapshot(), a, pk[which].pkt, 9000, t0 + s * step);
+      if (r < 0) {
+        passed[which] += 9000;
+      } else {
+        exceeded[which]++;
+        EXPECT_EQ(r, VENIC_ALLOW_FLOW);
+      }
+    }
+  police_use_flows(nullptr);
+  const double seconds = double(steps * step) / double(hz);
+  const vf::BucketProfile* cap[2] = {&a.allow.flow_cluster, &a.allow.flow};
+  for (int which : {0, 1}) {
+    const double rate = double(cap[which]->rate);
+    // A token bucket: never more than rate x time + depth, and with the
+    // flow always over its cap, close to the rate.
+    EXPECT_LE(double(passed[which]), rate * seconds + double(cap[which]->depth_units) + 9000) << which;
+    EXPECT_GE(double(passed[which]), 0.95 * rate * seconds) << which;
+    EXPECT_GT(exceeded[which], 0u) << which;
+  }
 }
 
 TEST(RouteSwitchStage, SwitchesFloodsAndDropsUnknownUnicast) {

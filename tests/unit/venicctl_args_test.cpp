@@ -978,6 +978,10 @@ TEST(VenicctlEc2Requests, PlacementGroupsAndInstanceTypes) {
   EXPECT_EQ(request.params, json({{"GroupName", "hpc"}, {"Strategy", "cluster"}}));
   EXPECT_EQ(ec2_error({"create-placement-group", "--group-name", "hpc", "--strategy", "tight"}),
             "invalid value 'tight' for --strategy (expected cluster, spread or partition)");
+  EXPECT_EQ(
+      ec2({"create-placement-group", "--group-name", "racks", "--strategy", "partition", "--partition-count", "3"})
+          .params,
+      json({{"GroupName", "racks"}, {"Strategy", "partition"}, {"PartitionCount", 3}}));
   EXPECT_EQ(ec2({"describe-placement-groups", "--group-names", "hpc", "web"}).params,
             json::parse(R"({"GroupNames": ["hpc", "web"]})"));
   request = ec2({"describe-instance-types", "--instance-types", "c5n.18xlarge"});
@@ -1008,6 +1012,9 @@ TEST(VenicctlEc2Requests, RunInstances) {
             json({{"GroupName", "pg"}, {"AvailabilityZone", "us-east-1a"}}));
   EXPECT_EQ(ec2(with({"--placement", "AvailabilityZone=us-east-1a,GroupName=pg"})).params["Placement"],
             json({{"GroupName", "pg"}, {"AvailabilityZone", "us-east-1a"}}));
+  EXPECT_EQ(ec2(with({"--placement", "GroupName=1234,PartitionNumber=2"})).params["Placement"],
+            json({{"GroupName", "1234"}, {"PartitionNumber", 2}}))
+      << "a group's name stays text, its partition is a number";
 
   for (const char* count : {"0", "x", "3:1", "1:", ":2", "-1", "2:3:4"})
     EXPECT_EQ(ec2_error(with({"--count", count})),

@@ -138,7 +138,11 @@ json key_values(const std::string& flag, const std::string& text, const std::str
 }
 
 json placement(const std::string& flag, const std::string& text) {
-  return key_values(flag, text, "GroupName=NAME (Key=Value,... or a JSON object)", false);
+  json p = key_values(flag, text, "GroupName=NAME (Key=Value,... or a JSON object)", false);
+  // A group's name stays text, even all digits; its partition is a number.
+  if (p.contains("PartitionNumber") && p["PartitionNumber"].is_string())
+    p["PartitionNumber"] = integer(flag, p["PartitionNumber"].get<std::string>());
+  return p;
 }
 
 json shorthand(const std::string& flag, const std::string& text) {
@@ -528,9 +532,12 @@ venicctl describe-security-groups --group-ids sg-0123456789abcdef0)"},
        {{"--group-name", "GroupName", Kind::kString, Need::kRequired, "its name", "NAME"},
         {"--strategy", "Strategy", Kind::kEnum, Need::kRequired, "how instances are placed",
          "cluster|spread|partition"},
+        {"--partition-count", "PartitionCount", Kind::kInteger, Need::kOptional,
+         "partitions of a partition group, 1-7 (default 2)", "N"},
         {"--client-token", "ClientToken", Kind::kString, Need::kOptional,
          "a repeat with this token answers the first call instead of acting again (default: a fresh one)", "TOKEN"}},
-       R"(venicctl create-placement-group --group-name hpc --strategy cluster)"},
+       R"(venicctl create-placement-group --group-name hpc --strategy cluster
+venicctl create-placement-group --group-name racks --strategy partition --partition-count 3)"},
       {"delete-placement-group",
        "DeletePlacementGroup",
        "delete a placement group no instance is in",
