@@ -71,9 +71,9 @@ TEST(PersonalityConfig, BeyondTheLimitsIsRefused) {
   EXPECT_EQ(with({{"queues", 1}}), "");
   EXPECT_EQ(with({{"mtu", 9710}}), "");
   EXPECT_NE(with({{"mtu", 9711}}), "");
-  EXPECT_NE(with({{"bw_out_mbps", 25000}}).find("10000"), std::string::npos);
-  EXPECT_NE(with({{"bw_in_mbps", 0}}), "") << "no unlimited bandwidth on a 10 Gbps link";
-  EXPECT_EQ(with({{"bw_in_mbps", 500}}), "");
+  EXPECT_NE(with({{"bw_out_mbps", 25000u}}).find("10000"), std::string::npos);
+  EXPECT_NE(with({{"bw_in_mbps", 0u}}), "") << "no unlimited bandwidth on a 10 Gbps link";
+  EXPECT_EQ(with({{"bw_in_mbps", 500u}}), "");
   // ENA: MTU 9001 at most, as before.
   VfConfig ena = config_from_json(create_params("ena"), false);
   ena.mtu = 9710;
