@@ -18,6 +18,23 @@ ctl vf set 0 --mtu 9711 >"$WORK/mtu.out" 2>&1 && die "MTU 9711 accepted on an ix
 ctl vf set 0 --mtu 9710 >/dev/null || die "MTU 9710 (the 82599 VF's jumbo limit) refused"
 ctl vf set 0 --mtu 1500 >/dev/null
 
+# An instance of an older type (no ENA, SriovNetSupport simple) gets an
+# ixgbevf VF; EFA is refused on it.
+vpc=$(new_vpc 10.1.0.0/16)
+subnet=$(new_subnet "$vpc" 10.1.1.0/24)
+ec2 run-instances --instance-type c4.large --subnet-id "$subnet" >"$WORK/run.json"
+inst=$(field "j['Instances'][0]['InstanceId']" <"$WORK/run.json")
+c4_vf=$(field "j['Instances'][0]['NetworkInterfaces'][0]['VenicVfId']" <"$WORK/run.json")
+[ "$(ctl vf show "$c4_vf" --json | json_get "j['type']")" = ixgbevf ] || die "a c4.large's VF is not ixgbevf"
+ec2 describe-instances --instance-ids "$inst" >"$WORK/describe.json"
+[ "$(field "j['Reservations'][0]['Instances'][0]['SriovNetSupport']" <"$WORK/describe.json")" = simple ] ||
+  die "DescribeInstances: no SriovNetSupport simple"
+[ "$(field "j['Reservations'][0]['Instances'][0]['EnaSupport']" <"$WORK/describe.json")" = False ] ||
+  die "DescribeInstances: EnaSupport is not false"
+ctl run-instances --instance-type c4.8xlarge --subnet-id "$subnet" --network-interface-type efa \
+  >"$WORK/efa.out" 2>&1 && die "EFA accepted on a c4.8xlarge"
+grep -q "InvalidParameterCombination" "$WORK/efa.out" || die "unclear EFA refusal: $(cat "$WORK/efa.out")"
+
 (
   sleep 3
   echo "show port info 0"
