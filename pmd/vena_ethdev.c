@@ -101,15 +101,49 @@ static void vena_event_poll(void *arg)
 	ad->alarm_set = false;
 }
 
+const char *vena_personality_name(uint32_t personality)
+{
+	switch (personality) {
+	case VENIC_PERSONALITY_ENA:
+		return "ena (Elastic Network Adapter)";
+	case VENIC_PERSONALITY_EFA:
+		return "efa (Elastic Fabric Adapter)";
+	case VENIC_PERSONALITY_IXGBEVF:
+		return "ixgbevf (Intel 82599 Virtual Function)";
+	default:
+		return "unknown";
+	}
+}
+
 static int vena_dev_configure(struct rte_eth_dev *eth)
 {
 	struct vena_adapter *ad = eth->data->dev_private;
 	uint32_t max = vena_dev_regs(ad->dev)->max_qps;
 	if (eth->data->nb_rx_queues > max || eth->data->nb_tx_queues > max) {
-		VENA_LOG(ERR, "vf %u has %u queue pairs", ad->vf, max);
+		VENA_LOG(ERR, "vf %u (%s) has %u queue pairs: %u rx / %u tx queues refused", ad->vf,
+			 vena_personality_name(ad->personality), max, eth->data->nb_rx_queues, eth->data->nb_tx_queues);
 		return -EINVAL;
 	}
 	return vena_rss_configure(eth);
+}
+
+static int vena_fw_version_get(struct rte_eth_dev *eth, char *fw_version, size_t fw_size)
+{
+	struct vena_adapter *ad = eth->data->dev_private;
+	volatile struct venic_regs *r = vena_dev_regs(ad->dev);
+	/* Short (testpmd offers 32 bytes): the personality's driver name first. */
+	const char *name = vena_personality_name(ad->personality);
+	int n = snprintf(fw_version, fw_size, "%.*s venic ABI %u.%u", (int)strcspn(name, " "), name, r->abi_major,
+			 r->abi_minor);
+	/* ethdev's contract: the size needed when it does not fit. */
+	return n >= 0 && (size_t)n >= fw_size ? n + 1 : 0;
+}
+
+static uint32_t speed_capa_of(uint32_t mbps)
+{
+	return mbps <= 10000   ? RTE_ETH_LINK_SPEED_10G
+	       : mbps <= 25000 ? RTE_ETH_LINK_SPEED_25G
+			       : RTE_ETH_LINK_SPEED_100G;
 }
 
 static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
@@ -120,16 +154,14 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 	info->max_tx_queues = (uint16_t)r->max_qps;
 	info->max_mac_addrs = 1;
 	info->min_rx_bufsize = 64;
-	info->max_rx_pktlen = VENIC_FRAME_MAX;
+	info->max_rx_pktlen = (uint32_t)r->max_mtu + VENIC_L2_OVERHEAD; /* the personality's largest frame */
 	info->min_mtu = r->min_mtu;
 	info->max_mtu = r->max_mtu;
 	info->rx_offload_capa =
 		RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_RSS_HASH | RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
-	/* TCP/UDP checksum verification came with ABI 1.2. */
-	if (r->abi_minor >= 2)
-		info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
-	info->reta_size = VENIC_RETA_SIZE;
-	info->hash_key_size = VENIC_RSS_KEY_SIZE;
+	info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	info->reta_size = ad->reta_size;
+	info->hash_key_size = (uint8_t)ad->rss_key_size;
 	info->flow_type_rss_offloads = vena_rss_offloads;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	info->rx_desc_lim = (struct rte_eth_desc_lim){.nb_max = (uint16_t)r->ring_size, .nb_min = 1, .nb_align = 1};
@@ -144,7 +176,7 @@ static int vena_dev_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *
 	info->default_txportconf.ring_size = 1024;
 	info->default_rxportconf.nb_queues = 1;
 	info->default_txportconf.nb_queues = 1;
-	info->speed_capa = RTE_ETH_LINK_SPEED_100G;
+	info->speed_capa = speed_capa_of(r->link_speed_mbps);
 	return 0;
 }
 
@@ -331,6 +363,7 @@ static int vena_stats_reset(struct rte_eth_dev *eth)
 static const struct eth_dev_ops vena_ops = {
 	.dev_configure = vena_dev_configure,
 	.dev_infos_get = vena_dev_infos_get,
+	.fw_version_get = vena_fw_version_get,
 	.dev_start = vena_dev_start,
 	.dev_stop = vena_dev_stop,
 	.dev_close = vena_dev_close,
@@ -432,6 +465,15 @@ static int vena_probe(struct rte_vdev_device *vdev)
 	ad->eth = eth;
 	ad->vf = vf;
 	ad->idle_yield = idle_yield;
+	volatile struct venic_regs *regs = vena_dev_regs(dev);
+	ad->personality = regs->personality;
+	/* The personality's RSS geometry; out of range, ENA's. */
+	ad->reta_size = regs->reta_size && regs->reta_size <= VENIC_RETA_SIZE && regs->reta_size % 32 == 0
+				? regs->reta_size
+				: VENIC_RETA_SIZE;
+	ad->rss_key_size = regs->rss_key_size && regs->rss_key_size <= VENIC_RSS_KEY_SIZE ? regs->rss_key_size
+												 : VENIC_RSS_KEY_SIZE;
+	ad->allowance_stats = (regs->features & VENIC_F_ALLOWANCE_STATS) != 0;
 	snprintf(ad->socket, sizeof(ad->socket), "%s", socket);
 	eth->data->mac_addrs = rte_zmalloc(name, RTE_ETHER_ADDR_LEN, 0);
 	if (!eth->data->mac_addrs) {
@@ -452,8 +494,9 @@ static int vena_probe(struct rte_vdev_device *vdev)
 	if (rte_eal_alarm_set(VENA_EVENT_POLL_US, vena_event_poll, eth) == 0)
 		ad->alarm_set = true;
 	rte_eth_dev_probing_finish(eth);
-	VENA_LOG(INFO, "%s: VF %u via %s, MAC " RTE_ETHER_ADDR_PRT_FMT, name, vf, socket,
-		 RTE_ETHER_ADDR_BYTES(&eth->data->mac_addrs[0]));
+	VENA_LOG(INFO, "%s: VF %u via %s, MAC " RTE_ETHER_ADDR_PRT_FMT ", %s: %u queue pairs, MTU up to %u, %u Mbps",
+		 name, vf, socket, RTE_ETHER_ADDR_BYTES(&eth->data->mac_addrs[0]),
+		 vena_personality_name(ad->personality), r->max_qps, r->max_mtu, r->link_speed_mbps);
 	return 0;
 }
 

@@ -57,6 +57,12 @@ struct vena_adapter {
 	struct rte_eth_dev *eth;
 	char socket[256];
 	uint32_t vf;
+	/* The device the VF is (read at probe): its RSS geometry, and whether
+	 * it has ENA's allowance-exceeded counters (an 82599 VF has none). */
+	uint32_t personality; /* enum venic_personality */
+	uint16_t reta_size;
+	uint16_t rss_key_size;
+	bool allowance_stats;
 	struct vena_region regions[VENA_MAX_REGIONS];
 	unsigned int n_regions;
 	uint64_t last_heartbeat;
@@ -100,6 +106,9 @@ static inline void vena_maybe_yield(uint32_t *fruitless, uint32_t threshold)
 		sched_yield();
 	}
 }
+
+/* vena_ethdev.c */
+const char *vena_personality_name(uint32_t personality);
 
 /* vena_rss.c */
 extern const uint64_t vena_rss_offloads;

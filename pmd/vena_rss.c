@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Receive-side scaling: the Toeplitz key, hash types and 128-entry
- * indirection table live in the adapter and are pushed to venicd with admin
- * commands at start and whenever the application changes them.
+ * Receive-side scaling: the Toeplitz key, hash types and indirection table
+ * (sized as the VF's personality says: ad->rss_key_size, ad->reta_size) live
+ * in the adapter and are pushed to venicd with admin commands at start and
+ * whenever the application changes them.
  */
 #include <string.h>
 
@@ -51,9 +52,9 @@ static int push(struct vena_adapter *ad)
 {
 	if (ad->removed || ad->wedged || !ad->dev)
 		return 0;
-	int rc = vena_dev_admin_data(ad->dev, VENIC_ADMIN_SET_RSS_KEY, ad->rss_types, 0, ad->rss_key,
-				     VENIC_RSS_KEY_SIZE, NULL, VENA_ADMIN_TIMEOUT_MS);
-	for (uint32_t first = 0; rc == 0 && first < VENIC_RETA_SIZE; first += 32)
+	int rc = vena_dev_admin_data(ad->dev, VENIC_ADMIN_SET_RSS_KEY, ad->rss_types, 0, ad->rss_key, ad->rss_key_size,
+				     NULL, VENA_ADMIN_TIMEOUT_MS);
+	for (uint32_t first = 0; rc == 0 && first < ad->reta_size; first += 32)
 		rc = vena_dev_admin_data(ad->dev, VENIC_ADMIN_SET_RETA, first, 32, ad->reta + first, 32, NULL,
 					 VENA_ADMIN_TIMEOUT_MS);
 	if (rc < 0)
@@ -70,13 +71,14 @@ int vena_rss_configure(struct rte_eth_dev *eth)
 		ad->rss_types = 0;
 		return 0;
 	}
-	if (conf->rss_key && conf->rss_key_len != VENIC_RSS_KEY_SIZE) {
-		VENA_LOG(ERR, "vf %u: the RSS key must be %u bytes", ad->vf, VENIC_RSS_KEY_SIZE);
+	if (conf->rss_key && conf->rss_key_len != ad->rss_key_size) {
+		VENA_LOG(ERR, "vf %u (%s): the RSS key must be %u bytes", ad->vf,
+			 vena_personality_name(ad->personality), ad->rss_key_size);
 		return -EINVAL;
 	}
-	memcpy(ad->rss_key, conf->rss_key ? conf->rss_key : default_key, VENIC_RSS_KEY_SIZE);
+	memcpy(ad->rss_key, conf->rss_key ? conf->rss_key : default_key, ad->rss_key_size);
 	ad->rss_types = types_of(conf->rss_hf);
-	for (uint32_t i = 0; i < VENIC_RETA_SIZE; i++)
+	for (uint32_t i = 0; i < ad->reta_size; i++)
 		ad->reta[i] = (uint8_t)(i % nq);
 	return 0;
 }
@@ -89,12 +91,12 @@ int vena_rss_apply(struct vena_adapter *ad)
 int vena_rss_hash_update(struct rte_eth_dev *eth, struct rte_eth_rss_conf *conf)
 {
 	struct vena_adapter *ad = eth->data->dev_private;
-	if (conf->rss_key && conf->rss_key_len != VENIC_RSS_KEY_SIZE)
+	if (conf->rss_key && conf->rss_key_len != ad->rss_key_size)
 		return -EINVAL;
 	if (conf->rss_hf & ~vena_rss_offloads)
 		return -ENOTSUP;
 	if (conf->rss_key)
-		memcpy(ad->rss_key, conf->rss_key, VENIC_RSS_KEY_SIZE);
+		memcpy(ad->rss_key, conf->rss_key, ad->rss_key_size);
 	ad->rss_types = types_of(conf->rss_hf);
 	return eth->data->dev_started ? push(ad) : 0;
 }
@@ -103,11 +105,11 @@ int vena_rss_hash_conf_get(struct rte_eth_dev *eth, struct rte_eth_rss_conf *con
 {
 	struct vena_adapter *ad = eth->data->dev_private;
 	if (conf->rss_key) {
-		if (conf->rss_key_len < VENIC_RSS_KEY_SIZE)
+		if (conf->rss_key_len < ad->rss_key_size)
 			return -EINVAL;
-		memcpy(conf->rss_key, ad->rss_key, VENIC_RSS_KEY_SIZE);
+		memcpy(conf->rss_key, ad->rss_key, ad->rss_key_size);
 	}
-	conf->rss_key_len = VENIC_RSS_KEY_SIZE;
+	conf->rss_key_len = (uint8_t)ad->rss_key_size;
 	conf->rss_hf = hf_of(ad->rss_types);
 	return 0;
 }
@@ -115,8 +117,11 @@ int vena_rss_hash_conf_get(struct rte_eth_dev *eth, struct rte_eth_rss_conf *con
 int vena_reta_update(struct rte_eth_dev *eth, struct rte_eth_rss_reta_entry64 *conf, uint16_t size)
 {
 	struct vena_adapter *ad = eth->data->dev_private;
-	if (size != VENIC_RETA_SIZE)
+	if (size != ad->reta_size) {
+		VENA_LOG(ERR, "vf %u (%s): the RETA has %u entries, not %u", ad->vf,
+			 vena_personality_name(ad->personality), ad->reta_size, size);
 		return -EINVAL;
+	}
 	for (uint16_t i = 0; i < size; i++) {
 		const struct rte_eth_rss_reta_entry64 *e = &conf[i / RTE_ETH_RETA_GROUP_SIZE];
 		if (!(e->mask & (1ull << (i % RTE_ETH_RETA_GROUP_SIZE))))
@@ -132,7 +137,7 @@ int vena_reta_update(struct rte_eth_dev *eth, struct rte_eth_rss_reta_entry64 *c
 int vena_reta_query(struct rte_eth_dev *eth, struct rte_eth_rss_reta_entry64 *conf, uint16_t size)
 {
 	struct vena_adapter *ad = eth->data->dev_private;
-	if (size != VENIC_RETA_SIZE)
+	if (size != ad->reta_size)
 		return -EINVAL;
 	for (uint16_t i = 0; i < size; i++) {
 		struct rte_eth_rss_reta_entry64 *e = &conf[i / RTE_ETH_RETA_GROUP_SIZE];

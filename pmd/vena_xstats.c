@@ -3,7 +3,8 @@
  * Extended statistics: per-queue counters named as ENA's PMD names them
  * (rx_q0_cnt, tx_q0_bytes, ...), ENA's allowance-exceeded counters, and the
  * device's own drop counters by reason, all but the per-queue ones read from
- * the stats block venicd writes into the VF region.
+ * the stats block venicd writes into the VF region.  A personality without
+ * ENA's allowance counters (the 82599 VF) shows only venic's per-flow one.
  */
 #include <stdio.h>
 
@@ -24,9 +25,24 @@ static const char *const allowance_names[] = {
 #define RXQ_STATS 3			  /* cnt, bytes, mbuf_alloc_fail */
 #define TXQ_STATS 3			  /* cnt, bytes, errors */
 
+/* Whether device counter r (an index into device_counters' output) is shown. */
+static bool dev_shown(const struct vena_adapter *ad, unsigned int r)
+{
+	return r < N_DROPS + 1 || ad->allowance_stats || r - (N_DROPS + 1) == VENIC_ALLOW_FLOW;
+}
+
+static unsigned int dev_count(const struct vena_adapter *ad)
+{
+	unsigned int n = 0;
+	for (unsigned int r = 0; r < N_DEV; r++)
+		n += dev_shown(ad, r);
+	return n;
+}
+
 static unsigned int xstats_count(const struct rte_eth_dev *eth)
 {
-	return eth->data->nb_rx_queues * RXQ_STATS + eth->data->nb_tx_queues * TXQ_STATS + N_DEV;
+	return eth->data->nb_rx_queues * RXQ_STATS + eth->data->nb_tx_queues * TXQ_STATS +
+	       dev_count(eth->data->dev_private);
 }
 
 int vena_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *names, unsigned int size)
@@ -48,7 +64,8 @@ int vena_xstats_get_names(struct rte_eth_dev *eth, struct rte_eth_xstat_name *na
 		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "drop_%s", venic_drop_name((int)r));
 	snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "mdd_resets");
 	for (unsigned int a = 0; a < N_ALLOW; a++)
-		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", allowance_names[a]);
+		if (dev_shown(eth->data->dev_private, N_DROPS + 1 + a))
+			snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s", allowance_names[a]);
 	return (int)k;
 }
 
@@ -85,6 +102,8 @@ int vena_xstats_get(struct rte_eth_dev *eth, struct rte_eth_xstat *xs, unsigned 
 	uint64_t dev[N_DEV];
 	device_counters(ad, dev);
 	for (unsigned int r = 0; r < N_DEV; r++) {
+		if (!dev_shown(ad, r))
+			continue;
 		/* The daemon's counters are the VF's: a reset here moves a baseline. */
 		xs[k].id = k;
 		xs[k].value = dev[r] - ad->xstats_base[r];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * venic device ABI, version 1.3 — the one contract between venicd (the
+ * venic device ABI, version 2.0 — the one contract between venicd (the
  * emulated NIC) and every driver (drivers/ena, the net_vena PMD, tools).
  *
  * A VF is one shared-memory region (a sealed memfd) that the daemon creates and
@@ -47,9 +47,11 @@ extern "C" {
 
 #define VENIC_MTU_MIN	      68
 #define VENIC_MTU_DEFAULT     1500
-#define VENIC_MTU_MAX	      9001 /* EC2 jumbo frames */
+#define VENIC_MTU_MAX	      9001 /* EC2 jumbo frames: ENA, and any VF inside a VPC */
+#define VENIC_IXGBEVF_MTU_MAX 9710 /* the 82599 VF's 9728-byte frame, CRC included (ABI 2.0) */
 #define VENIC_L2_OVERHEAD     18   /* Ethernet header + one VLAN tag */
-#define VENIC_FRAME_MAX	      (VENIC_MTU_MAX + VENIC_L2_OVERHEAD)
+/* The largest frame of any personality; each VF's own is max_mtu + VENIC_L2_OVERHEAD. */
+#define VENIC_FRAME_MAX	      (VENIC_IXGBEVF_MTU_MAX + VENIC_L2_OVERHEAD)
 #define VENIC_COPY_BUF_SIZE   2048 /* one copy-mode buffer slot */
 #define VENIC_MAX_SEGS	      16   /* descriptors per packet, at most */
 #define VENIC_MAX_DMA_REGIONS 64   /* registered memory regions per VF */
@@ -57,12 +59,19 @@ extern "C" {
 enum venic_personality {
 	VENIC_PERSONALITY_ENA = 1,
 	VENIC_PERSONALITY_EFA = 2,
+	/* The Intel 82599 VF of EC2's older instance types (ABI 2.0): the same
+	 * rings and descriptors as ENA (venic's, not the 82599's), with the
+	 * 82599 VF's limits in the register page and no allowance counters. */
+	VENIC_PERSONALITY_IXGBEVF = 3,
 };
 
 /* Feature bits in venic_regs.features (what the device offers). */
-#define VENIC_F_JUMBO	    (1ull << 0) /* MTU up to VENIC_MTU_MAX */
+#define VENIC_F_JUMBO	    (1ull << 0) /* MTU up to venic_regs.max_mtu */
 #define VENIC_F_MULTI_SEG   (1ull << 1) /* packets span several descriptors */
 #define VENIC_F_DMA_REGIONS (1ull << 2) /* zero-copy: registered memory */
+/* ENA's allowance-exceeded counters (venic_stats.allowance) are the
+ * device's.  ABI 2.0; a driver assumes them from an older daemon. */
+#define VENIC_F_ALLOWANCE_STATS (1ull << 3)
 
 /* venic_regs.flags */
 #define VENIC_VF_TRUSTED  (1u << 0) /* may enable promiscuous mode */
@@ -352,7 +361,14 @@ struct venic_regs {
 	uint64_t heartbeat;   /* incremented by the daemon about every 100 ms */
 	uint32_t reset_count; /* incremented at every VF reset */
 	uint32_t reserved0;
-	uint8_t reserved[VENIC_PAGE_SIZE - 472];
+
+	/* The personality's RSS geometry (ABI 2.0): written by the daemon when it
+	 * creates the region, constant afterwards.  Zero from an older daemon:
+	 * VENIC_RETA_SIZE and VENIC_RSS_KEY_SIZE then apply. */
+	uint16_t reta_size;    /* indirection entries, <= VENIC_RETA_SIZE */
+	uint16_t rss_key_size; /* Toeplitz key bytes, <= VENIC_RSS_KEY_SIZE */
+	uint32_t reserved1;
+	uint8_t reserved[VENIC_PAGE_SIZE - 480];
 };
 
 VENIC_STATIC_ASSERT(sizeof(struct venic_ring) == 2 * VENIC_CACHE_LINE, "ring header");
@@ -366,6 +382,7 @@ VENIC_STATIC_ASSERT(sizeof(struct venic_event) == 16, "event size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_qp_layout) == 40, "qp layout size");
 VENIC_STATIC_ASSERT(offsetof(struct venic_regs, qp) == 104, "qp layout offset");
 VENIC_STATIC_ASSERT(offsetof(struct venic_regs, mac) == 424, "device state offset");
+VENIC_STATIC_ASSERT(offsetof(struct venic_regs, reta_size) == 472, "ABI 2.0 fields where 1.3 had reserved bytes");
 VENIC_STATIC_ASSERT(sizeof(struct venic_regs) == VENIC_PAGE_SIZE, "register page size");
 VENIC_STATIC_ASSERT(sizeof(struct venic_stats) <= VENIC_PAGE_SIZE, "stats fit a page");
 VENIC_STATIC_ASSERT(offsetof(struct venic_stats, drops) == 128, "drop counters where ABI 1.0 put them");

@@ -60,8 +60,10 @@ void check_set_params(const nlohmann::json& p) {
   if (p.contains("mtu")) {
     if (!p["mtu"].is_number_integer()) throw RequestError{err::kInvalidParams, "mtu: must be an integer"};
     long m = p["mtu"].get<long>();
-    if (m < VENIC_MTU_MIN || m > VENIC_MTU_MAX)
-      throw RequestError{err::kInvalidParams, "mtu: " + std::to_string(m) + " is out of range 68-9001"};
+    // The VF's personality bounds it further (vf::validate).
+    if (m < VENIC_MTU_MIN || m > VENIC_FRAME_MAX - VENIC_L2_OVERHEAD)
+      throw RequestError{err::kInvalidParams, "mtu: " + std::to_string(m) + " is out of range 68-" +
+                                                  std::to_string(VENIC_FRAME_MAX - VENIC_L2_OVERHEAD)};
   }
   if (p.contains("trusted") && !p["trusted"].is_boolean())
     throw RequestError{err::kInvalidParams, "trusted: must be true or false"};

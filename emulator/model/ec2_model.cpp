@@ -1063,6 +1063,10 @@ json Ec2Model::instance_json(const Instance& i) const {
             {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack},
             {"MetadataOptions", metadata_options_json(i.meta.options)}};
   if (i.partition) j["Placement"]["PartitionNumber"] = i.partition;
+  // Enhanced networking: ENA, or on the older types the Intel 82599 VF.
+  const bool sriov = find_instance_type(i.type)->uses_ixgbevf();
+  j["EnaSupport"] = !sriov;
+  if (sriov) j["SriovNetSupport"] = "simple";
   if (i.terminated_at) {
     // As EC2 lists a terminated instance: no network, no addresses.
     j["NetworkInterfaces"] = json::array();
@@ -1204,13 +1208,14 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
                    {"Ipv4AddressesPerInterface", t.ipv4_per_eni},
                    {"Ipv6AddressesPerInterface", t.ipv6_per_eni},
                    {"Ipv6Supported", true},
-                   {"EnaSupport", "required"},
+                   {"EnaSupport", t.ena_support},
                    {"EfaSupported", t.efa}};
       if (t.efa) info["EfaInfo"] = {{"MaximumEfaInterfaces", t.max_efa}};
       out.push_back({{"InstanceType", t.name},
                      {"NetworkInfo", info},
                      {"VenicPpsAllowance", t.pps},
                      {"VenicConntrackAllowance", t.conntrack}});
+      if (t.vcpus) out.back()["VCpuInfo"] = {{"DefaultVCpus", t.vcpus}};
     }
     for (const auto& n : names)
       if (!find_instance_type(n))

@@ -96,8 +96,12 @@ Ec2Service::Ec2Service(vf::VfTable& table, state::StateStore* store, Ec2Model::R
 vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   vf::VfConfig c;
   c.id = id;
-  // An EFA ENI is an ENA device too (IP traffic) plus the OS-bypass device.
+  // An EFA ENI is an ENA device too (IP traffic) plus the OS-bypass device;
+  // on an older instance type (no ENA) the device is the Intel 82599 VF.
+  const Instance* owner = e.attached() ? model_.instance(e.instance) : nullptr;
   c.type = e.efa ? vf::Personality::kEfa : vf::Personality::kEna;
+  if (owner && find_instance_type(owner->type)->uses_ixgbevf()) c.type = vf::Personality::kIxgbevf;
+  c.queues = std::min<uint8_t>(c.queues, vf::caps_of(c.type).max_queues);
   c.mac = e.mac;
   c.ip = e.ip;
   c.prefix = model_.subnet(e.subnet)->cidr.prefix;
@@ -145,6 +149,11 @@ void Ec2Service::reconcile(const std::map<std::string, std::string>& before) {
     vf::VfConfig want = vf_config(e, e.vf);
     auto v = table_.all().find(e.vf);
     if (v == table_.all().end()) {
+      table_.create(want, true);
+    } else if (v->second->cfg.type != want.type) {
+      // Another device (ENA <-> 82599 VF): a new VF under the same id; its
+      // driver, if any, was evicted with the attachment change.
+      table_.remove(e.vf);
       table_.create(want, true);
     } else if (vf::to_json(v->second->cfg) != vf::to_json(want)) {
       table_.replace_config(want);

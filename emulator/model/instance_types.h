@@ -21,10 +21,16 @@ struct InstanceType {
   uint32_t network_cards;             // MaximumNetworkCards: max_enis, baseline and peak are split evenly among them
   uint32_t max_efa;                   // EfaInfo.MaximumEfaInterfaces (0 without EFA)
   std::string_view card_performance;  // each card's NetworkPerformance
+  // NetworkInfo.EnaSupport: "unsupported" on the older types whose enhanced
+  // networking is the Intel 82599 VF (SriovNetSupport "simple"): their VFs
+  // get the ixgbevf personality.
+  std::string_view ena_support = "required";
+  uint32_t vcpus = 0;  // VCpuInfo.DefaultVCpus (0: not given)
 
   uint32_t enis_per_card() const { return max_enis / network_cards; }
   double card_baseline_gbps() const { return baseline_gbps / network_cards; }
   double card_peak_gbps() const { return peak_gbps / network_cards; }
+  bool uses_ixgbevf() const { return ena_support == "unsupported"; }
 };
 
 std::span<const InstanceType> instance_types();

@@ -61,6 +61,8 @@ std::vector<vf::VfConfig> StateStore::load(nlohmann::json* ec2) const {
   for (const auto& e : j["vfs"]) {
     try {
       vf::VfConfig c = vf::config_from_json(e, /*require_id=*/true);
+      // The ranges that depend on other fields (the personality's MTU and queues).
+      if (std::string bad = vf::validate(c); !bad.empty()) throw vf::ConfigError(bad);
       if (!ids.insert(c.id).second) corrupt(path_, "VF " + std::to_string(c.id) + " appears twice");
       if (!macs.insert(c.mac).second) corrupt(path_, "MAC " + vf::format_mac(c.mac) + " appears twice");
       out.push_back(c);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -64,7 +65,7 @@ bool is_unicast(const MacAddr& m) {
 
 nlohmann::json to_json(const VfConfig& c) {
   nlohmann::json j = {{"id", c.id},
-                      {"type", c.type == Personality::kEna ? "ena" : "efa"},
+                      {"type", caps_of(c.type).name},
                       {"mac", format_mac(c.mac)},
                       {"ip", format_ipv4(c.ip)},
                       {"prefix", c.prefix},
@@ -163,12 +164,13 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
   else if (require_id)
     throw ConfigError("id: missing");
   std::string type = string_field(j, "type");
-  if (type == "ena")
-    c.type = Personality::kEna;
-  else if (type == "efa")
-    c.type = Personality::kEfa;
-  else
-    throw ConfigError("type: '" + type + "' is not a VF type (ena or efa)");
+  const auto personality = personality_from_name(type);
+  if (!personality) throw ConfigError("type: '" + type + "' is not a VF type (ena, efa or ixgbevf)");
+  c.type = *personality;
+  const DeviceCaps& caps = caps_of(c.type);
+  // Unless told otherwise, a VF has every queue pair (ENA: 4) and its link's bandwidth.
+  c.queues = std::min<uint8_t>(c.queues, caps.max_queues);
+  c.limits.bw_in_mbps = c.limits.bw_out_mbps = caps.max_bw_mbps;
   std::string mac = string_field(j, "mac");
   auto m = parse_mac(mac);
   if (!m) throw ConfigError("mac: '" + mac + "' is not a MAC address (xx:xx:xx:xx:xx:xx)");
@@ -179,7 +181,7 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
   if (!a) throw ConfigError("ip: '" + ip + "' is not an IPv4 address");
   c.ip = *a;
   if (j.contains("prefix")) c.prefix = integer_field<uint8_t>(j, "prefix", 1, 32);
-  if (j.contains("mtu")) c.mtu = integer_field<uint16_t>(j, "mtu", VENIC_MTU_MIN, VENIC_MTU_MAX);
+  if (j.contains("mtu")) c.mtu = integer_field<uint16_t>(j, "mtu", VENIC_MTU_MIN, VENIC_FRAME_MAX - VENIC_L2_OVERHEAD);
   if (j.contains("queues")) c.queues = integer_field<uint8_t>(j, "queues", 1, VENIC_MAX_QPS);
   if (j.contains("trusted")) {
     if (!j["trusted"].is_boolean()) throw ConfigError("trusted: must be true or false");
@@ -240,14 +242,37 @@ void limits_from_json(const nlohmann::json& j, Limits& l) {
   field("burst_ms", 1, Limits::kMaxBurstMs, l.burst_ms);
 }
 
+uint16_t max_mtu(const VfConfig& c) {
+  const uint16_t device = caps_of(c.type).max_mtu;
+  return c.vpc_id.empty() ? device : std::min<uint16_t>(device, VENIC_MTU_MAX);
+}
+
+bool mtu_fits(const VfConfig& c, uint64_t mtu) {
+  return mtu >= VENIC_MTU_MIN && mtu <= max_mtu(c);
+}
+
+bool queues_fit(const VfConfig& c, uint64_t queues) {
+  return queues >= 1 && queues <= c.queues && queues <= caps_of(c.type).max_queues;
+}
+
 std::string validate(const VfConfig& c) {
+  const DeviceCaps& caps = caps_of(c.type);
   if (c.id >= VENIC_MAX_VFS) return "id: out of range 0-255";
-  if (c.mtu < VENIC_MTU_MIN || c.mtu > VENIC_MTU_MAX) return "mtu: out of range 68-9001";
-  if (c.queues < 1 || c.queues > VENIC_MAX_QPS) return "queues: out of range 1-8";
+  if (!mtu_fits(c, c.mtu))
+    return "mtu: " + std::to_string(c.mtu) + " is out of range " + std::to_string(VENIC_MTU_MIN) + "-" +
+           std::to_string(max_mtu(c)) + " (" + std::string(caps.name) + (c.vpc_id.empty() ? "" : " in a VPC") + ")";
+  if (c.queues < 1 || c.queues > caps.max_queues)
+    return "queues: " + std::to_string(c.queues) + " is out of range: an " + std::string(caps.name) +
+           " VF has at most " + std::to_string(caps.max_queues) + " queue pairs";
+  if (caps.max_bw_mbps)
+    for (uint64_t bw : {c.limits.bw_in_mbps, c.limits.bw_out_mbps})
+      if (bw == 0 || bw > caps.max_bw_mbps)
+        return "bw_in_mbps, bw_out_mbps: an " + std::string(caps.name) + " VF's link carries at most " +
+               std::to_string(caps.max_bw_mbps) + " Mbps (1-" + std::to_string(caps.max_bw_mbps) + ")";
   if (c.prefix < 1 || c.prefix > 32) return "prefix: out of range 1-32";
   if (!is_unicast(c.mac)) return "mac: not a unicast address";
   if (c.frontend == Frontend::kVhostUser) {
-    if (c.type != Personality::kEna) return "frontend: vhost-user serves ENA VFs only";
+    if (c.type == Personality::kEfa) return "frontend: vhost-user serves ena and ixgbevf VFs only";
     // sun_path holds 108 bytes with the terminating NUL.
     // Empty: venicd picks one beside its control socket.
     if (!c.vhost_path.empty() && (c.vhost_path[0] != '/' || c.vhost_path.size() > 107))

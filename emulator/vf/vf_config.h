@@ -9,11 +9,10 @@
 #include <vector>
 
 #include "allowance.h"
+#include "personality.h"
 #include "security_policy.h"
 
 namespace venic::vf {
-
-enum class Personality : uint8_t { kEna = 1, kEfa = 2 };
 
 // How a VF's driver reaches it: the device ABI's shared-memory region (the
 // net_vena PMD, drivers/ena), or a vhost-user socket that venicd serves for a
@@ -31,7 +30,7 @@ struct VfConfig {
   uint8_t prefix = 24;
   uint16_t mtu = 1500;
   bool trusted = false;
-  uint8_t queues = 4;
+  uint8_t queues = 4;  // at most caps_of(type).max_queues
   bool link_up = true;
   // EC2's source/destination check: on, the VF sends only from its own MAC
   // and addresses and receives only what is addressed to them.
@@ -110,7 +109,15 @@ inline constexpr const char* kLimitFields[] = {"bw_in_mbps", "bw_out_mbps", "pps
 // Parses a JSON list of IPv4 strings; throws ConfigError naming `field`.
 std::vector<uint32_t> ipv4_list_from_json(const nlohmann::json& j, const char* field);
 
-// Checks the ranges (MTU, queues, prefix...); returns an error text or "".
+// Checks the ranges (MTU, queues, prefix...) and the personality's limits;
+// returns an error text or "".
 std::string validate(const VfConfig& c);
+
+// The largest MTU the VF takes: its device's, and inside a VPC at most the
+// 9001 bytes EC2 carries.
+uint16_t max_mtu(const VfConfig& c);
+// What a driver may ask of the VF (SET_MTU, START) under its personality.
+bool mtu_fits(const VfConfig& c, uint64_t mtu);
+bool queues_fit(const VfConfig& c, uint64_t queues);
 
 }  // namespace venic::vf

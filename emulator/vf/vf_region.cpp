@@ -46,7 +46,11 @@ VfRegion::VfRegion(const VfConfig& cfg) {
   r.abi_minor = VENIC_ABI_MINOR;
   r.vf_id = cfg.id;
   r.personality = static_cast<uint32_t>(cfg.type);
+  const DeviceCaps& caps = caps_of(cfg.type);
   r.features = VENIC_F_JUMBO | VENIC_F_MULTI_SEG | VENIC_F_DMA_REGIONS;
+  if (caps.allowance_counters) r.features |= VENIC_F_ALLOWANCE_STATS;
+  r.reta_size = caps.reta_size;
+  r.rss_key_size = caps.rss_key_size;
   r.max_qps = cfg.queues;
   r.ring_size = kRingSize;
   r.buf_size = VENIC_COPY_BUF_SIZE;
@@ -110,6 +114,8 @@ void VfRegion::reset_rings() {
   // A previous driver may have scribbled over the register page: the next
   // one finds the identity and layout as the daemon made them.
   std::memcpy(base_, &layout_, offsetof(venic_regs, mac));
+  regs()->reta_size = layout_.reta_size;
+  regs()->rss_key_size = layout_.rss_key_size;
   reset_queue_rings();
   for (uint64_t off : {r->admin_sq_off, r->admin_cq_off, r->event_off}) {
     ring(off)->prod = 0;
@@ -138,8 +144,8 @@ void VfRegion::publish_state(const VfConfig& cfg, uint32_t flags, uint32_t activ
   std::memcpy(r->mac, cfg.mac.data(), 6);
   r->mtu = cfg.mtu;
   r->min_mtu = VENIC_MTU_MIN;
-  r->max_mtu = VENIC_MTU_MAX;
-  r->link_speed_mbps = 100000;
+  r->max_mtu = max_mtu(cfg);
+  r->link_speed_mbps = caps_of(cfg.type).link_speed_mbps;
   r->flags = flags;
   r->active_qps = active_qps;
   __atomic_store_n(&r->link_status, cfg.link_up ? VENIC_LINK_UP : VENIC_LINK_DOWN, __ATOMIC_RELEASE);

@@ -390,7 +390,7 @@ std::vector<uint16_t> VfTable::register_memory(uint64_t session, std::span<const
 int VfTable::admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result) {
   switch (cmd.opcode) {
     case VENIC_ADMIN_START:
-      if (cmd.arg0 < 1 || cmd.arg0 > v.cfg.queues) return -EINVAL;
+      if (!queues_fit(v.cfg, cmd.arg0)) return -EINVAL;
       if (v.started) stop_queues(v);
       v.started = true;
       v.active_qps = cmd.arg0;
@@ -401,7 +401,7 @@ int VfTable::admin_command(Vf& v, const venic_admin_cmd& cmd, uint64_t& result) 
       stop_queues(v);
       return 0;
     case VENIC_ADMIN_SET_MTU: {
-      if (cmd.arg0 < VENIC_MTU_MIN || cmd.arg0 > VENIC_MTU_MAX) return -EINVAL;
+      if (!mtu_fits(v.cfg, cmd.arg0)) return -EINVAL;  // the personality's, and the VPC's
       VfConfig c = v.cfg;
       c.mtu = static_cast<uint16_t>(cmd.arg0);
       try {

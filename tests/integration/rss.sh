@@ -32,6 +32,8 @@ for q in 0 1 2 3; do
   total=$((total + n))
 done
 [ "$total" -eq 1024 ] || die "received $total of 1024 frames"
+# An ENA port shows ENA's allowance counters (an ixgbevf one does not: ixgbevf_personality.sh).
+grep -q "bw_in_allowance_exceeded: " "$WORK/rss.log" || die "an ENA port lacks ENA's allowance xstats"
 # Per frame, testpmd prints the hash and the queue it came on.
 grep -Eo "RSS hash=0x[0-9a-f]+ - RSS queue=0x[0-9a-f]+" "$WORK/rss.log" | sort -u >"$WORK/pairs"
 hashes=$(cut -d' ' -f2 "$WORK/pairs" | sort -u | wc -l)

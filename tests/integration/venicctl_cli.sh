@@ -22,7 +22,7 @@ start_venicd
 expect_error 2 "invalid MAC" --socket "$SOCK" vf create --type ena --mac 02:00:00:00:00 --ip 10.0.0.1
 expect_error 2 "multicast" --socket "$SOCK" vf create --type ena --mac 03:00:00:00:00:01 --ip 10.0.0.1
 expect_error 2 "IPv4" --socket "$SOCK" vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.0.300
-expect_error 2 "MTU" --socket "$SOCK" vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.0.1 --mtu 9002
+expect_error 2 "MTU" --socket "$SOCK" vf create --type ena --mac 02:00:00:00:00:01 --ip 10.0.0.1 --mtu 9711
 expect_error 2 "VF id" --socket "$SOCK" vf show 256
 expect_error 2 "VF id" --socket "$SOCK" vf delete abc
 expect_error 1 "no VF 5" --socket "$SOCK" vf show 5

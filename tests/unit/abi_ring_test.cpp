@@ -57,7 +57,8 @@ TEST(AbiLayout, RegisterPage) {
   EXPECT_EQ(offsetof(venic_regs, link_status), 436u);
   EXPECT_EQ(offsetof(venic_regs, heartbeat), 456u);
   EXPECT_EQ(offsetof(venic_regs, reset_count), 464u);
-  EXPECT_EQ(offsetof(venic_regs, reserved), 472u);
+  EXPECT_EQ(offsetof(venic_regs, reta_size), 472u);
+  EXPECT_EQ(offsetof(venic_regs, reserved), 480u);
   EXPECT_LE(sizeof(venic_stats), size_t(VENIC_PAGE_SIZE));
   EXPECT_EQ(offsetof(venic_stats, drops), 16u * 8u);
   EXPECT_LE(VENIC_FRAME_MAX, VENIC_MAX_SEGS * VENIC_COPY_BUF_SIZE);

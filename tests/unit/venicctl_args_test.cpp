@@ -112,7 +112,7 @@ TEST(VenicctlNumbers, MtuIs68To9001) {
   EXPECT_EQ(parse_mtu("1500", mtu), "");
   EXPECT_EQ(mtu, 1500);
   EXPECT_EQ(parse_mtu("9001", mtu), "");
-  EXPECT_EQ(parse_mtu("9002", mtu), "invalid MTU '9002' (expected a number 68-9001)");
+  EXPECT_EQ(parse_mtu("9711", mtu), "invalid MTU '9711' (expected a number 68-9710)");
   EXPECT_NE(parse_mtu("67", mtu), "");
   EXPECT_NE(parse_mtu("jumbo", mtu), "");
 }
@@ -191,7 +191,8 @@ TEST(VenicctlWords, TypeOnOffAndLink) {
   std::string text;
   EXPECT_EQ(parse_vf_type("ena", text), "");
   EXPECT_EQ(parse_vf_type("efa", text), "");
-  EXPECT_EQ(parse_vf_type("virtio", text), "invalid VF type 'virtio' (expected ena or efa)");
+  EXPECT_EQ(parse_vf_type("ixgbevf", text), "");
+  EXPECT_EQ(parse_vf_type("virtio", text), "invalid VF type 'virtio' (expected ena, efa or ixgbevf)");
   EXPECT_NE(parse_vf_type("ENA", text), "");
 
   bool on = false;

@@ -173,7 +173,8 @@ std::string parse_queues(std::string_view text, int& out) {
 }
 
 std::string parse_vf_type(std::string_view text, std::string& out) {
-  if (text != "ena" && text != "efa") return "invalid VF type " + quoted(text) + " (expected ena or efa)";
+  if (text != "ena" && text != "efa" && text != "ixgbevf")
+    return "invalid VF type " + quoted(text) + " (expected ena, efa or ixgbevf)";
   out = std::string(text);
   return {};
 }

@@ -204,14 +204,18 @@ void define_commands(CLI::App& app, CommandLine& cl) {
   vf->require_subcommand(1);
 
   cl.vf_create = vf->add_subcommand("create", "create a VF");
-  cl.vf_create->add_option("--type", cl.create.type, "VF personality: ena or efa")->type_name("TYPE")->required();
+  cl.vf_create->add_option("--type", cl.create.type, "VF personality: ena, efa or ixgbevf (the Intel 82599 VF)")
+      ->type_name("TYPE")
+      ->required();
   cl.vf_create->add_option("--mac", cl.create.mac, "unicast MAC, xx:xx:xx:xx:xx:xx")->type_name("MAC")->required();
   cl.vf_create->add_option("--ip", cl.create.ip, "IPv4 address, a.b.c.d")->type_name("IPV4")->required();
   cl.create_prefix =
       cl.vf_create->add_option("--prefix", cl.create_prefix_text, "subnet prefix length, 1-32 (default 24)")
           ->type_name("LEN");
   cl.create_mtu =
-      cl.vf_create->add_option("--mtu", cl.create_mtu_text, "MTU, 68-9001 (default 1500)")->type_name("BYTES");
+      cl.vf_create
+          ->add_option("--mtu", cl.create_mtu_text, "MTU, 68-9001 (ixgbevf outside a VPC: 68-9710; default 1500)")
+          ->type_name("BYTES");
   cl.vf_create->add_flag("--trusted", cl.create.trusted, "mark the VF trusted");
   cl.create_queues =
       cl.vf_create->add_option("--queues", cl.create_queues_text, "queue pairs, 1-8 (default 4)")->type_name("N");
@@ -255,7 +259,8 @@ void define_commands(CLI::App& app, CommandLine& cl) {
 
   cl.vf_set = vf->add_subcommand("set", "change a VF (at least one option)");
   cl.vf_set->add_option("VF", cl.vf_text, "VF id, 0-255")->type_name("")->required();
-  cl.set_mtu = cl.vf_set->add_option("--mtu", cl.set_mtu_text, "MTU, 68-9001")->type_name("BYTES");
+  cl.set_mtu = cl.vf_set->add_option("--mtu", cl.set_mtu_text, "MTU, 68-9001 (ixgbevf outside a VPC: 68-9710)")
+                   ->type_name("BYTES");
   cl.set_trusted = cl.vf_set->add_option("--trusted", cl.set_trusted_text, "on or off")->type_name("on|off");
   cl.set_link = cl.vf_set->add_option("--link", cl.set_link_text, "up or down")->type_name("up|down");
   cl.set_src_dst_check =
