@@ -2750,115 +2750,116 @@ TEST_F(Ec2ModelTest, AStoppedInstanceGivesItsPublicAddressBackAndGetsANewOneOnSt
   copy.call("StartInstances", {{"InstanceIds", {id}}}, none);
   EXPECT_TRUE(copy.call("DescribeInstances", {{"InstanceIds", {id}}}, none)["Reservations"][0]["Instances"][0].contains(
       "PublicIpAddress"));
+}
 
-  // ---- the Intel 82599 VF: older instance types without ENA ----------------------
+// ---- the Intel 82599 VF: older instance types without ENA ----------------------
 
-  TEST(InstanceTypes, OlderTypesUseTheIntel82599Vf) {
-    struct Want {
-      const char* name;
-      uint32_t vcpus, enis, ipv4;
-      const char* performance;
-    };
-    // EC2's figures for the previous generation's SR-IOV ("simple") types.
-    for (const Want& w : {Want{"c4.large", 2, 3, 10, "Moderate"}, Want{"c4.xlarge", 4, 4, 15, "High"},
-                          Want{"c4.2xlarge", 8, 4, 15, "High"}, Want{"c4.4xlarge", 16, 8, 30, "High"},
-                          Want{"c4.8xlarge", 36, 8, 30, "10 Gigabit"}, Want{"m4.large", 2, 2, 10, "Moderate"},
-                          Want{"m4.xlarge", 4, 4, 15, "High"}, Want{"m4.2xlarge", 8, 4, 15, "High"},
-                          Want{"m4.4xlarge", 16, 8, 30, "High"}, Want{"m4.10xlarge", 40, 8, 30, "10 Gigabit"},
-                          Want{"r3.large", 2, 3, 10, "Moderate"}, Want{"r3.8xlarge", 32, 8, 30, "10 Gigabit"},
-                          Want{"i2.xlarge", 4, 4, 15, "Moderate"}, Want{"i2.8xlarge", 32, 8, 30, "10 Gigabit"}}) {
-      const InstanceType* t = find_instance_type(w.name);
-      ASSERT_NE(t, nullptr) << w.name;
-      EXPECT_EQ(t->vcpus, w.vcpus) << w.name;
-      EXPECT_EQ(t->max_enis, w.enis) << w.name;
-      EXPECT_EQ(t->ipv4_per_eni, w.ipv4) << w.name;
-      EXPECT_EQ(t->performance, w.performance) << w.name;
-      EXPECT_EQ(t->ena_support, "unsupported") << w.name;
-      EXPECT_TRUE(t->uses_ixgbevf()) << w.name;
-      EXPECT_FALSE(t->efa) << w.name;
-      EXPECT_LE(t->peak_gbps, 10) << "an 82599 VF carries 10 Gbps at most: " << w.name;
-    }
-    EXPECT_EQ(find_instance_type("m4.16xlarge"), nullptr) << "ENA, not modelled";
-    EXPECT_FALSE(find_instance_type("m5.large")->uses_ixgbevf());
-    EXPECT_EQ(find_instance_type("c5n.18xlarge")->ena_support, "required");
+TEST(InstanceTypes, OlderTypesUseTheIntel82599Vf) {
+  struct Want {
+    const char* name;
+    uint32_t vcpus, enis, ipv4;
+    const char* performance;
+  };
+  // EC2's figures for the previous generation's SR-IOV ("simple") types.
+  for (const Want& w : {Want{"c4.large", 2, 3, 10, "Moderate"}, Want{"c4.xlarge", 4, 4, 15, "High"},
+                        Want{"c4.2xlarge", 8, 4, 15, "High"}, Want{"c4.4xlarge", 16, 8, 30, "High"},
+                        Want{"c4.8xlarge", 36, 8, 30, "10 Gigabit"}, Want{"m4.large", 2, 2, 10, "Moderate"},
+                        Want{"m4.xlarge", 4, 4, 15, "High"}, Want{"m4.2xlarge", 8, 4, 15, "High"},
+                        Want{"m4.4xlarge", 16, 8, 30, "High"}, Want{"m4.10xlarge", 40, 8, 30, "10 Gigabit"},
+                        Want{"r3.large", 2, 3, 10, "Moderate"}, Want{"r3.8xlarge", 32, 8, 30, "10 Gigabit"},
+                        Want{"i2.xlarge", 4, 4, 15, "Moderate"}, Want{"i2.8xlarge", 32, 8, 30, "10 Gigabit"}}) {
+    const InstanceType* t = find_instance_type(w.name);
+    ASSERT_NE(t, nullptr) << w.name;
+    EXPECT_EQ(t->vcpus, w.vcpus) << w.name;
+    EXPECT_EQ(t->max_enis, w.enis) << w.name;
+    EXPECT_EQ(t->ipv4_per_eni, w.ipv4) << w.name;
+    EXPECT_EQ(t->performance, w.performance) << w.name;
+    EXPECT_EQ(t->ena_support, "unsupported") << w.name;
+    EXPECT_TRUE(t->uses_ixgbevf()) << w.name;
+    EXPECT_FALSE(t->efa) << w.name;
+    EXPECT_LE(t->peak_gbps, 10) << "an 82599 VF carries 10 Gbps at most: " << w.name;
   }
+  EXPECT_EQ(find_instance_type("m4.16xlarge"), nullptr) << "ENA, not modelled";
+  EXPECT_FALSE(find_instance_type("m5.large")->uses_ixgbevf());
+  EXPECT_EQ(find_instance_type("c5n.18xlarge")->ena_support, "required");
+}
 
-  TEST_F(Ec2ModelTest, DescribeShowsEnaSupportAsEc2Does) {
-    const std::string s = subnet(vpc());
-    const json types = call("DescribeInstanceTypes", {{"InstanceTypes", {"c4.large", "m5.large"}}})["InstanceTypes"];
-    ASSERT_EQ(types.size(), 2u);
-    for (const auto& t : types) {
-      const bool old = t["InstanceType"] == "c4.large";
-      EXPECT_EQ(t["NetworkInfo"]["EnaSupport"], old ? "unsupported" : "required") << t.dump();
-      EXPECT_EQ(t["NetworkInfo"]["EfaSupported"], false);
-    }
-    const json c4 = call("DescribeInstanceTypes", {{"InstanceTypes", {"c4.8xlarge"}}})["InstanceTypes"][0];
-    EXPECT_EQ(c4["VCpuInfo"]["DefaultVCpus"], 36);
-    const json old =
-        call("DescribeInstanceTypes",
-             {{"Filters", {{{"Name", "network-info.ena-support"}, {"Values", {"unsupported"}}}}}})["InstanceTypes"];
-    EXPECT_GE(old.size(), 14u);
-    for (const auto& t : old) EXPECT_TRUE(find_instance_type(t["InstanceType"].get<std::string>())->uses_ixgbevf());
-
-    const std::string i =
-        call("RunInstances", {{"InstanceType", "c4.large"}, {"SubnetId", s}})["Instances"][0]["InstanceId"];
-    const std::string m =
-        call("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}})["Instances"][0]["InstanceId"];
-    const json r = call("DescribeInstances", {{"InstanceIds", {i, m}}})["Reservations"];
-    for (const auto& res : r)
-      for (const auto& in : res["Instances"]) {
-        if (in["InstanceId"] == i) {
-          EXPECT_EQ(in["EnaSupport"], false);
-          EXPECT_EQ(in["SriovNetSupport"], "simple");
-        } else {
-          EXPECT_EQ(in["EnaSupport"], true);
-          EXPECT_FALSE(in.contains("SriovNetSupport"));
-        }
-      }
+TEST_F(Ec2ModelTest, DescribeShowsEnaSupportAsEc2Does) {
+  const std::string s = subnet(vpc());
+  const json types = call("DescribeInstanceTypes", {{"InstanceTypes", {"c4.large", "m5.large"}}})["InstanceTypes"];
+  ASSERT_EQ(types.size(), 2u);
+  for (const auto& t : types) {
+    const bool old = t["InstanceType"] == "c4.large";
+    EXPECT_EQ(t["NetworkInfo"]["EnaSupport"], old ? "unsupported" : "required") << t.dump();
+    EXPECT_EQ(t["NetworkInfo"]["EfaSupported"], false);
   }
+  const json c4 = call("DescribeInstanceTypes", {{"InstanceTypes", {"c4.8xlarge"}}})["InstanceTypes"][0];
+  EXPECT_EQ(c4["VCpuInfo"]["DefaultVCpus"], 36);
+  const json old =
+      call("DescribeInstanceTypes",
+           {{"Filters", {{{"Name", "network-info.ena-support"}, {"Values", {"unsupported"}}}}}})["InstanceTypes"];
+  EXPECT_GE(old.size(), 14u);
+  for (const auto& t : old) EXPECT_TRUE(find_instance_type(t["InstanceType"].get<std::string>())->uses_ixgbevf());
 
-  TEST_F(Ec2ModelTest, NoEfaOnAnIntel82599VfType) {
-    const std::string s = subnet(vpc());
-    EXPECT_TRUE(refused("RunInstances",
-                        {{"InstanceType", "c4.8xlarge"}, {"SubnetId", s}, {"NetworkInterfaceType", "efa"}},
-                        "InvalidParameterCombination", {"EFA", "c4.8xlarge"}));
-    const std::string i =
-        call("RunInstances", {{"InstanceType", "c4.8xlarge"}, {"SubnetId", s}})["Instances"][0]["InstanceId"];
-    const std::string e = call("CreateNetworkInterface",
-                               {{"SubnetId", s}, {"InterfaceType", "efa"}})["NetworkInterface"]["NetworkInterfaceId"];
-    EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", e}, {"InstanceId", i}, {"DeviceIndex", 1}},
-                        "InvalidParameterCombination", {"EFA"}));
-  }
-
-  TEST_F(Ec2ServiceTest, AnInstanceOfAnOlderTypeGetsIxgbevfVfs) {
-    const std::string s = subnet(vpc());
-    json in = run("c4.large", s);
-    const vf::VfConfig& c = cfg_of(in["NetworkInterfaces"][0]);
-    EXPECT_EQ(c.type, vf::Personality::kIxgbevf);
-    EXPECT_EQ(c.queues, 2);
-    EXPECT_EQ(c.mtu, 9001) << "jumbo frames inside a VPC";
-    EXPECT_EQ(vf::max_mtu(c), VENIC_MTU_MAX) << "a VPC carries 9001 whatever the device";
-    EXPECT_EQ(c.limits.bw_out_mbps, static_cast<uint64_t>(find_instance_type("c4.large")->baseline_gbps * 1000));
-    EXPECT_EQ(vf_of(in["NetworkInterfaces"][0]).region->regs()->personality, uint32_t(VENIC_PERSONALITY_IXGBEVF));
-    EXPECT_EQ(cfg_of(run("m5.large", s)["NetworkInterfaces"][0]).type, vf::Personality::kEna);
-
-    // An ENI follows the instance it is attached to: ENA on an m5, the 82599 VF on a c4.
-    json e = eni(s);
-    const uint16_t id = e["VenicVfId"];
-    EXPECT_EQ(cfg_of(e).type, vf::Personality::kEna);
-    const std::string a = attach(e["NetworkInterfaceId"], in["InstanceId"], 1);
-    EXPECT_EQ(cfg_of(e).type, vf::Personality::kIxgbevf);
-    EXPECT_EQ(cfg_of(e).queues, 2);
-    EXPECT_EQ(cfg_of(e).id, id) << "the same VF id";
-    call("DetachNetworkInterface", {{"AttachmentId", a}});
-    EXPECT_EQ(cfg_of(e).type, vf::Personality::kEna);
-    EXPECT_EQ(saved_ids(), vf_ids());
-    for (const auto& sc : store_->load()) {
-      if (sc.id == id) {
-        EXPECT_EQ(sc.type, vf::Personality::kEna);
+  const std::string i =
+      call("RunInstances", {{"InstanceType", "c4.large"}, {"SubnetId", s}})["Instances"][0]["InstanceId"];
+  const std::string m =
+      call("RunInstances", {{"InstanceType", "m5.large"}, {"SubnetId", s}})["Instances"][0]["InstanceId"];
+  const json r = call("DescribeInstances", {{"InstanceIds", {i, m}}})["Reservations"];
+  for (const auto& res : r)
+    for (const auto& in : res["Instances"]) {
+      if (in["InstanceId"] == i) {
+        EXPECT_EQ(in["EnaSupport"], false);
+        EXPECT_EQ(in["SriovNetSupport"], "simple");
+      } else {
+        EXPECT_EQ(in["EnaSupport"], true);
+        EXPECT_FALSE(in.contains("SriovNetSupport"));
       }
     }
+}
+
+TEST_F(Ec2ModelTest, NoEfaOnAnIntel82599VfType) {
+  const std::string s = subnet(vpc());
+  EXPECT_TRUE(refused("RunInstances",
+                      {{"InstanceType", "c4.8xlarge"}, {"SubnetId", s}, {"NetworkInterfaceType", "efa"}},
+                      "InvalidParameterCombination", {"EFA", "c4.8xlarge"}));
+  const std::string i =
+      call("RunInstances", {{"InstanceType", "c4.8xlarge"}, {"SubnetId", s}})["Instances"][0]["InstanceId"];
+  const std::string e = call("CreateNetworkInterface",
+                             {{"SubnetId", s}, {"InterfaceType", "efa"}})["NetworkInterface"]["NetworkInterfaceId"];
+  EXPECT_TRUE(refused("AttachNetworkInterface", {{"NetworkInterfaceId", e}, {"InstanceId", i}, {"DeviceIndex", 1}},
+                      "InvalidParameterCombination", {"EFA"}));
+}
+
+TEST_F(Ec2ServiceTest, AnInstanceOfAnOlderTypeGetsIxgbevfVfs) {
+  const std::string s = subnet(vpc());
+  json in = run("c4.large", s);
+  const vf::VfConfig& c = cfg_of(in["NetworkInterfaces"][0]);
+  EXPECT_EQ(c.type, vf::Personality::kIxgbevf);
+  EXPECT_EQ(c.queues, 2);
+  EXPECT_EQ(c.mtu, 9001) << "jumbo frames inside a VPC";
+  EXPECT_EQ(vf::max_mtu(c), VENIC_MTU_MAX) << "a VPC carries 9001 whatever the device";
+  EXPECT_EQ(c.limits.bw_out_mbps, static_cast<uint64_t>(find_instance_type("c4.large")->baseline_gbps * 1000));
+  EXPECT_EQ(vf_of(in["NetworkInterfaces"][0]).region->regs()->personality, uint32_t(VENIC_PERSONALITY_IXGBEVF));
+  EXPECT_EQ(cfg_of(run("m5.large", s)["NetworkInterfaces"][0]).type, vf::Personality::kEna);
+
+  // An ENI follows the instance it is attached to: ENA on an m5, the 82599 VF on a c4.
+  json e = eni(s);
+  const uint16_t id = e["VenicVfId"];
+  EXPECT_EQ(cfg_of(e).type, vf::Personality::kEna);
+  const std::string a = attach(e["NetworkInterfaceId"], in["InstanceId"], 1);
+  EXPECT_EQ(cfg_of(e).type, vf::Personality::kIxgbevf);
+  EXPECT_EQ(cfg_of(e).queues, 2);
+  EXPECT_EQ(cfg_of(e).id, id) << "the same VF id";
+  call("DetachNetworkInterface", {{"AttachmentId", a}});
+  EXPECT_EQ(cfg_of(e).type, vf::Personality::kEna);
+  EXPECT_EQ(saved_ids(), vf_ids());
+  for (const auto& sc : store_->load()) {
+    if (sc.id == id) {
+      EXPECT_EQ(sc.type, vf::Personality::kEna);
+    }
   }
+}
 
 }  // namespace
 }  // namespace venic::model
