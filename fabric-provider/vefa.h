@@ -92,6 +92,11 @@ inline constexpr uint64_t kStagedReadChunk = 256u << 10;
 // progress() calls between two looks at the device's link status (and on
 // every idle call).
 inline constexpr unsigned kLinkCheckEvery = 64;
+// FI_OPT_EFA_RNR_RETRY: efa's RDM default (3) and its "without limit" (7).
+// Only an endpoint of an FI_RM_DISABLED domain gives the device a finite
+// count and reports what runs out as FI_ENORX; with resource management
+// the device retries without limit (as efa's RDM resends after RNR).
+inline constexpr size_t kDefaultRnrRetry = 3;
 
 // What getinfo learned about the device (cached once per process).
 struct DevInfo {
@@ -152,6 +157,7 @@ struct Domain {
   DevInfo dev;
   enum fi_ep_type ep_type = FI_EP_RDM;
   uint64_t mr_mode = kMrModeBits;
+  bool rm_disabled = false;  // domain_attr->resource_mgmt == FI_RM_DISABLED: RNR surfaces as FI_ENORX
   uint32_t api_version = 0;
   int refs = 0;
 
@@ -451,6 +457,8 @@ struct Ep {
   uint64_t tx_op_flags = 0, rx_op_flags = 0;
   size_t min_multi_recv = kDefaultMinMultiRecv;
   bool enabled = false;
+  size_t rnr_retry = kDefaultRnrRetry;                   // FI_OPT_EFA_RNR_RETRY
+  uint8_t dev_rnr_retry = VENIC_EFA_RNR_RETRY_INFINITE;  // what the QP was created with
 
   // The device objects.
   uint32_t dev_cq = 0, qp = 0;
@@ -503,6 +511,12 @@ struct Ep {
   void report_rx_err(RxEntry& r, int err, int prov_errno, size_t len, size_t olen, uint64_t extra_flags = 0);
   void count(Cntr* c, bool ok);
 
+  // (Re)creates the device QP with the RNR retry count the endpoint's
+  // options ask for, its RQ slots all posted (before fi_enable only).
+  int make_qp();
+  // The RNR retry count the device QP should have (7: without limit).
+  uint8_t wanted_rnr_retry() const;
+
   // vefa_progress.cpp
   void progress();
   void flush();
@@ -521,6 +535,9 @@ struct Ep {
   void release_tx_regs(TxEntry& t);
   void fail_peer(uint64_t key, int err, int prov_errno);
   void fail_peer_rx(uint64_t key, int err, int prov_errno);
+  // A SEND to peer `key` ran out of RNR retries: every pending send to it
+  // fails with FI_ENORX and the next starts a new sequence.
+  void fail_peer_rnr(uint64_t key, int prov_errno);
   void fail_all(int err);
   bool fail_rx(RxEntry& r, int err, int prov_errno, bool force);
   void handle_ordered(Peer& p, uint64_t key, const uint8_t* pkt, size_t len, bool first);

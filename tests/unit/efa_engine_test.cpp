@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -166,10 +167,12 @@ class EfaEngineTest : public ::testing::Test {
     return *procs_.back();
   }
 
-  Qp qp(Proc& p, const char* type = "srd") {
+  Qp qp(Proc& p, const char* type = "srd", int rnr_retry = -1) {
     Qp q;
     q.cq = call(p, "create_cq", json::object())["cq"];
-    json r = call(p, "create_qp", {{"type", type}, {"send_cq", q.cq}, {"recv_cq", q.cq}});
+    json params = {{"type", type}, {"send_cq", q.cq}, {"recv_cq", q.cq}};
+    if (rnr_retry >= 0) params["rnr_retry"] = rnr_retry;
+    json r = call(p, "create_qp", params);
     q.index = r["qp"];
     q.qpn = r["qpn"];
     q.qkey = r["qkey"];
@@ -308,6 +311,60 @@ TEST_F(EfaEngineTest, SrdWaitsForAReceiveBufferUdDropsWithout) {
   ASSERT_EQ(tx.size(), 1u);  // a datagram completes, delivered or not
   EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
   EXPECT_TRUE(poll_cq(b, ub).empty());
+}
+
+TEST_F(EfaEngineTest, AnRnrRetryLimitFailsTheSendAndThoseBehindItNeverOvertaking) {
+  Proc& a = open(1);
+  Proc& b = open(2);
+  Proc& c = open(2);
+  Qp qa = qp(a, "srd", 1), qb = qp(b), qc = qp(c);
+  EXPECT_THROW(qp(a, "srd", 8), vf::TableError);
+  // Three SENDs to b, which has no buffer; one to c, which has.
+  for (uint64_t id = 1; id <= 3; id++) post_send(a, qa, send_to(b, qb, 64, id));
+  post_recv(c, qc, 0, 50);
+  post_send(a, qa, send_to(c, qc, 64, 4));
+  engine_.poll();
+  // One buffer appears at b before the limit: it goes to the first SEND,
+  // never to a later one.
+  post_recv(b, qb, 0, 60);
+  engine_.poll();
+  auto rx = poll_cq(b, qb);
+  ASSERT_EQ(rx.size(), 1u);
+  auto tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 2u);
+  EXPECT_EQ(tx[0].wr_id, 4u) << "a target with buffers waits for none";
+  EXPECT_EQ(tx[1].wr_id, 1u) << "the oldest waiting SEND takes the buffer";
+  // No more buffers: after rnr_retry (1) timeouts the rest fail, in order.
+  const auto start = std::chrono::steady_clock::now();
+  while (tx.size() < 4 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    engine_.poll();
+    for (auto& e : poll_cq(a, qa)) tx.push_back(e);
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(tx.size(), 4u) << "an RNR limit must end the wait";
+  EXPECT_EQ(tx[2].wr_id, 2u);
+  EXPECT_EQ(tx[3].wr_id, 3u);
+  EXPECT_EQ(tx[2].status, VENIC_EFA_WC_RNR_RETRY_EXC);
+  EXPECT_EQ(tx[3].status, VENIC_EFA_WC_RNR_RETRY_EXC);
+  EXPECT_GE(waited, std::chrono::milliseconds(VENIC_EFA_RNR_TIMEOUT_MS / 2));
+  // A control packet (RNR_UNLIMITED) still waits; rnr_retry 0 fails at once.
+  venic_efa_wqe ctrl = send_to(b, qb, 64, 7);
+  ctrl.flags = VENIC_EFA_WQE_F_RNR_UNLIMITED;
+  post_send(a, qa, ctrl);
+  Qp q0 = qp(a, "srd", 0);
+  post_send(a, q0, send_to(b, qb, 64, 8));
+  for (int i = 0; i < 3; i++) engine_.poll();
+  auto t0 = poll_cq(a, q0);
+  ASSERT_EQ(t0.size(), 1u);
+  EXPECT_EQ(t0[0].status, VENIC_EFA_WC_RNR_RETRY_EXC);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * VENIC_EFA_RNR_TIMEOUT_MS));
+  engine_.poll();
+  EXPECT_TRUE(poll_cq(a, qa).empty()) << "an unlimited SEND gave up";
+  post_recv(b, qb, 1, 61);
+  engine_.poll();
+  tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
 }
 
 TEST_F(EfaEngineTest, OtherSubnetsAreUnreachable) {

@@ -23,6 +23,7 @@
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_eq.h>
 #include <rdma/fi_errno.h>
+#include <rdma/fi_ext.h>
 #include <rdma/fi_tagged.h>
 
 #include <atomic>
@@ -653,6 +654,163 @@ static void test_av_remove() {
   fi_close(&x.cq->fid);
 }
 
+// The RNR retry limit: an FI_RM_DISABLED endpoint with FI_OPT_EFA_RNR_RETRY
+// fails a send whose receiver never gives the device a buffer with
+// FI_ENORX, in bounded time; with resource management (the default) the
+// same sends wait and all arrive once the receiver progresses.
+struct RnrPair {
+  fid_domain* dom = nullptr;
+  fid_av* av = nullptr;
+  fid_ep* tx = nullptr;
+  fid_ep* rx = nullptr;
+  fid_cq* txcq = nullptr;
+  fid_cq* rxcq = nullptr;
+  fi_addr_t rx_addr = FI_ADDR_UNSPEC;
+  fi_info* info = nullptr;
+  int setopt_rc = 0, late_rc = 0, bad_rc = 0;
+  size_t got = 0;
+  // rnr: FI_OPT_EFA_RNR_RETRY for the sender, or -1 to leave the default.
+  void open(fi_resource_mgmt rm, long rnr) {
+    fi_info* h = base_hints();
+    h->caps = FI_MSG | FI_TAGGED;
+    h->domain_attr->resource_mgmt = rm;
+    TRY(fi_getinfo(kApi, nullptr, nullptr, 0, h, &info));
+    fi_freeinfo(h);
+    TRY(fi_domain(g_fabric, info, &dom, nullptr));
+    fi_av_attr aa = {};
+    TRY(fi_av_open(dom, &aa, &av, nullptr));
+    fi_cq_attr ca = {};
+    ca.format = FI_CQ_FORMAT_TAGGED;
+    TRY(fi_cq_open(dom, &ca, &txcq, nullptr));
+    TRY(fi_cq_open(dom, &ca, &rxcq, nullptr));
+    for (fid_ep** ep : {&tx, &rx}) {
+      TRY(fi_endpoint(dom, info, ep, nullptr));
+      TRY(fi_ep_bind(*ep, &av->fid, 0));
+      TRY(fi_ep_bind(*ep, &(ep == &tx ? txcq : rxcq)->fid, FI_TRANSMIT | FI_RECV));
+    }
+    if (rnr >= 0) {
+      size_t v = 8;
+      bad_rc = fi_setopt(&tx->fid, FI_OPT_ENDPOINT, FI_OPT_EFA_RNR_RETRY, &v, sizeof(v));
+      v = static_cast<size_t>(rnr);
+      setopt_rc = fi_setopt(&tx->fid, FI_OPT_ENDPOINT, FI_OPT_EFA_RNR_RETRY, &v, sizeof(v));
+    }
+    TRY(fi_enable(tx));
+    TRY(fi_enable(rx));
+    size_t v = 0, len = sizeof(v);
+    if (fi_getopt(&tx->fid, FI_OPT_ENDPOINT, FI_OPT_EFA_RNR_RETRY, &v, &len) == 0) got = v;
+    v = 1;
+    late_rc = fi_setopt(&tx->fid, FI_OPT_ENDPOINT, FI_OPT_EFA_RNR_RETRY, &v, sizeof(v));
+    char name[64];
+    len = sizeof(name);
+    TRY(fi_getname(&rx->fid, name, &len));
+    if (fi_av_insert(av, name, 1, &rx_addr, 0, nullptr) != 1) std::exit(2);
+  }
+  void close() {
+    fi_close(&tx->fid);
+    fi_close(&rx->fid);
+    fi_close(&txcq->fid);
+    fi_close(&rxcq->fid);
+    fi_close(&av->fid);
+    fi_close(&dom->fid);
+    fi_freeinfo(info);
+  }
+};
+
+static void test_rnr_limit() {
+  // The receiver never progresses: once the device has used the receive
+  // buffers its endpoint posted, the device has none for the next send.
+  constexpr int kSends = 600;
+  static char tx[kSends][64];
+  RnrPair x;
+  x.open(FI_RM_DISABLED, 1);
+  CHECK(x.info->domain_attr->resource_mgmt == FI_RM_DISABLED, "fi_getinfo keeps FI_RM_DISABLED");
+  CHECK(x.setopt_rc == 0 && x.got == 1, "FI_OPT_EFA_RNR_RETRY is set before fi_enable (%d, reads back %zu)",
+        x.setopt_rc, x.got);
+  CHECK(x.bad_rc == -FI_EINVAL && x.late_rc == -FI_EINVAL,
+        "FI_OPT_EFA_RNR_RETRY refuses 8 and any value after fi_enable (%d, %d)", x.bad_rc, x.late_rc);
+  int posted = 0, ok = 0, enorx = 0, other = 0, prov_errno = 0;
+  auto t0 = Clock::now();
+  while (ok + enorx + other < kSends && ms_since(t0) < 20000) {
+    if (posted < kSends) {
+      snprintf(tx[posted], sizeof(tx[posted]), "rnr %d", posted);
+      if (fi_tsend(x.tx, tx[posted], sizeof(tx[posted]), nullptr, x.rx_addr, 0x77, tx[posted]) == 0) ++posted;
+    }
+    fi_cq_tagged_entry c;
+    ssize_t r = fi_cq_read(x.txcq, &c, 1);
+    if (r == 1) ++ok;
+    if (r == -FI_EAVAIL) {
+      fi_cq_err_entry e = {};
+      fi_cq_readerr(x.txcq, &e, 0);
+      if (e.err == FI_ENORX) {
+        ++enorx;
+        prov_errno = e.prov_errno;
+      } else {
+        ++other;
+      }
+    }
+  }
+  CHECK(enorx > 0 && other == 0 && prov_errno != 0 && ok + enorx == kSends,
+        "sends to a receiver with no buffer fail with FI_ENORX in bounded time (%d ok, %d FI_ENORX, prov_errno %d, "
+        "%d other, %.0f ms)",
+        ok, enorx, prov_errno, other, ms_since(t0));
+  // The receiver catches up: it gets what arrived, in order, and a later
+  // send reaches it (a new sequence).
+  static char rx[kSends + 1][64];
+  for (int i = 0; i <= kSends; ++i) TRY(fi_trecv(x.rx, rx[i], sizeof(rx[i]), nullptr, FI_ADDR_UNSPEC, 0x77, 0, rx[i]));
+  char after[64] = "after";
+  int sent_after = -1, in_order = 1, n = 0;
+  bool got_after = false;
+  t0 = Clock::now();
+  while (!got_after && ms_since(t0) < 10000) {
+    fi_cq_tagged_entry c;
+    if (fi_cq_read(x.rxcq, &c, 1) == 1) {
+      if (strcmp(static_cast<char*>(c.buf), "after") == 0) {
+        got_after = true;
+      } else {
+        char want[64];
+        snprintf(want, sizeof(want), "rnr %d", n++);
+        in_order &= strcmp(static_cast<char*>(c.buf), want) == 0;
+      }
+    }
+    if (sent_after < 0 && ms_since(t0) > 100)
+      sent_after = static_cast<int>(fi_tsend(x.tx, after, sizeof(after), nullptr, x.rx_addr, 0x77, after));
+    fi_cq_read(x.txcq, &c, 1);
+  }
+  CHECK(got_after && in_order && n == ok,
+        "the receiver gets the %d that completed, in order, then a later send (%d in order: %d, after: %d)", ok, n,
+        in_order, got_after);
+  x.close();
+
+  // Resource management on (the default): the same sends wait, then all arrive.
+  RnrPair y;
+  y.open(FI_RM_ENABLED, 1);
+  posted = ok = other = 0;
+  t0 = Clock::now();
+  while (posted < kSends && ms_since(t0) < 5000) {
+    snprintf(tx[posted], sizeof(tx[posted]), "rm %d", posted);
+    if (fi_tsend(y.tx, tx[posted], sizeof(tx[posted]), nullptr, y.rx_addr, 0x78, tx[posted]) == 0) ++posted;
+    fi_cq_tagged_entry c;
+    ssize_t r = fi_cq_read(y.txcq, &c, 1);
+    ok += r == 1;
+    other += r == -FI_EAVAIL;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // beyond one RNR retry's wait
+  for (int i = 0; i < kSends; ++i) TRY(fi_trecv(y.rx, rx[i], sizeof(rx[i]), nullptr, FI_ADDR_UNSPEC, 0x78, 0, rx[i]));
+  int received = 0;
+  t0 = Clock::now();
+  while ((received < posted || ok + other < posted) && ms_since(t0) < 20000) {
+    fi_cq_tagged_entry c;
+    received += fi_cq_read(y.rxcq, &c, 1) == 1;
+    ssize_t r = fi_cq_read(y.txcq, &c, 1);
+    ok += r == 1;
+    other += r == -FI_EAVAIL;
+  }
+  CHECK(posted == kSends && received == kSends && ok == kSends && other == 0,
+        "with FI_RM_ENABLED they wait for the receiver instead: %d posted, %d received, %d ok, %d errors", posted,
+        received, ok, other);
+  y.close();
+}
+
 int main() {
   if (const char* p = std::getenv("VEFA_PROV")) g_prov = p;
   test_source_addr();
@@ -680,6 +838,7 @@ int main() {
   test_cq_bound();
   test_flush_on_close();
   test_av_remove();
+  test_rnr_limit();
 
   for (Side* s : {&A, &B}) fi_close(&s->ep->fid);
   for (Side* s : {&A, &B}) fi_close(&s->cq->fid);
