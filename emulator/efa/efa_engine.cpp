@@ -875,6 +875,7 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
   // nothing of which part it got right.
   auto rmr = dst ? dst->mrs->find(w.rkey) : q.mrs->end();
   if (!dst || dst->rt->type != VENIC_EFA_QP_SRD || dst->rt->qkey != w.qkey || rmr == dst->mrs->end()) {
+    if (!started && stale(v)) return Outcome::kRetry;  // published after this pass began: the next pass sees it
     if (!started) {
       bump((*counters_)[q.ctx->vf].bad_keys);
       bump((*counters_)[w.dest_ah].bad_keys_in);
@@ -883,14 +884,20 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
   }
   // So are the registrations (one may be deregistered mid-transfer).
   if (!(rmr->second.access & (read ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE)) ||
-      !inside(w.raddr, w.length, rmr->second.va, rmr->second.len))
+      !inside(w.raddr, w.length, rmr->second.va, rmr->second.len)) {
+    if (!started && stale(v)) return Outcome::kRetry;
     return give_up(VENIC_EFA_WC_REMOTE_ACCESS);
+  }
   if (q.rt->assist_slot >= 0 && q.rt->assist_ctx != dst->ctx->id) return give_up(VENIC_EFA_WC_REMOTE_ABORT);
   if (!(w.flags & VENIC_EFA_WQE_F_INLINE) || read) {
     auto lmr = q.mrs->find(w.lkey);
     if (lmr == q.mrs->end() || !inside(w.laddr, w.length, lmr->second.va, lmr->second.len) ||
-        (read && !(lmr->second.access & VENIC_EFA_ACCESS_LOCAL_WRITE)))
+        (read && !(lmr->second.access & VENIC_EFA_ACCESS_LOCAL_WRITE))) {
+      // A registration made just before the post may be newer than this
+      // pass's view (the driver registers, then posts at once).
+      if (!started && stale(v)) return Outcome::kRetry;
       return give_up(VENIC_EFA_WC_LOCAL_PROT);
+    }
   }
   if (q.rt->assist_slot >= 0) {
     // The chunk at the target's driver: wait for it, or take its answer.
@@ -985,6 +992,7 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
   const QpView* dst = allowed ? v.find(w.dest_ah, w.dest_qpn) : nullptr;
   if (is_rdma && allowed) return start_rdma(v, q, w, slot, now);  // keys checked, charged chunk by chunk
   if (!dst || dst->rt->type != q.rt->type || dst->rt->qkey != w.qkey) {
+    if (stale(v)) return Outcome::kRetry;  // a QP created after this pass began: the next pass sees it
     bump((*counters_)[src_vf].unreachable);
     if (allowed) bump((*counters_)[src_vf].bad_keys), bump((*counters_)[w.dest_ah].bad_keys_in);
     // A datagram to nowhere is simply lost; SRD reports it, the same for a

@@ -228,6 +228,10 @@ class EfaEngine : public vf::DevicePoller {
   };
   void publish(Retire retire = Retire::kAfterGrace, std::shared_ptr<void> dead = nullptr);
   bool reachable(const View& v, uint16_t src, uint16_t dst) const;
+  // Whether a newer view was published since v was loaded: a lookup that
+  // failed in v is tried again with it (a registration or QP made just
+  // before the work request was posted) instead of failing the request.
+  bool stale(const View& v) const { return current_.load(std::memory_order_acquire) != &v; }
 
   Outcome execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot, Clock::time_point now);
   // count_rnr: a first attempt (a parked delivery's retries count once).
