@@ -124,6 +124,7 @@ int no_ops_open(struct fid*, const char*, uint64_t, void**, void*);
 
 struct Ep;
 struct Domain;
+struct WaitSet;
 
 struct Fabric {
   struct fid_fabric fab {};
@@ -236,8 +237,10 @@ struct Cq {
   // manual: a blocked consumer is woken to make it) and that a completion
   // or fi_cq_signal fires at once.
   std::atomic<bool> signaled{false};
-  int wait_fd = -1;
+  int wait_fd = -1;       // its own, or its wait set's (FI_WAIT_SET of an FI_WAIT_FD set)
   bool fd_armed = false;  // fi_trywait armed it; the next completion fires it
+  WaitSet* wset = nullptr;
+  bool ready() const { return !comps.empty() || !errs.empty(); }
 
   void push(const Comp& c) {
     comps.push_back(c);
@@ -275,8 +278,33 @@ struct Cntr {
   uint64_t value = 0, err = 0;
   std::vector<Ep*> eps;
   int refs = 0;
+  WaitSet* wset = nullptr;
   void progress();
 };
+
+// fi_wait_open (vefa_wait.cpp): CQs and counters opened with FI_WAIT_SET
+// and this set.  fi_wait makes their progress (it is manual) until a CQ has
+// entries or is signaled, or a counter moved since fi_wait last saw it.  An
+// FI_WAIT_FD set has one timerfd its CQs share (Cq::trywait arms it).
+struct WaitSet {
+  struct fid_wait wait {};
+  Fabric* fabric = nullptr;
+  enum fi_wait_obj obj = FI_WAIT_UNSPEC;
+  int fd = -1;
+  std::mutex lock;  // members; taken before any member's domain lock
+  struct Member {
+    struct fid* fid;
+    uint64_t cntr_seen;  // counters: value + err when fi_wait last looked
+  };
+  std::vector<Member> members;
+  // A member is ready (consume: take a CQ's signal, note a counter's value).
+  bool any_ready(bool consume);
+};
+int wait_open(struct fid_fabric* fabric, struct fi_wait_attr* attr, struct fid_wait** waitset);
+WaitSet* wait_set_of(struct fid_wait* w);
+void wait_join(WaitSet* ws, struct fid* member);
+void wait_leave(WaitSet* ws, struct fid* member);
+int wait_trywait(WaitSet* ws);
 
 struct Eq {
   struct fid_eq eq {};

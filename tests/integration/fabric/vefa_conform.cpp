@@ -445,27 +445,127 @@ static void test_poll_set() {
   CHECK(fi_close(&ps->fid) == 0, "the poll set closes");
 }
 
+// An endpoint on its own CQ (and optional send counter), both in wait set ws.
+struct WaitMember {
+  fid_ep* ep = nullptr;
+  fid_cq* cq = nullptr;
+  fid_cntr* cntr = nullptr;
+  fi_addr_t addr = FI_ADDR_UNSPEC;
+  void open(fid_wait* ws, bool with_cntr) {
+    fi_cq_attr ca = {};
+    ca.format = FI_CQ_FORMAT_TAGGED;
+    ca.wait_obj = FI_WAIT_SET;
+    ca.wait_set = ws;
+    TRY(fi_cq_open(g_domain, &ca, &cq, nullptr));
+    TRY(fi_endpoint(g_domain, g_info, &ep, nullptr));
+    TRY(fi_ep_bind(ep, &g_av->fid, 0));
+    TRY(fi_ep_bind(ep, &cq->fid, FI_TRANSMIT | FI_RECV | (with_cntr ? FI_SELECTIVE_COMPLETION : 0)));
+    if (with_cntr) {
+      fi_cntr_attr na = {};
+      na.events = FI_CNTR_EVENTS_COMP;
+      na.wait_obj = FI_WAIT_SET;
+      na.wait_set = ws;
+      TRY(fi_cntr_open(g_domain, &na, &cntr, nullptr));
+      TRY(fi_ep_bind(ep, &cntr->fid, FI_SEND));
+    }
+    TRY(fi_enable(ep));
+    char name[64];
+    size_t len = sizeof(name);
+    TRY(fi_getname(&ep->fid, name, &len));
+    TRY(fi_av_insert(g_av, name, 1, &addr, 0, nullptr) == 1 ? 0 : -1);
+  }
+  void close() {
+    fi_av_remove(g_av, &addr, 1, 0);
+    fi_close(&ep->fid);
+    fi_close(&cq->fid);
+    if (cntr) fi_close(&cntr->fid);
+  }
+};
+
 static void test_wait_set() {
+  // FI_WAIT_UNSPEC: a CQ and a counter join; fi_wait times out, wakes on a
+  // completion, on a counter's change and on fi_cq_signal.
   fid_wait* ws = nullptr;
   fi_wait_attr wa = {};
   wa.wait_obj = FI_WAIT_UNSPEC;
   int rc = fi_wait_open(g_fabric, &wa, &ws);
-  CHECK(rc == 0 || rc == -FI_ENOSYS, "fi_wait_open: opened or -FI_ENOSYS (%d)", rc);
+  CHECK(rc == 0, "fi_wait_open with FI_WAIT_UNSPEC (%d)", rc);
   if (rc) return;
-  fid_cq* cq = nullptr;
-  fi_cq_attr ca = {};
-  ca.format = FI_CQ_FORMAT_TAGGED;
-  ca.wait_obj = FI_WAIT_SET;
-  ca.wait_set = ws;
-  rc = fi_cq_open(g_domain, &ca, &cq, nullptr);
-  CHECK(rc == 0, "a CQ joins the wait set (%d)", rc);
-  if (rc == 0) {
-    auto t0 = Clock::now();
-    rc = fi_wait(ws, 100);
-    CHECK(rc == -FI_ETIMEDOUT && ms_since(t0) >= 90, "fi_wait times out (%d)", rc);
-    fi_close(&cq->fid);
+  WaitMember m;
+  m.open(ws, false);
+  WaitMember s;
+  s.open(ws, true);
+  CHECK(fi_close(&ws->fid) == -FI_EBUSY, "a wait set with members does not close");
+  auto t0 = Clock::now();
+  rc = fi_wait(ws, 100);
+  CHECK(rc == -FI_ETIMEDOUT && ms_since(t0) >= 90, "fi_wait times out with -FI_ETIMEDOUT (%d)", rc);
+  char rx[32] = {}, tx[32] = "wait set";
+  TRY(fi_trecv(m.ep, rx, sizeof(rx), nullptr, FI_ADDR_UNSPEC, 41, 0, rx));
+  g_pump = true;
+  std::thread pump(pump_a);
+  TRY(fi_tsend(A.ep, tx, sizeof(tx), nullptr, m.addr, 41, tx));
+  t0 = Clock::now();
+  rc = fi_wait(ws, 10000);
+  fi_cq_tagged_entry c = {};
+  ssize_t got = fi_cq_read(m.cq, &c, 1);
+  CHECK(rc == 0 && got == 1 && c.op_context == rx && strcmp(rx, tx) == 0,
+        "fi_wait returns once a member CQ has a completion, and it is there to read (%d, %zd, %.0f ms)", rc, got,
+        ms_since(t0));
+  // A send counted by the member counter (B receives it).
+  char brx[16] = {}, stx[16] = "counted";
+  TRY(fi_trecv(B.ep, brx, sizeof(brx), nullptr, FI_ADDR_UNSPEC, 42, 0, brx));
+  TRY(fi_tsend(s.ep, stx, sizeof(stx), nullptr, B.addr, 42, nullptr));
+  t0 = Clock::now();
+  rc = fi_wait(ws, 10000);
+  CHECK(rc == 0 && fi_cntr_read(s.cntr) == 1, "fi_wait returns once a member counter moves (%d, %lu, %.0f ms)", rc,
+        static_cast<unsigned long>(fi_cntr_read(s.cntr)), ms_since(t0));
+  read_one(B, &c);
+  g_pump = false;
+  pump.join();
+  // fi_cq_signal on a member ends another thread's fi_wait.
+  std::atomic<int> wrc{1};
+  std::thread waiter([&] { wrc = fi_wait(ws, 20000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  t0 = Clock::now();
+  fi_cq_signal(m.cq);
+  waiter.join();
+  CHECK(wrc == 0 && ms_since(t0) < 5000, "fi_cq_signal of a member wakes fi_wait (%d)", wrc.load());
+  m.close();
+  s.close();
+  CHECK(fi_close(&ws->fid) == 0, "the wait set closes once its members are gone");
+
+  // FI_WAIT_FD: one fd for the set; fi_trywait on the set, poll(2), read.
+  wa.wait_obj = FI_WAIT_FD;
+  rc = fi_wait_open(g_fabric, &wa, &ws);
+  CHECK(rc == 0, "fi_wait_open with FI_WAIT_FD (%d)", rc);
+  if (rc) return;
+  int fd = -1;
+  rc = fi_control(&ws->fid, FI_GETWAIT, &fd);
+  CHECK(rc == 0 && fd >= 0, "FI_GETWAIT gives the wait set's fd (%d, fd %d)", rc, fd);
+  m = WaitMember{};
+  m.open(ws, false);
+  memset(rx, 0, sizeof(rx));
+  TRY(fi_trecv(m.ep, rx, sizeof(rx), nullptr, FI_ADDR_UNSPEC, 43, 0, rx));
+  g_pump = true;
+  std::thread pump2(pump_a);
+  TRY(fi_tsend(A.ep, tx, sizeof(tx), nullptr, m.addr, 43, tx));
+  bool ok = false;
+  unsigned wakeups = 0;
+  t0 = Clock::now();
+  while (!ok && ms_since(t0) < 10000) {
+    fid* fids[1] = {&ws->fid};
+    if (fi_trywait(g_fabric, fids, 1) == 0) {
+      pollfd p = {fd, POLLIN, 0};
+      if (poll(&p, 1, 1000) > 0) ++wakeups;
+    }
+    ok = fi_cq_read(m.cq, &c, 1) == 1 && c.op_context == rx;
   }
-  CHECK(fi_close(&ws->fid) == 0, "the wait set closes");
+  g_pump = false;
+  pump2.join();
+  CHECK(ok, "a consumer blocked in poll(2) on the wait set's fd gets the completion (%u wakeups, %.0f ms)", wakeups,
+        ms_since(t0));
+  m.close();
+  CHECK(fi_close(&ws->fid) == 0, "the FI_WAIT_FD wait set closes");
 }
 
 static void test_peek_claim_discard() {
