@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <cstring>
@@ -249,7 +250,12 @@ class EfaEngineTest : public ::testing::Test {
 
   NullPublisher pub_;
   vf::VfTable table_{pub_, nullptr};
-  EfaEngine engine_{nullptr};
+  // The grace period: none while the test thread is the poller; a test
+  // that polls from another thread sets it.
+  std::function<void()> sync_;
+  EfaEngine engine_{[this] {
+    if (sync_) sync_();
+  }};
   std::vector<std::unique_ptr<Proc>> procs_;
   uint64_t next_session_ = 1;
 };
@@ -433,6 +439,55 @@ TEST_F(EfaEngineTest, RdmaReadAndWriteMoveRegisteredMemoryAndCheckKeys) {
   EXPECT_EQ(tx[1].status, VENIC_EFA_WC_REMOTE_ACCESS);
   EXPECT_EQ(tx[2].status, VENIC_EFA_WC_REMOTE_ACCESS);
   EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.len);
+}
+
+// The poller uses the view it loaded when its pass began.  A driver that
+// registers and posts at once (ob1's btl ofi does, before its RDMA) must not
+// find its new key unknown to a pass that was already running.
+TEST_F(EfaEngineTest, AKeyRegisteredJustBeforeThePostIsFoundByAPassAlreadyRunning) {
+  Proc& a = open(1);
+  Proc& b = open(2);
+  Qp qa = qp(a), qw = qp(a), qb = qp(b);
+  Obj src(8 << 20, 1), sink(8 << 20), remote(4096, 0x5a);
+  json wl = reg(a, src, 0), wr = reg(b, sink, VENIC_EFA_ACCESS_REMOTE_WRITE);
+  json rm = reg(b, remote, VENIC_EFA_ACCESS_REMOTE_READ);
+  std::atomic<bool> run{true};
+  std::atomic<uint64_t> passes{0};
+  sync_ = [&] {
+    const uint64_t p = passes.load();
+    while (run && passes.load() < p + 2) std::this_thread::yield();
+  };
+  std::thread poller([&] {
+    while (run) engine_.poll(), passes++;
+  });
+  std::vector<std::unique_ptr<Obj>> locals;
+  int failed = 0, lost = 0, writes = 0;
+  for (int i = 0; i < 200; i++) {
+    // A large write keeps every pass long (a chunk per pass).
+    if (writes == 0) post_send(a, qw, write_wqe(b, qb, wl, src.va(), wr, sink.va(), uint32_t(src.len), 1000)), writes++;
+    for (auto& e : poll_cq(a, qw)) writes -= e.wr_id == 1000;
+    locals.push_back(std::make_unique<Obj>(4096));
+    json lm = reg(a, *locals.back(), 7);
+    venic_efa_wqe rd = send_to(b, qb, 4096, uint64_t(i));
+    rd.opcode = VENIC_EFA_OP_RDMA_READ;
+    rd.lkey = lm["lkey"];
+    rd.laddr = locals.back()->va();
+    rd.rkey = rm["rkey"];
+    rd.raddr = remote.va();
+    post_send(a, qa, rd);
+    std::vector<venic_efa_cqe> tx;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (tx.empty() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)) tx = poll_cq(a, qa);
+    if (tx.empty())
+      lost++;
+    else
+      failed += tx[0].status != VENIC_EFA_WC_SUCCESS;
+  }
+  run = false;
+  poller.join();
+  sync_ = nullptr;
+  EXPECT_EQ(failed, 0) << "reads with a key registered just before failed";
+  EXPECT_EQ(lost, 0);
 }
 
 TEST_F(EfaEngineTest, AStagedReadLandsInTheStagingAreaNotTheBuffer) {
