@@ -563,9 +563,9 @@ struct Ep {
   void release_tx_regs(TxEntry& t);
   void fail_peer(uint64_t key, int err, int prov_errno);
   void fail_peer_rx(uint64_t key, int err, int prov_errno);
-  // A SEND to peer `key` ran out of RNR retries: every pending send to it
-  // fails with FI_ENORX and the next starts a new sequence.
-  void fail_peer_rnr(uint64_t key, int prov_errno);
+  // A SEND of incarnation `conn` to peer `key` ran out of RNR retries: every
+  // pending send of it fails with FI_ENORX and the next starts a new sequence.
+  void fail_peer_rnr(uint64_t key, uint32_t conn, int prov_errno);
   void fail_all(int err);
   bool fail_rx(RxEntry& r, int err, int prov_errno, bool force);
   void handle_ordered(Peer& p, uint64_t key, const uint8_t* pkt, size_t len, bool first);

@@ -190,13 +190,15 @@ void Ep::fail_peer(uint64_t key, int err, int prov_errno) {
 // of that lane after the failed SEND), and the next message starts a new
 // incarnation, which the receiver takes as a fresh sequence.  What the
 // receiver already has is kept.
-void Ep::fail_peer_rnr(uint64_t key, int prov_errno) {
-  VEFA_WARN(FI_LOG_EP_DATA, "peer ah %u qpn %u: no receive buffer within %zu RNR retries: FI_ENORX\n",
-            static_cast<unsigned>(key >> 16), static_cast<unsigned>(key & 0xffff), rnr_retry);
+void Ep::fail_peer_rnr(uint64_t key, uint32_t conn, int prov_errno) {
   std::vector<uint64_t> ids;
+  size_t fresh = 0;
   for (auto& [id, t] : txs)
     // (An RTS whose packets all arrived only waits for its EOR: not failed.)
-    if (t->kind == TxKind::kMsg && peer_key(t->ah, t->qpn) == key && (t->outstanding || !t->all_posted))
+    // Only the failed send's incarnation: a late failure of an older one
+    // leaves the sends of the sequence started since alone.
+    if (t->kind == TxKind::kMsg && peer_key(t->ah, t->qpn) == key && t->conn == conn &&
+        (t->outstanding || !t->all_posted))
       ids.push_back(id);
   for (uint64_t id : ids) {
     auto it = txs.find(id);
@@ -205,12 +207,16 @@ void Ep::fail_peer_rnr(uint64_t key, int prov_errno) {
     if (!t.err) {
       t.err = FI_ENORX;
       t.prov_errno = prov_errno;
+      fresh++;
     }
     t.all_posted = true;
     tx_done_check(t);
   }
+  if (fresh)
+    VEFA_WARN(FI_LOG_EP_DATA, "peer ah %u qpn %u: no receive buffer within %zu RNR retries: %zu sends fail FI_ENORX\n",
+              static_cast<unsigned>(key >> 16), static_cast<unsigned>(key & 0xffff), rnr_retry, fresh);
   auto p = peers.find(key);
-  if (p != peers.end()) {
+  if (p != peers.end() && (conn_id ^ p->second.tx_salt) == conn) {
     p->second.tx_salt = peers_made++ * 0x9e3779b9u;
     p->second.tx_seq = 0;
   }
@@ -465,7 +471,7 @@ void Ep::handle_cqe(const venic_efa_cqe& c) {
         return;
       }
       if (c.status == VENIC_EFA_WC_RNR_RETRY_EXC) {
-        fail_peer_rnr(peer_key(t.ah, t.qpn), c.status);
+        fail_peer_rnr(peer_key(t.ah, t.qpn), t.conn, c.status);
         auto again = txs.find(id);  // finished there, unless nothing else of it was pending
         if (again != txs.end()) tx_done_check(*again->second);
         return;

@@ -1027,7 +1027,9 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
   } else {
     // A SEND behind others of this QP that wait for a buffer at the same
     // target waits behind them (their order is kept while they may fail).
-    const bool behind = q.rt->held && q.rt->type == VENIC_EFA_QP_SRD && lane_busy(q, w.dest_ah, w.dest_qpn);
+    // (The reorder hook shuffles what it holds: no order to keep then.)
+    const bool behind = q.rt->held && q.rt->type == VENIC_EFA_QP_SRD &&
+                        !hook_reorder_.load(std::memory_order_relaxed) && lane_busy(q, w.dest_ah, w.dest_qpn);
     o = behind ? Outcome::kRnr : deliver_send(v, &q, src_vf, q.rt->qpn, *dst, w, slot);
     const bool rnr = o == Outcome::kRnr;
     const Clock::time_point t = now == Clock::time_point{} ? Clock::now() : now;  // this pass may not have read it
