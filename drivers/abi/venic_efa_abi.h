@@ -65,7 +65,8 @@
  * buffer are delivered in the order they were posted, and when one of them
  * runs out of retries those behind it fail with it: a receiver never gets
  * a SEND posted after one that failed RNR before the sender has seen that
- * failure.
+ * failure.  (An RDMA write with immediate waiting for a buffer is not
+ * bounded by rnr_retry.)
  */
 #ifndef VENIC_EFA_ABI_H
 #define VENIC_EFA_ABI_H
