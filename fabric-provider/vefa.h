@@ -92,6 +92,11 @@ inline constexpr uint64_t kStagedReadChunk = 256u << 10;
 // progress() calls between two looks at the device's link status (and on
 // every idle call).
 inline constexpr unsigned kLinkCheckEvery = 64;
+// FI_OPT_EFA_RNR_RETRY: efa's RDM default (3) and its "without limit" (7).
+// Only an endpoint of an FI_RM_DISABLED domain gives the device a finite
+// count and reports what runs out as FI_ENORX; with resource management
+// the device retries without limit (as efa's RDM resends after RNR).
+inline constexpr size_t kDefaultRnrRetry = 3;
 
 // What getinfo learned about the device (cached once per process).
 struct DevInfo {
@@ -119,6 +124,7 @@ int no_ops_open(struct fid*, const char*, uint64_t, void**, void*);
 
 struct Ep;
 struct Domain;
+struct WaitSet;
 
 struct Fabric {
   struct fid_fabric fab {};
@@ -152,6 +158,7 @@ struct Domain {
   DevInfo dev;
   enum fi_ep_type ep_type = FI_EP_RDM;
   uint64_t mr_mode = kMrModeBits;
+  bool rm_disabled = false;  // domain_attr->resource_mgmt == FI_RM_DISABLED: RNR surfaces as FI_ENORX
   uint32_t api_version = 0;
   int refs = 0;
 
@@ -230,8 +237,10 @@ struct Cq {
   // manual: a blocked consumer is woken to make it) and that a completion
   // or fi_cq_signal fires at once.
   std::atomic<bool> signaled{false};
-  int wait_fd = -1;
+  int wait_fd = -1;       // its own, or its wait set's (FI_WAIT_SET of an FI_WAIT_FD set)
   bool fd_armed = false;  // fi_trywait armed it; the next completion fires it
+  WaitSet* wset = nullptr;
+  bool ready() const { return !comps.empty() || !errs.empty(); }
 
   void push(const Comp& c) {
     comps.push_back(c);
@@ -269,8 +278,33 @@ struct Cntr {
   uint64_t value = 0, err = 0;
   std::vector<Ep*> eps;
   int refs = 0;
+  WaitSet* wset = nullptr;
   void progress();
 };
+
+// fi_wait_open (vefa_wait.cpp): CQs and counters opened with FI_WAIT_SET
+// and this set.  fi_wait makes their progress (it is manual) until a CQ has
+// entries or is signaled, or a counter moved since fi_wait last saw it.  An
+// FI_WAIT_FD set has one timerfd its CQs share (Cq::trywait arms it).
+struct WaitSet {
+  struct fid_wait wait {};
+  Fabric* fabric = nullptr;
+  enum fi_wait_obj obj = FI_WAIT_UNSPEC;
+  int fd = -1;
+  std::mutex lock;  // members; taken before any member's domain lock
+  struct Member {
+    struct fid* fid;
+    uint64_t cntr_seen;  // counters: value + err when fi_wait last looked
+  };
+  std::vector<Member> members;
+  // A member is ready (consume: take a CQ's signal, note a counter's value).
+  bool any_ready(bool consume);
+};
+int wait_open(struct fid_fabric* fabric, struct fi_wait_attr* attr, struct fid_wait** waitset);
+WaitSet* wait_set_of(struct fid_wait* w);
+void wait_join(WaitSet* ws, struct fid* member);
+void wait_leave(WaitSet* ws, struct fid* member);
+int wait_trywait(WaitSet* ws);
 
 struct Eq {
   struct fid_eq eq {};
@@ -451,6 +485,8 @@ struct Ep {
   uint64_t tx_op_flags = 0, rx_op_flags = 0;
   size_t min_multi_recv = kDefaultMinMultiRecv;
   bool enabled = false;
+  size_t rnr_retry = kDefaultRnrRetry;                   // FI_OPT_EFA_RNR_RETRY
+  uint8_t dev_rnr_retry = VENIC_EFA_RNR_RETRY_INFINITE;  // what the QP was created with
 
   // The device objects.
   uint32_t dev_cq = 0, qp = 0;
@@ -503,6 +539,12 @@ struct Ep {
   void report_rx_err(RxEntry& r, int err, int prov_errno, size_t len, size_t olen, uint64_t extra_flags = 0);
   void count(Cntr* c, bool ok);
 
+  // (Re)creates the device QP with the RNR retry count the endpoint's
+  // options ask for, its RQ slots all posted (before fi_enable only).
+  int make_qp();
+  // The RNR retry count the device QP should have (7: without limit).
+  uint8_t wanted_rnr_retry() const;
+
   // vefa_progress.cpp
   void progress();
   void flush();
@@ -521,6 +563,9 @@ struct Ep {
   void release_tx_regs(TxEntry& t);
   void fail_peer(uint64_t key, int err, int prov_errno);
   void fail_peer_rx(uint64_t key, int err, int prov_errno);
+  // A SEND of incarnation `conn` to peer `key` ran out of RNR retries: every
+  // pending send of it fails with FI_ENORX and the next starts a new sequence.
+  void fail_peer_rnr(uint64_t key, uint32_t conn, int prov_errno);
   void fail_all(int err);
   bool fail_rx(RxEntry& r, int err, int prov_errno, bool force);
   void handle_ordered(Peer& p, uint64_t key, const uint8_t* pkt, size_t len, bool first);

@@ -94,6 +94,7 @@ static int cntr_close(struct fid* fid) {
     if (c->refs) return -FI_EBUSY;
     d->refs--;
   }
+  if (c->wset) wait_leave(c->wset, &c->cntr.fid);
   delete c;
   return 0;
 }
@@ -109,11 +110,17 @@ int cntr_open(struct fid_domain* domain, struct fi_cntr_attr* attr, struct fid_c
   Domain* d = reinterpret_cast<Domain*>(domain);
   if (attr) {
     if (attr->events != FI_CNTR_EVENTS_COMP) return -FI_ENOSYS;
-    if (attr->wait_obj != FI_WAIT_NONE && attr->wait_obj != FI_WAIT_UNSPEC && attr->wait_obj != FI_WAIT_YIELD)
+    if (attr->wait_obj != FI_WAIT_NONE && attr->wait_obj != FI_WAIT_UNSPEC && attr->wait_obj != FI_WAIT_YIELD &&
+        attr->wait_obj != FI_WAIT_SET)
       return -FI_ENOSYS;
+    if (attr->wait_obj == FI_WAIT_SET && !attr->wait_set) return -FI_EINVAL;
   }
   auto c = std::make_unique<Cntr>();
   c->dom = d;
+  if (attr && attr->wait_obj == FI_WAIT_SET) {
+    c->wset = wait_set_of(attr->wait_set);
+    wait_join(c->wset, &c->cntr.fid);
+  }
   c->cntr.fid.fclass = FI_CLASS_CNTR;
   c->cntr.fid.context = context;
   c->cntr.fid.ops = &g_cntr_fi_ops;

@@ -201,8 +201,10 @@ static const char* cq_strerror(struct fid_cq*, int prov_errno, const void*, char
       "receive too long",
       "flushed",
       "remote abort",
+      "receiver not ready (RNR retries exhausted)",
   };
-  const char* s = prov_errno >= 0 && prov_errno < 8 ? kNames[prov_errno] : "unknown device status";
+  constexpr int kKnown = sizeof(kNames) / sizeof(kNames[0]);
+  const char* s = prov_errno >= 0 && prov_errno < kKnown ? kNames[prov_errno] : "unknown device status";
   if (buf && len) {
     strncpy(buf, s, len - 1);
     buf[len - 1] = '\0';
@@ -219,7 +221,10 @@ static int cq_close(struct fid* fid) {
     if (cq->refs) return -FI_EBUSY;
     d->refs--;
   }
-  if (cq->wait_fd >= 0) close(cq->wait_fd);
+  if (cq->wset)
+    wait_leave(cq->wset, &cq->cq.fid);  // its wait_fd is the set's
+  else if (cq->wait_fd >= 0)
+    close(cq->wait_fd);
   delete cq;
   return 0;
 }
@@ -243,12 +248,16 @@ int cq_open(struct fid_domain* domain, struct fi_cq_attr* attr, struct fid_cq** 
   Domain* d = reinterpret_cast<Domain*>(domain);
   if (!attr) return -FI_EINVAL;
   // fi_cq_sread polls (progress is ours to make); FI_WAIT_FD gives a
-  // timerfd (Cq::trywait).  No wait sets, no mutex/condition pairs.
+  // timerfd (Cq::trywait); FI_WAIT_SET joins a wait set (vefa_wait.cpp).
+  // No mutex/condition pairs.
   switch (attr->wait_obj) {
     case FI_WAIT_NONE:
     case FI_WAIT_UNSPEC:
     case FI_WAIT_YIELD:
     case FI_WAIT_FD:
+      break;
+    case FI_WAIT_SET:
+      if (!attr->wait_set) return -FI_EINVAL;
       break;
     default:
       return -FI_ENOSYS;
@@ -274,6 +283,11 @@ int cq_open(struct fid_domain* domain, struct fi_cq_attr* attr, struct fid_cq** 
   if (attr->wait_obj == FI_WAIT_FD) {
     cq->wait_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (cq->wait_fd < 0) return -FI_ENOMEM;
+  }
+  if (attr->wait_obj == FI_WAIT_SET) {
+    cq->wset = wait_set_of(attr->wait_set);
+    cq->wait_fd = cq->wset->fd;  // -1 for an FI_WAIT_UNSPEC set
+    wait_join(cq->wset, &cq->cq.fid);
   }
   cq->cq.fid.fclass = FI_CLASS_CQ;
   cq->cq.fid.context = context;

@@ -122,6 +122,7 @@ int domain_open(struct fid_fabric* fabric, struct fi_info* info, struct fid_doma
   d->dev = dev;
   d->api_version = f->api_version;
   if (info && info->ep_attr) d->ep_type = info->ep_attr->type == FI_EP_DGRAM ? FI_EP_DGRAM : FI_EP_RDM;
+  d->rm_disabled = info && info->domain_attr && info->domain_attr->resource_mgmt == FI_RM_DISABLED;
   d->dom.fid.fclass = FI_CLASS_DOMAIN;
   d->dom.fid.context = context;
   d->dom.fid.ops = &g_domain_fi_ops;

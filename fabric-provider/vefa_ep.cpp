@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include <rdma/fi_ext.h>
+
 #include "vefa.h"
 
 namespace vefa {
@@ -72,6 +74,8 @@ int status_to_fi(uint8_t status) {
       return FI_ECANCELED;
     case VENIC_EFA_WC_REMOTE_ABORT:
       return FI_ECONNABORTED;
+    case VENIC_EFA_WC_RNR_RETRY_EXC:
+      return FI_ENORX;
     default:
       return FI_EIO;
   }
@@ -347,9 +351,10 @@ static ssize_t ep_cancel(fid_t fid, void* context) {
 static int ep_getopt(fid_t fid, int level, int optname, void* optval, size_t* optlen) {
   Ep* e = ep_of(fid);
   if (level != FI_OPT_ENDPOINT) return -FI_ENOPROTOOPT;
-  if (optname == FI_OPT_MIN_MULTI_RECV) {
+  const bool rnr = optname == FI_OPT_EFA_RNR_RETRY && e->type == FI_EP_RDM;
+  if (optname == FI_OPT_MIN_MULTI_RECV || rnr) {
     if (!optlen || *optlen < sizeof(size_t)) return -FI_ETOOSMALL;
-    *static_cast<size_t*>(optval) = e->min_multi_recv;
+    *static_cast<size_t*>(optval) = rnr ? e->rnr_retry : e->min_multi_recv;
     *optlen = sizeof(size_t);
     return 0;
   }
@@ -364,6 +369,15 @@ static int ep_setopt(fid_t fid, int level, int optname, const void* optval, size
     std::lock_guard<std::recursive_mutex> g(e->dom->lock);
     e->min_multi_recv = *static_cast<const size_t*>(optval);
     return 0;
+  }
+  if (optname == FI_OPT_EFA_RNR_RETRY && e->type == FI_EP_RDM) {
+    // As efa: a size_t, 0..7 (7: without limit), before fi_enable.
+    if (optlen != sizeof(size_t) || !optval) return -FI_EINVAL;
+    const size_t v = *static_cast<const size_t*>(optval);
+    std::lock_guard<std::recursive_mutex> g(e->dom->lock);
+    if (e->enabled || v > VENIC_EFA_RNR_RETRY_INFINITE) return -FI_EINVAL;
+    e->rnr_retry = v;
+    return e->wanted_rnr_retry() == e->dev_rnr_retry ? 0 : e->make_qp();
   }
   return -FI_ENOPROTOOPT;
 }
@@ -455,6 +469,37 @@ static uint32_t make_conn_id() {
   return v ? v : 1;
 }
 
+uint8_t Ep::wanted_rnr_retry() const {
+  if (type != FI_EP_RDM || !dom->rm_disabled) return VENIC_EFA_RNR_RETRY_INFINITE;
+  return static_cast<uint8_t>(rnr_retry);
+}
+
+int Ep::make_qp() {
+  char err[256] = "";
+  if (have_qp) {
+    vefa_destroy_qp(dom->ctx, qp);  // nothing was sent on it yet (before fi_enable)
+    have_qp = false;
+  }
+  const uint8_t rnr = wanted_rnr_retry();
+  int rc = vefa_create_qp_rnr(dom->ctx, type == FI_EP_RDM ? VENIC_EFA_QP_SRD : VENIC_EFA_QP_UD, dev_cq, dev_cq, 0, rnr,
+                              &qp, &qpn, &qkey, err, sizeof(err));
+  if (rc) {
+    VEFA_WARN(FI_LOG_EP_CTRL, "vefa_create_qp: %s (%d)\n", err, rc);
+    return -FI_ENOMEM;
+  }
+  have_qp = true;
+  dev_rnr_retry = rnr;
+  vefa_qp_view(dom->ctx, qp, &qv);
+  mtu = qv.mtu;
+  stage = StageSpace(qv.stage_bytes);
+  // Every RQ slot is posted from the start and reposted as soon as its
+  // payload is copied out: the device then never waits on us (SRD retries
+  // while none is posted; UD would drop).
+  for (uint32_t slot = 0; slot <= qv.rq_mask && vefa_rq_space(&qv) > 0; ++slot)
+    vefa_rq_post(&qv, make_wr(WrKind::kRecv, slot), slot);
+  return 0;
+}
+
 int ep_open(struct fid_domain* domain, struct fi_info* info, struct fid_ep** out, void* context) {
   Domain* d = reinterpret_cast<Domain*>(domain);
   if (!info || !info->ep_attr) return -FI_EINVAL;
@@ -476,23 +521,11 @@ int ep_open(struct fid_domain* domain, struct fi_info* info, struct fid_ep** out
     return -FI_ENOMEM;
   }
   e->have_cq = true;
-  rc = vefa_create_qp(d->ctx, type == FI_EP_RDM ? VENIC_EFA_QP_SRD : VENIC_EFA_QP_UD, e->dev_cq, e->dev_cq, 0, &e->qp,
-                      &e->qpn, &e->qkey, err, sizeof(err));
-  if (rc) {
-    VEFA_WARN(FI_LOG_EP_CTRL, "vefa_create_qp: %s (%d)\n", err, rc);
+  if ((rc = e->make_qp())) {
     vefa_destroy_cq(d->ctx, e->dev_cq);
-    return -FI_ENOMEM;
+    return rc;
   }
-  e->have_qp = true;
-  vefa_qp_view(d->ctx, e->qp, &e->qv);
   vefa_cq_view(d->ctx, e->dev_cq, &e->cv);
-  e->mtu = e->qv.mtu;
-  e->stage = StageSpace(e->qv.stage_bytes);
-  // Every RQ slot is posted from the start and reposted as soon as its
-  // payload is copied out: the device then never waits on us (SRD retries
-  // while none is posted; UD would drop).
-  for (uint32_t slot = 0; slot <= e->qv.rq_mask && vefa_rq_space(&e->qv) > 0; ++slot)
-    vefa_rq_post(&e->qv, make_wr(WrKind::kRecv, slot), slot);
 
   e->ep.fid.fclass = FI_CLASS_EP;
   e->ep.fid.context = context;

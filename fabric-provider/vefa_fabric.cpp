@@ -27,13 +27,15 @@ static int fabric_close(struct fid* fid) {
 static int fabric_passive_ep(struct fid_fabric*, struct fi_info*, struct fid_pep**, void*) {
   return -FI_ENOSYS;
 }
-static int fabric_wait_open(struct fid_fabric*, struct fi_wait_attr*, struct fid_wait**) {
-  return -FI_ENOSYS;
-}
-// A wait may go ahead unless a CQ has entries ready (Cq::trywait arms a
-// wait fd's wake-up).  Counters have no wait fd.
+// A wait may go ahead unless a CQ (or a member of a wait set) has entries
+// ready (Cq::trywait arms a wait fd's wake-up).  Counters have no wait fd.
 static int fabric_trywait(struct fid_fabric*, struct fid** fids, int count) {
   for (int i = 0; i < count; ++i) {
+    if (fids[i]->fclass == FI_CLASS_WAIT) {
+      int rc = wait_trywait(reinterpret_cast<WaitSet*>(fids[i]));
+      if (rc) return rc;
+      continue;
+    }
     if (fids[i]->fclass != FI_CLASS_CQ) continue;
     Cq* cq = reinterpret_cast<Cq*>(fids[i]);
     std::lock_guard<std::recursive_mutex> g(cq->dom->lock);
@@ -53,13 +55,7 @@ static struct fi_ops g_fabric_fi_ops = {
 };
 
 static struct fi_ops_fabric g_fabric_ops = {
-    sizeof(struct fi_ops_fabric),
-    domain_open,
-    fabric_passive_ep,
-    eq_open,
-    fabric_wait_open,
-    fabric_trywait,
-    fabric_domain2,
+    sizeof(struct fi_ops_fabric), domain_open, fabric_passive_ep, eq_open, wait_open, fabric_trywait, fabric_domain2,
 };
 
 int fabric_open(struct fi_fabric_attr* attr, struct fid_fabric** fabric, void* context) {

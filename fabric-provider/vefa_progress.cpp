@@ -184,6 +184,44 @@ void Ep::fail_peer(uint64_t key, int err, int prov_errno) {
   }
 }
 
+// Only on an FI_RM_DISABLED endpoint with a finite FI_OPT_EFA_RNR_RETRY.
+// The receiver never got the failed message, so its sequence has a hole:
+// what else is pending to that peer fails too (the device delivers nothing
+// of that lane after the failed SEND), and the next message starts a new
+// incarnation, which the receiver takes as a fresh sequence.  What the
+// receiver already has is kept.
+void Ep::fail_peer_rnr(uint64_t key, uint32_t conn, int prov_errno) {
+  std::vector<uint64_t> ids;
+  size_t fresh = 0;
+  for (auto& [id, t] : txs)
+    // (An RTS whose packets all arrived only waits for its EOR: not failed.)
+    // Only the failed send's incarnation: a late failure of an older one
+    // leaves the sends of the sequence started since alone.
+    if (t->kind == TxKind::kMsg && peer_key(t->ah, t->qpn) == key && t->conn == conn &&
+        (t->outstanding || !t->all_posted))
+      ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = txs.find(id);
+    if (it == txs.end()) continue;
+    TxEntry& t = *it->second;
+    if (!t.err) {
+      t.err = FI_ENORX;
+      t.prov_errno = prov_errno;
+      fresh++;
+    }
+    t.all_posted = true;
+    tx_done_check(t);
+  }
+  if (fresh)
+    VEFA_WARN(FI_LOG_EP_DATA, "peer ah %u qpn %u: no receive buffer within %zu RNR retries: %zu sends fail FI_ENORX\n",
+              static_cast<unsigned>(key >> 16), static_cast<unsigned>(key & 0xffff), rnr_retry, fresh);
+  auto p = peers.find(key);
+  if (p != peers.end() && (conn_id ^ p->second.tx_salt) == conn) {
+    p->second.tx_salt = peers_made++ * 0x9e3779b9u;
+    p->second.tx_seq = 0;
+  }
+}
+
 // The device is gone: everything pending fails with err, now.
 void Ep::fail_all(int err) {
   tx_queue.clear();
@@ -274,6 +312,9 @@ void Ep::flush() {
     venic_efa_wqe w = {};
     w.wr_id = make_wr(WrKind::kCtrl, peer_key(c.ah, c.qpn));  // names the peer, should it be gone
     w.opcode = VENIC_EFA_OP_SEND;
+    // Nothing resends a control packet (an EOR, an atomic's response): it
+    // waits for a buffer whatever the QP's RNR retry count.
+    if (dev_rnr_retry < VENIC_EFA_RNR_RETRY_INFINITE) w.flags = VENIC_EFA_WQE_F_RNR_UNLIMITED;
     w.dest_ah = c.ah;
     w.dest_qpn = c.qpn;
     w.qkey = c.qkey;
@@ -427,6 +468,12 @@ void Ep::handle_cqe(const venic_efa_cqe& c) {
       }
       if (peer_gone(c.status)) {
         fail_peer(peer_key(t.ah, t.qpn), peer_gone_err(c.status), c.status);  // t among them
+        return;
+      }
+      if (c.status == VENIC_EFA_WC_RNR_RETRY_EXC) {
+        fail_peer_rnr(peer_key(t.ah, t.qpn), t.conn, c.status);
+        auto again = txs.find(id);  // finished there, unless nothing else of it was pending
+        if (again != txs.end()) tx_done_check(*again->second);
         return;
       }
       tx_done_check(t);

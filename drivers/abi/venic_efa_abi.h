@@ -56,6 +56,17 @@
  * delay on purpose); a receiver without a posted buffer makes the daemon
  * retry (RNR), never drop.  UD queue pairs are unreliable datagrams: no
  * buffer, no delivery.
+ *
+ * RNR retry (ABI 2.1).  An SRD QP's rnr_retry (efa.create_qp "rnr_retry",
+ * 0..7, as ibv_qp_attr.rnr_retry) bounds that retry: a SEND that finds no
+ * receive buffer is retried for rnr_retry * VENIC_EFA_RNR_TIMEOUT_MS, then
+ * completes with VENIC_EFA_WC_RNR_RETRY_EXC (0: at once).  7, the default,
+ * retries without limit.  SENDs from one QP to one QP that wait for a
+ * buffer are delivered in the order they were posted, and when one of them
+ * runs out of retries those behind it fail with it: a receiver never gets
+ * a SEND posted after one that failed RNR before the sender has seen that
+ * failure.  (An RDMA write with immediate waiting for a buffer is not
+ * bounded by rnr_retry.)
  */
 #ifndef VENIC_EFA_ABI_H
 #define VENIC_EFA_ABI_H
@@ -68,7 +79,7 @@ extern "C" {
 
 #define VENIC_EFA_MAGIC	    0x41464556u /* "VEFA" little-endian */
 #define VENIC_EFA_ABI_MAJOR 2 /* 2.0: registrations are memory objects or assisted, never a pid */
-#define VENIC_EFA_ABI_MINOR 0
+#define VENIC_EFA_ABI_MINOR 1 /* 2.1: rnr_retry, VENIC_EFA_WC_RNR_RETRY_EXC */
 
 #define VENIC_EFA_MTU		8192 /* largest SEND payload (the 8 KiB class of SRD) */
 #define VENIC_EFA_MAX_QPS	8    /* queue pairs per context */
@@ -81,6 +92,8 @@ extern "C" {
 #define VENIC_EFA_GID_SIZE	16
 #define VENIC_EFA_ASSIST_SLOTS	8	  /* assist requests in flight per context */
 #define VENIC_EFA_ASSIST_BYTES	(256u << 10) /* data of one assist slot */
+#define VENIC_EFA_RNR_RETRY_INFINITE 7	/* rnr_retry: retry without limit (the default) */
+#define VENIC_EFA_RNR_TIMEOUT_MS     100 /* one RNR retry's wait */
 
 /* Queue pair types (efa.create_qp "type"). */
 enum venic_efa_qp_type {
@@ -116,6 +129,9 @@ enum venic_efa_opcode {
  * completion); an RDMA write's source was copied there by the driver before
  * it posted.  (lkey, laddr) are still checked against the registration. */
 #define VENIC_EFA_WQE_F_STAGED (1u << 1)
+/* A SEND retried without limit whatever the QP's rnr_retry (ABI 2.1): a
+ * protocol's own control packets, which nothing would resend. */
+#define VENIC_EFA_WQE_F_RNR_UNLIMITED (1u << 2)
 
 /*
  * SQ entry, written only by the driver.  Entry i's payload (SEND, inline
@@ -196,6 +212,7 @@ enum venic_efa_wc_status {
 	VENIC_EFA_WC_RECV_TOO_LONG = 5, /* (unused: a SEND never exceeds mtu) */
 	VENIC_EFA_WC_FLUSHED = 6,	/* the QP was destroyed */
 	VENIC_EFA_WC_REMOTE_ABORT = 7,	/* the target process went away mid-transfer */
+	VENIC_EFA_WC_RNR_RETRY_EXC = 8, /* SEND: no receive buffer within the QP's rnr_retry (ABI 2.1) */
 };
 
 /* venic_efa_cqe.flags */

@@ -200,9 +200,18 @@ extern "C" int vefa_destroy_cq(vefa_ctx* ctx, uint32_t cq) {
 extern "C" int vefa_create_qp(vefa_ctx* ctx, enum venic_efa_qp_type type, uint32_t send_cq, uint32_t recv_cq,
                               uint32_t qkey, uint32_t* qp, uint16_t* qpn, uint32_t* qkey_out, char* err,
                               size_t errlen) {
+  return vefa_create_qp_rnr(ctx, type, send_cq, recv_cq, qkey, VENIC_EFA_RNR_RETRY_INFINITE, qp, qpn, qkey_out, err,
+                            errlen);
+}
+
+extern "C" int vefa_create_qp_rnr(vefa_ctx* ctx, enum venic_efa_qp_type type, uint32_t send_cq, uint32_t recv_cq,
+                                  uint32_t qkey, uint8_t rnr_retry, uint32_t* qp, uint16_t* qpn, uint32_t* qkey_out,
+                                  char* err, size_t errlen) {
   return guarded(err, errlen, [&] {
     nlohmann::json p = {{"type", type == VENIC_EFA_QP_SRD ? "srd" : "ud"}, {"send_cq", send_cq}, {"recv_cq", recv_cq}};
     if (qkey) p["qkey"] = qkey;
+    // Only when asked: a 2.0 daemon knows no rnr_retry (it retries without limit).
+    if (rnr_retry < VENIC_EFA_RNR_RETRY_INFINITE) p["rnr_retry"] = rnr_retry;
     auto r = call(ctx, "efa.create_qp", p);
     *qp = r.at("qp").get<uint32_t>();
     if (qpn) *qpn = r.at("qpn").get<uint16_t>();

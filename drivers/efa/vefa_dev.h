@@ -63,6 +63,13 @@ int vefa_destroy_cq(struct vefa_ctx *ctx, uint32_t cq);
  * in the region (regs.qp[*qp]), *qpn the number peers address. */
 int vefa_create_qp(struct vefa_ctx *ctx, enum venic_efa_qp_type type, uint32_t send_cq, uint32_t recv_cq, uint32_t qkey,
                    uint32_t *qp, uint16_t *qpn, uint32_t *qkey_out, char *err, size_t errlen);
+/* The same, with an SRD QP's RNR retry count (0..7, VENIC_EFA_RNR_RETRY_INFINITE:
+ * without limit, as vefa_create_qp): a SEND that finds no receive buffer
+ * for rnr_retry * VENIC_EFA_RNR_TIMEOUT_MS completes with
+ * VENIC_EFA_WC_RNR_RETRY_EXC.  A finite count needs a device of ABI 2.1. */
+int vefa_create_qp_rnr(struct vefa_ctx *ctx, enum venic_efa_qp_type type, uint32_t send_cq, uint32_t recv_cq,
+                       uint32_t qkey, uint8_t rnr_retry, uint32_t *qp, uint16_t *qpn, uint32_t *qkey_out, char *err,
+                       size_t errlen);
 /* Pending work completes with VENIC_EFA_WC_FLUSHED (or not at all). */
 int vefa_destroy_qp(struct vefa_ctx *ctx, uint32_t qp);
 

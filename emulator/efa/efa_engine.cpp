@@ -416,7 +416,7 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     return {{"destroyed", cq}};
   }
   if (method == "create_qp") {
-    only(p, {"ctx", "type", "send_cq", "recv_cq", "qkey"});
+    only(p, {"ctx", "type", "send_cq", "recv_cq", "qkey", "rnr_retry"});
     Context& c = own_context(p, session);
     const auto& t = field(p, "type");
     if (!t.is_string() || (t != "srd" && t != "ud"))
@@ -425,6 +425,9 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
     uint32_t rcq = static_cast<uint32_t>(u64(p, "recv_cq", VENIC_EFA_MAX_CQS - 1));
     if (!c.cq[scq] || !c.cq[rcq]) throw TableError("not_found", "send_cq or recv_cq was not created");
     uint32_t qkey = p.contains("qkey") ? static_cast<uint32_t>(u64(p, "qkey", UINT32_MAX)) : 0;
+    const uint8_t rnr_retry = p.contains("rnr_retry")
+                                  ? static_cast<uint8_t>(u64(p, "rnr_retry", VENIC_EFA_RNR_RETRY_INFINITE))
+                                  : uint8_t{VENIC_EFA_RNR_RETRY_INFINITE};
     while (qkey == 0) qkey = random_u32();
     for (uint16_t i = 0; i < VENIC_EFA_MAX_QPS; i++) {
       if (c.qp[i]) continue;
@@ -445,13 +448,14 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
       }
       rt->qpn = qpn;
       rt->qkey = qkey;
+      rt->rnr_retry = rnr_retry;
       rt->send_cq = scq;
       rt->recv_cq = rcq;
       rt->generation = next_generation_++;
       c.region->reset_qp(i);
       c.qp[i] = std::move(rt);
       publish(Retire::kLater);  // frees nothing
-      return {{"qp", i}, {"qpn", qpn}, {"qkey", qkey}};
+      return {{"qp", i}, {"qpn", qpn}, {"qkey", qkey}, {"rnr_retry", rnr_retry}};
     }
     throw TableError("limit", "context has " + std::to_string(VENIC_EFA_MAX_QPS) + " queue pairs already");
   }
@@ -714,7 +718,7 @@ EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uin
           bump((*counters_)[src_vf].rnr_retries);
           src->rt->stalled = true;
         }
-        return Outcome::kRetry;
+        return Outcome::kRnr;
       }
       if (src) complete_send(*src, w, VENIC_EFA_WC_SUCCESS);
       return Outcome::kDone;
@@ -871,6 +875,7 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
   // nothing of which part it got right.
   auto rmr = dst ? dst->mrs->find(w.rkey) : q.mrs->end();
   if (!dst || dst->rt->type != VENIC_EFA_QP_SRD || dst->rt->qkey != w.qkey || rmr == dst->mrs->end()) {
+    if (!started && stale(v)) return Outcome::kRetry;  // published after this pass began: the next pass sees it
     if (!started) {
       bump((*counters_)[q.ctx->vf].bad_keys);
       bump((*counters_)[w.dest_ah].bad_keys_in);
@@ -879,14 +884,20 @@ EfaEngine::Outcome EfaEngine::step_rdma(const View& v, const QpView& q, const ui
   }
   // So are the registrations (one may be deregistered mid-transfer).
   if (!(rmr->second.access & (read ? VENIC_EFA_ACCESS_REMOTE_READ : VENIC_EFA_ACCESS_REMOTE_WRITE)) ||
-      !inside(w.raddr, w.length, rmr->second.va, rmr->second.len))
+      !inside(w.raddr, w.length, rmr->second.va, rmr->second.len)) {
+    if (!started && stale(v)) return Outcome::kRetry;
     return give_up(VENIC_EFA_WC_REMOTE_ACCESS);
+  }
   if (q.rt->assist_slot >= 0 && q.rt->assist_ctx != dst->ctx->id) return give_up(VENIC_EFA_WC_REMOTE_ABORT);
   if (!(w.flags & VENIC_EFA_WQE_F_INLINE) || read) {
     auto lmr = q.mrs->find(w.lkey);
     if (lmr == q.mrs->end() || !inside(w.laddr, w.length, lmr->second.va, lmr->second.len) ||
-        (read && !(lmr->second.access & VENIC_EFA_ACCESS_LOCAL_WRITE)))
+        (read && !(lmr->second.access & VENIC_EFA_ACCESS_LOCAL_WRITE))) {
+      // A registration made just before the post may be newer than this
+      // pass's view (the driver registers, then posts at once).
+      if (!started && stale(v)) return Outcome::kRetry;
       return give_up(VENIC_EFA_WC_LOCAL_PROT);
+    }
   }
   if (q.rt->assist_slot >= 0) {
     // The chunk at the target's driver: wait for it, or take its answer.
@@ -981,6 +992,7 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
   const QpView* dst = allowed ? v.find(w.dest_ah, w.dest_qpn) : nullptr;
   if (is_rdma && allowed) return start_rdma(v, q, w, slot, now);  // keys checked, charged chunk by chunk
   if (!dst || dst->rt->type != q.rt->type || dst->rt->qkey != w.qkey) {
+    if (stale(v)) return Outcome::kRetry;  // a QP created after this pass began: the next pass sees it
     bump((*counters_)[src_vf].unreachable);
     if (allowed) bump((*counters_)[src_vf].bad_keys), bump((*counters_)[w.dest_ah].bad_keys_in);
     // A datagram to nowhere is simply lost; SRD reports it, the same for a
@@ -1013,50 +1025,101 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
     bump((*counters_)[src_vf].reordered);
     o = Outcome::kDone;
   } else {
-    o = deliver_send(v, &q, src_vf, q.rt->qpn, *dst, w, slot);
-    if (o == Outcome::kRetry && q.rt->type == VENIC_EFA_QP_SRD && cq_has_room(q.scq) && q.rt->held < kMaxHeldPerQp &&
-        held_.size() < kMaxHeld) {
-      // No buffer (or CQ room) at the target: park the SEND, retried every pass.
-      held_.push_back(Held{now, w, src_vf, q.rt->qpn, q.rt->generation, std::vector<uint8_t>(slot, slot + w.length)});
-      q.rt->held++;
+    // A SEND behind others of this QP that wait for a buffer at the same
+    // target waits behind them (their order is kept while they may fail).
+    // (The reorder hook shuffles what it holds: no order to keep then.)
+    const bool behind = q.rt->held && q.rt->type == VENIC_EFA_QP_SRD &&
+                        !hook_reorder_.load(std::memory_order_relaxed) && lane_busy(q, w.dest_ah, w.dest_qpn);
+    o = behind ? Outcome::kRnr : deliver_send(v, &q, src_vf, q.rt->qpn, *dst, w, slot);
+    const bool rnr = o == Outcome::kRnr;
+    const Clock::time_point t = now == Clock::time_point{} ? Clock::now() : now;  // this pass may not have read it
+    const uint8_t retry =
+        w.flags & VENIC_EFA_WQE_F_RNR_UNLIMITED ? uint8_t{VENIC_EFA_RNR_RETRY_INFINITE} : q.rt->rnr_retry;
+    if (rnr && !behind && rnr_expired(retry, q.rt->rnr_since == Clock::time_point{} ? t : q.rt->rnr_since, t)) {
+      complete_send(q, w, VENIC_EFA_WC_RNR_RETRY_EXC);  // out of retries (rnr_retry 0: the first refusal)
+      q.rt->rnr_since = {};
       o = Outcome::kDone;
+    } else if (o != Outcome::kDone && q.rt->type == VENIC_EFA_QP_SRD && cq_has_room(q.scq) &&
+               q.rt->held < kMaxHeldPerQp && held_.size() < kMaxHeld) {
+      // No buffer (or CQ room) at the target: park the SEND, retried every pass.
+      Held h{now, w, src_vf, q.rt->qpn, q.rt->generation, std::vector<uint8_t>(slot, slot + w.length)};
+      h.rnr_retry = retry;
+      if (rnr) h.rnr_since = q.rt->rnr_since == Clock::time_point{} ? t : q.rt->rnr_since;
+      held_.push_back(std::move(h));
+      q.rt->held++;
+      q.rt->rnr_since = {};
+      o = Outcome::kDone;
+    } else if (rnr && q.rt->rnr_since == Clock::time_point{}) {
+      q.rt->rnr_since = t;  // it waits at the SQ head: its retries count from now
     }
   }
-  if (o == Outcome::kRetry && pol.bw.limited()) bw_[src_vf].give_back(pol.bw, std::max<uint32_t>(w.length, 64));
-  return o;
+  if (o != Outcome::kDone && pol.bw.limited()) bw_[src_vf].give_back(pol.bw, std::max<uint32_t>(w.length, 64));
+  return o == Outcome::kDone ? o : Outcome::kRetry;
+}
+
+bool EfaEngine::rnr_expired(uint8_t retry, Clock::time_point since, Clock::time_point now) {
+  return retry < VENIC_EFA_RNR_RETRY_INFINITE &&
+         now - since >= std::chrono::milliseconds(uint64_t(retry) * VENIC_EFA_RNR_TIMEOUT_MS);
+}
+
+bool EfaEngine::lane_busy(const QpView& q, uint16_t vf, uint16_t qpn) const {
+  for (const Held& h : held_)
+    if (!h.gone && h.src_generation == q.rt->generation && h.wqe.dest_ah == vf && h.wqe.dest_qpn == qpn) return true;
+  return false;
 }
 
 uint32_t EfaEngine::deliver_held(const View& v, Clock::time_point now) {
   uint32_t done = 0;
-  // Due ones in random order: the point of the hook.
-  for (size_t i = 0; i < held_.size();) {
-    if (held_[i].due > now) {
-      i++;
-      continue;
-    }
-    size_t pick = i + rng_() % (held_.size() - i);
-    if (held_[pick].due > now) pick = i;
-    Held& h = held_[pick];
+  // With the reorder hook, due ones go in random order (the point of the
+  // hook); otherwise in the order they were parked, lane by lane.
+  const bool shuffle = hook_reorder_.load(std::memory_order_relaxed);
+  if (shuffle) std::shuffle(held_.begin(), held_.end(), rng_);
+  lanes_.clear();
+  for (Held& h : held_) {
+    if (h.due > now) continue;
     const QpView* src = v.find(h.src_vf, h.src_qpn);
     if (src && src->rt->generation != h.src_generation) src = nullptr;  // the sender is gone
+    const uint32_t dst_key = uint32_t(h.wqe.dest_ah) << 16 | h.wqe.dest_qpn;
+    Lane* lane = nullptr;
+    for (Lane& l : lanes_)
+      if (l.src_generation == h.src_generation && l.dst == dst_key) lane = &l;
     const QpView* dst = reachable(v, h.src_vf, h.wqe.dest_ah) ? v.find(h.wqe.dest_ah, h.wqe.dest_qpn) : nullptr;
+    uint8_t fail = VENIC_EFA_WC_SUCCESS;
     if (!dst || dst->rt->qkey != h.wqe.qkey) {
-      // The target went away while the hook held its delivery.
-      if (src && !cq_has_room(src->scq)) {
-        i++;
+      fail = VENIC_EFA_WC_UNREACHABLE;  // the target went away while the SEND was held
+    } else if (lane && lane->expired && h.rnr_retry < VENIC_EFA_RNR_RETRY_INFINITE) {
+      fail = VENIC_EFA_WC_RNR_RETRY_EXC;  // behind one that ran out of retries
+    } else if (lane && !shuffle) {
+      continue;  // an earlier SEND of its lane still waits
+    } else {
+      const Outcome o = deliver_send(v, src, h.src_vf, h.src_qpn, *dst, h.wqe, h.payload.data(), false);
+      if (o == Outcome::kRnr && h.rnr_since == Clock::time_point{}) h.rnr_since = now;
+      if (o == Outcome::kRnr && rnr_expired(h.rnr_retry, h.rnr_since, now)) {
+        fail = VENIC_EFA_WC_RNR_RETRY_EXC;
+      } else if (o != Outcome::kDone) {
+        if (!lane) lanes_.push_back(Lane{h.src_generation, dst_key, false});
         continue;
       }
-      bump((*counters_)[h.src_vf].unreachable);
-      if (src) complete_send(*src, h.wqe, VENIC_EFA_WC_UNREACHABLE);
-    } else if (deliver_send(v, src, h.src_vf, h.src_qpn, *dst, h.wqe, h.payload.data(), false) == Outcome::kRetry) {
-      i++;
-      continue;
+    }
+    if (fail != VENIC_EFA_WC_SUCCESS) {
+      if (src && !cq_has_room(src->scq)) {
+        if (!lane) lanes_.push_back(Lane{h.src_generation, dst_key, false});
+        continue;
+      }
+      if (fail == VENIC_EFA_WC_UNREACHABLE) bump((*counters_)[h.src_vf].unreachable);
+      if (src) complete_send(*src, h.wqe, fail);
+      if (fail == VENIC_EFA_WC_RNR_RETRY_EXC) {
+        if (lane)
+          lane->expired = true;
+        else
+          lanes_.push_back(Lane{h.src_generation, dst_key, true});
+      }
     }
     if (src) src->rt->held--;
-    if (pick != held_.size() - 1) std::swap(held_[pick], held_.back());
-    held_.pop_back();
+    h.gone = true;
     done++;
   }
+  if (done) held_.erase(std::remove_if(held_.begin(), held_.end(), [](const Held& h) { return h.gone; }), held_.end());
   return done;
 }
 
@@ -1097,6 +1160,7 @@ uint32_t EfaEngine::poll() {
       const venic_efa_wqe w = read_once(&q.sqe[idx]);  // one read of what the process wrote
       if (execute(*v, q, w, slot, now) == Outcome::kRetry) break;
       q.rt->stalled = false;
+      q.rt->rnr_since = {};
     }
     if (moved) {
       q.rt->sq_cons += moved;

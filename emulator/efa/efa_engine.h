@@ -120,7 +120,8 @@ class EfaEngine : public vf::DevicePoller {
     uint16_t qpn = 0;
     uint32_t qkey = 0;
     uint32_t send_cq = 0, recv_cq = 0;
-    uint64_t generation = 0;  // tells a held delivery's sender from a later QP in its place
+    uint64_t generation = 0;                           // tells a held delivery's sender from a later QP in its place
+    uint8_t rnr_retry = VENIC_EFA_RNR_RETRY_INFINITE;  // RNR retries of a SEND before RNR_RETRY_EXC
     // Poller-owned:
     uint32_t sq_cons = 0, rq_cons = 0;
     bool stalled = false;  // the head WQE waits (RNR, full CQ, allowance): counted once
@@ -129,7 +130,8 @@ class EfaEngine : public vf::DevicePoller {
     bool rdma_active = false;
     venic_efa_wqe rdma{};
     uint64_t rdma_done = 0;
-    uint32_t held = 0;  // deliveries of this QP the engine holds (hook, or parked for RNR)
+    uint32_t held = 0;              // deliveries of this QP the engine holds (hook, or parked for RNR)
+    Clock::time_point rnr_since{};  // the head SEND's first RNR, while it waits at the SQ head
     // The active transfer's chunk waiting on the target's driver (assisted
     // registration): its slot there, or -1.
     int assist_slot = -1;
@@ -195,15 +197,28 @@ class EfaEngine : public vf::DevicePoller {
       return it == by_addr.end() ? nullptr : &qps[it->second];
     }
   };
-  // A SEND the reorder hook holds back (payload copied out of the SQ slot).
+  // A SEND the reorder hook holds back, or parked for a receive buffer
+  // (payload copied out of the SQ slot).
   struct Held {
     Clock::time_point due;
     venic_efa_wqe wqe;
     uint16_t src_vf, src_qpn;
     uint64_t src_generation;
     std::vector<uint8_t> payload;
+    uint8_t rnr_retry = VENIC_EFA_RNR_RETRY_INFINITE;  // its sender's
+    Clock::time_point rnr_since{};                     // its first RNR ({}: none yet)
+    bool gone = false;                                 // delivered or failed: removed at the pass's end
   };
-  enum class Outcome { kDone, kRetry };
+  // One sender QP to one target QP: SENDs between them that wait for a
+  // buffer keep their order (a later one never overtakes an earlier one that
+  // may still fail RNR).
+  struct Lane {
+    uint64_t src_generation;
+    uint32_t dst;  // vf << 16 | qpn
+    bool expired;  // an earlier SEND ran out of RNR retries: the rest fail too
+  };
+  // kRnr: the target had no receive buffer (a kind of retry).
+  enum class Outcome { kDone, kRetry, kRnr };
 
   Context& own_context(const nlohmann::json& p, uint64_t session);
   enum class Retire {
@@ -213,6 +228,10 @@ class EfaEngine : public vf::DevicePoller {
   };
   void publish(Retire retire = Retire::kAfterGrace, std::shared_ptr<void> dead = nullptr);
   bool reachable(const View& v, uint16_t src, uint16_t dst) const;
+  // Whether a newer view was published since v was loaded: a lookup that
+  // failed in v is tried again with it (a registration or QP made just
+  // before the work request was posted) instead of failing the request.
+  bool stale(const View& v) const { return current_.load(std::memory_order_acquire) != &v; }
 
   Outcome execute(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot, Clock::time_point now);
   // count_rnr: a first attempt (a parked delivery's retries count once).
@@ -237,6 +256,10 @@ class EfaEngine : public vf::DevicePoller {
   // kDone after completing the active transfer with `status`.
   Outcome end_rdma(const QpView& q, uint8_t status);
   uint32_t deliver_held(const View& v, Clock::time_point now);
+  // Whether a SEND first refused for want of a buffer at `since` is out of retries.
+  static bool rnr_expired(uint8_t retry, Clock::time_point since, Clock::time_point now);
+  // Whether q holds a parked SEND for (vf, qpn): a new one waits behind it.
+  bool lane_busy(const QpView& q, uint16_t vf, uint16_t qpn) const;
   static bool cq_has_room(const CqView& c, uint32_t n = 1);
   static void post_cqe(const CqView& c, const venic_efa_cqe& e);
   void complete_send(const QpView& q, const venic_efa_wqe& w, uint8_t status);
@@ -262,6 +285,7 @@ class EfaEngine : public vf::DevicePoller {
   // Poller only:
   std::array<vf::TokenBucket, VENIC_MAX_VFS> bw_{};
   std::vector<Held> held_;
+  std::vector<Lane> lanes_;       // deliver_held's per-pass lanes that wait (reused)
   size_t poll_start_ = 0;         // the QP a pass starts at rotates: no QP always first
   uint64_t rdma_budget_ = 0;      // RDMA bytes this pass may still move
   uint32_t assists_waiting_ = 0;  // chunks posted to owners' drivers, not yet answered

@@ -3,7 +3,7 @@
 # bounded in time (a stall fails the test instead of hanging it):
 # mpi_stress (ping-pong and MPI_Bcast 1 B .. 4 MiB, MPI_Allreduce,
 # MPI_Alltoall, every byte checked; 100 000 small messages each way), on 2
-# ranks and on 4 (two per instance), with
+# ranks and on 4 (two per instance, cm and ob1), with
 # - pml cm + mtl ofi (vefa, and vefa registered as "efa" selected by name);
 # - pml ob1 + btl ofi (two-sided and one-sided: btl_ofi_mode 2), vefa and
 #   "efa"; and mpi_check --rma (probe, one-sided over osc rdma) under ob1.
@@ -36,10 +36,12 @@ run cm-mtl-ofi-efa efa --mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include
 # it ob1 finds no BTL to reach the peer at all.
 run ob1-btl-ofi vefa --mca pml ob1 --mca btl ofi,self --mca btl_ofi_provider_include vefa --mca btl_ofi_mode 2
 run ob1-btl-ofi-efa efa --mca pml ob1 --mca btl ofi,self --mca btl_ofi_provider_include efa --mca btl_ofi_mode 2
-# Four ranks, two per instance (sharing its EFA device).  Not yet ob1 with
-# four ranks: after the runs above it fails now and then with a local
-# protection error on a btl ofi RDMA (open, fabric-provider/README.md).
+# Four ranks, two per instance (sharing its EFA device), after the runs
+# above on the same daemon: ob1's btl ofi registers buffers just before its
+# RDMA, which once failed with a local protection error when venicd's
+# poller looked the new key up in a view older than the registration.
 NP=4 run cm-mtl-ofi-efa-4 efa --mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include efa
+NP=4 run ob1-btl-ofi-efa-4 efa --mca pml ob1 --mca btl ofi,self --mca btl_ofi_provider_include efa --mca btl_ofi_mode 2
 # mpi_check's point-to-point, probe, collectives and one-sided (osc rdma over
 # btl ofi) under ob1: the "hang after ~400 messages" was mpi_check itself
 # (blocking sends probed in reverse order: a deadlock under any rendezvous).

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -166,10 +168,12 @@ class EfaEngineTest : public ::testing::Test {
     return *procs_.back();
   }
 
-  Qp qp(Proc& p, const char* type = "srd") {
+  Qp qp(Proc& p, const char* type = "srd", int rnr_retry = -1) {
     Qp q;
     q.cq = call(p, "create_cq", json::object())["cq"];
-    json r = call(p, "create_qp", {{"type", type}, {"send_cq", q.cq}, {"recv_cq", q.cq}});
+    json params = {{"type", type}, {"send_cq", q.cq}, {"recv_cq", q.cq}};
+    if (rnr_retry >= 0) params["rnr_retry"] = rnr_retry;
+    json r = call(p, "create_qp", params);
     q.index = r["qp"];
     q.qpn = r["qpn"];
     q.qkey = r["qkey"];
@@ -246,7 +250,12 @@ class EfaEngineTest : public ::testing::Test {
 
   NullPublisher pub_;
   vf::VfTable table_{pub_, nullptr};
-  EfaEngine engine_{nullptr};
+  // The grace period: none while the test thread is the poller; a test
+  // that polls from another thread sets it.
+  std::function<void()> sync_;
+  EfaEngine engine_{[this] {
+    if (sync_) sync_();
+  }};
   std::vector<std::unique_ptr<Proc>> procs_;
   uint64_t next_session_ = 1;
 };
@@ -308,6 +317,60 @@ TEST_F(EfaEngineTest, SrdWaitsForAReceiveBufferUdDropsWithout) {
   ASSERT_EQ(tx.size(), 1u);  // a datagram completes, delivered or not
   EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
   EXPECT_TRUE(poll_cq(b, ub).empty());
+}
+
+TEST_F(EfaEngineTest, AnRnrRetryLimitFailsTheSendAndThoseBehindItNeverOvertaking) {
+  Proc& a = open(1);
+  Proc& b = open(2);
+  Proc& c = open(2);
+  Qp qa = qp(a, "srd", 1), qb = qp(b), qc = qp(c);
+  EXPECT_THROW(qp(a, "srd", 8), vf::TableError);
+  // Three SENDs to b, which has no buffer; one to c, which has.
+  for (uint64_t id = 1; id <= 3; id++) post_send(a, qa, send_to(b, qb, 64, id));
+  post_recv(c, qc, 0, 50);
+  post_send(a, qa, send_to(c, qc, 64, 4));
+  engine_.poll();
+  // One buffer appears at b before the limit: it goes to the first SEND,
+  // never to a later one.
+  post_recv(b, qb, 0, 60);
+  engine_.poll();
+  auto rx = poll_cq(b, qb);
+  ASSERT_EQ(rx.size(), 1u);
+  auto tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 2u);
+  EXPECT_EQ(tx[0].wr_id, 4u) << "a target with buffers waits for none";
+  EXPECT_EQ(tx[1].wr_id, 1u) << "the oldest waiting SEND takes the buffer";
+  // No more buffers: after rnr_retry (1) timeouts the rest fail, in order.
+  const auto start = std::chrono::steady_clock::now();
+  while (tx.size() < 4 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    engine_.poll();
+    for (auto& e : poll_cq(a, qa)) tx.push_back(e);
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(tx.size(), 4u) << "an RNR limit must end the wait";
+  EXPECT_EQ(tx[2].wr_id, 2u);
+  EXPECT_EQ(tx[3].wr_id, 3u);
+  EXPECT_EQ(tx[2].status, VENIC_EFA_WC_RNR_RETRY_EXC);
+  EXPECT_EQ(tx[3].status, VENIC_EFA_WC_RNR_RETRY_EXC);
+  EXPECT_GE(waited, std::chrono::milliseconds(VENIC_EFA_RNR_TIMEOUT_MS / 2));
+  // A control packet (RNR_UNLIMITED) still waits; rnr_retry 0 fails at once.
+  venic_efa_wqe ctrl = send_to(b, qb, 64, 7);
+  ctrl.flags = VENIC_EFA_WQE_F_RNR_UNLIMITED;
+  post_send(a, qa, ctrl);
+  Qp q0 = qp(a, "srd", 0);
+  post_send(a, q0, send_to(b, qb, 64, 8));
+  for (int i = 0; i < 3; i++) engine_.poll();
+  auto t0 = poll_cq(a, q0);
+  ASSERT_EQ(t0.size(), 1u);
+  EXPECT_EQ(t0[0].status, VENIC_EFA_WC_RNR_RETRY_EXC);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * VENIC_EFA_RNR_TIMEOUT_MS));
+  engine_.poll();
+  EXPECT_TRUE(poll_cq(a, qa).empty()) << "an unlimited SEND gave up";
+  post_recv(b, qb, 1, 61);
+  engine_.poll();
+  tx = poll_cq(a, qa);
+  ASSERT_EQ(tx.size(), 1u);
+  EXPECT_EQ(tx[0].status, VENIC_EFA_WC_SUCCESS);
 }
 
 TEST_F(EfaEngineTest, OtherSubnetsAreUnreachable) {
@@ -376,6 +439,55 @@ TEST_F(EfaEngineTest, RdmaReadAndWriteMoveRegisteredMemoryAndCheckKeys) {
   EXPECT_EQ(tx[1].status, VENIC_EFA_WC_REMOTE_ACCESS);
   EXPECT_EQ(tx[2].status, VENIC_EFA_WC_REMOTE_ACCESS);
   EXPECT_EQ(engine_.vf_stats(1)["rdma_read_bytes"], remote.len);
+}
+
+// The poller uses the view it loaded when its pass began.  A driver that
+// registers and posts at once (ob1's btl ofi does, before its RDMA) must not
+// find its new key unknown to a pass that was already running.
+TEST_F(EfaEngineTest, AKeyRegisteredJustBeforeThePostIsFoundByAPassAlreadyRunning) {
+  Proc& a = open(1);
+  Proc& b = open(2);
+  Qp qa = qp(a), qw = qp(a), qb = qp(b);
+  Obj src(8 << 20, 1), sink(8 << 20), remote(4096, 0x5a);
+  json wl = reg(a, src, 0), wr = reg(b, sink, VENIC_EFA_ACCESS_REMOTE_WRITE);
+  json rm = reg(b, remote, VENIC_EFA_ACCESS_REMOTE_READ);
+  std::atomic<bool> run{true};
+  std::atomic<uint64_t> passes{0};
+  sync_ = [&] {
+    const uint64_t p = passes.load();
+    while (run && passes.load() < p + 2) std::this_thread::yield();
+  };
+  std::thread poller([&] {
+    while (run) engine_.poll(), passes++;
+  });
+  std::vector<std::unique_ptr<Obj>> locals;
+  int failed = 0, lost = 0, writes = 0;
+  for (int i = 0; i < 200; i++) {
+    // A large write keeps every pass long (a chunk per pass).
+    if (writes == 0) post_send(a, qw, write_wqe(b, qb, wl, src.va(), wr, sink.va(), uint32_t(src.len), 1000)), writes++;
+    for (auto& e : poll_cq(a, qw)) writes -= e.wr_id == 1000;
+    locals.push_back(std::make_unique<Obj>(4096));
+    json lm = reg(a, *locals.back(), 7);
+    venic_efa_wqe rd = send_to(b, qb, 4096, uint64_t(i));
+    rd.opcode = VENIC_EFA_OP_RDMA_READ;
+    rd.lkey = lm["lkey"];
+    rd.laddr = locals.back()->va();
+    rd.rkey = rm["rkey"];
+    rd.raddr = remote.va();
+    post_send(a, qa, rd);
+    std::vector<venic_efa_cqe> tx;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (tx.empty() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)) tx = poll_cq(a, qa);
+    if (tx.empty())
+      lost++;
+    else
+      failed += tx[0].status != VENIC_EFA_WC_SUCCESS;
+  }
+  run = false;
+  poller.join();
+  sync_ = nullptr;
+  EXPECT_EQ(failed, 0) << "reads with a key registered just before failed";
+  EXPECT_EQ(lost, 0);
 }
 
 TEST_F(EfaEngineTest, AStagedReadLandsInTheStagingAreaNotTheBuffer) {

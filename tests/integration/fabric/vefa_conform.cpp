@@ -23,6 +23,7 @@
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_eq.h>
 #include <rdma/fi_errno.h>
+#include <rdma/fi_ext.h>
 #include <rdma/fi_tagged.h>
 
 #include <atomic>
@@ -444,27 +445,127 @@ static void test_poll_set() {
   CHECK(fi_close(&ps->fid) == 0, "the poll set closes");
 }
 
+// An endpoint on its own CQ (and optional send counter), both in wait set ws.
+struct WaitMember {
+  fid_ep* ep = nullptr;
+  fid_cq* cq = nullptr;
+  fid_cntr* cntr = nullptr;
+  fi_addr_t addr = FI_ADDR_UNSPEC;
+  void open(fid_wait* ws, bool with_cntr) {
+    fi_cq_attr ca = {};
+    ca.format = FI_CQ_FORMAT_TAGGED;
+    ca.wait_obj = FI_WAIT_SET;
+    ca.wait_set = ws;
+    TRY(fi_cq_open(g_domain, &ca, &cq, nullptr));
+    TRY(fi_endpoint(g_domain, g_info, &ep, nullptr));
+    TRY(fi_ep_bind(ep, &g_av->fid, 0));
+    TRY(fi_ep_bind(ep, &cq->fid, FI_TRANSMIT | FI_RECV | (with_cntr ? FI_SELECTIVE_COMPLETION : 0)));
+    if (with_cntr) {
+      fi_cntr_attr na = {};
+      na.events = FI_CNTR_EVENTS_COMP;
+      na.wait_obj = FI_WAIT_SET;
+      na.wait_set = ws;
+      TRY(fi_cntr_open(g_domain, &na, &cntr, nullptr));
+      TRY(fi_ep_bind(ep, &cntr->fid, FI_SEND));
+    }
+    TRY(fi_enable(ep));
+    char name[64];
+    size_t len = sizeof(name);
+    TRY(fi_getname(&ep->fid, name, &len));
+    TRY(fi_av_insert(g_av, name, 1, &addr, 0, nullptr) == 1 ? 0 : -1);
+  }
+  void close() {
+    fi_av_remove(g_av, &addr, 1, 0);
+    fi_close(&ep->fid);
+    fi_close(&cq->fid);
+    if (cntr) fi_close(&cntr->fid);
+  }
+};
+
 static void test_wait_set() {
+  // FI_WAIT_UNSPEC: a CQ and a counter join; fi_wait times out, wakes on a
+  // completion, on a counter's change and on fi_cq_signal.
   fid_wait* ws = nullptr;
   fi_wait_attr wa = {};
   wa.wait_obj = FI_WAIT_UNSPEC;
   int rc = fi_wait_open(g_fabric, &wa, &ws);
-  CHECK(rc == 0 || rc == -FI_ENOSYS, "fi_wait_open: opened or -FI_ENOSYS (%d)", rc);
+  CHECK(rc == 0, "fi_wait_open with FI_WAIT_UNSPEC (%d)", rc);
   if (rc) return;
-  fid_cq* cq = nullptr;
-  fi_cq_attr ca = {};
-  ca.format = FI_CQ_FORMAT_TAGGED;
-  ca.wait_obj = FI_WAIT_SET;
-  ca.wait_set = ws;
-  rc = fi_cq_open(g_domain, &ca, &cq, nullptr);
-  CHECK(rc == 0, "a CQ joins the wait set (%d)", rc);
-  if (rc == 0) {
-    auto t0 = Clock::now();
-    rc = fi_wait(ws, 100);
-    CHECK(rc == -FI_ETIMEDOUT && ms_since(t0) >= 90, "fi_wait times out (%d)", rc);
-    fi_close(&cq->fid);
+  WaitMember m;
+  m.open(ws, false);
+  WaitMember s;
+  s.open(ws, true);
+  CHECK(fi_close(&ws->fid) == -FI_EBUSY, "a wait set with members does not close");
+  auto t0 = Clock::now();
+  rc = fi_wait(ws, 100);
+  CHECK(rc == -FI_ETIMEDOUT && ms_since(t0) >= 90, "fi_wait times out with -FI_ETIMEDOUT (%d)", rc);
+  char rx[32] = {}, tx[32] = "wait set";
+  TRY(fi_trecv(m.ep, rx, sizeof(rx), nullptr, FI_ADDR_UNSPEC, 41, 0, rx));
+  g_pump = true;
+  std::thread pump(pump_a);
+  TRY(fi_tsend(A.ep, tx, sizeof(tx), nullptr, m.addr, 41, tx));
+  t0 = Clock::now();
+  rc = fi_wait(ws, 10000);
+  fi_cq_tagged_entry c = {};
+  ssize_t got = fi_cq_read(m.cq, &c, 1);
+  CHECK(rc == 0 && got == 1 && c.op_context == rx && strcmp(rx, tx) == 0,
+        "fi_wait returns once a member CQ has a completion, and it is there to read (%d, %zd, %.0f ms)", rc, got,
+        ms_since(t0));
+  // A send counted by the member counter (B receives it).
+  char brx[16] = {}, stx[16] = "counted";
+  TRY(fi_trecv(B.ep, brx, sizeof(brx), nullptr, FI_ADDR_UNSPEC, 42, 0, brx));
+  TRY(fi_tsend(s.ep, stx, sizeof(stx), nullptr, B.addr, 42, nullptr));
+  t0 = Clock::now();
+  rc = fi_wait(ws, 10000);
+  CHECK(rc == 0 && fi_cntr_read(s.cntr) == 1, "fi_wait returns once a member counter moves (%d, %lu, %.0f ms)", rc,
+        static_cast<unsigned long>(fi_cntr_read(s.cntr)), ms_since(t0));
+  read_one(B, &c);
+  g_pump = false;
+  pump.join();
+  // fi_cq_signal on a member ends another thread's fi_wait.
+  std::atomic<int> wrc{1};
+  std::thread waiter([&] { wrc = fi_wait(ws, 20000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  t0 = Clock::now();
+  fi_cq_signal(m.cq);
+  waiter.join();
+  CHECK(wrc == 0 && ms_since(t0) < 5000, "fi_cq_signal of a member wakes fi_wait (%d)", wrc.load());
+  m.close();
+  s.close();
+  CHECK(fi_close(&ws->fid) == 0, "the wait set closes once its members are gone");
+
+  // FI_WAIT_FD: one fd for the set; fi_trywait on the set, poll(2), read.
+  wa.wait_obj = FI_WAIT_FD;
+  rc = fi_wait_open(g_fabric, &wa, &ws);
+  CHECK(rc == 0, "fi_wait_open with FI_WAIT_FD (%d)", rc);
+  if (rc) return;
+  int fd = -1;
+  rc = fi_control(&ws->fid, FI_GETWAIT, &fd);
+  CHECK(rc == 0 && fd >= 0, "FI_GETWAIT gives the wait set's fd (%d, fd %d)", rc, fd);
+  m = WaitMember{};
+  m.open(ws, false);
+  memset(rx, 0, sizeof(rx));
+  TRY(fi_trecv(m.ep, rx, sizeof(rx), nullptr, FI_ADDR_UNSPEC, 43, 0, rx));
+  g_pump = true;
+  std::thread pump2(pump_a);
+  TRY(fi_tsend(A.ep, tx, sizeof(tx), nullptr, m.addr, 43, tx));
+  bool ok = false;
+  unsigned wakeups = 0;
+  t0 = Clock::now();
+  while (!ok && ms_since(t0) < 10000) {
+    fid* fids[1] = {&ws->fid};
+    if (fi_trywait(g_fabric, fids, 1) == 0) {
+      pollfd p = {fd, POLLIN, 0};
+      if (poll(&p, 1, 1000) > 0) ++wakeups;
+    }
+    ok = fi_cq_read(m.cq, &c, 1) == 1 && c.op_context == rx;
   }
-  CHECK(fi_close(&ws->fid) == 0, "the wait set closes");
+  g_pump = false;
+  pump2.join();
+  CHECK(ok, "a consumer blocked in poll(2) on the wait set's fd gets the completion (%u wakeups, %.0f ms)", wakeups,
+        ms_since(t0));
+  m.close();
+  CHECK(fi_close(&ws->fid) == 0, "the FI_WAIT_FD wait set closes");
 }
 
 static void test_peek_claim_discard() {
@@ -653,6 +754,163 @@ static void test_av_remove() {
   fi_close(&x.cq->fid);
 }
 
+// The RNR retry limit: an FI_RM_DISABLED endpoint with FI_OPT_EFA_RNR_RETRY
+// fails a send whose receiver never gives the device a buffer with
+// FI_ENORX, in bounded time; with resource management (the default) the
+// same sends wait and all arrive once the receiver progresses.
+struct RnrPair {
+  fid_domain* dom = nullptr;
+  fid_av* av = nullptr;
+  fid_ep* tx = nullptr;
+  fid_ep* rx = nullptr;
+  fid_cq* txcq = nullptr;
+  fid_cq* rxcq = nullptr;
+  fi_addr_t rx_addr = FI_ADDR_UNSPEC;
+  fi_info* info = nullptr;
+  int setopt_rc = 0, late_rc = 0, bad_rc = 0;
+  size_t got = 0;
+  // rnr: FI_OPT_EFA_RNR_RETRY for the sender, or -1 to leave the default.
+  void open(fi_resource_mgmt rm, long rnr) {
+    fi_info* h = base_hints();
+    h->caps = FI_MSG | FI_TAGGED;
+    h->domain_attr->resource_mgmt = rm;
+    TRY(fi_getinfo(kApi, nullptr, nullptr, 0, h, &info));
+    fi_freeinfo(h);
+    TRY(fi_domain(g_fabric, info, &dom, nullptr));
+    fi_av_attr aa = {};
+    TRY(fi_av_open(dom, &aa, &av, nullptr));
+    fi_cq_attr ca = {};
+    ca.format = FI_CQ_FORMAT_TAGGED;
+    TRY(fi_cq_open(dom, &ca, &txcq, nullptr));
+    TRY(fi_cq_open(dom, &ca, &rxcq, nullptr));
+    for (fid_ep** ep : {&tx, &rx}) {
+      TRY(fi_endpoint(dom, info, ep, nullptr));
+      TRY(fi_ep_bind(*ep, &av->fid, 0));
+      TRY(fi_ep_bind(*ep, &(ep == &tx ? txcq : rxcq)->fid, FI_TRANSMIT | FI_RECV));
+    }
+    if (rnr >= 0) {
+      size_t v = 8;
+      bad_rc = fi_setopt(&tx->fid, FI_OPT_ENDPOINT, FI_OPT_EFA_RNR_RETRY, &v, sizeof(v));
+      v = static_cast<size_t>(rnr);
+      setopt_rc = fi_setopt(&tx->fid, FI_OPT_ENDPOINT, FI_OPT_EFA_RNR_RETRY, &v, sizeof(v));
+    }
+    TRY(fi_enable(tx));
+    TRY(fi_enable(rx));
+    size_t v = 0, len = sizeof(v);
+    if (fi_getopt(&tx->fid, FI_OPT_ENDPOINT, FI_OPT_EFA_RNR_RETRY, &v, &len) == 0) got = v;
+    v = 1;
+    late_rc = fi_setopt(&tx->fid, FI_OPT_ENDPOINT, FI_OPT_EFA_RNR_RETRY, &v, sizeof(v));
+    char name[64];
+    len = sizeof(name);
+    TRY(fi_getname(&rx->fid, name, &len));
+    if (fi_av_insert(av, name, 1, &rx_addr, 0, nullptr) != 1) std::exit(2);
+  }
+  void close() {
+    fi_close(&tx->fid);
+    fi_close(&rx->fid);
+    fi_close(&txcq->fid);
+    fi_close(&rxcq->fid);
+    fi_close(&av->fid);
+    fi_close(&dom->fid);
+    fi_freeinfo(info);
+  }
+};
+
+static void test_rnr_limit() {
+  // The receiver never progresses: once the device has used the receive
+  // buffers its endpoint posted, the device has none for the next send.
+  constexpr int kSends = 600;
+  static char tx[kSends][64];
+  RnrPair x;
+  x.open(FI_RM_DISABLED, 1);
+  CHECK(x.info->domain_attr->resource_mgmt == FI_RM_DISABLED, "fi_getinfo keeps FI_RM_DISABLED");
+  CHECK(x.setopt_rc == 0 && x.got == 1, "FI_OPT_EFA_RNR_RETRY is set before fi_enable (%d, reads back %zu)",
+        x.setopt_rc, x.got);
+  CHECK(x.bad_rc == -FI_EINVAL && x.late_rc == -FI_EINVAL,
+        "FI_OPT_EFA_RNR_RETRY refuses 8 and any value after fi_enable (%d, %d)", x.bad_rc, x.late_rc);
+  int posted = 0, ok = 0, enorx = 0, other = 0, prov_errno = 0;
+  auto t0 = Clock::now();
+  while (ok + enorx + other < kSends && ms_since(t0) < 20000) {
+    if (posted < kSends) {
+      snprintf(tx[posted], sizeof(tx[posted]), "rnr %d", posted);
+      if (fi_tsend(x.tx, tx[posted], sizeof(tx[posted]), nullptr, x.rx_addr, 0x77, tx[posted]) == 0) ++posted;
+    }
+    fi_cq_tagged_entry c;
+    ssize_t r = fi_cq_read(x.txcq, &c, 1);
+    if (r == 1) ++ok;
+    if (r == -FI_EAVAIL) {
+      fi_cq_err_entry e = {};
+      fi_cq_readerr(x.txcq, &e, 0);
+      if (e.err == FI_ENORX) {
+        ++enorx;
+        prov_errno = e.prov_errno;
+      } else {
+        ++other;
+      }
+    }
+  }
+  CHECK(enorx > 0 && other == 0 && prov_errno != 0 && ok + enorx == kSends,
+        "sends to a receiver with no buffer fail with FI_ENORX in bounded time (%d ok, %d FI_ENORX, prov_errno %d, "
+        "%d other, %.0f ms)",
+        ok, enorx, prov_errno, other, ms_since(t0));
+  // The receiver catches up: it gets what arrived, in order, and a later
+  // send reaches it (a new sequence).
+  static char rx[kSends + 1][64];
+  for (int i = 0; i <= kSends; ++i) TRY(fi_trecv(x.rx, rx[i], sizeof(rx[i]), nullptr, FI_ADDR_UNSPEC, 0x77, 0, rx[i]));
+  char after[64] = "after";
+  int sent_after = -1, in_order = 1, n = 0;
+  bool got_after = false;
+  t0 = Clock::now();
+  while (!got_after && ms_since(t0) < 10000) {
+    fi_cq_tagged_entry c;
+    if (fi_cq_read(x.rxcq, &c, 1) == 1) {
+      if (strcmp(static_cast<char*>(c.buf), "after") == 0) {
+        got_after = true;
+      } else {
+        char want[64];
+        snprintf(want, sizeof(want), "rnr %d", n++);
+        in_order &= strcmp(static_cast<char*>(c.buf), want) == 0;
+      }
+    }
+    if (sent_after < 0 && ms_since(t0) > 100)
+      sent_after = static_cast<int>(fi_tsend(x.tx, after, sizeof(after), nullptr, x.rx_addr, 0x77, after));
+    fi_cq_read(x.txcq, &c, 1);
+  }
+  CHECK(got_after && in_order && n == ok,
+        "the receiver gets the %d that completed, in order, then a later send (%d in order: %d, after: %d)", ok, n,
+        in_order, got_after);
+  x.close();
+
+  // Resource management on (the default): the same sends wait, then all arrive.
+  RnrPair y;
+  y.open(FI_RM_ENABLED, 1);
+  posted = ok = other = 0;
+  t0 = Clock::now();
+  while (posted < kSends && ms_since(t0) < 5000) {
+    snprintf(tx[posted], sizeof(tx[posted]), "rm %d", posted);
+    if (fi_tsend(y.tx, tx[posted], sizeof(tx[posted]), nullptr, y.rx_addr, 0x78, tx[posted]) == 0) ++posted;
+    fi_cq_tagged_entry c;
+    ssize_t r = fi_cq_read(y.txcq, &c, 1);
+    ok += r == 1;
+    other += r == -FI_EAVAIL;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // beyond one RNR retry's wait
+  for (int i = 0; i < kSends; ++i) TRY(fi_trecv(y.rx, rx[i], sizeof(rx[i]), nullptr, FI_ADDR_UNSPEC, 0x78, 0, rx[i]));
+  int received = 0;
+  t0 = Clock::now();
+  while ((received < posted || ok + other < posted) && ms_since(t0) < 20000) {
+    fi_cq_tagged_entry c;
+    received += fi_cq_read(y.rxcq, &c, 1) == 1;
+    ssize_t r = fi_cq_read(y.txcq, &c, 1);
+    ok += r == 1;
+    other += r == -FI_EAVAIL;
+  }
+  CHECK(posted == kSends && received == kSends && ok == kSends && other == 0,
+        "with FI_RM_ENABLED they wait for the receiver instead: %d posted, %d received, %d ok, %d errors", posted,
+        received, ok, other);
+  y.close();
+}
+
 int main() {
   if (const char* p = std::getenv("VEFA_PROV")) g_prov = p;
   test_source_addr();
@@ -680,6 +938,7 @@ int main() {
   test_cq_bound();
   test_flush_on_close();
   test_av_remove();
+  test_rnr_limit();
 
   for (Side* s : {&A, &B}) fi_close(&s->ep->fid);
   for (Side* s : {&A, &B}) fi_close(&s->cq->fid);
