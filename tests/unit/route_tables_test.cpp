@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "ec2_model.h"
+#include "query_decoder.h"
 #include "vpc_network_builder.h"
+#include "xml_encoder.h"
 
 namespace venic::model {
 namespace {
@@ -419,3 +421,41 @@ TEST_F(RouteTablesTest, OnlyTheOwnerChangesATable) {
 
 }  // namespace
 }  // namespace venic::model
+
+// ---- the Query API's names for them ----------------------------------------------
+
+namespace venic::ec2api {
+namespace {
+
+TEST(RouteTablesQueryApi, RequestListsAndResponseElementsAreEc2s) {
+  const QueryRequest q = decode_query({{"Action", "DescribeRouteTables"},
+                                       {"RouteTableId.1", "rtb-0123456789abcdef0"},
+                                       {"Filter.1.Name", "association.main"},
+                                       {"Filter.1.Value.1", "true"}});
+  EXPECT_EQ(q.params["RouteTableIds"], nlohmann::json::array({"rtb-0123456789abcdef0"}));
+  const QueryRequest r = decode_query({{"Action", "ReplaceRoute"},
+                                       {"RouteTableId", "rtb-0123456789abcdef0"},
+                                       {"DestinationCidrBlock", "10.0.0.0/16"},
+                                       {"LocalTarget", "true"}});
+  EXPECT_EQ(r.params["RouteTableId"], "rtb-0123456789abcdef0") << "a scalar stays one";
+  EXPECT_EQ(r.params["LocalTarget"], true);
+  for (const char* a : {"CreateRouteTable", "AcceptVpcPeeringConnection", "DescribeVpcPeeringConnections"})
+    EXPECT_TRUE(is_served_action(a)) << a;
+  const nlohmann::json result = {{"RouteTables",
+                                  {{{"RouteTableId", "rtb-1"},
+                                    {"Routes", {{{"DestinationCidrBlock", "10.0.0.0/16"}, {"GatewayId", "local"}}}},
+                                    {"Associations", {{{"Main", true}}}},
+                                    {"PropagatingVgws", nlohmann::json::array()}}}}};
+  const std::string xml = xml_response("DescribeRouteTables", result, "req");
+  for (const char* want :
+       {"<routeTableSet><item><associationSet><item><main>true</main>", "<routeTableId>rtb-1</routeTableId>",
+        "<routeSet><item><destinationCidrBlock>10.0.0.0/16</destinationCidrBlock>", "<propagatingVgwSet"})
+    EXPECT_NE(xml.find(want), std::string::npos) << want << " in " << xml;
+  EXPECT_NE(xml_response("DescribeVpcPeeringConnections",
+                         {{"VpcPeeringConnections", {{{"VpcPeeringConnectionId", "pcx-1"}}}}}, "req")
+                .find("<vpcPeeringConnectionSet><item>"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace venic::ec2api
