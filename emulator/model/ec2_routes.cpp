@@ -340,7 +340,10 @@ json Ec2Model::put_route(const json& p, bool replace) {
   only(p, {"RouteTableId", "DestinationCidrBlock", "DestinationIpv6CidrBlock", "GatewayId", "NatGatewayId",
            "InstanceId", "NetworkInterfaceId", "VpcPeeringConnectionId", "LocalTarget"});
   const std::string id = str(p, "RouteTableId");
-  const auto [dst, ipv6] = destination(p);
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+  const std::pair<std::string, bool> where = destination(p);
+  const std::string& dst = where.first;
+  const bool ipv6 = where.second;
   RouteTable& t = owned_route_table(id);
   // Exactly one target.
   int targets = 0;
@@ -433,7 +436,10 @@ json Ec2Model::put_route(const json& p, bool replace) {
 json Ec2Model::delete_route(const json& p) {
   only(p, {"RouteTableId", "DestinationCidrBlock", "DestinationIpv6CidrBlock"});
   const std::string id = str(p, "RouteTableId");
-  const auto [dst, ipv6] = destination(p);
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+  const std::pair<std::string, bool> where = destination(p);
+  const std::string& dst = where.first;
+  const bool ipv6 = where.second;
   RouteTable& t = owned_route_table(id);
   auto it = std::find_if(t.routes.begin(), t.routes.end(),
                          [&](const RouteEntry& o) { return same_destination(o, dst, ipv6); });
