@@ -238,6 +238,10 @@ TEST(VpcRouterRoutes, ANatInstanceIsThePrivateSubnetsDefaultRoute) {
   const json other = n.instance(pub);
   EXPECT_EQ(n.send(a, n.rig.table().get(Net::vf_of(other)).cfg.ip, Net::vf_of(other)), 8u);
 
+  // Stopped, its route stays active, but its VF has no link: the frames are lost there.
+  n.rig.ec2("StopInstances", {{"InstanceIds", {nat["InstanceId"]}}});
+  n.send(a, ip4("8.8.8.8"), a);
+  EXPECT_EQ(n.tx_drops(a, VENIC_DROP_RX_DOWN), 8u);
   // The NAT instance terminated: its route is a blackhole.
   n.rig.ec2("TerminateInstances", {{"InstanceIds", {nat["InstanceId"]}}});
   n.send(a, ip4("8.8.8.8"), a);
