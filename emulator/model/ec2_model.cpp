@@ -1235,8 +1235,9 @@ json Ec2Model::to_json() const {
                     {"delete_on_termination", e.delete_on_termination},
                     {"attach_time", e.attach_time}});
   }
-  json out = {{"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
-              {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
+  json out = {
+      {"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
+      {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
   routes_to_json(out);
   return out;
 }
