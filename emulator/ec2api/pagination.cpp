@@ -19,6 +19,8 @@ constexpr Paginated kPaginated[] = {
     {"DescribeSecurityGroups", "SecurityGroups"},
     {"DescribeNetworkInterfaces", "NetworkInterfaces"},
     {"DescribeInstanceTypes", "InstanceTypes"},
+    {"DescribeRouteTables", "RouteTables"},
+    {"DescribeVpcPeeringConnections", "VpcPeeringConnections"},
 };
 constexpr std::string_view kTokenPrefix = "venic-page-";
 constexpr size_t kMaxOffset = 10'000'000;

@@ -50,6 +50,21 @@ constexpr std::string_view kActions[] = {
     "UnassignPrivateIpAddresses",
     "AssignIpv6Addresses",
     "UnassignIpv6Addresses",
+    // Route tables and VPC peering.
+    "CreateRouteTable",
+    "DeleteRouteTable",
+    "DescribeRouteTables",
+    "CreateRoute",
+    "ReplaceRoute",
+    "DeleteRoute",
+    "AssociateRouteTable",
+    "DisassociateRouteTable",
+    "ReplaceRouteTableAssociation",
+    "CreateVpcPeeringConnection",
+    "AcceptVpcPeeringConnection",
+    "RejectVpcPeeringConnection",
+    "DeleteVpcPeeringConnection",
+    "DescribeVpcPeeringConnections",
 };
 
 // A list's query name -> its JSON member name, by the JSON name of the
@@ -85,6 +100,8 @@ constexpr ListRename kListRenames[] = {
     {"NetworkInterfaces", "SecurityGroupId", "Groups"},
     {"NetworkInterfaces", "Ipv4Prefix", "Ipv4Prefixes"},
     {"NetworkInterfaces", "Ipv6Prefix", "Ipv6Prefixes"},
+    {"", "RouteTableId", "RouteTableIds"},
+    {"", "VpcPeeringConnectionId", "VpcPeeringConnectionIds"},
 };
 // Where one action names a list differently from the rest.
 struct ActionRename {
@@ -134,6 +151,7 @@ const std::set<std::string_view> kBooleans = {
     "AllowReassignment",
     "Enabled",
     "Ipv6Native",
+    "LocalTarget",
 };
 // Attribute structures {"Value": bool} (ModifySubnetAttribute,
 // ModifyNetworkInterfaceAttribute); Description.Value is text.

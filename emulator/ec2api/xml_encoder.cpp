@@ -58,6 +58,12 @@ constexpr Name kNames[] = {
     {"*", "UnknownIpPermissions", "unknownIpPermissionSet"},
     {"*", "UserIdGroupPairs", "groups"},
     {"*", "Vpcs", "vpcSet"},
+    // Route tables and VPC peering.
+    {"*", "RouteTables", "routeTableSet"},
+    {"*", "Routes", "routeSet"},
+    {"*", "Associations", "associationSet"},
+    {"*", "PropagatingVgws", "propagatingVgwSet"},
+    {"*", "VpcPeeringConnections", "vpcPeeringConnectionSet"},
 };
 
 std::string lower_camel(const std::string& key) {

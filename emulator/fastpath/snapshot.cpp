@@ -187,6 +187,8 @@ void Snapshot::compile_network(const vf::Network& net) {
       view->vpc = vpc_numbers_.at(id);
       view->addr = s.addr;
       view->prefix = s.prefix;
+      if (RouteTable::needed(s.routes))  // else local routes only, as without a table
+        view->routes = std::make_unique<RouteTable>(s.routes, [this](const std::string& v) { return vpc_number(v); });
       subnets_.push_back(std::move(view));
     }
   }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "checksum.h"
+#include "route_table.h"
 #include "sg_scope.h"
 #include "venic_abi.h"
 
@@ -13,6 +14,7 @@ namespace venic::fastpath {
 namespace {
 
 using Kind = VpcVerdict::Kind;
+using RouteKind = vf::RouteTarget::Kind;
 
 constexpr uint8_t kIcmp6 = 58;
 constexpr uint8_t kNeighbourSolicitation = 135, kNeighbourAdvertisement = 136;
@@ -122,25 +124,59 @@ VpcVerdict neighbour(const Snapshot& snap, const PortView& src, const ParsedPack
   return v;
 }
 
-// An IP packet for the router: to the ENI that has its destination address,
-// with the router as its source MAC and one hop less.
+VpcVerdict gateway(const char* id) {
+  VpcVerdict v;
+  v.kind = Kind::kGateway;
+  v.gateway = id;
+  return v;
+}
+
+// An IP packet for the router: its subnet's route table decides (longest
+// prefix; without one, the VPC's local routes), then to the ENI that has the
+// destination address (local: in the sender's VPC; through a peering: in the
+// peer VPC and nowhere else, so nothing is routed on from there) or the ENI
+// a route names, with the router as its source MAC and one hop less.
 VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& pkt, uint8_t* hdr, uint32_t hdr_len) {
   if (!pkt.l3_addresses || (pkt.l3 != L3::kIpv4 && pkt.l3 != L3::kIpv6)) return drop(VENIC_DROP_NO_ROUTE);
   uint8_t* ip = hdr + pkt.l3_off;
-  const PortView* dst;
-  if (pkt.l3 == L3::kIpv4) {
+  const bool v4 = pkt.l3 == L3::kIpv4;
+  if (v4) {
     if (pkt.l3_off + 20u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
     if (service_address4(src, pkt.dst_ip4)) return service();
-    dst = snap.lookup_ip4(src.vpc, pkt.dst_ip4);
-    if (!dst) return drop(VENIC_DROP_NO_ROUTE);  // no internet or peering is modelled
+  } else {
+    if (pkt.l3_off + 40u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
+    if (ec2_service6(pkt.dst_ip6)) return service();
+  }
+  uint16_t vpc = src.vpc;
+  const PortView* dst = nullptr;
+  if (src.net && src.net->routes) {
+    const RouteTable& rt = *src.net->routes;
+    const RouteHop* hop = v4 ? rt.lookup4(pkt.dst_ip4) : rt.lookup6(pkt.dst_ip6);
+    if (!hop) return drop(VENIC_DROP_NO_ROUTE);
+    switch (hop->kind) {
+      case RouteKind::kLocal:
+        break;
+      case RouteKind::kPeering:
+        vpc = hop->vpc;
+        break;
+      case RouteKind::kEni:
+        dst = snap.polled_port(hop->vf);
+        if (!dst) return drop(VENIC_DROP_RX_DOWN);  // e.g. a stopped NAT instance: its VF has no link
+        break;
+      case RouteKind::kInternetGateway:
+      case RouteKind::kNatGateway:
+        return gateway(hop->gateway);
+      case RouteKind::kBlackhole:
+        return drop(VENIC_DROP_BLACKHOLE);
+    }
+  }
+  if (!dst) dst = v4 ? snap.lookup_ip4(vpc, pkt.dst_ip4) : snap.lookup_ip6(vpc, pkt.dst_ip6);
+  if (!dst) return drop(VENIC_DROP_NO_ROUTE);
+  if (v4) {
     if (ip[8] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
     // TTL - 1 (the word TTL|protocol), the header checksum updated for it.
     csum_replace16(ip + 8, static_cast<uint16_t>(be16(ip + 8) - 0x100), ip + 10);
   } else {
-    if (pkt.l3_off + 40u > hdr_len) return drop(VENIC_DROP_NO_ROUTE);
-    if (ec2_service6(pkt.dst_ip6)) return service();
-    dst = snap.lookup_ip6(src.vpc, pkt.dst_ip6);
-    if (!dst) return drop(VENIC_DROP_NO_ROUTE);
     if (ip[7] <= 1) return drop(VENIC_DROP_TTL_EXPIRED);
     ip[7]--;
   }

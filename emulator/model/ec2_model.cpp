@@ -164,6 +164,7 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
   State before = s_;
   try {
     check_id_shapes(p);
+    if (auto r = routes_action(action, p)) return *r;  // ec2_routes.cpp
     if (action == "CreateVpc") return create_vpc(p);
     if (action == "CreateSubnet") return create_subnet(p);
     if (action == "ModifySubnetAttribute") return modify_subnet_attribute(p);
@@ -244,6 +245,7 @@ json Ec2Model::create_vpc(const json& p) {
   v.default_group = g.id;
   s_.groups[g.id] = g;
   s_.vpcs[v.id] = v;
+  add_main_route_table(v);
   return {{"Vpc", vpc_json(v)}};
 }
 
@@ -383,7 +385,7 @@ SgRule Ec2Model::permission(const json& e, const SecurityGroup& g) const {
              "The security group '" + name + "' does not exist in VPC '" + g.vpc + "'");
       r.groups.push_back(named->first);
     }
-    check_groups(r.groups, g.vpc);
+    check_rule_groups(r.groups, g.vpc);
   }
   if (r.cidrs.empty() && r.groups.empty() && r.ipv6_cidrs.empty())
     fail(kInvalid, "MissingParameter", "A permission needs IpRanges, Ipv6Ranges or UserIdGroupPairs");
@@ -1315,8 +1317,11 @@ json Ec2Model::to_json() const {
                     {"delete_on_termination", e.delete_on_termination},
                     {"attach_time", e.attach_time}});
   }
-  return {{"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
-          {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
+  json out = {
+      {"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
+      {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
+  routes_to_json(out);
+  return out;
 }
 
 void Ec2Model::load(const json& j) {
@@ -1493,10 +1498,12 @@ void Ec2Model::load(const json& j) {
         need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.slot()) && !e.attachment.empty(),
              "ENI " + id + " is attached to an unknown instance " + e.instance);
     }
+    routes_from_json(j, s);
   } catch (const std::exception& e) {
     throw Ec2Error("internal", "InvalidState", std::string("the saved EC2 model is corrupt: ") + e.what());
   }
   s_ = std::move(s);
+  for (auto& [id, v] : s_.vpcs) add_main_route_table(v);  // older state files have none
 }
 
 }  // namespace venic::model

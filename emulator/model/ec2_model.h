@@ -131,6 +131,40 @@ struct Eni {
   }
 };
 
+// ---- route tables and VPC peering (ec2_routes.cpp) ----
+// One route of a route table.  Its target is an id the model may no longer
+// have (a terminated instance, a deleted ENI or peering): the route then
+// shows State blackhole and drops what it matches.
+struct RouteEntry {
+  enum class Target : uint8_t { kLocal, kGateway, kNatGateway, kInstance, kEni, kPeering };
+  std::string destination;  // canonical CIDR text, IPv4 or IPv6
+  bool ipv6 = false;
+  Target target = Target::kLocal;
+  std::string target_id;  // igw-, nat-, eni- (kInstance: the instance's ENI), pcx-; "local"
+  std::string instance;   // kInstance: the instance named
+  std::string origin = "CreateRoute";
+};
+
+struct RouteTable {
+  std::string id, vpc;
+  int64_t owner = 0;
+  bool main = false;
+  std::string main_association;                     // rtbassoc-... while it is the VPC's main table
+  std::map<std::string, std::string> associations;  // subnet -> rtbassoc-...
+  std::vector<RouteEntry> routes;
+};
+
+// A VPC peering connection: the requester's VPC and the accepter's, whose
+// owner accepts it.  Ended ones (rejected, deleted, failed, expired) stay
+// listed for a while, as EC2 lists them.
+struct VpcPeering {
+  std::string id, requester_vpc, accepter_vpc;
+  int64_t requester_owner = 0, accepter_owner = 0;
+  std::string requester_cidr, accepter_cidr;
+  std::string status = "pending-acceptance";
+  int64_t created = 0, ended = 0;  // seconds since the epoch
+};
+
 struct Instance {
   std::string id, type, subnet, az, placement_group, reservation, image_id;
   int partition = 0;  // its partition (1...) in a partition placement group; 0: none
@@ -185,6 +219,21 @@ class Ec2Model {
   // "" when e has such a group, else why not.
   std::string efa_os_bypass_problem(const Eni& e) const;
 
+  // ---- route tables and VPC peering (ec2_routes.cpp) ----
+  const std::map<std::string, RouteTable>& route_tables() const { return s_.route_tables; }
+  const std::map<std::string, VpcPeering>& peerings() const { return s_.peerings; }
+  // The table that routes a subnet's traffic: the one associated with it, or its VPC's main table.
+  const RouteTable* route_table_of(const Subnet& sn) const;
+  // Whether a route of a table in vpc has its target (State active) or not (blackhole).
+  bool route_active(const RouteEntry& r, const std::string& vpc) const;
+  // Whether an internet or NAT gateway exists and serves vpc.
+  bool gateway_usable(const std::string& gateway_id, const std::string& vpc_id) const;
+  // The active peering between VPCs a and b, or nullptr.
+  const VpcPeering* active_peering(const std::string& a, const std::string& b) const;
+  static constexpr size_t kRoutesPerTable = 50, kTablesPerVpc = 200;
+  static constexpr size_t kActivePeeringsPerVpc = 50, kPendingPeeringsPerOwner = 25, kMaxEndedPeerings = 1000;
+  static constexpr int64_t kEndedPeeringListedSeconds = 2 * 3600, kPendingPeeringSeconds = 7 * 24 * 3600;
+
  private:
   struct State {
     std::map<std::string, Vpc> vpcs;
@@ -195,7 +244,38 @@ class Ec2Model {
     std::map<std::string, Eni> enis;
     std::map<std::string, Instance> terminated;  // listed for a while, holding nothing
     uint32_t next_public = 0;                    // public IPv4 pool cursor
+    // ---- route tables and VPC peering (ec2_routes.cpp) ----
+    std::map<std::string, RouteTable> route_tables;
+    std::map<std::string, VpcPeering> peerings;
   };
+  // ---- route tables and VPC peering (ec2_routes.cpp) ----
+  // The action if it is one of theirs, else nullopt.
+  std::optional<nlohmann::json> routes_action(const std::string& action, const nlohmann::json& p);
+  nlohmann::json create_route_table(const nlohmann::json& p);
+  nlohmann::json delete_route_table(const nlohmann::json& p);
+  nlohmann::json put_route(const nlohmann::json& p, bool replace);
+  nlohmann::json delete_route(const nlohmann::json& p);
+  nlohmann::json associate_route_table(const nlohmann::json& p);
+  nlohmann::json disassociate_route_table(const nlohmann::json& p);
+  nlohmann::json replace_route_table_association(const nlohmann::json& p);
+  nlohmann::json describe_route_tables(const nlohmann::json& p) const;
+  nlohmann::json create_vpc_peering(const nlohmann::json& p);
+  nlohmann::json answer_vpc_peering(const nlohmann::json& p, bool accept);
+  nlohmann::json delete_vpc_peering(const nlohmann::json& p);
+  nlohmann::json describe_vpc_peerings(const nlohmann::json& p) const;
+  RouteTable& owned_route_table(const std::string& id);
+  VpcPeering& visible_peering(const std::string& id);
+  std::string new_route_id(const char* prefix);
+  void add_main_route_table(const Vpc& v);  // CreateVpc, and load for older state files
+  void routes_on_delete_vpc(const std::string& vpc);
+  void routes_on_delete_subnet(const std::string& subnet);
+  void forget_ended_peerings();
+  // A rule's groups: its own VPC's, or an actively peered VPC's.
+  void check_rule_groups(const std::vector<std::string>& groups, const std::string& vpc) const;
+  nlohmann::json route_table_json(const RouteTable& t) const;
+  nlohmann::json peering_json(const VpcPeering& x) const;
+  void routes_to_json(nlohmann::json& out) const;
+  static void routes_from_json(const nlohmann::json& j, State& s);
   // Forgets terminated instances listed long enough (or too many).
   void forget_terminated();
   std::string new_id(const char* prefix);

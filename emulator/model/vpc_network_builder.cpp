@@ -1,6 +1,60 @@
 #include "vpc_network_builder.h"
 
+#include "security_policy.h"
+
 namespace venic::model {
+
+namespace {
+
+// A route's destination as a prefix; false when its text is none (the model
+// checked it).
+bool prefix_of(const RouteEntry& r, vf::Prefix& out) {
+  vf::SgRule peer;
+  if (!vf::parse_peer(r.destination, peer)) return false;
+  out.family = peer.family;
+  out.addr = peer.addr;
+  out.prefix = peer.prefix;
+  return true;
+}
+
+// What a route of a table in vpc does: its target, or a blackhole when the
+// target is gone.  A stopped instance's route stays: its VF has no link, so
+// what it carries is lost there, as EC2 loses it.
+vf::RouteTarget target_of(const Ec2Model& m, const RouteEntry& r, const std::string& vpc) {
+  using K = vf::RouteTarget::Kind;
+  vf::RouteTarget t;
+  if (!m.route_active(r, vpc)) {
+    t.kind = K::kBlackhole;
+    return t;
+  }
+  switch (r.target) {
+    case RouteEntry::Target::kLocal:
+      t.kind = K::kLocal;
+      break;
+    case RouteEntry::Target::kGateway:
+      t.kind = K::kInternetGateway;
+      t.gateway = r.target_id;
+      break;
+    case RouteEntry::Target::kNatGateway:
+      t.kind = K::kNatGateway;
+      t.gateway = r.target_id;
+      break;
+    case RouteEntry::Target::kInstance:
+    case RouteEntry::Target::kEni:
+      t.kind = K::kEni;
+      t.vf = m.enis().at(r.target_id).vf;
+      break;
+    case RouteEntry::Target::kPeering: {
+      const VpcPeering& x = m.peerings().at(r.target_id);
+      t.kind = K::kPeering;
+      t.vpc = x.requester_vpc == vpc ? x.accepter_vpc : x.requester_vpc;
+      break;
+    }
+  }
+  return t;
+}
+
+}  // namespace
 
 vf::Network network_of(const Ec2Model& m) {
   vf::Network n;
@@ -17,6 +71,15 @@ vf::Network network_of(const Ec2Model& m) {
     sn.id = id;
     sn.addr = s.cidr.addr;
     sn.prefix = s.cidr.prefix;
+    // Its route table's routes (the main table's when none is associated).
+    if (const RouteTable* t = m.route_table_of(s)) {
+      for (const RouteEntry& r : t->routes) {
+        vf::Route route;
+        if (!prefix_of(r, route.dst)) continue;
+        route.target = target_of(m, r, s.vpc);
+        sn.routes.push_back(std::move(route));
+      }
+    }
     it->second.subnets.push_back(std::move(sn));
   }
   return n;

@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
   unsigned reps = 3;
   app.add_option("--packets", packets, "packets per measurement")->capture_default_str();
   app.add_option("--reps", reps, "measurements per configuration (the best is kept)")->capture_default_str();
-  app.add_option("--only", only, "comma list of: l2,srcdst,allowances,sg,sg+flowlog,routed,jumbo");
+  app.add_option("--only", only, "comma list of: l2,srcdst,allowances,sg,sg+flowlog,routed,routed+rtb,jumbo");
   CLI11_PARSE(app, argc, argv);
   if (!venic::bench::init_eal(argv[0])) {
     std::fprintf(stderr, "worker-bench: EAL did not start\n");
@@ -314,6 +314,20 @@ int main(int argc, char** argv) {
       "routed",
       [&](PortRig& rig, Config& c) {
         std::tie(c.a, c.b) = two_enis(rig, true);
+        Endpoint a = endpoint_of(rig, c.a), b = endpoint_of(rig, c.b);
+        c.frames = flow_frames(venic::fastpath::kRouterMac, a, b.ip, small, 64);
+      },
+      small);
+  measure(
+      "routed+rtb",  // the same, the subnet's route table compiled (a default route): one LPM per packet
+      [&](PortRig& rig, Config& c) {
+        std::tie(c.a, c.b) = two_enis(rig, true);
+        const std::string eni = rig.ec2("DescribeNetworkInterfaces",
+                                        nlohmann::json::object())["NetworkInterfaces"][1]["NetworkInterfaceId"];
+        const std::string rtb =
+            rig.ec2("DescribeRouteTables", nlohmann::json::object())["RouteTables"][0]["RouteTableId"];
+        rig.ec2("CreateRoute",
+                {{"RouteTableId", rtb}, {"DestinationCidrBlock", "0.0.0.0/0"}, {"NetworkInterfaceId", eni}});
         Endpoint a = endpoint_of(rig, c.a), b = endpoint_of(rig, c.b);
         c.frames = flow_frames(venic::fastpath::kRouterMac, a, b.ip, small, 64);
       },
