@@ -8,9 +8,9 @@
 namespace venic::model {
 
 bool ClientTokens::idempotent(const std::string& action) {
-  static constexpr std::array<const char*, 7> kActions = {
-      "RunInstances",        "CreateNetworkInterface", "CreateVpc",           "CreateSubnet",
-      "CreateSecurityGroup", "AttachNetworkInterface", "CreatePlacementGroup"};
+  static constexpr std::array<const char*, 8> kActions = {
+      "RunInstances",           "CreateNetworkInterface", "CreateVpc",       "CreateSubnet", "CreateSecurityGroup",
+      "AttachNetworkInterface", "CreatePlacementGroup",   "CreateNatGateway"};
   return std::any_of(kActions.begin(), kActions.end(), [&](const char* a) { return action == a; });
 }
 

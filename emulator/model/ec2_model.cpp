@@ -20,10 +20,6 @@ namespace {
 using nlohmann::json;
 using namespace params;
 
-// Public addresses come from TEST-NET-3 (RFC 5737): labels only, nothing
-// routes to them.
-constexpr uint32_t kPublicPool = 0xcb007100;  // 203.0.113.0/24
-
 // What ImageId says when RunInstances names none: venic boots no image.
 constexpr const char* kDefaultImage = "ami-00000000000000000";
 
@@ -161,8 +157,17 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
   if (!p.is_object()) bad_param("the parameters must be an object");
   forget_terminated();
   State before = s_;
+  // Once an action succeeded, addresses follow what it changed (ec2_gateways.cpp).
+  struct Settle {
+    Ec2Model& m;
+    const int in_flight = std::uncaught_exceptions();
+    ~Settle() {
+      if (std::uncaught_exceptions() == in_flight) m.settle_addresses();
+    }
+  } settle{*this};
   try {
     check_id_shapes(p);
+    if (auto r = gateway_action(action, p)) return *r;
     if (action == "CreateVpc") return create_vpc(p);
     if (action == "CreateSubnet") return create_subnet(p);
     if (action == "ModifySubnetAttribute") return modify_subnet_attribute(p);
@@ -432,6 +437,8 @@ bool Ec2Model::ip_used(const Subnet& sn, uint32_t ip) const {
     if (e.subnet != sn.id) continue;
     if (e.ip == ip || std::count(e.secondary_ips.begin(), e.secondary_ips.end(), ip)) return true;
   }
+  for (auto& [id, n] : s_.nat_gateways)
+    if (!n.deleted && n.subnet == sn.id && n.private_ip == ip) return true;
   return false;
 }
 
@@ -493,10 +500,7 @@ Eni Ec2Model::make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::v
     if (!dup) break;
   }
   // The subnet's attribute decides at creation; changing it later changes no ENI.
-  if (sn.map_public_ip) {
-    if (s_.next_public >= 253) fail(kLimit, "AddressLimitExceeded", "venic's public IPv4 pool is used up");
-    e.public_ip = kPublicPool + 1 + s_.next_public++;
-  }
+  if (sn.map_public_ip) e.public_ip = take_public_ip();
   return e;
 }
 
@@ -1035,6 +1039,7 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
   };
   // Then Filters, and MaxResults/NextToken pages (the token: where the next
   // page starts).
+  if (auto r = describe_gateways(what, p)) return *r;
   const Filters filters(p, filter_names(what));
   auto page = [&](const char* key, json list) {
     const auto max = static_cast<size_t>(integer(p, "MaxResults", 5, 1000, 0));
@@ -1233,8 +1238,15 @@ json Ec2Model::to_json() const {
                     {"delete_on_termination", e.delete_on_termination},
                     {"attach_time", e.attach_time}});
   }
-  return {{"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
-          {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
+  return {{"vpcs", vpcs},
+          {"subnets", subnets},
+          {"security_groups", groups},
+          {"placement_groups", pgs},
+          {"instances", instances},
+          {"enis", enis},
+          {"next_public", s_.next_public},
+          {"terminated", terminated},
+          {"gateways", gateways_to_json()}};
 }
 
 void Ec2Model::load(const json& j) {
@@ -1398,6 +1410,7 @@ void Ec2Model::load(const json& j) {
         need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.slot()) && !e.attachment.empty(),
              "ENI " + id + " is attached to an unknown instance " + e.instance);
     }
+    gateways_from_json(j.value("gateways", json()), s);
   } catch (const std::exception& e) {
     throw Ec2Error("internal", "InvalidState", std::string("the saved EC2 model is corrupt: ") + e.what());
   }
