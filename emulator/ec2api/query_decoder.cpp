@@ -50,6 +50,20 @@ constexpr std::string_view kActions[] = {
     "UnassignPrivateIpAddresses",
     "AssignIpv6Addresses",
     "UnassignIpv6Addresses",
+    // Gateways and Elastic IPs (model/ec2_gateways.cpp).
+    "CreateInternetGateway",
+    "AttachInternetGateway",
+    "DetachInternetGateway",
+    "DeleteInternetGateway",
+    "DescribeInternetGateways",
+    "AllocateAddress",
+    "AssociateAddress",
+    "DisassociateAddress",
+    "ReleaseAddress",
+    "DescribeAddresses",
+    "CreateNatGateway",
+    "DeleteNatGateway",
+    "DescribeNatGateways",
 };
 
 // A list's query name -> its JSON member name, by the JSON name of the
@@ -85,6 +99,10 @@ constexpr ListRename kListRenames[] = {
     {"NetworkInterfaces", "SecurityGroupId", "Groups"},
     {"NetworkInterfaces", "Ipv4Prefix", "Ipv4Prefixes"},
     {"NetworkInterfaces", "Ipv6Prefix", "Ipv6Prefixes"},
+    {"", "AllocationId", "AllocationIds"},
+    {"", "PublicIp", "PublicIps"},
+    {"", "InternetGatewayId", "InternetGatewayIds"},
+    {"", "NatGatewayId", "NatGatewayIds"},
 };
 // Where one action names a list differently from the rest.
 struct ActionRename {
@@ -134,6 +152,7 @@ const std::set<std::string_view> kBooleans = {
     "AllowReassignment",
     "Enabled",
     "Ipv6Native",
+    "AllowReassociation",
 };
 // Attribute structures {"Value": bool} (ModifySubnetAttribute,
 // ModifyNetworkInterfaceAttribute); Description.Value is text.

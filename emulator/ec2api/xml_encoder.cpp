@@ -58,6 +58,13 @@ constexpr Name kNames[] = {
     {"*", "UnknownIpPermissions", "unknownIpPermissionSet"},
     {"*", "UserIdGroupPairs", "groups"},
     {"*", "Vpcs", "vpcSet"},
+    // Gateways and Elastic IPs.
+    {"*", "Addresses", "addressesSet"},
+    {"*", "InternetGateways", "internetGatewaySet"},
+    {"InternetGateways", "Attachments", "attachmentSet"},
+    {"InternetGateway", "Attachments", "attachmentSet"},
+    {"*", "NatGateways", "natGatewaySet"},
+    {"*", "NatGatewayAddresses", "natGatewayAddressSet"},
 };
 
 std::string lower_camel(const std::string& key) {

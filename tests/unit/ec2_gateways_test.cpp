@@ -9,6 +9,8 @@
 #include <string>
 
 #include "ec2_model.h"
+#include "query_decoder.h"
+#include "xml_encoder.h"
 
 namespace venic::model {
 namespace {
@@ -240,6 +242,25 @@ TEST_F(GatewaysTest, SurvivesSaveAndLoad) {
   json bad = saved;
   bad["gateways"]["addresses"][0]["public_ip"] = "8.8.8.8";
   EXPECT_THROW(other.load(bad), Ec2Error);
+}
+
+// The Query API names them as EC2 does (the aws CLI and boto3 parse by these names).
+TEST(GatewaysQueryApi, DecodesListsAndEncodesSets) {
+  auto q = ec2api::decode_query({{"Action", "DescribeAddresses"}, {"AllocationId.1", "eipalloc-00000000000000001"}});
+  EXPECT_EQ(q.params["AllocationIds"], json::array({"eipalloc-00000000000000001"}));
+  q = ec2api::decode_query(
+      {{"Action", "AssociateAddress"}, {"AllocationId", "eipalloc-00000000000000001"}, {"AllowReassociation", "true"}});
+  EXPECT_EQ(q.params["AllowReassociation"], true);
+  q = ec2api::decode_query({{"Action", "DescribeNatGateways"}, {"NatGatewayId.1", "nat-00000000000000001"}});
+  EXPECT_EQ(q.params["NatGatewayIds"].size(), 1u);
+  const std::string xml = ec2api::xml_response(
+      "DescribeInternetGateways",
+      {{"InternetGateways", {{{"InternetGatewayId", "igw-1"}, {"Attachments", {{{"VpcId", "vpc-1"}}}}}}}}, "r");
+  EXPECT_NE(xml.find("<internetGatewaySet><item><attachmentSet><item><vpcId>vpc-1</vpcId>"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<internetGatewayId>igw-1</internetGatewayId>"), std::string::npos) << xml;
+  EXPECT_NE(ec2api::xml_response("DescribeAddresses", {{"Addresses", json::array({{{"PublicIp", "x"}}})}}, "r")
+                .find("<addressesSet><item><publicIp>x</publicIp>"),
+            std::string::npos);
 }
 
 }  // namespace
