@@ -137,6 +137,7 @@ bool GatewayEngine::nat_in(const std::string& nat_id, Ipv4Packet& p, int64_t now
 
 void GatewayEngine::from_uplink(uint8_t* buf, uint32_t len, int64_t now, const ToInstance& instance) {
   Ipv4Packet p;
+  if (len > 0 && buf[kEth] >> 4 == 6) return count(stats_.not_ipv4);
   if (!parse_ipv4(buf + kEth, len, &p)) return count(stats_.malformed);
   const uint32_t dst = p.dst();
   if (auto a = dir_->by_public.find(dst); a != dir_->by_public.end() && dir_->vpc_has_igw(a->second.vpc)) {

@@ -31,6 +31,7 @@ struct GatewayStats {
   std::atomic<uint64_t> translated_out{0}, translated_in{0};
   std::atomic<uint64_t> no_public_ip{0}, no_gateway{0}, frag_needed_sent{0}, too_big_dropped{0};
   std::atomic<uint64_t> nat_table_full{0}, untranslatable{0}, inbound_unknown{0}, malformed{0};
+  std::atomic<uint64_t> not_ipv4{0};  // IPv6 from the uplink (the kernel's own chatter): venic's gateways are IPv4
   std::atomic<uint64_t> uplink_errors{0}, inject_refused{0};
   std::atomic<uint64_t> nat_entries{0};
 };

@@ -115,6 +115,7 @@ nlohmann::json GatewayService::stats_json() const {
           {"untranslatable", v(stats_.untranslatable)},
           {"inbound_unknown", v(stats_.inbound_unknown)},
           {"malformed", v(stats_.malformed)},
+          {"not_ipv4", v(stats_.not_ipv4)},
           {"uplink_errors", v(stats_.uplink_errors)},
           {"inject_refused", v(stats_.inject_refused)}};
 }
