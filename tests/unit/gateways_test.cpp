@@ -5,12 +5,19 @@
 // (malformed frames, per-ENI NAT caps, a bounded queue).
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <vector>
 
 #include "gateway_engine.h"
 #include "gateway_queue.h"
+#include "gateway_service.h"
 #include "icmp_answers.h"
 #include "ip_rewrite.h"
 #include "nat_table.h"
@@ -401,6 +408,61 @@ TEST(GatewayQueue, BoundedAndKeepsTheHeadersOfJumboFrames) {
   ASSERT_TRUE(q.pop(&vf, gw, out.data(), &len, &wire));
   EXPECT_EQ(len, 100u);
   EXPECT_FALSE(q.pop(&vf, gw, out.data(), &len, &wire));
+}
+
+// The gateway thread end to end, a datagram socket pair standing in for the TUN.
+TEST(GatewayService, OfferTranslateUplinkAndBack) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  std::mutex mu;
+  std::vector<std::vector<uint8_t>> injected;
+  GatewayService svc({{kRouter, NatTable::Options{}}, 4}, [&](uint16_t vf, const uint8_t* f, uint32_t len) {
+    std::lock_guard g(mu);
+    injected.emplace_back(f, f + len);
+    return vf == 1;
+  });
+  auto d = std::make_shared<GatewayDirectory>();
+  d->vfs[1] = {"vpc-a", kMac};
+  d->by_public[kEip] = {1, kPriv, kMac, "vpc-a"};
+  d->public_of[{1, kPriv}] = kEip;
+  d->igw_vpc["igw-a"] = "vpc-a";
+  svc.publish(d);
+  auto f = frame(kUdp, kPriv, kHost, 5000, 53);
+  EXPECT_FALSE(svc.offer(1, "igw-a", f.data(), uint32_t(f.size())));  // not started: refused
+  svc.start(sv[0]);
+  auto wait_for = [](auto pred) {
+    for (int i = 0; i < 500 && !pred(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return pred();
+  };
+  // The directory reaches the thread with its next wake-up: offer until a packet comes out.
+  std::vector<uint8_t> got(4096);
+  ssize_t n = -1;
+  ASSERT_TRUE(wait_for([&] {
+    svc.offer(1, "igw-a", f.data(), uint32_t(f.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    n = ::read(sv[1], got.data(), got.size());
+    return n > 0;
+  }));
+  ASSERT_EQ(size_t(n), f.size() - 14);
+  EXPECT_EQ(get32(got.data() + 12), kEip);
+  EXPECT_TRUE(checksums_ok(got.data()));
+  // The internet answers.
+  auto reply = frame(kUdp, kHost, kEip, 53, 5000);
+  ASSERT_EQ(::write(sv[1], reply.data() + 14, reply.size() - 14), ssize_t(reply.size() - 14));
+  ASSERT_TRUE(wait_for([&] {
+    std::lock_guard g(mu);
+    return !injected.empty();
+  }));
+  {
+    std::lock_guard g(mu);
+    EXPECT_EQ(get32(injected[0].data() + 14 + 16), kPriv);
+    EXPECT_TRUE(checksums_ok(injected[0].data() + 14));
+  }
+  EXPECT_GE(svc.stats().translated_in.load(), 1u);
+  EXPECT_EQ(svc.stats_json()["malformed"], 0);
+  svc.stop();
+  ::close(sv[0]);
+  ::close(sv[1]);
 }
 
 }  // namespace
