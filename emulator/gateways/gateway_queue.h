@@ -2,7 +2,9 @@
 // gateways: the workers push (no allocation, a memcpy under a short lock),
 // the gateway thread pops.  A frame longer than a slot keeps its first
 // kSlotBytes (its headers) and its length: too big for the internet anyway,
-// it is answered from them (ICMP "fragmentation needed").
+// it is answered from them (ICMP "fragmentation needed").  One VF holds at
+// most a quarter of the slots: a tenant flooding its gateway cannot take
+// the queue from the others.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,7 @@ class GatewayQueue {
   static constexpr uint32_t kIdBytes = 24;      // "igw-" / "nat-" and 17 hex digits, NUL-terminated
 
   explicit GatewayQueue(uint32_t slots);
+  uint32_t per_vf_max() const { return per_vf_max_; }
 
   // Copies the frame (at most kSlotBytes of it) and the gateway id in; false
   // when the queue is full or the id too long.  *was_empty: the consumer may sleep.
@@ -35,6 +38,8 @@ class GatewayQueue {
   std::vector<Slot> meta_;
   std::vector<uint8_t> data_;
   uint32_t head_ = 0, count_ = 0;
+  uint32_t per_vf_max_;
+  std::vector<uint32_t> of_vf_;  // frames queued per VF
 };
 
 }  // namespace venic::gateways

@@ -387,6 +387,23 @@ TEST(NatTable, SamePortForDifferentDestinationsRunsOutPerDestination) {
   EXPECT_EQ(t.outbound(kTcp, 1, kPriv, 3, kHost, 443, 0, &port), NatTable::Verdict::kOk);
 }
 
+TEST(GatewayQueue, OneVfTakesAQuarterAtMost) {
+  GatewayQueue q(8);
+  std::vector<uint8_t> f(64, 1);
+  bool was_empty;
+  EXPECT_TRUE(q.push(1, "igw-a", f.data(), 64, &was_empty));
+  EXPECT_TRUE(q.push(1, "igw-a", f.data(), 64, &was_empty));
+  EXPECT_FALSE(q.push(1, "igw-a", f.data(), 64, &was_empty));
+  EXPECT_TRUE(q.push(2, "igw-a", f.data(), 64, &was_empty));
+  uint16_t vf;
+  char gw[GatewayQueue::kIdBytes];
+  std::vector<uint8_t> out(GatewayQueue::kSlotBytes);
+  uint32_t len, wire;
+  ASSERT_TRUE(q.pop(&vf, gw, out.data(), &len, &wire));
+  EXPECT_EQ(vf, 1);
+  EXPECT_TRUE(q.push(1, "igw-a", f.data(), 64, &was_empty));
+}
+
 TEST(GatewayQueue, BoundedAndKeepsTheHeadersOfJumboFrames) {
   GatewayQueue q(2);
   std::vector<uint8_t> f(9000, 0xab);
