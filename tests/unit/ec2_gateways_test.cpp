@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ec2_model.h"
+#include "gateway_directory.h"
 #include "query_decoder.h"
 #include "xml_encoder.h"
 
@@ -242,6 +243,33 @@ TEST_F(GatewaysTest, SurvivesSaveAndLoad) {
   json bad = saved;
   bad["gateways"]["addresses"][0]["public_ip"] = "8.8.8.8";
   EXPECT_THROW(other.load(bad), Ec2Error);
+}
+
+// What the gateway thread learns of the model: public addresses (an EIP on a
+// secondary address too), attached gateways, available NAT gateways.
+TEST_F(GatewaysTest, GatewayDirectoryFollowsTheModel) {
+  const std::string g = attached_igw();
+  const json in = instance();
+  const std::string eni = in["NetworkInterfaces"][0]["NetworkInterfaceId"];
+  call("AssignPrivateIpAddresses", {{"NetworkInterfaceId", eni}, {"PrivateIpAddresses", {"10.0.1.50"}}});
+  const json a = eip(), b = eip(), c = eip();
+  call("AssociateAddress", {{"AllocationId", a["AllocationId"]}, {"NetworkInterfaceId", eni}});
+  call("AssociateAddress",
+       {{"AllocationId", b["AllocationId"]}, {"NetworkInterfaceId", eni}, {"PrivateIpAddress", "10.0.1.50"}});
+  const std::string nat = call(
+      "CreateNatGateway", {{"SubnetId", subnet_}, {"AllocationId", c["AllocationId"]}})["NatGateway"]["NatGatewayId"];
+  auto d = gateways::build_gateway_directory(m_);
+  const uint16_t vf = m_.enis().at(eni).vf;
+  const uint32_t pa = *vf::parse_ipv4(a["PublicIp"].get<std::string>()),
+                 pb = *vf::parse_ipv4(b["PublicIp"].get<std::string>());
+  ASSERT_TRUE(d->by_public.count(pa) && d->by_public.count(pb));
+  EXPECT_EQ(d->by_public.at(pa).private_ip, m_.enis().at(eni).ip);
+  EXPECT_EQ(d->by_public.at(pb).private_ip, *vf::parse_ipv4("10.0.1.50"));
+  EXPECT_EQ(d->public_of.at({vf, *vf::parse_ipv4("10.0.1.50")}), pb);
+  EXPECT_EQ(d->igw_vpc.at(g), vpc_);
+  EXPECT_EQ(d->nats.at(nat).vpc, vpc_);
+  call("DeleteNatGateway", {{"NatGatewayId", nat}});
+  EXPECT_FALSE(gateways::build_gateway_directory(m_)->nats.count(nat));
 }
 
 // The Query API names them as EC2 does (the aws CLI and boto3 parse by these names).
