@@ -10,6 +10,8 @@
 #   10.0.1.10, the guest answers, its answer leaves through the igw as the
 #   EIP (needs the route tables of issue 19 part 1 for the answer's route).
 # - The guest pings the internet host (needs the same route).
+# A NAT gateway is made with the aws CLI; its EIP cannot be released, nor
+# the internet gateway detached while public addresses are mapped.
 # While venicd has no route tables (create-route answers InvalidAction),
 # the test checks what it can: the pings reach the guest translated, and
 # the guest's answers are dropped by the VPC router as no_route.
@@ -66,6 +68,19 @@ assoc=$(awsq associate-address --allocation-id "$alloc" --instance-id "$inst" --
 [ "$(awsq describe-instances --instance-ids "$inst" --query 'Reservations[0].Instances[0].PublicIpAddress')" = "$eip" ] ||
   die "describe-instances does not show the EIP"
 log "$inst (VF $vf) has EIP $eip ($alloc, $assoc) behind $igw"
+# A NAT gateway in another subnet, through the aws CLI (its ClientToken is the CLI's).
+subnet2=$(new_subnet "$vpc" 10.0.2.0/24)
+alloc2=$(awsq allocate-address --query AllocationId)
+nat=$(awsq create-nat-gateway --subnet-id "$subnet2" --allocation-id "$alloc2" --query NatGateway.NatGatewayId)
+[ "$(awsq describe-nat-gateways --nat-gateway-ids "$nat" --query 'NatGateways[0].State')" = available ] ||
+  die "the NAT gateway is not available"
+aws_ec2 release-address --allocation-id "$alloc2" 2>"$WORK/release.err" && die "released the NAT gateway's address"
+grep -q InvalidIPAddress.InUse "$WORK/release.err" || die "release-address: $(cat "$WORK/release.err")"
+aws_ec2 detach-internet-gateway --internet-gateway-id "$igw" --vpc-id "$vpc" 2>"$WORK/detach.err" &&
+  die "detached the internet gateway with public addresses mapped"
+grep -q DependencyViolation "$WORK/detach.err" || die "detach-internet-gateway: $(cat "$WORK/detach.err")"
+log "NAT gateway $nat available on $(awsq describe-nat-gateways --nat-gateway-ids "$nat" \
+  --query 'NatGateways[0].NatGatewayAddresses[0].PublicIp')"
 
 # The default route to the internet gateway, once venicd has route tables.
 routes=0
