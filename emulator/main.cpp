@@ -24,6 +24,9 @@
 #include "control_server.h"
 #include "dataplane.h"
 #include "ec2_service.h"
+#include "gateway_directory.h"
+#include "gateway_service.h"
+#include "internet_uplink.h"
 #include "efa_engine.h"
 #include "http_endpoint.h"
 #include "observer.h"
@@ -58,6 +61,7 @@ struct Options {
   bool no_telemetry = false;
   std::string metrics;  // HOST:PORT of the Prometheus endpoint; empty: none
   std::string flow_log_dir = "/var/log/venic/flow-logs";
+  std::string internet_uplink;  // tun:NAME: the internet gateways' uplink; empty: none
 };
 
 // EAL's runtime directory (the telemetry socket's) is /var/run/dpdk/<prefix>
@@ -154,6 +158,9 @@ int main(int argc, char** argv) {
                  "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; off unless given)");
   app.add_option("--flow-log-dir", o.flow_log_dir, "VPC Flow Logs' files: <dir>/<account-id>/<LogDestination>")
       ->capture_default_str();
+  app.add_option("--internet-uplink", o.internet_uplink,
+                 "the internet behind the internet and NAT gateways: tun:NAME makes a TUN device NAME to move into "
+                 "a network namespace (README, 'Internet gateways'); off unless given");
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
@@ -261,8 +268,16 @@ int main(int argc, char** argv) {
     std::array<uint8_t, 6> router_mac;
     std::copy(std::begin(venic::fastpath::kRouterMac), std::end(venic::fastpath::kRouterMac), router_mac.begin());
     venic::services::ServicePort services({router_mac, 512});
-    ec2.set_on_change(
-        [&services](const venic::model::Ec2Model& m) { services.publish(venic::services::build_directory(m)); });
+    // The internet and NAT gateways (emulator/gateways): with an uplink only.
+    std::unique_ptr<venic::gateways::InternetUplink> uplink;
+    if (!o.internet_uplink.empty()) uplink = std::make_unique<venic::gateways::InternetUplink>(o.internet_uplink);
+    venic::gateways::GatewayService gateways(
+        {{router_mac, {}}, 1024},
+        [&dp](uint16_t vf, const uint8_t* frame, uint32_t len) { return dp.inject(vf, frame, len); });
+    ec2.set_on_change([&services, &gateways](const venic::model::Ec2Model& m) {
+      services.publish(venic::services::build_directory(m));
+      gateways.publish(venic::gateways::build_gateway_directory(m));
+    });
     ec2.restore(saved_ec2);
     services.set_inject([&dp](uint16_t vf, const uint8_t* frame, uint32_t len) { return dp.inject(vf, frame, len); });
     ServiceExceptions exceptions(services);
@@ -270,6 +285,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "venicd: %s; the instance services are off\n", why.c_str());
     else
       dp.set_exception_port(&exceptions);
+    if (uplink) {
+      gateways.start(uplink->fd());
+      dp.set_gateway_port(&gateways);
+      std::printf("venicd: internet uplink on TUN %s\n", uplink->name().c_str());
+    }
     // The EFA devices' data mover runs on the first worker.
     venic::efa::EfaEngine efa([&dp] { dp.synchronize(); }, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     efa.set_instance_resolver([&ec2](const std::string& instance) -> std::optional<uint16_t> {
@@ -290,6 +310,7 @@ int main(int argc, char** argv) {
     } device_guard{dp};
     venic::control::DaemonInfo info{kVersion, o.workers, std::chrono::steady_clock::now(), {}};
     info.worker_load = [&dp] { return worker_load_json(dp); };
+    if (uplink) info.gateways = [&gateways] { return gateways.stats_json(); };
     venic::control::ControlMethods methods(table, info, &ec2, &efa);
     methods.set_max_vfs_per_uid(o.max_vfs_per_uid);
     methods.set_tenant_socket_dir(sock_dir);

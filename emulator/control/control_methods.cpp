@@ -126,6 +126,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
         {"vfs", table_.all().size()}, {"max_vfs", VENIC_MAX_VFS},
         {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
     if (info_.worker_load) out["worker_load"] = info_.worker_load();
+    if (info_.gateways) out["gateways"] = info_.gateways();
     return out;
   }
   if (method == "vf.create") {

@@ -44,6 +44,8 @@ struct DaemonInfo {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // Each worker's load for daemon.info ("worker_load"); unset: not shown.
   std::function<nlohmann::json()> worker_load;
+  // The internet and NAT gateways' counters for daemon.info ("gateways"); unset: not shown.
+  std::function<nlohmann::json()> gateways = {};
 };
 
 class ControlMethods {

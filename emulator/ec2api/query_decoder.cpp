@@ -65,6 +65,20 @@ constexpr std::string_view kActions[] = {
     "RejectVpcPeeringConnection",
     "DeleteVpcPeeringConnection",
     "DescribeVpcPeeringConnections",
+    // Gateways and Elastic IPs (model/ec2_gateways.cpp).
+    "CreateInternetGateway",
+    "AttachInternetGateway",
+    "DetachInternetGateway",
+    "DeleteInternetGateway",
+    "DescribeInternetGateways",
+    "AllocateAddress",
+    "AssociateAddress",
+    "DisassociateAddress",
+    "ReleaseAddress",
+    "DescribeAddresses",
+    "CreateNatGateway",
+    "DeleteNatGateway",
+    "DescribeNatGateways",
 };
 
 // A list's query name -> its JSON member name, by the JSON name of the
@@ -102,6 +116,10 @@ constexpr ListRename kListRenames[] = {
     {"NetworkInterfaces", "Ipv6Prefix", "Ipv6Prefixes"},
     {"", "RouteTableId", "RouteTableIds"},
     {"", "VpcPeeringConnectionId", "VpcPeeringConnectionIds"},
+    {"", "AllocationId", "AllocationIds"},
+    {"", "PublicIp", "PublicIps"},
+    {"", "InternetGatewayId", "InternetGatewayIds"},
+    {"", "NatGatewayId", "NatGatewayIds"},
 };
 // Where one action names a list differently from the rest.
 struct ActionRename {
@@ -152,6 +170,7 @@ const std::set<std::string_view> kBooleans = {
     "Enabled",
     "Ipv6Native",
     "LocalTarget",
+    "AllowReassociation",
 };
 // Attribute structures {"Value": bool} (ModifySubnetAttribute,
 // ModifyNetworkInterfaceAttribute); Description.Value is text.

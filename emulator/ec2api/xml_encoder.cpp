@@ -64,6 +64,13 @@ constexpr Name kNames[] = {
     {"*", "Associations", "associationSet"},
     {"*", "PropagatingVgws", "propagatingVgwSet"},
     {"*", "VpcPeeringConnections", "vpcPeeringConnectionSet"},
+    // Gateways and Elastic IPs.
+    {"*", "Addresses", "addressesSet"},
+    {"*", "InternetGateways", "internetGatewaySet"},
+    {"InternetGateways", "Attachments", "attachmentSet"},
+    {"InternetGateway", "Attachments", "attachmentSet"},
+    {"*", "NatGateways", "natGatewaySet"},
+    {"*", "NatGatewayAddresses", "natGatewayAddressSet"},
 };
 
 std::string lower_camel(const std::string& key) {

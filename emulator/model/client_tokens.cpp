@@ -8,11 +8,10 @@
 namespace venic::model {
 
 bool ClientTokens::idempotent(const std::string& action) {
-  static constexpr std::array<const char*, 7> kActions = {
-      "RunInstances",        "CreateNetworkInterface", "CreateVpc",           "CreateSubnet",
-      "CreateSecurityGroup", "AttachNetworkInterface", "CreatePlacementGroup"};
-  return std::any_of(kActions.begin(), kActions.end(), [&](const char* a) { return action == a; }) ||
-         action == "CreateRouteTable";  // route tables
+  static constexpr std::array<const char*, 9> kActions = {
+      "RunInstances",           "CreateNetworkInterface", "CreateVpc",        "CreateSubnet",    "CreateSecurityGroup",
+      "AttachNetworkInterface", "CreatePlacementGroup",   "CreateNatGateway", "CreateRouteTable"};
+  return std::any_of(kActions.begin(), kActions.end(), [&](const char* a) { return action == a; });
 }
 
 std::optional<nlohmann::json> ClientTokens::replay(int64_t owner, const std::string& token, const std::string& action,

@@ -213,6 +213,23 @@ const std::vector<FilterField>& filter_names(const std::string& what) {
         {"network-info.maximum-network-cards", "NetworkInfo.MaximumNetworkCards"},
         {"network-info.maximum-network-interfaces", "NetworkInfo.MaximumNetworkInterfaces"},
         {"network-info.network-performance", "NetworkInfo.NetworkPerformance"}}},
+      // Gateways and Elastic IPs (ec2_gateways.cpp).
+      {"InternetGateways",
+       {{"internet-gateway-id", "InternetGatewayId"},
+        {"owner-id", "OwnerId"},
+        {"attachment.vpc-id", "Attachments[].VpcId"},
+        {"attachment.state", "Attachments[].State"}}},
+      {"Addresses",
+       {{"allocation-id", "AllocationId"},
+        {"association-id", "AssociationId"},
+        {"domain", "Domain"},
+        {"instance-id", "InstanceId"},
+        {"network-interface-id", "NetworkInterfaceId"},
+        {"network-interface-owner-id", "NetworkInterfaceOwnerId"},
+        {"private-ip-address", "PrivateIpAddress"},
+        {"public-ip", "PublicIp"}}},
+      {"NatGateways",
+       {{"nat-gateway-id", "NatGatewayId"}, {"state", "State"}, {"subnet-id", "SubnetId"}, {"vpc-id", "VpcId"}}},
   };
   static const std::vector<FilterField> kNone;
   auto it = kNames.find(what);

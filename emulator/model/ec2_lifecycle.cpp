@@ -81,6 +81,7 @@ json Ec2Model::delete_vpc(const json& p) {
     if (sn.vpc == id) dependency("vpc '" + id + "'", "its subnet " + sid);
   for (auto& [gid, g] : s_.groups)
     if (g.vpc == id && gid != it->second.default_group) dependency("vpc '" + id + "'", "its security group " + gid);
+  check_gateway_dependencies(id, "");
   routes_on_delete_vpc(id);                   // ec2_routes.cpp
   s_.groups.erase(it->second.default_group);  // goes with its VPC
   s_.vpcs.erase(it);
@@ -98,6 +99,7 @@ json Ec2Model::delete_subnet(const json& p) {
     if (e.subnet == id) dependency("subnet '" + id + "'", "the network interface " + eid + " is in it");
   for (auto& [iid, in] : s_.instances)
     if (in.subnet == id) dependency("subnet '" + id + "'", "the instance " + iid + " is in it");
+  check_gateway_dependencies(it->second.vpc, id);
   routes_on_delete_subnet(id);  // ec2_routes.cpp
   s_.subnets.erase(it);
   return json::object();

@@ -20,10 +20,6 @@ namespace {
 using nlohmann::json;
 using namespace params;
 
-// Public addresses come from TEST-NET-3 (RFC 5737): labels only, nothing
-// routes to them.
-constexpr uint32_t kPublicPool = 0xcb007100;  // 203.0.113.0/24
-
 // What ImageId says when RunInstances names none: venic boots no image.
 constexpr const char* kDefaultImage = "ami-00000000000000000";
 
@@ -162,9 +158,18 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
   if (!p.is_object()) bad_param("the parameters must be an object");
   forget_terminated();
   State before = s_;
+  // Once an action succeeded, addresses follow what it changed (ec2_gateways.cpp).
+  struct Settle {
+    Ec2Model& m;
+    const int in_flight = std::uncaught_exceptions();
+    ~Settle() {
+      if (std::uncaught_exceptions() == in_flight) m.settle_addresses();
+    }
+  } settle{*this};
   try {
     check_id_shapes(p);
-    if (auto r = routes_action(action, p)) return *r;  // ec2_routes.cpp
+    if (auto r = routes_action(action, p)) return *r;   // ec2_routes.cpp
+    if (auto r = gateway_action(action, p)) return *r;  // ec2_gateways.cpp
     if (action == "CreateVpc") return create_vpc(p);
     if (action == "CreateSubnet") return create_subnet(p);
     if (action == "ModifySubnetAttribute") return modify_subnet_attribute(p);
@@ -449,6 +454,8 @@ bool Ec2Model::ip_used(const Subnet& sn, uint32_t ip) const {
     if (e.subnet != sn.id) continue;
     if (e.ip == ip || std::count(e.secondary_ips.begin(), e.secondary_ips.end(), ip)) return true;
   }
+  for (auto& [id, n] : s_.nat_gateways)
+    if (!n.deleted && n.subnet == sn.id && n.private_ip == ip) return true;
   return false;
 }
 
@@ -511,25 +518,10 @@ Eni Ec2Model::make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::v
   }
   // The subnet's attribute decides at creation; changing it later changes no ENI.
   if (sn.map_public_ip) {
-    e.public_ip = new_public_ip();
+    e.public_ip = take_public_ip();
     e.auto_public_ip = true;
   }
   return e;
-}
-
-uint32_t Ec2Model::new_public_ip() {
-  // From the cursor on, round the pool: a released address is taken again
-  // only after the others, as EC2 seldom hands the same one back.
-  constexpr uint32_t kPoolSize = 253;  // .1 to .253
-  for (uint32_t k = 0; k < kPoolSize; k++) {
-    const uint32_t a = kPublicPool + 1 + (s_.next_public + k) % kPoolSize;
-    bool used = false;
-    for (auto& [id, e] : s_.enis) used = used || e.public_ip == a;
-    if (used) continue;
-    s_.next_public = (s_.next_public + k + 1) % kPoolSize;
-    return a;
-  }
-  fail(kLimit, "AddressLimitExceeded", "venic's public IPv4 pool is used up");
 }
 
 void Ec2Model::release_public_ips(const Instance& in) {
@@ -542,7 +534,7 @@ void Ec2Model::release_public_ips(const Instance& in) {
 void Ec2Model::renew_public_ips(const Instance& in) {
   for (auto& [slot, id] : in.enis) {
     Eni& e = s_.enis.at(id);
-    if (e.auto_public_ip && !e.public_ip) e.public_ip = new_public_ip();
+    if (e.auto_public_ip && !e.public_ip) e.public_ip = take_public_ip();
   }
 }
 
@@ -1113,6 +1105,7 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
   };
   // Then Filters, and MaxResults/NextToken pages (the token: where the next
   // page starts).
+  if (auto r = describe_gateways(what, p)) return *r;
   const Filters filters(p, filter_names(what));
   auto page = [&](const char* key, json list) {
     const auto max = static_cast<size_t>(integer(p, "MaxResults", 5, 1000, 0));
@@ -1320,6 +1313,7 @@ json Ec2Model::to_json() const {
   json out = {
       {"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
       {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
+  out["gateways"] = gateways_to_json();
   routes_to_json(out);
   return out;
 }
@@ -1499,6 +1493,7 @@ void Ec2Model::load(const json& j) {
              "ENI " + id + " is attached to an unknown instance " + e.instance);
     }
     routes_from_json(j, s);
+    gateways_from_json(j.value("gateways", json()), s);
   } catch (const std::exception& e) {
     throw Ec2Error("internal", "InvalidState", std::string("the saved EC2 model is corrupt: ") + e.what());
   }

@@ -177,6 +177,34 @@ struct Instance {
   InstanceMetadata meta;            // what its metadata service tells (instance_metadata.h)
 };
 
+// ---- internet gateways, NAT gateways, Elastic IPs (ec2_gateways.cpp) ----
+struct InternetGateway {
+  std::string id;
+  int64_t owner = 0;
+  std::string vpc;  // attached to; "": detached
+};
+
+// An Elastic IP (AllocateAddress): a public address of venic's pool, held
+// until released; associated with one private address of one ENI, or used
+// by a NAT gateway.
+struct ElasticIp {
+  std::string allocation_id;
+  int64_t owner = 0;
+  uint32_t public_ip = 0;
+  std::string association_id, eni;  // "" when not associated with an ENI
+  uint32_t private_ip = 0;          // the ENI's address it maps to
+  std::string nat_gateway;          // the NAT gateway using it, if any
+  bool associated() const { return !association_id.empty() || !nat_gateway.empty(); }
+};
+
+struct NatGateway {
+  std::string id, subnet, vpc, allocation_id;
+  int64_t owner = 0;
+  uint32_t public_ip = 0, private_ip = 0;  // its EIP; its address in the subnet
+  bool deleted = false;                    // listed as "deleted" a while, holding nothing
+  int64_t create_time = 0, delete_time = 0;
+};
+
 class Ec2Model {
  public:
   // Where ids and MACs come from (tests make them deterministic).
@@ -226,13 +254,27 @@ class Ec2Model {
   const RouteTable* route_table_of(const Subnet& sn) const;
   // Whether a route of a table in vpc has its target (State active) or not (blackhole).
   bool route_active(const RouteEntry& r, const std::string& vpc) const;
-  // Whether an internet or NAT gateway exists and serves vpc.
-  bool gateway_usable(const std::string& gateway_id, const std::string& vpc_id) const;
   // The active peering between VPCs a and b, or nullptr.
   const VpcPeering* active_peering(const std::string& a, const std::string& b) const;
   static constexpr size_t kRoutesPerTable = 50, kTablesPerVpc = 200;
   static constexpr size_t kActivePeeringsPerVpc = 50, kPendingPeeringsPerOwner = 25, kMaxEndedPeerings = 1000;
   static constexpr int64_t kEndedPeeringListedSeconds = 2 * 3600, kPendingPeeringSeconds = 7 * 24 * 3600;
+  // ---- gateways and public addresses (ec2_gateways.cpp) ----
+  // True for an internet gateway attached to vpc_id or an available NAT
+  // gateway in it: what a route to it may use (else the route is a blackhole).
+  bool gateway_usable(const std::string& gateway_id, const std::string& vpc_id) const;
+  const std::map<std::string, InternetGateway>& internet_gateways() const { return s_.igws; }
+  const std::map<std::string, ElasticIp>& addresses() const { return s_.addresses; }
+  const std::map<std::string, NatGateway>& nat_gateways() const { return s_.nat_gateways; }
+  // EC2's default: 5 Elastic IPs per account (uid) and region.
+  static constexpr size_t kMaxAddressesPerOwner = 5;
+  static constexpr size_t kMaxInternetGatewaysPerOwner = 5;
+  static constexpr size_t kMaxNatGatewaysPerAz = 5;  // per owner, as EC2's per-AZ quota
+  static constexpr int64_t kDeletedNatListedSeconds = 3600;
+  static constexpr size_t kMaxDeletedNat = 256;
+  // venic's public pool: 203.0.113.1-253 (RFC 5737 TEST-NET-3).
+  static constexpr uint32_t kPublicPoolBase = 0xcb007100;
+  static constexpr uint32_t kPublicPoolSize = 253;
 
  private:
   struct State {
@@ -243,7 +285,10 @@ class Ec2Model {
     std::map<std::string, Instance> instances;
     std::map<std::string, Eni> enis;
     std::map<std::string, Instance> terminated;  // listed for a while, holding nothing
-    uint32_t next_public = 0;                    // public IPv4 pool cursor
+    uint32_t next_public = 0;                    // public IPv4 pool: where the next search starts
+    std::map<std::string, InternetGateway> igws;
+    std::map<std::string, ElasticIp> addresses;  // by AllocationId
+    std::map<std::string, NatGateway> nat_gateways;
     // ---- route tables and VPC peering (ec2_routes.cpp) ----
     std::map<std::string, RouteTable> route_tables;
     std::map<std::string, VpcPeering> peerings;
@@ -276,6 +321,37 @@ class Ec2Model {
   nlohmann::json peering_json(const VpcPeering& x) const;
   void routes_to_json(nlohmann::json& out) const;
   static void routes_from_json(const nlohmann::json& j, State& s);
+  // ---- gateways and public addresses (ec2_gateways.cpp) ----
+  // A free public address of the pool (neither an ENI's nor an EIP's); the
+  // search starts past the last one handed out, so a freed address comes
+  // back late.  Throws AddressLimitExceeded when none is free.
+  uint32_t take_public_ip();
+  // The gateway actions (nullopt: not one of them) and their describes.
+  std::optional<nlohmann::json> gateway_action(const std::string& action, const nlohmann::json& p);
+  std::optional<nlohmann::json> describe_gateways(const std::string& what, const nlohmann::json& p) const;
+  // After every action: associations of ENIs that are gone end, an EIP's
+  // address is its ENI's public address again (after a stop, say), deleted
+  // NAT gateways listed long enough are forgotten.  Never throws.
+  void settle_addresses() noexcept;
+  // Throws DependencyViolation while vpc has an attached internet gateway, or
+  // subnet (when given) an available NAT gateway (DeleteVpc, DeleteSubnet).
+  void check_gateway_dependencies(const std::string& vpc, const std::string& subnet) const;
+  nlohmann::json gateways_to_json() const;
+  static void gateways_from_json(const nlohmann::json& j, State& s);
+  std::string fresh_id(const char* prefix);
+  nlohmann::json create_igw(const nlohmann::json& p);
+  nlohmann::json attach_igw(const nlohmann::json& p, bool attach);
+  nlohmann::json delete_igw(const nlohmann::json& p);
+  nlohmann::json allocate_address(const nlohmann::json& p);
+  nlohmann::json associate_address(const nlohmann::json& p);
+  nlohmann::json disassociate_address(const nlohmann::json& p);
+  nlohmann::json release_address(const nlohmann::json& p);
+  nlohmann::json create_nat(const nlohmann::json& p);
+  nlohmann::json delete_nat(const nlohmann::json& p);
+  ElasticIp& owned_address(const std::string& allocation_id);
+  nlohmann::json address_json(const ElasticIp& a) const;
+  nlohmann::json igw_json(const InternetGateway& g) const;
+  nlohmann::json nat_json(const NatGateway& n) const;
   // Forgets terminated instances listed long enough (or too many).
   void forget_terminated();
   std::string new_id(const char* prefix);
@@ -322,8 +398,6 @@ class Ec2Model {
   Eni make_eni(const Subnet& sn, std::optional<uint32_t> primary, std::vector<uint32_t> secondaries,
                uint32_t secondary_count, std::vector<std::string> groups, bool efa);
   uint32_t free_ip(const Subnet& sn, const std::vector<uint32_t>& taken) const;
-  // A public IPv4 no ENI has, from venic's pool; throws AddressLimitExceeded.
-  uint32_t new_public_ip();
   // The placement rules (ec2_placement.cpp): throws EC2's errors when n more
   // running instances of type t in az would break group g's; returns how
   // many of n fit (at least min_n).

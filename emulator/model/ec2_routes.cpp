@@ -217,13 +217,6 @@ const RouteTable* Ec2Model::route_table_of(const Subnet& sn) const {
   return main;
 }
 
-bool Ec2Model::gateway_usable(const std::string& gateway_id, const std::string& vpc_id) const {
-  // The gateways part replaces this.
-  (void)gateway_id;
-  (void)vpc_id;
-  return false;
-}
-
 const VpcPeering* Ec2Model::active_peering(const std::string& a, const std::string& b) const {
   for (auto& [id, x] : s_.peerings)
     if (x.status == "active" &&

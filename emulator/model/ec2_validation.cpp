@@ -16,7 +16,7 @@ struct IdParam {
   const char* malformed;  // EC2's code for a malformed one
 };
 
-constexpr std::array<IdParam, 13> kIdParams = {{
+constexpr std::array<IdParam, 20> kIdParams = {{
     {"VpcId", "vpc", "InvalidVpcID.Malformed"},
     {"VpcIds", "vpc", "InvalidVpcID.Malformed"},
     {"SubnetId", "subnet", "InvalidSubnetID.Malformed"},
@@ -30,6 +30,14 @@ constexpr std::array<IdParam, 13> kIdParams = {{
     {"NetworkInterfaceId", "eni", "InvalidNetworkInterfaceID.Malformed"},
     {"NetworkInterfaceIds", "eni", "InvalidNetworkInterfaceID.Malformed"},
     {"AttachmentId", "eni-attach", "InvalidParameterValue"},
+    // Gateways and Elastic IPs (ec2_gateways.cpp).
+    {"InternetGatewayId", "igw", "InvalidInternetGatewayID.Malformed"},
+    {"InternetGatewayIds", "igw", "InvalidInternetGatewayID.Malformed"},
+    {"AllocationId", "eipalloc", "InvalidAllocationID.Malformed"},
+    {"AllocationIds", "eipalloc", "InvalidAllocationID.Malformed"},
+    {"AssociationId", "eipassoc", "InvalidAssociationID.Malformed"},
+    {"NatGatewayId", "nat", "NatGatewayMalformed"},
+    {"NatGatewayIds", "nat", "NatGatewayMalformed"},
 }};
 
 void check_one(const nlohmann::json& v, const IdParam& id) {
