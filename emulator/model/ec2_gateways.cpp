@@ -9,6 +9,7 @@
 #include "ec2_filters.h"
 #include "ec2_model.h"
 #include "ec2_params.h"
+#include "ec2_validation.h"
 
 namespace venic::model {
 
@@ -302,6 +303,9 @@ json Ec2Model::associate_address(const json& p) {
 json Ec2Model::disassociate_address(const json& p) {
   only(p, {"AssociationId", "PublicIp"});
   const std::string id = str(p, "AssociationId");
+  if (!id_shaped(id, "eipassoc"))
+    fail(kInvalid, "InvalidAssociationID.Malformed",
+         "Invalid id: \"" + id.substr(0, 64) + "\" (expecting \"eipassoc-...\")");
   for (auto& [aid, a] : s_.addresses) {
     if (a.association_id != id || !visible(a.owner)) continue;
     require_owner(a.owner);

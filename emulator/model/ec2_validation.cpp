@@ -16,7 +16,7 @@ struct IdParam {
   const char* malformed;  // EC2's code for a malformed one
 };
 
-constexpr std::array<IdParam, 20> kIdParams = {{
+constexpr std::array<IdParam, 19> kIdParams = {{
     {"VpcId", "vpc", "InvalidVpcID.Malformed"},
     {"VpcIds", "vpc", "InvalidVpcID.Malformed"},
     {"SubnetId", "subnet", "InvalidSubnetID.Malformed"},
@@ -35,7 +35,7 @@ constexpr std::array<IdParam, 20> kIdParams = {{
     {"InternetGatewayIds", "igw", "InvalidInternetGatewayID.Malformed"},
     {"AllocationId", "eipalloc", "InvalidAllocationID.Malformed"},
     {"AllocationIds", "eipalloc", "InvalidAllocationID.Malformed"},
-    {"AssociationId", "eipassoc", "InvalidAssociationID.Malformed"},
+    // (AssociationId is checked by each action: rtbassoc-, aclassoc- or eipassoc-.)
     {"NatGatewayId", "nat", "NatGatewayMalformed"},
     {"NatGatewayIds", "nat", "NatGatewayMalformed"},
 }};
