@@ -19,6 +19,7 @@ constexpr Paginated kPaginated[] = {
     {"DescribeSecurityGroups", "SecurityGroups"},
     {"DescribeNetworkInterfaces", "NetworkInterfaces"},
     {"DescribeInstanceTypes", "InstanceTypes"},
+    {"DescribeNetworkAcls", "NetworkAcls"},
 };
 constexpr std::string_view kTokenPrefix = "venic-page-";
 constexpr size_t kMaxOffset = 10'000'000;

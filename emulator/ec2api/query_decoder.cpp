@@ -50,6 +50,13 @@ constexpr std::string_view kActions[] = {
     "UnassignPrivateIpAddresses",
     "AssignIpv6Addresses",
     "UnassignIpv6Addresses",
+    "CreateNetworkAcl",
+    "DeleteNetworkAcl",
+    "DescribeNetworkAcls",
+    "CreateNetworkAclEntry",
+    "ReplaceNetworkAclEntry",
+    "DeleteNetworkAclEntry",
+    "ReplaceNetworkAclAssociation",
 };
 
 // A list's query name -> its JSON member name, by the JSON name of the
@@ -74,6 +81,7 @@ constexpr ListRename kListRenames[] = {
     {"", "SecurityGroupRuleId", "SecurityGroupRuleIds"},
     {"", "SubnetId", "SubnetIds"},
     {"", "VpcId", "VpcIds"},
+    {"", "NetworkAclId", "NetworkAclIds"},
     {"", "ZoneName", "ZoneNames"},
     {"", "ZoneId", "ZoneIds"},
     {"", "TagSpecification", "TagSpecifications"},
@@ -97,6 +105,8 @@ constexpr ActionRename kActionListRenames[] = {
 // Scalars whose query name is not their member name.
 constexpr ActionRename kScalarRenames[] = {
     {"CreateSecurityGroup", "GroupDescription", "Description"},
+    {"CreateNetworkAclEntry", "Icmp", "IcmpTypeCode"},
+    {"ReplaceNetworkAclEntry", "Icmp", "IcmpTypeCode"},
 };
 
 // Members the API types as integers and booleans (by member name, wherever
@@ -122,6 +132,14 @@ const std::set<std::string_view> kIntegers = {
     "Ipv6NetmaskLength",
     "ConntrackLimit",
     "OwnerUid",
+    "RuleNumber",
+};
+// Integers known by their structure too: a name common elsewhere.
+const std::set<std::pair<std::string_view, std::string_view>> kIntegersIn = {
+    {"PortRange", "From"},
+    {"PortRange", "To"},
+    {"IcmpTypeCode", "Type"},
+    {"IcmpTypeCode", "Code"},
 };
 const std::set<std::string_view> kBooleans = {
     "DryRun",
@@ -134,6 +152,7 @@ const std::set<std::string_view> kBooleans = {
     "AllowReassignment",
     "Enabled",
     "Ipv6Native",
+    "Egress",
 };
 // Attribute structures {"Value": bool} (ModifySubnetAttribute,
 // ModifyNetworkInterfaceAttribute); Description.Value is text.
@@ -255,7 +274,7 @@ json typed(const std::string& parent, const std::string& name, const std::string
     if (v == "false") return false;
     invalid("Invalid value '" + value.substr(0, 64) + "' for " + path + ": must be true or false");
   }
-  if (kIntegers.count(name)) {
+  if (kIntegers.count(name) || kIntegersIn.count({parent, name})) {
     std::string_view s = value;
     bool neg = !s.empty() && s[0] == '-';
     if (neg) s.remove_prefix(1);

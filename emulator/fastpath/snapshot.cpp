@@ -184,6 +184,10 @@ void Snapshot::compile_network(const vf::Network& net) {
       view->vpc = vpc_numbers_.at(id);
       view->addr = s.addr;
       view->prefix = s.prefix;
+      if (s.nacl) {
+        view->acl_in = std::make_unique<NetworkAcl>(s.nacl_in, NetworkAcl::Side::kIn);
+        view->acl_out = std::make_unique<NetworkAcl>(s.nacl_out, NetworkAcl::Side::kOut);
+      }
       subnets_.push_back(std::move(view));
     }
   }

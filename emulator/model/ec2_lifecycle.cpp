@@ -81,6 +81,7 @@ json Ec2Model::delete_vpc(const json& p) {
     if (sn.vpc == id) dependency("vpc '" + id + "'", "its subnet " + sid);
   for (auto& [gid, g] : s_.groups)
     if (g.vpc == id && gid != it->second.default_group) dependency("vpc '" + id + "'", "its security group " + gid);
+  nacl_vpc_deleting(id);                      // custom ACLs hold it; the default goes with it
   s_.groups.erase(it->second.default_group);  // goes with its VPC
   s_.vpcs.erase(it);
   return json::object();
@@ -97,6 +98,7 @@ json Ec2Model::delete_subnet(const json& p) {
     if (e.subnet == id) dependency("subnet '" + id + "'", "the network interface " + eid + " is in it");
   for (auto& [iid, in] : s_.instances)
     if (in.subnet == id) dependency("subnet '" + id + "'", "the instance " + iid + " is in it");
+  nacl_subnet_deleted(id);
   s_.subnets.erase(it);
   return json::object();
 }

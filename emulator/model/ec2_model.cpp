@@ -190,6 +190,12 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
     if (action == "UnassignPrivateIpAddresses") return unassign_ips(p);
     if (action == "UnassignIpv6Addresses") return unassign_ipv6(p);
     if (action == "DeletePlacementGroup") return delete_placement_group(p);
+    if (action == "CreateNetworkAcl") return create_network_acl(p);
+    if (action == "DeleteNetworkAcl") return delete_network_acl(p);
+    if (action == "CreateNetworkAclEntry") return network_acl_entry(p, true);
+    if (action == "ReplaceNetworkAclEntry") return network_acl_entry(p, false);
+    if (action == "DeleteNetworkAclEntry") return delete_network_acl_entry(p);
+    if (action == "ReplaceNetworkAclAssociation") return replace_network_acl_association(p);
     if (action.rfind("Describe", 0) == 0) return describe(action.substr(8), p);
   } catch (...) {
     s_ = std::move(before);
@@ -243,6 +249,7 @@ json Ec2Model::create_vpc(const json& p) {
   v.default_group = g.id;
   s_.groups[g.id] = g;
   s_.vpcs[v.id] = v;
+  nacl_vpc_created(v);
   return {{"Vpc", vpc_json(v)}};
 }
 
@@ -283,6 +290,7 @@ json Ec2Model::create_subnet(const json& p) {
   sn.cidr = c;
   sn.az = az;
   s_.subnets[sn.id] = sn;
+  nacl_subnet_created(sn);
   return {{"Subnet", subnet_json(sn)}};
 }
 
@@ -1080,6 +1088,13 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
                 filters.keep(pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
                                   [](const PlacementGroup& g) { return g.owner; })));
   }
+  if (what == "NetworkAcls") {
+    only(p, {"NetworkAclIds", "Filters", "MaxResults", "NextToken"});
+    return page("NetworkAcls",
+                filters.keep(pick(
+                    "NetworkAclIds", s_.network_acls, [&](const NetworkAcl& a) { return network_acl_json(a); },
+                    "InvalidNetworkAclID.NotFound", "network ACL", [](const NetworkAcl& a) { return a.owner; })));
+  }
   if (what == "NetworkInterfaces") {
     only(p, {"NetworkInterfaceIds", "Filters", "MaxResults", "NextToken"});
     return page("NetworkInterfaces", filters.keep(pick(
@@ -1233,8 +1248,11 @@ json Ec2Model::to_json() const {
                     {"delete_on_termination", e.delete_on_termination},
                     {"attach_time", e.attach_time}});
   }
-  return {{"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
-          {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
+  json out = {
+      {"vpcs", vpcs},           {"subnets", subnets}, {"security_groups", groups},     {"placement_groups", pgs},
+      {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
+  out["network_acls"] = network_acls_to_json();
+  return out;
 }
 
 void Ec2Model::load(const json& j) {
@@ -1398,6 +1416,7 @@ void Ec2Model::load(const json& j) {
         need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.slot()) && !e.attachment.empty(),
              "ENI " + id + " is attached to an unknown instance " + e.instance);
     }
+    network_acls_from_json(j, s);
   } catch (const std::exception& e) {
     throw Ec2Error("internal", "InvalidState", std::string("the saved EC2 model is corrupt: ") + e.what());
   }

@@ -120,6 +120,28 @@ struct Eni {
   }
 };
 
+// ---- network ACLs (ec2_network_acls.cpp) -----------------------------------
+// One numbered entry of a network ACL, as EC2 describes it.  The final `*`
+// deny (rule 32767) is implied, never stored.
+struct NaclRule {
+  int number = 0;  // 1-32766, unique per direction
+  bool egress = false;
+  bool allow = false;
+  int protocol = -1;                   // the IP protocol number, -1: all
+  std::string cidr, ipv6_cidr;         // one of them, canonical
+  int from_port = -1, to_port = -1;    // TCP and UDP
+  int icmp_type = -1, icmp_code = -1;  // ICMP and ICMPv6 (-1: all)
+};
+
+struct NetworkAcl {
+  std::string id, vpc;
+  int64_t owner = 0;
+  bool is_default = false;
+  std::vector<NaclRule> entries;                    // by direction (egress first), then number
+  std::map<std::string, std::string> associations;  // subnet id -> its association id (aclassoc-...)
+};
+// ---- end of network ACLs -------------------------------------------------------
+
 struct Instance {
   std::string id, type, subnet, az, placement_group, reservation, image_id;
   bool running = true;
@@ -167,6 +189,7 @@ class Ec2Model {
     return it == s_.vpcs.end() ? nullptr : &it->second;
   }
   const PlacementGroup* placement_group(const std::string& name) const;
+  const std::map<std::string, NetworkAcl>& network_acls() const { return s_.network_acls; }
   const SecurityGroup* security_group(const std::string& id) const;
   // EFA's OS-bypass traffic needs one of the ENI's groups to allow all
   // traffic in from and out to itself (and stays in the ENI's subnet):
@@ -183,6 +206,7 @@ class Ec2Model {
     std::map<std::string, Eni> enis;
     std::map<std::string, Instance> terminated;  // listed for a while, holding nothing
     uint32_t next_public = 0;                    // public IPv4 pool cursor
+    std::map<std::string, NetworkAcl> network_acls;
   };
   // Forgets terminated instances listed long enough (or too many).
   void forget_terminated();
@@ -224,6 +248,24 @@ class Ec2Model {
   SgRule permission(const nlohmann::json& e, const SecurityGroup& g) const;
   nlohmann::json modify_instance_metadata_options(const nlohmann::json& p);  // instance_metadata.cpp
   nlohmann::json describe(const std::string& what, const nlohmann::json& p) const;
+
+  // Network ACLs (ec2_network_acls.cpp): the actions, and what the VPC and
+  // subnet actions and the state file do to ACLs.
+  nlohmann::json create_network_acl(const nlohmann::json& p);
+  nlohmann::json delete_network_acl(const nlohmann::json& p);
+  nlohmann::json network_acl_entry(const nlohmann::json& p, bool create);
+  nlohmann::json delete_network_acl_entry(const nlohmann::json& p);
+  nlohmann::json replace_network_acl_association(const nlohmann::json& p);
+  nlohmann::json network_acl_json(const NetworkAcl& a) const;
+  // The ACL called id that the caller may see; throws InvalidNetworkAclID.*.
+  NetworkAcl& network_acl_named(const std::string& id);
+  void nacl_vpc_created(const Vpc& v);         // its default ACL
+  void nacl_subnet_created(const Subnet& sn);  // associated with the default ACL
+  void nacl_vpc_deleting(const std::string& vpc);
+  void nacl_subnet_deleted(const std::string& subnet);
+  nlohmann::json network_acls_to_json() const;
+  // From a state file into s (none there: every VPC gets its default ACL).
+  void network_acls_from_json(const nlohmann::json& j, State& s);
 
   // Builds an ENI in subnet (addresses, MAC, public IP, groups) without
   // adding it; requested: explicit primary and secondary addresses.
