@@ -13,9 +13,11 @@
 // where rte_acl pays for building a trie per ACL (memory, build time on
 // every publication of a snapshot, one context per subnet and direction)
 // and a classify call whose fixed cost is above such a scan's; its gains
-// start at hundreds of rules.  tools/worker-bench's `routed` (the default
-// ACL both ways) and `routed+nacl` (20 entries, the match in the last) say
-// what it costs.
+// start at hundreds of rules.  Measured (2026-12, this 2-core box): one
+// evaluation of 20 IPv4 entries matching in the last ~5.5 ns, of the
+// default ACL ~1.3 ns; tools/worker-bench's `routed` (the default ACL out
+// and in) and `routed+nacl` (20 entries each way, the match in the last)
+// stay within the run-to-run noise of `routed` before ACLs (~97-100 ns/pkt).
 #pragma once
 
 #include <cstdint>
