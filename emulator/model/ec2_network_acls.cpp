@@ -360,7 +360,8 @@ void Ec2Model::network_acls_from_json(const json& j, State& s) {
   // A state file from before network ACLs: each VPC gets its default ACL,
   // and every subnet an association with it.
   std::swap(s, s_);  // the hooks work on s_
-  for (auto& [id, v] : s_.vpcs) {
+  for (auto& [vpc_id, v] : s_.vpcs) {
+    const std::string& id = vpc_id;  // clang 14 captures no structured binding
     const auto defaults = std::count_if(s_.network_acls.begin(), s_.network_acls.end(),
                                         [&](const auto& x) { return x.second.vpc == id && x.second.is_default; });
     if (defaults > 1) {
