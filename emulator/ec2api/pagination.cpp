@@ -21,6 +21,7 @@ constexpr Paginated kPaginated[] = {
     {"DescribeInstanceTypes", "InstanceTypes"},
     {"DescribeRouteTables", "RouteTables"},
     {"DescribeVpcPeeringConnections", "VpcPeeringConnections"},
+    {"DescribeNetworkAcls", "NetworkAcls"},
 };
 constexpr std::string_view kTokenPrefix = "venic-page-";
 constexpr size_t kMaxOffset = 10'000'000;

@@ -79,6 +79,13 @@ constexpr std::string_view kActions[] = {
     "CreateNatGateway",
     "DeleteNatGateway",
     "DescribeNatGateways",
+    "CreateNetworkAcl",
+    "DeleteNetworkAcl",
+    "DescribeNetworkAcls",
+    "CreateNetworkAclEntry",
+    "ReplaceNetworkAclEntry",
+    "DeleteNetworkAclEntry",
+    "ReplaceNetworkAclAssociation",
 };
 
 // A list's query name -> its JSON member name, by the JSON name of the
@@ -103,6 +110,7 @@ constexpr ListRename kListRenames[] = {
     {"", "SecurityGroupRuleId", "SecurityGroupRuleIds"},
     {"", "SubnetId", "SubnetIds"},
     {"", "VpcId", "VpcIds"},
+    {"", "NetworkAclId", "NetworkAclIds"},
     {"", "ZoneName", "ZoneNames"},
     {"", "ZoneId", "ZoneIds"},
     {"", "TagSpecification", "TagSpecifications"},
@@ -132,6 +140,8 @@ constexpr ActionRename kActionListRenames[] = {
 // Scalars whose query name is not their member name.
 constexpr ActionRename kScalarRenames[] = {
     {"CreateSecurityGroup", "GroupDescription", "Description"},
+    {"CreateNetworkAclEntry", "Icmp", "IcmpTypeCode"},
+    {"ReplaceNetworkAclEntry", "Icmp", "IcmpTypeCode"},
 };
 
 // Members the API types as integers and booleans (by member name, wherever
@@ -157,6 +167,14 @@ const std::set<std::string_view> kIntegers = {
     "Ipv6NetmaskLength",
     "ConntrackLimit",
     "OwnerUid",
+    "RuleNumber",
+};
+// Integers known by their structure too: a name common elsewhere.
+const std::set<std::pair<std::string_view, std::string_view>> kIntegersIn = {
+    {"PortRange", "From"},
+    {"PortRange", "To"},
+    {"IcmpTypeCode", "Type"},
+    {"IcmpTypeCode", "Code"},
 };
 const std::set<std::string_view> kBooleans = {
     "DryRun",
@@ -171,6 +189,7 @@ const std::set<std::string_view> kBooleans = {
     "Ipv6Native",
     "LocalTarget",
     "AllowReassociation",
+    "Egress",
 };
 // Attribute structures {"Value": bool} (ModifySubnetAttribute,
 // ModifyNetworkInterfaceAttribute); Description.Value is text.
@@ -292,7 +311,7 @@ json typed(const std::string& parent, const std::string& name, const std::string
     if (v == "false") return false;
     invalid("Invalid value '" + value.substr(0, 64) + "' for " + path + ": must be true or false");
   }
-  if (kIntegers.count(name)) {
+  if (kIntegers.count(name) || kIntegersIn.count({parent, name})) {
     std::string_view s = value;
     bool neg = !s.empty() && s[0] == '-';
     if (neg) s.remove_prefix(1);

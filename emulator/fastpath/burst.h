@@ -39,6 +39,9 @@ struct Burst {
   // own, which security groups do not judge (EC2's groups never filter the
   // metadata, DNS and time services).
   bool from_services = false;
+  // The sender's subnet (route_burst sets it; nullptr: none compiled): what
+  // the receivers' network ACLs take for inside their subnet.
+  const SubnetView* sender_net = nullptr;
   venic_desc d[kBurstDescs];
   Segment seg[kBurstDescs];  // seg[i]: descriptor i's buffer (a packet's segs point here)
   BurstPacket p[kBurstDescs];

@@ -1,14 +1,17 @@
 #include "deliver.h"
 
 #include <rte_atomic.h>
+#include <netinet/in.h>
 #include <rte_memcpy.h>
 
 #include <algorithm>
 
 #include "fetch.h"
 #include "l4_checksum.h"
+#include "network_acl.h"
 #include "observe_taps.h"
 #include "security_groups.h"
+#include "sg_scope.h"
 #include "src_dst_check.h"
 
 namespace venic::fastpath {
@@ -61,6 +64,17 @@ class FrameReader {
   uint32_t pos_ = 0, seg_ = 0, seg_off_ = 0;
 };
 
+// What the VPC's own services answer with (metadata, time, DNS, DHCP):
+// EC2's network ACLs do not filter it.
+bool from_vpc_services(const PortView& dst, const ParsedPacket& pkt) {
+  if (pkt.l3 == L3::kIpv4) return ec2_service4(pkt.src_ip4) || pkt.src_ip4 == dst.vpc_dns || pkt.src_ip4 == dst.gateway;
+  return pkt.l3 == L3::kIpv6 && ec2_service6(pkt.src_ip6);
+}
+
+bool neighbour_discovery(const ParsedPacket& pkt) {
+  return pkt.l3 == L3::kIpv6 && pkt.ip_proto == IPPROTO_ICMPV6 && pkt.icmp_type >= 133 && pkt.icmp_type <= 137;
+}
+
 }  // namespace
 
 void Delivery::begin(Burst& b) {
@@ -95,8 +109,22 @@ bool Delivery::plan(const PortView& dst, uint32_t k, bool answer) {
   return true;
 }
 
+void Delivery::judge_acl(const PortView& dst, uint32_t first, uint32_t end) {
+  // What enters the subnet: from another subnet or VPC, or from a gateway
+  // (injected); never the VPC's answers (ARP, ND) nor its services'.
+  const NetworkAcl* acl = dst.net ? dst.net->acl_in.get() : nullptr;
+  if (!acl || (!b_->from_services && b_->sender_net == dst.net)) return;
+  for (uint32_t i = first; i < end; i++) {
+    if (verdict_[i] >= 0 || entries_[i].answer) continue;
+    const ParsedPacket& pkt = packet_of(entries_[i]);
+    if ((b_->from_services && from_vpc_services(dst, pkt)) || neighbour_discovery(pkt)) continue;
+    if (!acl->allows(pkt)) verdict_[i] = VENIC_DROP_NACL_INGRESS;
+  }
+}
+
 void Delivery::judge_run(uint32_t first, uint32_t end) {
   const PortView& dst = *queues_[entries_[first].queue].port;
+  judge_acl(dst, first, end);                         // before the groups: a denied packet never reaches them
   if (!dst.sg.enforced || b_->from_services) return;  // a plain VF, or the VPC's own answer
   const ParsedPacket* pkts[kBurstDescs] = {};
   uint32_t idx[kBurstDescs];

@@ -1,5 +1,5 @@
 // The last stage, deliver: the receiver's side of every packet of a burst —
-// its destination check, its security groups (ingress, stateful), its
+// its destination check, its subnet's inbound network ACL, its security groups (ingress, stateful), its
 // inbound allowances (bw_in, PPS: what exceeds them is dropped and counted)
 // — and the copy into its posted RX buffers with their completions.
 // Deliveries are planned first (destination, RSS queue) and then run in
@@ -59,6 +59,8 @@ class Delivery {
   // destination check, then their groups (in bulk, per run of one receiver).
   void judge_receivers();
   void judge_run(uint32_t first, uint32_t end);
+  // The receiver subnet's inbound network ACL over one receiver's run.
+  void judge_acl(const PortView& dst, uint32_t first, uint32_t end);
   const ParsedPacket& packet_of(const Entry& e) const { return e.answer ? b_->answer_pkt[e.k] : b_->p[e.k].pkt; }
   void lock_all();
   void unlock_all(int skip_publish);

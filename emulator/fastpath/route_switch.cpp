@@ -4,6 +4,7 @@
 
 #include "exception_port.h"
 #include "gateway_port.h"
+#include "network_acl.h"
 #include "parse_burst.h"
 
 namespace venic::fastpath {
@@ -40,6 +41,15 @@ void to_gateway(const PortView& port, BurstPacket& p, const char* gateway) {
   if (!t_gateways->offer(port.vf, gateway, whole_frame(p), p.tx.total)) p.drop_as(VENIC_DROP_RX_NO_BUFFER);
 }
 
+// A packet leaving the sender's subnet: its outbound network ACL's verdict
+// (dropped as nacl_egress when it denies).
+bool leaves_subnet(const PortView& port, BurstPacket& p) {
+  const NetworkAcl* acl = port.net ? port.net->acl_out.get() : nullptr;
+  if (!acl || acl->allows(p.pkt)) return true;
+  p.drop_as(VENIC_DROP_NACL_EGRESS);
+  return false;
+}
+
 }  // namespace
 
 void route_use_exception_port(ExceptionPort* port) {
@@ -55,6 +65,7 @@ void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery&
   uint8_t mac_cache[6];
   const uint8_t* last_mac = nullptr;
   const PortView* last_dst = nullptr;
+  b.sender_net = port.net;
   for (uint32_t k = 0; k < b.npkt; k++) {
     BurstPacket& p = b.p[k];
     if (!p.alive()) continue;
@@ -72,7 +83,7 @@ void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery&
         continue;
       }
       if (v.kind == VpcVerdict::Kind::kGateway) {
-        to_gateway(port, p, v.gateway);
+        if (leaves_subnet(port, p)) to_gateway(port, p, v.gateway);
         continue;
       }
       if (v.kind == VpcVerdict::Kind::kDrop) {
@@ -80,6 +91,7 @@ void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery&
         continue;
       }
       if (v.kind == VpcVerdict::Kind::kRouted) {
+        if (v.dst->net != port.net && !leaves_subnet(port, p)) continue;  // to another subnet or VPC
         if (!v.dst->polled || !out.plan(*v.dst, k)) p.drop_as(VENIC_DROP_RX_DOWN);
         continue;
       }

@@ -189,6 +189,10 @@ void Snapshot::compile_network(const vf::Network& net) {
       view->prefix = s.prefix;
       if (RouteTable::needed(s.routes))  // else local routes only, as without a table
         view->routes = std::make_unique<RouteTable>(s.routes, [this](const std::string& v) { return vpc_number(v); });
+      if (s.nacl) {
+        view->acl_in = std::make_unique<NetworkAcl>(s.nacl_in, NetworkAcl::Side::kIn);
+        view->acl_out = std::make_unique<NetworkAcl>(s.nacl_out, NetworkAcl::Side::kOut);
+      }
       subnets_.push_back(std::move(view));
     }
   }

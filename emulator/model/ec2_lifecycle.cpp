@@ -83,6 +83,7 @@ json Ec2Model::delete_vpc(const json& p) {
     if (g.vpc == id && gid != it->second.default_group) dependency("vpc '" + id + "'", "its security group " + gid);
   check_gateway_dependencies(id, "");
   routes_on_delete_vpc(id);                   // ec2_routes.cpp
+  nacl_vpc_deleting(id);                      // custom ACLs hold it; the default goes with it
   s_.groups.erase(it->second.default_group);  // goes with its VPC
   s_.vpcs.erase(it);
   return json::object();
@@ -101,6 +102,7 @@ json Ec2Model::delete_subnet(const json& p) {
     if (in.subnet == id) dependency("subnet '" + id + "'", "the instance " + iid + " is in it");
   check_gateway_dependencies(it->second.vpc, id);
   routes_on_delete_subnet(id);  // ec2_routes.cpp
+  nacl_subnet_deleted(id);
   s_.subnets.erase(it);
   return json::object();
 }

@@ -197,6 +197,12 @@ json Ec2Model::call(const std::string& action, const json& p, const std::functio
     if (action == "UnassignPrivateIpAddresses") return unassign_ips(p);
     if (action == "UnassignIpv6Addresses") return unassign_ipv6(p);
     if (action == "DeletePlacementGroup") return delete_placement_group(p);
+    if (action == "CreateNetworkAcl") return create_network_acl(p);
+    if (action == "DeleteNetworkAcl") return delete_network_acl(p);
+    if (action == "CreateNetworkAclEntry") return network_acl_entry(p, true);
+    if (action == "ReplaceNetworkAclEntry") return network_acl_entry(p, false);
+    if (action == "DeleteNetworkAclEntry") return delete_network_acl_entry(p);
+    if (action == "ReplaceNetworkAclAssociation") return replace_network_acl_association(p);
     if (action.rfind("Describe", 0) == 0) return describe(action.substr(8), p);
   } catch (...) {
     s_ = std::move(before);
@@ -251,6 +257,7 @@ json Ec2Model::create_vpc(const json& p) {
   s_.groups[g.id] = g;
   s_.vpcs[v.id] = v;
   add_main_route_table(v);
+  nacl_vpc_created(v);
   return {{"Vpc", vpc_json(v)}};
 }
 
@@ -291,6 +298,7 @@ json Ec2Model::create_subnet(const json& p) {
   sn.cidr = c;
   sn.az = az;
   s_.subnets[sn.id] = sn;
+  nacl_subnet_created(sn);
   return {{"Subnet", subnet_json(sn)}};
 }
 
@@ -1149,6 +1157,13 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
                 filters.keep(pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
                                   [](const PlacementGroup& g) { return g.owner; })));
   }
+  if (what == "NetworkAcls") {
+    only(p, {"NetworkAclIds", "Filters", "MaxResults", "NextToken"});
+    return page("NetworkAcls",
+                filters.keep(pick(
+                    "NetworkAclIds", s_.network_acls, [&](const NetworkAcl& a) { return network_acl_json(a); },
+                    "InvalidNetworkAclID.NotFound", "network ACL", [](const NetworkAcl& a) { return a.owner; })));
+  }
   if (what == "NetworkInterfaces") {
     only(p, {"NetworkInterfaceIds", "Filters", "MaxResults", "NextToken"});
     return page("NetworkInterfaces", filters.keep(pick(
@@ -1315,6 +1330,7 @@ json Ec2Model::to_json() const {
       {"instances", instances}, {"enis", enis},       {"next_public", s_.next_public}, {"terminated", terminated}};
   out["gateways"] = gateways_to_json();
   routes_to_json(out);
+  out["network_acls"] = network_acls_to_json();
   return out;
 }
 
@@ -1494,6 +1510,7 @@ void Ec2Model::load(const json& j) {
     }
     routes_from_json(j, s);
     gateways_from_json(j.value("gateways", json()), s);
+    network_acls_from_json(j, s);
   } catch (const std::exception& e) {
     throw Ec2Error("internal", "InvalidState", std::string("the saved EC2 model is corrupt: ") + e.what());
   }

@@ -165,6 +165,28 @@ struct VpcPeering {
   int64_t created = 0, ended = 0;  // seconds since the epoch
 };
 
+// ---- network ACLs (ec2_network_acls.cpp) -----------------------------------
+// One numbered entry of a network ACL, as EC2 describes it.  The final `*`
+// deny (rule 32767) is implied, never stored.
+struct NaclRule {
+  int number = 0;  // 1-32766, unique per direction
+  bool egress = false;
+  bool allow = false;
+  int protocol = -1;                   // the IP protocol number, -1: all
+  std::string cidr, ipv6_cidr;         // one of them, canonical
+  int from_port = -1, to_port = -1;    // TCP and UDP
+  int icmp_type = -1, icmp_code = -1;  // ICMP and ICMPv6 (-1: all)
+};
+
+struct NetworkAcl {
+  std::string id, vpc;
+  int64_t owner = 0;
+  bool is_default = false;
+  std::vector<NaclRule> entries;                    // by direction (egress first), then number
+  std::map<std::string, std::string> associations;  // subnet id -> its association id (aclassoc-...)
+};
+// ---- end of network ACLs -------------------------------------------------------
+
 struct Instance {
   std::string id, type, subnet, az, placement_group, reservation, image_id;
   int partition = 0;  // its partition (1...) in a partition placement group; 0: none
@@ -241,6 +263,7 @@ class Ec2Model {
     return it == s_.vpcs.end() ? nullptr : &it->second;
   }
   const PlacementGroup* placement_group(const std::string& name) const;
+  const std::map<std::string, NetworkAcl>& network_acls() const { return s_.network_acls; }
   const SecurityGroup* security_group(const std::string& id) const;
   // EFA's OS-bypass traffic needs one of the ENI's groups to allow all
   // traffic in from and out to itself (and stays in the ENI's subnet):
@@ -292,6 +315,8 @@ class Ec2Model {
     // ---- route tables and VPC peering (ec2_routes.cpp) ----
     std::map<std::string, RouteTable> route_tables;
     std::map<std::string, VpcPeering> peerings;
+
+    std::map<std::string, NetworkAcl> network_acls;
   };
   // ---- route tables and VPC peering (ec2_routes.cpp) ----
   // The action if it is one of theirs, else nullopt.
@@ -392,6 +417,24 @@ class Ec2Model {
   SgRule permission(const nlohmann::json& e, const SecurityGroup& g) const;
   nlohmann::json modify_instance_metadata_options(const nlohmann::json& p);  // instance_metadata.cpp
   nlohmann::json describe(const std::string& what, const nlohmann::json& p) const;
+
+  // Network ACLs (ec2_network_acls.cpp): the actions, and what the VPC and
+  // subnet actions and the state file do to ACLs.
+  nlohmann::json create_network_acl(const nlohmann::json& p);
+  nlohmann::json delete_network_acl(const nlohmann::json& p);
+  nlohmann::json network_acl_entry(const nlohmann::json& p, bool create);
+  nlohmann::json delete_network_acl_entry(const nlohmann::json& p);
+  nlohmann::json replace_network_acl_association(const nlohmann::json& p);
+  nlohmann::json network_acl_json(const NetworkAcl& a) const;
+  // The ACL called id that the caller may see; throws InvalidNetworkAclID.*.
+  NetworkAcl& network_acl_named(const std::string& id);
+  void nacl_vpc_created(const Vpc& v);         // its default ACL
+  void nacl_subnet_created(const Subnet& sn);  // associated with the default ACL
+  void nacl_vpc_deleting(const std::string& vpc);
+  void nacl_subnet_deleted(const std::string& subnet);
+  nlohmann::json network_acls_to_json() const;
+  // From a state file into s (none there: every VPC gets its default ACL).
+  void network_acls_from_json(const nlohmann::json& j, State& s);
 
   // Builds an ENI in subnet (addresses, MAC, public IP, groups) without
   // adding it; requested: explicit primary and secondary addresses.

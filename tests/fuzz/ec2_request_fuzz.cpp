@@ -2,7 +2,7 @@
 // ec2.* methods) on arbitrary parameters, a few actions in a row on a fresh
 // model.  One input is up to kMaxActions lines "<Action> <JSON params>"; in
 // the params a string "@vpc", "@subnet", "@sg", "@i", "@eni", "@attach" or
-// "@pg", optionally followed by a digit n, becomes the id (or placement
+// "@pg" (or "@acl", a network ACL), optionally followed by a digit n, becomes the id (or placement
 // group name) of the n-th such resource made so far (from 0), so that mutations reach
 // the actions on existing resources without guessing ids.
 //
@@ -53,7 +53,8 @@ void note_new(const json& model, Made& made) {
                 {"i", "instances", "id"},
                 {"eni", "enis", "id"},
                 {"attach", "enis", "attachment"},
-                {"pg", "placement_groups", "name"}};
+                {"pg", "placement_groups", "name"},
+                {"acl", "network_acls", "id"}};
   for (const auto& k : kKinds) {
     std::vector<std::string>& ids = made[k.kind];
     for (const auto& x : model[k.list]) {

@@ -1180,7 +1180,7 @@ std::vector<std::string> shell_words(const std::string& line) {
 
 TEST(VenicctlEc2Cli, EveryCommandHasHelpAndExamplesThatParse) {
   const std::vector<std::string> names = ec2_command_names();
-  EXPECT_EQ(names.size(), 34u + 14u);  // the methods of docs/ec2-api.md (+ route tables and peering)
+  EXPECT_EQ(names.size(), 34u + 14u + 7u);  // the methods of docs/ec2-api.md (+ route tables and peering, + ACLs)
   const std::string top = run_venicctl({"--help"}).out;
   EXPECT_NE(top.find("EC2 commands"), std::string::npos) << top;
   EXPECT_NE(top.find("venicctl create-vpc --cidr-block 10.0.0.0/16"), std::string::npos) << top;

@@ -285,6 +285,7 @@ void add_param(const Flag& flag, const std::vector<std::string>& values, json& p
 }
 
 std::string negation(const std::string& name) {
+  if (name == "--egress") return "--ingress";  // the AWS CLI's pair for network ACL entries
   return "--no-" + name.substr(2);
 }
 
@@ -371,6 +372,36 @@ void ip_permissions(const Given& given, json& params) {
     throw UsageError("--protocol needs --cidr or --source-group: the other end of the rule");
   }
   params["IpPermissions"] = json::array({permission});
+}
+
+// Network ACL entries: --egress or --ingress (create and delete need one), and
+// an ICMP type or code of -1 (any) as the number the API takes.
+void acl_entry(const Given& given, json& params, bool direction_needed) {
+  if (direction_needed && !given.count("--egress")) throw UsageError("give --egress or --ingress");
+  if (!params.contains("IcmpTypeCode")) return;
+  for (auto& [key, value] : params["IcmpTypeCode"].items())
+    if (value == "-1") value = -1;
+}
+void acl_entry_create(const Given& given, json& params) {
+  acl_entry(given, params, true);
+}
+void acl_entry_replace(const Given& given, json& params) {
+  acl_entry(given, params, false);
+}
+std::vector<Flag> acl_entry_flags() {
+  return {
+      {"--network-acl-id", "NetworkAclId", Kind::kString, Need::kRequired, "the network ACL", "ACL-ID"},
+      {"--rule-number", "RuleNumber", Kind::kInteger, Need::kRequired, "1-32766, lowest first", "N"},
+      {"--protocol", "Protocol", Kind::kString, Need::kRequired, "-1 (all), a number, or tcp, udp, icmp, icmpv6",
+       "PROTO"},
+      {"--rule-action", "RuleAction", Kind::kEnum, Need::kRequired, "what a match does", "allow|deny"},
+      {"--egress", "Egress", Kind::kBool, Need::kOptional, "an outbound entry", "an inbound entry"},
+      {"--cidr-block", "CidrBlock", Kind::kCidr, Need::kOptional, "the peer's IPv4 block", "CIDR"},
+      {"--ipv6-cidr-block", "Ipv6CidrBlock", Kind::kIpv6Cidr, Need::kOptional, "...or its IPv6 block", "CIDR"},
+      {"--port-range", "PortRange", Kind::kShorthand, Need::kOptional, "destination ports, for tcp and udp",
+       "From=N,To=N"},
+      {"--icmp-type-code", "IcmpTypeCode", Kind::kShorthand, Need::kOptional, "for icmp (-1: any)", "Type=N,Code=N"},
+  };
 }
 
 // revoke-security-group-*: the same flags; the rule must match one given before.
@@ -550,6 +581,54 @@ venicctl create-placement-group --group-name racks --strategy partition --partit
         kFiltersFlag},
        R"(venicctl describe-placement-groups
 venicctl describe-placement-groups --group-names hpc)"},
+      {"create-network-acl",
+       "CreateNetworkAcl",
+       "create a network ACL (it denies everything until entries are added)",
+       {{"--vpc-id", "VpcId", Kind::kString, Need::kRequired, "the VPC", "VPC-ID"}},
+       R"(venicctl create-network-acl --vpc-id vpc-0123456789abcdef0)"},
+      {"delete-network-acl",
+       "DeleteNetworkAcl",
+       "delete a network ACL no subnet is associated with (not the default)",
+       {{"--network-acl-id", "NetworkAclId", Kind::kString, Need::kRequired, "the network ACL", "ACL-ID"}},
+       R"(venicctl delete-network-acl --network-acl-id acl-0123456789abcdef0)"},
+      {"describe-network-acls",
+       "DescribeNetworkAcls",
+       "describe network ACLs: entries and associations",
+       {{"--network-acl-ids", "NetworkAclIds", Kind::kList, Need::kOptional, "only these (default: all)", "ACL-ID"},
+        kFiltersFlag},
+       R"(venicctl describe-network-acls
+venicctl describe-network-acls --filters Name=association.subnet-id,Values=subnet-0123456789abcdef0)"},
+      {"create-network-acl-entry",
+       "CreateNetworkAclEntry",
+       "add a numbered entry to a network ACL",
+       acl_entry_flags(),
+       R"(venicctl create-network-acl-entry --network-acl-id acl-0123456789abcdef0 --ingress --rule-number 100 --protocol tcp --port-range From=22,To=22 --cidr-block 10.0.0.0/16 --rule-action allow
+venicctl create-network-acl-entry --network-acl-id acl-0123456789abcdef0 --egress --rule-number 90 --protocol icmp --icmp-type-code Type=-1,Code=-1 --cidr-block 0.0.0.0/0 --rule-action deny)",
+       {},
+       acl_entry_create},
+      {"replace-network-acl-entry",
+       "ReplaceNetworkAclEntry",
+       "replace a network ACL's entry (default: the inbound one of that number)",
+       acl_entry_flags(),
+       R"(venicctl replace-network-acl-entry --network-acl-id acl-0123456789abcdef0 --ingress --rule-number 100 --protocol -1 --cidr-block 0.0.0.0/0 --rule-action deny)",
+       {},
+       acl_entry_replace},
+      {"delete-network-acl-entry",
+       "DeleteNetworkAclEntry",
+       "delete a network ACL's entry",
+       {{"--network-acl-id", "NetworkAclId", Kind::kString, Need::kRequired, "the network ACL", "ACL-ID"},
+        {"--rule-number", "RuleNumber", Kind::kInteger, Need::kRequired, "its number", "N"},
+        {"--egress", "Egress", Kind::kBool, Need::kOptional, "the outbound entry", "the inbound entry"}},
+       R"(venicctl delete-network-acl-entry --network-acl-id acl-0123456789abcdef0 --ingress --rule-number 100)",
+       {},
+       acl_entry_create},
+      {"replace-network-acl-association",
+       "ReplaceNetworkAclAssociation",
+       "associate a subnet with another network ACL of its VPC",
+       {{"--association-id", "AssociationId", Kind::kString, Need::kRequired, "the subnet's current association",
+         "ACLASSOC-ID"},
+        {"--network-acl-id", "NetworkAclId", Kind::kString, Need::kRequired, "the ACL to associate", "ACL-ID"}},
+       R"(venicctl replace-network-acl-association --association-id aclassoc-0123456789abcdef0 --network-acl-id acl-0123456789abcdef0)"},
       {"describe-instance-types",
        "DescribeInstanceTypes",
        "describe instance types and their network figures",

@@ -207,7 +207,8 @@ int main(int argc, char** argv) {
   unsigned reps = 3;
   app.add_option("--packets", packets, "packets per measurement")->capture_default_str();
   app.add_option("--reps", reps, "measurements per configuration (the best is kept)")->capture_default_str();
-  app.add_option("--only", only, "comma list of: l2,srcdst,allowances,sg,sg+flowlog,routed,routed+rtb,jumbo");
+  app.add_option("--only", only,
+                 "comma list of: l2,srcdst,allowances,sg,sg+flowlog,routed,routed+rtb,routed+nacl,jumbo");
   CLI11_PARSE(app, argc, argv);
   if (!venic::bench::init_eal(argv[0])) {
     std::fprintf(stderr, "worker-bench: EAL did not start\n");
@@ -328,6 +329,36 @@ int main(int argc, char** argv) {
             rig.ec2("DescribeRouteTables", nlohmann::json::object())["RouteTables"][0]["RouteTableId"];
         rig.ec2("CreateRoute",
                 {{"RouteTableId", rtb}, {"DestinationCidrBlock", "0.0.0.0/0"}, {"NetworkInterfaceId", eni}});
+        Endpoint a = endpoint_of(rig, c.a), b = endpoint_of(rig, c.b);
+        c.frames = flow_frames(venic::fastpath::kRouterMac, a, b.ip, small, 64);
+      },
+      small);
+  measure(
+      "routed+nacl",
+      [&](PortRig& rig, Config& c) {
+        std::tie(c.a, c.b) = two_enis(rig, true);
+        // Each subnet's ACL at EC2's quota, 20 entries each way, the one that
+        // matches last: 19 that miss (other blocks), then allow all.
+        const auto vpc = rig.ec2("DescribeSubnets", nlohmann::json::object())["Subnets"][0]["VpcId"];
+        for (const auto& sn : rig.ec2("DescribeSubnets", nlohmann::json::object())["Subnets"]) {
+          const auto acl = rig.ec2("CreateNetworkAcl", {{"VpcId", vpc}})["NetworkAcl"]["NetworkAclId"];
+          for (bool egress : {true, false})
+            for (int n = 1; n <= 20; n++)
+              rig.ec2("CreateNetworkAclEntry",
+                      {{"NetworkAclId", acl},
+                       {"RuleNumber", n},
+                       {"Protocol", n < 20 ? "udp" : "-1"},
+                       {"RuleAction", n < 20 ? "deny" : "allow"},
+                       {"Egress", egress},
+                       {"CidrBlock", n < 20 ? "192.168." + std::to_string(n) + ".0/24" : "0.0.0.0/0"},
+                       {"PortRange", {{"From", 0}, {"To", 65535}}}});
+          auto assoc = rig.ec2("DescribeNetworkAcls",
+                               {{"Filters", {{{"Name", "association.subnet-id"}, {"Values", {sn["SubnetId"]}}}}}});
+          for (const auto& as : assoc["NetworkAcls"][0]["Associations"])
+            if (as["SubnetId"] == sn["SubnetId"])
+              rig.ec2("ReplaceNetworkAclAssociation",
+                      {{"AssociationId", as["NetworkAclAssociationId"]}, {"NetworkAclId", acl}});
+        }
         Endpoint a = endpoint_of(rig, c.a), b = endpoint_of(rig, c.b);
         c.frames = flow_frames(venic::fastpath::kRouterMac, a, b.ip, small, 64);
       },
