@@ -271,9 +271,10 @@ int main(int argc, char** argv) {
     // The internet and NAT gateways (emulator/gateways): with an uplink only.
     std::unique_ptr<venic::gateways::InternetUplink> uplink;
     if (!o.internet_uplink.empty()) uplink = std::make_unique<venic::gateways::InternetUplink>(o.internet_uplink);
-    venic::gateways::GatewayService gateways(
-        {{router_mac, {}}, 1024},
-        [&dp](uint16_t vf, const uint8_t* frame, uint32_t len) { return dp.inject(vf, frame, len); });
+    venic::gateways::GatewayService gateways({{router_mac, {}}, 1024},
+                                             [&dp](uint16_t vf, const uint8_t* frame, uint32_t len) {
+                                               return dp.inject(vf, frame, len, venic::fastpath::InjectFrom::kInternet);
+                                             });
     ec2.set_on_change([&services, &gateways](const venic::model::Ec2Model& m) {
       services.publish(venic::services::build_directory(m));
       gateways.publish(venic::gateways::build_gateway_directory(m));

@@ -39,6 +39,7 @@ struct Burst {
   // own, which security groups do not judge (EC2's groups never filter the
   // metadata, DNS and time services).
   bool from_services = false;
+  bool from_internet = false;  // (with from_services) a gateway injected it: groups judge it
   // The sender's subnet (route_burst sets it; nullptr: none compiled): what
   // the receivers' network ACLs take for inside their subnet.
   const SubnetView* sender_net = nullptr;

@@ -36,6 +36,7 @@ constexpr unsigned kInjectQueue = 1024;
 // One queued answer: the frame follows the header.
 struct Injected {
   uint16_t vf;
+  InjectFrom from;
   uint32_t len;
   uint8_t frame[];
 };
@@ -68,11 +69,12 @@ Dataplane::Dataplane(unsigned workers, unsigned idle_sleep_us) : idle_sleep_us_(
   if (!injected_) throw std::runtime_error("cannot create the service answer queue");
 }
 
-bool Dataplane::inject(uint16_t vf, const uint8_t* frame, uint32_t len) {
+bool Dataplane::inject(uint16_t vf, const uint8_t* frame, uint32_t len, InjectFrom from) {
   if (len < 14 || len > VENIC_FRAME_MAX) return false;
   auto* in = static_cast<Injected*>(std::malloc(sizeof(Injected) + len));
   if (!in) return false;
   in->vf = vf;
+  in->from = from;
   in->len = len;
   std::memcpy(in->frame, frame, len);
   if (rte_ring_mp_enqueue(injected_, in) != 0) {
@@ -87,7 +89,7 @@ uint32_t Dataplane::drain_injected(const Snapshot& snap) {
   const unsigned n = rte_ring_sc_dequeue_burst(injected_, items, 32, nullptr);
   for (unsigned i = 0; i < n; i++) {
     auto* in = static_cast<Injected*>(items[i]);
-    deliver_from_services(snap, in->vf, in->frame, in->len);
+    deliver_from_services(snap, in->vf, in->frame, in->len, in->from);
     std::free(in);
   }
   return n;

@@ -15,6 +15,7 @@
 #include "device_poller.h"
 #include "exception_port.h"
 #include "gateway_port.h"
+#include "worker.h"
 #include "observe_taps.h"
 #include "flow_meter.h"
 #include "reclaim_queue.h"
@@ -76,10 +77,11 @@ class Dataplane : public vf::Publisher {
   void set_exception_port(ExceptionPort* port) { exceptions_ = port; }
   // Where frames for internet and NAT gateways go (gateway_port.h); set before start(); null: none.
   void set_gateway_port(GatewayPort* port) { gateways_ = port; }
-  // An answer of the instance services for VF vf, from any thread: copied
-  // and queued (bounded), delivered by the first worker.  False when the
-  // queue is full or the frame's size is impossible.
-  bool inject(uint16_t vf, const uint8_t* frame, uint32_t len);
+  // A frame for VF vf from any thread, an answer of the instance services
+  // or what the internet sent through a gateway (worker.h InjectFrom: only
+  // the latter meets the groups): copied and queued (bounded), delivered by
+  // the first worker.  False when the queue is full or the size impossible.
+  bool inject(uint16_t vf, const uint8_t* frame, uint32_t len, InjectFrom from = InjectFrom::kServices);
 
  private:
   static int worker_main(void* arg);

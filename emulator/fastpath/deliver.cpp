@@ -124,8 +124,9 @@ void Delivery::judge_acl(const PortView& dst, uint32_t first, uint32_t end) {
 
 void Delivery::judge_run(uint32_t first, uint32_t end) {
   const PortView& dst = *queues_[entries_[first].queue].port;
-  judge_acl(dst, first, end);                         // before the groups: a denied packet never reaches them
-  if (!dst.sg.enforced || b_->from_services) return;  // a plain VF, or the VPC's own answer
+  judge_acl(dst, first, end);  // before the groups: a denied packet never reaches them
+  // A plain VF, or the VPC's own answer; what the internet sends is judged.
+  if (!dst.sg.enforced || (b_->from_services && !b_->from_internet)) return;
   const ParsedPacket* pkts[kBurstDescs] = {};
   uint32_t idx[kBurstDescs];
   uint32_t n = 0;

@@ -95,7 +95,7 @@ void observe_received(const PortView& dst, const Burst& b, uint32_t k, bool answ
   // What the receiver's groups judged: everything past its destination check
   // that is in their scope, but the VPC's own answers.
   const bool judged = verdict != VENIC_DROP_DST_CHECK && verdict != kCaptureAllowance + VENIC_ALLOW_CONNTRACK &&
-                      !answer && !b.from_services &&
+                      !answer && !(b.from_services && !b.from_internet) &&
                       !outside_security_groups(pkt, CtDir::kIn, dst.gateway, dst.vpc_dns);
   if (judged && logged(dst)) {
     observe::FlowLogKey key;

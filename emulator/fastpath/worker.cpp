@@ -102,7 +102,7 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q) {
   if (fetch_descriptors(port, q, b) == 0) return 0;
   b.now = rte_rdtsc();
   b.consumed = 0;
-  b.from_services = false;
+  b.from_services = b.from_internet = false;
   admit(port, tq, b);  // fetch, validate, shape
   if (b.npkt) {
     parse_burst(b);               // header copies, L2-L4
@@ -171,7 +171,7 @@ uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t),
   return n;
 }
 
-bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len) {
+bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len, InjectFrom from) {
   const PortView* dst = snap.polled_port(vf);
   if (!dst || len < 14 || len > VENIC_FRAME_MAX) return false;
   Burst& b = t_burst;
@@ -179,6 +179,7 @@ bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* fra
   b.ndesc = b.npkt = 1;
   b.consumed = 0;
   b.from_services = true;
+  b.from_internet = from == InjectFrom::kInternet;
   b.seg[0] = {frame, len};
   BurstPacket& p = b.p[0];
   p.tx.segs = &b.seg[0];
@@ -196,7 +197,7 @@ bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* fra
     const PortView* receiver = t_delivery.writing();
     t_delivery.abandon(true);
     if (receiver) receiver->rt->mdd_tripped.store(true, std::memory_order_release);
-    t_burst.from_services = false;
+    t_burst.from_services = t_burst.from_internet = false;
     return false;
   }
   common::arm_fault_guard(&env);
@@ -206,7 +207,7 @@ bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* fra
   const bool planned = out.plan(*dst, 0);
   out.run();
   common::disarm_fault_guard();
-  b.from_services = false;
+  b.from_services = b.from_internet = false;
   return planned;
 }
 

@@ -35,11 +35,15 @@ uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t),
 void patch_peer_faults_on_this_thread();
 
 // Delivers one frame the instance services answer with (Dataplane::inject)
-// into VF vf's RX ring, as the VPC's own: the destination check and the
-// inbound allowances apply, security groups do not.  Guarded as a burst is
-// (a receiver whose memory vanished is reset).  False when vf is not polled
-// or the frame is malformed.
-bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len);
+// into VF vf's RX ring: the destination check and the inbound allowances
+// apply; security groups only to what the internet sent.  Guarded as a
+// burst is (a receiver whose memory vanished is reset).  False when vf is
+// not polled or the frame is malformed.  Where an injected frame comes from: the instance's own services (the
+// VPC's answers, which no group or ACL judges) or the internet through a
+// gateway (judged as any traffic from outside: ACL in, groups, conntrack).
+enum class InjectFrom : uint8_t { kServices, kInternet };
+bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len,
+                           InjectFrom from = InjectFrom::kServices);
 
 // Moves up to one burst from port's TX queue q; returns descriptors consumed.
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q);

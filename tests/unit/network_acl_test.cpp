@@ -369,5 +369,22 @@ TEST(NetworkAclStage, GatewayFramesAreJudgedTheServicesAnswersAreNot) {
   EXPECT_EQ(w.rx_drops(w.b, VENIC_DROP_NACL_INGRESS), 1u);
 }
 
+// The attack: what the internet sends to an instance's Elastic IP is judged
+// by its groups (and conntrack) as any other traffic from outside, never
+// let through as the VPC's own services' answers are.
+TEST(NetworkAclStage, InternetFramesMeetTheReceiversGroups) {
+  AclWorld w;
+  const auto& cb = w.rig.table().get(w.b).cfg;
+  // UDP 5000 from 8.8.8.8: the ACL allows it, the group (10.7.0.0/16 only) does not.
+  auto web = udp_frame(cb.mac.data(), kRouterMac, 0x08080808, cb.ip, 5000);
+  deliver_from_services(w.rig.snapshot(), w.b, web.data(), static_cast<uint32_t>(web.size()), InjectFrom::kInternet);
+  EXPECT_EQ(w.rig.drain_rx(w.b), 0u);
+  EXPECT_EQ(w.rx_drops(w.b, VENIC_DROP_SG_INGRESS), 1u);
+  // The services' answers stay the VPC's own (no group judges them).
+  auto ntp = udp_frame(cb.mac.data(), kRouterMac, 0xa9fea97b, cb.ip, 5000);
+  EXPECT_TRUE(deliver_from_services(w.rig.snapshot(), w.b, ntp.data(), static_cast<uint32_t>(ntp.size())));
+  EXPECT_EQ(w.rig.drain_rx(w.b), 1u);
+}
+
 }  // namespace
 }  // namespace venic::fastpath
