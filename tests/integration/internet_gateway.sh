@@ -8,13 +8,10 @@
 # gateway, with its subnet's default route 0.0.0.0/0 -> igw.
 # - The internet host pings the EIP: the gateway translates 1:1 to
 #   10.0.1.10, the guest answers, its answer leaves through the igw as the
-#   EIP (needs the route tables of issue 19 part 1 for the answer's route).
+#   EIP, through the VPC's main route table's 0.0.0.0/0 -> igw route.
 # - The guest pings the internet host (needs the same route).
 # A NAT gateway is made with the aws CLI; its EIP cannot be released, nor
 # the internet gateway detached while public addresses are mapped.
-# While venicd has no route tables (create-route answers InvalidAction),
-# the test checks what it can: the pings reach the guest translated, and
-# the guest's answers are dropped by the VPC router as no_route.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/guest/guest_lib.sh"
 guest_image_ready
@@ -82,16 +79,11 @@ grep -q DependencyViolation "$WORK/detach.err" || die "detach-internet-gateway: 
 log "NAT gateway $nat available on $(awsq describe-nat-gateways --nat-gateway-ids "$nat" \
   --query 'NatGateways[0].NatGatewayAddresses[0].PublicIp')"
 
-# The default route to the internet gateway, once venicd has route tables.
-routes=0
-if rtb=$(aws_ec2 describe-route-tables --filters "Name=vpc-id,Values=$vpc" --query 'RouteTables[0].RouteTableId' \
-  --output text 2>"$WORK/rtb.err"); then
-  awsq create-route --route-table-id "$rtb" --destination-cidr-block 0.0.0.0/0 --gateway-id "$igw" >/dev/null
-  routes=1
-  log "route 0.0.0.0/0 -> $igw in $rtb"
-else
-  log "no route tables in this venicd ($(grep -o 'InvalidAction' "$WORK/rtb.err" | head -n1)): the answers' route is not checked"
-fi
+# The default route to the internet gateway.
+rtb=$(awsq describe-route-tables --filters "Name=vpc-id,Values=$vpc" --query 'RouteTables[0].RouteTableId')
+awsq create-route --route-table-id "$rtb" --destination-cidr-block 0.0.0.0/0 --gateway-id "$igw" >/dev/null
+routes=1
+log "route 0.0.0.0/0 -> $igw in $rtb"
 
 mkdir -p "$WORK/a"
 cat >"$WORK/a/venic-test.sh" <<EOF
