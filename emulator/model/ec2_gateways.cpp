@@ -28,24 +28,6 @@ namespace {
   fail(kNotFound, "NatGatewayNotFound", "The Nat Gateway " + id + " was not found");
 }
 
-// MaxResults/NextToken pages over a filtered list (as describe() pages).
-json page_of(const json& p, const char* key, json list) {
-  const auto max = static_cast<size_t>(integer(p, "MaxResults", 5, 1000, 0));
-  size_t from = 0;
-  if (const json* t = field(p, "NextToken")) {
-    const std::string token = t->is_string() ? t->get<std::string>() : "";
-    if (token.empty() || token.size() > 7 || token.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(token) > list.size())
-      bad_param("Invalid NextToken");
-    from = std::stoul(token);
-  }
-  const size_t to = max ? std::min(list.size(), from + max) : list.size();
-  json out = {{key, json::array()}};
-  for (size_t i = from; i < to; i++) out[key].push_back(std::move(list[i]));
-  if (to < list.size()) out["NextToken"] = std::to_string(to);
-  return out;
-}
-
 }  // namespace
 
 std::string Ec2Model::fresh_id(const char* prefix) {
@@ -451,7 +433,7 @@ std::optional<json> Ec2Model::describe_gateways(const std::string& what, const j
     }
     for (auto& [id, g] : s_.igws)
       if (visible(g.owner) && (ids.empty() || std::count(ids.begin(), ids.end(), id))) out.push_back(igw_json(g));
-    return page_of(p, "InternetGateways", filters.keep(out));
+    return describe_page(p, "InternetGateways", filters.keep(out));
   }
   if (what == "Addresses") {
     only(p, {"AllocationIds", "PublicIps", "Filters"});
@@ -487,7 +469,7 @@ std::optional<json> Ec2Model::describe_gateways(const std::string& what, const j
     json out = json::array();
     for (auto& [id, n] : s_.nat_gateways)
       if (visible(n.owner) && (ids.empty() || std::count(ids.begin(), ids.end(), id))) out.push_back(nat_json(n));
-    return page_of(p, "NatGateways", filters.keep(out));
+    return describe_page(p, "NatGateways", filters.keep(out));
   }
   return std::nullopt;
 }

@@ -1115,22 +1115,8 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
   // page starts).
   if (auto r = describe_gateways(what, p)) return *r;
   const Filters filters(p, filter_names(what));
-  auto page = [&](const char* key, json list) {
-    const auto max = static_cast<size_t>(integer(p, "MaxResults", 5, 1000, 0));
-    size_t from = 0;
-    if (const json* t = field(p, "NextToken")) {
-      const std::string token = t->is_string() ? t->get<std::string>() : "";
-      if (token.empty() || token.size() > 7 || token.find_first_not_of("0123456789") != std::string::npos ||
-          std::stoul(token) > list.size())
-        bad_param("Invalid NextToken");
-      from = std::stoul(token);
-    }
-    const size_t to = max ? std::min(list.size(), from + max) : list.size();
-    json out = {{key, json::array()}};
-    for (size_t i = from; i < to; i++) out[key].push_back(std::move(list[i]));
-    if (to < list.size()) out["NextToken"] = std::to_string(to);
-    return out;
-  };
+  auto page = [&](const char* key, json list) { return describe_page(p, key, std::move(list)); };
+
   if (what == "Vpcs") {
     only(p, {"VpcIds", "Filters", "MaxResults", "NextToken"});
     return page("Vpcs", filters.keep(pick(

@@ -78,6 +78,25 @@ inline long integer(const json& p, const char* name, long lo, long hi, std::opti
               std::to_string(hi) + ")");
   return v->get<long>();
 }
+// Describe*'s MaxResults / NextToken over a list, already filtered: one page
+// of it under key, and the token where the next page starts.
+inline json describe_page(const json& p, const char* key, json list) {
+  const auto max = static_cast<size_t>(integer(p, "MaxResults", 5, 1000, 0));
+  size_t from = 0;
+  if (const json* t = field(p, "NextToken")) {
+    const std::string token = t->is_string() ? t->get<std::string>() : "";
+    if (token.empty() || token.size() > 7 || token.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(token) > list.size())
+      bad_param("Invalid NextToken");
+    from = std::stoul(token);
+  }
+  const size_t to = max ? std::min(list.size(), from + max) : list.size();
+  json out = {{key, json::array()}};
+  for (size_t i = from; i < to; i++) out[key].push_back(std::move(list[i]));
+  if (to < list.size()) out["NextToken"] = std::to_string(to);
+  return out;
+}
+
 inline std::vector<std::string> str_list(const json& p, const char* name) {
   const json* v = field(p, name);
   if (!v) return {};

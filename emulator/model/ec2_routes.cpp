@@ -76,25 +76,6 @@ bool ended(const VpcPeering& x) {
   return x.status != "pending-acceptance" && x.status != "active";
 }
 
-// Describe*'s MaxResults / NextToken over a list (the Query API pages before
-// the model; the control socket's callers page here).
-json page(const json& p, const char* key, json list) {
-  const auto max = static_cast<size_t>(integer(p, "MaxResults", 5, 1000, 0));
-  size_t from = 0;
-  if (const json* t = field(p, "NextToken")) {
-    const std::string token = t->is_string() ? t->get<std::string>() : "";
-    if (token.empty() || token.size() > 7 || token.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(token) > list.size())
-      bad_param("Invalid NextToken");
-    from = std::stoul(token);
-  }
-  const size_t to = max ? std::min(list.size(), from + max) : list.size();
-  json out = {{key, json::array()}};
-  for (size_t i = from; i < to; i++) out[key].push_back(std::move(list[i]));
-  if (to < list.size()) out["NextToken"] = std::to_string(to);
-  return out;
-}
-
 const std::vector<FilterField> kRouteTableFilters = {
     {"route-table-id", "RouteTableId"},
     {"vpc-id", "VpcId"},
@@ -576,7 +557,7 @@ json Ec2Model::describe_route_tables(const json& p) const {
       out.push_back(route_table_json(it->second));
     }
   }
-  return page(p, "RouteTables", filters.keep(out));
+  return describe_page(p, "RouteTables", filters.keep(out));
 }
 
 void Ec2Model::routes_on_delete_vpc(const std::string& vpc) {
@@ -772,7 +753,7 @@ json Ec2Model::describe_vpc_peerings(const json& p) const {
       out.push_back(peering_json(it->second));
     }
   }
-  return page(p, "VpcPeeringConnections", filters.keep(out));
+  return describe_page(p, "VpcPeeringConnections", filters.keep(out));
 }
 
 // ---- persistence --------------------------------------------------------------

@@ -388,6 +388,22 @@ void acl_entry_create(const Given& given, json& params) {
 void acl_entry_replace(const Given& given, json& params) {
   acl_entry(given, params, false);
 }
+// create-route and replace-route: the table, the destination and one target.
+std::vector<Flag> route_flags() {
+  return {{"--route-table-id", "RouteTableId", Kind::kString, Need::kRequired, "the route table", "RTB-ID"},
+          {"--destination-cidr-block", "DestinationCidrBlock", Kind::kCidr, Need::kOptional, "the IPv4 destination"},
+          {"--destination-ipv6-cidr-block", "DestinationIpv6CidrBlock", Kind::kIpv6Cidr, Need::kOptional,
+           "the IPv6 destination"},
+          {"--gateway-id", "GatewayId", Kind::kString, Need::kOptional, "an internet gateway (local: the local route)",
+           "IGW-ID"},
+          {"--nat-gateway-id", "NatGatewayId", Kind::kString, Need::kOptional, "a NAT gateway", "NAT-ID"},
+          {"--instance-id", "InstanceId", Kind::kString, Need::kOptional, "an instance with one ENI (a NAT instance)",
+           "INSTANCE-ID"},
+          {"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kOptional, "an ENI", "ENI-ID"},
+          {"--vpc-peering-connection-id", "VpcPeeringConnectionId", Kind::kString, Need::kOptional,
+           "a VPC peering connection", "PCX-ID"}};
+}
+
 std::vector<Flag> acl_entry_flags() {
   return {
       {"--network-acl-id", "NetworkAclId", Kind::kString, Need::kRequired, "the network ACL", "ACL-ID"},
@@ -846,36 +862,14 @@ venicctl describe-route-tables --filters Name=vpc-id,Values=vpc-0123456789abcdef
       {"create-route",
        "CreateRoute",
        "add a route to a route table",
-       {{"--route-table-id", "RouteTableId", Kind::kString, Need::kRequired, "the route table", "RTB-ID"},
-        {"--destination-cidr-block", "DestinationCidrBlock", Kind::kCidr, Need::kOptional, "the IPv4 destination"},
-        {"--destination-ipv6-cidr-block", "DestinationIpv6CidrBlock", Kind::kIpv6Cidr, Need::kOptional,
-         "the IPv6 destination"},
-        {"--gateway-id", "GatewayId", Kind::kString, Need::kOptional, "an internet gateway (local: the local route)",
-         "IGW-ID"},
-        {"--nat-gateway-id", "NatGatewayId", Kind::kString, Need::kOptional, "a NAT gateway", "NAT-ID"},
-        {"--instance-id", "InstanceId", Kind::kString, Need::kOptional, "an instance with one ENI (a NAT instance)",
-         "INSTANCE-ID"},
-        {"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kOptional, "an ENI", "ENI-ID"},
-        {"--vpc-peering-connection-id", "VpcPeeringConnectionId", Kind::kString, Need::kOptional,
-         "a VPC peering connection", "PCX-ID"}},
+       route_flags(),
        R"(venicctl create-route --route-table-id rtb-0123456789abcdef0 --destination-cidr-block 0.0.0.0/0 --instance-id i-0123456789abcdef0
 venicctl create-route --route-table-id rtb-0123456789abcdef0 --destination-cidr-block 10.1.0.0/16 --vpc-peering-connection-id pcx-0123456789abcdef0)",
        {"--gateway-id", "--nat-gateway-id", "--instance-id", "--network-interface-id", "--vpc-peering-connection-id"}},
       {"replace-route",
        "ReplaceRoute",
        "point a route somewhere else",
-       {{"--route-table-id", "RouteTableId", Kind::kString, Need::kRequired, "the route table", "RTB-ID"},
-        {"--destination-cidr-block", "DestinationCidrBlock", Kind::kCidr, Need::kOptional, "the IPv4 destination"},
-        {"--destination-ipv6-cidr-block", "DestinationIpv6CidrBlock", Kind::kIpv6Cidr, Need::kOptional,
-         "the IPv6 destination"},
-        {"--gateway-id", "GatewayId", Kind::kString, Need::kOptional, "an internet gateway (local: the local route)",
-         "IGW-ID"},
-        {"--nat-gateway-id", "NatGatewayId", Kind::kString, Need::kOptional, "a NAT gateway", "NAT-ID"},
-        {"--instance-id", "InstanceId", Kind::kString, Need::kOptional, "an instance with one ENI (a NAT instance)",
-         "INSTANCE-ID"},
-        {"--network-interface-id", "NetworkInterfaceId", Kind::kString, Need::kOptional, "an ENI", "ENI-ID"},
-        {"--vpc-peering-connection-id", "VpcPeeringConnectionId", Kind::kString, Need::kOptional,
-         "a VPC peering connection", "PCX-ID"}},
+       route_flags(),
        R"(venicctl replace-route --route-table-id rtb-0123456789abcdef0 --destination-cidr-block 0.0.0.0/0 --network-interface-id eni-0123456789abcdef0)",
        {"--gateway-id", "--nat-gateway-id", "--instance-id", "--network-interface-id", "--vpc-peering-connection-id"}},
       {"delete-route",
