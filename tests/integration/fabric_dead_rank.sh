@@ -24,14 +24,23 @@ start_pair() { # NAME PORT ITERS SIZE: starts server (A) and client (B); sets se
   PIDS+=("$client_pid")
 }
 
-start_pair steady 47700 30000 4096
+# The steady pair runs for seconds (a quick machine once finished 30000
+# round trips before the count below was taken).
+start_pair steady 47700 60000 4096
 steady_server=$server_pid steady_client=$client_pid
 start_pair victim 47701 1000000 65536
 victim_server=$server_pid victim_client=$client_pid
-sleep 1.5
+# Until both pairs have their contexts open (both processes of each pair).
+contexts_before=0
+for _ in $(seq 100); do
+  contexts_before=$(ctl efa list --json | json_get "len(j['contexts'])")
+  [ "$contexts_before" -eq 4 ] && break
+  sleep 0.1
+done
 kill -0 "$victim_client" 2>/dev/null || die "the victim finished before it could be killed"
-contexts_before=$(ctl efa list --json | json_get "len(j['contexts'])")
+kill -0 "$steady_client" 2>/dev/null || die "the steady pair finished before the victim was killed"
 [ "$contexts_before" -eq 4 ] || die "expected 4 open contexts, saw $contexts_before"
+sleep 0.5  # the victim mid-transfer
 kill -KILL "$victim_client"
 log "killed pid $victim_client mid-transfer"
 for _ in $(seq 50); do
