@@ -181,14 +181,27 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
 }
 
 void Snapshot::compile_network(const vf::Network& net) {
+  uint32_t compiled_tables = 0;
   for (auto& [id, vpc] : net.vpcs) {
     for (const vf::SubnetNetwork& s : vpc.subnets) {
       auto view = std::make_unique<SubnetView>();
       view->vpc = vpc_numbers_.at(id);
       view->addr = s.addr;
       view->prefix = s.prefix;
-      if (RouteTable::needed(s.routes))  // else local routes only, as without a table
-        view->routes = std::make_unique<RouteTable>(s.routes, [this](const std::string& v) { return vpc_number(v); });
+      if (RouteTable::needed(s.routes)) {  // else local routes only, as without a table
+        // At most kMaxRouteTables per snapshot: each takes DPDK memzones,
+        // which the snapshot's own tables need too (and a tenant may make
+        // very many subnets).  Past it, or when DPDK cannot make one, a
+        // subnet keeps its local routes only and is counted.
+        try {
+          if (compiled_tables >= kMaxRouteTables) throw std::runtime_error("route table budget spent");
+          view->routes = std::make_unique<RouteTable>(s.routes, [this](const std::string& v) { return vpc_number(v); });
+          compiled_tables++;
+        } catch (const std::runtime_error&) {
+          view->routes.reset();
+          route_tables_failed_++;
+        }
+      }
       if (s.nacl) {
         view->acl_in = std::make_unique<NetworkAcl>(s.nacl_in, NetworkAcl::Side::kIn);
         view->acl_out = std::make_unique<NetworkAcl>(s.nacl_out, NetworkAcl::Side::kOut);

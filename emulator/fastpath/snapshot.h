@@ -127,6 +127,12 @@ class Snapshot {
   uint16_t vpc_number(const std::string& id) const;
   // The VPCs' subnets (vf::Network) compiled.
   const std::vector<std::unique_ptr<SubnetView>>& subnets() const { return subnets_; }
+  // Subnets whose route table was not compiled (past kMaxRouteTables, or
+  // DPDK's memory spent): they route locally only.
+  uint32_t route_tables_failed() const { return route_tables_failed_; }
+  // Compiled route tables per snapshot at most (about 3 memzones each, of
+  // DPDK's 2560, and two snapshots live through a grace period).
+  static constexpr uint32_t kMaxRouteTables = 256;
 
  private:
   void compile_network(const vf::Network& net);
@@ -134,6 +140,7 @@ class Snapshot {
   std::vector<PortView> ports_;
   std::map<std::string, uint16_t> vpc_numbers_;
   std::vector<std::unique_ptr<SubnetView>> subnets_;
+  uint32_t route_tables_failed_ = 0;
   std::shared_ptr<const vf::Network> network_;  // what subnets_ was compiled from
   std::vector<std::vector<const PortView*>> shards_;
   std::vector<const PortView*> by_id_;  // polled ports by VF id

@@ -202,6 +202,35 @@ struct Net {
   uint64_t rx_drops(uint16_t vf, int reason) { return rig.port(vf).rt->rxq[0].c.drops[reason]; }
 };
 
+// The attack: a tenant's subnets, each with its own route table, until DPDK's
+// memzones would be spent (about 850 tables did it, and the snapshot's own
+// hash tables then failed: nothing was published any more).  Past
+// kMaxRouteTables a subnet keeps its local routes; the snapshot is built and
+// published, so every other change still takes effect.
+TEST(VpcRouterRoutes, ManyRouteTablesNeverStopThePublication) {
+  Net n;
+  const std::string v = n.vpc("10.0.0.0/16");
+  const std::string a_sn = n.subnet(v, "10.0.0.0/24"), b_sn = n.subnet(v, "10.0.1.0/24");
+  n.open_default_group(v);
+  const json a = n.instance(a_sn), b = n.instance(b_sn);
+  vf::Network net = *n.rig.table().network();
+  const std::vector<vf::Route> routes = {route("10.0.0.0/16", local()), route("0.0.0.0/0", eni(Net::vf_of(b)))};
+  for (uint32_t i = 0; i < 1000; i++) {
+    vf::SubnetNetwork sn;
+    sn.id = "subnet-hog" + std::to_string(i);
+    sn.addr = ip4("10.0.128.0") + i * 16;
+    sn.prefix = 28;
+    sn.routes = routes;
+    net.vpcs.at(v).subnets.push_back(sn);
+  }
+  EXPECT_NO_THROW(n.rig.table().set_network(net));
+  EXPECT_EQ(n.rig.snapshot().route_tables_failed(), 1000u - Snapshot::kMaxRouteTables);
+  // And again (two snapshots alive), and traffic across subnets still flows.
+  net.vpcs.at(v).subnets.pop_back();
+  EXPECT_NO_THROW(n.rig.table().set_network(net));
+  EXPECT_EQ(n.send(Net::vf_of(a), n.rig.table().get(Net::vf_of(b)).cfg.ip, Net::vf_of(b)), 8u);
+}
+
 TEST(VpcRouterRoutes, ANatInstanceIsThePrivateSubnetsDefaultRoute) {
   Net n;
   const std::string v = n.vpc("10.0.0.0/16");
