@@ -1367,8 +1367,13 @@ void Ec2Model::load(const json& j) {
       if (uid < 0 || uid > 0x7fffffff) throw std::runtime_error("bad owner uid " + std::to_string(uid));
       return uid;
     };
-    for (const auto& v : j.at("vpcs"))
-      s.vpcs[v.at("id")] = {v.at("id"), owner(v, "owner"), c4(v.at("cidr")), v.at("ipv6_cidr"), v.at("default_group")};
+    for (const auto& v : j.at("vpcs")) {
+      Vpc& x = s.vpcs[v.at("id")] = {v.at("id"), owner(v, "owner"), c4(v.at("cidr")), v.at("ipv6_cidr"),
+                                     v.at("default_group")};
+      // Its /56 as CreateVpc keeps it (its local route is made from it).
+      if (!x.ipv6_cidr.empty() && ipv6_block56(x.ipv6_cidr) != x.ipv6_cidr)
+        throw std::runtime_error("VPC " + x.id + " has a bad IPv6 block");
+    }
     for (const auto& v : j.at("subnets"))
       s.subnets[v.at("id")] = {v.at("id"),        v.at("vpc"),      v.at("az"),
                                owner(v, "owner"), c4(v.at("cidr")), v.at("map_public_ip").get<bool>()};
