@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "vf_config.h"
+
 namespace venic::vf {
 
 // An IPv4 or IPv6 prefix; addr is network order (IPv4 in the first four bytes).
@@ -70,13 +72,41 @@ struct VpcNetwork {
   std::string id;
   uint32_t addr = 0;  // its IPv4 CIDR, host order
   uint8_t prefix = 0;
+  uint32_t vni = 0;  // its 24-bit id on the underlay between hosts (docs/multi-host.md); 0: none yet
   std::vector<SubnetNetwork> subnets;
   bool operator==(const VpcNetwork&) const = default;
 };
 
-// Every VPC by id.
+// A venic host's tunnel endpoint on the underlay (docs/multi-host.md): a
+// venicd, or any Geneve/VXLAN endpoint an operator registered.
+struct UnderlayHost {
+  std::string name;
+  uint32_t ip = 0;  // its underlay IPv4 address, host order
+  MacAddr mac{};    // its uplink's MAC (hosts share one L2 underlay segment)
+  bool operator==(const UnderlayHost&) const = default;
+};
+
+// An ENI whose VF lives on another host, attached to a running instance
+// there: the fast path tunnels what is routed to it, and takes what comes
+// from it only from its host's underlay address.
+struct RemoteEni {
+  std::string eni_id, vpc_id, subnet_id, host;
+  MacAddr mac{};
+  uint32_t ip = 0;  // host order
+  std::vector<uint32_t> secondary_ips;
+  std::vector<Ipv6Addr> ipv6;
+  uint32_t subnet_addr = 0;  // its subnet's IPv4 network, host order
+  uint8_t prefix = 0;
+  bool src_dst_check = true;  // false: it may send from any address (a NAT instance)
+  bool efa = false;           // an EFA device: vefa's traffic reaches it over the underlay
+  bool operator==(const RemoteEni&) const = default;
+};
+
+// Every VPC by id, and, with several hosts, the ENIs on the others.
 struct Network {
   std::map<std::string, VpcNetwork> vpcs;
+  std::map<std::string, UnderlayHost> hosts;  // by name; empty on a single host
+  std::vector<RemoteEni> remote;
   bool operator==(const Network&) const = default;
 };
 
