@@ -1,5 +1,6 @@
 // venicd: the venic daemon.  Parses its options, restores the VF table, starts
 // the poll-mode workers and serves the control socket until SIGTERM/SIGINT.
+#include <arpa/inet.h>
 #include <grp.h>
 #include <rte_eal.h>
 #include <rte_cycles.h>
@@ -27,6 +28,7 @@
 #include "gateway_directory.h"
 #include "gateway_service.h"
 #include "internet_uplink.h"
+#include "uplink_port.h"
 #include "efa_engine.h"
 #include "http_endpoint.h"
 #include "observer.h"
@@ -62,6 +64,10 @@ struct Options {
   std::string metrics;  // HOST:PORT of the Prometheus endpoint; empty: none
   std::string flow_log_dir = "/var/log/venic/flow-logs";
   std::string internet_uplink;  // tun:NAME: the internet gateways' uplink; empty: none
+  // The uplink to the other hosts of the VPCs (docs/multi-host.md).
+  std::string uplink;                  // an interface for a DPDK net_af_packet port; empty: none
+  std::string uplink_ip;               // this host's underlay address on it
+  std::string uplink_encap = "vxlan";  // or geneve
 };
 
 // EAL's runtime directory (the telemetry socket's) is /var/run/dpdk/<prefix>
@@ -161,6 +167,14 @@ int main(int argc, char** argv) {
   app.add_option("--internet-uplink", o.internet_uplink,
                  "the internet behind the internet and NAT gateways: tun:NAME makes a TUN device NAME to move into "
                  "a network namespace (README, 'Internet gateways'); off unless given");
+  app.add_option("--uplink", o.uplink,
+                 "the underlay to other venicd hosts: an interface (a veth, a NIC) for a DPDK net_af_packet port; "
+                 "frames for ENIs on other hosts leave here encapsulated (docs/multi-host.md)");
+  app.add_option("--underlay-ip", o.uplink_ip,
+                 "this host's underlay IPv4 address on --uplink (venicd answers ARP for it)");
+  app.add_option("--underlay", o.uplink_encap, "vxlan (UDP 4789) or geneve (UDP 6081)")
+      ->check(CLI::IsMember({"vxlan", "geneve"}))
+      ->capture_default_str();
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
@@ -244,6 +258,17 @@ int main(int argc, char** argv) {
     eal_args.push_back(kFilePrefix);
   }
   if (o.no_telemetry && !has_eal_option(eal_args, "--no-telemetry")) eal_args.push_back("--no-telemetry");
+  venic::underlay::UplinkOptions uplink_opts;
+  if (!o.uplink.empty()) {
+    in_addr a{};
+    if (o.uplink_ip.empty() || inet_pton(AF_INET, o.uplink_ip.c_str(), &a) != 1)
+      return fail("--uplink needs --underlay-ip, this host's IPv4 address on the underlay");
+    uplink_opts = {o.uplink, ntohl(a.s_addr),
+                   o.uplink_encap == "geneve" ? venic::underlay::Encap::kGeneve : venic::underlay::Encap::kVxlan,
+                   o.workers};
+    eal_args.push_back("--vdev");
+    eal_args.push_back(venic::underlay::UplinkPort::eal_vdev(uplink_opts));
+  }
   std::vector<char*> eal_argv;
   for (auto& a : eal_args) eal_argv.push_back(a.data());
   if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
@@ -291,6 +316,14 @@ int main(int argc, char** argv) {
       dp.set_gateway_port(&gateways);
       std::printf("venicd: internet uplink on TUN %s\n", uplink->name().c_str());
     }
+    // The uplink to the other hosts: every worker sends through it, the first polls it.
+    std::unique_ptr<venic::underlay::UplinkPort> underlay;
+    if (!o.uplink.empty()) {
+      underlay = std::make_unique<venic::underlay::UplinkPort>(uplink_opts);
+      dp.set_underlay_port(underlay.get());
+      std::printf("venicd: uplink on %s (%s, MTU %u: inner MTU %u)\n", o.uplink.c_str(), o.uplink_encap.c_str(),
+                  underlay->mtu(), underlay->inner_mtu());
+    }
     // The EFA devices' data mover runs on the first worker.
     venic::efa::EfaEngine efa([&dp] { dp.synchronize(); }, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     efa.set_instance_resolver([&ec2](const std::string& instance) -> std::optional<uint16_t> {
@@ -312,6 +345,7 @@ int main(int argc, char** argv) {
     venic::control::DaemonInfo info{kVersion, o.workers, std::chrono::steady_clock::now(), {}};
     info.worker_load = [&dp] { return worker_load_json(dp); };
     if (uplink) info.gateways = [&gateways] { return gateways.stats_json(); };
+    if (underlay) info.underlay = [&underlay] { return underlay->stats_json(); };
     venic::control::ControlMethods methods(table, info, &ec2, &efa);
     methods.set_max_vfs_per_uid(o.max_vfs_per_uid);
     methods.set_tenant_socket_dir(sock_dir);

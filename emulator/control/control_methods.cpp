@@ -127,6 +127,7 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
         {"workers", info_.workers},   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
     if (info_.worker_load) out["worker_load"] = info_.worker_load();
     if (info_.gateways) out["gateways"] = info_.gateways();
+    if (info_.underlay) out["underlay"] = info_.underlay();
     return out;
   }
   if (method == "vf.create") {

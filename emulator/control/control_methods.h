@@ -46,6 +46,8 @@ struct DaemonInfo {
   std::function<nlohmann::json()> worker_load;
   // The internet and NAT gateways' counters for daemon.info ("gateways"); unset: not shown.
   std::function<nlohmann::json()> gateways = {};
+  // The uplink to other hosts' counters for daemon.info ("underlay"); unset: not shown.
+  std::function<nlohmann::json()> underlay = {};
 };
 
 class ControlMethods {

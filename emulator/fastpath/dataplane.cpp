@@ -180,6 +180,8 @@ void Dataplane::run_worker(unsigned index) {
   worker_thread_use_flows(flows_[index].get());
   route_use_exception_port(exceptions_);
   route_use_gateway_port(gateways_);
+  route_use_underlay_port(underlay_);
+  if (underlay_) underlay_->attach_worker(index);
   observe_use({observe_logged_, observe_table_ ? observe_table_(index) : nullptr, observe_capture_});
   rte_rcu_qsbr_thread_register(qsbr_, index);
   rte_rcu_qsbr_thread_online(qsbr_, index);
@@ -208,6 +210,8 @@ void Dataplane::run_worker(unsigned index) {
     }
     if (index == 0 && rte_ring_count(injected_))
       if (const Snapshot* s = current_.load(std::memory_order_acquire)) work += drain_injected(*s);
+    if (index == 0 && underlay_)
+      if (const Snapshot* s = current_.load(std::memory_order_acquire)) work += underlay_->poll(*s);
     if (index == 0)
       if (vf::DevicePoller* d = device_.load(std::memory_order_acquire)) work += d->poll();
     rte_rcu_qsbr_quiescent(qsbr_, index);
@@ -237,6 +241,7 @@ void Dataplane::run_worker(unsigned index) {
   worker_thread_use_flows(nullptr);
   route_use_exception_port(nullptr);
   route_use_gateway_port(nullptr);
+  route_use_underlay_port(nullptr);
   observe_use({});
 }
 

@@ -15,6 +15,7 @@
 #include "device_poller.h"
 #include "exception_port.h"
 #include "gateway_port.h"
+#include "underlay_port.h"
 #include "worker.h"
 #include "observe_taps.h"
 #include "flow_meter.h"
@@ -77,6 +78,9 @@ class Dataplane : public vf::Publisher {
   void set_exception_port(ExceptionPort* port) { exceptions_ = port; }
   // Where frames for internet and NAT gateways go (gateway_port.h); set before start(); null: none.
   void set_gateway_port(GatewayPort* port) { gateways_ = port; }
+  // The uplink to other hosts (underlay_port.h): every worker sends through
+  // it, the first also polls it.  Set before start(); null: one host only.
+  void set_underlay_port(UnderlayPort* port) { underlay_ = port; }
   // A frame for VF vf from any thread, an answer of the instance services
   // or what the internet sent through a gateway (worker.h InjectFrom: only
   // the latter meets the groups): copied and queued (bounded), delivered by
@@ -102,6 +106,7 @@ class Dataplane : public vf::Publisher {
   std::atomic<vf::DevicePoller*> device_{nullptr};
   ExceptionPort* exceptions_ = nullptr;
   GatewayPort* gateways_ = nullptr;
+  UnderlayPort* underlay_ = nullptr;
   const observe::FlowLogSelection* observe_logged_ = nullptr;
   std::function<observe::FlowLogTable*(unsigned)> observe_table_;
   observe::CaptureTap* observe_capture_ = nullptr;

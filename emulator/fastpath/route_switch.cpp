@@ -6,6 +6,7 @@
 #include "gateway_port.h"
 #include "network_acl.h"
 #include "parse_burst.h"
+#include "underlay_port.h"
 
 namespace venic::fastpath {
 
@@ -13,6 +14,7 @@ namespace {
 
 thread_local ExceptionPort* t_exceptions = nullptr;
 thread_local GatewayPort* t_gateways = nullptr;
+thread_local UnderlayPort* t_underlay = nullptr;
 
 // The whole frame, its header as judged (never re-read from the sender).
 const uint8_t* whole_frame(const BurstPacket& p) {
@@ -41,6 +43,15 @@ void to_gateway(const PortView& port, BurstPacket& p, const char* gateway) {
   if (!t_gateways->offer(port.vf, gateway, whole_frame(p), p.tx.total)) p.drop_as(VENIC_DROP_RX_NO_BUFFER);
 }
 
+// A frame for an ENI on another host: the whole of it, to the underlay port.
+void to_remote(const PortView& port, BurstPacket& p, const RemoteView& to) {
+  if (!t_underlay) {
+    p.drop_as(VENIC_DROP_NO_ROUTE);
+    return;
+  }
+  if (!t_underlay->offer(port.vf, to, whole_frame(p), p.tx.total)) p.drop_as(VENIC_DROP_RX_NO_BUFFER);
+}
+
 // A packet leaving the sender's subnet: its outbound network ACL's verdict
 // (dropped as nacl_egress when it denies).
 bool leaves_subnet(const PortView& port, BurstPacket& p) {
@@ -58,6 +69,14 @@ void route_use_exception_port(ExceptionPort* port) {
 
 void route_use_gateway_port(GatewayPort* port) {
   t_gateways = port;
+}
+
+void route_use_underlay_port(UnderlayPort* port) {
+  t_underlay = port;
+}
+
+void route_flush() {
+  if (t_underlay) t_underlay->flush();
 }
 
 void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery& out) {
@@ -92,6 +111,10 @@ void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery&
       }
       if (v.kind == VpcVerdict::Kind::kRouted) {
         if (v.dst->net != port.net && !leaves_subnet(port, p)) continue;  // to another subnet or VPC
+        if (v.dst->remote) {
+          to_remote(port, p, *v.dst->remote);
+          continue;
+        }
         if (!v.dst->polled || !out.plan(*v.dst, k)) p.drop_as(VENIC_DROP_RX_DOWN);
         continue;
       }
@@ -109,7 +132,9 @@ void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery&
       last_mac = mac_cache;
       last_dst = dst;
     }
-    if (dst && dst->polled) {
+    if (dst && dst->remote) {
+      to_remote(port, p, *dst->remote);
+    } else if (dst && dst->polled) {
       if (!out.plan(*dst, k)) p.drop_as(VENIC_DROP_RX_DOWN);
     } else if (dst) {
       p.drop_as(VENIC_DROP_RX_DOWN);

@@ -13,5 +13,7 @@
 namespace venic::fastpath {
 
 void route_burst(const Snapshot& snap, const PortView& port, Burst& b, Delivery& out);
+// The burst is done: frames for other hosts leave (underlay_port.h).
+void route_flush();
 
 }  // namespace venic::fastpath

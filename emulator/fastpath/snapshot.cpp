@@ -55,11 +55,19 @@ uint8_t open_bits(const std::vector<vf::SgRule>& rules) {
 
 Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generation, const ConntrackFor& conntrack)
     : network_(table.network()), shards_(workers) {
-  ports_.reserve(table.all().size());  // stable addresses for the pointers below
+  // Stable addresses for the pointers below.
+  ports_.reserve(table.all().size() + network_->remote.size());
   std::map<std::string, uint16_t>& vpcs = vpc_numbers_;
   // Every VPC of the model has a number, also one without a polled port (a
   // peer's); then those only VF configs name.
   for (auto& [id, v] : network_->vpcs) vpcs.emplace(id, static_cast<uint16_t>(vpcs.size() + 1));
+  vnis_.assign(vpcs.size() + 1, 0);
+  for (auto& [id, v] : network_->vpcs) {
+    if (!v.vni) continue;
+    vnis_[vpcs.at(id)] = v.vni;
+    vni_vpc_.emplace_back(v.vni, vpcs.at(id));
+  }
+  std::sort(vni_vpc_.begin(), vni_vpc_.end());
   std::map<std::string, uint32_t> clusters;
   size_t addresses = 0;
   for (auto& [id, vp] : table.all()) {
@@ -124,6 +132,7 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
     p.bridge = v.bridge;
     ports_.push_back(std::move(p));
   }
+  add_remote_ports(*network_, addresses);
   compile_network(*network_);
   for (auto& p : ports_) {
     if (!p.vpc) continue;
@@ -134,7 +143,7 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
   std::string name = "venic_l2_" + std::to_string(generation);
   rte_hash_parameters hp{};
   hp.name = name.c_str();
-  hp.entries = 2 * VENIC_MAX_VFS;
+  hp.entries = static_cast<uint32_t>(std::max<size_t>(2 * VENIC_MAX_VFS, 2 * ports_.size()));
   hp.key_len = sizeof(L2Key);
   hp.hash_func = rte_jhash;
   hp.socket_id = static_cast<int>(rte_socket_id());
@@ -178,6 +187,58 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
       if (peer.promisc) p.promisc_peers.push_back(&peer);
     }
   }
+}
+
+void Snapshot::add_remote_ports(const vf::Network& net, size_t& addresses) {
+  remotes_.reserve(net.remote.size());  // stable addresses, as ports_
+  for (auto& [name, h] : net.hosts) host_ips_.push_back(h.ip);
+  std::sort(host_ips_.begin(), host_ips_.end());
+  for (const vf::RemoteEni& e : net.remote) {
+    auto host = net.hosts.find(e.host);
+    auto vpc = vpc_numbers_.find(e.vpc_id);
+    if (host == net.hosts.end() || vpc == vpc_numbers_.end() || !vni_of(vpc->second)) continue;  // unreachable
+    RemoteView& r = remotes_.emplace_back();
+    r.host_ip = host->second.ip;
+    r.host_mac = host->second.mac;
+    r.vni = vni_of(vpc->second);
+    r.src_dst_check = e.src_dst_check;
+    PortView p;
+    p.vf = 0xffff;  // no VF here
+    p.vpc = vpc->second;
+    p.subnet = e.subnet_addr;
+    p.prefix = e.prefix;
+    p.gateway = p.subnet + 1;
+    p.mac = e.mac;
+    p.src_dst_check = e.src_dst_check;
+    p.ips.push_back(e.ip);
+    p.ips.insert(p.ips.end(), e.secondary_ips.begin(), e.secondary_ips.end());
+    p.ipv6 = e.ipv6;
+    p.remote = &r;
+    addresses += p.ips.size() + p.ipv6.size();
+    ports_.push_back(std::move(p));
+    r.port = &ports_.back();
+  }
+}
+
+uint16_t Snapshot::vpc_of_vni(uint32_t vni) const {
+  auto it = std::lower_bound(vni_vpc_.begin(), vni_vpc_.end(), std::make_pair(vni, uint16_t{0}));
+  return it != vni_vpc_.end() && it->first == vni ? it->second : 0;
+}
+
+bool Snapshot::known_host(uint32_t host_ip) const {
+  return std::binary_search(host_ips_.begin(), host_ips_.end(), host_ip);
+}
+
+const PortView* Snapshot::lookup_remote_mac(uint16_t vpc, const uint8_t* mac) const {
+  for (const RemoteView& r : remotes_)  // (EFA's frames only; a short list per VPC in practice)
+    if ((!vpc || r.port->vpc == vpc) && std::memcmp(r.port->mac.data(), mac, 6) == 0) return r.port;
+  return nullptr;
+}
+
+bool Snapshot::forwarder_on(uint16_t vpc, uint32_t host_ip) const {
+  for (const RemoteView& r : remotes_)
+    if (!r.src_dst_check && r.host_ip == host_ip && r.port->vpc == vpc) return true;
+  return false;
 }
 
 void Snapshot::compile_network(const vf::Network& net) {

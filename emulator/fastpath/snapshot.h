@@ -29,6 +29,17 @@ struct QueueRings {
   venic_cqe* rx_cqe = nullptr;
 };
 
+struct PortView;
+
+// An ENI on another host (vf::RemoteEni): where its frames are tunnelled.
+struct RemoteView {
+  uint32_t host_ip = 0;  // its host's underlay address, host order
+  vf::MacAddr host_mac{};
+  uint32_t vni = 0;  // its VPC's
+  bool src_dst_check = true;
+  const PortView* port = nullptr;  // the PortView that stands for it
+};
+
 struct PortView {
   uint16_t vf = 0;
   uint16_t vpc = 0;                 // the VPC (1...) an ENI-backed VF is in; 0: a plain VF
@@ -80,6 +91,9 @@ struct PortView {
   vf::Bridge* bridge = nullptr;        // in-daemon driver (vhost-user), polled around TX
   std::vector<const PortView*> flood;  // polled peers in the subnet
   std::vector<const PortView*> promisc_peers;
+  // An ENI on another host (never polled, no rings): what is routed or
+  // switched to it goes to the underlay port (underlay_port.h).
+  const RemoteView* remote = nullptr;
 };
 
 struct L2Key {
@@ -125,6 +139,18 @@ class Snapshot {
   const PortView* polled_port(uint16_t vf) const { return vf < by_id_.size() ? by_id_[vf] : nullptr; }
   // A VPC's number in this snapshot (PortView::vpc), 0 when unknown.
   uint16_t vpc_number(const std::string& id) const;
+  // The VPC (its number) a VNI from the underlay names, 0 when none.
+  uint16_t vpc_of_vni(uint32_t vni) const;
+  // A VPC's VNI (0: none).
+  uint32_t vni_of(uint16_t vpc) const { return vpc < vnis_.size() ? vnis_[vpc] : 0; }
+  // The ENI of another host that has this MAC in VPC vpc (0: in any VPC), or nullptr.
+  const PortView* lookup_remote_mac(uint16_t vpc, const uint8_t* mac) const;
+  // Whether the host at underlay address host_ip (host order) runs an ENI
+  // of VPC vpc that may send from addresses not its own (no src/dst check).
+  bool forwarder_on(uint16_t vpc, uint32_t host_ip) const;
+  // The other hosts (vf::Network::hosts), by underlay address: what the
+  // uplink takes tunnelled frames from.
+  bool known_host(uint32_t host_ip) const;
   // The VPCs' subnets (vf::Network) compiled.
   const std::vector<std::unique_ptr<SubnetView>>& subnets() const { return subnets_; }
   // Subnets whose route table was not compiled (past kMaxRouteTables, or
@@ -137,7 +163,13 @@ class Snapshot {
  private:
   void compile_network(const vf::Network& net);
 
+  void add_remote_ports(const vf::Network& net, size_t& addresses);
+
   std::vector<PortView> ports_;
+  std::vector<RemoteView> remotes_;
+  std::vector<std::pair<uint32_t, uint16_t>> vni_vpc_;  // sorted by VNI
+  std::vector<uint32_t> vnis_;                          // by VPC number
+  std::vector<uint32_t> host_ips_;                      // sorted
   std::map<std::string, uint16_t> vpc_numbers_;
   std::vector<std::unique_ptr<SubnetView>> subnets_;
   uint32_t route_tables_failed_ = 0;

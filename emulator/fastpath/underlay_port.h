@@ -22,6 +22,9 @@ class UnderlayPort {
   virtual bool offer(uint16_t vf, const RemoteView& to, const uint8_t* frame, uint32_t len) = 0;
   // From a worker: its burst is done; what it offered may leave now.
   virtual void flush() = 0;
+  // On each worker thread as it starts (index 0 ... workers-1), before any
+  // offer(): the worker sends through its own queue.
+  virtual void attach_worker(unsigned index) = 0;
   // The first worker, every loop: takes what arrived from the underlay and
   // delivers it (deliver_from_underlay).  Returns frames taken.
   virtual uint32_t poll(const Snapshot& snap) = 0;

@@ -116,6 +116,7 @@ uint32_t tx_burst(const Snapshot& snap, const PortView& port, uint32_t q) {
     for (uint32_t k = 0; k < b.npkt; k++)
       if ((sent >> k & 1) && b.p[k].drop >= 0) counter_add(tq.c.drops[b.p[k].drop], 1);
     out.run();              // destination check, groups in, allowances in, copy
+    route_flush();          // what went to other hosts leaves
     observe_sent(port, b);  // flow logs and capture, when on
   }
   const uint32_t consumed = b.consumed;
@@ -171,15 +172,21 @@ uint32_t call_bridge(vf::Bridge& bridge, uint32_t (vf::Bridge::*call)(uint32_t),
   return n;
 }
 
-bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len, InjectFrom from) {
-  const PortView* dst = snap.polled_port(vf);
+namespace {
+
+// One frame from outside the TX rings for dst: the receiver's stages only.
+// services: the VPC's own answers or, with internet, a gateway's frame;
+// neither: a frame from sender_net's ENI on another host.
+bool deliver_frame(const PortView* dst, const uint8_t* frame, uint32_t len, bool services, bool internet,
+                   const SubnetView* sender_net) {
   if (!dst || len < 14 || len > VENIC_FRAME_MAX) return false;
   Burst& b = t_burst;
   b.now = rte_rdtsc();
   b.ndesc = b.npkt = 1;
   b.consumed = 0;
-  b.from_services = true;
-  b.from_internet = from == InjectFrom::kInternet;
+  b.from_services = services;
+  b.from_internet = internet;
+  b.sender_net = sender_net;
   b.seg[0] = {frame, len};
   BurstPacket& p = b.p[0];
   p.tx.segs = &b.seg[0];
@@ -209,6 +216,17 @@ bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* fra
   common::disarm_fault_guard();
   b.from_services = b.from_internet = false;
   return planned;
+}
+
+}  // namespace
+
+bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len, InjectFrom from) {
+  return deliver_frame(snap.polled_port(vf), frame, len, true, from == InjectFrom::kInternet, nullptr);
+}
+
+bool deliver_from_underlay(const PortView& dst, const PortView* from, const uint8_t* frame, uint32_t len) {
+  if (!dst.polled || dst.remote) return false;
+  return deliver_frame(&dst, frame, len, false, false, from ? from->net : nullptr);
 }
 
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port_ref, uint32_t q_arg) {

@@ -45,6 +45,13 @@ enum class InjectFrom : uint8_t { kServices, kInternet };
 bool deliver_from_services(const Snapshot& snap, uint16_t vf, const uint8_t* frame, uint32_t len,
                            InjectFrom from = InjectFrom::kServices);
 
+// A frame another host tunnelled (underlay_ingress.h judged where it comes
+// from) for the local port dst, sent by the remote ENI `from` (nullptr:
+// forwarded by a NAT instance there): the receiver's checks as for a local
+// sender's packet — destination check, network ACL in when it comes from
+// another subnet, groups and conntrack, allowances in.  First worker only.
+bool deliver_from_underlay(const PortView& dst, const PortView* from, const uint8_t* frame, uint32_t len);
+
 // Moves up to one burst from port's TX queue q; returns descriptors consumed.
 uint32_t process_tx_burst(const Snapshot& snap, const PortView& port, uint32_t q);
 
