@@ -32,6 +32,7 @@ RouteHop hop_of(const vf::RouteTarget& t, const std::function<uint16_t(const std
   switch (t.kind) {
     case Kind::kEni:
       h.vf = t.vf;
+      h.remote_ip = t.remote_ip;
       break;
     case Kind::kPeering:
       h.vpc = vpc_number(t.vpc);

@@ -25,9 +25,10 @@ namespace venic::fastpath {
 
 struct RouteHop {
   vf::RouteTarget::Kind kind = vf::RouteTarget::Kind::kLocal;
-  uint16_t vpc = 0;       // kPeering: the peer VPC's number in the snapshot
-  uint16_t vf = 0;        // kEni: the VF that backs the ENI
-  char gateway[32] = {};  // kInternetGateway, kNatGateway: its id, NUL-terminated
+  uint16_t vpc = 0;        // kPeering: the peer VPC's number in the snapshot
+  uint16_t vf = 0;         // kEni: the VF that backs the ENI
+  uint32_t remote_ip = 0;  // kEni on another host: its address (the VPC's ENI there)
+  char gateway[32] = {};   // kInternetGateway, kNatGateway: its id, NUL-terminated
 };
 
 class RouteTable {

@@ -160,8 +160,9 @@ VpcVerdict route(const Snapshot& snap, const PortView& src, const ParsedPacket& 
         vpc = hop->vpc;
         break;
       case RouteKind::kEni:
-        dst = snap.polled_port(hop->vf);
-        if (!dst) return drop(VENIC_DROP_RX_DOWN);  // e.g. a stopped NAT instance: its VF has no link
+        // On another host: the remote ENI that has the address (tunnelled).
+        dst = hop->remote_ip ? snap.lookup_ip4(src.vpc, hop->remote_ip) : snap.polled_port(hop->vf);
+        if (!dst || (hop->remote_ip && !dst->remote)) return drop(VENIC_DROP_RX_DOWN);  // e.g. a stopped NAT instance
         break;
       case RouteKind::kInternetGateway:
       case RouteKind::kNatGateway:

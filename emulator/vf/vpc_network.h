@@ -35,9 +35,10 @@ struct RouteTarget {
     kBlackhole,        // its target is gone: drop, counted as blackhole
   };
   Kind kind = Kind::kLocal;
-  uint16_t vf = 0;      // kEni
-  std::string vpc;      // kPeering: the peer VPC's id
-  std::string gateway;  // kInternetGateway, kNatGateway
+  uint16_t vf = 0;         // kEni on this host: the VF that backs it
+  uint32_t remote_ip = 0;  // kEni on another host: its primary address, host order (vf unused)
+  std::string vpc;         // kPeering: the peer VPC's id
+  std::string gateway;     // kInternetGateway, kNatGateway
   bool operator==(const RouteTarget&) const = default;
 };
 

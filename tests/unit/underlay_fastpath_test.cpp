@@ -168,6 +168,26 @@ TEST_F(Underlay, ARemoteEniIsReachedThroughTheUnderlayWithItsVpcsVni) {
   EXPECT_EQ(capture.sent[1].frame[14 + 8], 63) << "routed: one hop less";
 }
 
+TEST_F(Underlay, ARouteToAnEniOnAnotherHostTunnelsToIt) {
+  // A NAT instance's ENI on host B as the subnet's default route.
+  vf::Network net = *rig.table().network();
+  vf::Route r;
+  r.dst.family = 4;
+  r.dst.prefix = 0;
+  r.target.kind = vf::RouteTarget::Kind::kEni;
+  r.target.vf = local;  // what must not matter: the VF id is host A's
+  r.target.remote_ip = remote_ip;
+  for (auto& sn : net.vpcs.at(vpc).subnets) sn.routes.push_back(r);
+  rig.table().set_network(net);
+  rig.set_frames(local, {udp(kRouter, local_cfg.mac.data(), local_cfg.ip, ip4("8.8.8.8"))});
+  rig.send(local, 1);
+  while (rig.tx_pending(local)) rig.burst(local);
+  ASSERT_EQ(capture.sent.size(), 1u);
+  EXPECT_EQ(capture.sent[0].host, host_b);
+  EXPECT_EQ(std::memcmp(capture.sent[0].frame.data(), kRemoteMac.data(), 6), 0);
+  EXPECT_EQ(rig.drain_rx(local), 0u) << "never the local VF with the same id";
+}
+
 TEST_F(Underlay, WhatTheOwnerHostSendsIsDeliveredThroughTheGroups) {
   const auto frame = udp(local_cfg.mac.data(), kRemoteMac.data(), remote_ip, local_cfg.ip);
   const UnderlayArrival a = arrive(kVni, host_b, frame);
