@@ -131,15 +131,20 @@ json Ec2Model::delete_security_group(const json& p) {
   require_owner(it->second.owner);
   if (s_.vpcs.at(it->second.vpc).default_group == id)
     fail(kInvalid, "CannotDelete", "the specified group: \"" + id + "\" name: \"default\" cannot be deleted by a user");
+  // Dependents of another account (a peer VPC's group) are not named: their
+  // ids are theirs to know.
   for (auto& [eid, e] : s_.enis)
     if (std::count(e.groups.begin(), e.groups.end(), id))
-      dependency("security group '" + id + "'", "the network interface " + eid + " uses it");
+      dependency("security group '" + id + "'",
+                 visible(e.owner) ? "the network interface " + eid + " uses it" : "a network interface uses it");
   for (auto& [gid, g] : s_.groups) {
     if (gid == id) continue;  // its own rules may name itself
     for (const auto* rules : {&g.ingress, &g.egress})
       for (const SgRule& r : *rules)
         if (std::count(r.groups.begin(), r.groups.end(), id))
-          dependency("security group '" + id + "'", "a rule of " + gid + " references it");
+          dependency("security group '" + id + "'", visible(g.owner)
+                                                        ? "a rule of " + gid + " references it"
+                                                        : "a rule of another account's group references it");
   }
   s_.groups.erase(it);
   return json::object();

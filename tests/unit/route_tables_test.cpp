@@ -368,6 +368,33 @@ TEST_F(RouteTablesTest, GroupsMayReferAPeerVpcsGroupsWhileThePeeringIsActive) {
   call("AuthorizeSecurityGroupIngress", from_a);
 }
 
+TEST_F(RouteTablesTest, DeletingAGroupAPeerTenantReferencesNeverNamesTheirGroup) {
+  as(1001);
+  const std::string a = vpc("10.0.0.0/16");
+  const std::string ga =
+      call("CreateSecurityGroup", {{"GroupName", "web"}, {"Description", "w"}, {"VpcId", a}})["GroupId"];
+  as(1002);
+  const std::string b = vpc("10.1.0.0/16");
+  const std::string gb =
+      call("CreateSecurityGroup", {{"GroupName", "db"}, {"Description", "d"}, {"VpcId", b}})["GroupId"];
+  as(1001);
+  const std::string pcx = peer(a, b);
+  as(1002);
+  call("AcceptVpcPeeringConnection", {{"VpcPeeringConnectionId", pcx}});
+  call("AuthorizeSecurityGroupIngress",
+       {{"GroupId", gb},
+        {"IpPermissions",
+         {{{"IpProtocol", "tcp"}, {"FromPort", 5432}, {"ToPort", 5432}, {"UserIdGroupPairs", {{{"GroupId", ga}}}}}}}});
+  as(1001);
+  try {
+    call("DeleteSecurityGroup", {{"GroupId", ga}});
+    FAIL() << "a referenced group was deleted";
+  } catch (const Ec2Error& e) {
+    EXPECT_EQ(e.aws_code, "DependencyViolation");
+    EXPECT_EQ(std::string(e.what()).find(gb), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(RouteTablesTest, TablesArePersistedAndMadeForOlderStateFiles) {
   const std::string v = vpc("10.0.0.0/16"), sn = subnet(v, "10.0.1.0/24");
   const std::string eni = instance(sn)["NetworkInterfaces"][0]["NetworkInterfaceId"];
