@@ -357,6 +357,7 @@ int main(int argc, char** argv) {
     venic::observe::Observer observer({kVersion, o.workers, !o.no_telemetry, o.metrics, o.flow_log_dir}, table, ec2,
                                       efa, methods, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     observer.set_worker_stats([&dp] { return worker_load_json(dp); });
+    if (underlay) observer.set_underlay_stats([&underlay] { return underlay->stats_json(); });
     dp.set_observe(
         &observer.flow_log_writer().selection(),
         [&observer](unsigned w) { return &observer.flow_log_writer().table(w); }, &observer.captures().tap(0));

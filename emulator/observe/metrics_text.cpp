@@ -160,6 +160,22 @@ std::string prometheus_text(const nlohmann::json& snap) {
               std::string("Worker ") + k + " (TSC cycles, packets).", {{"worker", std::to_string(w)}}, u64(wk, k));
       }
     }
+  // The uplink to other hosts: frames and bytes each way, what it dropped by reason.
+  if (snap.contains("underlay") && snap["underlay"].is_object()) {
+    const auto& u = snap["underlay"];
+    for (const char* k : {"tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "delivered", "undelivered", "tx_full",
+                          "tx_too_big", "rx_not_tunnel", "arp_answers", "srd_frames"})
+      if (u.contains(k) && u[k].is_number())
+        e.add(std::string("venic_underlay_") + k + "_total", "counter",
+              std::string("The uplink to other hosts: ") + k + ".", {}, u64(u, k));
+    if (u.contains("drops") && u["drops"].is_object())
+      for (auto& [reason, n] : u["drops"].items())
+        if (n.is_number())
+          e.add("venic_underlay_drops_total", "counter",
+                "Tunnelled frames the uplink dropped: spoofed (the outer source is not the inner source's host), "
+                "unknown_vni, no_destination, not_carried.",
+                {{"reason", reason}}, num(n));
+  }
   return e.text();
 }
 

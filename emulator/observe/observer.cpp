@@ -26,7 +26,7 @@ std::optional<FlowLogWriter::Place> place_of(const model::Ec2Service& ec2, uint1
 Observer::Observer(const ObserverOptions& o, vf::VfTable& table, model::Ec2Service& ec2, efa::EfaEngine& efa,
                    control::ControlMethods& methods, std::function<void(std::function<void()>)> defer)
     : methods_(methods),
-      sources_{&table, &ec2, &efa, o.version, o.workers, std::chrono::steady_clock::now(), {}},
+      sources_{&table, &ec2, &efa, o.version, o.workers, std::chrono::steady_clock::now(), {}, {}},
       flow_writer_(
           flow_logs_, o.flow_log_dir, o.workers, [&ec2](uint16_t vf) { return place_of(ec2, vf); }, defer,
           {rte_get_tsc_hz(), [] { return rte_rdtsc(); }, [] { return static_cast<int64_t>(std::time(nullptr)); }},

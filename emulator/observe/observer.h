@@ -49,6 +49,8 @@ class Observer {
   // Per-worker load (busy_cycles, idle_cycles, packets, one object a
   // worker) for stats, telemetry and metrics; called on the control thread.
   void set_worker_stats(std::function<nlohmann::json()> f);
+  // The uplink's counters for the metrics (venic_underlay_*).
+  void set_underlay_stats(std::function<nlohmann::json()> f) { sources_.underlay_stats = std::move(f); }
 
   FlowLogWriter& flow_log_writer() { return flow_writer_; }
   CaptureService& captures() { return captures_; }

@@ -43,7 +43,9 @@ nlohmann::json build_snapshot(const SnapshotSources& s) {
                          {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
   nlohmann::json workers = s.worker_stats ? s.worker_stats() : nlohmann::json::array();
   if (!workers.is_array()) workers = nlohmann::json::array();
-  return {{"info", info}, {"vfs", vfs}, {"workers", workers}};
+  nlohmann::json out = {{"info", info}, {"vfs", vfs}, {"workers", workers}};
+  if (s.underlay_stats) out["underlay"] = s.underlay_stats();
+  return out;
 }
 
 }  // namespace venic::observe

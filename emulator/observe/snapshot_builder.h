@@ -35,6 +35,8 @@ struct SnapshotSources {
   // Per-worker load (busy/idle cycles, packets), called on the control
   // thread; unset: an empty list.
   std::function<nlohmann::json()> worker_stats;
+  // The uplink to other hosts' counters (uplink_port.h); unset: no uplink.
+  std::function<nlohmann::json()> underlay_stats;
 };
 
 nlohmann::json build_snapshot(const SnapshotSources& s);

@@ -30,7 +30,8 @@ nlohmann::json snapshot() {
                {"queues", {{"tx", {{{"pkts", 10}, {"bytes", 640}, {"drops", 0}}}}, {"rx", nlohmann::json::array()}}}}},
              {"conntrack", {{"tracked", 7}, {"max", 100}}}},
             {{"vf", 1}, {"type", "efa"}, {"stats", {{"tx_pkts", 1}}}, {"efa", {{"contexts", 1}, {"tx_msgs", 9}}}}}},
-          {"workers", {{{"busy_cycles", 100}, {"load", 50}}}}};
+          {"workers", {{{"busy_cycles", 100}, {"load", 50}}}},
+          {"underlay", {{"tx_frames", 12}, {"rx_frames", 5}, {"drops", {{"spoofed", 3}, {"unknown_vni", 0}}}}}};
 }
 
 }  // namespace
@@ -71,6 +72,8 @@ TEST(PrometheusText, LabelsAndValues) {
   EXPECT_NE(t.find("venic_efa_tx_msgs_total{vf=\"1\""), std::string::npos);
   EXPECT_NE(t.find("venic_efa_contexts{vf=\"1\""), std::string::npos);
   EXPECT_NE(t.find("venic_worker_busy_cycles_total{worker=\"0\"} 100\n"), std::string::npos);
+  EXPECT_NE(t.find("venic_underlay_tx_frames_total 12\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("venic_underlay_drops_total{reason=\"spoofed\"} 3\n"), std::string::npos);
   // Derived figures (a load share, ns per packet) are not exported: a query takes the ratio.
   EXPECT_EQ(t.find("venic_worker_load"), std::string::npos);
   EXPECT_EQ(prometheus_text(nullptr), "");
