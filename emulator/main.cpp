@@ -287,7 +287,16 @@ int main(int argc, char** argv) {
     venic::frontend::VhostFrontend vhost(dp, sock_dir);
     venic::vf::VfTable table(dp, &store, &vhost);
     table.restore(saved);
+    // The uplink to the other hosts: every worker sends through it, the first polls it.
+    std::unique_ptr<venic::underlay::UplinkPort> underlay;
+    if (!o.uplink.empty()) {
+      underlay = std::make_unique<venic::underlay::UplinkPort>(uplink_opts);
+      dp.set_underlay_port(underlay.get());
+      std::printf("venicd: uplink on %s (%s, MTU %u: inner MTU %u)\n", o.uplink.c_str(), o.uplink_encap.c_str(),
+                  underlay->mtu(), underlay->inner_mtu());
+    }
     venic::model::Ec2Service ec2(table, &store);
+    if (underlay) ec2.set_mtu_cap(static_cast<uint16_t>(std::min<uint32_t>(underlay->inner_mtu(), 0xffff)));
     // The instance's own services (IMDS, Amazon DNS, Time Sync): they learn
     // every change of the model; the fast path offers them its frames.
     std::array<uint8_t, 6> router_mac;
@@ -315,14 +324,6 @@ int main(int argc, char** argv) {
       gateways.start(uplink->fd());
       dp.set_gateway_port(&gateways);
       std::printf("venicd: internet uplink on TUN %s\n", uplink->name().c_str());
-    }
-    // The uplink to the other hosts: every worker sends through it, the first polls it.
-    std::unique_ptr<venic::underlay::UplinkPort> underlay;
-    if (!o.uplink.empty()) {
-      underlay = std::make_unique<venic::underlay::UplinkPort>(uplink_opts);
-      dp.set_underlay_port(underlay.get());
-      std::printf("venicd: uplink on %s (%s, MTU %u: inner MTU %u)\n", o.uplink.c_str(), o.uplink_encap.c_str(),
-                  underlay->mtu(), underlay->inner_mtu());
     }
     // The EFA devices' data mover runs on the first worker.
     venic::efa::EfaEngine efa([&dp] { dp.synchronize(); }, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });

@@ -105,7 +105,9 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   c.mac = e.mac;
   c.ip = e.ip;
   c.prefix = model_.subnet(e.subnet)->cidr.prefix;
-  c.mtu = 9001;  // jumbo frames inside a VPC
+  c.mtu = 9001;  // jumbo frames inside a VPC, where the underlay carries them
+  c.mtu_cap = mtu_cap_;
+  if (mtu_cap_) c.mtu = std::min<uint16_t>(c.mtu, std::max<uint16_t>(mtu_cap_, VENIC_MTU_MIN));
   c.src_dst_check = e.src_dst_check;
   c.secondary_ips = e.secondary_ips;
   c.ipv6 = e.ipv6;

@@ -30,6 +30,9 @@ class Ec2Service {
   nlohmann::json call(const std::string& action, const nlohmann::json& params, const Caller& caller = {});
 
   const Ec2Model& model() const { return model_; }
+  // The largest MTU the path between hosts carries (the uplink's inner
+  // MTU); 0: no limit below the device's.  Set before restore().
+  void set_mtu_cap(uint16_t mtu) { mtu_cap_ = mtu; }
   // Called (control thread) after restore and after every action that ran,
   // with the model as it now is: how the instance services learn of changes.
   void set_on_change(std::function<void(const Ec2Model&)> f) { on_change_ = std::move(f); }
@@ -47,6 +50,7 @@ class Ec2Service {
   Ec2Model model_;
   ClientTokens tokens_;
   std::function<void(const Ec2Model&)> on_change_;
+  uint16_t mtu_cap_ = 0;
 };
 
 }  // namespace venic::model

@@ -102,6 +102,7 @@ nlohmann::json to_json(const VfConfig& c) {
                       {"security", to_json(c.security)}};
   if (c.vpc_dns) j["vpc_dns"] = format_ipv4(c.vpc_dns);
   if (!c.cluster_group.empty()) j["cluster_group"] = c.cluster_group;
+  if (c.mtu_cap) j["mtu_cap"] = c.mtu_cap;
   return j;
 }
 
@@ -215,6 +216,7 @@ VfConfig config_from_json(const nlohmann::json& j, bool require_id) {
     c.vpc_dns = *dns;
   }
   if (j.contains("cluster_group")) c.cluster_group = string_field(j, "cluster_group");
+  if (j.contains("mtu_cap")) c.mtu_cap = integer_field<uint16_t>(j, "mtu_cap", VENIC_MTU_MIN, VENIC_FRAME_MAX);
   if (j.contains("owner_uid")) c.owner_uid = integer_field<int64_t>(j, "owner_uid", 0, 0x7fffffff);
   if (j.contains("attach_uid")) c.attach_uid = integer_field<int64_t>(j, "attach_uid", -1, 0x7fffffff);
   if (j.contains("security")) c.security = security_policy_from_json(j["security"]);
@@ -243,8 +245,10 @@ void limits_from_json(const nlohmann::json& j, Limits& l) {
 }
 
 uint16_t max_mtu(const VfConfig& c) {
-  const uint16_t device = caps_of(c.type).max_mtu;
-  return c.vpc_id.empty() ? device : std::min<uint16_t>(device, VENIC_MTU_MAX);
+  uint16_t m = caps_of(c.type).max_mtu;
+  if (!c.vpc_id.empty()) m = std::min<uint16_t>(m, VENIC_MTU_MAX);
+  if (c.mtu_cap) m = std::min(m, std::max<uint16_t>(c.mtu_cap, VENIC_MTU_MIN));
+  return m;
 }
 
 bool mtu_fits(const VfConfig& c, uint64_t mtu) {

@@ -29,6 +29,9 @@ struct VfConfig {
   uint32_t ip = 0;  // IPv4, host byte order
   uint8_t prefix = 24;
   uint16_t mtu = 1500;
+  // The path's limit below the device's (an underlay between hosts carries
+  // its MTU less the tunnel's 50 bytes); 0: none.
+  uint16_t mtu_cap = 0;
   bool trusted = false;
   uint8_t queues = 4;  // at most caps_of(type).max_queues
   bool link_up = true;
