@@ -16,6 +16,7 @@
 #   mh_ec2 NAME ARGS          Debian's aws CLI ec2 against NAME's EC2 endpoint (JSON)
 #   mh_netem NAME SPEC        tc netem on NAME's ul0 (mh_netem NAME off: none)
 
+MH_ENCAP=vxlan # what the kernel peers of these tests speak (CI kernels lack geneve)
 MH_SKIP=77 # tests/integration/multihost/CMakeLists.txt: SKIP_RETURN_CODE
 AWS=/usr/bin/aws # Debian's aws CLI, not a pyenv shim
 ETCD=/usr/bin/etcd
@@ -148,7 +149,7 @@ mh_venicd() {
   local log=$WORK/$name.venicd.log
   # shellcheck disable=SC2086 # MH_ARGS holds separate words
   in_ns "$name" "$VENICD" --socket "${MH_SOCK[$name]}" --state "$WORK/$name.state.json" --workers 1 \
-    --etcd "$ETCD_URL" --venic-host "$name" --underlay-ip "${MH_UL[$name]}" --uplink ul0 \
+    --etcd "$ETCD_URL" --venic-host "$name" --underlay-ip "${MH_UL[$name]}" --uplink ul0 --underlay "$MH_ENCAP" \
     --ec2-api "${MH_ADDR[$name]}:${MH_PORT[$name]}" --ec2-access-keys "$KEYS" ${MH_ARGS[$name]:-} \
     -- --lcores "0@(0,1),1@(0,1)" --no-pci --no-huge -m 256 --no-shconf --file-prefix "vmh$$$name" --no-telemetry \
     --log-level=lib.eal:warning >>"$log" 2>&1 &
@@ -354,3 +355,32 @@ mh_send() {
 
 # mh_drops HOST VF: the sum of the VF's drop counters.
 mh_drops() { mh_ctl "$1" stats "$2" --json | json_get "sum(j['vfs'][0].get('drops', {}).values())"; }
+
+# mh_host_mac VIA HOST: HOST's uplink MAC as VIA's `venicctl cluster` lists it.
+mh_host_mac() {
+  mh_ctl "$1" cluster --json | json_get "[h['mac'] for h in j['hosts'] if h['name'] == '$2'][0]"
+}
+
+# mh_vxlan_send NS-HOST DST-IP VNI COUNT DST-MAC SRC-MAC SRC-IP INNER-DST-IP:
+# COUNT VXLAN datagrams from host NS-HOST's kernel address (its own UDP
+# socket) to DST-IP:4789, each an Ethernet/IPv4/UDP frame SRC -> DST inside.
+mh_vxlan_send() {
+  in_ns "$1" python3 - "$2" "$3" "$4" "$5" "$6" "$7" "$8" <<'PY'
+import socket, struct, sys
+dst, vni, count, dmac, smac, sip, dip = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:8]
+mac = lambda m: bytes(int(x, 16) for x in m.split(":"))
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(count):
+    payload = b"venic-spoof-%06d" % i + bytes(30)
+    udp = struct.pack("!HHHH", 40000, 5001, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0,
+                     socket.inet_aton(sip), socket.inet_aton(dip))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    frame = mac(dmac) + mac(smac) + b"\x08\x00" + ip + udp
+    s.sendto(struct.pack("!B3xI", 0x08, vni << 8) + frame, (dst, 4789))
+PY
+}

@@ -85,6 +85,22 @@ else
   log "this kernel has no netem (CONFIG_NET_SCH_NETEM off): the netem helpers are not checked"
 fi
 
+# mh_vxlan_send's frames are standard VXLAN: a kernel vxlan device in C takes
+# them and its UDP stack gets the inner datagram.
+in_ns C ip link add vx0 type vxlan id 4242 local "${MH_ADDR[C]}" dstport 4789 nolearning dev ul0
+in_ns C ip link set vx0 address 02:00:00:00:42:02 up
+in_ns C ip addr add 10.42.0.2/24 dev vx0
+in_ns C timeout 8 python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.42.0.2', 5001)); s.settimeout(6)
+try: d = s.recv(2048)
+except OSError: sys.exit(1)
+sys.exit(0 if d.startswith(b'venic-spoof-') else 1)" &
+vx_rx=$!
+sleep 0.3
+mh_vxlan_send A "${MH_ADDR[C]}" 4242 3 02:00:00:00:42:02 02:00:00:00:42:01 10.42.0.1 10.42.0.2
+wait "$vx_rx" || die "the kernel's vxlan device did not take mh_vxlan_send's frames"
+
 # A child run cleans up after itself.
 bash "$0" --child "$WORK/child.names" >"$WORK/child.log" 2>&1 || die "the child harness failed: $(cat "$WORK/child.log")"
 read -r c_br c_ns c_veth c_etcd c_work <"$WORK/child.names"
