@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Several venic hosts on one machine (issue 21, docs/multi-host.md), for the
 # multihost_* tests; sourced after ../lib.sh.  Each host is a network
 # namespace with a veth (ul0, MTU 9100) whose peer is on a Linux bridge of
@@ -382,5 +383,35 @@ for i in range(count):
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     frame = mac(dmac) + mac(smac) + b"\x08\x00" + ip + udp
     s.sendto(struct.pack("!B3xI", 0x08, vni << 8) + frame, (dst, 4789))
+PY
+}
+
+# mh_kernel_ping HOST DST COUNT: ICMP echo from host HOST's kernel (a raw
+# socket: CI machines have no ping); prints {"sent", "received"}, exit 0 when
+# every request was answered.
+mh_kernel_ping() {
+  in_ns "$1" python3 - "$2" "$3" <<'PY'
+import os, socket, struct, sys, time
+dst, count = sys.argv[1], int(sys.argv[2])
+def csum(b):
+    b += b"\0" * (len(b) % 2)
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(0.2)
+ident, got = os.getpid() & 0xFFFF, set()
+for seq in range(count):
+    body = struct.pack("!HH", ident, seq) + b"venic-kernel-ping" + bytes(39)
+    s.sendto(struct.pack("!BBH", 8, 0, csum(b"\x08\x00\x00\x00" + body)) + body, (dst, 0))
+    deadline = time.time() + (3 if seq == count - 1 else 0.3)
+    while time.time() < deadline and len(got) <= seq:
+        try: d, a = s.recvfrom(4096)
+        except socket.timeout: continue
+        ihl = (d[0] & 0xF) * 4
+        t, _, _, i, q = struct.unpack("!BBHHH", d[ihl:ihl + 8])
+        if t == 0 and i == ident and a[0] == dst: got.add(q)
+print('{"sent": %d, "received": %d}' % (count, len(got)))
+sys.exit(0 if len(got) == count else 1)
 PY
 }

@@ -5,7 +5,9 @@
 # to instance 2, X keeps its MAC and address, its VF is on B, and what
 # instance 1 sends to X's address reaches B's VF (A -> B); A's old VF for X,
 # if it keeps one, receives nothing.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 mh_cluster A B
 

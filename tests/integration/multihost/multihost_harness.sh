@@ -5,7 +5,9 @@
 # writes and reads); etcd stops and starts again on the same data and
 # ports; netem applies and clears.  A child run of the harness leaves no
 # namespace, veth, bridge or process behind when it exits.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 [ -x "$ETCD" ] || skip "etcd-server is not installed (ci/install-deps)"
 

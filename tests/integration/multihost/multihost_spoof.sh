@@ -7,7 +7,9 @@
 # is not A's underlay address, so B drops every one and counts it (a counter
 # whose name says "spoof"), and B's VF receives none.  Datagrams with a VNI
 # no VPC has are not delivered either.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 mh_require_cluster
 mh_underlay

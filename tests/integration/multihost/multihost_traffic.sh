@@ -12,7 +12,9 @@
 #   nothing is delivered.
 # - Source/destination check: frames from A's ENI with another source address
 #   or MAC stop at A (spoof_ip, spoof_mac), B sees none of them.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 mh_cluster A B
 
