@@ -98,7 +98,8 @@ mh_host() {
   MH_HOSTS+=("$name")
 }
 
-# in_ns NAME CMD...: CMD in host NAME's namespace.
+# in_ns NAME CMD...: CMD in host NAME's namespace (in the foreground: in the
+# background, $! would be a subshell's PID).
 in_ns() {
   local ns=${MH_NS[$1]}
   shift
@@ -149,7 +150,9 @@ mh_venicd() {
     "import socket,sys; s=socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])" "${MH_ADDR[$name]}")
   local log=$WORK/$name.venicd.log
   # shellcheck disable=SC2086 # MH_ARGS holds separate words
-  in_ns "$name" "$VENICD" --socket "${MH_SOCK[$name]}" --state "$WORK/$name.state.json" --workers 1 \
+  # `ip netns exec` itself, not in_ns: it execs venicd, so $! is venicd's PID
+  # (a function in the background is a subshell, which signals do not pass).
+  ip netns exec "${MH_NS[$name]}" "$VENICD" --socket "${MH_SOCK[$name]}" --state "$WORK/$name.state.json" --workers 1 \
     --etcd "$ETCD_URL" --venic-host "$name" --underlay-ip "${MH_UL[$name]}" --uplink ul0 --underlay "$MH_ENCAP" \
     --ec2-api "${MH_ADDR[$name]}:${MH_PORT[$name]}" --ec2-access-keys "$KEYS" ${MH_ARGS[$name]:-} \
     -- --lcores "0@(0,1),1@(0,1)" --no-pci --no-huge -m 256 --no-shconf --file-prefix "vmh$$$name" --no-telemetry \

@@ -35,7 +35,7 @@ done
 udp_reach() {
   local port
   port=$(in_ns "$2" python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', 0)); print(s.getsockname()[1])")
-  in_ns "$2" timeout 5 python3 -c "
+  ip netns exec "${MH_NS[$2]}" timeout 5 python3 -c "
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', $port)); s.settimeout(3)
 try: d = s.recv(65535)
@@ -92,7 +92,7 @@ fi
 in_ns C ip link add vx0 type vxlan id 4242 local "${MH_ADDR[C]}" dstport 4789 nolearning dev ul0
 in_ns C ip link set vx0 address 02:00:00:00:42:02 up
 in_ns C ip addr add 10.42.0.2/24 dev vx0
-in_ns C timeout 8 python3 -c "
+ip netns exec "${MH_NS[C]}" timeout 8 python3 -c "
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.42.0.2', 5001)); s.settimeout(6)
 try: d = s.recv(2048)
