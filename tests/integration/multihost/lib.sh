@@ -353,8 +353,10 @@ mh_recv_wait() {
 mh_send() {
   local host=$1 vf=$2 mac=$3 src=$4 dst=$5 count=$6
   shift 6
+  local pace=(--pps 5000) # (an option given twice is refused)
+  [[ " $* " != *" --pps "* ]] || pace=()
   "$TRAFFIC" --socket "${MH_SOCK[$host]}" --vf "$vf" send --dst-mac "$mac" --udp-flows 1 --src-ip "$src" --dst-ip "$dst" \
-    --count "$count" --pps 5000 "$@" >>"$WORK/send.out" 2>&1 || die "send from host $host VF $vf failed: $(tail -2 "$WORK/send.out")"
+    --count "$count" "${pace[@]}" "$@" >>"$WORK/send.out" 2>&1 || die "send from host $host VF $vf failed: $(tail -2 "$WORK/send.out")"
 }
 
 # mh_drops HOST VF: the sum of the VF's drop counters.
@@ -417,4 +419,27 @@ for seq in range(count):
 print('{"sent": %d, "received": %d}' % (count, len(got)))
 sys.exit(0 if len(got) == count else 1)
 PY
+}
+
+# mh_listen HOST VF: a driver on HOST's VF that takes what arrives (venicd
+# drops frames for a VF nobody drives as rx_down, before any other check);
+# mh_listen_stop: stops it and waits until venicd saw it go.
+mh_listen() {
+  "$TRAFFIC" --socket "${MH_SOCK[$1]}" --vf "$2" recv --count 100000000 --timeout 120 >"$WORK/listen.out" 2>&1 &
+  MH_LISTEN=("$!" "$1" "$2")
+  PIDS+=("$!")
+  for _ in $(seq 50); do
+    [ "$(mh_ctl "$1" vf show "$2" --json | json_get "j['started']")" = True ] && return 0
+    sleep 0.1
+  done
+  die "the listener on host $1 VF $2 did not start"
+}
+mh_listen_stop() {
+  kill -TERM "${MH_LISTEN[0]}" 2>/dev/null || true
+  wait "${MH_LISTEN[0]}" 2>/dev/null || true
+  for _ in $(seq 50); do
+    [ "$(mh_ctl "${MH_LISTEN[1]}" vf show "${MH_LISTEN[2]}" --json | json_get "j['attached']")" = False ] && return 0
+    sleep 0.1
+  done
+  die "host ${MH_LISTEN[1]}'s VF ${MH_LISTEN[2]} stayed attached after its listener exited"
 }

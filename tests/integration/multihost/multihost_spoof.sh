@@ -37,6 +37,7 @@ mh_recv_wait real
 # M knows B's uplink MAC (as an attacker on the segment would).
 in_ns M ip neigh replace "${MH_UL[B]}" lladdr "$(mh_host_mac A B)" dev ul0
 spoof_counted() { mh_counter_sum B spoof "info cluster stats"; }
+mh_listen B "$vf2"
 rx0=$(mh_stat B "$vf2" rx_pkts)
 s0=$(spoof_counted)
 mh_vxlan_send M "${MH_UL[B]}" "$vni" 100 "$mac2" "$mac1" "$ip1" "$ip2"
@@ -55,6 +56,7 @@ log "spoofed outer source: B counted $d_spoof as spoofed, delivered $d_rx"
 mh_vxlan_send M "${MH_UL[B]}" $(((vni + 1) % 16777216)) 50 "$mac2" "$mac1" "$ip1" "$ip2"
 sleep 0.5
 [ "$(mh_stat B "$vf2" rx_pkts)" -eq "$rx0" ] || die "B delivered a frame of an unknown VNI"
+mh_listen_stop
 
 # The real path still works afterwards.
 mh_recv again B "$vf2" 100

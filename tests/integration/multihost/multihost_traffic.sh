@@ -90,6 +90,7 @@ closed=$(mh_ec2 A create-security-group --group-name "closed-$RANDOM" --descript
 mh_ec2 A modify-network-interface-attribute --network-interface-id "$eni2" --groups "$closed" >/dev/null
 # A new flow (other ports: the earlier ones are tracked, and stay allowed as on EC2).
 deny_args=(--dst-port 7001 --src-port 30000)
+mh_listen B "$vf2"
 sg0=$(mh_stat B "$vf2" drops.sg_ingress)
 for _ in $(seq 50); do # until B applies the change it learnt from etcd
   mh_send A "$vf1" "$mac2" "$ip1" "$ip2" 10 "${deny_args[@]}"
@@ -108,7 +109,7 @@ log "closed group: B dropped $d_sg as sg_ingress, delivered $d_rx"
 [ "$d_sg" -eq 500 ] || die "B counted $d_sg sg_ingress drops, not 500"
 [ "$d_rx" -eq 0 ] || die "B delivered $d_rx frames through a group that admits nothing"
 
-# ---- source/destination check: spoofs stop at A
+# ---- source/destination check: spoofs stop at A (B's VF in its open group again)
 mh_ec2 A modify-network-interface-attribute --network-interface-id "$eni2" --groups "$sg" >/dev/null
 rx0=$(mh_stat B "$vf2" rx_pkts)
 bd0=$(mh_drops B "$vf2")
@@ -124,6 +125,7 @@ log "spoofs: A dropped $d_sip as spoof_ip, $d_smac as spoof_mac"
 [ "$d_smac" -eq 200 ] || die "A counted $d_smac spoof_mac drops, not 200"
 [ "$(mh_stat B "$vf2" rx_pkts)" -eq "$rx0" ] || die "spoofed frames from A reached B's VF"
 [ "$(mh_drops B "$vf2")" -eq "$bd0" ] || die "spoofed frames from A reached host B at all"
+mh_listen_stop
 mh_alive A
 mh_alive B
 log "PASS"
