@@ -93,6 +93,7 @@ mh_host() {
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
   MH_ADDR[$name]=$MH_NET.$((10 + MH_IDX))
   MH_UL[$name]=$MH_NET.$((100 + MH_IDX))
+  # shellcheck disable=SC2034 # the tests read MH_MAC
   MH_MAC[$name]=$(ip -n "$ns" -j link show ul0 | json_get "j[0]['address']")
   MH_SOCK[$name]=$WORK/$name.sock
   MH_HOSTS+=("$name")
@@ -442,4 +443,23 @@ mh_listen_stop() {
     sleep 0.1
   done
   die "host ${MH_LISTEN[1]}'s VF ${MH_LISTEN[2]} stayed attached after its listener exited"
+}
+
+# mh_reach SRC-HOST SRC-VF DST-HOST DST-VF DST-MAC SRC-IP DST-IP: waits (10 s
+# at most) until frames from the source VF reach the destination VF: each
+# host learns the other's ENIs from etcd's watch, a moment after the ENI
+# exists.  The exact checks come after.
+mh_reach() {
+  local rx0
+  mh_listen "$3" "$4"
+  rx0=$(mh_stat "$3" "$4" rx_pkts)
+  for _ in $(seq 50); do
+    mh_send "$1" "$2" "$5" "$6" "$7" 5
+    sleep 0.2
+    if [ "$(mh_stat "$3" "$4" rx_pkts)" -gt "$rx0" ]; then
+      mh_listen_stop
+      return 0
+    fi
+  done
+  die "frames from host $1 VF $2 never reached host $3 VF $4 ($6 -> $7): $(mh_ctl "$1" stats "$2")"
 }

@@ -53,6 +53,7 @@ attach=$(mh_ec2 A attach-network-interface --network-interface-id "$eni" --insta
   json_get "j['AttachmentId']")
 vf_xa=$(mh_vf A "$mac_x")
 mh_no_vf B "$mac_x" || die "host B has a VF for $eni, attached on A"
+mh_reach B "$vf2" A "$vf_xa" "$mac_x" "$ip2" "$ip_x"
 answer_on A "$vf_xa" on-a
 ping_from B "$vf2" "$ip2" on-a
 answer_stop

@@ -21,6 +21,8 @@ vf_a=$(mh_vf A "$mac_a")
 vf_b=$(mh_vf B "$mac_b")
 vf_c=$(mh_vf C "$mac_c")
 log "$vpc: A VF $vf_a $ip_a, B VF $vf_b $ip_b ($eni_b), C VF $vf_c $ip_c"
+mh_reach A "$vf_a" B "$vf_b" "$mac_b" "$ip_a" "$ip_b"
+mh_reach A "$vf_a" C "$vf_c" "$mac_c" "$ip_a" "$ip_c"
 mh_recv warm B "$vf_b" 100
 mh_send A "$vf_a" "$mac_b" "$ip_a" "$ip_b" 100
 mh_recv_wait warm
@@ -48,6 +50,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 [ "$(mh_ctl B vf show "$vf_b" --json | json_get "j['link']")" = up ] || die "B's VF for $eni_b is not up after the restart"
+mh_reach A "$vf_a" B "$vf_b" "$mac_b" "$ip_a" "$ip_b"
 mh_recv back B "$vf_b" 500
 mh_send A "$vf_a" "$mac_b" "$ip_a" "$ip_b" 500
 mh_recv_wait back

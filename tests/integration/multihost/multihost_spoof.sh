@@ -30,6 +30,7 @@ vf2=$(mh_vf B "$mac2")
 vni=$(mh_vni B "$vpc")
 log "$vpc VNI $vni; A's ENI $ip1 $mac1 (VF $vf1), B's $ip2 $mac2 (VF $vf2); M at ${MH_ADDR[M]}"
 
+mh_reach A "$vf1" B "$vf2" "$mac2" "$ip1" "$ip2"
 mh_recv real B "$vf2" 200
 mh_send A "$vf1" "$mac2" "$ip1" "$ip2" 200
 mh_recv_wait real

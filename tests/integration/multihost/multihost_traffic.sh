@@ -31,6 +31,7 @@ vni_b=$(mh_vni B "$vpc")
 log "$vpc (VNI $vni_a): $inst1 on A (VF $vf1, $ip1 $mac1), $inst2 on B (VF $vf2, $ip2 $mac2)"
 
 # ---- paced frames, every one intact, at 1400 and 9015 bytes
+mh_reach A "$vf1" B "$vf2" "$mac2" "$ip1" "$ip2"
 mh_recv small B "$vf2" 2000
 mh_send A "$vf1" "$mac2" "$ip1" "$ip2" 2000 --size 1400
 mh_recv_wait small
