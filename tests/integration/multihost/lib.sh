@@ -9,13 +9,18 @@
 # processes by PID (lib.sh's cleanup), then the namespaces, veths and bridge.
 #
 #   mh_require_cluster        exit 77 (SKIP) unless venicd knows --etcd
+#   mh_cluster HOST...        all of the below for a venicd per HOST
 #   mh_underlay               the bridge and its subnet ($MH_NET.0/24)
 #   mh_host NAME              a namespace on the bridge: MH_NS/MH_ADDR/MH_UL/MH_MAC[NAME]
 #   mh_etcd_start / mh_etcd_stop
-#   mh_venicd NAME [ARGS]     venicd for host NAME in its namespace, ready
+#   mh_venicd NAME [ARGS]     venicd for host NAME in its namespace, ready (again after mh_kill)
 #   mh_ctl NAME ARGS          venicctl against NAME's venicd
 #   mh_ec2 NAME ARGS          Debian's aws CLI ec2 against NAME's EC2 endpoint (JSON)
-#   mh_netem NAME SPEC        tc netem on NAME's ul0 (mh_netem NAME off: none)
+#   mh_network / mh_instance  a VPC, subnet and group; an instance placed on a host
+#   mh_vf NAME MAC            the VF a host made for an ENI (by its MAC)
+#   mh_send / mh_recv / mh_reach / mh_listen   venic-traffic between hosts' VFs
+#   mh_vxlan_send, mh_kernel_ping              raw VXLAN and ICMP from a namespace's kernel
+#   mh_netem NAME SPEC        tc netem on NAME's ul0 (mh_netem NAME off: none; mh_has_netem)
 
 MH_ENCAP=vxlan # what the kernel peers of these tests speak (CI kernels lack geneve)
 MH_SKIP=77 # tests/integration/multihost/CMakeLists.txt: SKIP_RETURN_CODE
