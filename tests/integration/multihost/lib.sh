@@ -288,7 +288,8 @@ mh_has_netem() {
   [ -e /proc/config.gz ] && ! zcat /proc/config.gz | grep -qE '^CONFIG_NET_SCH_NETEM=(y|m)' && return 1
   modprobe -q sch_netem 2>/dev/null || true
   local ns=vmh$$-netemprobe ok=0
-  ip netns add "$ns" && ip -n "$ns" link add d0 type veth peer name d1 && ip -n "$ns" tc qdisc add dev d0 root netem loss 1%     2>/dev/null && ok=1
+  ip netns add "$ns" && ip -n "$ns" link add d0 type veth peer name d1 &&
+    ip netns exec "$ns" tc qdisc add dev d0 root netem loss 1% 2>/dev/null && ok=1
   ip netns del "$ns" 2>/dev/null || true
   [ "$ok" = 1 ]
 }
@@ -305,6 +306,30 @@ mh_netem() {
     # shellcheck disable=SC2068 # SPEC is netem's words
     in_ns "$name" tc qdisc replace dev ul0 root netem $@
   fi
+}
+
+# mh_loss NAME PERCENT|off: drops PERCENT of what host NAME sends on ul0,
+# at random: netem where the kernel has it, else a classic BPF filter on
+# ul0's egress (its random number against a threshold) whose matches are
+# redirected to a veth whose peer is down, where they vanish.
+mh_loss() {
+  local name=$1 pct=$2
+  if mh_has_netem; then
+    if [ "$pct" = off ]; then mh_netem "$name" off; else mh_netem "$name" "loss $pct%"; fi
+    return
+  fi
+  in_ns "$name" tc qdisc del dev ul0 clsact 2>/dev/null || true
+  [ "$pct" != off ] || return 0
+  in_ns "$name" ip link show blackhole0 >/dev/null 2>&1 || {
+    in_ns "$name" ip link add blackhole0 type veth peer name blackhole1
+    in_ns "$name" ip link set blackhole0 up
+  }
+  local threshold
+  threshold=$(python3 -c "print(int($pct / 100 * 4294967296))")
+  in_ns "$name" tc qdisc add dev ul0 clsact
+  # ld rand; jge threshold -> ret 0 (no match: sent); else ret -1 (match: redirected)
+  in_ns "$name" tc filter add dev ul0 egress bpf bytecode \
+    "4,32 0 0 4294963256,53 0 1 $threshold,6 0 0 0,6 0 0 4294967295" action mirred egress redirect dev blackhole0
 }
 
 # mh_testpmd_start LABEL HOST VF -- TESTPMD-ARGS: testpmd on HOST's VF (the

@@ -87,6 +87,36 @@ else
   log "this kernel has no netem (CONFIG_NET_SCH_NETEM off): the netem helpers are not checked"
 fi
 
+# mh_loss (netem, or a BPF filter where the kernel has no netem): about a
+# third of 400 datagrams from A are lost, none once it is off.
+udp_count() { # FROM TO COUNT: how many of COUNT datagrams from FROM arrive at TO
+  local port
+  port=$(in_ns "$2" python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', 0)); print(s.getsockname()[1])")
+  ip netns exec "${MH_NS[$2]}" timeout 10 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', $port)); s.settimeout(1.5)
+n = 0
+try:
+    while True: s.recv(2048); n += 1
+except OSError: pass
+print(n)" >"$WORK/udp_count.out" &
+  local r=$!
+  sleep 0.3
+  in_ns "$1" python3 -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range($3): s.sendto(b'x' * 64, ('${MH_ADDR[$2]}', $port)); time.sleep(0.0005)"
+  wait "$r"
+  cat "$WORK/udp_count.out"
+}
+mh_loss A 33
+got=$(udp_count A B 400)
+log "mh_loss A 33: $got of 400 datagrams arrived"
+[ "$got" -ge 180 ] && [ "$got" -le 340 ] || die "with 33% loss, $got of 400 datagrams arrived"
+mh_loss A off
+got=$(udp_count A B 200)
+[ "$got" -eq 200 ] || die "with the loss off, $got of 200 datagrams arrived"
+
 # mh_vxlan_send's frames are standard VXLAN: a kernel vxlan device in C takes
 # them and its UDP stack gets the inner datagram.
 in_ns C ip link add vx0 type vxlan id 4242 local "${MH_ADDR[C]}" dstport 4789 nolearning dev ul0
