@@ -21,6 +21,7 @@
 #   mh_send / mh_recv / mh_reach / mh_listen   venic-traffic between hosts' VFs
 #   mh_vxlan_send, mh_kernel_ping              raw VXLAN and ICMP from a namespace's kernel
 #   mh_netem NAME SPEC        tc netem on NAME's ul0 (mh_netem NAME off: none; mh_has_netem)
+#   mh_impair NAME LOSS DUP   random loss and duplication on NAME's ul0, with or without netem
 
 MH_ENCAP=vxlan # what the kernel peers of these tests speak (CI kernels lack geneve)
 MH_SKIP=77 # tests/integration/multihost/CMakeLists.txt: SKIP_RETURN_CODE
@@ -308,28 +309,31 @@ mh_netem() {
   fi
 }
 
-# mh_loss NAME PERCENT|off: drops PERCENT of what host NAME sends on ul0,
-# at random: netem where the kernel has it, else a classic BPF filter on
-# ul0's egress (its random number against a threshold) whose matches are
-# redirected to a veth whose peer is down, where they vanish.
-mh_loss() {
-  local name=$1 pct=$2
+# mh_impair NAME LOSS DUP | mh_impair NAME off: drops LOSS percent of what
+# host NAME sends on ul0 and sends DUP percent twice, at random: with netem
+# where the kernel has it (add reordering with mh_netem there), else with
+# classic BPF filters on ul0's egress (their random number against a
+# threshold): a match is mirrored to ul0 again (a duplicate), or redirected
+# to a veth whose peer is down, where it vanishes (a loss).  Without netem
+# there is no reordering.
+mh_impair() {
+  local name=$1 loss=${2:-0} dup=${3:-0}
   if mh_has_netem; then
-    if [ "$pct" = off ]; then mh_netem "$name" off; else mh_netem "$name" "loss $pct%"; fi
+    if [ "$loss" = off ]; then mh_netem "$name" off; else mh_netem "$name" "loss $loss% duplicate $dup%"; fi
     return
   fi
   in_ns "$name" tc qdisc del dev ul0 clsact 2>/dev/null || true
-  [ "$pct" != off ] || return 0
+  [ "$loss" != off ] || return 0
   in_ns "$name" ip link show blackhole0 >/dev/null 2>&1 || {
     in_ns "$name" ip link add blackhole0 type veth peer name blackhole1
     in_ns "$name" ip link set blackhole0 up
   }
-  local threshold
-  threshold=$(python3 -c "print(int($pct / 100 * 4294967296))")
   in_ns "$name" tc qdisc add dev ul0 clsact
-  # ld rand; jge threshold -> ret 0 (no match: sent); else ret -1 (match: redirected)
-  in_ns "$name" tc filter add dev ul0 egress bpf bytecode \
-    "4,32 0 0 4294963256,53 0 1 $threshold,6 0 0 0,6 0 0 4294967295" action mirred egress redirect dev blackhole0
+  # ld rand; jge threshold -> ret 0 (no match); else ret -1 (match: the action)
+  random_below() { echo "4,32 0 0 4294963256,53 0 1 $(python3 -c "print(int($1 / 100 * 4294967296))"),6 0 0 0,6 0 0 4294967295"; }
+  in_ns "$name" tc filter add dev ul0 egress pref 10 bpf bytecode "$(random_below "$dup")" action mirred egress mirror dev ul0
+  in_ns "$name" tc filter add dev ul0 egress pref 20 bpf bytecode "$(random_below "$loss")" \
+    action mirred egress redirect dev blackhole0
 }
 
 # mh_testpmd_start LABEL HOST VF -- TESTPMD-ARGS: testpmd on HOST's VF (the

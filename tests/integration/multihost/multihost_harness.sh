@@ -3,8 +3,10 @@
 # host namespaces on one bridge reach each other with 9100-byte frames
 # (DF set) and reach etcd on the bridge's address (its v3 JSON gateway
 # writes and reads); etcd stops and starts again on the same data and
-# ports; netem applies and clears.  A child run of the harness leaves no
-# namespace, veth, bridge or process behind when it exits.
+# ports; netem (where the kernel has it) applies and clears; mh_impair loses
+# and duplicates about the share asked; mh_vxlan_send's frames are taken by a
+# kernel vxlan device.  A child run of the harness leaves no namespace, veth,
+# bridge or process behind when it exits.
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 # shellcheck source=lib.sh
@@ -87,8 +89,9 @@ else
   log "this kernel has no netem (CONFIG_NET_SCH_NETEM off): the netem helpers are not checked"
 fi
 
-# mh_loss (netem, or a BPF filter where the kernel has no netem): about a
-# third of 400 datagrams from A are lost, none once it is off.
+# mh_impair (netem, or BPF filters where the kernel has no netem): about a
+# third of 400 datagrams from A are lost, or a fifth arrive twice; none
+# once it is off.
 udp_count() { # FROM TO COUNT: how many of COUNT datagrams from FROM arrive at TO
   local port
   port=$(in_ns "$2" python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', 0)); print(s.getsockname()[1])")
@@ -109,13 +112,17 @@ for i in range($3): s.sendto(b'x' * 64, ('${MH_ADDR[$2]}', $port)); time.sleep(0
   wait "$r"
   cat "$WORK/udp_count.out"
 }
-mh_loss A 33
+mh_impair A 33 0
 got=$(udp_count A B 400)
-log "mh_loss A 33: $got of 400 datagrams arrived"
+log "mh_impair A 33 0: $got of 400 datagrams arrived"
 [ "$got" -ge 180 ] && [ "$got" -le 340 ] || die "with 33% loss, $got of 400 datagrams arrived"
-mh_loss A off
+mh_impair A 0 20
+got=$(udp_count A B 400)
+log "mh_impair A 0 20: $got datagrams arrived for 400 sent"
+[ "$got" -ge 430 ] && [ "$got" -le 560 ] || die "with 20% duplication, $got datagrams arrived for 400"
+mh_impair A off
 got=$(udp_count A B 200)
-[ "$got" -eq 200 ] || die "with the loss off, $got of 200 datagrams arrived"
+[ "$got" -eq 200 ] || die "with the impairments off, $got of 200 datagrams arrived"
 
 # mh_vxlan_send's frames are standard VXLAN: a kernel vxlan device in C takes
 # them and its UDP stack gets the inner datagram.
