@@ -89,12 +89,12 @@ grep -q "Operation not permitted" "$WORK/tx.log" || die "promiscuous mode was no
 closed=$(mh_ec2 A create-security-group --group-name "closed-$RANDOM" --description "admits nothing" --vpc-id "$vpc" |
   json_get "j['GroupId']")
 mh_ec2 A modify-network-interface-attribute --network-interface-id "$eni2" --groups "$closed" >/dev/null
-# A new flow (other ports: the earlier ones are tracked, and stay allowed as on EC2).
-deny_args=(--dst-port 7001 --src-port 30000)
+# New flows (other ports: the earlier ones are tracked, and stay allowed as on
+# EC2; so is a flow that passed before B applied the change: one each try).
 mh_listen B "$vf2"
 sg0=$(mh_stat B "$vf2" drops.sg_ingress)
-for _ in $(seq 50); do # until B applies the change it learnt from etcd
-  mh_send A "$vf1" "$mac2" "$ip1" "$ip2" 10 "${deny_args[@]}"
+for try in $(seq 50); do # until B applies the change it learnt from etcd
+  mh_send A "$vf1" "$mac2" "$ip1" "$ip2" 10 --dst-port 7001 --src-port $((31000 + try))
   [ "$(mh_stat B "$vf2" drops.sg_ingress)" -gt "$sg0" ] && break
   sleep 0.1
 done
