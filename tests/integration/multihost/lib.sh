@@ -278,7 +278,11 @@ dec, text, total, i = json.JSONDecoder(), sys.stdin.read(), 0, 0
 while i < len(text):
     while i < len(text) and text[i].isspace(): i += 1
     if i >= len(text): break
-    obj, i = dec.raw_decode(text, i)
+    try:
+        obj, i = dec.raw_decode(text, i)
+    except ValueError:  # not JSON (an error message): skip the line
+        i = text.find("\n", i) + 1 or len(text)
+        continue
     total += walk(obj, "")
 print(int(total))' "$2"
 }
