@@ -295,7 +295,7 @@ int main(int argc, char** argv) {
     venic::efa::EfaEngine efa([&dp] { dp.synchronize(); }, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     efa.set_instance_resolver([&ec2](const std::string& instance) -> std::optional<uint16_t> {
       for (auto& [id, e] : ec2.model().enis())
-        if (e.efa && e.instance == instance) return e.vf;
+        if (e.efa && e.instance == instance && ec2.model().local(e)) return e.vf;
       return std::nullopt;
     });
     efa.on_table(table);

@@ -83,16 +83,44 @@ std::vector<vf::NaclEntry> nacl_entries(const NetworkAcl& a, bool egress) {
   return out;
 }
 
+// The ENIs other hosts serve that traffic can reach: attached to a running
+// instance (a detached ENI, or a stopped instance's, has no link).
+void add_remote(const Ec2Model& m, const std::string& local_host, vf::Network& n) {
+  n.hosts = m.hosts();
+  for (auto& [id, e] : m.enis()) {
+    if (e.host.empty() || e.host == local_host || !e.attached()) continue;
+    const Instance* in = m.instance(e.instance);
+    const Subnet* sn = m.subnet(e.subnet);
+    if (!in || !in->running || !sn) continue;
+    vf::RemoteEni r;
+    r.eni_id = id;
+    r.vpc_id = sn->vpc;
+    r.subnet_id = sn->id;
+    r.host = e.host;
+    r.mac = e.mac;
+    r.ip = e.ip;
+    r.secondary_ips = e.secondary_ips;
+    r.ipv6 = e.ipv6;
+    r.subnet_addr = sn->cidr.addr;
+    r.prefix = sn->cidr.prefix;
+    r.src_dst_check = e.src_dst_check;
+    r.efa = e.efa;
+    n.remote.push_back(std::move(r));
+  }
+}
+
 }  // namespace
 
-vf::Network network_of(const Ec2Model& m) {
+vf::Network network_of(const Ec2Model& m, const std::string& local_host) {
   vf::Network n;
   for (auto& [id, v] : m.vpcs()) {
     vf::VpcNetwork& out = n.vpcs[id];
     out.id = id;
     out.addr = v.cidr.addr;
     out.prefix = v.cidr.prefix;
+    out.vni = v.vni;
   }
+  add_remote(m, local_host, n);
   for (auto& [id, s] : m.subnets()) {
     auto it = n.vpcs.find(s.vpc);
     if (it == n.vpcs.end()) continue;
