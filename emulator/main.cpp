@@ -1,6 +1,7 @@
 // venicd: the venic daemon.  Parses its options, restores the VF table, starts
 // the poll-mode workers and serves the control socket until SIGTERM/SIGINT.
 #include <grp.h>
+#include <unistd.h>
 #include <rte_eal.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -27,6 +28,8 @@
 #include "gateway_directory.h"
 #include "gateway_service.h"
 #include "internet_uplink.h"
+#include "model_store.h"
+#include "model_watch.h"
 #include "efa_engine.h"
 #include "http_endpoint.h"
 #include "observer.h"
@@ -62,7 +65,17 @@ struct Options {
   std::string metrics;  // HOST:PORT of the Prometheus endpoint; empty: none
   std::string flow_log_dir = "/var/log/venic/flow-logs";
   std::string internet_uplink;  // tun:NAME: the internet gateways' uplink; empty: none
+  // Several hosts, one model (docs/multi-host.md).
+  std::string etcd;         // URL[,URL]: the shared EC2 model; empty: a single host
+  std::string venic_host;   // this host's name; empty: the machine's hostname
+  std::string underlay_ip;  // this host's tunnel endpoint
 };
+
+std::string machine_hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0 || !name[0]) return "localhost";
+  return name;
+}
 
 // EAL's runtime directory (the telemetry socket's) is /var/run/dpdk/<prefix>
 // (root) or $XDG_RUNTIME_DIR/dpdk/<prefix>; several venicds on one prefix get
@@ -161,6 +174,12 @@ int main(int argc, char** argv) {
   app.add_option("--internet-uplink", o.internet_uplink,
                  "the internet behind the internet and NAT gateways: tun:NAME makes a TUN device NAME to move into "
                  "a network namespace (README, 'Internet gateways'); off unless given");
+  // ---- several hosts, one EC2 model in etcd (docs/multi-host.md) ----
+  app.add_option("--etcd", o.etcd,
+                 "keep the EC2 model in etcd (URL[,URL], e.g. http://10.0.0.1:2379) shared with other venicds; "
+                 "then --state holds no model and the VFs are those of the ENIs placed on this host");
+  app.add_option("--venic-host", o.venic_host, "this host's name in the cluster (default: the machine's hostname)");
+  app.add_option("--underlay-ip", o.underlay_ip, "this host's tunnel endpoint address (IPv4), needed with --etcd");
   app.set_version_flag("--version", kVersion);
   app.footer(
       "EAL arguments follow '--'; without them venicd uses\n"
@@ -205,12 +224,24 @@ int main(int argc, char** argv) {
     gid = g->gr_gid;
   }
 
+  // With --etcd the shared model is the state: its VFs are rebuilt from it.
+  const bool cluster = !o.etcd.empty();
+  if (o.venic_host.empty()) o.venic_host = machine_hostname();
+  venic::vf::UnderlayHost self{o.venic_host, 0, {}};
+  // The uplink port's MAC comes with the uplink (issue 21, part 2); until then zeros.
+  if (cluster) {
+    auto ip = venic::vf::parse_ipv4(o.underlay_ip);
+    if (!ip || !*ip) return fail("--etcd needs --underlay-ip A.B.C.D (this host's tunnel endpoint)");
+    self.ip = *ip;
+  } else if (!o.underlay_ip.empty()) {
+    return fail("--underlay-ip needs --etcd");
+  }
   // A corrupt state file stops us before anything is touched.
   venic::state::StateStore store(o.state);
   std::vector<venic::vf::VfConfig> saved;
   nlohmann::json saved_ec2;
   try {
-    saved = store.load(&saved_ec2);
+    if (!cluster) saved = store.load(&saved_ec2);
   } catch (const venic::state::StateError& e) {
     return fail(e.what());
   }
@@ -260,9 +291,16 @@ int main(int argc, char** argv) {
     venic::fastpath::Dataplane dp(o.workers, o.idle_sleep_us);
     std::string sock_dir = std::filesystem::absolute(o.socket).parent_path().string();
     venic::frontend::VhostFrontend vhost(dp, sock_dir);
-    venic::vf::VfTable table(dp, &store, &vhost);
+    venic::vf::VfTable table(dp, cluster ? nullptr : &store, &vhost);
     table.restore(saved);
-    venic::model::Ec2Service ec2(table, &store);
+    venic::model::Ec2Service ec2(table, cluster ? nullptr : &store);
+    std::unique_ptr<venic::cluster::ModelStore> model_store;
+    if (cluster) {
+      model_store = std::make_unique<venic::cluster::ModelStore>(venic::cluster::parse_endpoints(o.etcd));
+      ec2.set_cluster(model_store.get(), o.venic_host);
+    } else {
+      ec2.set_host(o.venic_host);
+    }
     // The instance's own services (IMDS, Amazon DNS, Time Sync): they learn
     // every change of the model; the fast path offers them its frames.
     std::array<uint8_t, 6> router_mac;
@@ -279,7 +317,14 @@ int main(int argc, char** argv) {
       services.publish(venic::services::build_directory(m));
       gateways.publish(venic::gateways::build_gateway_directory(m));
     });
-    ec2.restore(saved_ec2);
+    if (cluster) {
+      ec2.join(self);  // registers this host, loads the model, makes the VFs of the ENIs placed here
+      std::printf("venicd: host %s (underlay %s) in the cluster of %s, model revision %lld, %zu host(s)\n",
+                  o.venic_host.c_str(), o.underlay_ip.c_str(), o.etcd.c_str(), static_cast<long long>(ec2.revision()),
+                  ec2.model().hosts().size());
+    } else {
+      ec2.restore(saved_ec2);
+    }
     services.set_inject([&dp](uint16_t vf, const uint8_t* frame, uint32_t len) { return dp.inject(vf, frame, len); });
     ServiceExceptions exceptions(services);
     if (std::string why = services.start(); !why.empty())
@@ -344,6 +389,20 @@ int main(int argc, char** argv) {
         if (endpoint) endpoint->stop();
       }
     } ec2_api_guard{ec2_tasks, ec2_endpoint};
+    // Another host's change reaches this one through the watch: one reload
+    // at a time queued for the control thread.
+    std::atomic<bool> reload_queued{false};
+    std::unique_ptr<venic::cluster::ModelWatch> model_watch;
+    if (cluster)
+      model_watch = std::make_unique<venic::cluster::ModelWatch>(model_store->endpoints(), ec2.revision(),
+                                                                 [&ec2_tasks, &ec2, &reload_queued](int64_t) {
+                                                                   if (reload_queued.exchange(true)) return;
+                                                                   if (!ec2_tasks.post([&ec2, &reload_queued] {
+                                                                         reload_queued = false;
+                                                                         ec2.refresh();
+                                                                       }))
+                                                                     reload_queued = false;
+                                                                 });
     if (ec2_endpoint)
       std::printf("venicd: EC2 API on http://%s:%d/ (%zu access key(s))\n", ec2_api->host.c_str(), ec2_endpoint->port(),
                   ec2_keys.size());
