@@ -25,8 +25,13 @@ nlohmann::json status(const model::Ec2Service& ec2) {
   for (auto& [id, v] : m.vpcs()) vpcs.push_back({{"id", id}, {"vni", v.vni}});
   if (ec2.cluster())
     for (const auto& e : ec2.cluster_store()->endpoints()) endpoints.push_back(e);
-  return {{"host", m.local_host()},     {"cluster", ec2.cluster()}, {"etcd", endpoints},
-          {"revision", ec2.revision()}, {"hosts", hosts},           {"vpcs", vpcs}};
+  return {{"host", m.local_host()},
+          {"cluster", ec2.cluster()},
+          {"etcd", endpoints},
+          {"revision", ec2.revision()},
+          {"commit_conflicts", ec2.conflicts()},
+          {"hosts", hosts},
+          {"vpcs", vpcs}};
 }
 
 }  // namespace

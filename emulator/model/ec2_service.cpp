@@ -188,7 +188,8 @@ nlohmann::json Ec2Service::call(const std::string& action, const nlohmann::json&
   nlohmann::json result =
       cluster_ ? run_shared([&] { return model_.call(action, params, {}, caller); }, action.rfind("Describe", 0) == 0)
                : apply(action, params, caller);
-  if (on_change_ && action.rfind("Describe", 0) != 0) on_change_(model_);
+  // With several hosts, sync_local() told of a change already (and of none when nothing changed).
+  if (on_change_ && !cluster_ && action.rfind("Describe", 0) != 0) on_change_(model_);
   if (!token.empty()) tokens_.remember(caller.uid, token, action, params, result);
   return result;
 }
@@ -306,6 +307,7 @@ nlohmann::json Ec2Service::run_shared(const std::function<nlohmann::json()>& cha
     }
     // Another host committed first: run it again on theirs.
     model_ = std::move(saved);
+    conflicts_++;
     if (attempt >= kMaxAttempts)
       throw Ec2Error(
           "busy", "RequestLimitExceeded",

@@ -54,6 +54,8 @@ class Ec2Service {
   bool refresh();
   // Cluster: the document's revision the model is at (0: none yet).
   int64_t revision() const { return revision_; }
+  // Cluster: commits that lost to another host's and ran again.
+  uint64_t conflicts() const { return conflicts_; }
   // How many commits lost to another host's and were run again, then failed.
   static constexpr int kMaxAttempts = 8;
   // Called (control thread) after restore and after every action that ran,
@@ -85,6 +87,7 @@ class Ec2Service {
   std::function<void(const Ec2Model&)> on_change_;
   cluster::ModelStore* cluster_ = nullptr;
   int64_t revision_ = 0;
+  uint64_t conflicts_ = 0;
   std::string document_;  // the model's text at revision_, as this build writes it
 };
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "control_methods.h"
 #include "ec2_model.h"
 #include "ec2_service.h"
 #include "etcd_server.h"
@@ -89,8 +90,11 @@ TEST_F(ClusterModel, RacingHostsNeverShareAnAddressOrAVf) {
   std::vector<json> launched[2];
   std::thread t[2];
   Host* hosts[2] = {a_.get(), b_.get()};
+  std::atomic<int> ready{0};
   for (int h = 0; h < 2; h++)
     t[h] = std::thread([&, h] {
+      ready++;
+      while (ready < 2) std::this_thread::yield();  // both start together
       for (int i = 0; i < 8; i++) {
         for (;;) {
           try {
@@ -103,6 +107,9 @@ TEST_F(ClusterModel, RacingHostsNeverShareAnAddressOrAVf) {
       }
     });
   for (auto& x : t) x.join();
+  std::printf("commits that lost the race and ran again: host A %llu, host B %llu\n",
+              static_cast<unsigned long long>(a_->svc.conflicts()),
+              static_cast<unsigned long long>(b_->svc.conflicts()));
   ASSERT_TRUE(a_->svc.refresh());
   ASSERT_TRUE(b_->svc.refresh());
   std::set<std::string> ips;
@@ -132,7 +139,10 @@ TEST_F(ClusterModel, AnInstancePlacedOnAnotherHostGetsItsVfThere) {
   // B hears of it through the watch, then reloads (venicd: a control task).
   for (int i = 0; i < 100 && seen < a_->svc.revision(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_GE(seen.load(), a_->svc.revision());
+  int told = 0;  // the instance services learn of it
+  b_->svc.set_on_change([&](const Ec2Model& m) { told += m.instance(in["InstanceId"]) != nullptr; });
   ASSERT_TRUE(b_->svc.refresh());
+  EXPECT_EQ(told, 1);
   ASSERT_TRUE(b_->vfs().count(eni_of(in)));
   EXPECT_EQ(b_->table.get(b_->vfs().at(eni_of(in))).cfg.ip, vf::parse_ipv4(in["PrivateIpAddress"]).value());
   // A's fast path learns it as remote, with B's tunnel endpoint.
@@ -218,6 +228,32 @@ TEST_F(ClusterModel, TheModelDocumentHasRoom) {
   // etcd takes a document of the largest size venic writes.
   cluster::EtcdClient c({etcd_.url()});
   EXPECT_GT(c.put("/venic/v1/size-probe", std::string(cluster::ModelStore::kMaxDocument, 'x')), 0);
+}
+
+TEST_F(ClusterModel, ControlMethods) {
+  control::ControlMethods methods(a_->table, control::DaemonInfo{}, &a_->svc);
+  auto ask = [&](const json& request, uid_t uid = 0) {
+    std::vector<UniqueFd> in;
+    std::vector<int> out;
+    return json::parse(methods.handle(request.dump(), control::Session{1, 1, uid, 0}, in, out));
+  };
+  const json status = ask({{"method", "cluster.status"}})["result"];
+  EXPECT_EQ(status["host"], "host-a");
+  EXPECT_EQ(status["hosts"].size(), 2u);
+  EXPECT_EQ(status["vpcs"][0]["vni"], 1);
+  EXPECT_EQ(status["etcd"][0], etcd_.url());
+  const json added =
+      ask({{"method", "cluster.add_host"},
+           {"params", {{"name", "kernel-peer"}, {"underlay_ip", "10.0.0.9"}, {"mac", "02:00:00:00:00:09"}}}});
+  EXPECT_EQ(added["result"]["hosts"].size(), 3u) << added.dump();
+  const json tenant = ask({{"method", "cluster.add_host"},
+                           {"params", {{"name", "evil"}, {"underlay_ip", "10.0.0.66"}, {"mac", "02:00:00:00:00:66"}}}},
+                          4242);
+  EXPECT_EQ(tenant["error"]["code"], "permission_denied") << tenant.dump();
+  const json plain =
+      ask({{"method", "vf.create"}, {"params", {{"type", "ena"}, {"mac", "02:00:00:00:00:01"}, {"ip", "10.9.0.1"}}}});
+  EXPECT_EQ(plain["error"]["code"], "invalid_params") << plain.dump();
+  EXPECT_TRUE(a_->table.all().empty());
 }
 
 // ---- the model's own multi-host fields (no etcd) ------------------------------
