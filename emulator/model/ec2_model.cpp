@@ -1528,9 +1528,10 @@ void Ec2Model::load(const json& j) {
     for (auto& [id, v] : s.vpcs) need(!v.vni || vnis.insert(v.vni).second, "VPC " + id + " has another VPC's VNI");
     for (auto& [id, v] : s.vpcs)
       if (!v.vni) v.vni = free_vni(s);
-    std::set<std::pair<std::string, uint16_t>> vfs;  // a VF id is unique on its host
+    // A VF id is unique on its host; on a single host every VF is this one's.
+    std::set<std::pair<std::string, uint16_t>> vfs;
     for (auto& [id, e] : s.enis) {
-      need(vfs.insert({e.host, e.vf}).second, "ENI " + id + " has the VF of another ENI");
+      need(vfs.insert({cluster_ ? e.host : std::string(), e.vf}).second, "ENI " + id + " has the VF of another ENI");
       for (const auto& g : e.groups) need(s.groups.count(g), "ENI " + id + " names an unknown group " + g);
       if (!e.instance.empty())
         need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.slot()) && !e.attachment.empty(),

@@ -293,6 +293,26 @@ TEST(ModelHosts, OneHostTakesOnlyItsOwnNameAsHostId) {
                Ec2Error);
 }
 
+TEST(ModelHosts, AVfIdIsUniquePerHostAndOnOneHostUnique) {
+  Ec2Model m;
+  m.set_local_host("a", true);
+  m.add_host(host_record("a", 0x0a000001));
+  m.add_host(host_record("b", 0x0a000002));
+  const std::string v = m.call("CreateVpc", {{"CidrBlock", "10.0.0.0/16"}}, {})["Vpc"]["VpcId"];
+  const std::string s = m.call("CreateSubnet", {{"VpcId", v}, {"CidrBlock", "10.0.1.0/24"}}, {})["Subnet"]["SubnetId"];
+  const json on_a = m.call("RunInstances", {{"InstanceType", "c5.large"}, {"SubnetId", s}}, {})["Instances"][0];
+  const json on_b =
+      m.call("RunInstances", {{"InstanceType", "c5.large"}, {"SubnetId", s}, {"Placement", {{"HostId", "b"}}}},
+             {})["Instances"][0];
+  EXPECT_EQ(on_a["NetworkInterfaces"][0]["VenicVfId"], 0);
+  EXPECT_EQ(on_b["NetworkInterfaces"][0]["VenicVfId"], 0) << "each host's ids start at 0";
+  Ec2Model cluster;
+  cluster.set_local_host("b", true);
+  EXPECT_NO_THROW(cluster.load(m.to_json()));
+  Ec2Model alone;  // a single host's file: every VF is its own, so the same id twice is corrupt
+  EXPECT_THROW(alone.load(m.to_json()), Ec2Error);
+}
+
 TEST(ModelHosts, HostsPersistAndNamesAreChecked) {
   Ec2Model m;
   m.set_local_host("a", true);
