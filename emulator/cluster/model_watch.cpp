@@ -34,12 +34,15 @@ void ModelWatch::run(std::vector<std::string> endpoints, int64_t from_revision) 
           },
           stop);
     } catch (const EtcdError& e) {
-      // etcd away: try again in a while; nothing is missed (from `next`).
-      // A compacted revision ends the watch too: then watch from now.
-      // Either way the control thread reads the document again.
+      // etcd away: watch again in a while, from `next`, so nothing is missed
+      // (and the control thread is not sent to an etcd that does not answer).
+      // A compacted revision ends the watch too: then watch from now, and
+      // have the control thread read the document once.
       for (int i = 0; i < 10 && !stop(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (std::string(e.what()).find("compacted") != std::string::npos) next = 0;
-      if (!stop()) on_change_(0);
+      if (std::string(e.what()).find("compacted") != std::string::npos && !stop()) {
+        next = 0;
+        on_change_(0);
+      }
     }
   }
 }
