@@ -22,7 +22,8 @@ bool prefix_of(const RouteEntry& r, vf::Prefix& out) {
 // What a route of a table in vpc does: its target, or a blackhole when the
 // target is gone.  A stopped instance's route stays: its VF has no link, so
 // what it carries is lost there, as EC2 loses it.
-vf::RouteTarget target_of(const Ec2Model& m, const RouteEntry& r, const std::string& vpc) {
+vf::RouteTarget target_of(const Ec2Model& m, const RouteEntry& r, const std::string& vpc,
+                          const std::string& local_host) {
   using K = vf::RouteTarget::Kind;
   vf::RouteTarget t;
   if (!m.route_active(r, vpc)) {
@@ -42,10 +43,14 @@ vf::RouteTarget target_of(const Ec2Model& m, const RouteEntry& r, const std::str
       t.gateway = r.target_id;
       break;
     case RouteEntry::Target::kInstance:
-    case RouteEntry::Target::kEni:
+    case RouteEntry::Target::kEni: {
+      const Eni& e = m.enis().at(r.target_id);
       t.kind = K::kEni;
-      t.vf = m.enis().at(r.target_id).vf;
+      t.eni = e.id;
+      // Another host's VF id would name one of ours here.
+      t.vf = e.host.empty() || e.host == local_host ? e.vf : vf::RouteTarget::kOtherHost;
       break;
+    }
     case RouteEntry::Target::kPeering: {
       const VpcPeering& x = m.peerings().at(r.target_id);
       t.kind = K::kPeering;
@@ -133,7 +138,7 @@ vf::Network network_of(const Ec2Model& m, const std::string& local_host) {
       for (const RouteEntry& r : t->routes) {
         vf::Route route;
         if (!prefix_of(r, route.dst)) continue;
-        route.target = target_of(m, r, s.vpc);
+        route.target = target_of(m, r, s.vpc, local_host);
         sn.routes.push_back(std::move(route));
       }
     }

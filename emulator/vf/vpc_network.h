@@ -35,9 +35,13 @@ struct RouteTarget {
     kBlackhole,        // its target is gone: drop, counted as blackhole
   };
   Kind kind = Kind::kLocal;
+  // kEni: its VF here, or kOtherHost when the ENI's VF is on another host
+  // (then `eni` names it in Network::remote); no local port has that id.
+  static constexpr uint16_t kOtherHost = 0xffff;
   uint16_t vf = 0;      // kEni
   std::string vpc;      // kPeering: the peer VPC's id
   std::string gateway;  // kInternetGateway, kNatGateway
+  std::string eni;      // kEni: the ENI's id
   bool operator==(const RouteTarget&) const = default;
 };
 

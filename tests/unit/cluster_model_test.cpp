@@ -156,6 +156,25 @@ TEST_F(ClusterModel, AnInstancePlacedOnAnotherHostGetsItsVfThere) {
   EXPECT_EQ(a_->table.network()->remote.size(), 1u) << "published with A's VFs";
 }
 
+// A route to an instance on another host must never name a local VF: its id there is B's.
+TEST_F(ClusterModel, ARouteToAnotherHostsEniNamesNoLocalVf) {
+  run(*a_);  // A's VF 0
+  const json nat = run(*a_, "host-b");
+  const std::string table = a_->call("DescribeRouteTables", json::object())["RouteTables"][0]["RouteTableId"];
+  a_->call("CreateRoute",
+           {{"RouteTableId", table}, {"DestinationCidrBlock", "0.0.0.0/0"}, {"NetworkInterfaceId", eni_of(nat)}});
+  ASSERT_TRUE(b_->svc.refresh());
+  auto target = [&](const Host& h) {
+    const vf::Network n = network_of(h.svc.model(), h.svc.model().local_host());
+    for (const auto& r : n.vpcs.begin()->second.subnets.at(0).routes)
+      if (r.target.kind == vf::RouteTarget::Kind::kEni) return r.target;
+    return vf::RouteTarget{};
+  };
+  EXPECT_EQ(target(*a_).vf, vf::RouteTarget::kOtherHost);
+  EXPECT_EQ(target(*a_).eni, eni_of(nat));
+  EXPECT_EQ(target(*b_).vf, nat["NetworkInterfaces"][0]["VenicVfId"].get<uint16_t>());
+}
+
 TEST_F(ClusterModel, AnUnknownHostIsRefused) {
   try {
     run(*a_, "host-z");
