@@ -14,7 +14,9 @@ PEER=http://127.0.0.1:$(free_port)
   --listen-peer-urls "$PEER" --initial-advertise-peer-urls "$PEER" --initial-cluster "t=$PEER" >"$WORK/etcd.log" 2>&1 &
 ETCD_PID=$!
 PIDS+=("$ETCD_PID")
-for _ in $(seq 100); do curl -sf "$CLIENT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+etcd_up() { python3 -c "import urllib.request as u; u.urlopen('$CLIENT/health', timeout=1)" 2>/dev/null; }
+for _ in $(seq 100); do etcd_up && break; sleep 0.1; done
+etcd_up || die "etcd did not come up"
 
 # host NAME IP: starts that host's venicd (socket $WORK/NAME.sock); its pid in HOST_PID.
 host() {
