@@ -2,6 +2,7 @@
 // the poll-mode workers and serves the control socket until SIGTERM/SIGINT.
 #include <arpa/inet.h>
 #include <grp.h>
+#include <unistd.h>
 #include <rte_eal.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -29,6 +30,8 @@
 #include "gateway_service.h"
 #include "internet_uplink.h"
 #include "uplink_port.h"
+#include "model_store.h"
+#include "model_watch.h"
 #include "efa_engine.h"
 #include "http_endpoint.h"
 #include "observer.h"
@@ -64,11 +67,19 @@ struct Options {
   std::string metrics;  // HOST:PORT of the Prometheus endpoint; empty: none
   std::string flow_log_dir = "/var/log/venic/flow-logs";
   std::string internet_uplink;  // tun:NAME: the internet gateways' uplink; empty: none
-  // The uplink to the other hosts of the VPCs (docs/multi-host.md).
-  std::string uplink;                  // an interface for a DPDK net_af_packet port; empty: none
-  std::string uplink_ip;               // this host's underlay address on it
+  // Several hosts, one model (docs/multi-host.md).
+  std::string etcd;         // URL[,URL]: the shared EC2 model; empty: a single host
+  std::string venic_host;   // this host's name; empty: the machine's hostname
+  std::string underlay_ip;  // this host's tunnel endpoint
+  std::string uplink;                  // an interface for the DPDK net_af_packet port to them; empty: none
   std::string uplink_encap = "vxlan";  // or geneve
 };
+
+std::string machine_hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0 || !name[0]) return "localhost";
+  return name;
+}
 
 // EAL's runtime directory (the telemetry socket's) is /var/run/dpdk/<prefix>
 // (root) or $XDG_RUNTIME_DIR/dpdk/<prefix>; several venicds on one prefix get
@@ -167,12 +178,17 @@ int main(int argc, char** argv) {
   app.add_option("--internet-uplink", o.internet_uplink,
                  "the internet behind the internet and NAT gateways: tun:NAME makes a TUN device NAME to move into "
                  "a network namespace (README, 'Internet gateways'); off unless given");
+  // ---- several hosts, one EC2 model in etcd (docs/multi-host.md) ----
+  app.add_option("--etcd", o.etcd,
+                 "keep the EC2 model in etcd (URL[,URL], e.g. http://10.0.0.1:2379) shared with other venicds; "
+                 "then --state holds no model and the VFs are those of the ENIs placed on this host");
+  app.add_option("--venic-host", o.venic_host, "this host's name in the cluster (default: the machine's hostname)");
+  app.add_option("--underlay-ip", o.underlay_ip,
+                 "this host's tunnel endpoint address (IPv4) on --uplink; venicd answers ARP for it there");
   app.add_option("--uplink", o.uplink,
-                 "the underlay to other venicd hosts: an interface (a veth, a NIC) for a DPDK net_af_packet port; "
-                 "frames for ENIs on other hosts leave here encapsulated (docs/multi-host.md)");
-  app.add_option("--underlay-ip", o.uplink_ip,
-                 "this host's underlay IPv4 address on --uplink (venicd answers ARP for it)");
-  app.add_option("--underlay", o.uplink_encap, "vxlan (UDP 4789) or geneve (UDP 6081)")
+                 "the underlay to the other hosts: an interface (a veth, a NIC) for a DPDK net_af_packet port; "
+                 "frames for ENIs on other hosts leave here encapsulated");
+  app.add_option("--underlay", o.uplink_encap, "the encapsulation: vxlan (UDP 4789) or geneve (UDP 6081)")
       ->check(CLI::IsMember({"vxlan", "geneve"}))
       ->capture_default_str();
   app.set_version_flag("--version", kVersion);
@@ -219,12 +235,24 @@ int main(int argc, char** argv) {
     gid = g->gr_gid;
   }
 
+  // With --etcd the shared model is the state: its VFs are rebuilt from it.
+  const bool cluster = !o.etcd.empty();
+  if (o.venic_host.empty()) o.venic_host = machine_hostname();
+  venic::vf::UnderlayHost self{o.venic_host, 0, {}};
+  // Its MAC is the uplink port's (zeros without one: nothing tunnels here).
+  if (cluster) {
+    auto ip = venic::vf::parse_ipv4(o.underlay_ip);
+    if (!ip || !*ip) return fail("--etcd needs --underlay-ip A.B.C.D (this host's tunnel endpoint)");
+    self.ip = *ip;
+  } else if (!o.underlay_ip.empty() && o.uplink.empty()) {
+    return fail("--underlay-ip needs --etcd (or --uplink)");
+  }
   // A corrupt state file stops us before anything is touched.
   venic::state::StateStore store(o.state);
   std::vector<venic::vf::VfConfig> saved;
   nlohmann::json saved_ec2;
   try {
-    saved = store.load(&saved_ec2);
+    if (!cluster) saved = store.load(&saved_ec2);
   } catch (const venic::state::StateError& e) {
     return fail(e.what());
   }
@@ -261,7 +289,7 @@ int main(int argc, char** argv) {
   venic::underlay::UplinkOptions uplink_opts;
   if (!o.uplink.empty()) {
     in_addr a{};
-    if (o.uplink_ip.empty() || inet_pton(AF_INET, o.uplink_ip.c_str(), &a) != 1)
+    if (o.underlay_ip.empty() || inet_pton(AF_INET, o.underlay_ip.c_str(), &a) != 1)
       return fail("--uplink needs --underlay-ip, this host's IPv4 address on the underlay");
     uplink_opts = {o.uplink, ntohl(a.s_addr),
                    o.uplink_encap == "geneve" ? venic::underlay::Encap::kGeneve : venic::underlay::Encap::kVxlan,
@@ -285,18 +313,26 @@ int main(int argc, char** argv) {
     venic::fastpath::Dataplane dp(o.workers, o.idle_sleep_us);
     std::string sock_dir = std::filesystem::absolute(o.socket).parent_path().string();
     venic::frontend::VhostFrontend vhost(dp, sock_dir);
-    venic::vf::VfTable table(dp, &store, &vhost);
+    venic::vf::VfTable table(dp, cluster ? nullptr : &store, &vhost);
     table.restore(saved);
     // The uplink to the other hosts: every worker sends through it, the first polls it.
     std::unique_ptr<venic::underlay::UplinkPort> underlay;
     if (!o.uplink.empty()) {
       underlay = std::make_unique<venic::underlay::UplinkPort>(uplink_opts);
       dp.set_underlay_port(underlay.get());
+      self.mac = underlay->mac();
       std::printf("venicd: uplink on %s (%s, MTU %u: inner MTU %u)\n", o.uplink.c_str(), o.uplink_encap.c_str(),
                   underlay->mtu(), underlay->inner_mtu());
     }
-    venic::model::Ec2Service ec2(table, &store);
+    venic::model::Ec2Service ec2(table, cluster ? nullptr : &store);
     if (underlay) ec2.set_mtu_cap(static_cast<uint16_t>(std::min<uint32_t>(underlay->inner_mtu(), 0xffff)));
+    std::unique_ptr<venic::cluster::ModelStore> model_store;
+    if (cluster) {
+      model_store = std::make_unique<venic::cluster::ModelStore>(venic::cluster::parse_endpoints(o.etcd));
+      ec2.set_cluster(model_store.get(), o.venic_host);
+    } else {
+      ec2.set_host(o.venic_host);
+    }
     // The instance's own services (IMDS, Amazon DNS, Time Sync): they learn
     // every change of the model; the fast path offers them its frames.
     std::array<uint8_t, 6> router_mac;
@@ -313,7 +349,14 @@ int main(int argc, char** argv) {
       services.publish(venic::services::build_directory(m));
       gateways.publish(venic::gateways::build_gateway_directory(m));
     });
-    ec2.restore(saved_ec2);
+    if (cluster) {
+      ec2.join(self);  // registers this host, loads the model, makes the VFs of the ENIs placed here
+      std::printf("venicd: host %s (underlay %s) in the cluster of %s, model revision %lld, %zu host(s)\n",
+                  o.venic_host.c_str(), o.underlay_ip.c_str(), o.etcd.c_str(), static_cast<long long>(ec2.revision()),
+                  ec2.model().hosts().size());
+    } else {
+      ec2.restore(saved_ec2);
+    }
     services.set_inject([&dp](uint16_t vf, const uint8_t* frame, uint32_t len) { return dp.inject(vf, frame, len); });
     ServiceExceptions exceptions(services);
     if (std::string why = services.start(); !why.empty())
@@ -329,7 +372,7 @@ int main(int argc, char** argv) {
     venic::efa::EfaEngine efa([&dp] { dp.synchronize(); }, [&dp](std::function<void()> f) { dp.defer(std::move(f)); });
     efa.set_instance_resolver([&ec2](const std::string& instance) -> std::optional<uint16_t> {
       for (auto& [id, e] : ec2.model().enis())
-        if (e.efa && e.instance == instance) return e.vf;
+        if (e.efa && e.instance == instance && ec2.model().local(e)) return e.vf;
       return std::nullopt;
     });
     efa.on_table(table);
@@ -380,6 +423,20 @@ int main(int argc, char** argv) {
         if (endpoint) endpoint->stop();
       }
     } ec2_api_guard{ec2_tasks, ec2_endpoint};
+    // Another host's change reaches this one through the watch: one reload
+    // at a time queued for the control thread.
+    std::atomic<bool> reload_queued{false};
+    std::unique_ptr<venic::cluster::ModelWatch> model_watch;
+    if (cluster)
+      model_watch = std::make_unique<venic::cluster::ModelWatch>(model_store->endpoints(), ec2.revision(),
+                                                                 [&ec2_tasks, &ec2, &reload_queued](int64_t) {
+                                                                   if (reload_queued.exchange(true)) return;
+                                                                   if (!ec2_tasks.post([&ec2, &reload_queued] {
+                                                                         reload_queued = false;
+                                                                         ec2.refresh();
+                                                                       }))
+                                                                     reload_queued = false;
+                                                                 });
     if (ec2_endpoint)
       std::printf("venicd: EC2 API on http://%s:%d/ (%zu access key(s))\n", ec2_api->host.c_str(), ec2_endpoint->port(),
                   ec2_keys.size());

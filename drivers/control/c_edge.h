@@ -31,6 +31,7 @@ inline int errno_for(const ControlError& e) {
   if (c == "invalid_params" || c == "invalid_request") return -EINVAL;
   if (c == "limit") return -ENOSPC;
   if (c == "unreachable") return -EHOSTUNREACH;
+  if (c == "unavailable") return -EAGAIN;  // the shared model (etcd) is out of reach: try again
   if (c == "transport") return -ECONNREFUSED;
   return -EIO;
 }

@@ -32,6 +32,7 @@ inline constexpr std::string_view kPermission = "permission_denied";
 inline constexpr std::string_view kBusy = "busy";
 inline constexpr std::string_view kInternal = "internal";
 inline constexpr std::string_view kUnreachable = "unreachable";  // EFA: policy keeps the peer out of reach
+inline constexpr std::string_view kUnavailable = "unavailable";  // --etcd: the shared model is out of reach; retry
 }  // namespace err
 
 }  // namespace venic::control

@@ -128,7 +128,7 @@ std::vector<KeyValue> EtcdClient::list(const std::string& prefix, int64_t* revis
   return out;
 }
 
-bool EtcdClient::commit(const std::vector<Compare>& compares, const std::vector<Op>& ops) {
+bool EtcdClient::commit(const std::vector<Compare>& compares, const std::vector<Op>& ops, int64_t* revision) {
   json cmp = json::array(), success = json::array();
   for (const Compare& c : compares) {
     // "mod_revision == 0" is how etcd says "does not exist" too.
@@ -144,6 +144,7 @@ bool EtcdClient::commit(const std::vector<Compare>& compares, const std::vector<
       success.push_back({{"request_delete_range", {{"key", b64(o.key)}}}});
   }
   const json r = impl_->call("/v3/kv/txn", {{"compare", cmp}, {"success", success}});
+  if (revision) *revision = num(r.value("header", json::object()), "revision");
   return r.value("succeeded", false);
 }
 

@@ -57,7 +57,8 @@ class EtcdClient {
   // Every key under prefix, in key order; *revision: the store's revision they are from.
   std::vector<KeyValue> list(const std::string& prefix, int64_t* revision = nullptr);
   // All compares hold → all ops happen, atomically; false (nothing done) otherwise.
-  bool commit(const std::vector<Compare>& compares, const std::vector<Op>& ops);
+  // *revision (when given): the store's revision after it (a put's mod_revision).
+  bool commit(const std::vector<Compare>& compares, const std::vector<Op>& ops, int64_t* revision = nullptr);
   // Creates key only if nobody has it: the way hosts claim an address or an id.
   bool create(const std::string& key, const std::string& value) {
     return commit({{key, 0}}, {{Op::Kind::kPut, key, value}});

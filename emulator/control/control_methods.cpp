@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "cluster_methods.h"
 #include "ec2_service.h"
 #include "efa_engine.h"
 #include "json_depth.h"
@@ -131,6 +132,10 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     return out;
   }
   if (method == "vf.create") {
+    if (ec2_ && ec2_->cluster())
+      throw RequestError{err::kInvalidParams,
+                         "vf.create: with --etcd every VF backs an ENI of the shared EC2 model (its ids are the "
+                         "model's); create one with ec2.CreateNetworkInterface or ec2.RunInstances"};
     only_params(p, {"id",        "type",          "mac",           "ip",         "prefix",     "mtu",         "trusted",
                     "queues",    "src_dst_check", "secondary_ips", "ipv6",       "bw_in_mbps", "bw_out_mbps", "pps",
                     "flow_mbps", "burst_ms",      "frontend",      "vhost_path", "vhost_mode", "owner_uid"});
@@ -239,6 +244,8 @@ nlohmann::json ControlMethods::dispatch(const std::string& method, const nlohman
     for (auto& f : fds_in) fds.push_back(f.get());
     return {{"mem_ids", table_.register_memory(s.id, ranges, fds)}};
   }
+  if (method.rfind("cluster.", 0) == 0 && ec2_)
+    if (auto r = cluster_call(*ec2_, method, p, caller)) return *r;
   if (method.rfind("ec2.", 0) == 0 && ec2_extension_)
     if (auto r = ec2_extension_(method.substr(4), p, caller)) return *r;
   if (method.rfind("ec2.", 0) == 0 && ec2_) return ec2_->call(method.substr(4), p, caller);

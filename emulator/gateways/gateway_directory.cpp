@@ -17,10 +17,12 @@ std::shared_ptr<const GatewayDirectory> build_gateway_directory(const model::Ec2
     return sn ? sn->vpc : std::string();
   };
   auto add = [&](const model::Eni& e, uint32_t private_ip, uint32_t public_ip) {
+    if (!m.local(e)) return;  // its host's gateway serves it
     d->by_public[public_ip] = {e.vf, private_ip, e.mac, vpc_of(e)};
     d->public_of[{e.vf, private_ip}] = public_ip;
   };
   for (auto& [id, e] : m.enis()) {
+    if (!m.local(e)) continue;
     d->vfs[e.vf] = {vpc_of(e), e.mac};
     if (e.public_ip) add(e, e.ip, e.public_ip);
   }

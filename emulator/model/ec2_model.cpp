@@ -98,7 +98,7 @@ std::string Ec2Model::new_id(const char* prefix) {
 
 const Eni* Ec2Model::eni_by_vf(uint16_t vf) const {
   for (auto& [id, e] : s_.enis)
-    if (e.vf == vf) return &e;
+    if (e.vf == vf && local(e)) return &e;
   return nullptr;
 }
 const Instance* Ec2Model::instance(const std::string& id) const {
@@ -254,6 +254,7 @@ json Ec2Model::create_vpc(const json& p) {
   g.egress.push_back({"-1", -1, -1, {Cidr4{0, 0}}, {}, {}});
   if (!v.ipv6_cidr.empty()) g.egress.back().ipv6_cidrs.push_back("::/0");
   v.default_group = g.id;
+  v.vni = free_vni(s_);
   s_.groups[g.id] = g;
   s_.vpcs[v.id] = v;
   add_main_route_table(v);
@@ -577,7 +578,8 @@ json Ec2Model::create_network_interface(const json& p, const std::function<uint1
   e.description = opt_str(p, "Description");
   e.vhost_user = vhost_frontend(p);
   conntrack_spec(p, e.timeouts);
-  e.vf = new_eni(e);
+  e.host = cluster_ ? local_host_ : "";  // its VF is made where it was asked for
+  e.vf = cluster_ ? free_vf(e.host) : new_eni(e);
   s_.enis[e.id] = e;
   return {{"NetworkInterface", eni_json(e)}};
 }
@@ -655,6 +657,11 @@ json Ec2Model::attach(const json& p) {
     fail(kInvalid, "InvalidParameterValue", "Device index 0 is the primary network interface's, set at launch");
   check_attach(eit->second, iit->second, index, card);
   Eni& e = eit->second;
+  if (cluster_ && e.host != iit->second.host) {
+    // It moves to the instance's host, under an id free there.
+    e.vf = free_vf(iit->second.host);
+    e.host = iit->second.host;
+  }
   e.attachment = new_id("eni-attach");
   e.instance = iid;
   e.device_index = index;
@@ -827,6 +834,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   if (min > max) bad_param("MinCount must not be above MaxCount");
   std::string pg;
   int partition = 0;
+  const std::string host = placement_host(field(p, "Placement"));
   if (const json* pl = field(p, "Placement")) {
     if (!pl->is_object()) bad_param("Placement must be an object");
     pg = opt_str(*pl, "GroupName");
@@ -884,7 +892,9 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     in.meta = meta;
     in.image_id = image;
     in.launch_time = clock_();
+    in.host = host;
     Eni e = make_eni(*sn, ip, {}, 0, groups, nic_type == "efa");
+    e.host = host;
     e.owner = uid;
     e.description = "Primary network interface";
     e.vhost_user = vhost_user;
@@ -895,7 +905,9 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     e.attach_time = in.launch_time;
     in.enis[0] = e.id;
     s_.instances[in.id] = in;
-    e.vf = new_eni(e);  // after the instance exists: the VF takes its allowances
+    // After the instance exists: the VF takes its allowances.  With several
+    // hosts the model gives the id, and the instance's host makes the VF.
+    e.vf = cluster_ ? free_vf(host) : new_eni(e);
     s_.enis[e.id] = e;
     out.push_back(instance_json(in));
   }
@@ -1037,6 +1049,7 @@ json Ec2Model::eni_json(const Eni& e) const {
             {"Status", e.attached() ? "in-use" : "available"},
             {"VenicVfId", e.vf}};
   if (e.public_ip) j["Association"] = {{"PublicIp", ip_s(e.public_ip)}};
+  if (!e.host.empty()) j["VenicHost"] = e.host;  // where its VF is
   if (e.efa) {
     const std::string problem = efa_os_bypass_problem(e);
     j["VenicEfaOsBypass"] = problem.empty() ? json{{"Ready", true}} : json{{"Ready", false}, {"Reason", problem}};
@@ -1065,6 +1078,7 @@ json Ec2Model::instance_json(const Instance& i) const {
             {"VenicConntrackLimit", i.conntrack_limit ? i.conntrack_limit : find_instance_type(i.type)->conntrack},
             {"MetadataOptions", metadata_options_json(i.meta.options)}};
   if (i.partition) j["Placement"]["PartitionNumber"] = i.partition;
+  if (!i.host.empty()) j["Placement"]["HostId"] = i.host;
   // Enhanced networking: ENA, or on the older types the Intel 82599 VF.
   const bool sriov = find_instance_type(i.type)->uses_ixgbevf();
   j["EnaSupport"] = !sriov;
@@ -1231,7 +1245,8 @@ json Ec2Model::to_json() const {
                     {"owner", v.owner},
                     {"cidr", format_cidr4(v.cidr)},
                     {"ipv6_cidr", v.ipv6_cidr},
-                    {"default_group", v.default_group}});
+                    {"default_group", v.default_group},
+                    {"vni", v.vni}});
   for (auto& [id, s] : s_.subnets)
     subnets.push_back({{"id", id},
                        {"owner", s.owner},
@@ -1279,6 +1294,7 @@ json Ec2Model::to_json() const {
                          {"partition", i.partition},
                          {"reservation", i.reservation},
                          {"running", i.running},
+                         {"host", i.host},
                          {"owner_uid", i.owner_uid},
                          {"conntrack_limit", i.conntrack_limit},
                          {"enis", nics},
@@ -1304,6 +1320,7 @@ json Ec2Model::to_json() const {
                     {"vhost_user", e.vhost_user},
                     {"conntrack_timeouts", {e.timeouts.tcp_established, e.timeouts.udp_stream, e.timeouts.udp}},
                     {"vf", e.vf},
+                    {"host", e.host},
                     {"attachment", e.attachment},
                     {"instance", e.instance},
                     {"device_index", e.device_index},
@@ -1317,6 +1334,10 @@ json Ec2Model::to_json() const {
   out["gateways"] = gateways_to_json();
   routes_to_json(out);
   out["network_acls"] = network_acls_to_json();
+  json hosts = json::array();
+  for (auto& [name, h] : s_.hosts)
+    hosts.push_back({{"name", name}, {"ip", ip_s(h.ip)}, {"mac", vf::format_mac(h.mac)}});
+  out["hosts"] = hosts;
   return out;
 }
 
@@ -1373,6 +1394,7 @@ void Ec2Model::load(const json& j) {
       // Its /56 as CreateVpc keeps it (its local route is made from it).
       if (!x.ipv6_cidr.empty() && ipv6_block56(x.ipv6_cidr) != x.ipv6_cidr)
         throw std::runtime_error("VPC " + x.id + " has a bad IPv6 block");
+      x.vni = static_cast<uint32_t>(whole(v.value("vni", json(0)), 0, kMaxVni));  // 0: older file, given below
     }
     for (const auto& v : j.at("subnets"))
       s.subnets[v.at("id")] = {v.at("id"),        v.at("vpc"),      v.at("az"),
@@ -1407,6 +1429,7 @@ void Ec2Model::load(const json& j) {
       in.reservation = i.at("reservation");
       in.image_id = i.value("image_id", std::string(kDefaultImage));
       in.running = i.at("running").get<bool>();
+      in.host = i.value("host", std::string());
       in.launch_time = time_of(i, "launch_time");
       in.owner_uid = owner_uid == -1 ? 0 : owner_uid;
       in.conntrack_limit = static_cast<uint32_t>(conntrack);
@@ -1442,6 +1465,7 @@ void Ec2Model::load(const json& j) {
         if (!x.timeouts.in_range()) throw std::runtime_error("ENI " + x.id + ": conntrack_timeouts out of range");
       }
       x.vf = static_cast<uint16_t>(whole(e.at("vf"), 0, VENIC_MAX_VFS - 1));
+      x.host = e.value("host", std::string());
       x.attachment = e.at("attachment");
       x.instance = e.at("instance");
       x.device_index = static_cast<int>(whole(e.at("device_index"), -1, Eni::kSlotsPerCard - 1));
@@ -1491,9 +1515,23 @@ void Ec2Model::load(const json& j) {
         need(s.enis.count(e) && s.enis.at(e).instance == id && s.enis.at(e).slot() == idx,
              "instance " + id + " and ENI " + e + " disagree on the attachment");
     }
-    std::set<uint16_t> vfs;
+    for (const auto& h : j.value("hosts", json::array())) {
+      vf::UnderlayHost x;
+      x.name = h.at("name").get<std::string>();
+      x.ip = ip4(h.at("ip"));
+      auto mac = vf::parse_mac(h.at("mac").get<std::string>());
+      if (!mac) throw std::runtime_error("host " + x.name + ": bad MAC");
+      x.mac = *mac;
+      s.hosts[x.name] = x;
+    }
+    std::set<uint32_t> vnis;
+    for (auto& [id, v] : s.vpcs) need(!v.vni || vnis.insert(v.vni).second, "VPC " + id + " has another VPC's VNI");
+    for (auto& [id, v] : s.vpcs)
+      if (!v.vni) v.vni = free_vni(s);
+    // A VF id is unique on its host; on a single host every VF is this one's.
+    std::set<std::pair<std::string, uint16_t>> vfs;
     for (auto& [id, e] : s.enis) {
-      need(vfs.insert(e.vf).second, "ENI " + id + " has the VF of another ENI");
+      need(vfs.insert({cluster_ ? e.host : std::string(), e.vf}).second, "ENI " + id + " has the VF of another ENI");
       for (const auto& g : e.groups) need(s.groups.count(g), "ENI " + id + " names an unknown group " + g);
       if (!e.instance.empty())
         need(s.instances.count(e.instance) && s.instances.at(e.instance).enis.count(e.slot()) && !e.attachment.empty(),

@@ -17,6 +17,7 @@
 #include "instance_types.h"
 #include "owner.h"
 #include "vf_config.h"
+#include "vpc_network.h"
 
 namespace venic::model {
 
@@ -48,6 +49,7 @@ struct Vpc {
   Cidr4 cidr;
   std::string ipv6_cidr;  // "" when none
   std::string default_group;
+  uint32_t vni = 0;  // its 24-bit id on the underlay between hosts: unique, 1..kMaxVni
 };
 
 struct Subnet {
@@ -109,7 +111,8 @@ struct Eni {
   bool efa = false;
   bool vhost_user = false;         // venic: its VF is served on a vhost-user socket (a QEMU guest's NIC)
   vf::ConntrackTimeouts timeouts;  // ConnectionTrackingSpecification
-  uint16_t vf = 0;                 // the VF that backs it
+  uint16_t vf = 0;                 // the VF that backs it (on `host`)
+  std::string host;                // venic host whose VF backs it; "" on a single host (local)
   // Attachment.
   std::string attachment, instance;
   int device_index = -1;
@@ -190,6 +193,7 @@ struct NetworkAcl {
 struct Instance {
   std::string id, type, subnet, az, placement_group, reservation, image_id;
   int partition = 0;  // its partition (1...) in a partition placement group; 0: none
+  std::string host;   // the venic host it runs on (Placement.HostId); "" on a single host
   bool running = true;
   int64_t launch_time = 0;          // seconds since the epoch
   int64_t terminated_at = 0;        // a terminated instance's record: when (it holds no ENI, no VF)
@@ -299,6 +303,27 @@ class Ec2Model {
   static constexpr uint32_t kPublicPoolBase = 0xcb007100;
   static constexpr uint32_t kPublicPoolSize = 253;
 
+  // ---- several hosts (docs/multi-host.md) ----
+  // This venicd's host name; cluster: the model is shared (etcd), so
+  // instances and ENIs record their host and VF ids are the model's to
+  // give, per host.  Without it (a single host) hosts stay "" and
+  // Placement.HostId may only name this host.
+  void set_local_host(std::string name, bool cluster) {
+    local_host_ = std::move(name);
+    cluster_ = cluster;
+  }
+  const std::string& local_host() const { return local_host_; }
+  bool cluster() const { return cluster_; }
+  // Whether e's VF is this host's to serve.
+  bool local(const Eni& e) const { return !cluster_ || e.host == local_host_; }
+  // Registered tunnel endpoints (venicds, or kernel Geneve/VXLAN peers).
+  const std::map<std::string, vf::UnderlayHost>& hosts() const { return s_.hosts; }
+  // Registers h, or updates its address and MAC; throws Ec2Error
+  // InvalidParameterValue for a bad name, HostLimitExceeded past kMaxHosts.
+  void add_host(const vf::UnderlayHost& h);
+  static constexpr size_t kMaxHosts = 64;
+  static constexpr uint32_t kMaxVni = 0xffffff;
+
  private:
   struct State {
     std::map<std::string, Vpc> vpcs;
@@ -317,7 +342,15 @@ class Ec2Model {
     std::map<std::string, VpcPeering> peerings;
 
     std::map<std::string, NetworkAcl> network_acls;
+    std::map<std::string, vf::UnderlayHost> hosts;  // by name
   };
+  // The smallest VNI no VPC has (CreateVpc, load of older files).
+  uint32_t free_vni(const State& s) const;
+  // The smallest VF id no ENI on host has (cluster mode); throws
+  // NetworkInterfaceLimitExceeded when all VENIC_MAX_VFS are taken.
+  uint16_t free_vf(const std::string& host) const;
+  // RunInstances' Placement.HostId: the host to run on.
+  std::string placement_host(const nlohmann::json* placement) const;
   // ---- route tables and VPC peering (ec2_routes.cpp) ----
   // The action if it is one of theirs, else nullopt.
   std::optional<nlohmann::json> routes_action(const std::string& action, const nlohmann::json& p);
@@ -466,6 +499,8 @@ class Ec2Model {
   Clock clock_;
   State s_;
   Caller caller_;  // the current call's
+  std::string local_host_;
+  bool cluster_ = false;
 };
 
 // The limits an ENI's VF gets from the instance it is attached to.  A

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -132,20 +133,30 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
 void Ec2Service::restore(const nlohmann::json& saved) {
   if (!saved.is_null()) model_.load(saved);
   if (store_) store_->set_ec2(model_.to_json());
-  // VFs left by a crash between a VF's creation and the model's save.
-  std::set<uint16_t> backing;
-  for (auto& [id, e] : model_.enis()) backing.insert(e.vf);
-  std::vector<uint16_t> orphans;
-  for (auto& [id, v] : table_.all())
-    if (!v->cfg.eni_id.empty() && !backing.count(id)) orphans.push_back(id);
-  for (uint16_t id : orphans) table_.remove(id);
+  // reconcile() also removes VFs left by a crash between a VF's creation
+  // and the model's save.
   reconcile(attachments(model_));
-  table_.set_network(network_of(model_));
+  table_.set_network(network_of(model_, model_.local_host()));
   if (on_change_) on_change_(model_);
 }
 
 void Ec2Service::reconcile(const std::map<std::string, std::string>& before) {
+  // VF id -> the ENI it must back here.
+  std::map<uint16_t, std::string> backing;
+  for (auto& [id, e] : model_.enis())
+    if (model_.local(e)) backing[e.vf] = id;
+  std::vector<uint16_t> gone;
+  for (auto& [id, v] : table_.all()) {
+    if (v->cfg.eni_id.empty()) continue;
+    auto b = backing.find(id);
+    if (b == backing.end() || b->second != v->cfg.eni_id) gone.push_back(id);
+  }
+  for (uint16_t id : gone) {
+    if (table_.get(id).attached()) table_.evict(id);  // its driver learns it is gone
+    table_.remove(id);
+  }
   for (auto& [id, e] : model_.enis()) {
+    if (!model_.local(e)) continue;
     auto it = before.find(id);
     if (it != before.end() && it->second != e.attachment && table_.all().count(e.vf)) table_.evict(e.vf);
     vf::VfConfig want = vf_config(e, e.vf);
@@ -176,8 +187,11 @@ nlohmann::json Ec2Service::call(const std::string& action, const nlohmann::json&
     params.erase("ClientToken");
     if (auto first = tokens_.replay(caller.uid, token, action, params)) return *first;
   }
-  nlohmann::json result = apply(action, params, caller);
-  if (on_change_ && action.rfind("Describe", 0) != 0) on_change_(model_);
+  nlohmann::json result =
+      cluster_ ? run_shared([&] { return model_.call(action, params, {}, caller); }, action.rfind("Describe", 0) == 0)
+               : apply(action, params, caller);
+  // With several hosts, sync_local() told of a change already (and of none when nothing changed).
+  if (on_change_ && !cluster_ && action.rfind("Describe", 0) != 0) on_change_(model_);
   if (!token.empty()) tokens_.remember(caller.uid, token, action, params, result);
   return result;
 }
@@ -200,15 +214,9 @@ nlohmann::json Ec2Service::apply(const std::string& action, const nlohmann::json
     for (uint16_t id : created) table_.remove(id);
     throw;
   }
-  // VFs of deleted ENIs go; the others follow their ENI.
-  std::set<uint16_t> backing;
-  for (auto& [id, e] : model_.enis()) backing.insert(e.vf);
-  std::vector<uint16_t> gone;
-  for (auto& [id, v] : table_.all())
-    if (!v->cfg.eni_id.empty() && !backing.count(id)) gone.push_back(id);
+  // VFs of deleted ENIs go (reconcile); the others follow their ENI.
   if (store_) store_->set_ec2(model_.to_json());
   try {
-    for (uint16_t id : gone) table_.remove(id);
     reconcile(before);
     table_.set_network(network_of(model_));
     table_.persist_all();
@@ -219,6 +227,126 @@ nlohmann::json Ec2Service::apply(const std::string& action, const nlohmann::json
     throw;
   }
   return result;
+}
+
+// ---- several hosts: the model in etcd --------------------------------------
+
+namespace {
+
+Ec2Error unavailable(const std::exception& e) {
+  return Ec2Error("unavailable", "ServiceUnavailable",
+                  std::string("the shared EC2 model is out of reach, nothing changed: ") + e.what());
+}
+
+}  // namespace
+
+void Ec2Service::set_cluster(cluster::ModelStore* store, std::string name) {
+  cluster_ = store;
+  model_.set_local_host(std::move(name), true);
+}
+
+void Ec2Service::pull() {
+  cluster::ModelDocument d = cluster_->read();
+  if (d.revision == revision_) return;
+  const auto before = attachments(model_);
+  nlohmann::json j;
+  if (d.revision == 0) {
+    j = Ec2Model().to_json();  // the document was deleted: an empty model
+  } else {
+    j = nlohmann::json::parse(d.text, nullptr, false);
+    if (j.is_discarded()) throw Ec2Error("internal", "InvalidState", "the shared EC2 model in etcd is not JSON");
+  }
+  model_.load(j);  // throws Ec2Error for a corrupt one, changing nothing
+  revision_ = d.revision;
+  document_ = model_.to_json().dump();
+  sync_local(before);
+}
+
+void Ec2Service::sync_local(const std::map<std::string, std::string>& before) {
+  try {
+    reconcile(before);
+    table_.set_network(network_of(model_, model_.local_host()));
+  } catch (const std::exception& e) {
+    // The model is committed: the VFs catch up on the next change.
+    std::fprintf(stderr, "venicd: the VFs of host %s lag the shared model: %s\n", model_.local_host().c_str(),
+                 e.what());
+  }
+  if (on_change_) on_change_(model_);
+}
+
+nlohmann::json Ec2Service::run_shared(const std::function<nlohmann::json()>& change, bool read_only) {
+  for (int attempt = 1;; attempt++) {
+    try {
+      pull();
+    } catch (const cluster::EtcdError& e) {
+      if (!read_only) throw unavailable(e);
+      // Describe*: answered from the last model this host saw.
+    }
+    if (read_only) return change();
+    const auto before = attachments(model_);
+    Ec2Model saved = model_;
+    nlohmann::json result = change();  // Ec2Error: the model undid it
+    std::string text = model_.to_json().dump();
+    if (text == document_) return result;
+    if (text.size() > cluster::ModelStore::kMaxDocument) {
+      model_ = std::move(saved);
+      throw Ec2Error("limit", "ResourceLimitExceeded",
+                     "the shared EC2 model would be " + std::to_string(text.size()) + " bytes, over etcd's limit of " +
+                         std::to_string(cluster::ModelStore::kMaxDocument));
+    }
+    int64_t rev = 0;
+    try {
+      rev = cluster_->write(text, revision_);
+    } catch (const cluster::EtcdError& e) {
+      model_ = std::move(saved);
+      throw unavailable(e);
+    }
+    if (rev) {
+      revision_ = rev;
+      document_ = std::move(text);
+      sync_local(before);
+      return result;
+    }
+    // Another host committed first: run it again on theirs.
+    model_ = std::move(saved);
+    conflicts_++;
+    if (attempt >= kMaxAttempts)
+      throw Ec2Error(
+          "busy", "RequestLimitExceeded",
+          "the shared EC2 model changed under this request " + std::to_string(kMaxAttempts) + " times; retry it");
+  }
+}
+
+void Ec2Service::join(const vf::UnderlayHost& self) {
+  run_shared(
+      [&] {
+        model_.add_host(self);
+        return nlohmann::json();
+      },
+      false);
+  // Nothing to commit (a restart with the same address): still this host's VFs.
+  sync_local(attachments(model_));
+}
+
+void Ec2Service::add_host(const vf::UnderlayHost& h) {
+  run_shared(
+      [&] {
+        model_.add_host(h);
+        return nlohmann::json();
+      },
+      false);
+}
+
+bool Ec2Service::refresh() {
+  try {
+    pull();
+    return true;
+  } catch (const cluster::EtcdError&) {
+    return false;
+  } catch (const Ec2Error& e) {
+    std::fprintf(stderr, "venicd: %s\n", e.what());
+    return false;
+  }
 }
 
 }  // namespace venic::model

@@ -22,7 +22,8 @@ bool prefix_of(const RouteEntry& r, vf::Prefix& out) {
 // What a route of a table in vpc does: its target, or a blackhole when the
 // target is gone.  A stopped instance's route stays: its VF has no link, so
 // what it carries is lost there, as EC2 loses it.
-vf::RouteTarget target_of(const Ec2Model& m, const RouteEntry& r, const std::string& vpc) {
+vf::RouteTarget target_of(const Ec2Model& m, const RouteEntry& r, const std::string& vpc,
+                          const std::string& local_host) {
   using K = vf::RouteTarget::Kind;
   vf::RouteTarget t;
   if (!m.route_active(r, vpc)) {
@@ -42,10 +43,16 @@ vf::RouteTarget target_of(const Ec2Model& m, const RouteEntry& r, const std::str
       t.gateway = r.target_id;
       break;
     case RouteEntry::Target::kInstance:
-    case RouteEntry::Target::kEni:
+    case RouteEntry::Target::kEni: {
+      const Eni& e = m.enis().at(r.target_id);
       t.kind = K::kEni;
-      t.vf = m.enis().at(r.target_id).vf;
+      t.eni = e.id;
+      // Another host's VF id would name one of ours here.
+      const bool here = e.host.empty() || e.host == local_host;
+      t.vf = here ? e.vf : vf::RouteTarget::kOtherHost;
+      if (!here) t.remote_ip = e.ip;  // the fast path tunnels to the ENI that has it
       break;
+    }
     case RouteEntry::Target::kPeering: {
       const VpcPeering& x = m.peerings().at(r.target_id);
       t.kind = K::kPeering;
@@ -83,16 +90,44 @@ std::vector<vf::NaclEntry> nacl_entries(const NetworkAcl& a, bool egress) {
   return out;
 }
 
+// The ENIs other hosts serve that traffic can reach: attached to a running
+// instance (a detached ENI, or a stopped instance's, has no link).
+void add_remote(const Ec2Model& m, const std::string& local_host, vf::Network& n) {
+  n.hosts = m.hosts();
+  for (auto& [id, e] : m.enis()) {
+    if (e.host.empty() || e.host == local_host || !e.attached()) continue;
+    const Instance* in = m.instance(e.instance);
+    const Subnet* sn = m.subnet(e.subnet);
+    if (!in || !in->running || !sn) continue;
+    vf::RemoteEni r;
+    r.eni_id = id;
+    r.vpc_id = sn->vpc;
+    r.subnet_id = sn->id;
+    r.host = e.host;
+    r.mac = e.mac;
+    r.ip = e.ip;
+    r.secondary_ips = e.secondary_ips;
+    r.ipv6 = e.ipv6;
+    r.subnet_addr = sn->cidr.addr;
+    r.prefix = sn->cidr.prefix;
+    r.src_dst_check = e.src_dst_check;
+    r.efa = e.efa;
+    n.remote.push_back(std::move(r));
+  }
+}
+
 }  // namespace
 
-vf::Network network_of(const Ec2Model& m) {
+vf::Network network_of(const Ec2Model& m, const std::string& local_host) {
   vf::Network n;
   for (auto& [id, v] : m.vpcs()) {
     vf::VpcNetwork& out = n.vpcs[id];
     out.id = id;
     out.addr = v.cidr.addr;
     out.prefix = v.cidr.prefix;
+    out.vni = v.vni;
   }
+  add_remote(m, local_host, n);
   for (auto& [id, s] : m.subnets()) {
     auto it = n.vpcs.find(s.vpc);
     if (it == n.vpcs.end()) continue;
@@ -105,7 +140,7 @@ vf::Network network_of(const Ec2Model& m) {
       for (const RouteEntry& r : t->routes) {
         vf::Route route;
         if (!prefix_of(r, route.dst)) continue;
-        route.target = target_of(m, r, s.vpc);
+        route.target = target_of(m, r, s.vpc, local_host);
         sn.routes.push_back(std::move(route));
       }
     }

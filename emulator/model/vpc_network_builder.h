@@ -8,6 +8,9 @@
 
 namespace venic::model {
 
-vf::Network network_of(const Ec2Model& m);
+// With several hosts (docs/multi-host.md) it also lists the registered hosts
+// and the ENIs whose VF is on another host than local_host, attached to a
+// running instance there; on a single host (every ENI's host "") none.
+vf::Network network_of(const Ec2Model& m, const std::string& local_host = "");
 
 }  // namespace venic::model

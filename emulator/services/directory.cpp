@@ -95,7 +95,7 @@ std::shared_ptr<const Directory> build_directory(const model::Ec2Model& m) {
       }
       entry.instance = iv;
     }
-    d->by_vf[e.vf] = std::move(entry);
+    if (m.local(e)) d->by_vf[e.vf] = std::move(entry);  // another host's VF ids are not ours
   }
   return d;
 }

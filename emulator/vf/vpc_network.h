@@ -35,10 +35,15 @@ struct RouteTarget {
     kBlackhole,        // its target is gone: drop, counted as blackhole
   };
   Kind kind = Kind::kLocal;
-  uint16_t vf = 0;         // kEni on this host: the VF that backs it
-  uint32_t remote_ip = 0;  // kEni on another host: its primary address, host order (vf unused)
+  // kEni: its VF here, or kOtherHost when the ENI's VF is on another host
+  // (then `eni` names it in Network::remote and remote_ip is its address);
+  // no local port has that id.
+  static constexpr uint16_t kOtherHost = 0xffff;
+  uint16_t vf = 0;         // kEni
+  uint32_t remote_ip = 0;  // kEni on another host: its primary address, host order
   std::string vpc;         // kPeering: the peer VPC's id
   std::string gateway;     // kInternetGateway, kNatGateway
+  std::string eni;         // kEni: the ENI's id
   bool operator==(const RouteTarget&) const = default;
 };
 

@@ -19,6 +19,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "cluster_command.h"
 #include "commands.h"
 #include "ec2_commands.h"
 #include "format.h"
@@ -1420,5 +1421,32 @@ TEST(VenicctlFormat, VfDetailsShowSecurityGroupsAndConntrack) {
   v.erase("conntrack");
   EXPECT_EQ(format_vf_details(v).find("security groups"), std::string::npos) << "a plain VF has none";
 }
+
+// ---- cluster (docs/multi-host.md) ----------------------------------------------
+
+TEST(VenicctlCluster, AddHostChecksItsValuesBeforeAsking) {
+  const Outcome bad_ip = run_venicctl({"--socket", "/nonexistent/venicd.sock", "cluster", "add-host", "peer",
+                                       "--underlay-ip", "1.2.3", "--mac", "02:00:00:00:00:09"});
+  EXPECT_EQ(bad_ip.status, kExitUsage);
+  expect_one_error_line(bad_ip, "--underlay-ip");
+  const Outcome no_mac =
+      run_venicctl({"--socket", "/nonexistent/venicd.sock", "cluster", "add-host", "peer", "--underlay-ip", "1.2.3.4"});
+  EXPECT_EQ(no_mac.status, kExitUsage);
+}
+
+TEST(VenicctlCluster, StatusListsHostsAndVnis) {
+  const json s = {{"host", "a"},
+                  {"cluster", true},
+                  {"etcd", {"http://127.0.0.1:2379"}},
+                  {"revision", 12},
+                  {"hosts", {{{"name", "a"}, {"underlay_ip", "192.168.50.1"}, {"mac", "02:00:00:00:50:01"}}}},
+                  {"vpcs", {{{"id", "vpc-1"}, {"vni", 1}}}}};
+  const std::string text = format_cluster_status(s);
+  EXPECT_NE(text.find("revision 12"), std::string::npos) << text;
+  EXPECT_NE(text.find("a  192.168.50.1  02:00:00:00:50:01"), std::string::npos) << text;
+  EXPECT_NE(text.find("vpc-1  VNI 1"), std::string::npos) << text;
+  EXPECT_NE(format_cluster_status({{"host", "x"}, {"cluster", false}}).find("single host"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace venic::ctl

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "args.h"
+#include "cluster_command.h"
 #include "commands.h"
 #include "control_client.h"
 #include "ec2_commands.h"
@@ -144,6 +145,7 @@ struct CommandLine {
   uint32_t hooks_percent_value = 0, hooks_delay_value = 0;
 
   std::unique_ptr<Ec2Commands> ec2;
+  std::unique_ptr<ClusterCommand> cluster;
 };
 
 std::optional<std::string> given(const CLI::Option* option, const std::string& text) {
@@ -333,6 +335,7 @@ void define_commands(CLI::App& app, CommandLine& cl) {
       "Examples:\n  venicctl efa hooks --reorder on --delay-us 50\n  venicctl efa hooks --reorder off\n");
 
   cl.ec2 = std::make_unique<Ec2Commands>(app);
+  cl.cluster = std::make_unique<ClusterCommand>(app);
 
   app.footer(kExamples);
 }
@@ -388,6 +391,8 @@ void execute(const CommandLine& cl, std::ostream& out) {
   const OutputOptions output{cl.json};
   if (std::optional<Request> request = cl.ec2->request()) {
     run_aws_request(cl.socket_path, *request, out);
+  } else if (std::optional<Request> cluster = cl.cluster->request()) {
+    run_request(cl.socket_path, *cluster, output, format_cluster_status, out);
   } else if (cl.vf_create->parsed()) {
     VfCreateOptions create = cl.create;
     create.prefix = given(cl.create_prefix, cl.create_prefix_text);
