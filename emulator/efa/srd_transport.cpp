@@ -326,6 +326,10 @@ size_t SrdTransport::inflight() const {
   return impl_->inflight;
 }
 
+bool SrdTransport::idle() const {
+  return impl_->inflight == 0 && done_.empty() && impl_->reasm_bytes == 0;
+}
+
 SendResult SrdTransport::send(const OutMessage& m, Clock::time_point now) {
   const uint32_t frag = cfg_.max_fragment();
   if (m.data.size() > cfg_.max_message) return SendResult::kTooLong;

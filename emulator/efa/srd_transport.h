@@ -116,6 +116,8 @@ class SrdTransport {
   std::vector<Completion>& completions() { return done_; }
   // Messages sent and not yet completed.
   size_t inflight() const;
+  // Nothing in flight, to hand over or to reassemble: poll() has nothing to do.
+  bool idle() const;
   const SrdStats& stats() const { return stats_; }
   const SrdConfig& config() const { return cfg_; }
 
