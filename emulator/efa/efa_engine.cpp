@@ -225,33 +225,36 @@ void EfaEngine::on_table(const vf::VfTable& table) {
   policy_ = pol;
   // EFA ENIs on other hosts keep their address handle while they stay known.
   std::map<std::string, uint16_t> slots;
-  std::vector<RemotePeer> peers(remote_.size());
+  std::vector<bool> used(kMaxRemotePeers);
   for (const vf::RemoteEni& r : table.network()->remote) {
-    if (!r.efa || slots.count(r.eni_id)) continue;
     auto it = remote_slot_.find(r.eni_id);
-    if (it != remote_slot_.end()) slots[r.eni_id] = it->second;
+    if (r.efa && it != remote_slot_.end()) slots[r.eni_id] = it->second, used[it->second] = true;
   }
+  auto set = std::make_shared<RemoteSet>();
+  set->peers.resize(remote_->peers.size());
+  size_t next_free = 0;
   for (const vf::RemoteEni& r : table.network()->remote) {
     if (!r.efa) continue;
     if (!slots.count(r.eni_id)) {
-      uint16_t i = 0;
-      std::vector<bool> used(kMaxRemotePeers);
-      for (auto& [e, k] : slots) used[k] = true;
-      while (i < kMaxRemotePeers && used[i]) i++;
-      if (i == kMaxRemotePeers) continue;  // more than an engine addresses: unreachable from here
-      slots[r.eni_id] = i;
+      while (next_free < kMaxRemotePeers && used[next_free]) next_free++;
+      if (next_free == kMaxRemotePeers) continue;  // more than an engine addresses: unreachable from here
+      used[next_free] = true;
+      slots[r.eni_id] = static_cast<uint16_t>(next_free);
     }
     const uint16_t i = slots[r.eni_id];
-    if (peers.size() <= i) peers.resize(i + 1);
-    peers[i] = RemotePeer{true, r.mac, r.vpc_id, r.eni_id, r.subnet_addr, r.prefix};
+    if (set->peers.size() <= i) set->peers.resize(i + 1);
+    set->peers[i] = RemotePeer{true, r.mac, r.vpc_id, r.eni_id, r.subnet_addr, r.prefix};
+    set->by_mac[mac_key(r.mac)] = static_cast<uint16_t>(VENIC_MAX_VFS + i);
   }
-  const bool remote_changed = slots != remote_slot_ || peers.size() != remote_.size() ||
-                              !std::equal(peers.begin(), peers.end(), remote_.begin(), [](auto& a, auto& b) {
-                                return a.live == b.live && a.mac == b.mac && a.vpc == b.vpc && a.eni == b.eni &&
-                                       a.subnet == b.subnet && a.prefix == b.prefix;
-                              });
+  const auto& old = remote_->peers;
+  const bool remote_changed =
+      set->peers.size() != old.size() ||
+      !std::equal(set->peers.begin(), set->peers.end(), old.begin(), [](const RemotePeer& a, const RemotePeer& b) {
+        return a.live == b.live && a.mac == b.mac && a.vpc == b.vpc && a.eni == b.eni && a.subnet == b.subnet &&
+               a.prefix == b.prefix;
+      });
   remote_slot_ = std::move(slots);
-  remote_ = std::move(peers);
+  remote_ = std::move(set);
   const auto before = vfs_;
   vfs_ = cfgs;
   // Contexts of VFs that went away die now (their processes see link down);
@@ -346,8 +349,6 @@ void EfaEngine::publish(Retire retire, std::shared_ptr<void> dead) {
     v->remote = remote_;
     for (uint16_t i = 0; i < VENIC_MAX_VFS; i++)
       if (policy_[i].efa) v->local_by_mac[mac_key(policy_[i].mac)] = i;
-    for (size_t i = 0; i < remote_.size(); i++)
-      if (remote_[i].live) v->remote_by_mac[mac_key(remote_[i].mac)] = static_cast<uint16_t>(VENIC_MAX_VFS + i);
   }
   const View* fresh = v.release();
   current_.store(fresh, std::memory_order_release);
@@ -548,14 +549,15 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
                                             "that allows all traffic from itself");
       return {{"ah", i}};
     }
-    for (size_t i = 0; srd_ && i < remote_.size(); i++) {
+    for (size_t i = 0; srd_ && i < remote_->peers.size(); i++) {
+      const RemotePeer& r = remote_->peers[i];
       uint8_t other[VENIC_EFA_GID_SIZE];
-      gid_of(remote_[i].mac, other);
-      if (!remote_[i].live || std::memcmp(gid, other, sizeof(gid)) != 0) continue;
+      gid_of(r.mac, other);
+      if (!r.live || std::memcmp(gid, other, sizeof(gid)) != 0) continue;
       View probe;
       probe.vf = policy_;
-      if (!reachable_remote(probe, c.vf, remote_[i]))
-        throw TableError("unreachable", "EFA device " + g.get<std::string>() + " (" + remote_[i].eni +
+      if (!reachable_remote(probe, c.vf, r))
+        throw TableError("unreachable", "EFA device " + g.get<std::string>() + " (" + r.eni +
                                             " on another host) is not reachable from VF " + std::to_string(c.vf) +
                                             ": OS-bypass traffic stays in one subnet and needs a security group "
                                             "that allows all traffic from itself");
@@ -1303,11 +1305,13 @@ srd::Verdict EfaEngine::deliver_remote(const srd::InMessage& m) {
   std::copy(m.dst.begin(), m.dst.end(), dst_mac.begin());
   std::copy(m.src.begin(), m.src.end(), src_mac.begin());
   auto lit = v.local_by_mac.find(mac_key(dst_mac));
-  auto rit = v.remote_by_mac.find(mac_key(src_mac));
-  if (lit == v.local_by_mac.end() || rit == v.remote_by_mac.end()) return srd::Verdict::kReject;
+  if (lit == v.local_by_mac.end() || !v.remote) return srd::Verdict::kReject;
+  auto rit = v.remote->by_mac.find(mac_key(src_mac));
+  if (rit == v.remote->by_mac.end()) return srd::Verdict::kReject;
   const uint16_t dvf = lit->second, ah = rit->second;
   // This host's side of the policy: its ENI's subnet and groups.
-  if (!reachable_remote(v, dvf, v.remote[ah - VENIC_MAX_VFS])) return srd::Verdict::kReject;
+  const RemotePeer* from = v.peer(ah);
+  if (!from || !reachable_remote(v, dvf, *from)) return srd::Verdict::kReject;
   const QpView* dst = v.find(dvf, m.dst_qpn);
   const uint8_t type = m.ud ? VENIC_EFA_QP_UD : VENIC_EFA_QP_SRD;
   if (!dst || dst->rt->type != type || dst->rt->qkey != m.qkey) {
@@ -1325,8 +1329,7 @@ srd::Verdict EfaEngine::deliver_remote(const srd::InMessage& m) {
 EfaEngine::Outcome EfaEngine::execute_remote(const View& v, const QpView& q, const venic_efa_wqe& w,
                                              const uint8_t* slot, Clock::time_point now) {
   const uint16_t src_vf = q.ctx->vf;
-  const size_t i = w.dest_ah - VENIC_MAX_VFS;
-  const RemotePeer* r = i < v.remote.size() ? &v.remote[i] : nullptr;
+  const RemotePeer* r = v.peer(w.dest_ah);
   const bool is_rdma = w.opcode >= VENIC_EFA_OP_RDMA_WRITE && w.opcode <= VENIC_EFA_OP_RDMA_READ;
   const bool ud = q.rt->type == VENIC_EFA_QP_UD;
   if (!srd_ || !r || !reachable_remote(v, src_vf, *r) || is_rdma) {

@@ -196,6 +196,12 @@ class EfaEngine : public vf::DevicePoller {
     uint32_t subnet = 0;
     uint8_t prefix = 0;
   };
+  // Every peer the engine knows, built when the table changes and shared
+  // by the views published until the next change.
+  struct RemoteSet {
+    std::vector<RemotePeer> peers;                  // by address handle - VENIC_MAX_VFS
+    std::unordered_map<uint64_t, uint16_t> by_mac;  // -> address handle
+  };
   struct QpView {
     Context* ctx = nullptr;
     QpRt* rt = nullptr;
@@ -214,10 +220,16 @@ class EfaEngine : public vf::DevicePoller {
     std::vector<QpView> qps;
     std::unordered_map<uint32_t, uint32_t> by_addr;  // vf << 16 | qpn -> qps index
     std::array<VfPolicy, VENIC_MAX_VFS> vf{};
-    std::vector<std::shared_ptr<const MrMap>> keep;  // the MR maps qps point into
-    bool timed = false;                              // some VF has a bandwidth allowance: passes read the clock
-    std::vector<RemotePeer> remote;                  // by address handle - VENIC_MAX_VFS
-    std::unordered_map<uint64_t, uint16_t> local_by_mac, remote_by_mac;  // -> VF, -> address handle
+    std::vector<std::shared_ptr<const MrMap>> keep;       // the MR maps qps point into
+    bool timed = false;                                   // some VF has a bandwidth allowance: passes read the clock
+    std::shared_ptr<const RemoteSet> remote;              // null without a link
+    std::unordered_map<uint64_t, uint16_t> local_by_mac;  // an EFA VF's MAC -> VF
+    // The live peer an address handle names, or null.
+    const RemotePeer* peer(uint16_t ah) const {
+      if (!remote || ah < VENIC_MAX_VFS || size_t(ah - VENIC_MAX_VFS) >= remote->peers.size()) return nullptr;
+      const RemotePeer& r = remote->peers[ah - VENIC_MAX_VFS];
+      return r.live ? &r : nullptr;
+    }
     const QpView* find(uint16_t vf, uint16_t qpn) const {
       auto it = by_addr.find(uint32_t(vf) << 16 | qpn);
       return it == by_addr.end() ? nullptr : &qps[it->second];
@@ -325,7 +337,7 @@ class EfaEngine : public vf::DevicePoller {
   uint32_t assists_waiting_ = 0;  // chunks posted to owners' drivers, not yet answered
   std::minstd_rand rng_{0x5eed};  // the reorder hook's only (not a key)
   // Other hosts (set_link): control thread
-  std::vector<RemotePeer> remote_;
+  std::shared_ptr<const RemoteSet> remote_ = std::make_shared<const RemoteSet>();
   std::map<std::string, uint16_t> remote_slot_;  // ENI id -> index in remote_
   // and the poller:
   struct RemoteSend {

@@ -335,5 +335,23 @@ TEST_F(EfaRemoteTest, HostileFramesNeverReachAQueue) {
   EXPECT_GT(b_.engine.srd_stats()["bad_frames"].get<int>(), 4000);
 }
 
+TEST_F(EfaRemoteTest, AnAddressHandleStaysWithItsEniWhileOthersComeAndGo) {
+  Proc& pa = a_.open();
+  Proc& pb = b_.open();
+  const uint16_t ah = a_.call(pa, "create_ah", {{"gid", pb.gid}})["ah"];
+  vf::Network n = *a_.table.network();
+  vf::RemoteEni other = n.remote[0];
+  other.eni_id = "eni-c";
+  other.mac[5] = 0xc;
+  n.remote.insert(n.remote.begin(), other);  // listed first now
+  a_.table.set_network(n);
+  a_.engine.on_table(a_.table);
+  EXPECT_EQ(a_.call(pa, "create_ah", {{"gid", pb.gid}})["ah"], ah);
+  n.remote.pop_back();  // b's ENI leaves: its handle names nothing
+  a_.table.set_network(n);
+  a_.engine.on_table(a_.table);
+  EXPECT_THROW(a_.call(pa, "create_ah", {{"gid", pb.gid}}), vf::TableError);
+}
+
 }  // namespace
 }  // namespace venic::efa
