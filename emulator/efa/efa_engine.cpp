@@ -1266,6 +1266,13 @@ void EfaEngine::set_link(EfaLink* link, srd::SrdConfig cfg) {
   srd_ = std::make_unique<srd::SrdTransport>(
       cfg, [this](const uint8_t* f, uint32_t n) { return link_->send(f, n); },
       [this](const srd::InMessage& m) { return deliver_remote(m); });
+  // Receive state only between a local EFA VF and a known peer.
+  srd_->set_filter([this](const srd::Mac& local, const srd::Mac& remote) {
+    vf::MacAddr l, r;
+    std::copy(local.begin(), local.end(), l.begin());
+    std::copy(remote.begin(), remote.end(), r.begin());
+    return rx_view_->local_by_mac.count(mac_key(l)) && rx_view_->remote && rx_view_->remote->by_mac.count(mac_key(r));
+  });
   publish(Retire::kLater);  // the views learn the peers
 }
 
@@ -1288,6 +1295,7 @@ nlohmann::json EfaEngine::srd_stats() const {
           {"reasm_full", rd(s.reasm_full)},
           {"reasm_expired", rd(s.reasm_expired)},
           {"flows_full", rd(s.flows_full)},
+          {"unknown_peers", rd(s.unknown_peers)},
           {"link_busy", rd(s.link_busy)}};
 }
 

@@ -226,6 +226,10 @@ struct SrdTransport::Impl {
   }
 
   void on_data(const SrdPacket& p, Clock::time_point now) {
+    if (t.filter_ && !t.filter_(p.dst, p.src)) {
+      bump(t.stats_.unknown_peers);
+      return ack(p, SrdStatus::kReject);
+    }
     RxFlow* fp = rx_flow(p, now);
     if (!fp) return;
     RxFlow& f = *fp;

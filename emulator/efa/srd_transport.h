@@ -59,6 +59,7 @@ struct SrdStats {
   uint64_t reasm_expired = 0;  // unfinished messages forgotten
   uint64_t flows_full = 0;     // dropped or refused: too many flows
   uint64_t link_busy = 0;      // the link refused a frame (resent on timeout)
+  uint64_t unknown_peers = 0;  // DATA between ENIs the filter does not know: refused before any state
 };
 
 // A message to send.
@@ -103,6 +104,9 @@ class SrdTransport {
   SrdTransport(SrdConfig cfg, std::function<bool(const uint8_t*, uint32_t)> tx,
                std::function<Verdict(const InMessage&)> deliver);
   ~SrdTransport();
+  // Which (local, remote) ENI pairs may hold receive state: DATA for any
+  // other pair is refused (REJECT) before a flow or a buffer is made for it.
+  void set_filter(std::function<bool(const Mac& local, const Mac& remote)> f) { filter_ = std::move(f); }
 
   // Queues a message and sends its frames.  kBusy: the flow's window or the
   // in-flight budget is full, try later; kTooLong: never fits.
@@ -127,6 +131,7 @@ class SrdTransport {
   SrdConfig cfg_;
   SrdStats stats_;
   std::vector<Completion> done_;
+  std::function<bool(const Mac&, const Mac&)> filter_;
 };
 
 }  // namespace venic::efa::srd

@@ -305,6 +305,25 @@ TEST_F(SrdTransportTest, HostileFramesAreCountedAndDroppedAndBoundWhatTheyHold) 
   EXPECT_GT(ep_[1].t->stats().reasm_expired, 0u);
 }
 
+TEST_F(SrdTransportTest, AFilterRefusesUnknownPairsBeforeAnyState) {
+  SrdConfig cfg;
+  cfg.frame_payload = 1000;
+  make(cfg);
+  ep_[1].t->set_filter([](const Mac& local, const Mac& remote) { return local == kB && remote == kA; });
+  Mac stranger = kA;
+  stranger[5] = 0x5;
+  OutMessage m = msg(0, 1, pattern(1, 2500));
+  m.src = stranger;  // as a host that claims an ENI kB never heard of
+  ASSERT_EQ(ep_[0].t->send(m, net_.now), SendResult::kQueued);
+  ASSERT_EQ(ep_[0].t->send(msg(0, 2, pattern(2, 2500)), net_.now), SendResult::kQueued);
+  run_for(std::chrono::milliseconds(20));
+  auto d = take(0);
+  EXPECT_EQ(d[1], std::vector<uint8_t>{VENIC_EFA_WC_UNREACHABLE});
+  EXPECT_EQ(d[2], std::vector<uint8_t>{VENIC_EFA_WC_SUCCESS});
+  EXPECT_GT(ep_[1].t->stats().unknown_peers, 0u);
+  EXPECT_EQ(ep_[1].placed.count(1), 0u);
+}
+
 TEST_F(SrdTransportTest, WindowAndInflightBoundsRefuseWithBusy) {
   SrdConfig cfg;
   cfg.frame_payload = 1000;
