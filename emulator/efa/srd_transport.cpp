@@ -47,6 +47,9 @@ struct OutPkt {
   SrdTransport::Clock::time_point due{};
   uint32_t retries = 0;
   bool rnr_wait = false;  // due is an RNR backoff, not a loss timeout
+  // First sent: an ACK measures from here even after a resend (an
+  // overestimate, never an underestimate: the timeout errs long).
+  SrdTransport::Clock::time_point sent{};
 };
 
 struct TxFlow {
@@ -55,7 +58,20 @@ struct TxFlow {
   uint64_t next_seq = 0;  // psn = uint32(seq); 64 bits never wrap, so the map stays ordered
   uint32_t next_msg = 0;
   std::map<uint64_t, OutPkt> out;  // unacknowledged, by seq
+  // The round trip as ACKs measure it (RFC 6298's estimator, microseconds):
+  // the first timeout follows the underlay's delay, never below rto_min.
+  double srtt = 0, rttvar = 0;
   uint64_t low() const { return out.empty() ? next_seq : out.begin()->first; }
+  void sample(std::chrono::microseconds rtt) {
+    const double r = static_cast<double>(rtt.count());
+    if (srtt == 0) {
+      srtt = r;
+      rttvar = r / 2;
+    } else {
+      rttvar = 0.75 * rttvar + 0.25 * (srtt > r ? srtt - r : r - srtt);
+      srtt = 0.875 * srtt + 0.125 * r;
+    }
+  }
 };
 
 struct Reasm {
@@ -102,8 +118,9 @@ struct SrdTransport::Impl {
     rng.seed(seed);
   }
 
-  std::chrono::microseconds rto(uint32_t retries) const {
-    const std::chrono::microseconds r = t.cfg_.rto_min * (int64_t(1) << std::min<uint32_t>(retries, 20));
+  std::chrono::microseconds rto(const TxFlow& f, uint32_t retries) const {
+    const auto base = std::max(t.cfg_.rto_min, std::chrono::microseconds(static_cast<int64_t>(f.srtt + 4 * f.rttvar)));
+    const std::chrono::microseconds r = base * (int64_t(1) << std::min<uint32_t>(retries, 20));
     return std::min(r, t.cfg_.rto_max);
   }
 
@@ -164,6 +181,7 @@ struct SrdTransport::Impl {
     std::shared_ptr<OutMsg> m = it->second.msg;
     switch (p.h.status) {
       case SrdStatus::kOk:
+        f.sample(std::chrono::duration_cast<std::chrono::microseconds>(now - it->second.sent));
         f.out.erase(it);
         if (--m->unacked == 0) finish(m, VENIC_EFA_WC_SUCCESS);
         return;
@@ -366,13 +384,14 @@ SendResult SrdTransport::send(const OutMessage& m, Clock::time_point now) {
   msg->msg_id = f.next_msg++;
   msg->unacked = static_cast<uint32_t>(npkts);
   impl_->inflight++;
-  const auto due = now + impl_->rto(0);
+  const auto due = now + impl_->rto(f, 0);
   for (uint64_t i = 0; i < npkts; i++) {
     OutPkt p;
     p.msg = msg;
     p.offset = static_cast<uint32_t>(i * frag);
     p.len = static_cast<uint32_t>(std::min<uint64_t>(frag, m.data.size() - p.offset));
     p.due = due;
+    p.sent = now;
     const uint64_t seq = f.next_seq++;
     auto& slot = f.out.emplace(seq, std::move(p)).first->second;
     impl_->transmit(f, seq, slot);
@@ -414,7 +433,7 @@ void SrdTransport::poll(Clock::time_point now) {
       }
       if (!p.rnr_wait) bump(stats_.retransmits);
       p.rnr_wait = false;
-      p.due = now + I.rto(p.retries);
+      p.due = now + I.rto(f, p.retries);
       next = std::min(next, p.due);
       I.transmit(f, seq, p);
     }

@@ -32,19 +32,21 @@ namespace venic::efa::srd {
 struct SrdConfig {
   // Bytes after the Ethernet header one underlay frame may carry.
   uint32_t frame_payload = 8192;
-  uint32_t max_message = 8192;                               // VENIC_EFA_MTU: a SEND's largest payload
-  std::chrono::microseconds rto_min{2000}, rto_max{200000};  // doubles per retry
-  uint32_t max_retries = 16;                                 // losses of one packet before its message fails
-  std::chrono::microseconds rnr_backoff{1000};               // retry of a packet the target had no buffer for
-  uint32_t window = 256;                                     // unacknowledged packets per flow (< kRxWindow)
-  uint32_t max_inflight = 4096;                              // messages in flight, every flow
-  uint32_t max_flows = 4096;                                 // sender and receiver flow states each
-  uint32_t max_reasm_per_flow = 64;                          // partly received messages per flow
-  uint64_t max_reasm_bytes = 32ull << 20;                    // their buffers, every flow
-  std::chrono::milliseconds reasm_timeout{30000};            // an unfinished message's buffer is freed (longer than
-                                                             // a sender's whole retry)
-  std::chrono::seconds flow_idle{120};                       // an idle receive flow's state is forgotten
-  uint32_t seed = 0;                                         // 0: random flow incarnations
+  uint32_t max_message = 8192;  // VENIC_EFA_MTU: a SEND's largest payload
+  // A packet's first timeout is the measured round trip (srtt + 4 rttvar),
+  // at least rto_min; it doubles per retry up to rto_max.
+  std::chrono::microseconds rto_min{2000}, rto_max{200000};
+  uint32_t max_retries = 16;                       // losses of one packet before its message fails
+  std::chrono::microseconds rnr_backoff{1000};     // retry of a packet the target had no buffer for
+  uint32_t window = 256;                           // unacknowledged packets per flow (< kRxWindow)
+  uint32_t max_inflight = 4096;                    // messages in flight, every flow
+  uint32_t max_flows = 4096;                       // sender and receiver flow states each
+  uint32_t max_reasm_per_flow = 64;                // partly received messages per flow
+  uint64_t max_reasm_bytes = 32ull << 20;          // their buffers, every flow
+  std::chrono::milliseconds reasm_timeout{30000};  // an unfinished message's buffer is freed (longer than
+                                                   // a sender's whole retry)
+  std::chrono::seconds flow_idle{120};             // an idle receive flow's state is forgotten
+  uint32_t seed = 0;                               // 0: random flow incarnations
   uint32_t max_fragment() const { return frame_payload - static_cast<uint32_t>(kHeaderBytes); }
 };
 

@@ -195,6 +195,25 @@ TEST_F(SrdTransportTest, EveryMessageExactlyOnceOverALossyDuplicatingReorderingU
   EXPECT_EQ(ep_[0].t->stats().bad_frames + ep_[1].t->stats().bad_frames, 0u);
 }
 
+TEST_F(SrdTransportTest, TheTimeoutFollowsTheRoundTripOfASlowUnderlay) {
+  SrdConfig cfg;
+  cfg.rto_min = microseconds(500);
+  make(cfg);
+  net_.max_delay_us = 10000;  // 10-20 ms one way with the fixed part below
+  auto slow = [&] { run_for(microseconds(10000)); };
+  // A first message teaches the sender the round trip.
+  ASSERT_EQ(ep_[0].t->send(msg(0, 0, pattern(0, 100)), net_.now), SendResult::kQueued);
+  for (int i = 0; i < 10; i++) slow();
+  const uint64_t r0 = ep_[0].t->stats().retransmits;
+  for (uint32_t id = 1; id <= 200; id++) {
+    ASSERT_EQ(ep_[0].t->send(msg(0, id, pattern(id, 100)), net_.now), SendResult::kQueued);
+    run_for(microseconds(500));
+  }
+  for (int i = 0; i < 20; i++) slow();
+  EXPECT_EQ(ep_[1].placed.size(), 201u);
+  EXPECT_LT(ep_[0].t->stats().retransmits - r0, 20u) << "a timeout shorter than the round trip resends all";
+}
+
 TEST_F(SrdTransportTest, ADeadLinkEndsEachMessageOnceWithAnError) {
   SrdConfig cfg;
   cfg.frame_payload = 2000;
