@@ -68,9 +68,9 @@ struct Options {
   std::string flow_log_dir = "/var/log/venic/flow-logs";
   std::string internet_uplink;  // tun:NAME: the internet gateways' uplink; empty: none
   // Several hosts, one model (docs/multi-host.md).
-  std::string etcd;         // URL[,URL]: the shared EC2 model; empty: a single host
-  std::string venic_host;   // this host's name; empty: the machine's hostname
-  std::string underlay_ip;  // this host's tunnel endpoint
+  std::string etcd;                    // URL[,URL]: the shared EC2 model; empty: a single host
+  std::string venic_host;              // this host's name; empty: the machine's hostname
+  std::string underlay_ip;             // this host's tunnel endpoint
   std::string uplink;                  // an interface for the DPDK net_af_packet port to them; empty: none
   std::string uplink_encap = "vxlan";  // or geneve
 };
@@ -376,6 +376,16 @@ int main(int argc, char** argv) {
       return std::nullopt;
     });
     efa.on_table(table);
+    if (underlay) {
+      // EFA's SRD frames to other hosts ride the uplink, both ways on the
+      // first worker (efa_link.h): one frame per SEND where the underlay
+      // carries 8 KiB and the header.
+      venic::efa::srd::SrdConfig srd;
+      const uint32_t inner = std::min<uint32_t>(underlay->inner_mtu(), 9001);
+      srd.frame_payload = std::clamp<uint32_t>(inner > 64 ? inner - 64 : 0, 1024, 8192);
+      efa.set_link(underlay.get(), srd);
+      underlay->set_srd_receiver([&efa](const uint8_t* f, uint32_t len) { efa.receive(f, len); });
+    }
     dp.set_device(&efa);
     // However this block ends, the workers stop polling the EFA engine before
     // it is destroyed.

@@ -229,7 +229,8 @@ struct venic_efa_cqe {
 	uint32_t imm;
 	uint16_t flags;	  /* VENIC_EFA_CQE_F_* */
 	uint16_t src_qpn; /* receives: the sender's QP number */
-	uint16_t src_ah;  /* receives: the sender's VF, as an address-handle number */
+	uint16_t src_ah;  /* receives: the sender's VF, as an address-handle number (from another
+			   * host: VENIC_MAX_VFS and up, as efa.create_ah names it) */
 	uint16_t reserved;
 	uint32_t slot; /* receives: the RQ slot that holds the payload; staged reads: stage_off */
 };

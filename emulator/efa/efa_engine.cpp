@@ -50,6 +50,10 @@ constexpr uint64_t kMaxMappedBytesPerContext = 64ull << 30;
 // driver's answer (it answers from its progress calls); then the transfer
 // fails REMOTE_ABORT and the initiator's queue goes on.
 constexpr auto kAssistTimeout = std::chrono::seconds(10);
+// EFA ENIs on other hosts an engine knows at once (address handles
+// VENIC_MAX_VFS and up), and SENDs to them one QP has in flight.
+constexpr size_t kMaxRemotePeers = 4096;
+constexpr uint32_t kMaxRemotePerQp = VENIC_EFA_SQ_DEPTH;
 // Views retired without a grace period (Retire::kLater) before one is
 // waited for: bounds their memory.
 constexpr size_t kMaxRetiredViews = 64;
@@ -151,6 +155,12 @@ bool is_efa(const vf::VfConfig& c) {
   return c.type == vf::Personality::kEfa;
 }
 
+uint64_t mac_key(const vf::MacAddr& m) {
+  uint64_t v = 0;
+  for (uint8_t b : m) v = v << 8 | b;
+  return v;
+}
+
 bool inside(const uint64_t va, uint64_t len, uint64_t lo, uint64_t size) {
   return va >= lo && len <= size && va - lo <= size - len;
 }
@@ -174,19 +184,23 @@ EfaEngine::~EfaEngine() {
 }
 
 void EfaEngine::gid_of(const vf::VfConfig& c, uint8_t (&gid)[VENIC_EFA_GID_SIZE]) {
+  gid_of(c.mac, gid);
+}
+
+void EfaEngine::gid_of(const vf::MacAddr& mac, uint8_t (&gid)[VENIC_EFA_GID_SIZE]) {
   // fe80::/64 with the MAC's modified EUI-64: stable for an ENI, which keeps
-  // its MAC wherever it is attached.
+  // its MAC wherever it is attached (on this host or another).
   std::memset(gid, 0, VENIC_EFA_GID_SIZE);
   gid[0] = 0xfe;
   gid[1] = 0x80;
-  gid[8] = c.mac[0] ^ 0x02;
-  gid[9] = c.mac[1];
-  gid[10] = c.mac[2];
+  gid[8] = mac[0] ^ 0x02;
+  gid[9] = mac[1];
+  gid[10] = mac[2];
   gid[11] = 0xff;
   gid[12] = 0xfe;
-  gid[13] = c.mac[3];
-  gid[14] = c.mac[4];
-  gid[15] = c.mac[5];
+  gid[13] = mac[3];
+  gid[14] = mac[4];
+  gid[15] = mac[5];
 }
 
 // ------------------------------------------------------------ control side --
@@ -203,11 +217,44 @@ void EfaEngine::on_table(const vf::VfTable& table) {
     p.subnet = v->cfg.subnet();
     p.prefix = v->cfg.prefix;
     p.vpc = v->cfg.vpc_id;
+    p.mac = v->cfg.mac;
     const uint64_t bytes_per_s = v->cfg.limits.bw_out_mbps * 125000;
     p.bw =
         vf::BucketProfile::make(bytes_per_s, std::max<uint64_t>(bytes_per_s / 100, 2 * VENIC_EFA_MTU), 1000000000ull);
   }
   policy_ = pol;
+  // EFA ENIs on other hosts keep their address handle while they stay known.
+  std::map<std::string, uint16_t> slots;
+  std::vector<bool> used(kMaxRemotePeers);
+  for (const vf::RemoteEni& r : table.network()->remote) {
+    auto it = remote_slot_.find(r.eni_id);
+    if (r.efa && it != remote_slot_.end()) slots[r.eni_id] = it->second, used[it->second] = true;
+  }
+  auto set = std::make_shared<RemoteSet>();
+  set->peers.resize(remote_->peers.size());
+  size_t next_free = 0;
+  for (const vf::RemoteEni& r : table.network()->remote) {
+    if (!r.efa) continue;
+    if (!slots.count(r.eni_id)) {
+      while (next_free < kMaxRemotePeers && used[next_free]) next_free++;
+      if (next_free == kMaxRemotePeers) continue;  // more than an engine addresses: unreachable from here
+      used[next_free] = true;
+      slots[r.eni_id] = static_cast<uint16_t>(next_free);
+    }
+    const uint16_t i = slots[r.eni_id];
+    if (set->peers.size() <= i) set->peers.resize(i + 1);
+    set->peers[i] = RemotePeer{true, r.mac, r.vpc_id, r.eni_id, r.subnet_addr, r.prefix};
+    set->by_mac[mac_key(r.mac)] = static_cast<uint16_t>(VENIC_MAX_VFS + i);
+  }
+  const auto& old = remote_->peers;
+  const bool remote_changed =
+      set->peers.size() != old.size() ||
+      !std::equal(set->peers.begin(), set->peers.end(), old.begin(), [](const RemotePeer& a, const RemotePeer& b) {
+        return a.live == b.live && a.mac == b.mac && a.vpc == b.vpc && a.eni == b.eni && a.subnet == b.subnet &&
+               a.prefix == b.prefix;
+      });
+  remote_slot_ = std::move(slots);
+  remote_ = std::move(set);
   const auto before = vfs_;
   vfs_ = cfgs;
   // Contexts of VFs that went away die now (their processes see link down);
@@ -231,7 +278,7 @@ void EfaEngine::on_table(const vf::VfTable& table) {
   }
   // The poller reads policy only for queue pairs: with none (no EFA in use),
   // a VF change costs no second grace period on the control thread.
-  bool qps = !dead.empty();
+  bool qps = !dead.empty() || (remote_changed && srd_);
   for (auto& [id, ctx] : ctxs_)
     for (auto& q : ctx->qp) qps |= q != nullptr;
   // Only this thread publishes: one relaxed read of the current view is enough.
@@ -249,6 +296,14 @@ bool EfaEngine::reachable(const View& v, uint16_t src, uint16_t dst) const {
   if (a.reachable_needs_group && !a.os_bypass) return false;
   if (b.reachable_needs_group && !b.os_bypass) return false;
   return true;
+}
+
+bool EfaEngine::reachable_remote(const View& v, uint16_t src, const RemotePeer& r) {
+  // The same rules as between two local VFs; the other host checks its side.
+  const VfPolicy& a = v.vf[src];
+  if (!a.efa || !r.live) return false;
+  if (a.vpc != r.vpc || a.prefix != r.prefix || a.subnet != r.subnet) return false;
+  return !a.reachable_needs_group || a.os_bypass;
 }
 
 EfaEngine::Context& EfaEngine::own_context(const nlohmann::json& p, uint64_t session) {
@@ -289,6 +344,11 @@ void EfaEngine::publish(Retire retire, std::shared_ptr<void> dead) {
       v->by_addr[uint32_t(c->vf) << 16 | rt->qpn] = static_cast<uint32_t>(v->qps.size());
       v->qps.push_back(qv);
     }
+  }
+  if (srd_) {
+    v->remote = remote_;
+    for (uint16_t i = 0; i < VENIC_MAX_VFS; i++)
+      if (policy_[i].efa) v->local_by_mac[mac_key(policy_[i].mac)] = i;
   }
   const View* fresh = v.release();
   current_.store(fresh, std::memory_order_release);
@@ -488,6 +548,20 @@ nlohmann::json EfaEngine::call(const std::string& method, const nlohmann::json& 
                                             ": OS-bypass traffic stays in one subnet and needs a security group "
                                             "that allows all traffic from itself");
       return {{"ah", i}};
+    }
+    for (size_t i = 0; srd_ && i < remote_->peers.size(); i++) {
+      const RemotePeer& r = remote_->peers[i];
+      uint8_t other[VENIC_EFA_GID_SIZE];
+      gid_of(r.mac, other);
+      if (!r.live || std::memcmp(gid, other, sizeof(gid)) != 0) continue;
+      View probe;
+      probe.vf = policy_;
+      if (!reachable_remote(probe, c.vf, r))
+        throw TableError("unreachable", "EFA device " + g.get<std::string>() + " (" + r.eni +
+                                            " on another host) is not reachable from VF " + std::to_string(c.vf) +
+                                            ": OS-bypass traffic stays in one subnet and needs a security group "
+                                            "that allows all traffic from itself");
+      return {{"ah", VENIC_MAX_VFS + i}, {"remote", true}};
     }
     throw TableError("not_found", "no EFA device has GID " + g.get<std::string>());
   }
@@ -745,8 +819,10 @@ EfaEngine::Outcome EfaEngine::deliver_send(const View& v, const QpView* src, uin
   bump(dst.ctx->counters.rx_bytes, w.length);
   bump((*counters_)[dst.ctx->vf].rx_msgs);
   bump((*counters_)[dst.ctx->vf].rx_bytes, w.length);
-  bump((*counters_)[src_vf].tx_msgs);
-  bump((*counters_)[src_vf].tx_bytes, w.length);
+  if (src_vf < VENIC_MAX_VFS) {  // (a message from another host names its address handle)
+    bump((*counters_)[src_vf].tx_msgs);
+    bump((*counters_)[src_vf].tx_bytes, w.length);
+  }
   if (src) {
     bump(src->ctx->counters.tx_msgs);
     bump(src->ctx->counters.tx_bytes, w.length);
@@ -984,10 +1060,11 @@ EfaEngine::Outcome EfaEngine::execute(const View& v, const QpView& q, const veni
   if (!cq_has_room(q.scq)) return Outcome::kRetry;
   if ((!is_send && !is_rdma) || (is_send && w.length > VENIC_EFA_MTU) ||
       (is_rdma && (q.rt->type != VENIC_EFA_QP_SRD || w.length > VENIC_EFA_MAX_RDMA_SIZE)) ||
-      w.dest_ah >= VENIC_MAX_VFS) {
+      w.dest_ah >= VENIC_MAX_VFS + kMaxRemotePeers) {
     complete_send(q, w, VENIC_EFA_WC_BAD_WQE);
     return Outcome::kDone;
   }
+  if (w.dest_ah >= VENIC_MAX_VFS) return execute_remote(v, q, w, slot, now);
   const bool allowed = reachable(v, src_vf, w.dest_ah);
   const QpView* dst = allowed ? v.find(w.dest_ah, w.dest_qpn) : nullptr;
   if (is_rdma && allowed) return start_rdma(v, q, w, slot, now);  // keys checked, charged chunk by chunk
@@ -1125,12 +1202,18 @@ uint32_t EfaEngine::deliver_held(const View& v, Clock::time_point now) {
 
 uint32_t EfaEngine::poll() {
   const View* v = current_.load(std::memory_order_acquire);
-  if (!v || (v->qps.empty() && held_.empty())) return 0;
-  // The clock only when something needs it (allowances, the hook): reading
-  // it every pass costs more than the rest of an idle pass.
-  const bool timed = v->timed || !held_.empty() || assists_waiting_ || hook_reorder_.load(std::memory_order_relaxed);
+  const bool remote = srd_ && (!srd_->idle() || !remote_done_.empty());
+  if (!v || (v->qps.empty() && held_.empty() && !remote)) return 0;
+  // The clock only when something needs it (allowances, the hook, other
+  // hosts): reading it every pass costs more than the rest of an idle pass.
+  const bool timed =
+      v->timed || !held_.empty() || assists_waiting_ || remote || hook_reorder_.load(std::memory_order_relaxed);
   const Clock::time_point now = timed ? Clock::now() : Clock::time_point{};
   uint32_t work = held_.empty() ? 0 : deliver_held(*v, now);
+  if (remote) {
+    srd_->poll(now);
+    work += complete_remote(*v);
+  }
   rdma_budget_ = kRdmaBudgetPerPoll;
   const size_t nq = v->qps.size();
   if (nq) poll_start_ = (poll_start_ + 1) % nq;
@@ -1169,6 +1252,181 @@ uint32_t EfaEngine::poll() {
     }
   }
   return work;
+}
+
+}  // namespace venic::efa
+
+// ------------------------------------------------------------ other hosts --
+
+namespace venic::efa {
+
+void EfaEngine::set_link(EfaLink* link, srd::SrdConfig cfg) {
+  link_ = link;
+  cfg.max_message = VENIC_EFA_MTU;
+  srd_ = std::make_unique<srd::SrdTransport>(
+      cfg, [this](const uint8_t* f, uint32_t n) { return link_->send(f, n); },
+      [this](const srd::InMessage& m) { return deliver_remote(m); });
+  // Receive state only between a local EFA VF and a known peer.
+  srd_->set_filter([this](const srd::Mac& local, const srd::Mac& remote) {
+    vf::MacAddr l, r;
+    std::copy(local.begin(), local.end(), l.begin());
+    std::copy(remote.begin(), remote.end(), r.begin());
+    return rx_view_->local_by_mac.count(mac_key(l)) && rx_view_->remote && rx_view_->remote->by_mac.count(mac_key(r));
+  });
+  publish(Retire::kLater);  // the views learn the peers
+}
+
+nlohmann::json EfaEngine::srd_stats() const {
+  if (!srd_) return nullptr;
+  const srd::SrdStats& s = srd_->stats();
+  auto rd = [](const uint64_t& x) { return __atomic_load_n(&x, __ATOMIC_RELAXED); };
+  return {{"tx_packets", rd(s.tx_packets)},
+          {"rx_packets", rd(s.rx_packets)},
+          {"acks_tx", rd(s.acks_tx)},
+          {"acks_rx", rd(s.acks_rx)},
+          {"retransmits", rd(s.retransmits)},
+          {"duplicates", rd(s.duplicates)},
+          {"rnr_naks", rd(s.rnr_naks)},
+          {"rejects", rd(s.rejects)},
+          {"retry_exhausted", rd(s.retry_exhausted)},
+          {"bad_frames", rd(s.bad_frames)},
+          {"stray_acks", rd(s.stray_acks)},
+          {"out_of_window", rd(s.out_of_window)},
+          {"reasm_full", rd(s.reasm_full)},
+          {"reasm_expired", rd(s.reasm_expired)},
+          {"flows_full", rd(s.flows_full)},
+          {"unknown_peers", rd(s.unknown_peers)},
+          {"link_busy", rd(s.link_busy)}};
+}
+
+void EfaEngine::receive(const uint8_t* frame, uint32_t len) {
+  const View* v = current_.load(std::memory_order_acquire);
+  if (!srd_ || !v) return;
+  rx_view_ = v;
+  srd_->receive({frame, len}, Clock::now());
+  rx_view_ = nullptr;
+}
+
+srd::Verdict EfaEngine::deliver_remote(const srd::InMessage& m) {
+  const View& v = *rx_view_;
+  vf::MacAddr dst_mac, src_mac;
+  std::copy(m.dst.begin(), m.dst.end(), dst_mac.begin());
+  std::copy(m.src.begin(), m.src.end(), src_mac.begin());
+  auto lit = v.local_by_mac.find(mac_key(dst_mac));
+  if (lit == v.local_by_mac.end() || !v.remote) return srd::Verdict::kReject;
+  auto rit = v.remote->by_mac.find(mac_key(src_mac));
+  if (rit == v.remote->by_mac.end()) return srd::Verdict::kReject;
+  const uint16_t dvf = lit->second, ah = rit->second;
+  // This host's side of the policy: its ENI's subnet and groups.
+  const RemotePeer* from = v.peer(ah);
+  if (!from || !reachable_remote(v, dvf, *from)) return srd::Verdict::kReject;
+  const QpView* dst = v.find(dvf, m.dst_qpn);
+  const uint8_t type = m.ud ? VENIC_EFA_QP_UD : VENIC_EFA_QP_SRD;
+  if (!dst || dst->rt->type != type || dst->rt->qkey != m.qkey) {
+    bump((*counters_)[dvf].bad_keys_in);
+    return srd::Verdict::kReject;
+  }
+  venic_efa_wqe w{};
+  w.opcode = m.has_imm ? VENIC_EFA_OP_SEND_IMM : VENIC_EFA_OP_SEND;
+  w.imm = m.imm;
+  w.length = static_cast<uint32_t>(m.data.size());  // <= VENIC_EFA_MTU: the transport's max_message
+  const Outcome o = deliver_send(v, nullptr, ah, m.src_qpn, *dst, w, m.data.data());
+  return o == Outcome::kDone ? srd::Verdict::kPlaced : srd::Verdict::kRnr;
+}
+
+EfaEngine::Outcome EfaEngine::execute_remote(const View& v, const QpView& q, const venic_efa_wqe& w,
+                                             const uint8_t* slot, Clock::time_point now) {
+  const uint16_t src_vf = q.ctx->vf;
+  const RemotePeer* r = v.peer(w.dest_ah);
+  const bool is_rdma = w.opcode >= VENIC_EFA_OP_RDMA_WRITE && w.opcode <= VENIC_EFA_OP_RDMA_READ;
+  const bool ud = q.rt->type == VENIC_EFA_QP_UD;
+  if (!srd_ || !r || !reachable_remote(v, src_vf, *r) || is_rdma) {
+    if (!is_rdma && stale(v)) return Outcome::kRetry;  // a peer learnt after this pass began
+    // RDMA across hosts is not carried (yet): it fails as a policy refusal.
+    bump((*counters_)[src_vf].unreachable);
+    complete_send(q, w, ud && !is_rdma ? VENIC_EFA_WC_SUCCESS : VENIC_EFA_WC_UNREACHABLE);
+    return Outcome::kDone;
+  }
+  if (q.rt->remote_inflight >= kMaxRemotePerQp) return Outcome::kRetry;
+  const VfPolicy& pol = v.vf[src_vf];
+  const Clock::time_point t = now == Clock::time_point{} ? Clock::now() : now;
+  const uint32_t charge = std::max<uint32_t>(w.length, 64);
+  if (pol.bw.limited()) {
+    vf::TokenBucket& b = bw_[src_vf];
+    b.refill(pol.bw, ns(t));
+    if (!b.take(pol.bw, charge)) {
+      if (!q.rt->stalled) bump((*counters_)[src_vf].bw_exceeded), q.rt->stalled = true;
+      return Outcome::kRetry;
+    }
+  }
+  srd::OutMessage m;
+  std::copy(pol.mac.begin(), pol.mac.end(), m.src.begin());
+  std::copy(r->mac.begin(), r->mac.end(), m.dst.begin());
+  m.src_qpn = q.rt->qpn;
+  m.dst_qpn = w.dest_qpn;
+  m.qkey = w.qkey;
+  m.has_imm = w.opcode == VENIC_EFA_OP_SEND_IMM;
+  m.imm = m.has_imm ? w.imm : 0;
+  m.ud = ud;
+  m.data = {slot, w.length};
+  m.cookie = next_cookie_++;
+  m.rnr_retry = w.flags & VENIC_EFA_WQE_F_RNR_UNLIMITED ? uint8_t{VENIC_EFA_RNR_RETRY_INFINITE} : q.rt->rnr_retry;
+  const srd::SendResult res = srd_->send(m, t);
+  if (res == srd::SendResult::kTooLong) {
+    complete_send(q, w, VENIC_EFA_WC_BAD_WQE);
+    return Outcome::kDone;
+  }
+  if (res == srd::SendResult::kBusy && !ud) {
+    if (pol.bw.limited()) bw_[src_vf].give_back(pol.bw, charge);
+    return Outcome::kRetry;  // the flow's window is full: the SQ waits
+  }
+  if (ud) {
+    // A datagram completes once sent (or lost): nothing waits for its ACK.
+    bump((*counters_)[src_vf].tx_msgs);
+    bump((*counters_)[src_vf].tx_bytes, w.length);
+    complete_send(q, w, VENIC_EFA_WC_SUCCESS);
+    return Outcome::kDone;
+  }
+  remote_sends_.emplace(m.cookie, RemoteSend{src_vf, q.rt->qpn, q.rt->generation, w});
+  q.rt->remote_inflight++;
+  return Outcome::kDone;
+}
+
+uint32_t EfaEngine::complete_remote(const View& v) {
+  auto& fresh = srd_->completions();
+  remote_done_.insert(remote_done_.end(), fresh.begin(), fresh.end());
+  fresh.clear();
+  uint32_t done = 0;
+  size_t keep = 0;
+  for (size_t k = 0; k < remote_done_.size(); k++) {
+    const srd::Completion c = remote_done_[k];
+    auto it = remote_sends_.find(c.cookie);
+    if (it == remote_sends_.end()) continue;  // a datagram's: completed when sent
+    const RemoteSend& s = it->second;
+    const QpView* q = v.find(s.vf, s.qpn);
+    if (q && q->rt->generation != s.generation) q = nullptr;  // the sender is gone
+    if (q && !cq_has_room(q->scq)) {
+      remote_done_[keep++] = c;  // its CQ is full: the next pass
+      continue;
+    }
+    if (q) {
+      q->rt->remote_inflight--;
+      if (c.rnr) bump(q->ctx->counters.rnr_retries), bump((*counters_)[s.vf].rnr_retries);
+      if (c.status == VENIC_EFA_WC_SUCCESS) {
+        bump(q->ctx->counters.tx_msgs);
+        bump(q->ctx->counters.tx_bytes, s.wqe.length);
+        bump((*counters_)[s.vf].tx_msgs);
+        bump((*counters_)[s.vf].tx_bytes, s.wqe.length);
+      } else if (c.status == VENIC_EFA_WC_UNREACHABLE) {
+        bump((*counters_)[s.vf].unreachable);
+      }
+      complete_send(*q, s.wqe, c.status);
+    }
+    remote_sends_.erase(it);
+    done++;
+  }
+  remote_done_.resize(keep);
+  return done;
 }
 
 }  // namespace venic::efa

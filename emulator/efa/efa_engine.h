@@ -32,7 +32,9 @@
 #include "allowance.h"
 #include "unique_fd.h"
 #include "device_poller.h"
+#include "efa_link.h"
 #include "efa_region.h"
+#include "srd_transport.h"
 #include "venic_efa_abi.h"
 #include "vf_table.h"
 
@@ -89,6 +91,17 @@ class EfaEngine : public vf::DevicePoller {
   nlohmann::json vf_stats(uint16_t vf) const;
   size_t contexts() const { return ctxs_.size(); }
   static void gid_of(const vf::VfConfig& c, uint8_t (&gid)[VENIC_EFA_GID_SIZE]);
+  static void gid_of(const vf::MacAddr& mac, uint8_t (&gid)[VENIC_EFA_GID_SIZE]);
+
+  // ---- other hosts (docs/multi-host.md)
+  // The way to EFA ENIs on other hosts (Network::remote): set once, before
+  // the poller starts.  Without it, address handles name local VFs only.
+  void set_link(EfaLink* link, srd::SrdConfig cfg = {});
+  // One SRD frame from the uplink (its outer source already checked against
+  // the owner of its inner source ENI); on the poller's thread.
+  void receive(const uint8_t* frame, uint32_t len);
+  // The transport's counters (srd::SrdStats), or null without a link.
+  nlohmann::json srd_stats() const;
 
   // ---- the poller (one thread)
   // Moves what the SQs hold; returns work done (0: idle).
@@ -138,6 +151,7 @@ class EfaEngine : public vf::DevicePoller {
     uint32_t assist_ctx = 0;
     uint32_t assist_len = 0;
     Clock::time_point assist_since{};
+    uint32_t remote_inflight = 0;  // SENDs to other hosts not completed yet
   };
   // An assist slot of a context, as the poller sees it (poller-owned).
   struct AssistRt {
@@ -171,6 +185,22 @@ class EfaEngine : public vf::DevicePoller {
     uint8_t prefix = 0;
     std::string vpc;
     vf::BucketProfile bw;
+    vf::MacAddr mac{};
+  };
+  // An EFA ENI on another host, as an address handle names it
+  // (VENIC_MAX_VFS + its index in View::remote).
+  struct RemotePeer {
+    bool live = false;
+    vf::MacAddr mac{};
+    std::string vpc, eni;
+    uint32_t subnet = 0;
+    uint8_t prefix = 0;
+  };
+  // Every peer the engine knows, built when the table changes and shared
+  // by the views published until the next change.
+  struct RemoteSet {
+    std::vector<RemotePeer> peers;                  // by address handle - VENIC_MAX_VFS
+    std::unordered_map<uint64_t, uint16_t> by_mac;  // -> address handle
   };
   struct QpView {
     Context* ctx = nullptr;
@@ -190,8 +220,16 @@ class EfaEngine : public vf::DevicePoller {
     std::vector<QpView> qps;
     std::unordered_map<uint32_t, uint32_t> by_addr;  // vf << 16 | qpn -> qps index
     std::array<VfPolicy, VENIC_MAX_VFS> vf{};
-    std::vector<std::shared_ptr<const MrMap>> keep;  // the MR maps qps point into
-    bool timed = false;                              // some VF has a bandwidth allowance: passes read the clock
+    std::vector<std::shared_ptr<const MrMap>> keep;       // the MR maps qps point into
+    bool timed = false;                                   // some VF has a bandwidth allowance: passes read the clock
+    std::shared_ptr<const RemoteSet> remote;              // null without a link
+    std::unordered_map<uint64_t, uint16_t> local_by_mac;  // an EFA VF's MAC -> VF
+    // The live peer an address handle names, or null.
+    const RemotePeer* peer(uint16_t ah) const {
+      if (!remote || ah < VENIC_MAX_VFS || size_t(ah - VENIC_MAX_VFS) >= remote->peers.size()) return nullptr;
+      const RemotePeer& r = remote->peers[ah - VENIC_MAX_VFS];
+      return r.live ? &r : nullptr;
+    }
     const QpView* find(uint16_t vf, uint16_t qpn) const {
       auto it = by_addr.find(uint32_t(vf) << 16 | qpn);
       return it == by_addr.end() ? nullptr : &qps[it->second];
@@ -228,6 +266,14 @@ class EfaEngine : public vf::DevicePoller {
   };
   void publish(Retire retire = Retire::kAfterGrace, std::shared_ptr<void> dead = nullptr);
   bool reachable(const View& v, uint16_t src, uint16_t dst) const;
+  static bool reachable_remote(const View& v, uint16_t src, const RemotePeer& r);
+  // A SEND (or RDMA, refused) to an address handle of another host.
+  Outcome execute_remote(const View& v, const QpView& q, const venic_efa_wqe& w, const uint8_t* slot,
+                         Clock::time_point now);
+  // The transport hands over a whole message from another host.
+  srd::Verdict deliver_remote(const srd::InMessage& m);
+  // Posts the completions of SENDs to other hosts; returns how many.
+  uint32_t complete_remote(const View& v);
   // Whether a newer view was published since v was loaded: a lookup that
   // failed in v is tried again with it (a registration or QP made just
   // before the work request was posted) instead of failing the request.
@@ -290,6 +336,21 @@ class EfaEngine : public vf::DevicePoller {
   uint64_t rdma_budget_ = 0;      // RDMA bytes this pass may still move
   uint32_t assists_waiting_ = 0;  // chunks posted to owners' drivers, not yet answered
   std::minstd_rand rng_{0x5eed};  // the reorder hook's only (not a key)
+  // Other hosts (set_link): control thread
+  std::shared_ptr<const RemoteSet> remote_ = std::make_shared<const RemoteSet>();
+  std::map<std::string, uint16_t> remote_slot_;  // ENI id -> index in remote_
+  // and the poller:
+  struct RemoteSend {
+    uint16_t vf, qpn;
+    uint64_t generation;
+    venic_efa_wqe wqe;
+  };
+  EfaLink* link_ = nullptr;
+  std::unique_ptr<srd::SrdTransport> srd_;
+  std::unordered_map<uint64_t, RemoteSend> remote_sends_;  // by transport cookie
+  std::vector<srd::Completion> remote_done_;               // waiting for CQ room
+  uint64_t next_cookie_ = 1;
+  const View* rx_view_ = nullptr;  // during receive()
 };
 
 }  // namespace venic::efa
