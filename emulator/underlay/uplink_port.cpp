@@ -235,6 +235,9 @@ nlohmann::json UplinkPort::stats_json() const {
     full += counter_read(txq_[i].full);
     too_big += counter_read(txq_[i].too_big);
   }
+  // What the port itself lost: its kernel ring full (missed), errors.
+  rte_eth_stats st{};
+  rte_eth_stats_get(port_, &st);
   nlohmann::json drops = nlohmann::json::object();
   for (int d = 0; d < static_cast<int>(fastpath::UnderlayDrop::kCount); d++)
     drops[fastpath::underlay_drop_name(static_cast<fastpath::UnderlayDrop>(d))] = counter_read(drops_[d]);
@@ -253,6 +256,10 @@ nlohmann::json UplinkPort::stats_json() const {
           {"delivered", counter_read(delivered_)},
           {"undelivered", counter_read(undelivered_)},
           {"srd_frames", counter_read(srd_frames_)},
+          {"rx_missed", st.imissed},
+          {"rx_errors", st.ierrors},
+          {"rx_nombuf", st.rx_nombuf},
+          {"tx_errors", st.oerrors},
           {"drops", drops}};
 }
 

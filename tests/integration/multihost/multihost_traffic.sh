@@ -39,17 +39,25 @@ mh_recv jumbo B "$vf2" 300
 mh_send A "$vf1" "$mac2" "$ip1" "$ip2" 300 --size 9015 --pps 2000
 mh_recv_wait jumbo
 
-# ---- testpmd txonly on A -> rxonly on B: every packet accounted for
-uplink_drops() { # HOST: the uplink's own drops (kernel ring misses, full queues, errors), wherever reported
-  mh_counter_sum "$1" '(uplink|underlay).*(drop|miss|err|no_?buf|full)'
+# ---- testpmd txonly on A -> rxonly on B: every packet accounted for, hop by hop
+ul() { # HOST COUNTER: one of the uplink's counters (venicctl info's "underlay")
+  mh_ctl "$1" info --json | json_get "j['underlay'].get('$2', 0)"
 }
-tx0=$(mh_stat A "$vf1" tx_pkts)
-flow0=$(mh_stat A "$vf1" allowance_exceeded.flow_allowance_exceeded)
-rx0=$(mh_stat B "$vf2" rx_pkts)
-bdrops0=$(mh_drops B "$vf2")
-adrops0=$(mh_drops A "$vf1")
-nobuf0=$(mh_stat B "$vf2" drops.rx_no_buffer)
-ul0=$(($(uplink_drops A) + $(uplink_drops B)))
+ul_drops() { # HOST: tunnelled frames the uplink refused (spoofed, unknown VNI, ...)
+  mh_ctl "$1" info --json | json_get "sum(j['underlay']['drops'].values())"
+}
+allow() { # HOST VF: packets over the VF's allowances (bandwidth, PPS, conntrack)
+  mh_ctl "$1" stats "$2" --json | json_get "sum(j['vfs'][0].get('allowance_exceeded', {}).values())"
+}
+snap() { # every counter the accounting reads, as "name=value" words
+  echo "tx=$(mh_stat A "$vf1" tx_pkts) flow=$(mh_stat A "$vf1" allowance_exceeded.flow_allowance_exceeded)" \
+    "adrops=$(mh_drops A "$vf1") rx=$(mh_stat B "$vf2" rx_pkts) bdrops=$(mh_drops B "$vf2")" \
+    "nobuf=$(mh_stat B "$vf2" drops.rx_no_buffer) ballow=$(allow B "$vf2")" \
+    "atx=$(ul A tx_frames) afull=$(ul A tx_full) abig=$(ul A tx_too_big) aarp=$(ul A arp_answers)" \
+    "bdel=$(ul B delivered) bundel=$(ul B undelivered) bdrop=$(ul_drops B)"
+}
+declare -A c0 c1
+for kv in $(snap); do c0[${kv%%=*}]=${kv#*=}; done
 mh_testpmd_start rx B "$vf2" -- --forward-mode=rxonly
 mh_testpmd_start tx A "$vf1" -- --forward-mode=txonly --eth-peer="0,$mac2" --tx-ip="$ip1,$ip2"
 sleep 3
@@ -63,26 +71,35 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 testpmd_stop rx
+for kv in $(snap); do c1[${kv%%=*}]=${kv#*=}; done
+d() { echo $((c1[$1] - c0[$1])); }
 sent=$(testpmd_total tx TX-packets)
 received=$(testpmd_total rx RX-packets)
 missed=$(testpmd_total rx RX-dropped)
-d_tx=$(($(mh_stat A "$vf1" tx_pkts) - tx0))
-d_flow=$(($(mh_stat A "$vf1" allowance_exceeded.flow_allowance_exceeded) - flow0))
-d_rx=$(($(mh_stat B "$vf2" rx_pkts) - rx0))
-d_bdrops=$(($(mh_drops B "$vf2") - bdrops0))
-d_adrops=$(($(mh_drops A "$vf1") - adrops0))
-d_nobuf=$(($(mh_stat B "$vf2" drops.rx_no_buffer) - nobuf0))
-d_ul=$(($(uplink_drops A) + $(uplink_drops B) - ul0))
+d_tx=$(d tx) d_flow=$(d flow) d_adrops=$(d adrops) d_rx=$(d rx) d_bdrops=$(d bdrops) d_nobuf=$(d nobuf)
+d_ballow=$(d ballow)
+# A's uplink: every frame A's VF sent to B became a tunnelled frame (sent,
+# or refused by a full queue or as too big for the underlay).
+tunnelled=$(($(d atx) - $(d aarp) + $(d afull) + $(d abig)))
+# B's uplink: every tunnelled frame that arrived was delivered to the VF's
+# checks, or refused and counted.
+arrived=$(($(d bdel) + $(d bundel) + $(d bdrop)))
+lost=$((tunnelled - $(d afull) - $(d abig) - arrived)) # by the underlay itself (the kernel's veth and socket rings)
 log "testpmd sent $sent, received $received (missed $missed); A's VF took $d_tx (+ $d_flow over the flow cap," \
-  "$d_adrops dropped at A); B's VF delivered $d_rx, dropped $d_bdrops (no buffer $d_nobuf); uplinks dropped $d_ul"
+  "$d_adrops dropped at A); A's uplink tunnelled $tunnelled; B's uplink took $arrived (the underlay lost $lost);" \
+  "B's VF delivered $d_rx, dropped $d_bdrops (no buffer $d_nobuf), $d_ballow over its allowances"
 [ "$sent" -gt 1000 ] || die "testpmd sent only $sent packets"
 [ "$sent" -eq $((d_tx + d_flow)) ] || die "testpmd sent $sent but A's VF took $d_tx (+ $d_flow over the flow cap)"
 [ "$d_rx" -gt 0 ] || die "nothing crossed from A to B"
 [ "$received" -eq "$d_rx" ] || die "B's venicd delivered $d_rx but testpmd on B received $received"
 [ "$missed" -eq "$d_nobuf" ] || die "testpmd on B missed $missed != B's rx_no_buffer $d_nobuf"
-[ "$d_tx" -eq $((d_rx + d_bdrops + d_adrops + d_ul)) ] ||
-  die "unaccounted: A's VF took $d_tx != delivered $d_rx + dropped at B $d_bdrops + at A $d_adrops + by the uplinks $d_ul" \
-    "($(mh_ctl A stats "$vf1"); $(mh_ctl B stats "$vf2"); A: $(mh_ctl A info --json); B: $(mh_ctl B info --json))"
+[ "$d_tx" -eq $((tunnelled + d_adrops)) ] ||
+  die "A: its VF took $d_tx but its uplink tunnelled $tunnelled and A dropped $d_adrops ($(mh_ctl A info --json))"
+[ "$lost" -ge 0 ] || die "B's uplink took $arrived, more than A tunnelled ($tunnelled): frames from nowhere"
+[ "$(d bdel)" -eq $((d_rx + d_bdrops + d_ballow)) ] ||
+  die "B: its uplink handed over $(d bdel) but the VF delivered $d_rx, dropped $d_bdrops, $d_ballow over allowances" \
+    "($(mh_ctl B stats "$vf2"); $(mh_ctl B info --json))"
+[ "$(d bundel)" -eq 0 ] || die "B's uplink could not hand over $(d bundel) frames"
 grep -q "Operation not permitted" "$WORK/tx.log" || die "promiscuous mode was not refused for an untrusted VF"
 
 # ---- a group that admits nothing: B drops and counts, delivers nothing
