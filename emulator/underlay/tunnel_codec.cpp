@@ -127,7 +127,8 @@ size_t encapsulate(Encap e, const Underlay& u, uint32_t vni, std::span<const uin
   return len;
 }
 
-std::optional<Decapsulated> decapsulate(Encap e, std::span<const uint8_t> f, const char** why) {
+std::optional<Decapsulated> decapsulate(Encap e, std::span<const uint8_t> f, const char** why,
+                                        UdpChecksum udp_checksum) {
   if (f.size() < 14 + 20 + 8) return refuse<Decapsulated>(why, "shorter than Ethernet/IPv4/UDP");
   const auto* eth = reinterpret_cast<const rte_ether_hdr*>(f.data());
   if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return refuse<Decapsulated>(why, "not IPv4");
@@ -144,7 +145,7 @@ std::optional<Decapsulated> decapsulate(Encap e, std::span<const uint8_t> f, con
   const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
   if (udp_len < 8 || udp_len > total - ihl) return refuse<Decapsulated>(why, "bad UDP length");
   if (rte_be_to_cpu_16(udp->dst_port) != tunnel_port(e)) return refuse<Decapsulated>(why, "not the tunnel port");
-  if (udp->dgram_cksum != 0 && !udp_checksum_holds(ip, udp, total - ihl))
+  if (udp_checksum == UdpChecksum::kVerify && udp->dgram_cksum != 0 && !udp_checksum_holds(ip, udp, total - ihl))
     return refuse<Decapsulated>(why, "bad UDP checksum");
   const char* inner_why = nullptr;
   auto t = parse_tunnel_payload(e, f.subspan(14 + ihl + 8, udp_len - 8), &inner_why);

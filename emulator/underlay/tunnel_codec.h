@@ -65,6 +65,11 @@ struct Decapsulated {
   uint32_t outer_src = 0, outer_dst = 0;  // host order
   std::span<const uint8_t> inner;
 };
-std::optional<Decapsulated> decapsulate(Encap e, std::span<const uint8_t> frame, const char** why = nullptr);
+// kTrust: a set UDP checksum is not checked.  An uplink on a veth (or a NIC
+// with checksum offload) receives the kernel's frames before it fills the
+// checksum in (CHECKSUM_PARTIAL); the inner frame carries its own.
+enum class UdpChecksum : uint8_t { kVerify, kTrust };
+std::optional<Decapsulated> decapsulate(Encap e, std::span<const uint8_t> frame, const char** why = nullptr,
+                                        UdpChecksum udp_checksum = UdpChecksum::kVerify);
 
 }  // namespace venic::underlay

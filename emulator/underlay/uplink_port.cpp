@@ -176,7 +176,7 @@ void UplinkPort::receive(const fastpath::Snapshot& snap, rte_mbuf* m) {
   counter_add(rx_frames_, 1);
   counter_add(rx_bytes_, len);
   if (m->nb_segs != 1 || answer_arp(f, len)) return;
-  auto d = decapsulate(o_.encap, {f, len});
+  auto d = decapsulate(o_.encap, {f, len}, nullptr, UdpChecksum::kTrust);
   if (!d || d->outer_dst != o_.underlay_ip) {
     counter_add(rx_not_tunnel_, 1);
     return;

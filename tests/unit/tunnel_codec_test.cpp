@@ -78,6 +78,21 @@ TEST(TunnelCodec, VxlanRoundTrip) {
   EXPECT_FALSE(decapsulate(Encap::kGeneve, std::span<const uint8_t>(out.data(), n)));
 }
 
+TEST(TunnelCodec, AnUnfilledUdpChecksumPassesOnlyWhenTrusted) {
+  // What a veth hands a packet socket before the kernel fills the checksum in.
+  const auto inner = inner_udp(200);
+  std::vector<uint8_t> out(2048);
+  const size_t n = encapsulate(Encap::kVxlan, hop(), 5, inner, out);
+  out[40] = 0x12, out[41] = 0x34;  // UDP checksum: set, and wrong
+  const std::span<const uint8_t> f(out.data(), n);
+  const char* why = nullptr;
+  EXPECT_FALSE(decapsulate(Encap::kVxlan, f, &why));
+  EXPECT_STREQ(why, "bad UDP checksum");
+  auto d = decapsulate(Encap::kVxlan, f, nullptr, UdpChecksum::kTrust);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->vni, 5u);
+}
+
 TEST(TunnelCodec, DropsWhatAPeerMustDrop) {
   const auto inner = inner_udp(1000);
   std::vector<uint8_t> good(2048);
