@@ -56,8 +56,9 @@ UnderlayArrival underlay_arrival(const Snapshot& snap, uint32_t vni, uint32_t ou
     // EFA: between two ENIs of one subnet, named by their MACs.
     const PortView* from = snap.lookup_remote_mac(vpc, inner + 6);
     if (!sent_by_host(from, outer_src)) return dropped(UnderlayDrop::kSpoofed);
+    // (An EFA device needs no Ethernet driver: the engine judges the rest.)
     const PortView* dst = snap.lookup(vpc, from->subnet, from->prefix, inner);
-    if (!dst || dst->remote || !dst->polled) return dropped(UnderlayDrop::kNoDestination);
+    if (!dst || dst->remote) return dropped(UnderlayDrop::kNoDestination);
     UnderlayArrival a;
     a.kind = Kind::kSrd;
     a.dst = dst;
