@@ -248,12 +248,12 @@ json Ec2Model::unassign_ipv6(const json& p) {
 json Ec2Model::delete_placement_group(const json& p) {
   only(p, {"GroupName"});
   const std::string name = str(p, "GroupName");
-  auto it = s_.placement.find(name);
-  if (it == s_.placement.end() || !visible(it->second.owner))
+  auto it = s_.placement.find(placement_key(caller_.uid, name));  // the caller's own
+  if (it == s_.placement.end())
     fail(kNotFound, "InvalidPlacementGroup.Unknown", "The placement group '" + name + "' is unknown");
   require_owner(it->second.owner);
   for (auto& [iid, in] : s_.instances)
-    if (in.placement_group == name)
+    if (in.placement_group == name && in.placement_owner == it->second.owner)
       fail(kBusy, "InvalidPlacementGroup.InUse", "The placement group '" + name + "' is in use by " + iid);
   s_.placement.erase(it);
   return json::object();

@@ -109,8 +109,23 @@ const Subnet* Ec2Model::subnet(const std::string& id) const {
   auto it = s_.subnets.find(id);
   return it == s_.subnets.end() ? nullptr : &it->second;
 }
-const PlacementGroup* Ec2Model::placement_group(const std::string& name) const {
-  auto it = s_.placement.find(name);
+std::map<std::string, PlacementGroup> Ec2Model::placement_by_name() const {
+  // The caller's own first (root sees every account's, the same name perhaps twice).
+  std::map<std::string, PlacementGroup> out;
+  if (auto it = s_.placement.lower_bound(placement_key(caller_.uid, "")); it != s_.placement.end())
+    for (; it != s_.placement.end() && it->second.owner == caller_.uid; ++it) out.emplace(it->second.name, it->second);
+  for (auto& [key, g] : s_.placement)
+    if (visible(g.owner)) out.emplace(g.name, g);
+  return out;
+}
+
+const PlacementGroup* Ec2Model::launch_group(int64_t owner, const std::string& name) const {
+  const PlacementGroup* g = placement_group(owner, name);
+  return g || !caller_.admin ? g : placement_group(caller_.uid, name);
+}
+
+const PlacementGroup* Ec2Model::placement_group(int64_t owner, const std::string& name) const {
+  auto it = s_.placement.find(placement_key(owner, name));
   return it == s_.placement.end() ? nullptr : &it->second;
 }
 
@@ -449,10 +464,10 @@ json Ec2Model::create_placement_group(const json& p) {
                              ? static_cast<int>(integer(p, "PartitionCount", 1, PlacementGroup::kMaxPartitions,
                                                         PlacementGroup::kDefaultPartitions))
                              : 0;
-  if (s_.placement.count(name))
+  if (s_.placement.count(placement_key(caller_.uid, name)))  // (another account's name is theirs)
     fail(kExists, "InvalidPlacementGroup.Duplicate", "The placement group '" + name + "' already exists");
   PlacementGroup g{new_id("pg"), name, strategy, caller_.uid, partitions};
-  s_.placement[name] = g;
+  s_.placement[placement_key(caller_.uid, name)] = g;
   return {{"PlacementGroup", placement_group_json(g)}};
 }
 
@@ -835,14 +850,17 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   std::string pg;
   int partition = 0;
   const std::string host = placement_host(field(p, "Placement"));
+  const int64_t new_owner = integer(p, "OwnerUid", 0, 0x7fffffff, caller_.uid);  // (checked below)
   if (const json* pl = field(p, "Placement")) {
     if (!pl->is_object()) bad_param("Placement must be an object");
     pg = opt_str(*pl, "GroupName");
-    // Another owner's group is unknown: its members, zone and room are not the caller's to learn or fill.
-    if (!pg.empty() && (!s_.placement.count(pg) || !visible(s_.placement.at(pg).owner)))
+    // The instances' owner's own groups (an admin's too, launching for
+    // someone): another account's members, zone and room are not the
+    // caller's to learn or fill.
+    if (!pg.empty() && !placement_group(new_owner, pg) && !(caller_.admin && placement_group(caller_.uid, pg)))
       fail(kNotFound, "InvalidPlacementGroup.Unknown", "The placement group '" + pg + "' is unknown");
     if (field(*pl, "PartitionNumber")) {
-      const PlacementGroup* g = pg.empty() ? nullptr : &s_.placement.at(pg);
+      const PlacementGroup* g = pg.empty() ? nullptr : launch_group(new_owner, pg);
       if (!g || g->strategy != "partition")
         fail(kInvalid, "InvalidParameterCombination", "PartitionNumber needs a partition placement group");
       const json& v = (*pl)["PartitionNumber"];
@@ -873,7 +891,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
   static const std::regex kAmi("ami-([0-9a-f]{8}|[0-9a-f]{17})");
   if (!std::regex_match(image, kAmi))
     fail(kInvalid, "InvalidAMIID.Malformed", "Invalid id: \"" + image + "\" (expecting \"ami-...\")");
-  const PlacementGroup* group = pg.empty() ? nullptr : &s_.placement.at(pg);
+  const PlacementGroup* group = pg.empty() ? nullptr : launch_group(new_owner, pg);
   const long count = group ? placement_room(*group, *t, sn->az, min, max) : max;
   std::string reservation = new_id("r");
   json out = json::array();
@@ -884,6 +902,7 @@ json Ec2Model::run_instances(const json& p, const std::function<uint16_t(const E
     in.subnet = sid;
     in.az = sn->az;
     in.placement_group = pg;
+    in.placement_owner = group ? group->owner : 0;
     if (group && group->strategy == "partition")
       in.partition = partition ? partition : emptiest_partition(*group, in.az);
     in.reservation = reservation;
@@ -934,7 +953,8 @@ json Ec2Model::set_instance_state(const json& p, bool run) {
     const json previous = state_json(in);
     if (in.running != run) {
       if (run && !in.placement_group.empty())
-        placement_room(s_.placement.at(in.placement_group), *find_instance_type(in.type), in.az, 1, 1);
+        placement_room(*placement_group(in.placement_owner, in.placement_group), *find_instance_type(in.type), in.az, 1,
+                       1);
       // EC2 gives an automatic public IPv4 back on stop and a new one on
       // start (an Elastic IP would stay).
       if (run)
@@ -1154,8 +1174,8 @@ json Ec2Model::describe(const std::string& what, const json& p) const {
     only(p, {"GroupNames", "Filters", "MaxResults", "NextToken"});
     auto to = [](const PlacementGroup& g) { return placement_group_json(g); };
     return page("PlacementGroups",
-                filters.keep(pick("GroupNames", s_.placement, to, "InvalidPlacementGroup.Unknown", "placement group",
-                                  [](const PlacementGroup& g) { return g.owner; })));
+                filters.keep(pick("GroupNames", placement_by_name(), to, "InvalidPlacementGroup.Unknown",
+                                  "placement group", [](const PlacementGroup& g) { return g.owner; })));
   }
   if (what == "NetworkAcls") {
     only(p, {"NetworkAclIds", "Filters", "MaxResults", "NextToken"});
@@ -1262,9 +1282,9 @@ json Ec2Model::to_json() const {
                       {"vpc", g.vpc},
                       {"ingress", rules_json(g.ingress)},
                       {"egress", rules_json(g.egress)}});
-  for (auto& [n, g] : s_.placement)
+  for (auto& [key, g] : s_.placement)
     pgs.push_back({{"id", g.id},
-                   {"name", n},
+                   {"name", g.name},
                    {"strategy", g.strategy},
                    {"owner", g.owner},
                    {"partition_count", g.partition_count}});
@@ -1274,6 +1294,8 @@ json Ec2Model::to_json() const {
                           {"type", i.type},
                           {"az", i.az},
                           {"placement_group", i.placement_group},
+                          {"placement_owner", i.placement_owner},
+                          {"placement_owner", i.placement_owner},
                           {"partition", i.partition},
                           {"reservation", i.reservation},
                           {"image_id", i.image_id},
@@ -1344,6 +1366,14 @@ json Ec2Model::to_json() const {
 void Ec2Model::load(const json& j) {
   State s;
   try {
+    // An instance's placement group's owner; files from before names were
+    // per account have none, and their names are unique: that group's.
+    auto placement_owner_of = [&s](const std::string& group, const json& i) -> int64_t {
+      if (i.contains("placement_owner")) return i.at("placement_owner").get<int64_t>();
+      for (auto& [key, g] : s.placement)
+        if (g.name == group) return g.owner;
+      return 0;
+    };
     // A number in [lo, hi]: get<>() would take 1e300 or -1 for a small
     // unsigned field without a word (wrapping it, or undefined behaviour).
     auto whole = [](const json& v, int64_t lo, int64_t hi) {
@@ -1408,7 +1438,8 @@ void Ec2Model::load(const json& j) {
       if (pg.strategy == "partition")
         pg.partition_count = static_cast<int>(whole(
             g.value("partition_count", json(PlacementGroup::kDefaultPartitions)), 1, PlacementGroup::kMaxPartitions));
-      s.placement[pg.name] = pg;
+      if (!s.placement.emplace(placement_key(pg.owner, pg.name), pg).second)
+        throw std::runtime_error("placement group " + pg.name + " twice for one owner");
     }
     // Times from before they were kept: the load's.
     const int64_t now = clock_();
@@ -1425,6 +1456,7 @@ void Ec2Model::load(const json& j) {
       in.subnet = i.at("subnet");
       in.az = i.at("az");
       in.placement_group = i.at("placement_group");
+      in.placement_owner = placement_owner_of(in.placement_group, i);
       in.partition = static_cast<int>(whole(i.value("partition", json(0)), 0, PlacementGroup::kMaxPartitions));
       in.reservation = i.at("reservation");
       in.image_id = i.value("image_id", std::string(kDefaultImage));
@@ -1484,6 +1516,7 @@ void Ec2Model::load(const json& j) {
       in.type = i.at("type");
       in.az = i.at("az");
       in.placement_group = i.at("placement_group");
+      in.placement_owner = placement_owner_of(in.placement_group, i);
       in.partition = static_cast<int>(whole(i.value("partition", json(0)), 0, PlacementGroup::kMaxPartitions));
       in.reservation = i.at("reservation");
       in.image_id = i.at("image_id");
@@ -1505,10 +1538,10 @@ void Ec2Model::load(const json& j) {
     for (auto& [id, g] : s.groups) need(s.vpcs.count(g.vpc), "group " + id + " names an unknown VPC");
     for (auto& [id, in] : s.instances) {
       need(s.subnets.count(in.subnet), "instance " + id + " names an unknown subnet");
-      need(in.placement_group.empty() || s.placement.count(in.placement_group),
+      const auto pg = s.placement.find(placement_key(in.placement_owner, in.placement_group));
+      need(in.placement_group.empty() || pg != s.placement.end(),
            "instance " + id + " names an unknown placement group");
-      need(in.partition == 0 ||
-               (!in.placement_group.empty() && in.partition <= s.placement.at(in.placement_group).partition_count),
+      need(in.partition == 0 || (!in.placement_group.empty() && in.partition <= pg->second.partition_count),
            "instance " + id + " names a partition its group does not have");
       need(in.enis.count(0), "instance " + id + " has no primary ENI");
       for (auto& [idx, e] : in.enis)

@@ -192,8 +192,9 @@ struct NetworkAcl {
 
 struct Instance {
   std::string id, type, subnet, az, placement_group, reservation, image_id;
-  int partition = 0;  // its partition (1...) in a partition placement group; 0: none
-  std::string host;   // the venic host it runs on (Placement.HostId); "" on a single host
+  int partition = 0;            // its partition (1...) in a partition placement group; 0: none
+  int64_t placement_owner = 0;  // its placement group's owner (names are per account)
+  std::string host;             // the venic host it runs on (Placement.HostId); "" on a single host
   bool running = true;
   int64_t launch_time = 0;          // seconds since the epoch
   int64_t terminated_at = 0;        // a terminated instance's record: when (it holds no ENI, no VF)
@@ -266,7 +267,11 @@ class Ec2Model {
     auto it = s_.vpcs.find(id);
     return it == s_.vpcs.end() ? nullptr : &it->second;
   }
-  const PlacementGroup* placement_group(const std::string& name) const;
+  // Placement group names are per account, as on EC2: owner's group `name`.
+  const PlacementGroup* placement_group(int64_t owner, const std::string& name) const;
+  static std::string placement_key(int64_t owner, const std::string& name) {
+    return std::to_string(owner) + ":" + name;
+  }
   const std::map<std::string, NetworkAcl>& network_acls() const { return s_.network_acls; }
   const SecurityGroup* security_group(const std::string& id) const;
   // EFA's OS-bypass traffic needs one of the ENI's groups to allow all
@@ -329,7 +334,7 @@ class Ec2Model {
     std::map<std::string, Vpc> vpcs;
     std::map<std::string, Subnet> subnets;
     std::map<std::string, SecurityGroup> groups;
-    std::map<std::string, PlacementGroup> placement;  // by name
+    std::map<std::string, PlacementGroup> placement;  // by placement_key(owner, name)
     std::map<std::string, Instance> instances;
     std::map<std::string, Eni> enis;
     std::map<std::string, Instance> terminated;  // listed for a while, holding nothing
@@ -428,6 +433,11 @@ class Ec2Model {
   nlohmann::json create_security_group(const nlohmann::json& p);
   nlohmann::json authorize(const nlohmann::json& p, bool ingress);
   nlohmann::json create_placement_group(const nlohmann::json& p);
+  // The groups the caller sees, by name (Describe's GroupNames).
+  std::map<std::string, PlacementGroup> placement_by_name() const;
+  // The group an instance for `owner` launches into: the owner's, else (an
+  // admin launching for someone) the caller's own.
+  const PlacementGroup* launch_group(int64_t owner, const std::string& name) const;
   nlohmann::json run_instances(const nlohmann::json& p, const std::function<uint16_t(const Eni&)>& new_eni);
   nlohmann::json set_instance_state(const nlohmann::json& p, bool run);
   nlohmann::json create_network_interface(const nlohmann::json& p, const std::function<uint16_t(const Eni&)>& new_eni);

@@ -21,14 +21,15 @@ long Ec2Model::placement_room(const PlacementGroup& g, const InstanceType& t, co
                "' instance type. Specify a supported instance type or change the placement group strategy");
     // Its zone is its members' (stopped ones too); with none, any.
     for (auto& [id, in] : s_.instances)
-      if (in.placement_group == g.name && in.az != az)
+      if (in.placement_group == g.name && in.placement_owner == g.owner && in.az != az)
         fail(kBusy, "InvalidPlacementGroup.InUse",
              "The placement group '" + g.name + "' is in use in another availability zone: " + in.az);
     return n;
   }
   if (g.strategy == "spread") {
     long running = 0;
-    for (auto& [id, in] : s_.instances) running += in.placement_group == g.name && in.az == az && in.running;
+    for (auto& [id, in] : s_.instances)
+      running += in.placement_group == g.name && in.placement_owner == g.owner && in.az == az && in.running;
     const long room = std::max(0L, PlacementGroup::kSpreadPerZone - running);
     if (room < min_n)
       fail(kLimit, "InsufficientInstanceCapacity",
@@ -43,7 +44,8 @@ long Ec2Model::placement_room(const PlacementGroup& g, const InstanceType& t, co
 int Ec2Model::emptiest_partition(const PlacementGroup& g, const std::string& az) const {
   std::vector<int> count(static_cast<size_t>(g.partition_count) + 1, 0);
   for (auto& [id, in] : s_.instances)
-    if (in.placement_group == g.name && in.az == az && in.partition >= 1 && in.partition <= g.partition_count)
+    if (in.placement_group == g.name && in.placement_owner == g.owner && in.az == az && in.partition >= 1 &&
+        in.partition <= g.partition_count)
       count[static_cast<size_t>(in.partition)]++;
   return static_cast<int>(std::min_element(count.begin() + 1, count.end()) - count.begin());
 }

@@ -121,7 +121,8 @@ vf::VfConfig Ec2Service::vf_config(const Eni& e, uint16_t id) const {
   c.link_up = false;
   c.security = security_policy(model_, e);
   if (const Instance* in = e.attached() ? model_.instance(e.instance) : nullptr) {
-    const PlacementGroup* pg = in->placement_group.empty() ? nullptr : model_.placement_group(in->placement_group);
+    const PlacementGroup* pg =
+        in->placement_group.empty() ? nullptr : model_.placement_group(in->placement_owner, in->placement_group);
     c.limits = limits_for(*find_instance_type(in->type));
     if (pg && pg->strategy == "cluster") c.cluster_group = pg->id;
     c.attach_uid = in->owner_uid;

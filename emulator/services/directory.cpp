@@ -83,7 +83,7 @@ std::shared_ptr<const Directory> build_directory(const model::Ec2Model& m) {
         iv->private_dns_suffix = private_dns_suffix(iv->region);
         iv->placement_group = in->placement_group;
         if (const model::PlacementGroup* pg =
-                in->placement_group.empty() ? nullptr : m.placement_group(in->placement_group))
+                in->placement_group.empty() ? nullptr : m.placement_group(in->placement_owner, in->placement_group))
           if (pg->strategy == "partition" && in->partition) iv->partition = std::to_string(in->partition);
         iv->reservation_id = in->reservation;
         iv->owner_id = venic::account_id(in->owner_uid);

@@ -1236,6 +1236,30 @@ TEST_F(OwnershipTest, ATenantCannotLaunchIntoAnothersPlacementGroup) {
         << g;
 }
 
+TEST_F(OwnershipTest, PlacementGroupNamesArePerAccount) {
+  // C's "hpc" neither tells B it exists (no Duplicate) nor shares its room.
+  as(kUidC);
+  call("CreatePlacementGroup", {{"GroupName", "hpc"}, {"Strategy", "spread"}});
+  for (int i = 0; i < PlacementGroup::kSpreadPerZone; i++)
+    run("m5.large", c_.subnet, {{"Placement", {{"GroupName", "hpc"}}}});
+  as(kUidB);
+  const json mine = call("CreatePlacementGroup", {{"GroupName", "hpc"}, {"Strategy", "spread"}})["PlacementGroup"];
+  EXPECT_EQ(run("m5.large", b_.subnet, {{"Placement", {{"GroupName", "hpc"}}}})["Placement"]["GroupName"], "hpc")
+      << "C's full group of the same name is not B's";
+  const json seen = call("DescribePlacementGroups", json::object())["PlacementGroups"];
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0]["GroupId"], mine["GroupId"]);
+  EXPECT_EQ(call("DescribePlacementGroups", {{"GroupNames", {"hpc"}}})["PlacementGroups"][0]["GroupId"],
+            mine["GroupId"]);
+  // B's delete is of B's group; C's stays, in use.
+  as(kUidC);
+  EXPECT_TRUE(refused("DeletePlacementGroup", {{"GroupName", "hpc"}}, "InvalidPlacementGroup.InUse", {"hpc"}, "busy"));
+  // The model with both saves and loads.
+  Ec2Model copy{counter()};
+  copy.load(m_.to_json());
+  EXPECT_EQ(copy.to_json(), m_.to_json());
+}
+
 TEST_F(OwnershipTest, ATenantCannotDetachAnothersEni) {
   as(kUidC);
   const std::string a = attach(c_.spare, c_.instance, 1);
