@@ -78,22 +78,22 @@ extern "C" {
 #endif
 
 #define VENIC_EFA_MAGIC	    0x41464556u /* "VEFA" little-endian */
-#define VENIC_EFA_ABI_MAJOR 2 /* 2.0: registrations are memory objects or assisted, never a pid */
-#define VENIC_EFA_ABI_MINOR 1 /* 2.1: rnr_retry, VENIC_EFA_WC_RNR_RETRY_EXC */
+#define VENIC_EFA_ABI_MAJOR 2		/* 2.0: registrations are memory objects or assisted, never a pid */
+#define VENIC_EFA_ABI_MINOR 1		/* 2.1: rnr_retry, VENIC_EFA_WC_RNR_RETRY_EXC */
 
-#define VENIC_EFA_MTU		8192 /* largest SEND payload (the 8 KiB class of SRD) */
-#define VENIC_EFA_MAX_QPS	8    /* queue pairs per context */
-#define VENIC_EFA_MAX_CQS	8    /* completion queues per context */
-#define VENIC_EFA_SQ_DEPTH	256
-#define VENIC_EFA_RQ_DEPTH	256
-#define VENIC_EFA_CQ_DEPTH	1024
-#define VENIC_EFA_MAX_MRS	1024	   /* registrations per context */
-#define VENIC_EFA_MAX_RDMA_SIZE (1u << 30) /* one RDMA read or write, at most */
-#define VENIC_EFA_GID_SIZE	16
-#define VENIC_EFA_ASSIST_SLOTS	8	  /* assist requests in flight per context */
-#define VENIC_EFA_ASSIST_BYTES	(256u << 10) /* data of one assist slot */
-#define VENIC_EFA_RNR_RETRY_INFINITE 7	/* rnr_retry: retry without limit (the default) */
-#define VENIC_EFA_RNR_TIMEOUT_MS     100 /* one RNR retry's wait */
+#define VENIC_EFA_MTU		     8192 /* largest SEND payload (the 8 KiB class of SRD) */
+#define VENIC_EFA_MAX_QPS	     8	  /* queue pairs per context */
+#define VENIC_EFA_MAX_CQS	     8	  /* completion queues per context */
+#define VENIC_EFA_SQ_DEPTH	     256
+#define VENIC_EFA_RQ_DEPTH	     256
+#define VENIC_EFA_CQ_DEPTH	     1024
+#define VENIC_EFA_MAX_MRS	     1024	/* registrations per context */
+#define VENIC_EFA_MAX_RDMA_SIZE	     (1u << 30) /* one RDMA read or write, at most */
+#define VENIC_EFA_GID_SIZE	     16
+#define VENIC_EFA_ASSIST_SLOTS	     8		  /* assist requests in flight per context */
+#define VENIC_EFA_ASSIST_BYTES	     (256u << 10) /* data of one assist slot */
+#define VENIC_EFA_RNR_RETRY_INFINITE 7		  /* rnr_retry: retry without limit (the default) */
+#define VENIC_EFA_RNR_TIMEOUT_MS     100	  /* one RNR retry's wait */
 
 /* Queue pair types (efa.create_qp "type"). */
 enum venic_efa_qp_type {
@@ -174,9 +174,9 @@ enum venic_efa_assist_op {
  * status, then stores done = seq with release.
  */
 struct venic_efa_assist {
-	uint32_t seq;  /* daemon */
-	uint32_t done; /* driver */
-	uint8_t op;    /* enum venic_efa_assist_op; daemon */
+	uint32_t seq;	/* daemon */
+	uint32_t done;	/* driver */
+	uint8_t op;	/* enum venic_efa_assist_op; daemon */
 	uint8_t status; /* driver: VENIC_EFA_WC_SUCCESS or VENIC_EFA_WC_REMOTE_ACCESS */
 	uint16_t reserved0;
 	uint32_t rkey; /* daemon: the registration, as its owner knows it */

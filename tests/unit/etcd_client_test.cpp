@@ -6,76 +6,27 @@
 #include "etcd_client.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <set>
 #include <thread>
+
+#include "etcd_server.h"
 
 namespace {
 
 using namespace venic::cluster;
 
-uint16_t free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 class Etcd : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (access("/usr/bin/etcd", X_OK) != 0) GTEST_SKIP() << "etcd-server is not installed (ci/install-deps)";
-    char tmpl[] = "/tmp/venic-etcd.XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    const std::string client = "http://127.0.0.1:" + std::to_string(free_port());
-    const std::string peer = "http://127.0.0.1:" + std::to_string(free_port());
-    url_ = client;
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string log = dir_ + "/etcd.log";
-      freopen(log.c_str(), "w", stdout);
-      freopen(log.c_str(), "a", stderr);
-      execl("/usr/bin/etcd", "etcd", "--name", "t", "--data-dir", (dir_ + "/data").c_str(), "--listen-client-urls",
-            client.c_str(), "--advertise-client-urls", client.c_str(), "--listen-peer-urls", peer.c_str(),
-            "--initial-advertise-peer-urls", peer.c_str(), "--initial-cluster", ("t=" + peer).c_str(), nullptr);
-      _exit(127);
-    }
-    EtcdClient c({url_}, std::chrono::milliseconds(500));
-    for (int i = 0; i < 200; i++) {
-      try {
-        c.get("ready?");
-        return;
-      } catch (const EtcdError&) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-    FAIL() << "etcd did not come up";
+    if (!venic::testing::EtcdServer::installed()) GTEST_SKIP() << "etcd-server is not installed (ci/install-deps)";
+    ASSERT_TRUE(etcd_.start()) << "etcd did not come up";
+    url_ = etcd_.url();
   }
-  void TearDown() override {
-    stop();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-  void stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  std::string dir_, url_;
-  pid_t pid_ = -1;
+  void stop() { etcd_.stop(); }
+  venic::testing::EtcdServer etcd_;
+  std::string url_;
 };
 
 TEST_F(Etcd, PutGetListBytes) {
