@@ -29,11 +29,12 @@ if VENIC_INSTANCE=$inst fi_info -p vefa >/dev/null 2>&1; then die "named efa, ve
 VENIC_INSTANCE=$inst VEFA_PROV=efa timeout 60 "$BUILD/tests/integration/vefa_conform" >"$WORK/conform_efa.log" 2>&1 ||
   die "vefa_conform as efa failed: $(grep -v '^ok' "$WORK/conform_efa.log" | head -12)"
 log "as efa: $(tail -1 "$WORK/conform_efa.log")"
-VENIC_INSTANCE=$inst FI_PROVIDER=efa timeout 60 fi_pingpong -e rdm -B 47710 -S all -I 5 -c >"$WORK/pp_server.log" 2>&1 &
+pp_port=$(free_port)
+VENIC_INSTANCE=$inst FI_PROVIDER=efa timeout 60 fi_pingpong -e rdm -B "$pp_port" -S all -I 5 -c >"$WORK/pp_server.log" 2>&1 &
 server=$!
 PIDS+=("$server")
 sleep 0.3
-VENIC_INSTANCE=$inst_b FI_PROVIDER=efa timeout 60 fi_pingpong -e rdm -P 47710 -S all -I 5 -c localhost >"$WORK/pp_client.log" 2>&1 ||
+VENIC_INSTANCE=$inst_b FI_PROVIDER=efa timeout 60 fi_pingpong -e rdm -P "$pp_port" -S all -I 5 -c localhost >"$WORK/pp_client.log" 2>&1 ||
   die "FI_PROVIDER=efa fi_pingpong failed: $(tail -3 "$WORK/pp_client.log")"
 wait "$server" || die "FI_PROVIDER=efa fi_pingpong server failed: $(tail -3 "$WORK/pp_server.log")"
 log "FI_PROVIDER=efa fi_pingpong: $(tail -1 "$WORK/pp_client.log")"

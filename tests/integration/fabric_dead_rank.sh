@@ -26,9 +26,9 @@ start_pair() { # NAME PORT ITERS SIZE: starts server (A) and client (B); sets se
 
 # The steady pair runs for seconds (a quick machine once finished 30000
 # round trips before the count below was taken).
-start_pair steady 47700 60000 4096
+start_pair steady "$(free_port)" 60000 4096
 steady_server=$server_pid steady_client=$client_pid
-start_pair victim 47701 1000000 65536
+start_pair victim "$(free_port)" 1000000 65536
 victim_server=$server_pid victim_client=$client_pid
 # Until both pairs have their contexts open (both processes of each pair).
 contexts_before=0
@@ -57,7 +57,7 @@ log "the other pair: $(tail -1 "$WORK/steady.client.log")"
 kill "$victim_server" 2>/dev/null || true
 assert_venicd_alive
 
-start_pair after 47702 500 8192
+start_pair after "$(free_port)" 500 8192
 wait "$client_pid" || die "a new pair failed after the kill: $(tail -3 "$WORK/after.client.log")"
 wait "$server_pid" || die "a new pair's server failed"
 log "PASS"

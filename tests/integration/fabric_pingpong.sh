@@ -42,12 +42,12 @@ log "$(grep pingpong "$WORK/efa-info.out")"
 if VENIC_SOCKET=$WORK/none.sock timeout 20 fi_info -p vefa >/dev/null 2>&1; then die "vefa listed with no daemon"; fi
 
 ctl efa hooks --reorder on --delay-us 50 | grep -q "on" || die "could not turn the reorder hook on"
-port=47600
 # pingpong NAME fi_pingpong-args...: server on A, client on B; both must exit 0.
 pingpong() {
   local name=$1
   shift
-  port=$((port + 1))
+  local port
+  port=$(free_port)
   VENIC_INSTANCE=$inst_a timeout 120 fi_pingpong -p vefa -B "$port" "$@" >"$WORK/$name.server.log" 2>&1 &
   local server=$!
   PIDS+=("$server")
@@ -71,7 +71,7 @@ VENIC_INSTANCE=$inst_a timeout 120 "$BUILD/tests/integration/vefa_selftest" >"$W
 log "$(tail -1 "$WORK/selftest.log")"
 
 # C is in another subnet: its address cannot go into A's AV, so the client fails.
-port=$((port + 1))
+port=$(free_port)
 VENIC_INSTANCE=$inst_a timeout 30 fi_pingpong -p vefa -e rdm -B "$port" -I 10 -S 8 >"$WORK/c.server.log" 2>&1 &
 server=$!
 PIDS+=("$server")

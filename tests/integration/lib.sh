@@ -135,6 +135,24 @@ hugepages_ready() {
 
 # ---- EFA (the vefa libfabric provider over venicd's EFA devices)
 
+# free_port: a TCP port for a test's own listener (fi_pingpong's out-of-band
+# exchange): above the kernel's ephemeral range, so no outbound connection
+# or TIME_WAIT of a test running beside it holds it; random, so runs of one
+# test do not meet; unused now.
+free_port() {
+  local lo hi p
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+  [ "$hi" -lt 65000 ] || hi=50000
+  for _ in $(seq 50); do
+    p=$((hi + 1 + RANDOM % (65535 - hi)))
+    ss -Htan "sport = :$p" | grep -q . || {
+      echo "$p"
+      return
+    }
+  done
+  echo $((hi + 1))
+}
+
 # fabric_env: puts the vefa provider where libfabric looks (FI_PROVIDER_PATH)
 # and points the driver at this test's daemon.
 fabric_env() {

@@ -155,7 +155,11 @@ mh_venicd() {
   [ $# -eq 0 ] || MH_ARGS[$name]="$*"
   [ -n "${MH_PORT[$name]:-}" ] || MH_PORT[$name]=$(in_ns "$name" python3 -c \
     "import socket,sys; s=socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])" "${MH_ADDR[$name]}")
-  local log=$WORK/$name.venicd.log
+  local log=$WORK/$name.venicd.log n0
+  # "serving" lines before this start (a restart appends to the same log);
+  # counted before venicd runs, and 0 when there is no log yet.
+  n0=$(grep -c "serving" "$log" 2>/dev/null) || true
+  n0=${n0:-0}
   # shellcheck disable=SC2086 # MH_ARGS holds separate words
   # `ip netns exec` itself, not in_ns: it execs venicd, so $! is venicd's PID
   # (a function in the background is a subshell, which signals do not pass).
@@ -166,10 +170,10 @@ mh_venicd() {
     --log-level=lib.eal:warning >>"$log" 2>&1 &
   MH_PID[$name]=$!
   PIDS+=("$!")
-  local n0
-  n0=$(grep -c "serving" "$log" 2>/dev/null || true)
-  for _ in $(seq 200); do
-    [ -S "${MH_SOCK[$name]}" ] && [ "$(grep -c "serving" "$log")" -gt "$n0" ] && return 0
+  local n
+  for _ in $(seq 300); do
+    n=$(grep -c "serving" "$log" 2>/dev/null) || true
+    [ -S "${MH_SOCK[$name]}" ] && [ "${n:-0}" -gt "$n0" ] && return 0
     kill -0 "${MH_PID[$name]}" 2>/dev/null || die "venicd of host $name exited at start"
     sleep 0.1
   done

@@ -32,13 +32,13 @@ vf_a=$(mh_vf A "$mac_a")
 vf_b=$(mh_vf B "$mac_b")
 log "$inst_a on A (EFA VF $vf_a), $inst_b on B (EFA VF $vf_b)"
 
-port=47700
 # pingpong NAME ARGS...: fi_pingpong -p vefa, server in A's namespace on A's
 # venicd, client in B's on B's; both must exit 0.
 pingpong() {
   local name=$1
   shift
-  port=$((port + 1))
+  local port
+  port=$(free_port)
   ip netns exec "${MH_NS[A]}" env VENIC_SOCKET="${MH_SOCK[A]}" VENIC_INSTANCE="$inst_a" timeout 100 \
     fi_pingpong -p vefa -B "$port" "$@" >"$WORK/$name.server.log" 2>&1 &
   local server=$!
