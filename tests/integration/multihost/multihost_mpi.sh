@@ -12,23 +12,7 @@ source "$(dirname "$0")/lib.sh"
 mh_cluster A B
 fabric_env
 
-read -r vpc subnet _ < <(mh_network A 10.0.0.0/16 10.0.1.0/24)
-efa_sg=$(mh_ec2 A create-security-group --group-name "efa-$RANDOM" --description "EFA OS bypass" --vpc-id "$vpc" |
-  json_get "j['GroupId']")
-mh_ec2 A authorize-security-group-ingress --group-id "$efa_sg" --protocol all --source-group "$efa_sg" >/dev/null
-mh_ec2 A authorize-security-group-egress --group-id "$efa_sg" --protocol all --source-group "$efa_sg" >/dev/null
-# (The aws CLI has no NetworkInterfaceType: venicctl, with the placement as JSON.)
-efa_instance() { # HOST IP -> "INSTANCE MAC"
-  mh_ctl A run-instances --instance-type c5n.18xlarge --subnet-id "$subnet" --security-group-ids "$efa_sg" \
-    --private-ip-address "$2" --network-interface-type efa --placement "{\"HostId\": \"$1\"}" |
-    json_get "(lambda i: i['InstanceId'] + ' ' + i['NetworkInterfaces'][0]['MacAddress'])(j['Instances'][0])" ||
-    die "venicctl run-instances (EFA, on host $1) failed"
-}
-read -r inst_a mac_a < <(efa_instance A 10.0.1.10)
-read -r inst_b mac_b < <(efa_instance B 10.0.1.11)
-vf_a=$(mh_vf A "$mac_a")
-vf_b=$(mh_vf B "$mac_b")
-log "$inst_a on A (EFA VF $vf_a), $inst_b on B (EFA VF $vf_b)"
+mh_efa_pair
 
 export VENIC_RANK_INSTANCES="$inst_a,$inst_b" VENIC_RANK_SOCKETS="${MH_SOCK[A]},${MH_SOCK[B]}"
 mh_impair A 1 0.5
