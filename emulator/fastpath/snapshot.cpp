@@ -191,8 +191,6 @@ Snapshot::Snapshot(const vf::VfTable& table, unsigned workers, uint64_t generati
 
 void Snapshot::add_remote_ports(const vf::Network& net, size_t& addresses) {
   remotes_.reserve(net.remote.size());  // stable addresses, as ports_
-  for (auto& [name, h] : net.hosts) host_ips_.push_back(h.ip);
-  std::sort(host_ips_.begin(), host_ips_.end());
   for (const vf::RemoteEni& e : net.remote) {
     auto host = net.hosts.find(e.host);
     auto vpc = vpc_numbers_.find(e.vpc_id);
@@ -223,10 +221,6 @@ void Snapshot::add_remote_ports(const vf::Network& net, size_t& addresses) {
 uint16_t Snapshot::vpc_of_vni(uint32_t vni) const {
   auto it = std::lower_bound(vni_vpc_.begin(), vni_vpc_.end(), std::make_pair(vni, uint16_t{0}));
   return it != vni_vpc_.end() && it->first == vni ? it->second : 0;
-}
-
-bool Snapshot::known_host(uint32_t host_ip) const {
-  return std::binary_search(host_ips_.begin(), host_ips_.end(), host_ip);
 }
 
 const PortView* Snapshot::lookup_remote_mac(uint16_t vpc, const uint8_t* mac) const {

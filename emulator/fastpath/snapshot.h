@@ -148,9 +148,6 @@ class Snapshot {
   // Whether the host at underlay address host_ip (host order) runs an ENI
   // of VPC vpc that may send from addresses not its own (no src/dst check).
   bool forwarder_on(uint16_t vpc, uint32_t host_ip) const;
-  // The other hosts (vf::Network::hosts), by underlay address: what the
-  // uplink takes tunnelled frames from.
-  bool known_host(uint32_t host_ip) const;
   // The VPCs' subnets (vf::Network) compiled.
   const std::vector<std::unique_ptr<SubnetView>>& subnets() const { return subnets_; }
   // Subnets whose route table was not compiled (past kMaxRouteTables, or
@@ -169,7 +166,6 @@ class Snapshot {
   std::vector<RemoteView> remotes_;
   std::vector<std::pair<uint32_t, uint16_t>> vni_vpc_;  // sorted by VNI
   std::vector<uint32_t> vnis_;                          // by VPC number
-  std::vector<uint32_t> host_ips_;                      // sorted
   std::map<std::string, uint16_t> vpc_numbers_;
   std::vector<std::unique_ptr<SubnetView>> subnets_;
   uint32_t route_tables_failed_ = 0;
